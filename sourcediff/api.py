@@ -1,0 +1,166 @@
+"""The public API of the compiler: ``grad``, ``value_and_grad``, ``vjp``, ``source``."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+
+from . import driver, runtime
+from .errors import ArgumentError, NonScalarOutputError, SourceDiffError
+from .shapes import spec_of
+from .structure import check_differentiable, resolve_wrt
+
+_lock = threading.RLock()
+_cache = {}   # (code object, closure ids, wrt, kind, options, shapes) -> Adjoint
+_latest = {}  # the same key without shapes -> the adjoint built last
+
+
+def _cache_key(fn, *parts):
+    code = getattr(fn, "__code__", None)
+    cells = tuple(id(c.cell_contents) for c in (getattr(fn, "__closure__", None) or ()))
+    return (code, id(getattr(fn, "__globals__", None)), cells, *parts)
+
+
+def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None):
+    """The compiled adjoint (cached per function, wrt, kind and specialisation)."""
+    key = _cache_key(fn, wrt, kind, has_aux, spec)
+    adj = _cache.get(key)
+    if adj is None:
+        with _lock:
+            adj = _cache.get(key)
+            if adj is None:
+                adj = driver.build_adjoint(fn, wrt, with_seed=(kind == "vjp"),
+                                           has_aux=has_aux, specialize=spec)
+                _cache[key] = adj
+    _latest[_cache_key(fn, wrt, kind, has_aux)] = adj
+    return adj
+
+
+def _fast_check(fn, args, wrt):
+    for i in wrt:
+        a = args[i]
+        if type(a) is float:
+            continue
+        if type(a) is np.ndarray and a.dtype.kind == "f":
+            continue
+        check_differentiable(fn, a, i)
+
+
+class _Transformed:
+    """Base of the callables ``grad`` and friends return."""
+
+    def __init__(self, fn, wrt, has_aux):
+        self.fn = fn
+        self.wrt, self.single = resolve_wrt(fn, wrt)
+        self.has_aux = has_aux
+        functools.update_wrapper(self, fn)
+
+    def _adjoint(self, args, kind="grad"):
+        if len(args) <= max(self.wrt):
+            raise ArgumentError(
+                f"'{self.fn.__name__}' was called with {len(args)} argument(s) but wrt "
+                f"selects argument {max(self.wrt)}", function=self.fn.__name__)
+        _fast_check(self.fn, args, self.wrt)
+        return adjoint_of(self.fn, self.wrt, kind, self.has_aux, spec_of(args))
+
+    def _finish(self, args, grads):
+        out = tuple(runtime.like(g, args[i]) for g, i in zip(grads, self.wrt))
+        return out[0] if self.single else out
+
+    def source(self):
+        return self._last.source if getattr(self, "_last", None) else None
+
+
+def _check_scalar(fn, value):
+    if type(value) is float or np.ndim(value) == 0:
+        return
+    raise NonScalarOutputError(
+        f"grad needs a scalar output, but '{fn.__name__}' returned an array of shape "
+        f"{np.shape(value)}", function=fn.__name__,
+        hint="reduce it (e.g. np.sum) or use vjp/jacobian for non-scalar outputs")
+
+
+class GradFunction(_Transformed):
+    def __init__(self, fn, wrt, has_aux, with_value):
+        super().__init__(fn, wrt, has_aux)
+        self.with_value = with_value
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            args = _bind(self.fn, args, kwargs)
+        adj = self._last = self._adjoint(args)
+        result = adj.fn(*args)
+        value, grads = result[0], result[1]
+        _check_scalar(self.fn, value)
+        grads = self._finish(args, grads)
+        if self.has_aux:
+            value = (value, result[2])
+            if not self.with_value:
+                return grads, result[2]
+        return (value, grads) if self.with_value else grads
+
+
+def _bind(fn, args, kwargs):
+    import inspect
+    sig = inspect.signature(fn)
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return tuple(bound.args)
+
+
+def grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
+    """The gradient of scalar-valued ``fn`` with respect to argument(s) ``wrt``."""
+    if fn is None:
+        return lambda f: grad(f, wrt, has_aux=has_aux, mode=mode)
+    if mode == "tape":
+        from . import tape
+        return tape.grad(fn, wrt, has_aux=has_aux)
+    return GradFunction(fn, wrt, has_aux, with_value=False)
+
+
+def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
+    """``(fn(*args), gradient)`` in one pass."""
+    if fn is None:
+        return lambda f: value_and_grad(f, wrt, has_aux=has_aux, mode=mode)
+    if mode == "tape":
+        from . import tape
+        return tape.value_and_grad(fn, wrt, has_aux=has_aux)
+    return GradFunction(fn, wrt, has_aux, with_value=True)
+
+
+def vjp(fn, *primals):
+    """``(fn(*primals), pullback)``; ``pullback(ct)`` gives one cotangent per primal."""
+    wrt = tuple(range(len(primals)))
+    _fast_check(fn, primals, wrt)
+    adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(primals))
+    out = fn(*primals)
+
+    def pullback(cotangent):
+        if np.shape(cotangent) != np.shape(out):
+            raise ArgumentError(
+                f"the cotangent has shape {np.shape(cotangent)} but the output of "
+                f"'{fn.__name__}' has shape {np.shape(out)}", function=fn.__name__,
+                hint="pass a cotangent shaped like the output, e.g. np.ones_like(out)")
+        _value, grads = adj.fn(*primals, cotangent)[:2]
+        return tuple(runtime.like(g, p) for g, p in zip(grads, primals))
+
+    pullback.__sourcediff_source__ = adj.source
+    return out, pullback
+
+
+def source(fn):
+    """The generated source of anything sourcediff made."""
+    src = getattr(fn, "__sourcediff_source__", None)
+    if src is not None:
+        return src
+    if isinstance(fn, _Transformed):
+        if getattr(fn, "_last", None) is not None:
+            return fn._last.source
+        latest = _latest.get(_cache_key(fn.fn, fn.wrt, "grad", fn.has_aux))
+        if latest is not None:
+            return latest.source
+        return adjoint_of(fn.fn, fn.wrt, "grad", fn.has_aux).source  # generic, unspecialised
+    raise SourceDiffError(f"{fn!r} was not made by sourcediff, so it has no generated source",
+                          hint="pass the result of grad(...), value_and_grad(...) or jvp(...)")

@@ -1,0 +1,56 @@
+"""Pass 8: print the generated tree with astor and compile it in memory.
+
+The source is registered in ``linecache`` under a deterministic file name,
+so tracebacks, ``inspect.getsource`` and debuggers show the generated code.
+No temporary files are written.
+"""
+
+from __future__ import annotations
+
+import linecache
+import re
+
+import astor
+import gast
+
+from . import nodes as N
+
+_COMMENT = "__sourcediff_comment__ "
+_registered = {}
+
+
+def to_source(fdef):
+    """Python source of a gast FunctionDef, with comment markers as ``#`` lines."""
+    fdef = N.clone(fdef)
+    for node in gast.walk(fdef):
+        if N.is_comment(node):
+            node.value = gast.Constant(value=_COMMENT + node.value.value, kind=None)
+    tree = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))
+    src = astor.to_source(tree)
+    src = re.sub(r"^(\s*)(\"\"\"|'|\")" + _COMMENT + r"(.*?)\2\s*$",
+                 lambda m: f"{m.group(1)}# {_unescape(m.group(3))}", src, flags=re.M)
+    return src
+
+
+def _unescape(text):
+    return text.replace("\\'", "'").replace('\\"', '"').replace("\\\\", "\\")
+
+
+def compile_function(src, name, namespace, filename):
+    """Exec ``src`` (defining ``name``) with ``namespace`` as its globals."""
+    lines = src.splitlines(keepends=True)
+    linecache.cache[filename] = (len(src), None, lines, filename)
+    _registered[filename] = src
+    code = compile(src, filename, "exec")
+    glob = dict(namespace)
+    exec(code, glob)
+    fn = glob[name]
+    fn.__sourcediff_source__ = src
+    return fn
+
+
+def keep_registered():
+    """Re-register generated sources if ``linecache.clearcache`` dropped them."""
+    for filename, src in _registered.items():
+        if filename not in linecache.cache:
+            linecache.cache[filename] = (len(src), None, src.splitlines(keepends=True), filename)

@@ -1,0 +1,97 @@
+"""Pass 3: the language fence.
+
+Rejects what the compiler does not transform, before any other work, with
+the function name, file:line, a caret under the construct and what to do
+instead. Everything not rejected here must be handled by later passes.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .errors import UnsupportedSyntaxError
+
+TAPE = "or differentiate it with the runtime tape: grad(f, mode='tape')"
+
+_REJECT = {
+    gast.Try: ("try/except", "move the try/except outside the differentiated function"),
+    gast.Global: ("global", "pass the value in as an argument"),
+    gast.Nonlocal: ("nonlocal", "return the value instead of writing to an enclosing scope"),
+    gast.Yield: ("yield (a generator)", "build and return a list instead"),
+    gast.YieldFrom: ("yield from (a generator)", "build and return a list instead"),
+    gast.Await: ("await", "differentiate a plain (non-async) function"),
+    gast.AsyncFunctionDef: ("async def", "differentiate a plain (non-async) function"),
+    gast.AsyncFor: ("async for", "use a plain for loop"),
+    gast.AsyncWith: ("async with", "use a plain with block"),
+    gast.ClassDef: ("a class defined inside the function", "define the class at module level"),
+    gast.Delete: ("del", "drop the del statement; names go out of scope by themselves"),
+    gast.Import: ("import inside the function", "import at module level"),
+    gast.ImportFrom: ("import inside the function", "import at module level"),
+    gast.GeneratorExp: ("a generator expression", "use a list comprehension or a loop"),
+    gast.SetComp: ("a set comprehension", "use a list"),
+    gast.Set: ("a set literal", "use a list or tuple"),
+    gast.NamedExpr: ("the walrus operator :=", "assign on a separate line"),
+    gast.Match: ("match", "use if/elif"),
+}
+
+
+def check(parsed, allow_nested=True):
+    """Raise :class:`UnsupportedSyntaxError` at the first unsupported construct."""
+    tree = parsed.tree
+    args = tree.args
+    if args.vararg is not None or args.kwarg is not None:
+        _fail(parsed, tree, "*args / **kwargs in the signature",
+              "name each argument explicitly")
+    for node in gast.walk(tree):
+        for kind, (what, hint) in _REJECT.items():
+            if isinstance(node, kind):
+                _fail(parsed, node, what, hint)
+        if isinstance(node, gast.With):
+            for item in node.items:
+                if not _is_no_grad(item.context_expr):
+                    _fail(parsed, node, "a with block other than no_grad()",
+                          "only `with no_grad():` is supported inside a differentiated function")
+        if isinstance(node, (gast.For, gast.While)) and node.orelse:
+            _fail(parsed, node, "else on a loop", "use a flag variable instead")
+        if isinstance(node, gast.Raise) and False:
+            pass
+        if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+            targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+            for t in targets:
+                for sub in gast.walk(t):
+                    if isinstance(sub, gast.Attribute) and isinstance(sub.ctx, gast.Store):
+                        _fail(parsed, node, "assignment to an attribute",
+                              "build a new value instead of setting an attribute")
+                    if isinstance(sub, gast.Starred):
+                        _fail(parsed, node, "starred assignment", "unpack each element by index")
+        if isinstance(node, gast.FunctionDef) and node is not tree and not allow_nested:
+            _fail(parsed, node, "a nested def", "define the helper at module level")
+        if isinstance(node, gast.Call):
+            for a in node.args:
+                if isinstance(a, gast.Starred):
+                    _fail(parsed, node, "a *args call", "pass each argument explicitly")
+            for k in node.keywords:
+                if k.arg is None:
+                    _fail(parsed, node, "a **kwargs call", "pass each keyword explicitly")
+
+
+def _is_no_grad(expr):
+    if isinstance(expr, gast.Call):
+        f = expr.func
+        return (isinstance(f, gast.Name) and f.id == "no_grad") or (
+            isinstance(f, gast.Attribute) and f.attr == "no_grad")
+    return False
+
+
+def _fail(parsed, node, what, hint):
+    lineno = getattr(node, "lineno", None)
+    raise UnsupportedSyntaxError(
+        f"sourcediff cannot differentiate {what}",
+        function=parsed.name, filename=parsed.filename, lineno=lineno,
+        construct=what, hint=f"{hint}; {TAPE}", source_line=parsed.line(lineno),
+        col=getattr(node, "col_offset", None))
+
+
+def fail(parsed, node, what, hint):
+    """Raise the fence's error for ``node`` (used by later passes too)."""
+    _fail(parsed, node, what, hint)

@@ -1,0 +1,138 @@
+"""All knowledge of gast node fields lives here: small factories and queries.
+
+Passes build nodes only through these helpers (or by parsing template source),
+never by filling gast constructors by hand, so a gast upgrade touches one file.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import gast
+
+
+def name(id_, store=False):
+    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(),
+                     annotation=None, type_comment=None)
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target, value):
+    if isinstance(target, str):
+        target = name(target, store=True)
+    return gast.Assign(targets=[target], value=value, type_comment=None)
+
+
+def expr_stmt(value):
+    return gast.Expr(value=value)
+
+
+def call(func, args=(), keywords=()):
+    if isinstance(func, str):
+        func = parse_expr(func)
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def keyword(arg, value):
+    return gast.keyword(arg=arg, value=value)
+
+
+def attr(value, attr_name):
+    return gast.Attribute(value=value, attr=attr_name, ctx=gast.Load())
+
+
+def binop(left, op, right):
+    return gast.BinOp(left=left, op=op, right=right)
+
+
+def tuple_(elts, store=False):
+    return gast.Tuple(elts=list(elts), ctx=gast.Store() if store else gast.Load())
+
+
+def if_(test, body, orelse=()):
+    return gast.If(test=test, body=list(body) or [gast.Pass()], orelse=list(orelse))
+
+
+def for_(target, iter_, body):
+    if isinstance(target, str):
+        target = name(target, store=True)
+    return gast.For(target=target, iter=iter_, body=list(body) or [gast.Pass()], orelse=[],
+                    type_comment=None)
+
+
+def return_(value):
+    return gast.Return(value=value)
+
+
+def comment(text):
+    """A comment line, carried as a marker statement and printed by codegen."""
+    node = gast.Expr(value=gast.Constant(value=text, kind="comment"))
+    return node
+
+
+def is_comment(node):
+    return (isinstance(node, gast.Expr) and isinstance(node.value, gast.Constant)
+            and node.value.kind == "comment")
+
+
+def parse_expr(src):
+    return gast.parse(src, mode="eval").body
+
+
+def parse_stmts(src):
+    return gast.parse(src).body
+
+
+def clone(node):
+    return copy.deepcopy(node)
+
+
+def load(node):
+    """A copy of ``node`` with every context set to Load."""
+    node = clone(node)
+    for n in gast.walk(node):
+        if hasattr(n, "ctx"):
+            n.ctx = gast.Load()
+    return node
+
+
+def names_in(node, ctx=None):
+    """Ids of Name nodes in ``node`` (optionally only Load or Store ones)."""
+    out = []
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and (ctx is None or isinstance(n.ctx, ctx)):
+            out.append(n.id)
+    return out
+
+
+def is_atom(node):
+    return isinstance(node, (gast.Name, gast.Constant))
+
+
+def substitute(tree, mapping):
+    """Replace Name loads by the expressions in ``mapping`` (copied)."""
+    class Sub(gast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, gast.Load) and node.id in mapping:
+                return clone(mapping[node.id])
+            return node
+    return Sub().visit(tree)
+
+
+def set_location(nodes, lineno):
+    for node in nodes:
+        for n in gast.walk(node):
+            if isinstance(n, (gast.stmt, gast.expr)):
+                n.lineno = lineno
+                n.col_offset = 0
+                if not hasattr(n, "end_lineno"):
+                    n.end_lineno = lineno
+                    n.end_col_offset = 0
+    return nodes
+
+
+def to_dump(node):
+    return gast.dump(node)

@@ -1,0 +1,266 @@
+"""Pass 4: normalise to one operation per statement (A-normal form).
+
+After this pass every statement is one of
+    ``x = <op>(atoms)``, ``y[index] = atom``, ``return atom``, ``expr-call``,
+    ``if atom: ...``, ``for target in atom: ...``, ``while True: ...``,
+    ``with no_grad(): ...``, ``break``, ``continue``, ``pass``,
+where an atom is a name or a constant. User names are kept; the temporaries
+are ``_t1, _t2, ...`` in order of appearance, so output is deterministic.
+Array methods become NumPy calls (``x.sum(0)`` -> ``np.sum(x, 0)``,
+``x.T`` -> ``np.transpose(x)``) so the rule table sees one spelling.
+"""
+
+from __future__ import annotations
+
+import gast
+import numpy as np
+
+from . import nodes as N
+from . import registry
+from .fence import fail
+from .resolve import MISSING, static_value
+
+_SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "real", "imag"}
+
+
+class Normalizer:
+    def __init__(self, parsed, ns, temps):
+        self.parsed = parsed
+        self.ns = ns
+        self.temps = temps          # shared counter dict {"n": int}
+        self.out = []
+        self.local = set(N.names_in(parsed.tree, gast.Store)) | {
+            a.id for a in parsed.tree.args.args}
+
+    # -- helpers -------------------------------------------------------------
+    def temp(self):
+        self.temps["n"] += 1
+        return f"_t{self.temps['n']}"
+
+    def emit(self, stmt, src):
+        N.set_location([stmt], getattr(src, "lineno", 0))
+        self.out.append(stmt)
+
+    def is_static(self, node):
+        """An expression of module-level names only (``np.pi``, ``np.newaxis``)."""
+        if isinstance(node, gast.Constant):
+            return True
+        if isinstance(node, (gast.Name, gast.Attribute)):
+            if any(n in self.local for n in N.names_in(node)):
+                return False
+            return static_value(node, self.ns) is not MISSING
+        return False
+
+    def atom(self, node):
+        if isinstance(node, gast.Name) or self.is_static(node):
+            return node
+        t = self.temp()
+        self.emit(N.assign(t, self.simple(node)), node)
+        return N.name(t)
+
+    # -- expressions -----------------------------------------------------------
+    def simple(self, node):
+        """``node`` rewritten so that its children are atoms."""
+        if isinstance(node, (gast.Name, gast.Constant)) or self.is_static(node):
+            return node
+        if isinstance(node, gast.BinOp):
+            return N.binop(self.atom(node.left), node.op, self.atom(node.right))
+        if isinstance(node, gast.UnaryOp):
+            return gast.UnaryOp(op=node.op, operand=self.atom(node.operand))
+        if isinstance(node, gast.Call):
+            return self.call(node)
+        if isinstance(node, gast.Attribute):
+            if node.attr == "T":
+                return N.call(N.parse_expr("np.transpose"), [self.atom(node.value)])
+            return N.attr(self.atom(node.value), node.attr)
+        if isinstance(node, gast.Subscript):
+            return gast.Subscript(value=self.atom(node.value), slice=self.index(node.slice),
+                                  ctx=gast.Load())
+        if isinstance(node, gast.Compare):
+            return gast.Compare(left=self.atom(node.left), ops=node.ops,
+                                comparators=[self.atom(c) for c in node.comparators])
+        if isinstance(node, (gast.Tuple, gast.List)):
+            return type(node)(elts=[self.atom(e) for e in node.elts], ctx=gast.Load())
+        if isinstance(node, gast.Dict):
+            return gast.Dict(keys=[self.atom(k) for k in node.keys],
+                             values=[self.atom(v) for v in node.values])
+        if isinstance(node, gast.IfExp):
+            return self.ifexp(node)
+        if isinstance(node, gast.BoolOp):
+            return self.boolop(node)
+        if isinstance(node, (gast.JoinedStr, gast.Lambda, gast.ListComp, gast.DictComp)):
+            return node
+        fail(self.parsed, node, f"the expression {type(node).__name__}",
+             "rewrite it with simpler expressions")
+
+    def index(self, node):
+        if isinstance(node, gast.Slice):
+            return gast.Slice(**{k: None if getattr(node, k) is None else self.atom(getattr(node, k))
+                                 for k in ("lower", "upper", "step")})
+        if isinstance(node, gast.Tuple):
+            return N.tuple_([self.index(e) for e in node.elts])
+        return self.atom(node)
+
+    def call(self, node):
+        func = node.func
+        if isinstance(func, gast.Attribute) and not self.is_static(func):
+            method = registry.method_function(func.attr)
+            if method is not None:
+                return self.method_call(func, node)
+        if not self.is_static(func):
+            func = self.atom(func)
+        args = [self.atom(a) for a in node.args]
+        kws = [N.keyword(k.arg, self.atom(k.value)) for k in node.keywords]
+        return N.call(func, args, kws)
+
+    def method_call(self, func, node):
+        obj = self.atom(func.value)
+        name = func.attr
+        args = [self.atom(a) for a in node.args]
+        kws = [N.keyword(k.arg, self.atom(k.value)) for k in node.keywords]
+        if name in ("reshape", "transpose") and len(args) > 1:
+            args = [self.atom(N.tuple_(args))]
+        np_name = {"flatten": "ravel"}.get(name, name)
+        if name == "copy":
+            np_name = "copy"
+        return N.call(N.parse_expr(f"np.{np_name}"), [obj, *args], kws)
+
+    def ifexp(self, node):
+        t = self.temp()
+        test = self.atom(node.test)
+        body = self.sub_block(lambda: self.emit(N.assign(t, self.simple(node.body)), node))
+        orelse = self.sub_block(lambda: self.emit(N.assign(t, self.simple(node.orelse)), node))
+        self.emit(N.if_(test, body, orelse), node)
+        return N.name(t)
+
+    def boolop(self, node):
+        # short-circuit: ``a and b`` -> t = a; if t: t = b
+        t = self.temp()
+        self.emit(N.assign(t, self.simple(node.values[0])), node)
+        for value in node.values[1:]:
+            test = N.name(t)
+            if isinstance(node.op, gast.Or):
+                test = gast.UnaryOp(op=gast.Not(), operand=test)
+                tname = self.temp()
+                self.emit(N.assign(tname, test), node)
+                test = N.name(tname)
+            body = self.sub_block(lambda v=value: self.emit(N.assign(t, self.simple(v)), node))
+            self.emit(N.if_(test, body), node)
+        return N.name(t)
+
+    def sub_block(self, fill):
+        saved, self.out = self.out, []
+        fill()
+        block, self.out = self.out, saved
+        return block
+
+    # -- statements ----------------------------------------------------------------
+    def block(self, stmts):
+        return self.sub_block(lambda: [self.stmt(s) for s in stmts])
+
+    def stmt(self, s):
+        if isinstance(s, gast.Assign):
+            return self.assign(s)
+        if isinstance(s, gast.AnnAssign):
+            if s.value is not None:
+                self.assign(N.assign(s.target, s.value))
+            return
+        if isinstance(s, gast.AugAssign):
+            value = N.binop(N.load(s.target), s.op, s.value)
+            return self.assign(gast.copy_location(N.assign(s.target, value), s))
+        if isinstance(s, gast.Return):
+            value = N.const(None) if s.value is None else self.atom(s.value)
+            return self.emit(N.return_(value), s)
+        if isinstance(s, gast.Expr):
+            if isinstance(s.value, gast.Constant):
+                return  # docstring or bare constant
+            return self.emit(N.expr_stmt(self.simple(s.value)), s)
+        if isinstance(s, gast.If):
+            test = self.atom(s.test)
+            return self.emit(N.if_(test, self.block(s.body), self.block(s.orelse)), s)
+        if isinstance(s, gast.For):
+            return self.for_(s)
+        if isinstance(s, gast.While):
+            return self.while_(s)
+        if isinstance(s, gast.With):
+            new = gast.With(items=s.items, body=self.block(s.body), type_comment=None)
+            return self.emit(new, s)
+        if isinstance(s, (gast.Break, gast.Continue, gast.Pass, gast.Assert, gast.Raise,
+                          gast.FunctionDef)):
+            return self.emit(s, s)
+        fail(self.parsed, s, f"the statement {type(s).__name__}", "rewrite it")
+
+    def assign(self, s):
+        targets = s.targets
+        if len(targets) > 1:
+            value = self.atom(s.value)
+            for t in targets:
+                self.assign(gast.copy_location(N.assign(t, N.load(value)), s))
+            return
+        target = targets[0]
+        if isinstance(target, gast.Name):
+            return self.emit(N.assign(target, self.simple(s.value)), s)
+        if isinstance(target, (gast.Tuple, gast.List)):
+            return self.unpack(target, s.value, s)
+        if isinstance(target, gast.Subscript):
+            obj = self.atom(N.load(target.value))
+            idx = self.index(target.slice)
+            value = self.atom(s.value)
+            sub = gast.Subscript(value=N.name(obj.id, store=False), slice=idx, ctx=gast.Store())
+            return self.emit(N.assign(sub, value), s)
+        fail(self.parsed, s, "this assignment target", "assign to a plain name")
+
+    def unpack(self, target, value, s):
+        if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
+            temps = [self.atom(v) for v in value.elts]
+            stored = set(N.names_in(target))
+            # evaluate all right-hand sides before any assignment (``a, b = b, a``)
+            safe = []
+            for t in temps:
+                if isinstance(t, gast.Name) and t.id in stored:
+                    tmp = self.temp()
+                    self.emit(N.assign(tmp, t), s)
+                    t = N.name(tmp)
+                safe.append(t)
+            for tgt, v in zip(target.elts, safe):
+                self.assign(gast.copy_location(N.assign(tgt, v), s))
+            return
+        whole = self.atom(value)
+        for i, tgt in enumerate(target.elts):
+            item = gast.Subscript(value=N.load(whole), slice=N.const(i), ctx=gast.Load())
+            self.assign(gast.copy_location(N.assign(tgt, item), s))
+
+    def for_(self, s):
+        it = s.iter
+        if isinstance(it, gast.Call) and self.is_static(it.func) and static_value(
+                it.func, self.ns) in (zip, enumerate, reversed):
+            it = N.call("list", [it])
+        it = self.atom(it)
+        target = s.target
+        body_prefix = []
+        if not isinstance(target, gast.Name):
+            tmp = self.temp()
+            body_prefix = [N.assign(target, N.name(tmp))]
+            target = N.name(tmp, store=True)
+        body = self.block(body_prefix + s.body)
+        self.emit(N.for_(target, it, body), s)
+
+    def while_(self, s):
+        # while c: body  ->  while True: <c's statements>; if not c: break; body
+        def fill():
+            test = self.atom(s.test)
+            neg = self.temp()
+            self.emit(N.assign(neg, gast.UnaryOp(op=gast.Not(), operand=test)), s)
+            self.emit(N.if_(N.name(neg), [gast.Break()]), s)
+            for stmt in s.body:
+                self.stmt(stmt)
+        body = self.sub_block(fill)
+        self.emit(gast.While(test=N.const(True), body=body, orelse=[]), s)
+
+
+def normalize(parsed, ns):
+    """The function body in A-normal form (a list of statements)."""
+    if "np" not in ns:
+        ns["np"] = np
+    norm = Normalizer(parsed, ns, {"n": 0})
+    return norm.block(parsed.tree.body)

@@ -1,0 +1,322 @@
+"""Pass 8: make the generated function read (and run) like hand-written code.
+
+Within straight-line blocks: constant folding and algebraic identities
+(``g * 1.0`` -> ``g``), copy propagation (``a_bar = y_bar``), common
+subexpression elimination, forward substitution of single-use temporaries
+(so ``_t1 = w * x; z = _t1 + b`` prints as ``z = w * x + b``), and dead code
+elimination. Only generated names are ever propagated away; user names stay.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import gast
+
+from . import nodes as N
+from . import registry, runtime
+from .resolve import MISSING, static_value
+
+_IMPURE_HELPERS = {"scatter_add", "pop_cot"}
+
+
+class Info:
+    """Definition and use counts over the whole function."""
+
+    def __init__(self, fdef):
+        self.defs, self.uses = {}, {}
+        for a in fdef.args.args:
+            self.defs[a.id] = self.defs.get(a.id, 0) + 1
+        for node in gast.walk(fdef):
+            if isinstance(node, gast.Name):
+                if isinstance(node.ctx, gast.Load):
+                    self.uses[node.id] = self.uses.get(node.id, 0) + 1
+                else:
+                    self.defs[node.id] = self.defs.get(node.id, 0) + 1
+        # names assigned inside loops count as multiply defined
+        for node in gast.walk(fdef):
+            if isinstance(node, (gast.For, gast.While)):
+                for inner in gast.walk(node):
+                    if isinstance(inner, gast.Name) and isinstance(inner.ctx, gast.Store):
+                        self.defs[inner.id] = self.defs.get(inner.id, 0) + 2
+
+    def single(self, name):
+        return self.defs.get(name, 0) == 1
+
+
+def generated(name):
+    return name.startswith("_") or name.endswith("_bar") or "_bar_" in name
+
+
+class Optimizer:
+    def __init__(self, ns, keep):
+        self.ns = ns
+        self.keep = keep
+
+    def pure(self, expr):
+        for node in gast.walk(expr):
+            if isinstance(node, gast.Call):
+                if isinstance(node.func, gast.Name) and node.func.id in runtime.HELPERS:
+                    if node.func.id in _IMPURE_HELPERS:
+                        return False
+                    continue
+                fn = static_value(node.func, self.ns)
+                if fn is MISSING:
+                    if isinstance(node.func, gast.Attribute) and isinstance(
+                            node.func.value, gast.Name) and node.func.value.id == "np":
+                        continue
+                    return False
+                if registry.lookup(fn) is None and not registry.is_nondiff(fn) \
+                        and fn not in (slice, range, reversed, len, tuple, list):
+                    return False
+            if isinstance(node, (gast.Lambda, gast.Yield)):
+                return False
+        return True
+
+    # -- passes --------------------------------------------------------------------
+    def run(self, fdef):
+        for _ in range(6):
+            before = N.to_dump(fdef)
+            fold(fdef)
+            self.propagate(fdef)
+            self.cse(fdef)
+            self.substitute(fdef)
+            self.dce(fdef)
+            if N.to_dump(fdef) == before:
+                break
+        drop_dangling_comments(fdef)
+        return fdef
+
+    def blocks(self, fdef):
+        for node in gast.walk(fdef):
+            for field in ("body", "orelse"):
+                block = getattr(node, field, None)
+                if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                    yield block
+
+    def propagate(self, fdef):
+        """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
+        info = Info(fdef)
+        for block in list(self.blocks(fdef)):
+            for i, s in enumerate(block):
+                if not _is_plain_assign(s):
+                    continue
+                a, v = s.targets[0].id, s.value
+                if not (generated(a) and info.single(a)) or a in self.keep:
+                    continue
+                if isinstance(v, gast.Name) and not info.single(v.id):
+                    continue
+                if not isinstance(v, (gast.Name, gast.Constant)):
+                    continue
+                if not _uses_confined(block, i, a):
+                    continue
+                mapping = {a: v}
+                for later in block[i + 1:]:
+                    N.substitute(later, mapping)
+                block[i] = gast.Pass()
+
+    def cse(self, fdef):
+        info = Info(fdef)
+        for block in list(self.blocks(fdef)):
+            seen = {}
+            for s in block:
+                if not _is_plain_assign(s) or isinstance(s.value, (gast.Name, gast.Constant)):
+                    continue
+                a = s.targets[0].id
+                if not info.single(a):
+                    continue
+                if not all(info.single(n) for n in N.names_in(s.value, gast.Load)):
+                    continue
+                if not self.pure(s.value):
+                    continue
+                key = N.to_dump(s.value)
+                if key in seen:
+                    s.value = N.name(seen[key])
+                else:
+                    seen[key] = a
+
+    def substitute(self, fdef):
+        """Inline generated temporaries used exactly once, right where they are used."""
+        info = Info(fdef)
+        for block in list(self.blocks(fdef)):
+            i = 0
+            while i < len(block):
+                s = block[i]
+                if (_is_plain_assign(s) and generated(s.targets[0].id)
+                        and s.targets[0].id not in self.keep
+                        and info.single(s.targets[0].id)
+                        and info.uses.get(s.targets[0].id, 0) == 1 and self.pure(s.value)):
+                    j = self._use_site(block, i, s.targets[0].id, s.value)
+                    if j is not None and _size(block[j]) + _size(s.value) > _MAX_INLINE:
+                        j = None
+                    if j is not None:
+                        N.substitute(block[j], {s.targets[0].id: s.value}) if not isinstance(
+                            block[j], gast.If) else N.substitute(block[j].test, {
+                                s.targets[0].id: s.value})
+                        block[i] = gast.Pass()
+                        info = Info(fdef)
+                i += 1
+
+    def _use_site(self, block, i, name, value):
+        loads = set(N.names_in(value, gast.Load))
+        for j in range(i + 1, len(block)):
+            s = block[j]
+            if N.is_comment(s) or isinstance(s, gast.Pass):
+                continue
+            exprs = _top_exprs(s)
+            if exprs is not None and any(name in N.names_in(e, gast.Load) for e in exprs):
+                return j
+            if name in N.names_in(s, gast.Load):
+                return None  # used inside a nested block: evaluation count would change
+            if not _is_plain_assign(s) or s.targets[0].id in loads:
+                return None
+            if not self.pure(s.value) and not isinstance(s.value, (gast.Name, gast.Constant)):
+                return None
+        return None
+
+    def dce(self, fdef):
+        changed = True
+        while changed:
+            changed = False
+            info = Info(fdef)
+            for block in list(self.blocks(fdef)):
+                for i, s in enumerate(block):
+                    if _is_plain_assign(s) and info.uses.get(s.targets[0].id, 0) == 0 \
+                            and s.targets[0].id not in self.keep and self.pure(s.value) \
+                            and not getattr(s, "sd_pop", None):
+                        block[i] = gast.Pass()
+                        changed = True
+            _drop_pass(fdef)
+
+
+_MAX_INLINE = 14
+
+
+def _size(node):
+    exprs = _top_exprs(node) or []
+    return sum(1 for e in exprs for n in gast.walk(e)
+               if isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Name,
+                                 gast.Subscript, gast.Constant)))
+
+
+def _is_plain_assign(s):
+    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+
+
+def _top_exprs(s):
+    if isinstance(s, gast.Assign):
+        return [s.value] + ([s.targets[0]] if isinstance(s.targets[0], gast.Subscript) else [])
+    if isinstance(s, (gast.Return, gast.Expr)):
+        return [s.value] if s.value is not None else []
+    if isinstance(s, gast.If):
+        return [s.test]
+    return None
+
+
+def _uses_confined(block, i, name):
+    """Every use of ``name`` comes after position ``i`` of ``block``."""
+    for s in block[:i]:
+        if name in N.names_in(s):
+            return False
+    return True
+
+
+def _drop_pass(fdef):
+    for node in gast.walk(fdef):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                kept = [s for s in block if not isinstance(s, gast.Pass)]
+                if not kept and field == "body":
+                    kept = [gast.Pass()]
+                setattr(node, field, kept)
+
+
+def drop_dangling_comments(fdef):
+    for node in gast.walk(fdef):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                kept = []
+                for k, s in enumerate(block):
+                    nxt = block[k + 1] if k + 1 < len(block) else None
+                    if N.is_comment(s) and s.value.value.startswith("grad of") and (
+                            nxt is None or N.is_comment(nxt)):
+                        continue
+                    kept.append(s)
+                setattr(node, field, kept or [gast.Pass()])
+
+
+# --- constant folding and identities -------------------------------------------------
+def _num(node):
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) \
+        and not isinstance(node.value, bool)
+
+
+_OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+        gast.Div: operator.truediv, gast.Pow: operator.pow}
+
+
+class _Fold(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right, op = node.left, node.right, node.op
+        if _num(left) and _num(right) and type(op) in _OPS:
+            try:
+                value = _OPS[type(op)](left.value, right.value)
+            except (ArithmeticError, ValueError):
+                return node  # leave it to run time
+            if isinstance(value, (int, float)) and abs(value) < 1e15:
+                return N.const(value)
+        if isinstance(op, gast.Mult):
+            if _num(right) and right.value == 1:
+                return left
+            if _num(left) and left.value == 1:
+                return right
+        if isinstance(op, gast.Div) and _num(right) and right.value == 1:
+            return left
+        if isinstance(op, gast.Pow) and _num(right) and right.value == 1:
+            return left
+        if isinstance(op, (gast.Add, gast.Sub)) and isinstance(right, gast.UnaryOp) \
+                and isinstance(right.op, gast.USub):
+            flip = gast.Sub() if isinstance(op, gast.Add) else gast.Add()
+            return N.binop(left, flip, right.operand)
+        if isinstance(op, gast.Mult) and isinstance(left, gast.UnaryOp) and isinstance(
+                left.op, gast.USub) and isinstance(right, gast.UnaryOp) and isinstance(
+                right.op, gast.USub):
+            return N.binop(left.operand, op, right.operand)
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub):
+            inner = node.operand
+            if isinstance(inner, gast.UnaryOp) and isinstance(inner.op, gast.USub):
+                return inner.operand
+            lead = _leading_neg(inner)
+            if lead is not None:  # -(-a * b / c) -> a * b / c
+                return lead
+            if _num(inner):
+                return N.const(-inner.value)
+        return node
+
+
+def _leading_neg(node):
+    """``node`` without the minus on its leftmost factor, or None."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
+        left = _leading_neg(node.left)
+        return None if left is None else N.binop(left, node.op, node.right)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return node.operand
+    return None
+
+
+def fold(fdef):
+    _Fold().visit(fdef)
+
+
+def optimize(fdef, ns, specialize, params, keep):
+    from . import shapes
+    if specialize is not None:
+        shapes.specialize(fdef, ns, specialize, params)
+    return Optimizer(ns, set(keep)).run(fdef)

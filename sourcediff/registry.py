@@ -1,0 +1,219 @@
+"""The rule table's machinery: what a derivative rule is, and how to add one.
+
+A rule is written once, as small Python expression templates, and used twice:
+
+* the compiler parses each template and inlines it into the generated adjoint,
+  substituting the call's own argument names for the parameter names;
+* the runtime tape compiles each template into a callable (``Rule.vjp_fn``).
+
+Template vocabulary
+    ``g``        the cotangent of the output (reverse mode)
+    ``ans``      the output value
+    ``x, y, ..`` the primitive's parameters, named as in ``params``
+    ``dx, ..``   the tangent of parameter ``x`` (forward mode)
+    ``np``, ``math`` and the helpers in :mod:`sourcediff.runtime`
+
+A reverse template gives the contribution to one parameter's cotangent. A
+forward template gives one parameter's term of the output tangent, linear in
+its ``d<param>``; the output tangent is the sum of the active terms.
+``broadcast=True`` marks an elementwise op whose operands broadcast: the
+machinery sums each cotangent back to its operand's shape (``unbroadcast``)
+and broadcasts each tangent term to the output's shape, and the compiler
+leaves both out where it knows the shapes already agree.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+import gast
+
+from . import runtime
+
+_RULES: dict = {}          # id(function) -> Rule
+_KEEPALIVE: list = []       # keep keyed objects alive so ids stay unique
+_NONDIFF: dict = {}        # id(function) -> function (outputs carry no gradient)
+_METHODS: dict = {}        # array method name -> function it stands for
+
+
+@dataclass
+class Param:
+    name: str
+    default: object = inspect.Parameter.empty
+    variadic: bool = False     # ``*arrays``: a sequence of operands
+
+    @property
+    def required(self):
+        return self.default is inspect.Parameter.empty and not self.variadic
+
+
+@dataclass
+class Rule:
+    """Derivative rules of one primitive."""
+
+    name: str
+    fn: object
+    params: list
+    vjps: dict = field(default_factory=dict)    # param -> template source
+    jvps: dict = field(default_factory=dict)    # param -> template source
+    broadcast: bool = False
+    seq_vjps: dict = field(default_factory=dict)  # variadic param -> template giving a list
+    user_vjp: object = None    # callable rule(g, ans, *args) -> tuple (primitive())
+    user_jvp: object = None
+    _vjp_fns: dict = field(default_factory=dict)
+    _jvp_fns: dict = field(default_factory=dict)
+
+    @property
+    def param_names(self):
+        return [p.name for p in self.params]
+
+    def template(self, param, mode="rev"):
+        table = self.vjps if mode == "rev" else self.jvps
+        src = table.get(param)
+        if src is None:
+            return None
+        return parse_template(src)
+
+    # -- the tape's view of the same rule ---------------------------------
+    def vjp_fn(self, param):
+        """``f(g, ans, *params) -> cotangent`` for one parameter (or None)."""
+        if param not in self._vjp_fns:
+            src = self.vjps.get(param) or self.seq_vjps.get(param)
+            self._vjp_fns[param] = None if src is None else _compile_lambda(
+                ["g", "ans", *self.param_names], src, self.name)
+        return self._vjp_fns[param]
+
+    def jvp_fn(self, param):
+        """``f(ans, d<param>, *params) -> tangent term`` for one parameter."""
+        if param not in self._jvp_fns:
+            src = self.jvps.get(param)
+            self._jvp_fns[param] = None if src is None else _compile_lambda(
+                ["ans", "d" + param, *self.param_names], src, self.name)
+        return self._jvp_fns[param]
+
+    def bind(self, args, kwargs):
+        """Map call arguments to parameter names (like ``inspect.signature.bind``)."""
+        bound = {}
+        args = list(args)
+        for p in self.params:
+            if p.variadic:
+                bound[p.name] = tuple(args)
+                args = []
+            elif args:
+                bound[p.name] = args.pop(0)
+            elif p.name in kwargs:
+                bound[p.name] = kwargs.pop(p.name)
+            elif not p.required:
+                bound[p.name] = p.default
+            else:
+                raise TypeError(f"{self.name}() missing argument '{p.name}'")
+        if args or kwargs:
+            raise TypeError(f"{self.name}() got unexpected arguments")
+        return bound
+
+
+_TEMPLATE_CACHE: dict = {}
+
+
+def parse_template(src):
+    """Parse an expression template into a gast expression (cached, copied)."""
+    if src not in _TEMPLATE_CACHE:
+        _TEMPLATE_CACHE[src] = gast.parse(src, mode="eval").body
+    import copy
+    return copy.deepcopy(_TEMPLATE_CACHE[src])
+
+
+def _compile_lambda(argnames, src, name):
+    ns = {"np": runtime.np, "math": runtime.math}
+    ns.update(runtime.HELPERS)
+    code = f"lambda {', '.join(argnames)}: {src}"
+    return eval(compile(code, f"<rule {name}>", "eval"), ns)
+
+
+def _parse_params(spec):
+    params = []
+    for part in [p.strip() for p in spec.split(",") if p.strip()]:
+        if part.startswith("*"):
+            params.append(Param(part[1:], variadic=True))
+        elif "=" in part:
+            name, default = part.split("=", 1)
+            params.append(Param(name.strip(), eval(default, {"np": runtime.np})))
+        else:
+            params.append(Param(part))
+    return params
+
+
+def _key(fn):
+    return id(fn)
+
+
+def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=None):
+    """Register one rule for one or more aliases (``np.sin`` and ``math.sin``...).
+
+    ``vjp`` and ``jvp`` are tuples aligned with the non-variadic parameters
+    (``None`` where a parameter is not differentiable) or dicts by name.
+    """
+    if not isinstance(fns, (tuple, list)):
+        fns = (fns,)
+    plist = _parse_params(params)
+    names = [p.name for p in plist if not p.variadic]
+    vjps = dict(vjp) if isinstance(vjp, dict) else dict(zip(names, vjp))
+    jvps = dict(jvp) if isinstance(jvp, dict) else dict(zip(names, jvp))
+    vjps = {k: v for k, v in vjps.items() if v is not None}
+    jvps = {k: v for k, v in jvps.items() if v is not None}
+    rule = None
+    for fn in fns:
+        rule = Rule(name or qualified_name(fn), fn, plist, vjps, jvps, broadcast,
+                    dict(seq_vjp or {}))
+        _RULES[_key(fn)] = rule
+        _KEEPALIVE.append(fn)
+    return rule
+
+
+def defnondiff(*fns):
+    """Functions whose outputs never carry a gradient (``np.sign``, ``len``...)."""
+    for fn in fns:
+        _NONDIFF[_key(fn)] = fn
+        _KEEPALIVE.append(fn)
+
+
+def defmethod(name, fn):
+    """``x.name(...)`` on an array means ``fn(x, ...)``."""
+    _METHODS[name] = fn
+
+
+def lookup(fn):
+    """The rule for ``fn``, or None."""
+    rule = _RULES.get(_key(fn))
+    if rule is not None and rule.fn is fn:
+        return rule
+    return None
+
+
+def is_nondiff(fn):
+    return _NONDIFF.get(_key(fn)) is fn
+
+
+def method_function(name):
+    return _METHODS.get(name)
+
+
+def qualified_name(fn):
+    mod = getattr(fn, "__module__", None) or ""
+    name = getattr(fn, "__name__", repr(fn))
+    if isinstance(fn, runtime.np.ufunc) or mod.startswith("numpy"):
+        if mod.startswith("numpy.linalg"):
+            return f"np.linalg.{name}"
+        return f"np.{name}"
+    if mod in ("math", "_operator", "operator"):
+        return f"{mod.lstrip('_')}.{name}"
+    return f"{mod}.{name}" if mod else name
+
+
+def register_user_primitive(fn, params):
+    """A user ``@primitive``: a rule with callables instead of templates."""
+    rule = Rule(qualified_name(fn), fn, _parse_params(params))
+    _RULES[_key(fn)] = rule
+    _KEEPALIVE.append(fn)
+    return rule

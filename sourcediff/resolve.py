@@ -1,0 +1,73 @@
+"""Pass 2: resolve the names a function reads to the objects they denote.
+
+Globals, closure cells and builtins are looked up once, at compile time, so
+later passes know that ``np.exp`` is NumPy's ``exp`` (whatever the user
+imported it as) and the generated code gets exactly the objects it needs.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import gast
+
+
+def free_names(tree):
+    """Names read in ``tree`` that it never binds (parameters included as bound)."""
+    bound = {a.id for a in tree.args.args + tree.args.kwonlyargs}
+    for extra in (tree.args.vararg, tree.args.kwarg):
+        if extra is not None:
+            bound.add(extra.id)
+    read = []
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, (gast.Store, gast.Del)):
+                bound.add(node.id)
+            elif node.id not in read:
+                read.append(node.id)
+        elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not tree:
+            bound.add(node.name)
+    return [n for n in read if n not in bound]
+
+
+def namespace(fn, tree):
+    """``{name: object}`` for every free name of ``tree`` that ``fn`` can see."""
+    ns = {}
+    glob = getattr(fn, "__globals__", {})
+    cells = {}
+    code = getattr(fn, "__code__", None)
+    if code is not None and fn.__closure__:
+        for name, cell in zip(code.co_freevars, fn.__closure__):
+            try:
+                cells[name] = cell.cell_contents
+            except ValueError:  # an empty cell: a name defined later
+                pass
+    for name in free_names(tree):
+        if name in cells:
+            ns[name] = cells[name]
+        elif name in glob:
+            ns[name] = glob[name]
+        elif hasattr(builtins, name):
+            ns[name] = getattr(builtins, name)
+    return ns
+
+
+def static_value(node, ns):
+    """The object an expression like ``np.linalg.norm`` denotes, or ``None``."""
+    if isinstance(node, gast.Name):
+        return ns.get(node.id, _MISSING)
+    if isinstance(node, gast.Attribute):
+        base = static_value(node.value, ns)
+        if base is _MISSING:
+            return _MISSING
+        return getattr(base, node.attr, _MISSING)
+    return _MISSING
+
+
+class _Missing:
+    def __repr__(self):
+        return "<unresolved>"
+
+
+_MISSING = _Missing()
+MISSING = _MISSING

@@ -1,0 +1,442 @@
+"""Pass 6: the reverse sweep.
+
+Walks the normalised primal backwards and writes, for every active
+statement, the adjoint code its rule templates give. ``x_bar`` is the adjoint
+of ``x``. The first contribution to an adjoint is a plain assignment and
+later ones add to it, so no zero is ever materialised in straight-line code;
+adjoints accumulated inside loops or branches start from the scalar ``0.0``.
+A variable assigned more than once is pushed on ``_stack`` before each
+assignment and popped back in the reverse sweep, but only if the reverse
+sweep reads it (decided after the sweep is written).
+"""
+
+from __future__ import annotations
+
+import gast
+
+from . import nodes as N
+from . import registry
+from .activity import operands
+from .custom import Primitive
+from .errors import MissingRuleError
+from .fence import fail
+from .markers import stop_gradient
+from .resolve import MISSING, static_value
+
+_BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
+           gast.Pow: "pow", gast.MatMult: "matmul"}
+_UNARY = {gast.USub: "neg", gast.UAdd: "pos"}
+
+
+class Sweep:
+    """State of one reverse sweep: which adjoints exist, which need a zero."""
+
+    def __init__(self, parsed, ns, active, names, multidef):
+        self.parsed = parsed
+        self.ns = ns
+        self.active = active
+        self.names = names          # a NameGen
+        self.multidef = multidef    # names assigned more than once / in loops
+        self.defined = set()        # adjoints definitely assigned here
+        self.maybe = set()          # adjoints assigned on some path
+        self.init = []              # adjoints to start at 0.0
+        self.scatter = set()        # adjoints updated in place (x[i] reads)
+        self.depth = 0              # nesting of compound statements
+        self.extra_globals = {}
+
+    # -- adjoint bookkeeping ------------------------------------------------------
+    def bar(self, v):
+        return self.names.adjoint(v)
+
+    def has_adjoint(self, v):
+        return v in self.defined or v in self.maybe
+
+    def need_init(self, v):
+        if v not in self.init:
+            self.init.append(v)
+        self.defined.add(v)
+        self.maybe.add(v)
+
+    def accumulate(self, v, contribution):
+        """``v_bar += contribution`` (a plain assignment when it is the first)."""
+        b = self.bar(v)
+        if v in self.scatter:
+            self.need_init(v)
+        if v in self.defined:
+            value = N.binop(N.name(b), gast.Add(), contribution)
+        elif v in self.maybe:
+            self.need_init(v)
+            value = N.binop(N.name(b), gast.Add(), contribution)
+        else:
+            value = contribution
+        self.defined.add(v)
+        self.maybe.add(v)
+        return [N.assign(b, value)]
+
+    def cut(self, v):
+        """The adjoint of an overwritten value starts again from zero."""
+        if not self.has_adjoint(v):
+            return []
+        if self.depth == 0 and v not in self.scatter:
+            # straight-line code: the older value's adjoint gets a fresh name
+            self.names.new_version(v)
+            self.defined.discard(v)
+            self.maybe.discard(v)
+            return []
+        return [N.assign(self.bar(v), self.zero(v))]
+
+    def zero(self, v):
+        if v in self.scatter:
+            return N.call("zeros_for", [N.name(v)])
+        return N.const(0.0)
+
+    # -- statements ---------------------------------------------------------------
+    def block(self, stmts):
+        out = []
+        for s in reversed(stmts):
+            out += self.stmt(s)
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, gast.Assign):
+            return self.assign(s)
+        if isinstance(s, gast.If):
+            return self.if_(s)
+        if isinstance(s, gast.For):
+            return self.for_(s)
+        if isinstance(s, gast.While):
+            return self.while_(s)
+        if isinstance(s, gast.With):
+            self.depth += 1
+            out = self.block(s.body)
+            self.depth -= 1
+            return out
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            return self.expr_call(s)
+        return []
+
+    def assign(self, s):
+        target = s.targets[0]
+        out = []
+        if isinstance(target, gast.Subscript):
+            return self.setitem(s)
+        x = target.id
+        if x in self.active and self.has_adjoint(x):
+            if x in self.maybe and x not in self.defined:
+                self.need_init(x)
+            ops = operands(s.value, self.ns)
+            g = N.name(self.bar(x))
+            pre = []
+            if x in ops and self.multidef_or_loop(x):
+                tmp = self.names.temp("g")
+                pre = [N.assign(tmp, g)] + self.cut(x)
+                g = N.name(tmp)
+                body = self.adjoint_of(s, x, g)
+                out = pre + body
+            else:
+                body = self.adjoint_of(s, x, g)
+                out = body + (self.cut(x) if self.multidef_or_loop(x) else [])
+            if out:
+                out = [N.comment(self.describe(s))] + out
+        if x in self.multidef:
+            out.append(_pop(x))
+        return out
+
+    def multidef_or_loop(self, x):
+        return x in self.multidef
+
+    def describe(self, s):
+        line = self.parsed.line(getattr(s, "lineno", None))
+        return f"grad of: {line.strip()}" if line else "grad"
+
+    def adjoint_of(self, s, x, g):
+        """Contributions of ``x = value`` to its operands' adjoints."""
+        value = s.value
+        ans = N.name(x)
+        if isinstance(value, gast.Name):
+            return self.contribute(value.id, g) if value.id in self.active else []
+        if isinstance(value, gast.BinOp):
+            key = _BINOPS.get(type(value.op))
+            if key is None:
+                return []
+            import operator
+            rule = registry.lookup(getattr(operator, key))
+            return self.apply(rule, {"x" if key != "matmul" else "a": value.left,
+                                     "y" if key != "matmul" else "b": value.right}, g, ans, s)
+        if isinstance(value, gast.UnaryOp):
+            key = _UNARY.get(type(value.op))
+            if key is None:
+                return []
+            import operator
+            return self.apply(registry.lookup(getattr(operator, key)), {"x": value.operand},
+                              g, ans, s)
+        if isinstance(value, gast.Subscript):
+            return self.getitem(value, g)
+        if isinstance(value, (gast.Tuple, gast.List)):
+            out = []
+            for i, e in enumerate(value.elts):
+                if isinstance(e, gast.Name) and e.id in self.active:
+                    item = gast.Subscript(value=g, slice=N.const(i), ctx=gast.Load())
+                    out += self.contribute(e.id, N.call("nonzero_or_none", [item]),
+                                           maybe_none=True)
+            return out
+        if isinstance(value, gast.Call):
+            return self.call(value, g, ans, s)
+        return []
+
+    def contribute(self, v, c, maybe_none=False):
+        if maybe_none:
+            tmp = self.names.temp("c")
+            return [N.assign(tmp, c), N.if_(N.parse_expr(f"{tmp} is not None"),
+                                            self._under_branch(lambda: self.accumulate(v, N.name(tmp))))]
+        return self.accumulate(v, c)
+
+    def _under_branch(self, fn):
+        before = set(self.defined)
+        self.depth += 1
+        out = fn()
+        self.depth -= 1
+        self.defined = before  # the branch may not run
+        return out
+
+    def call(self, value, g, ans, s):
+        fn = static_value(value.func, self.ns)
+        if fn is stop_gradient:
+            return []
+        if fn is MISSING:
+            fail(self.parsed, value, "a call to a function that is not known at compile time",
+                 "call a module-level function, or mark it with sourcediff.primitive")
+        if isinstance(fn, Primitive):
+            return self.user_primitive(fn, value, g, ans)
+        rule = registry.lookup(fn)
+        if rule is None:
+            if registry.is_nondiff(fn):
+                return []
+            name = registry.qualified_name(fn)
+            raise MissingRuleError(
+                f"no derivative rule for {name}", function=self.parsed.name,
+                filename=self.parsed.filename, lineno=getattr(s, "lineno", None),
+                source_line=self.parsed.line(getattr(s, "lineno", None)),
+                construct=name,
+                hint=f"wrap it: f = sourcediff.primitive({getattr(fn, '__name__', 'f')}) and "
+                     "give it f.defvjp(lambda g, ans, *args: (...,)), or add a defrule(...) "
+                     "line to sourcediff/rules.py")
+        kwargs = {k.arg: k.value for k in value.keywords}
+        try:
+            bound = rule.bind(value.args, kwargs)
+        except TypeError as exc:
+            fail(self.parsed, value, f"this call to {rule.name} ({exc})", "check its arguments")
+        for p in rule.params:
+            if not isinstance(bound[p.name], gast.AST):
+                bound[p.name] = N.const(bound[p.name])
+        return self.apply(rule, bound, g, ans, s)
+
+    def apply(self, rule, bound, g, ans, s):
+        out = []
+        mapping = dict(bound)
+        mapping["g"] = g
+        mapping["ans"] = ans
+        for p in rule.params:
+            arg = bound[p.name]
+            if p.name in rule.seq_vjps:
+                out += self.seq_contrib(rule, p, arg, mapping)
+                continue
+            if not (isinstance(arg, gast.Name) and arg.id in self.active):
+                continue
+            tpl = rule.template(p.name, "rev")
+            if tpl is None:
+                continue
+            c = N.substitute(tpl, mapping)
+            if rule.broadcast:
+                c = N.call("unbroadcast", [c, N.name(arg.id)])
+            out += self.contribute(arg.id, c)
+        return out
+
+    def seq_contrib(self, rule, p, arg, mapping):
+        from .registry import parse_template
+        if isinstance(arg, gast.Tuple) and p.variadic:
+            elts = arg.elts
+        elif isinstance(arg, gast.Name):
+            if arg.id not in self.active:
+                return []
+            tmp = self.names.temp("parts")
+            c = N.substitute(parse_template(rule.seq_vjps[p.name]), mapping)
+            return [N.assign(tmp, c)] + self.accumulate(arg.id, N.name(tmp))
+        else:
+            return []
+        active = [i for i, e in enumerate(elts) if isinstance(e, gast.Name) and e.id in self.active]
+        if not active:
+            return []
+        mapping = dict(mapping)
+        mapping[p.name] = N.tuple_(elts)
+        tmp = self.names.temp("parts")
+        out = [N.assign(tmp, N.substitute(parse_template(rule.seq_vjps[p.name]), mapping))]
+        for i in active:
+            out += self.accumulate(elts[i].id, gast.Subscript(
+                value=N.name(tmp), slice=N.const(i), ctx=gast.Load()))
+        return out
+
+    def user_primitive(self, fn, value, g, ans):
+        rule_name = self.names.global_name(f"{fn.__name__}_vjp")
+        self.extra_globals[rule_name] = fn.vjp_or_raise()
+        tmp = self.names.temp("cts")
+        out = [N.assign(tmp, N.call(N.name(rule_name), [g, ans, *value.args]))]
+        for i, a in enumerate(value.args):
+            if isinstance(a, gast.Name) and a.id in self.active:
+                item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
+                out += self.contribute(a.id, item, maybe_none=True)
+        return out
+
+    def getitem(self, value, g):
+        x = value.value
+        if not (isinstance(x, gast.Name) and x.id in self.active):
+            return []
+        self.scatter.add(x.id)
+        self.need_init(x.id)
+        idx = index_expr(value.slice)
+        return [N.expr_stmt(N.call("scatter_add", [N.name(self.bar(x.id)), idx, g]))]
+
+    def setitem(self, s):
+        """``y[idx] = v``: v gets ``y_bar[idx]``; that slot of ``y_bar`` is cut."""
+        target = s.targets[0]
+        y = target.value.id
+        out = []
+        idx = index_expr(target.slice)
+        if y in self.active and self.has_adjoint(y):
+            if y not in self.defined:
+                self.need_init(y)
+            b = N.name(self.bar(y))
+            v = s.value
+            if isinstance(v, gast.Name) and v.id in self.active:
+                item = gast.Subscript(value=b, slice=idx, ctx=gast.Load())
+                out += self.accumulate(v.id, N.call("unbroadcast", [N.call("np.copy", [item]),
+                                                                    N.name(v.id)]))
+            out.append(N.assign(self.bar(y), N.call("cut_index", [b, N.clone(idx)])))
+            out = [N.comment(self.describe(s))] + out
+        if y in self.multidef:
+            restore = N.assign(gast.Subscript(value=N.name(y), slice=N.clone(target.slice),
+                                              ctx=gast.Store()), N.parse_expr("_stack.pop()"))
+            restore.sd_pop = y
+            out.append(restore)
+        return out
+
+    def expr_call(self, s):
+        call_ = s.value
+        f = call_.func
+        if isinstance(f, gast.Attribute) and f.attr == "append" and isinstance(f.value, gast.Name):
+            lst = f.value.id
+            out = []
+            if lst in self.active and self.has_adjoint(lst):
+                arg = call_.args[0]
+                tmp = self.names.temp("c")
+                out.append(N.assign(tmp, N.call("pop_cot", [N.name(self.bar(lst)), N.name(lst)])))
+                if isinstance(arg, gast.Name) and arg.id in self.active:
+                    out += self.contribute(arg.id, N.name(tmp), maybe_none=True)
+            out.append(N.expr_stmt(N.parse_expr(f"{lst}.pop()")))
+            return out
+        return []
+
+    # -- control flow ----------------------------------------------------------------
+    def if_(self, s):
+        start_d, start_m = set(self.defined), set(self.maybe)
+        self.depth += 1
+        body = self.block(s.body)
+        body_d, body_m = self.defined, self.maybe
+        self.defined, self.maybe = set(start_d), set(start_m)
+        orelse = self.block(s.orelse)
+        self.depth -= 1
+        self.defined = body_d & self.defined
+        self.maybe = body_m | self.maybe
+        if not body and not orelse:
+            return []
+        return [N.if_(N.clone(s.test), body, orelse)]
+
+    def _loop_prepare(self, body):
+        for v in _contributed(body, self.ns, self.active):
+            if v not in self.defined:
+                self.need_init(v)
+
+    def for_(self, s):
+        self._loop_prepare(s.body)
+        self.depth += 1
+        body = self.block(s.body)
+        self.depth -= 1
+        if not _has_effect(body):
+            return []
+        it = N.clone(s.iter)
+        counter = getattr(s, "sd_counter", None)
+        if counter is not None:
+            it = gast.Subscript(value=it, slice=gast.Slice(lower=None, upper=N.name(counter),
+                                                           step=None), ctx=gast.Load())
+        out = [N.for_(N.clone(s.target), N.call("reversed", [it]), body)]
+        if s.target.id in self.multidef:
+            out.append(_pop(s.target.id))
+        return out
+
+    def while_(self, s):
+        if not hasattr(s, "sd_test"):
+            return self.while_general(s)
+        test, rest = s.sd_test, s.sd_rest
+        self._loop_prepare(s.body)
+        self.depth += 1
+        rev_rest = self.block(rest)
+        rev_test = self.block(test)
+        self.depth -= 1
+        final_test = self.block(test)  # the last check, which failed
+        if not _has_effect(rev_rest + rev_test):
+            return final_test
+        loop = N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]),
+                      rev_rest + rev_test)
+        return final_test + [loop]
+
+    def while_general(self, s):
+        self._loop_prepare(s.body)
+        self.depth += 1
+        body = self.block(s.body)
+        self.depth -= 1
+        if not _has_effect(body):
+            return []
+        return [N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]), body)]
+
+
+def index_expr(node):
+    """A subscript's index as an ordinary expression (slices as ``slice(...)``)."""
+    if isinstance(node, gast.Slice):
+        parts = [N.const(None) if getattr(node, k) is None else N.clone(getattr(node, k))
+                 for k in ("lower", "upper", "step")]
+        while len(parts) > 1 and isinstance(parts[-1], gast.Constant) and parts[-1].value is None:
+            parts.pop()
+        return N.call("slice", parts)
+    if isinstance(node, gast.Tuple):
+        return N.tuple_([index_expr(e) for e in node.elts])
+    return N.clone(node)
+
+
+def _pop(v):
+    node = N.assign(v, N.parse_expr("_stack.pop()"))
+    node.sd_pop = v
+    return node
+
+
+def _has_effect(stmts):
+    return any(not N.is_comment(s) and not getattr(s, "sd_pop", None) for s in stmts) or any(
+        getattr(s, "sd_pop", None) for s in stmts)
+
+
+def _contributed(stmts, ns, active):
+    """Adjoints that a block may add to (so they need a value before a loop)."""
+    out = []
+    for s in stmts:
+        for node in gast.walk(s):
+            if isinstance(node, gast.Assign):
+                t = node.targets[0]
+                if isinstance(t, gast.Name) and t.id in active:
+                    names = operands(node.value, ns) + [t.id]
+                elif isinstance(t, gast.Subscript) and t.value.id in active:
+                    names = operands(node.value, ns) + [t.value.id]
+                else:
+                    continue
+                out += [n for n in names if n in active and n not in out]
+            elif isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
+                out += [n for n in N.names_in(node.value) if n in active and n not in out]
+    return out

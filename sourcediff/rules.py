@@ -1,0 +1,190 @@
+"""The rule table: every primitive's derivative, written once.
+
+Read a line as: ``defrule(functions, "parameters", vjp=(one reverse template
+per parameter), jvp=(one forward term per parameter))``. See
+:mod:`sourcediff.registry` for the template vocabulary. The compiler inlines
+these templates into generated code; the tape compiles them to callables.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from . import runtime as rt
+from .registry import defmethod, defnondiff, defrule
+
+# --- arithmetic: operators, their NumPy ufuncs --------------------------------
+defrule((operator.add, np.add), "x, y", ("g", "g"), ("dx", "dy"), broadcast=True)
+defrule((operator.sub, np.subtract), "x, y", ("g", "-g"), ("dx", "-dy"), broadcast=True)
+defrule((operator.mul, np.multiply), "x, y", ("g * y", "x * g"), ("dx * y", "x * dy"),
+        broadcast=True)
+defrule((operator.truediv, np.divide), "x, y", ("g / y", "-g * ans / y"),
+        ("dx / y", "-dy * ans / y"), broadcast=True)
+defrule((operator.pow, np.power, math.pow), "x, y",
+        ("g * y * x ** (y - 1)", "g * np.log(x) * ans"),
+        ("dx * y * x ** (y - 1)", "dy * np.log(x) * ans"), broadcast=True)
+defrule((operator.neg, np.negative), "x", ("-g",), ("-dx",))
+defrule((operator.pos, np.positive), "x", ("g",), ("dx",))
+defrule(operator.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
+        ("dx @ b".replace("dx", "da"), "a @ db"))
+defrule(np.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
+        ("np.matmul(da, b)", "np.matmul(a, db)"))
+
+# --- elementwise functions ------------------------------------------------------
+defrule((np.reciprocal,), "x", ("-g * ans * ans",), ("-dx * ans * ans",))
+defrule(np.square, "x", ("g * 2 * x",), ("dx * 2 * x",))
+defrule((np.sqrt, math.sqrt), "x", ("g * 0.5 / ans",), ("dx * 0.5 / ans",))
+defrule(np.cbrt, "x", ("g / (3 * ans * ans)",), ("dx / (3 * ans * ans)",))
+defrule((np.exp, math.exp), "x", ("g * ans",), ("dx * ans",))
+defrule(np.exp2, "x", ("g * ans * 0.6931471805599453",), ("dx * ans * 0.6931471805599453",))
+defrule((np.expm1, math.expm1), "x", ("g * (ans + 1)",), ("dx * (ans + 1)",))
+defrule(np.log, "x", ("g / x",), ("dx / x",))
+defrule((np.log2, math.log2), "x", ("g / (x * 0.6931471805599453)",),
+        ("dx / (x * 0.6931471805599453)",))
+defrule((np.log10, math.log10), "x", ("g / (x * 2.302585092994046)",),
+        ("dx / (x * 2.302585092994046)",))
+defrule((np.log1p, math.log1p), "x", ("g / (1 + x)",), ("dx / (1 + x)",))
+defrule(math.log, "x, base=2.718281828459045",
+        ("g / (x * math.log(base))", "-g * ans / (base * math.log(base))"),
+        ("dx / (x * math.log(base))", "-dbase * ans / (base * math.log(base))"))
+defrule(np.sin, "x", ("g * np.cos(x)",), ("dx * np.cos(x)",))
+defrule(np.cos, "x", ("-g * np.sin(x)",), ("-dx * np.sin(x)",))
+defrule(np.tan, "x", ("g * (1 + ans * ans)",), ("dx * (1 + ans * ans)",))
+defrule(math.sin, "x", ("g * math.cos(x)",), ("dx * math.cos(x)",))
+defrule(math.cos, "x", ("-g * math.sin(x)",), ("-dx * math.sin(x)",))
+defrule(math.tan, "x", ("g * (1 + ans * ans)",), ("dx * (1 + ans * ans)",))
+defrule(np.arcsin, "x", ("g / np.sqrt(1 - x * x)",), ("dx / np.sqrt(1 - x * x)",))
+defrule(np.arccos, "x", ("-g / np.sqrt(1 - x * x)",), ("-dx / np.sqrt(1 - x * x)",))
+defrule(math.asin, "x", ("g / math.sqrt(1 - x * x)",), ("dx / math.sqrt(1 - x * x)",))
+defrule(math.acos, "x", ("-g / math.sqrt(1 - x * x)",), ("-dx / math.sqrt(1 - x * x)",))
+defrule((np.arctan, math.atan), "x", ("g / (1 + x * x)",), ("dx / (1 + x * x)",))
+defrule((np.arctan2, math.atan2), "y, x", ("g * x / (x * x + y * y)", "-g * y / (x * x + y * y)"),
+        ("dy * x / (x * x + y * y)", "-dx * y / (x * x + y * y)"), broadcast=True)
+defrule(np.sinh, "x", ("g * np.cosh(x)",), ("dx * np.cosh(x)",))
+defrule(np.cosh, "x", ("g * np.sinh(x)",), ("dx * np.sinh(x)",))
+defrule(math.sinh, "x", ("g * math.cosh(x)",), ("dx * math.cosh(x)",))
+defrule(math.cosh, "x", ("g * math.sinh(x)",), ("dx * math.sinh(x)",))
+defrule((np.tanh, math.tanh), "x", ("g * (1 - ans * ans)",), ("dx * (1 - ans * ans)",))
+defrule(np.arcsinh, "x", ("g / np.sqrt(x * x + 1)",), ("dx / np.sqrt(x * x + 1)",))
+defrule(np.arccosh, "x", ("g / np.sqrt(x * x - 1)",), ("dx / np.sqrt(x * x - 1)",))
+defrule(np.arctanh, "x", ("g / (1 - x * x)",), ("dx / (1 - x * x)",))
+defrule(math.erf, "x", ("g * 1.1283791670955126 * math.exp(-x * x)",),
+        ("dx * 1.1283791670955126 * math.exp(-x * x)",))
+defrule((np.abs, np.absolute, np.fabs, builtins.abs, math.fabs, operator.abs), "x",
+        ("g * np.sign(x)",), ("dx * np.sign(x)",))
+defrule(np.maximum, "x, y", ("g * (x >= y)", "g * (x < y)"),
+        ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
+defrule(np.minimum, "x, y", ("g * (x <= y)", "g * (x > y)"),
+        ("dx * (x <= y)", "dy * (x > y)"), broadcast=True)
+defrule(np.fmax, "x, y", ("g * (x >= y)", "g * (x < y)"),
+        ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
+defrule(np.fmin, "x, y", ("g * (x <= y)", "g * (x > y)"),
+        ("dx * (x <= y)", "dy * (x > y)"), broadcast=True)
+defrule(np.hypot, "x, y", ("g * x / ans", "g * y / ans"), ("dx * x / ans", "dy * y / ans"),
+        broadcast=True)
+defrule(math.hypot, "x, y", ("g * x / ans", "g * y / ans"), ("dx * x / ans", "dy * y / ans"))
+defrule(np.logaddexp, "x, y", ("g * np.exp(x - ans)", "g * np.exp(y - ans)"),
+        ("dx * np.exp(x - ans)", "dy * np.exp(y - ans)"), broadcast=True)
+defrule(np.where, "condition, x, y", (None, "np.where(condition, g, 0.0)",
+                                      "np.where(condition, 0.0, g)"),
+        (None, "np.where(condition, dx, 0.0)", "np.where(condition, 0.0, dy)"), broadcast=True)
+defrule(np.clip, "a, a_min, a_max", ("g * clip_mask(a, a_min, a_max)",),
+        ("da * clip_mask(a, a_min, a_max)",), broadcast=True)
+defrule((np.asarray, np.array, np.copy, np.ascontiguousarray), "a",
+        ("g",), ("da",))
+defrule(builtins.float, "x", ("g",), ("dx",))
+
+# --- reductions -------------------------------------------------------------------
+defrule(np.sum, "a, axis=None, keepdims=False", ("unreduce(g, a, axis, keepdims)",),
+        ("np.sum(da, axis=axis, keepdims=keepdims)",))
+defrule(np.mean, "a, axis=None, keepdims=False",
+        ("unreduce(g, a, axis, keepdims) / reduced_count(a, ans)",),
+        ("np.mean(da, axis=axis, keepdims=keepdims)",))
+defrule(np.prod, "a, axis=None, keepdims=False", ("prod_vjp(g, ans, a, axis, keepdims)",),
+        ("np.sum(prod_vjp(da, ans, a, axis, True), axis=axis, keepdims=keepdims)",))
+defrule((np.max, np.amax), "a, axis=None, keepdims=False",
+        ("unreduce_select(g, ans, a, axis, keepdims)",),
+        ("np.sum(unreduce_select(1.0, ans, a, axis, keepdims) * da, axis=axis, keepdims=keepdims)",))
+defrule((np.min, np.amin), "a, axis=None, keepdims=False",
+        ("unreduce_select(g, ans, a, axis, keepdims)",),
+        ("np.sum(unreduce_select(1.0, ans, a, axis, keepdims) * da, axis=axis, keepdims=keepdims)",))
+defrule(builtins.sum, "a", ("unreduce(g, a)",), ("np.sum(da)",))
+defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False",
+        ("norm_vjp(g, ans, x, ord, axis, keepdims)",),
+        ("np.sum(norm_vjp(1.0, ans, x, ord, axis, True) * dx, axis=axis, keepdims=keepdims)",))
+
+# --- linear algebra and shape -------------------------------------------------------
+defrule(np.dot, "a, b", ("dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"),
+        ("np.dot(da, b)", "np.dot(a, db)"))
+defrule(np.outer, "a, b", ("np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
+                           "np.reshape(np.dot(np.ravel(a), g), np.shape(b))"),
+        ("np.outer(da, b)", "np.outer(a, db)"))
+defrule(np.inner, "a, b", ("dot_vjp_a(g, a, np.swapaxes(np.atleast_2d(b), -1, -2)) if np.ndim(b) > 1 else g * b",
+                           "g * a"), ("np.inner(da, b)", "np.inner(a, db)"))
+defrule(np.trace, "a, offset=0, axis1=0, axis2=1", ("trace_vjp(g, a, offset, axis1, axis2)",),
+        ("np.trace(da, offset, axis1, axis2)",))
+defrule(np.transpose, "a, axes=None", ("untranspose(g, axes)",), ("np.transpose(da, axes)",))
+defrule(np.swapaxes, "a, axis1, axis2", ("np.swapaxes(g, axis1, axis2)",),
+        ("np.swapaxes(da, axis1, axis2)",))
+defrule(np.moveaxis, "a, source, destination", ("np.moveaxis(g, destination, source)",),
+        ("np.moveaxis(da, source, destination)",))
+defrule(np.reshape, "a, shape", ("reshape_like(g, a)",), ("np.reshape(da, shape)",))
+defrule(np.ravel, "a", ("reshape_like(g, a)",), ("np.ravel(da)",))
+defrule(np.squeeze, "a, axis=None", ("reshape_like(g, a)",), ("np.squeeze(da, axis)",))
+defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)",), ("np.expand_dims(da, axis)",))
+defrule(np.atleast_1d, "a", ("reshape_like(g, a)",), ("np.atleast_1d(da)",))
+defrule(np.atleast_2d, "a", ("reshape_like(g, a)",), ("np.atleast_2d(da)",))
+defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)",), ("np.broadcast_to(da, shape)",))
+defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
+        seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"})
+defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstack(g, axis)"})
+defrule(np.einsum, "subscripts, *operands", (None,), (None,),
+        seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"})
+defrule(np.cumsum, "a, axis=None", ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),
+        ("np.cumsum(da, axis)",))
+
+# --- indexing: x[idx] -----------------------------------------------------------------
+defrule(operator.getitem, "x, idx", ("unindex(g, x, idx)", None), ("dx[idx]", None))
+
+# --- the helpers generated code calls (so adjoints are differentiable again) ------------
+defrule(rt.unbroadcast, "v, x", ("broadcast_like(g, v)", None), ("unbroadcast(dv, x)", None))
+defrule(rt.unbroadcast_to, "v, shape", ("broadcast_like(g, v)", None), ("unbroadcast_to(dv, shape)",))
+defrule(rt.broadcast_like, "t, ans_", ("unbroadcast(g, t)", None), ("broadcast_like(dt, ans_)",))
+defrule(rt.unreduce, "v, x, axis=None, keepdims=False",
+        ("np.sum(g, axis=axis, keepdims=keepdims) if np.ndim(x) else g",),
+        ("unreduce(dv, x, axis, keepdims)",))
+defrule(rt.reshape_like, "v, x", ("reshape_like(g, v)", None), ("reshape_like(dv, x)",))
+defrule(rt.untranspose, "v, axes=None", ("np.transpose(g, axes)",), ("untranspose(dv, axes)",))
+defrule(rt.unindex, "v, x, idx", ("g[idx]", None, None), ("unindex(dv, x, idx)",))
+defrule(rt.matmul_vjp_a, "v, a, b", ("np.matmul(g, b)", None, "np.matmul(np.swapaxes(g, -1, -2), v)"),
+        ("matmul_vjp_a(dv, a, b)", None, "matmul_vjp_a(v, a, db)"))
+defrule(rt.matmul_vjp_b, "v, a, b", ("np.matmul(a, g)", "np.matmul(v, np.swapaxes(g, -1, -2))", None),
+        ("matmul_vjp_b(dv, a, b)", "matmul_vjp_b(v, da, b)", None))
+defrule(rt.dot_vjp_a, "v, a, b", ("np.dot(g, b)", None, "np.dot(np.swapaxes(g, -1, -2), v)"),
+        ("dot_vjp_a(dv, a, b)", None, "dot_vjp_a(v, a, db)"))
+defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "np.dot(v, np.swapaxes(g, -1, -2))", None),
+        ("dot_vjp_b(dv, a, b)", "dot_vjp_b(v, da, b)", None))
+
+# --- functions whose results carry no gradient -------------------------------------------
+defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
+           np.argmin, np.argsort, np.shape, np.ndim, np.size, builtins.len, np.zeros_like,
+           np.ones_like, np.empty_like, np.full_like, np.zeros, np.ones, np.empty, np.full,
+           np.arange, np.linspace, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
+           np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+           np.logical_and, np.logical_or, np.logical_not, np.all, np.any, np.nonzero,
+           np.floor_divide, np.mod, np.heaviside, builtins.int, builtins.round, builtins.range,
+           builtins.bool, builtins.isinstance, math.floor, math.ceil, operator.floordiv,
+           operator.mod, operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
+           operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
+           np.random.rand, np.random.normal)
+
+# --- array methods: x.name(...) means np.name(x, ...) ----------------------------------------
+for _name in ("sum", "mean", "prod", "max", "min", "dot", "reshape", "ravel", "squeeze",
+              "transpose", "swapaxes", "trace", "clip", "cumsum", "copy", "argmax", "argmin"):
+    defmethod(_name, getattr(np, _name))
+defmethod("flatten", np.ravel)
+defmethod("astype", None)

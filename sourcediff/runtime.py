@@ -1,0 +1,336 @@
+"""Helpers that generated code and rule templates call.
+
+Each helper is small, pure, and itself has a rule in :mod:`sourcediff.rules`,
+so generated adjoints stay differentiable (``grad(grad(f))``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def unbroadcast(g, x):
+    """Sum ``g`` down to the shape of ``x`` (undo NumPy broadcasting)."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    return unbroadcast_to(g, shape)
+
+
+def unbroadcast_to(g, shape):
+    """Sum ``g`` down to ``shape``."""
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
+    out = np.sum(g, axis=axes, keepdims=False) if axes else g
+    if lead and not shape:
+        return out
+    return np.reshape(out, shape)
+
+
+def broadcast_like(t, ans):
+    """Broadcast a tangent term to the shape of ``ans`` (forward mode)."""
+    shape = np.shape(ans)
+    if np.shape(t) == shape:
+        return t
+    return np.broadcast_to(t, shape)
+
+
+def _keepdims_shape(shape, axis):
+    if axis is None:
+        return (1,) * len(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    axes = [a % len(shape) for a in axes]
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """Spread the cotangent of a reduction back over the reduced axes."""
+    shape = np.shape(x)
+    if not shape:
+        return g
+    if not keepdims:
+        g = np.reshape(g, _keepdims_shape(shape, axis))
+    return np.broadcast_to(g, shape)
+
+
+def reduced_count(x, ans):
+    """How many elements of ``x`` went into each element of ``ans``."""
+    return np.size(x) // max(np.size(ans), 1)
+
+
+def unreduce_select(g, ans, x, axis=None, keepdims=False):
+    """Cotangent of max/min: ``g`` to the selected entries, ties share it."""
+    shape = np.shape(x)
+    if not shape:
+        return g
+    if not keepdims:
+        ans = np.reshape(ans, _keepdims_shape(shape, axis))
+        g = np.reshape(g, _keepdims_shape(shape, axis))
+    mask = x == ans
+    return g * mask / np.sum(mask, axis=axis, keepdims=True)
+
+
+def prod_vjp(g, ans, x, axis=None, keepdims=False):
+    shape = np.shape(x)
+    if not shape:
+        return g
+    if not keepdims:
+        ans = np.reshape(ans, _keepdims_shape(shape, axis))
+        g = np.reshape(g, _keepdims_shape(shape, axis))
+    return g * ans / x
+
+
+def _mat_vjp(g, a, b, which):
+    """Cotangent of ``a @ b`` (matmul semantics, 1-D and batched included)."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return g * b if which == 0 else g * a
+    if a_nd == 1 and b_nd == 1:
+        return g * b if which == 0 else g * a
+    if which == 0:
+        if b_nd == 1:
+            return unbroadcast(np.multiply.outer(g, b), a) if a_nd > 1 else g * b
+        if a_nd == 1:
+            return unbroadcast(np.matmul(np.swapaxes(b, -1, -2)[..., :, :], g[..., :, None])[..., 0], a)
+        return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
+    if a_nd == 1:
+        return unbroadcast(np.multiply.outer(a, g), b) if b_nd == 2 else unbroadcast(
+            a[:, None] * g[..., None, :], b)
+    if b_nd == 1:
+        return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g[..., None])[..., 0], b)
+    return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
+
+
+def matmul_vjp_a(g, a, b):
+    return _mat_vjp(g, a, b, 0)
+
+
+def matmul_vjp_b(g, a, b):
+    return _mat_vjp(g, a, b, 1)
+
+
+def dot_vjp_a(g, a, b):
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    if np.ndim(b) <= 2:
+        return matmul_vjp_a(g, a, b)
+    # dot with b of ndim > 2 contracts a's last axis with b's second to last
+    axes_b = [i for i in range(np.ndim(b)) if i != np.ndim(b) - 2]
+    ga = np.tensordot(g, b, axes=(list(range(np.ndim(a) - 1, np.ndim(g))), axes_b))
+    return ga
+
+
+def dot_vjp_b(g, a, b):
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    if np.ndim(b) <= 2:
+        return matmul_vjp_b(g, a, b)
+    lead = np.ndim(a) - 1
+    gb = np.tensordot(a, g, axes=(list(range(lead)), list(range(lead))))
+    # gb axes: (a_last, b_axes without b[-2]) -> move a_last to position -2
+    return np.moveaxis(gb, 0, -2)
+
+
+def untranspose(g, axes=None):
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
+
+
+def unindex(g, x, idx):
+    """Cotangent of ``x[idx]``: ``g`` scattered into zeros shaped like ``x``."""
+    out = np.zeros(np.shape(x), dtype=np.result_type(g, x, 1.0))
+    if _is_basic_index(idx):
+        out[idx] = g
+    else:
+        np.add.at(out, idx, g)
+    return out
+
+
+def _is_basic_index(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
+               for i in items)
+
+
+def unconcatenate(g, arrays, axis=0):
+    sizes = np.cumsum([np.shape(a)[axis] if np.ndim(a) else 1 for a in arrays])[:-1]
+    return np.split(g, sizes, axis=axis)
+
+
+def unstack(g, axis=0):
+    return [np.take(g, i, axis=axis) for i in range(np.shape(g)[axis])]
+
+
+def einsum_vjp(g, subscripts, operands, i):
+    """Cotangent of operand ``i`` of ``np.einsum(subscripts, *operands)``."""
+    inputs, output = _einsum_parse(subscripts, operands)
+    others = [op for j, op in enumerate(operands) if j != i]
+    other_subs = [s for j, s in enumerate(inputs) if j != i]
+    target = inputs[i]
+    dedup = "".join(dict.fromkeys(target))
+    spec = ",".join([output, *other_subs]) + "->" + dedup
+    res = np.einsum(spec, g, *others)
+    if dedup != target:
+        raise NotImplementedError("einsum with a repeated index in one operand has no reverse rule yet")
+    return res
+
+
+def _einsum_parse(subscripts, operands):
+    subscripts = subscripts.replace(" ", "")
+    if "..." in subscripts:
+        raise NotImplementedError("einsum with '...' has no reverse rule yet")
+    if "->" in subscripts:
+        lhs, out = subscripts.split("->")
+    else:
+        lhs = subscripts
+        letters = lhs.replace(",", "")
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return lhs.split(","), out
+
+
+def trace_vjp(g, x, offset=0, axis1=0, axis2=1):
+    eye = np.eye(np.shape(x)[axis1], np.shape(x)[axis2], k=offset)
+    g = np.asarray(g)
+    return np.moveaxis(np.multiply.outer(g, eye), (-2, -1), (axis1, axis2)) if g.ndim else g * eye
+
+
+def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
+    shape = np.shape(x)
+    if ord in (None, 2, "fro") and (ord != 2 or axis is not None or np.ndim(x) == 1):
+        if not keepdims and shape:
+            g = np.reshape(g, _keepdims_shape(shape, axis))
+            ans = np.reshape(ans, _keepdims_shape(shape, axis))
+        return g * x / ans
+    if ord == 1 and (axis is not None or np.ndim(x) == 1):
+        if not keepdims and shape:
+            g = np.reshape(g, _keepdims_shape(shape, axis))
+        return g * np.sign(x)
+    raise NotImplementedError(f"np.linalg.norm with ord={ord!r} has no reverse rule yet")
+
+
+def clip_mask(a, a_min, a_max):
+    mask = np.ones(np.shape(a), dtype=bool)
+    if a_min is not None:
+        mask &= a >= a_min
+    if a_max is not None:
+        mask &= a <= a_max
+    return mask
+
+
+def reshape_like(g, x):
+    return np.reshape(g, np.shape(x))
+
+
+def zeros_like_grad(x):
+    """A zero cotangent with the structure, shape and dtype of ``x``."""
+    if isinstance(x, dict):
+        return {k: zeros_like_grad(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(zeros_like_grad(v) for v in x)
+    if isinstance(x, float):
+        return 0.0
+    return np.zeros(np.shape(x), dtype=_float_dtype(x))
+
+
+def _float_dtype(x):
+    dt = getattr(x, "dtype", None)
+    if dt is not None and np.issubdtype(dt, np.floating):
+        return dt
+    return np.float64
+
+
+def like(g, x):
+    """Give cotangent ``g`` the type, shape and dtype of the primal ``x``."""
+    if isinstance(x, float):
+        return float(g) if np.ndim(g) == 0 else float(np.sum(g))
+    if isinstance(x, np.ndarray):
+        dt = _float_dtype(x)
+        if isinstance(g, np.ndarray) and g.shape == x.shape and g.dtype == dt and g.flags.writeable:
+            return g
+        return np.array(np.broadcast_to(g, x.shape), dtype=dt)
+    if isinstance(x, np.generic):
+        return x.dtype.type(g)
+    return g
+
+
+class Stack(list):
+    """The saved-value stack of a loop: ``push`` in the forward pass, ``pop`` back."""
+
+    push = list.append
+
+
+HELPERS = {
+    name: obj for name, obj in globals().items()
+    if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", None) == __name__
+}
+
+
+# --- helpers of the generated reverse sweep ------------------------------------------
+def zeros_for(x):
+    """A fresh zero adjoint for ``x`` (array buffers updated in place)."""
+    if isinstance(x, (list, tuple)):
+        return [None] * len(x)
+    if isinstance(x, dict):
+        return {}
+    return np.zeros(np.shape(x), dtype=_float_dtype(x))
+
+
+def scatter_add(buf, idx, g):
+    """``buf[idx] += g`` for the adjoint of the read ``x[idx]``."""
+    if isinstance(buf, list):
+        buf[idx] = g if buf[idx] is None else add_cot(buf[idx], g)
+    elif isinstance(buf, dict):
+        buf[idx] = g if buf.get(idx) is None else add_cot(buf[idx], g)
+    elif _is_basic_index(idx):
+        buf[idx] += g
+    else:
+        np.add.at(buf, idx, g)
+
+
+def cut_index(b, idx):
+    """A copy of adjoint ``b`` with ``b[idx]`` zeroed (the slot was overwritten)."""
+    out = np.array(b, dtype=float) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
+    out[idx] = 0.0
+    return out
+
+
+def copy_of(v):
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def add_cot(a, b):
+    """Add two cotangents that may be ``None`` (zero) or containers."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add_cot(out.get(k), v)
+        return out
+    if isinstance(a, (list, tuple)):
+        return [add_cot(x, y) for x, y in zip(a, b)]
+    return a + b
+
+
+def nonzero_or_none(c):
+    return c
+
+
+def pop_cot(lst_bar, lst):
+    """The cotangent of a list's last element, removed from the list's adjoint."""
+    if isinstance(lst_bar, list) and len(lst_bar) == len(lst):
+        return lst_bar.pop()
+    return None
+
+
+HELPERS.update({n: globals()[n] for n in (
+    "zeros_for", "scatter_add", "cut_index", "copy_of", "add_cot", "nonzero_or_none", "pop_cot")})

@@ -1,0 +1,134 @@
+"""Pass 7: save overwritten values the reverse sweep reads, and restore them.
+
+The reverse sweep pops every multiply-assigned variable back where its
+assignment is undone; this pass keeps only the pops of variables the reverse
+sweep actually reads, and puts the matching pushes into the forward pass.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from . import nodes as N
+
+
+def _def_sites(stmts, in_loop=False):
+    """(name, in_loop) for each place a name is (re)bound, in order."""
+    for s in stmts:
+        if isinstance(s, gast.Assign):
+            if getattr(s, "sd_counter_inc", False):
+                continue
+            t = s.targets[0]
+            if isinstance(t, gast.Name):
+                yield t.id, in_loop
+            elif isinstance(t, gast.Subscript):
+                yield t.value.id, in_loop
+                yield t.value.id, in_loop  # mutation in place: always restore
+        elif isinstance(s, (gast.For, gast.While)):
+            if isinstance(s, gast.For):
+                yield s.target.id, in_loop
+            yield from _def_sites(s.body, True)
+        elif isinstance(s, gast.If):
+            yield from _def_sites(s.body, in_loop)
+            yield from _def_sites(s.orelse, in_loop)
+        elif isinstance(s, gast.With):
+            yield from _def_sites(s.body, in_loop)
+
+
+def multidef(body):
+    """Names assigned more than once, or inside a loop."""
+    seen, multi = set(), set()
+    for name, in_loop in _def_sites(body):
+        if in_loop or name in seen:
+            multi.add(name)
+        seen.add(name)
+    return multi
+
+
+def insert(body, rev, params):
+    """(forward with pushes, reverse with the pops that are needed)."""
+    read = set()
+    for s in rev:
+        for node in gast.walk(s):
+            if getattr(node, "sd_pop", None):
+                continue
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                read.add(node.id)
+    saved = read & multidef(body)
+    # setitem restores also reads the array itself
+    rev = _prune_pops(rev, saved)
+    forward = _push(body, saved)
+    if saved:
+        pre = [N.assign("_stack", N.parse_expr("[]"))]
+        pre += [N.assign(v, N.const(None)) for v in sorted(saved) if v not in params
+                and not _defined_before_loops(body, v)]
+        forward = pre + forward
+    return forward, rev
+
+
+def _defined_before_loops(body, v):
+    for s in body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id == v:
+            return True
+        if isinstance(s, (gast.For, gast.While, gast.If, gast.With)):
+            return False
+    return False
+
+
+def _prune_pops(stmts, saved):
+    out = []
+    for s in stmts:
+        pop = getattr(s, "sd_pop", None)
+        if pop is not None and pop not in saved:
+            continue
+        for field in ("body", "orelse"):
+            if hasattr(s, field) and isinstance(getattr(s, field), list):
+                setattr(s, field, _prune_pops(getattr(s, field), saved) or (
+                    [gast.Pass()] if field == "body" else []))
+        out.append(s)
+    return _drop_empty(out)
+
+
+def _drop_empty(stmts):
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.For) and all(isinstance(b, gast.Pass) or N.is_comment(b)
+                                           for b in s.body):
+            continue
+        if isinstance(s, gast.If) and all(isinstance(b, gast.Pass) for b in s.body) \
+                and not s.orelse:
+            continue
+        out.append(s)
+    return out
+
+
+def _push(stmts, saved):
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.Assign) and not getattr(s, "sd_counter_inc", False):
+            t = s.targets[0]
+            if isinstance(t, gast.Name) and t.id in saved:
+                out.append(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s))
+            elif isinstance(t, gast.Subscript) and t.value.id in saved:
+                old = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice),
+                                     ctx=gast.Load())
+                out.append(_loc(N.expr_stmt(N.call("_stack.append", [N.call("copy_of", [old])])),
+                                s))
+        if isinstance(s, gast.For):
+            if s.target.id in saved:
+                out.append(_loc(N.expr_stmt(N.call("_stack.append", [N.name(s.target.id)])), s))
+            s.body = _push(s.body, saved)
+        elif isinstance(s, gast.While):
+            s.body = _push(s.body, saved)
+        elif isinstance(s, gast.If):
+            s.body = _push(s.body, saved)
+            s.orelse = _push(s.orelse, saved)
+        elif isinstance(s, gast.With):
+            s.body = _push(s.body, saved)
+        out.append(s)
+    return out
+
+
+def _loc(node, src):
+    return N.set_location([node], getattr(src, "lineno", 0))[0]

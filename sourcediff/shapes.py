@@ -1,0 +1,193 @@
+"""Pass 8a: shape specialisation.
+
+Given the shapes of the arguments at the first call (``()`` for a Python
+scalar, ``a.shape`` for an array, ``None`` when unknown), infer the shape of
+every value the forward pass computes, and drop ``unbroadcast`` wherever
+the cotangent already has its operand's shape. Anything not known for
+certain stays ``None`` and keeps the generic helper, so specialisation can
+make code faster but never wrong. Adjoints are taken to have the shape of
+their primal (a scalar ``0.0`` placeholder is harmless where it is added).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import gast
+import numpy as np
+
+from . import nodes as N
+from .resolve import MISSING, static_value
+
+# functions whose output shape follows from their inputs' shapes (never from data)
+_SHAPE_SAFE = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.dot, np.matmul,
+               np.outer, np.inner, np.transpose, np.reshape, np.ravel, np.squeeze,
+               np.expand_dims, np.concatenate, np.stack, np.trace, np.linalg.norm, np.einsum,
+               np.where, np.clip, np.broadcast_to, np.swapaxes, np.moveaxis, np.atleast_1d,
+               np.atleast_2d, np.cumsum, np.copy, np.asarray, np.array, np.zeros_like,
+               np.ones_like, np.sign}
+_BINOP = {gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod}
+
+
+class Shapes:
+    def __init__(self, ns, env):
+        self.ns = ns
+        self.env = env      # name -> shape tuple, or None (unknown)
+
+    def of(self, e):
+        if isinstance(e, gast.Constant):
+            return () if isinstance(e.value, (int, float)) and not isinstance(e.value, bool) \
+                else None
+        if isinstance(e, gast.Name):
+            if e.id in self.env:
+                return self.env[e.id]
+            if e.id.endswith("_bar") and e.id[:-4] in self.env:
+                return self.env[e.id[:-4]]
+            v = self.ns.get(e.id, MISSING)
+            return np.shape(v) if isinstance(v, (int, float, np.ndarray)) else None
+        if isinstance(e, gast.BinOp):
+            if isinstance(e.op, gast.MatMult):
+                return self.evaluate(np.matmul, [e.left, e.right], [])
+            if type(e.op) in _BINOP:
+                return _broadcast(self.of(e.left), self.of(e.right))
+            return None
+        if isinstance(e, gast.UnaryOp):
+            return None if isinstance(e.op, gast.Not) else self.of(e.operand)
+        if isinstance(e, gast.Call):
+            return self.call(e)
+        if isinstance(e, gast.Attribute):
+            v = static_value(e, self.ns)
+            return () if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+        return None
+
+    def call(self, e):
+        if isinstance(e.func, gast.Name) and e.func.id in ("unbroadcast", "reshape_like"):
+            return self.of(e.args[1])
+        if isinstance(e.func, gast.Name) and e.func.id == "unreduce":
+            return self.of(e.args[1])
+        fn = static_value(e.func, self.ns)
+        if fn is MISSING:
+            return None
+        if getattr(fn, "__module__", None) == "math" or fn is math.pow:
+            return ()
+        if isinstance(fn, np.ufunc) and not e.keywords:
+            shapes = [self.of(a) for a in e.args]
+            out = ()
+            for s in shapes:
+                out = _broadcast(out, s)
+            return out
+        if fn in _SHAPE_SAFE:
+            return self.evaluate(fn, e.args, e.keywords)
+        return None
+
+    def evaluate(self, fn, args, keywords):
+        """Run ``fn`` on zeros of the known shapes (constants passed as they are)."""
+        vals = []
+        for a in args + [k.value for k in keywords]:
+            if isinstance(a, gast.Constant):
+                vals.append(a.value)
+            elif isinstance(a, (gast.Tuple, gast.List)) and all(
+                    isinstance(x, gast.Constant) for x in a.elts):
+                vals.append(tuple(x.value for x in a.elts))
+            else:
+                s = self.of(a)
+                if s is None or not _is_value(a, self):
+                    return None
+                vals.append(np.zeros(s))
+        pos, kw = vals[:len(args)], dict(zip([k.arg for k in keywords], vals[len(args):]))
+        if any(isinstance(v, np.ndarray) and v.size > 1_000_000 for v in vals):
+            return None
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                return np.shape(fn(*pos, **kw))
+        except Exception:  # noqa: BLE001 -- unknown is always safe
+            return None
+
+
+def _is_value(a, shapes):
+    return isinstance(a, (gast.Name, gast.BinOp, gast.UnaryOp, gast.Call))
+
+
+def _broadcast(a, b):
+    if a is None or b is None:
+        return None
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return None
+
+
+def infer(body, ns, env):
+    """Shapes of names assigned in ``body`` (a join over all assignments)."""
+    for _ in range(3):
+        before = dict(env)
+        _visit(body, Shapes(ns, env), env)
+        if env == before:
+            return env
+    return {k: v if before.get(k) == v else None for k, v in env.items()}
+
+
+def _visit(stmts, sh, env):
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            name = s.targets[0].id
+            if isinstance(s.value, gast.Attribute) and s.value.attr == "pop":
+                continue
+            shape = sh.of(s.value)
+            if name in env and env[name] != shape:
+                shape = None
+            env[name] = shape
+        elif isinstance(s, gast.Assign):
+            env[s.targets[0].value.id] = env.get(s.targets[0].value.id)
+        elif isinstance(s, gast.For):
+            env[s.target.id] = None
+            _visit(s.body, sh, env)
+        elif isinstance(s, (gast.If, gast.While, gast.With)):
+            _visit(s.body, sh, env)
+            _visit(getattr(s, "orelse", []), sh, env)
+
+
+class _Drop(gast.NodeTransformer):
+    def __init__(self, sh):
+        self.sh = sh
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, gast.Name) and f.id == "unbroadcast" and len(node.args) == 2:
+            target = self.sh.of(node.args[1])
+            if target is not None and self.sh.of(node.args[0]) == target:
+                return node.args[0]
+            if target == () and self.sh.of(node.args[0]) is not None:
+                return N.call("np.sum", [node.args[0]]) if self.sh.of(node.args[0]) else \
+                    node.args[0]
+        if isinstance(f, gast.Name) and f.id == "unreduce" and len(node.args) >= 2:
+            if self.sh.of(node.args[1]) == ():
+                return node.args[0]
+        return node
+
+
+def specialize(fdef, ns, spec, params):
+    env = {p: s for p, s in zip(params, spec)}
+    fwd = [s for s in fdef.body]
+    infer(fwd, ns, env)
+    _Drop(Shapes(ns, env)).visit(fdef)
+    return fdef
+
+
+def spec_of(args):
+    """The specialisation key of a call: each argument's shape, or None."""
+    out = []
+    for a in args:
+        t = type(a)
+        if t is float or t is int:
+            out.append(())
+        elif t is np.ndarray:
+            out.append(a.shape)
+        elif isinstance(a, (np.floating, np.integer)):
+            out.append(())
+        else:
+            out.append(None)
+    return tuple(out)

@@ -1,0 +1,109 @@
+"""Arguments: which ones ``wrt`` selects, and nested containers (pytrees).
+
+Shared by the compiler and the tape so both read ``wrt`` and shape their
+gradients the same way.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .errors import ArgumentError
+
+
+def resolve_wrt(fn, wrt, nargs=None):
+    """``wrt`` (index, name, or tuple of them) -> (tuple of indices, single?)."""
+    single = not isinstance(wrt, (tuple, list))
+    items = (wrt,) if single else tuple(wrt)
+    if not items:
+        raise ArgumentError("wrt=() selects no argument; name at least one",
+                            function=_name(fn))
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [p.name for p in params]
+    except (TypeError, ValueError):
+        names = None
+    count = len(names) if names is not None else nargs
+    out = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str, np.integer)):
+            raise ArgumentError(f"wrt must be an argument index or name, not {w!r}",
+                                function=_name(fn))
+        if isinstance(w, str):
+            if names is None or w not in names:
+                raise ArgumentError(
+                    f"wrt={w!r} names no argument of '{_name(fn)}'",
+                    function=_name(fn),
+                    hint=f"its arguments are {', '.join(names or [])}")
+            out.append(names.index(w))
+        else:
+            i = int(w)
+            if count is not None and not -count <= i < count:
+                raise ArgumentError(
+                    f"wrt={i} is out of range: '{_name(fn)}' takes {count} argument(s)",
+                    function=_name(fn))
+            if i < 0 and count is not None:
+                i += count
+            out.append(i)
+    if len(set(out)) != len(out):
+        raise ArgumentError(f"wrt={wrt!r} names an argument twice", function=_name(fn))
+    return tuple(out), single
+
+
+def _name(fn):
+    return getattr(fn, "__name__", repr(fn))
+
+
+def check_differentiable(fn, value, index, path=""):
+    """A ``wrt`` argument must hold floats: ints, complex and objects are errors."""
+    for sub_path, leaf in leaves(value, path):
+        if isinstance(leaf, (bool, np.bool_)) or isinstance(leaf, (int, np.integer)):
+            kind = "an int"
+        elif isinstance(leaf, (float, np.floating)):
+            continue
+        elif isinstance(leaf, np.ndarray):
+            if np.issubdtype(leaf.dtype, np.floating):
+                continue
+            kind = f"an array of dtype {leaf.dtype}"
+        elif isinstance(leaf, (complex, np.complexfloating)):
+            kind = "a complex number"
+        else:
+            kind = f"a {type(leaf).__name__}"
+        where = f"argument {index}{sub_path}"
+        raise ArgumentError(
+            f"cannot differentiate with respect to {where}: it is {kind}",
+            function=_name(fn),
+            hint="pass floats (e.g. 2.0 or x.astype(float)), or leave this argument "
+                 "out of wrt")
+
+
+def leaves(value, path=""):
+    """(path, leaf) pairs of a nested dict/list/tuple, in a fixed order."""
+    if isinstance(value, dict):
+        for k in value:
+            yield from leaves(value[k], f"{path}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from leaves(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def flatten(value):
+    """Leaves of a nested container, and a function putting new leaves back."""
+    flat = [leaf for _, leaf in leaves(value)]
+
+    def rebuild(new_leaves):
+        it = iter(new_leaves)
+
+        def build(v):
+            if isinstance(v, dict):
+                return {k: build(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return type(v)(build(x) for x in v)
+            return next(it)
+        return build(value)
+    return flat, rebuild

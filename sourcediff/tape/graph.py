@@ -1,0 +1,117 @@
+"""The recorded graph: nodes, boxes, trace levels, and unwrapping.
+
+A :class:`Box` wraps a value (a float, an ndarray, or -- for higher-order
+derivatives -- another box) together with the :class:`Node` that produced it
+and the *level* of the trace it belongs to. Every ``grad``/``vjp`` call opens a
+new level; nested calls get higher levels, so an operation always records on
+the innermost trace among its operands and treats boxes of outer traces as
+ordinary values (which record themselves, one level down).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+_node_order = itertools.count()
+_levels = itertools.count(1)
+
+
+def new_level():
+    """A fresh trace level, higher than every level handed out before."""
+    return next(_levels)
+
+
+class Node:
+    """One recorded operation.
+
+    ``parents`` are the nodes of its traced inputs; ``backward(g)`` turns the
+    cotangent of its output into one cotangent per parent (``None`` = none).
+    ``order`` grows with every node made, so parents always come before
+    children: sorting by it is a topological order.
+    """
+
+    __slots__ = ("parents", "backward", "order")
+
+    def __init__(self, parents=(), backward=None):
+        self.parents = parents
+        self.backward = backward
+        self.order = next(_node_order)
+
+    def __repr__(self):
+        return f"<Node #{self.order} parents={len(self.parents)}>"
+
+
+class Box:
+    """A value being traced: ``value``, its ``node``, and its trace ``level``."""
+
+    __slots__ = ("value", "node", "level")
+
+    def __init__(self, value, node, level):
+        self.value = value
+        self.node = node
+        self.level = level
+
+
+def is_box(x):
+    return isinstance(x, Box)
+
+
+def _is_seq(x):
+    return isinstance(x, (list, tuple))
+
+
+def find_top(args, kwargs=None):
+    """The box of the highest level among ``args``/``kwargs`` (lists searched too)."""
+    best = None
+    stack = list(args) + list((kwargs or {}).values())
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Box):
+            if best is None or x.level > best.level:
+                best = x
+        elif _is_seq(x):
+            stack.extend(x)
+    return best
+
+
+def has_box(x):
+    """Whether ``x`` is, or (in lists/tuples/dicts) holds, a box."""
+    if isinstance(x, Box):
+        return True
+    if _is_seq(x):
+        return any(has_box(v) for v in x)
+    if isinstance(x, dict):
+        return any(has_box(v) for v in x.values())
+    return False
+
+
+def map_tree(fn, x):
+    """Apply ``fn`` to every non-container leaf of nested dicts/lists/tuples."""
+    if isinstance(x, dict):
+        return {k: map_tree(fn, v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [map_tree(fn, v) for v in x]
+    if isinstance(x, tuple):
+        items = [map_tree(fn, v) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else tuple(items)
+    return fn(x)
+
+
+def unwrap(x, level):
+    """``x`` with the boxes of trace ``level`` replaced by their values."""
+    def strip(v):
+        return v.value if isinstance(v, Box) and v.level == level else v
+    if isinstance(x, Box):
+        return strip(x)
+    return map_tree(strip, x) if has_box(x) else x
+
+
+def unwrap_all(x):
+    """``x`` with every box, at every level, replaced by its plain value."""
+    def strip(v):
+        while isinstance(v, Box):
+            v = v.value
+        return v
+    if isinstance(x, Box):
+        return strip(x)
+    return map_tree(strip, x) if has_box(x) else x

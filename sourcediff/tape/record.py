@@ -1,0 +1,247 @@
+"""Recording one operation: compute it on plain values, remember how to pull back.
+
+Every traced operation -- an operator, a NumPy ufunc or function, a user
+``@primitive`` -- ends up in :func:`call_rule`, which finds the operation's
+rule in the shared table (:mod:`sourcediff.rules`) and hands it to
+:func:`record`. No derivative formula lives here: the backward functions only
+evaluate the table's templates (or a primitive's user rule).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from .. import markers, registry, rules, runtime  # noqa: F401  (rules fills the table)
+from ..errors import ArgumentError, MissingRuleError
+from .graph import Node, find_top, has_box, is_box, unwrap, unwrap_all
+
+# Keyword arguments that change how a value is computed but not its derivative.
+_BENIGN_KWARGS = frozenset({"dtype", "order", "casting", "subok", "optimize"})
+
+# Array-creating functions whose result stays traced (as a constant), so that
+# ``y = np.zeros_like(x); y[i] = v`` records the assignment.
+_LIKE_CREATORS = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
+
+# ``ufunc.reduce`` spelled as the reduction the table knows.
+_REDUCERS = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}
+
+
+def missing_rule(fn, detail=""):
+    name = registry.qualified_name(fn)
+    return MissingRuleError(
+        f"no derivative rule for {name}{detail} (called on a traced value)",
+        hint="wrap the computation in a function decorated with sourcediff.primitive and "
+             f"give it a rule with .defvjp(...), or add one to the table with "
+             f"registry.defrule({name}, ...) in sourcediff/rules.py")
+
+
+# --- entry points ---------------------------------------------------------------------
+
+def call_rule(fn, args, kwargs):
+    """``fn(*args, **kwargs)`` with traced arguments, through the rule table."""
+    rule = registry.lookup(fn)
+    if rule is None:
+        if registry.is_nondiff(fn):
+            return call_nondiff(fn, args, kwargs)
+        raise missing_rule(fn)
+    names = set(rule.param_names)
+    extra = {k: v for k, v in kwargs.items() if k not in names}
+    unknown = set(extra) - _BENIGN_KWARGS
+    if unknown:
+        raise missing_rule(fn, f" with keyword argument(s) {', '.join(sorted(unknown))}")
+    if extra:
+        fn = functools.partial(fn, **unwrap_all(extra))
+        kwargs = {k: v for k, v in kwargs.items() if k in names}
+    return record(fn, rule, args, kwargs)
+
+
+def call_nondiff(fn, args, kwargs):
+    """A function whose output carries no gradient: run it on plain values."""
+    out = fn(*unwrap_all(args), **unwrap_all(kwargs))
+    top = find_top(args, kwargs)
+    if fn in _LIKE_CREATORS and top is not None and markers.recording():
+        return type(top)(out, Node(), top.level)     # a traced constant
+    return out
+
+
+def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    """``__array_ufunc__``: ufunc calls, plus ``outer`` and ``reduce`` rewritten."""
+    if kwargs.get("out") is not None:
+        raise ArgumentError(
+            f"np.{ufunc.__name__}(..., out=...) would write a traced value into a plain "
+            "array in place",
+            hint="write y = y + x instead of y += x when y is a plain NumPy array")
+    if method == "__call__":
+        return call_rule(ufunc, inputs, kwargs)
+    if method == "outer" and len(inputs) == 2:
+        a, b = inputs
+        return ufunc(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b, **kwargs)
+    if method == "reduce" and ufunc in _REDUCERS:
+        return _REDUCERS[ufunc](*inputs, **kwargs)
+    raise missing_rule(ufunc, f".{method}")
+
+
+# --- recording ----------------------------------------------------------------------------
+
+def record(fn, rule, args, kwargs, *, strict=True, force=False):
+    """Run ``fn`` on the innermost trace's plain values and record a node for it.
+
+    ``strict``: a traced value reaching a parameter without a rule is an error
+    (otherwise it is treated as a constant, as the table's own helpers need).
+    ``force``: record even inside ``no_grad()``.
+    """
+    top = find_top(args, kwargs)
+    if top is None:
+        return fn(*args, **kwargs)
+    if not (force or markers.recording()):
+        return fn(*unwrap_all(args), **unwrap_all(kwargs))
+    level = top.level
+    raw_args, raw_kwargs = unwrap(args, level), unwrap(kwargs, level)
+    ans = fn(*raw_args, **raw_kwargs)
+    bound = rule.bind(args, dict(kwargs))
+    raw = rule.bind(raw_args, dict(raw_kwargs))
+    slots = _traced_slots(rule, bound, level, strict)
+    if not slots:
+        return ans
+    parents = tuple(node for _, _, node in slots)
+    backward = _make_backward(rule, [(p, i) for p, i, _ in slots], ans, raw)
+    return type(top)(ans, Node(parents, backward), level)
+
+
+def _traced_slots(rule, bound, level, strict):
+    """(param, position in a sequence or None, node) for each traced input."""
+    slots = []
+    for name, value in bound.items():
+        items = [(None, value)] if not isinstance(value, (list, tuple)) else enumerate(value)
+        for i, v in items:
+            if not (is_box(v) and v.level == level):
+                continue
+            if rule.vjp_fn(name) is None:
+                if strict:
+                    raise missing_rule(rule.fn, f" with respect to its argument '{name}'")
+                continue
+            slots.append((name, i, v.node))
+    return slots
+
+
+def _make_backward(rule, slots, ans, raw):
+    """The node's backward: evaluate the rule's templates for the traced slots."""
+    values = [raw[name] for name in rule.param_names]
+    boxed = has_box(ans) or has_box(values)
+
+    def backward(g):
+        higher = boxed or is_box(g)
+        per_param = {}
+        out = []
+        for name, i in slots:
+            if name not in per_param:
+                per_param[name] = vjp_callable(rule, name, higher)(g, ans, *values)
+            cot, operand = per_param[name], raw[name]
+            if i is not None:
+                cot, operand = cot[i], operand[i]
+            out.append(runtime.unbroadcast(cot, operand) if rule.broadcast else cot)
+        return out
+    return backward
+
+
+# --- user primitives ---------------------------------------------------------------------
+
+def call_primitive(prim, args, kwargs):
+    """A ``sourcediff.primitive`` called on traced values: record its user rule."""
+    top = find_top(args, kwargs)
+    if not markers.recording():
+        return prim(*unwrap_all(args), **unwrap_all(kwargs))
+    level = top.level
+    if any(is_box(v) and v.level == level for v in kwargs.values()):
+        raise ArgumentError(f"pass traced arguments to primitive '{prim.rule.name}' "
+                            "positionally: its rule gets one cotangent per positional argument")
+    user_vjp = prim.vjp_or_raise()
+    raw_args, raw_kwargs = unwrap(args, level), unwrap(kwargs, level)
+    ans = prim(*raw_args, **raw_kwargs)
+    positions = [i for i, a in enumerate(args) if is_box(a) and a.level == level]
+    if not positions:
+        return ans
+
+    def backward(g):
+        cots = user_vjp(g, ans, *raw_args)
+        if not isinstance(cots, (tuple, list)):
+            cots = (cots,)
+        if len(cots) != len(args):
+            raise ArgumentError(
+                f"the reverse rule of primitive '{prim.rule.name}' returned {len(cots)} "
+                f"cotangent(s) for {len(args)} argument(s)")
+        return [cots[i] for i in positions]
+    parents = tuple(args[i].node for i in positions)
+    return type(top)(ans, Node(parents, backward), level)
+
+
+# --- assignment y[idx] = v -----------------------------------------------------------------
+
+def index_update(y, idx, v):
+    """``y`` with ``y[idx]`` replaced by ``v``, recorded from table rules only.
+
+    It is ``np.where(mask, unindex(broadcast_to(v, ...), y, idx), y)``: a
+    functional update (like JAX's ``y.at[idx].set(v)``), so the old value of
+    ``y`` stays intact on the tape.
+    """
+    plain_y = unwrap_all(y)
+    mask = np.zeros(np.shape(plain_y), dtype=bool)
+    mask[idx] = True
+    if not runtime._is_basic_index(idx):
+        hits = np.zeros(np.shape(plain_y), dtype=int)
+        np.add.at(hits, idx, 1)
+        if hits.max(initial=0) > 1:
+            raise ArgumentError("y[idx] = v with a repeated index is not supported on the tape")
+    part = np.broadcast_to(v, np.shape(mask[idx]))
+    scattered = _helper(runtime.unindex)(part, plain_y, idx)
+    return record(np.where, registry.lookup(np.where), (mask, scattered, y), {}, force=True)
+
+
+# --- rule templates as callables ------------------------------------------------------------
+
+def vjp_callable(rule, param, higher=False):
+    """The rule's reverse template for ``param`` as ``f(g, ans, *params)``.
+
+    First order uses ``rule.vjp_fn``. When cotangents or saved values are
+    themselves traced (a derivative of a derivative), the same template is
+    compiled with the table's helper functions recorded as primitives, so the
+    sweep records itself on the outer trace.
+    """
+    if not higher:
+        return rule.vjp_fn(param)
+    key = (id(rule), param)
+    if key not in _TRACED_VJPS:
+        src = rule.vjps.get(param) or rule.seq_vjps.get(param)
+        code = f"lambda g, ans, {', '.join(rule.param_names)}: {src}"
+        _TRACED_VJPS[key] = (rule, eval(compile(code, f"<tape rule {rule.name}>", "eval"),
+                                        _traced_namespace()))
+    return _TRACED_VJPS[key][1]
+
+
+_TRACED_VJPS: dict = {}
+_NAMESPACE: dict = {}
+
+
+def _traced_namespace():
+    if not _NAMESPACE:
+        _NAMESPACE.update(np=np, math=math)
+        _NAMESPACE.update({name: _helper(fn) for name, fn in runtime.HELPERS.items()})
+    return _NAMESPACE
+
+
+@functools.lru_cache(maxsize=None)
+def _helper(fn):
+    """``fn`` recorded as one operation (by its table rule) when given traced values."""
+    rule = registry.lookup(fn)
+    if rule is None:
+        return fn
+
+    @functools.wraps(fn)
+    def traced(*args, **kwargs):
+        if find_top(args, kwargs) is None:
+            return fn(*args, **kwargs)
+        return record(fn, rule, args, kwargs, strict=False, force=True)
+    return traced
