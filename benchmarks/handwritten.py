@@ -71,20 +71,24 @@ def mlp_grad(W1, b1, W2, b2, x, y):
 
 
 def recurrence_grad(a, b, steps=1000):
-    hs = [0.5]
     h = 0.5
+    hs = [h]
+    push = hs.append
     for _ in range(steps):
         h = np.tanh(a * h + b)
-        hs.append(h)
+        push(h)
+    pop = hs.pop
+    hn = pop()
     gh = 1.0
     ga = 0.0
     gb = 0.0
-    for i in range(steps, 0, -1):
-        hn = hs[i]
-        gu = gh * (1.0 - hn * hn)
-        ga += gu * hs[i - 1]
+    for _ in range(steps):
+        hp = pop()
+        gu = gh * (1.0 - hn * hn)       # through tanh
+        ga += gu * hp
         gb += gu
         gh = gu * a
+        hn = hp
     return ga, gb
 
 

@@ -30,6 +30,10 @@ class Primitive:
         self.rule.name = getattr(fn, "__qualname__", getattr(fn, "__name__", "primitive"))
 
     def __call__(self, *args, **kwargs):
+        for a in (*args, *kwargs.values()):      # a tape tracer records the call
+            hook = getattr(a, "_sd_call_primitive", None)
+            if hook is not None:
+                return hook(self, args, kwargs)
         return self.fn(*args, **kwargs)
 
     def defvjp(self, rule):
@@ -57,7 +61,9 @@ class Primitive:
         return self.rule.user_jvp
 
     def __repr__(self):
-        return f"<sourcediff.primitive {self.rule.name}>"
+        rule = self.__dict__.get("rule")      # repr may run before __init__ sets it
+        name = rule.name if rule else getattr(self.fn, "__name__", "?")
+        return f"<sourcediff.primitive {name}>"
 
 
 def primitive(fn):

@@ -46,6 +46,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None):
         gast.Module(body=body, type_ignores=[])))
     names = NameGen(taken | set(runtime.HELPERS) | {"np", "math", "_stack"})
     multidef = saves.multidef(body)
+    saves.mark_first_defs(body, params)
     sweep = Sweep(parsed, ns, active, names, multidef)
 
     # the seed: d(out)/d(out)

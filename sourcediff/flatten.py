@@ -61,7 +61,7 @@ class Flattener:
             if isinstance(s, gast.If):
                 body, e1 = self.block(s.body, loop)
                 orelse, e2 = self.block(s.orelse, loop)
-                out.append(gast.copy_location(N.if_(s.test, body, orelse), s))
+                out += self.branch(s.test, body, orelse, s)
                 exits = e1 or e2
             elif isinstance(s, gast.With):
                 body, exits = self.block(s.body, loop)
@@ -81,9 +81,20 @@ class Flattener:
                 rest, _ = self.block(stmts[i + 1:], loop)
                 if rest:
                     guard = loop.skip if loop else self.retflag
-                    out.append(_loc([N.if_(N.name(guard), [gast.Pass()], rest)], s)[0])
+                    out += self.branch(N.name(guard), [gast.Pass()], rest, s)
                 return out, True
         return out, False
+
+    def branch(self, test, body, orelse, src):
+        """``if test: body else: orelse``; a test the branch reassigns is copied first,
+        so the reverse sweep sees the value the forward pass branched on."""
+        pre = []
+        stored = set(N.names_in(gast.Module(body=body + orelse, type_ignores=[]), gast.Store))
+        if isinstance(test, gast.Name) and test.id in stored:
+            c = self.fresh("c")
+            pre = [N.assign(c, test)]
+            test = N.name(c)
+        return _loc(pre, src) + [gast.copy_location(N.if_(test, body, orelse), src)]
 
     def loop(self, s):
         body = s.body

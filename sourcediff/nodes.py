@@ -123,9 +123,10 @@ def substitute(tree, mapping):
 
 
 def set_location(nodes, lineno):
+    """Give new nodes a line number (nodes that have one keep it)."""
     for node in nodes:
         for n in gast.walk(node):
-            if isinstance(n, (gast.stmt, gast.expr)):
+            if isinstance(n, (gast.stmt, gast.expr)) and getattr(n, "lineno", None) is None:
                 n.lineno = lineno
                 n.col_offset = 0
                 if not hasattr(n, "end_lineno"):

@@ -231,16 +231,28 @@ class Normalizer:
             self.assign(gast.copy_location(N.assign(tgt, item), s))
 
     def for_(self, s):
+        """``for x in seq`` -> ``for _i in range(len(seq)): x = seq[_i]``.
+
+        Every loop then counts with ``range``, so the reverse sweep replays it with
+        ``reversed(range)`` and reads of ``seq[_i]`` get ordinary adjoints."""
         it = s.iter
+        is_range = isinstance(it, gast.Call) and self.is_static(it.func) and static_value(
+            it.func, self.ns) is range
         if isinstance(it, gast.Call) and self.is_static(it.func) and static_value(
                 it.func, self.ns) in (zip, enumerate, reversed):
             it = N.call("list", [it])
         it = self.atom(it)
         target = s.target
         body_prefix = []
-        if not isinstance(target, gast.Name):
+        if not is_range:
+            idx = self.temp()
+            item = gast.Subscript(value=N.load(it), slice=N.name(idx), ctx=gast.Load())
+            body_prefix = [gast.copy_location(N.assign(target, item), s)]
+            target = N.name(idx, store=True)
+            it = self.atom(N.call("range", [N.call("len", [N.load(it)])]))
+        elif not isinstance(target, gast.Name):
             tmp = self.temp()
-            body_prefix = [N.assign(target, N.name(tmp))]
+            body_prefix = [gast.copy_location(N.assign(target, N.name(tmp)), s)]
             target = N.name(tmp, store=True)
         body = self.block(body_prefix + s.body)
         self.emit(N.for_(target, it, body), s)

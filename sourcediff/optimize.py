@@ -82,6 +82,7 @@ class Optimizer:
             self.cse(fdef)
             self.substitute(fdef)
             self.dce(fdef)
+            self.dead_stores(fdef)
             if N.to_dump(fdef) == before:
                 break
         drop_dangling_comments(fdef)
@@ -173,6 +174,26 @@ class Optimizer:
             if not self.pure(s.value) and not isinstance(s.value, (gast.Name, gast.Constant)):
                 return None
         return None
+
+    def dead_stores(self, fdef):
+        """``a = e1`` overwritten by ``a = e2`` in the same block before any read."""
+        for block in list(self.blocks(fdef)):
+            for i, s in enumerate(block):
+                if not _is_plain_assign(s) or not self.pure(s.value):
+                    continue
+                a = s.targets[0].id
+                for later in block[i + 1:]:
+                    if N.is_comment(later):
+                        continue
+                    exprs = _top_exprs(later)
+                    if exprs is None or a in N.names_in(later, gast.Load):
+                        break
+                    if _is_plain_assign(later) and later.targets[0].id == a:
+                        block[i] = gast.Pass()
+                        break
+                    if not _is_plain_assign(later):
+                        break
+        _drop_pass(fdef)
 
     def dce(self, fdef):
         changed = True

@@ -41,6 +41,7 @@ class Sweep:
         self.maybe = set()          # adjoints assigned on some path
         self.init = []              # adjoints to start at 0.0
         self.scatter = set()        # adjoints updated in place (x[i] reads)
+        self.zeroed = set()         # adjoints just cut to zero (next write assigns)
         self.depth = 0              # nesting of compound statements
         self.extra_globals = {}
 
@@ -62,7 +63,10 @@ class Sweep:
         b = self.bar(v)
         if v in self.scatter:
             self.need_init(v)
-        if v in self.defined:
+        if v in self.zeroed and v not in self.scatter:
+            self.zeroed.discard(v)
+            value = contribution
+        elif v in self.defined:
             value = N.binop(N.name(b), gast.Add(), contribution)
         elif v in self.maybe:
             self.need_init(v)
@@ -83,6 +87,7 @@ class Sweep:
             self.defined.discard(v)
             self.maybe.discard(v)
             return []
+        self.zeroed.add(v)
         return [N.assign(self.bar(v), self.zero(v))]
 
     def zero(self, v):
@@ -98,6 +103,8 @@ class Sweep:
         return out
 
     def stmt(self, s):
+        if not isinstance(s, (gast.Assign, gast.Expr)):
+            self.zeroed.clear()  # only straight-line code may rely on a fresh zero
         if isinstance(s, gast.Assign):
             return self.assign(s)
         if isinstance(s, gast.If):
@@ -138,7 +145,7 @@ class Sweep:
                 out = body + (self.cut(x) if self.multidef_or_loop(x) else [])
             if out:
                 out = [N.comment(self.describe(s))] + out
-        if x in self.multidef:
+        if x in self.multidef and not getattr(s, "sd_first", False):
             out.append(_pop(x))
         return out
 
@@ -404,8 +411,8 @@ def index_expr(node):
     if isinstance(node, gast.Slice):
         parts = [N.const(None) if getattr(node, k) is None else N.clone(getattr(node, k))
                  for k in ("lower", "upper", "step")]
-        while len(parts) > 1 and isinstance(parts[-1], gast.Constant) and parts[-1].value is None:
-            parts.pop()
+        if isinstance(parts[2], gast.Constant) and parts[2].value is None:
+            parts.pop()  # slice(lower, upper): the step is optional, the bounds are not
         return N.call("slice", parts)
     if isinstance(node, gast.Tuple):
         return N.tuple_([index_expr(e) for e in node.elts])

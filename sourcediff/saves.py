@@ -35,6 +35,18 @@ def _def_sites(stmts, in_loop=False):
             yield from _def_sites(s.body, in_loop)
 
 
+def mark_first_defs(body, params):
+    """Flag top-level first assignments: there is no older value to save."""
+    seen = set(params)
+    for s in body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            if s.targets[0].id not in seen:
+                s.sd_first = True
+            seen.add(s.targets[0].id)
+        else:
+            seen.update(N.names_in(s, gast.Store))
+
+
 def multidef(body):
     """Names assigned more than once, or inside a loop."""
     seen, multi = set(), set()
@@ -47,16 +59,14 @@ def multidef(body):
 
 def insert(body, rev, params):
     """(forward with pushes, reverse with the pops that are needed)."""
-    read = set()
-    for s in rev:
-        for node in gast.walk(s):
-            if getattr(node, "sd_pop", None):
-                continue
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                read.add(node.id)
-    saved = read & multidef(body)
-    # setitem restores also reads the array itself
-    rev = _prune_pops(rev, saved)
+    multi = multidef(body)
+    saved = multi
+    while True:  # dropping a pop can empty a branch whose test was the only reader
+        rev = _prune_pops(rev, saved)
+        now = _read(rev) & multi
+        if now == saved:
+            break
+        saved = now
     forward = _push(body, saved)
     if saved:
         pre = [N.assign("_stack", N.parse_expr("[]"))]
@@ -64,6 +74,15 @@ def insert(body, rev, params):
                 and not _defined_before_loops(body, v)]
         forward = pre + forward
     return forward, rev
+
+
+def _read(stmts):
+    read = set()
+    for s in stmts:
+        for node in gast.walk(s):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                read.add(node.id)
+    return read
 
 
 def _defined_before_loops(body, v):
@@ -108,7 +127,7 @@ def _push(stmts, saved):
     for s in stmts:
         if isinstance(s, gast.Assign) and not getattr(s, "sd_counter_inc", False):
             t = s.targets[0]
-            if isinstance(t, gast.Name) and t.id in saved:
+            if isinstance(t, gast.Name) and t.id in saved and not getattr(s, "sd_first", False):
                 out.append(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s))
             elif isinstance(t, gast.Subscript) and t.value.id in saved:
                 old = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice),

@@ -31,7 +31,8 @@ _BINOP = {gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast
 
 
 class Shapes:
-    def __init__(self, ns, env):
+    def __init__(self, ns, env, ranges=None):
+        self.ranges = set() if ranges is None else ranges
         self.ns = ns
         self.env = env      # name -> shape tuple, or None (unknown)
 
@@ -121,32 +122,47 @@ def _broadcast(a, b):
 
 def infer(body, ns, env):
     """Shapes of names assigned in ``body`` (a join over all assignments)."""
+    ranges = set()
     for _ in range(3):
         before = dict(env)
-        _visit(body, Shapes(ns, env), env)
+        _visit(body, Shapes(ns, env, ranges), env)
         if env == before:
             return env
     return {k: v if before.get(k) == v else None for k, v in env.items()}
 
 
-def _visit(stmts, sh, env):
+def _item_shape(it, sh):
+    if isinstance(it, gast.Name) and it.id in sh.ranges:
+        return ()
+    shape = sh.of(it)
+    return shape[1:] if shape else None
+
+
+def _visit(stmts, sh, env, frozen=frozenset()):
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
-            if isinstance(s.value, gast.Attribute) and s.value.attr == "pop":
+            if name in frozen or (isinstance(s.value, gast.Constant) and s.value.value is None):
+                continue  # None is a placeholder, never differentiated
+            if isinstance(s.value, gast.Call) and static_value(s.value.func, sh.ns) is range:
+                sh.ranges.add(name)
+            if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
+                    and s.value.func.attr == "pop":
                 continue
             shape = sh.of(s.value)
             if name in env and env[name] != shape:
                 shape = None
             env[name] = shape
         elif isinstance(s, gast.Assign):
-            env[s.targets[0].value.id] = env.get(s.targets[0].value.id)
+            if s.targets[0].value.id not in frozen:
+                env[s.targets[0].value.id] = env.get(s.targets[0].value.id)
         elif isinstance(s, gast.For):
-            env[s.target.id] = None
-            _visit(s.body, sh, env)
+            if s.target.id not in frozen:
+                env[s.target.id] = _item_shape(s.iter, sh)
+            _visit(s.body, sh, env, frozen)
         elif isinstance(s, (gast.If, gast.While, gast.With)):
-            _visit(s.body, sh, env)
-            _visit(getattr(s, "orelse", []), sh, env)
+            _visit(s.body, sh, env, frozen)
+            _visit(getattr(s, "orelse", []), sh, env, frozen)
 
 
 class _Drop(gast.NodeTransformer):
@@ -171,9 +187,19 @@ class _Drop(gast.NodeTransformer):
 
 def specialize(fdef, ns, spec, params):
     env = {p: s for p, s in zip(params, spec)}
-    fwd = [s for s in fdef.body]
+    fwd, rev = [], []
+    for s in fdef.body:  # the forward pass: everything before the reverse-pass comment
+        if rev or (N.is_comment(s) and s.value.value == "reverse pass"):
+            rev.append(s)
+        else:
+            fwd.append(s)
     infer(fwd, ns, env)
+    # temporaries of the reverse sweep (primal names keep their forward shapes)
+    frozen = frozenset(env)
+    for _ in range(2):
+        _visit(rev, Shapes(ns, env), env, frozen)
     _Drop(Shapes(ns, env)).visit(fdef)
+    return fdef
     return fdef
 
 

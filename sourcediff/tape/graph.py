@@ -25,17 +25,21 @@ class Node:
     """One recorded operation.
 
     ``parents`` are the nodes of its traced inputs; ``backward(g)`` turns the
-    cotangent of its output into one cotangent per parent (``None`` = none).
-    ``order`` grows with every node made, so parents always come before
-    children: sorting by it is a topological order.
+    cotangent of its output into one cotangent per parent (``None`` = none) by
+    calling ``pullback(g, *saved)``. ``order`` grows with every node made, so
+    parents always come before children: sorting by it is a topological order.
     """
 
-    __slots__ = ("parents", "backward", "order")
+    __slots__ = ("parents", "pullback", "saved", "order")
 
-    def __init__(self, parents=(), backward=None):
+    def __init__(self, parents=(), pullback=None, saved=()):
         self.parents = parents
-        self.backward = backward
+        self.pullback = pullback
+        self.saved = saved
         self.order = next(_node_order)
+
+    def backward(self, g):
+        return self.pullback(g, *self.saved)
 
     def __repr__(self):
         return f"<Node #{self.order} parents={len(self.parents)}>"
@@ -76,12 +80,15 @@ def find_top(args, kwargs=None):
 
 def has_box(x):
     """Whether ``x`` is, or (in lists/tuples/dicts) holds, a box."""
-    if isinstance(x, Box):
-        return True
-    if _is_seq(x):
-        return any(has_box(v) for v in x)
-    if isinstance(x, dict):
-        return any(has_box(v) for v in x.values())
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Box):
+            return True
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
     return False
 
 
@@ -99,19 +106,17 @@ def map_tree(fn, x):
 
 def unwrap(x, level):
     """``x`` with the boxes of trace ``level`` replaced by their values."""
-    def strip(v):
-        return v.value if isinstance(v, Box) and v.level == level else v
     if isinstance(x, Box):
-        return strip(x)
-    return map_tree(strip, x) if has_box(x) else x
+        return x.value if x.level == level else x
+    if isinstance(x, (list, tuple, dict)) and has_box(x):
+        return map_tree(lambda v: unwrap(v, level), x)
+    return x
 
 
 def unwrap_all(x):
     """``x`` with every box, at every level, replaced by its plain value."""
-    def strip(v):
-        while isinstance(v, Box):
-            v = v.value
-        return v
-    if isinstance(x, Box):
-        return strip(x)
-    return map_tree(strip, x) if has_box(x) else x
+    while isinstance(x, Box):
+        x = x.value
+    if isinstance(x, (list, tuple, dict)) and has_box(x):
+        return map_tree(unwrap_all, x)
+    return x

@@ -99,22 +99,24 @@ def record(fn, rule, args, kwargs, *, strict=True, force=False):
     if not (force or markers.recording()):
         return fn(*unwrap_all(args), **unwrap_all(kwargs))
     level = top.level
-    raw_args, raw_kwargs = unwrap(args, level), unwrap(kwargs, level)
+    raw_args = tuple(unwrap(a, level) for a in args)
+    raw_kwargs = {k: unwrap(v, level) for k, v in kwargs.items()} if kwargs else {}
     ans = fn(*raw_args, **raw_kwargs)
     bound = rule.bind(args, dict(kwargs))
-    raw = rule.bind(raw_args, dict(raw_kwargs))
-    slots = _traced_slots(rule, bound, level, strict)
+    slots, parents = _traced_slots(rule, bound, level, strict)
     if not slots:
         return ans
-    parents = tuple(node for _, _, node in slots)
-    backward = _make_backward(rule, [(p, i) for p, i, _ in slots], ans, raw)
-    return type(top)(ans, Node(parents, backward), level)
+    values = [unwrap(v, level) for v in bound.values()]
+    boxed = has_box(ans) or has_box(values)
+    node = Node(parents, _rule_pullback, (rule, slots, ans, values, boxed))
+    return type(top)(ans, node, level)
 
 
 def _traced_slots(rule, bound, level, strict):
-    """(param, position in a sequence or None, node) for each traced input."""
-    slots = []
-    for name, value in bound.items():
+    """(param position, param name, position in a sequence or None) of each traced
+    input, and the parent nodes in the same order."""
+    slots, parents = [], []
+    for k, (name, value) in enumerate(bound.items()):
         items = [(None, value)] if not isinstance(value, (list, tuple)) else enumerate(value)
         for i, v in items:
             if not (is_box(v) and v.level == level):
@@ -123,28 +125,24 @@ def _traced_slots(rule, bound, level, strict):
                 if strict:
                     raise missing_rule(rule.fn, f" with respect to its argument '{name}'")
                 continue
-            slots.append((name, i, v.node))
-    return slots
+            slots.append((k, name, i))
+            parents.append(v.node)
+    return slots, tuple(parents)
 
 
-def _make_backward(rule, slots, ans, raw):
-    """The node's backward: evaluate the rule's templates for the traced slots."""
-    values = [raw[name] for name in rule.param_names]
-    boxed = has_box(ans) or has_box(values)
-
-    def backward(g):
-        higher = boxed or is_box(g)
-        per_param = {}
-        out = []
-        for name, i in slots:
-            if name not in per_param:
-                per_param[name] = vjp_callable(rule, name, higher)(g, ans, *values)
-            cot, operand = per_param[name], raw[name]
-            if i is not None:
-                cot, operand = cot[i], operand[i]
-            out.append(runtime.unbroadcast(cot, operand) if rule.broadcast else cot)
-        return out
-    return backward
+def _rule_pullback(g, rule, slots, ans, values, boxed):
+    """A recorded rule's backward: evaluate its templates for the traced slots."""
+    higher = boxed or is_box(g)
+    per_param = {}
+    out = []
+    for k, name, i in slots:
+        if name not in per_param:
+            per_param[name] = vjp_callable(rule, name, higher)(g, ans, *values)
+        cot, operand = per_param[name], values[k]
+        if i is not None:
+            cot, operand = cot[i], operand[i]
+        out.append(runtime.unbroadcast(cot, operand) if rule.broadcast else cot)
+    return out
 
 
 # --- user primitives ---------------------------------------------------------------------
@@ -159,23 +157,23 @@ def call_primitive(prim, args, kwargs):
         raise ArgumentError(f"pass traced arguments to primitive '{prim.rule.name}' "
                             "positionally: its rule gets one cotangent per positional argument")
     user_vjp = prim.vjp_or_raise()
-    raw_args, raw_kwargs = unwrap(args, level), unwrap(kwargs, level)
-    ans = prim(*raw_args, **raw_kwargs)
+    raw_args = tuple(unwrap(a, level) for a in args)
+    ans = prim(*raw_args, **unwrap(kwargs, level))
     positions = [i for i, a in enumerate(args) if is_box(a) and a.level == level]
-    if not positions:
-        return ans
-
-    def backward(g):
-        cots = user_vjp(g, ans, *raw_args)
-        if not isinstance(cots, (tuple, list)):
-            cots = (cots,)
-        if len(cots) != len(args):
-            raise ArgumentError(
-                f"the reverse rule of primitive '{prim.rule.name}' returned {len(cots)} "
-                f"cotangent(s) for {len(args)} argument(s)")
-        return [cots[i] for i in positions]
     parents = tuple(args[i].node for i in positions)
-    return type(top)(ans, Node(parents, backward), level)
+    node = Node(parents, _primitive_pullback, (prim, user_vjp, positions, ans, raw_args))
+    return type(top)(ans, node, level)
+
+
+def _primitive_pullback(g, prim, user_vjp, positions, ans, raw_args):
+    cots = user_vjp(g, ans, *raw_args)
+    if not isinstance(cots, (tuple, list)):
+        cots = (cots,)
+    if len(cots) != len(raw_args):
+        raise ArgumentError(
+            f"the reverse rule of primitive '{prim.rule.name}' returned {len(cots)} "
+            f"cotangent(s) for {len(raw_args)} argument(s)")
+    return [cots[i] for i in positions]
 
 
 # --- assignment y[idx] = v -----------------------------------------------------------------

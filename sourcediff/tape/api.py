@@ -1,0 +1,202 @@
+"""``grad``, ``value_and_grad`` and ``vjp`` on the runtime tape.
+
+Each call wraps the selected arguments' leaves in :class:`Tracer` objects of
+a fresh trace level, runs the user function natively (so any Python control
+flow works), then sweeps back from the output.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+from .. import runtime, structure
+from ..errors import ArgumentError, NonScalarOutputError
+from . import sweep
+from .graph import Node, is_box, new_level, unwrap, unwrap_all
+from .tracer import Tracer
+
+
+def grad(f=None, wrt=0, *, has_aux=False):
+    """The gradient of scalar-valued ``f`` with respect to argument(s) ``wrt``.
+
+    Usable as ``grad(f)``, ``@grad`` and ``@grad(wrt=(0, 1))``. With
+    ``has_aux=True``, ``f`` returns ``(loss, aux)`` and the gradient function
+    returns ``(grads, aux)``.
+    """
+    if f is None:
+        return lambda fn: grad(fn, wrt, has_aux=has_aux)
+    both = value_and_grad(f, wrt, has_aux=has_aux)
+
+    @functools.wraps(f)
+    def gradient(*args, **kwargs):
+        value, grads = both(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+    return gradient
+
+
+def value_and_grad(f=None, wrt=0, *, has_aux=False):
+    """Like :func:`grad`, returning ``(value, grads)``; ``((loss, aux), grads)`` with aux."""
+    if f is None:
+        return lambda fn: value_and_grad(fn, wrt, has_aux=has_aux)
+
+    @functools.wraps(f)
+    def value_and_gradient(*args, **kwargs):
+        indices, single = structure.resolve_wrt(f, wrt, nargs=len(args))
+        args, kwargs = _as_positional(f, args, kwargs, indices)
+        level = new_level()
+        args = list(args)
+        inputs = []
+        for i in indices:
+            args[i], traced = _trace_argument(f, args[i], i, level)
+            inputs.append(traced)
+        out = f(*args, **kwargs)
+        loss, aux = _split_aux(f, out, has_aux)
+        value = _check_scalar(f, loss, level)
+        seeds = {loss.node: _ones_like(value)} if _on_trace(loss, level) else {}
+        sources = sweep.backward(seeds)
+        grads = tuple(_gradient(traced, sources) for traced in inputs)
+        value = (value, unwrap(aux, level)) if has_aux else value
+        return value, grads[0] if single else grads
+    return value_and_gradient
+
+
+def vjp(f, *primals):
+    """``(f(*primals), pullback)``; ``pullback(ct)`` gives one cotangent per primal."""
+    level = new_level()
+    args, inputs = [], []
+    for i, p in enumerate(primals):
+        arg, traced = _trace_argument(f, p, i, level)
+        args.append(arg)
+        inputs.append(traced)
+    out = f(*args)
+    out_leaves, rebuild = structure.flatten(out)
+    raw_out = rebuild([unwrap(leaf, level) for leaf in out_leaves])
+
+    def pullback(cotangent):
+        seeds = {}
+        for leaf, ct in zip(out_leaves, _match_cotangent(f, out_leaves, cotangent)):
+            if _on_trace(leaf, level):
+                seeds[leaf.node] = sweep.add(seeds.get(leaf.node), ct)
+        sources = sweep.backward(seeds)
+        return tuple(_gradient(traced, sources) for traced in inputs)
+    return raw_out, pullback
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+def _as_positional(f, args, kwargs, indices):
+    """Move arguments that ``wrt`` selects but were passed by keyword into ``args``."""
+    if all(i < len(args) for i in indices):
+        return args, kwargs
+    try:
+        bound = inspect.signature(f).bind(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise ArgumentError(str(e), function=_name(f)) from None
+    args, kwargs = bound.args, bound.kwargs
+    missing = [i for i in indices if i >= len(args)]
+    if missing:
+        raise ArgumentError(f"wrt selects argument {missing[0]}, but '{_name(f)}' was called "
+                            f"with {len(args)} positional argument(s)", function=_name(f))
+    return args, kwargs
+
+
+def _trace_argument(f, value, index, level):
+    """Wrap every leaf of one argument; return it and ``(nodes, leaves, rebuild)``."""
+    structure.check_differentiable(f, unwrap_all(value), index)
+    leaves, rebuild = structure.flatten(value)
+    boxes = [Tracer(leaf, Node(), level) for leaf in leaves]
+    return rebuild(boxes), ([b.node for b in boxes], leaves, rebuild)
+
+
+def _gradient(traced, sources):
+    """The gradient of one argument, shaped like it, from the sweep's cotangents."""
+    nodes, leaves, rebuild = traced
+    return rebuild([_like(sources[n], leaf) if n in sources else _zeros_like(leaf)
+                    for n, leaf in zip(nodes, leaves)])
+
+
+def _zeros_like(x):
+    return runtime.zeros_like_grad(unwrap_all(x))
+
+
+def _like(g, x):
+    """Cotangent ``g`` with the type, shape and dtype of primal ``x`` (fresh memory)."""
+    if not (is_box(g) or is_box(x)):
+        out = runtime.like(g, x)
+        return out.copy() if out is g and isinstance(out, np.ndarray) else out
+    plain = unwrap_all(x)
+    if not is_box(g):
+        return runtime.like(g, plain)
+    if g.ndim > np.ndim(plain):                  # higher order: keep g traced
+        return runtime.unbroadcast(g, plain)
+    if g.shape != np.shape(plain):
+        return np.broadcast_to(g, np.shape(plain))
+    return g
+
+
+# --- outputs --------------------------------------------------------------------------------
+
+def _on_trace(x, level):
+    return is_box(x) and x.level == level
+
+
+def _split_aux(f, out, has_aux):
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise ArgumentError("has_aux=True needs the function to return a pair (loss, aux)",
+                            function=_name(f))
+    return out[0], out[1]
+
+
+def _check_scalar(f, loss, level):
+    """The plain value of ``loss`` (at this level), which must be a real scalar."""
+    plain = unwrap_all(loss)
+    if isinstance(plain, (tuple, list, dict)):
+        raise NonScalarOutputError(
+            f"grad needs a function returning a scalar, but it returned a {type(plain).__name__}",
+            function=_name(f), hint="return only the loss, or pass has_aux=True to return "
+                                    "(loss, aux); use vjp for several outputs")
+    if np.ndim(plain) != 0 or not np.isrealobj(plain) or not np.issubdtype(
+            np.result_type(plain), np.number):
+        raise NonScalarOutputError(
+            f"grad needs a function returning a real scalar, but it returned "
+            f"{_describe(plain)}", function=_name(f),
+            hint="reduce the output (e.g. np.sum) or use vjp for non-scalar outputs")
+    return unwrap(loss, level)
+
+
+def _describe(x):
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape} and dtype {x.dtype}"
+    return f"a {type(x).__name__}"
+
+
+def _ones_like(value):
+    plain = unwrap_all(value)
+    if isinstance(plain, float):
+        return 1.0
+    dtype = np.result_type(plain)
+    return np.ones(np.shape(plain), dtype if np.issubdtype(dtype, np.floating) else float)
+
+
+def _match_cotangent(f, out_leaves, cotangent):
+    """The cotangent's leaves, checked against the output's structure and shapes."""
+    ct_leaves, _ = structure.flatten(cotangent)
+    if len(ct_leaves) != len(out_leaves):
+        raise ArgumentError(f"the cotangent has {len(ct_leaves)} part(s) but the output has "
+                            f"{len(out_leaves)}", function=_name(f))
+    for out, ct in zip(out_leaves, ct_leaves):
+        want, got = np.shape(unwrap_all(out)), np.shape(unwrap_all(ct))
+        if want != got:
+            raise ArgumentError(f"the cotangent has shape {got} but the output has shape {want}",
+                                function=_name(f),
+                                hint="pass a cotangent shaped exactly like f's output")
+    return ct_leaves
+
+
+def _name(f):
+    return getattr(f, "__name__", repr(f))

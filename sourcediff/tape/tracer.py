@@ -1,0 +1,192 @@
+"""The traced value: a float or ndarray that records what is done to it.
+
+Python operators, NumPy ufuncs (``__array_ufunc__``) and NumPy functions
+(``__array_function__``) on a :class:`Tracer` all go through
+:func:`record.call_rule`, so user code like ``np.sum(np.sin(x) * w, axis=0)``
+runs unchanged. Comparisons, ``len`` and shape queries give plain results, so
+Python control flow (``if``, ``while``, ``for``) just runs.
+
+Converting a tracer to a plain number or array (``float(x)``, ``math.sin(x)``,
+``np.asarray(x)``, ``out[i] = x`` into an array made by ``np.zeros``) would drop
+its gradient silently, so while recording it raises
+:class:`TracerConversionError` instead; inside ``no_grad()`` it is allowed.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .. import markers, registry
+from ..errors import SourceDiffError
+from . import record
+from .graph import Box, Node, unwrap_all
+
+
+class TracerConversionError(SourceDiffError):
+    """A traced value was about to become a plain float or array."""
+
+
+def _conversion_error(what):
+    return TracerConversionError(
+        f"{what} of a traced value would drop its gradient",
+        hint="on the tape use np.* functions (np.sin, not math.sin), leave out float(...) and "
+             "np.asarray(...), build arrays with np.stack([...]) or np.zeros_like(x) instead of "
+             "assigning into np.zeros(...); or wrap the value in stop_gradient(...) if it is "
+             "meant to be a constant")
+
+
+def _binary(op):
+    """``__op__`` and ``__rop__`` for a binary operator with a table rule."""
+    def forward(self, other):
+        return record.call_rule(op, (self, other), {})
+
+    def reverse(self, other):
+        return record.call_rule(op, (other, self), {})
+    return forward, reverse
+
+
+def _compare(op):
+    def compare(self, other):
+        return op(unwrap_all(self), unwrap_all(other))
+    return compare
+
+
+class Tracer(Box):
+    """A value on the tape: behaves like the float or ndarray it wraps."""
+
+    __slots__ = ()
+
+    # --- NumPy protocols --------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return record.dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return record.call_rule(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        if markers.recording():
+            raise _conversion_error("np.asarray / np.array (or storing it in a plain array)")
+        return np.asarray(unwrap_all(self), dtype=dtype)
+
+    def _sd_stop_gradient(self):
+        """``stop_gradient(x)``: the plain value, cut from every trace."""
+        return unwrap_all(self)
+
+    def _sd_call_primitive(self, prim, args, kwargs):
+        """A ``sourcediff.primitive`` called with this tracer among its arguments."""
+        return record.call_primitive(prim, args, kwargs)
+
+    # --- arithmetic ---------------------------------------------------------------------
+    __add__, __radd__ = _binary(operator.add)
+    __sub__, __rsub__ = _binary(operator.sub)
+    __mul__, __rmul__ = _binary(operator.mul)
+    __truediv__, __rtruediv__ = _binary(operator.truediv)
+    __pow__, __rpow__ = _binary(operator.pow)
+    __matmul__, __rmatmul__ = _binary(operator.matmul)
+    __floordiv__, __rfloordiv__ = _binary(operator.floordiv)
+    __mod__, __rmod__ = _binary(operator.mod)
+
+    def __neg__(self):
+        return record.call_rule(operator.neg, (self,), {})
+
+    def __pos__(self):
+        return record.call_rule(operator.pos, (self,), {})
+
+    def __abs__(self):
+        return record.call_rule(operator.abs, (self,), {})
+
+    # --- comparisons and conversions: plain results ---------------------------------------
+    __lt__ = _compare(operator.lt)
+    __le__ = _compare(operator.le)
+    __gt__ = _compare(operator.gt)
+    __ge__ = _compare(operator.ge)
+    __eq__ = _compare(operator.eq)
+    __ne__ = _compare(operator.ne)
+    __hash__ = None
+
+    def __bool__(self):
+        return bool(unwrap_all(self))
+
+    def __int__(self):
+        return int(unwrap_all(self))
+
+    def __float__(self):
+        if markers.recording():
+            raise _conversion_error("float(x), math.* functions, or storing x in a plain array")
+        return float(unwrap_all(self))
+
+    def item(self, *args):
+        if markers.recording():
+            raise _conversion_error("x.item()")
+        return unwrap_all(self).item(*args)
+
+    def __round__(self, ndigits=None):
+        return round(unwrap_all(self), ndigits)
+
+    # --- indexing and iteration ---------------------------------------------------------------
+    def __getitem__(self, idx):
+        return record.call_rule(operator.getitem, (self, unwrap_all(idx)), {})
+
+    def __setitem__(self, idx, v):
+        """``y[idx] = v``: this tracer now stands for the updated array."""
+        new = record.index_update(self, unwrap_all(idx), v)
+        if not isinstance(new, Tracer):        # nothing traced is left in it
+            new = Tracer(new, Node(), self.level)
+        self.value, self.node, self.level = new.value, new.node, new.level
+
+    def __len__(self):
+        return len(unwrap_all(self))
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(len(self)))
+
+    # --- array attributes and methods ------------------------------------------------------------
+    shape = property(lambda self: np.shape(unwrap_all(self)))
+    ndim = property(lambda self: np.ndim(unwrap_all(self)))
+    size = property(lambda self: np.size(unwrap_all(self)))
+    dtype = property(lambda self: np.result_type(unwrap_all(self)))
+    T = property(lambda self: np.transpose(self))
+
+    def reshape(self, *shape, **kwargs):
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+        if len(shape) == 1:
+            shape = shape[0]
+        return np.reshape(self, shape, **kwargs)
+
+    def transpose(self, *axes):
+        """``x.transpose()``, ``x.transpose(1, 0)`` or ``x.transpose((1, 0))``."""
+        if len(axes) == 1 and axes[0] is not None and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def astype(self, dtype, **kwargs):
+        """A cast; to a float dtype it is recorded (its cotangent passes through)."""
+        if not np.issubdtype(np.dtype(dtype), np.floating):
+            return unwrap_all(self).astype(dtype, **kwargs)
+
+        def cast(a):
+            return np.asarray(a).astype(dtype) if not isinstance(a, Box) else a.astype(dtype)
+        return record.record(cast, registry.lookup(np.asarray), (self,), {})
+
+    def __getattr__(self, name):
+        """Array methods (``x.sum(axis=0)``, ``x.dot(w)``...) from the method table."""
+        fn = None if name.startswith("__") else registry.method_function(name)
+        if fn is None:
+            raise AttributeError(
+                f"traced value has no attribute '{name}' (the tape knows the array methods "
+                "registered with registry.defmethod; use the np.* function instead)")
+
+        def method(*args, **kwargs):
+            return fn(self, *args, **kwargs)
+        return method
+
+    # --- display -------------------------------------------------------------------------------
+    def __repr__(self):
+        return f"Tracer({unwrap_all(self)!r}, level={self.level})"
+
+    def __format__(self, spec):
+        return format(unwrap_all(self), spec)

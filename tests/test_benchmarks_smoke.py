@@ -1,0 +1,155 @@
+"""Smoke test of the benchmark suite (benchmarks/): it runs, checks gradients, reports.
+
+Timings are never asserted. Peer frameworks (autograd, torch, ...) are optional:
+their checks are skipped when they are not installed.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import harness, methods, workloads  # noqa: E402
+from benchmarks.timing import Settings  # noqa: E402
+
+SMOKE_WORKLOADS = "logistic,rosenbrock"
+SMOKE_METHODS = "sourcediff,tape,autograd,torch"
+
+
+def _importable(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    cmd = [sys.executable, "-m", "benchmarks", "--quick", "--only", SMOKE_WORKLOADS,
+           "--methods", SMOKE_METHODS, "--markdown", str(out / "results.md"),
+           "--json", str(out / "results.json")]
+    if _importable("matplotlib"):
+        cmd += ["--plot", str(out / "results.png")]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return proc, out, data["results"]
+
+
+def _rows(results, method):
+    return [r for r in results if r["method"] == method]
+
+
+def test_quick_run_prints_and_writes_tables(quick_run):
+    proc, out, results = quick_run
+    md = (out / "results.md").read_text(encoding="utf-8")
+    for text in (proc.stdout, md):
+        assert "| method | median |" in text
+        assert "(b) logistic" in text
+        assert "Scaling sweep (Rosenbrock)" in text
+    assert {r["workload"] for r in results} == {"logistic", "rosenbrock-n100",
+                                                 "rosenbrock-n1000"}
+    if _importable("matplotlib"):
+        assert (out / "results.png").stat().st_size > 0
+
+
+def test_quick_run_reference_methods_ran(quick_run):
+    _, _, results = quick_run
+    for method in ("forward", "hand"):
+        rows = _rows(results, method)
+        assert rows and all(r["status"] == "ok" for r in rows), rows
+        assert all(r["median"] > 0 for r in rows)
+
+
+def test_quick_run_no_gradient_mismatch(quick_run):
+    _, _, results = quick_run
+    bad = [r for r in results if r["status"] == "MISMATCH"]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("method", ["sourcediff", "tape"])
+def test_quick_run_sourcediff_gradients_match(quick_run, method):
+    _, _, results = quick_run
+    rows = _rows(results, method)
+    assert rows
+    if all(r["status"] == "skipped" for r in rows):
+        pytest.skip(f"{method}: {rows[0]['note']}")
+    bad = [(r["workload"], r["status"], r["note"]) for r in rows if r["status"] != "ok"]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("peer", ["autograd", "torch"])
+def test_quick_run_optional_peer(quick_run, peer):
+    if not _importable(peer):
+        pytest.skip(f"{peer} not installed (optional)")
+    _, _, results = quick_run
+    rows = _rows(results, peer)
+    bad = [(r["workload"], r["status"], r["note"]) for r in rows if r["status"] != "ok"]
+    assert rows and not bad, bad
+
+
+# -- in-process checks of the harness itself ----------------------------------
+
+def _fd_grad(f, args, i, idx=None, eps=1e-6):
+    args = list(args)
+    x = args[i]
+    if idx is None:                       # scalar argument
+        args[i] = x + eps
+        up = f(*args)
+        args[i] = x - eps
+        return (up - f(*args)) / (2 * eps)
+    x = x.copy()
+    orig = x[idx]
+    x[idx] = orig + eps
+    args[i] = x
+    up = f(*args)
+    x[idx] = orig - eps
+    return (up - f(*args)) / (2 * eps)
+
+
+@pytest.mark.parametrize("name", [w.name for w in workloads.all_workloads(quick=True)])
+def test_handwritten_gradients_match_finite_differences(name):
+    wl = next(w for w in workloads.all_workloads(quick=True) if w.name == name)
+    args = wl.make_args()
+    grads = wl.grad(*args)
+    grads = grads if len(wl.wrt) > 1 else (grads,)
+    rng = np.random.default_rng(1)
+    for i, g in zip(wl.wrt, grads):
+        if np.ndim(args[i]) == 0:
+            assert np.isclose(g, _fd_grad(wl.fn, args, i), rtol=1e-5, atol=1e-7)
+            continue
+        assert np.shape(g) == np.shape(args[i])
+        for _ in range(4):
+            idx = tuple(int(rng.integers(0, n)) for n in np.shape(args[i]))
+            assert np.isclose(g[idx], _fd_grad(wl.fn, args, i, idx), rtol=1e-4, atol=1e-7)
+
+
+def test_harness_reports_mismatch_and_failure_instead_of_crashing():
+    wl = next(w for w in workloads.all_workloads(quick=True) if w.name == "logistic")
+
+    def wrong(w, args):
+        g = lambda *a: tuple(2.0 * np.asarray(x) for x in wl.grad(*a))  # noqa: E731
+        return methods.Prepared(g, args, g(*args), 0.0, convert=tuple)
+
+    def broken(w, args):
+        raise ZeroDivisionError("boom")
+
+    meths = [methods.Method("hand", "hand", "hand", methods.prep_hand),
+             methods.Method("wrong", "wrong", "peer", wrong),
+             methods.Method("broken", "broken", "peer", broken)]
+    rows = harness.run([wl], meths, Settings.quick(), progress=False)
+    status = {r.method.name: r.status for r in rows}
+    assert status == {"hand": "ok", "wrong": "MISMATCH", "broken": "FAILED"}
+    assert "boom" in rows[2].note

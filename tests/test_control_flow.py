@@ -1,0 +1,107 @@
+"""Control flow against central finite differences."""
+
+import numpy as np
+import pytest
+
+from sourcediff import grad
+
+
+def fd(f, args, i, eps=1e-6):
+    args = list(args)
+    x = args[i]
+    if isinstance(x, float):
+        args[i] = x + eps
+        fp = f(*args)
+        args[i] = x - eps
+        return (fp - f(*args)) / (2 * eps)
+    g = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[j] += eps
+        xm[j] -= eps
+        args[i] = xp
+        fp = f(*args)
+        args[i] = xm
+        g[j] = (fp - f(*args)) / (2 * eps)
+    return g
+
+
+def recurrence(a, b):
+    h = 0.0
+    for i in range(50):  # noqa: B007
+        h = np.tanh(a * h + b)
+    return h
+
+
+def branch(x):
+    if x > 0:
+        y = x * x
+    else:
+        y = -x * 3.0
+    return y
+
+
+def while_loop(x):
+    while x < 10.0:
+        x = x * 1.5
+    return x
+
+
+def with_break(x):
+    s = 0.0
+    for i in range(10):
+        s = s + x * i
+        if s > 20.0:
+            break
+    return s
+
+
+def early_return(x):
+    if x > 1.0:
+        return x * x
+    return x * 3.0
+
+
+def with_continue(x):
+    s = 0.0
+    for i in range(6):
+        if i % 2 == 0:
+            continue
+        s = s + np.sin(x * i)
+    return s
+
+
+def over_rows(X, w):
+    total = 0.0
+    for row in X:
+        total = total + np.dot(row, w) ** 2
+    return total
+
+
+def in_place(x):
+    y = np.zeros(3)
+    y[0] = x[1] * 2
+    y[1] = x[0] * x[2]
+    y[2] = np.sin(x[0])
+    return np.sum(y * y)
+
+
+CASES = [
+    (recurrence, (0.5, 0.3), (0, 1)),
+    (branch, (2.0,), (0,)),
+    (branch, (-2.0,), (0,)),
+    (while_loop, (1.3,), (0,)),
+    (with_break, (1.7,), (0,)),
+    (early_return, (2.0,), (0,)),
+    (early_return, (0.5,), (0,)),
+    (with_continue, (0.7,), (0,)),
+    (over_rows, (np.arange(6.0).reshape(3, 2), np.array([0.5, -0.2])), (0, 1)),
+    (in_place, (np.array([1.0, 2.0, 3.0]),), (0,)),
+]
+
+
+@pytest.mark.parametrize("f, args, wrt", CASES, ids=lambda c: getattr(c, "__name__", ""))
+def test_against_finite_differences(f, args, wrt):
+    grads = grad(f, wrt=wrt)(*args)
+    for g, i in zip(grads, wrt):
+        np.testing.assert_allclose(g, fd(f, args, i), rtol=1e-5, atol=1e-6)
