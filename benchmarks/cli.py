@@ -62,7 +62,13 @@ def dump_sources(wls, directory):
         done.add(wl.group)
         path = os.path.join(directory, f"{wl.group}.py")
         try:
-            text = source(sourcediff.grad(wl.fn, wrt=wl.wrt_arg))
+            g = sourcediff.grad(wl.fn, wrt=wl.wrt_arg)
+            try:
+                g(*wl.make_args())      # the code specialised to these inputs' shapes
+            except Exception as exc:
+                print(f"--dump-source: {wl.name}: {type(exc).__name__}: {exc}",
+                      file=sys.stderr)
+            text = source(g)
         except Exception as exc:
             text = f"# failed: {type(exc).__name__}: {exc}\n"
         with open(path, "w", encoding="utf-8") as fh:

@@ -72,6 +72,10 @@ def _defs(stmts, ns, in_no_grad=False):
             out += _defs(s.body, ns, True)
         elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             f = s.value.func
+            if isinstance(f, gast.Name) and f.id == "scatter_add" and isinstance(
+                    s.value.args[0], gast.Name):
+                buf = s.value.args[0].id
+                out.append((buf, operands(s.value.args[2], ns) + [buf], in_no_grad))
             if isinstance(f, gast.Attribute) and f.attr in ("append", "extend", "insert") \
                     and isinstance(f.value, gast.Name):
                 ops = [n for a in s.value.args for n in operands(a, ns)]
@@ -79,9 +83,12 @@ def _defs(stmts, ns, in_no_grad=False):
     return out
 
 
-def analyse(body, ns, wrt_names, output):
-    """The set of active variable names (varied and useful)."""
-    defs = _defs(body, ns)
+def varied(body, ns, wrt_names):
+    """Names whose values depend on ``wrt_names`` through differentiable operations."""
+    return _varied(_defs(body, ns), wrt_names)
+
+
+def _varied(defs, wrt_names):
     varied = set(wrt_names)
     changed = True
     while changed:
@@ -90,6 +97,13 @@ def analyse(body, ns, wrt_names, output):
             if not no_grad and target not in varied and any(o in varied for o in ops):
                 varied.add(target)
                 changed = True
+    return varied
+
+
+def analyse(body, ns, wrt_names, output):
+    """The set of active variable names (varied and useful)."""
+    defs = _defs(body, ns)
+    varied = _varied(defs, wrt_names)
     useful = set(output)
     changed = True
     while changed:

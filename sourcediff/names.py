@@ -10,6 +10,7 @@ class NameGen:
     def __init__(self, taken):
         self.taken = set(taken)
         self.adjoints = {}
+        self.tangents = {}
         self.counters = {}
 
     def fresh(self, base):
@@ -29,6 +30,13 @@ class NameGen:
                                           else f"{v}_bar")
         return self.adjoints[v]
 
+    def tangent(self, v):
+        """The name of ``v``'s tangent (``v_dot``)."""
+        if v not in self.tangents:
+            base = v.lstrip("_") if v.startswith("_t") else v
+            self.tangents[v] = self.fresh(f"{base}_dot")
+        return self.tangents[v]
+
     def new_version(self, v):
         self.adjoints[v] = self.fresh(f"{v}_bar")
 
@@ -42,3 +50,4 @@ class NameGen:
 
     def global_name(self, base):
         return self.fresh(base)
+

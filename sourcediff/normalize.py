@@ -45,6 +45,8 @@ class Normalizer:
         """An expression of module-level names only (``np.pi``, ``np.newaxis``)."""
         if isinstance(node, gast.Constant):
             return True
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            return isinstance(node.operand, gast.Constant)  # -1
         if isinstance(node, (gast.Name, gast.Attribute)):
             if any(n in self.local for n in N.names_in(node)):
                 return False

@@ -146,6 +146,11 @@ defrule(np.einsum, "subscripts, *operands", (None,), (None,),
         seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"})
 defrule(np.cumsum, "a, axis=None", ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),
         ("np.cumsum(da, axis)",))
+defrule(np.flip, "m, axis=None", ("np.flip(g, axis)",), ("np.flip(dm, axis)",))
+defrule(np.take, "a, indices, axis=None",
+        ("reshape_like(unindex(g, np.ravel(a), indices), a) if axis is None else "
+         "unindex(g, a, (slice(None),) * (axis % np.ndim(a)) + (indices,))", None),
+        ("np.take(da, indices, axis)", None))
 
 # --- indexing: x[idx] -----------------------------------------------------------------
 defrule(operator.getitem, "x, idx", ("unindex(g, x, idx)", None), ("dx[idx]", None))
@@ -160,13 +165,13 @@ defrule(rt.unreduce, "v, x, axis=None, keepdims=False",
 defrule(rt.reshape_like, "v, x", ("reshape_like(g, v)", None), ("reshape_like(dv, x)",))
 defrule(rt.untranspose, "v, axes=None", ("np.transpose(g, axes)",), ("untranspose(dv, axes)",))
 defrule(rt.unindex, "v, x, idx", ("g[idx]", None, None), ("unindex(dv, x, idx)",))
-defrule(rt.matmul_vjp_a, "v, a, b", ("np.matmul(g, b)", None, "np.matmul(np.swapaxes(g, -1, -2), v)"),
+defrule(rt.matmul_vjp_a, "v, a, b", ("np.matmul(g, b)", None, "matmul_vjp_b(v, g, b)"),
         ("matmul_vjp_a(dv, a, b)", None, "matmul_vjp_a(v, a, db)"))
-defrule(rt.matmul_vjp_b, "v, a, b", ("np.matmul(a, g)", "np.matmul(v, np.swapaxes(g, -1, -2))", None),
+defrule(rt.matmul_vjp_b, "v, a, b", ("np.matmul(a, g)", "matmul_vjp_a(v, a, g)", None),
         ("matmul_vjp_b(dv, a, b)", "matmul_vjp_b(v, da, b)", None))
-defrule(rt.dot_vjp_a, "v, a, b", ("np.dot(g, b)", None, "np.dot(np.swapaxes(g, -1, -2), v)"),
+defrule(rt.dot_vjp_a, "v, a, b", ("np.dot(g, b)", None, "dot_vjp_b(v, g, b)"),
         ("dot_vjp_a(dv, a, b)", None, "dot_vjp_a(v, a, db)"))
-defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "np.dot(v, np.swapaxes(g, -1, -2))", None),
+defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "dot_vjp_a(v, a, g)", None),
         ("dot_vjp_b(dv, a, b)", "dot_vjp_b(v, da, b)", None))
 
 # --- functions whose results carry no gradient -------------------------------------------

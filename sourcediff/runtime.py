@@ -97,7 +97,7 @@ def _mat_vjp(g, a, b, which):
         if b_nd == 1:
             return unbroadcast(np.multiply.outer(g, b), a) if a_nd > 1 else g * b
         if a_nd == 1:
-            return unbroadcast(np.matmul(np.swapaxes(b, -1, -2)[..., :, :], g[..., :, None])[..., 0], a)
+            return unbroadcast(np.matmul(b, g[..., :, None])[..., 0], a)
         return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
     if a_nd == 1:
         return unbroadcast(np.multiply.outer(a, g), b) if b_nd == 2 else unbroadcast(
@@ -334,3 +334,27 @@ def pop_cot(lst_bar, lst):
 
 HELPERS.update({n: globals()[n] for n in (
     "zeros_for", "scatter_add", "cut_index", "copy_of", "add_cot", "nonzero_or_none", "pop_cot")})
+
+
+# --- helpers of generated forward (tangent) code ----------------------------------------
+def zeros_tangent(x):
+    """A zero tangent shaped like ``x``."""
+    if isinstance(x, list):
+        return [zeros_tangent(v) for v in x]
+    if isinstance(x, tuple):
+        return tuple(zeros_tangent(v) for v in x)
+    if isinstance(x, dict):
+        return {k: zeros_tangent(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, dtype=_float_dtype(x))
+    return 0.0
+
+
+def tangent_setitem(t, idx, v):
+    """The tangent of ``y`` after ``y[idx] = v`` (a new array, never in place)."""
+    out = np.array(t, dtype=np.result_type(t, v, 1.0))
+    out[idx] = v
+    return out
+
+
+HELPERS.update(zeros_tangent=zeros_tangent, tangent_setitem=tangent_setitem)

@@ -43,8 +43,12 @@ class Shapes:
         if isinstance(e, gast.Name):
             if e.id in self.env:
                 return self.env[e.id]
-            if e.id.endswith("_bar") and e.id[:-4] in self.env:
-                return self.env[e.id[:-4]]
+            for suffix in ("_bar", "_dot"):
+                if e.id.endswith(suffix):
+                    base = e.id[:-4]
+                    for cand in (base, "_" + base):
+                        if cand in self.env:
+                            return self.env[cand]
             v = self.ns.get(e.id, MISSING)
             return np.shape(v) if isinstance(v, (int, float, np.ndarray)) else None
         if isinstance(e, gast.BinOp):
@@ -57,10 +61,25 @@ class Shapes:
             return None if isinstance(e.op, gast.Not) else self.of(e.operand)
         if isinstance(e, gast.Call):
             return self.call(e)
+        if isinstance(e, gast.Subscript):
+            return self.subscript(e)
         if isinstance(e, gast.Attribute):
             v = static_value(e, self.ns)
             return () if isinstance(v, (int, float)) and not isinstance(v, bool) else None
         return None
+
+    def subscript(self, e):
+        """``x[i]``, ``x[1:]``, ``x[:, j]`` with constant indices: data never matters."""
+        base = self.of(e.value)
+        if base is None:
+            return None
+        idx = _const_index(e.slice)
+        if idx is _MISSING_INDEX:
+            return None
+        try:
+            return np.zeros(base)[idx].shape
+        except (IndexError, TypeError, ValueError):
+            return None
 
     def call(self, e):
         if isinstance(e.func, gast.Name) and e.func.id in ("unbroadcast", "reshape_like"):
@@ -105,6 +124,26 @@ class Shapes:
                 return np.shape(fn(*pos, **kw))
         except Exception:  # noqa: BLE001 -- unknown is always safe
             return None
+
+
+_MISSING_INDEX = object()
+
+
+def _const_index(node):
+    if isinstance(node, gast.Constant) and (isinstance(node.value, int) or node.value is None) \
+            and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(
+            node.operand, gast.Constant) and isinstance(node.operand.value, int):
+        return -node.operand.value
+    if isinstance(node, gast.Slice):
+        parts = [None if p is None else _const_index(p) for p in (node.lower, node.upper,
+                                                                   node.step)]
+        return _MISSING_INDEX if _MISSING_INDEX in parts else slice(*parts)
+    if isinstance(node, gast.Tuple):
+        parts = [_const_index(e) for e in node.elts]
+        return _MISSING_INDEX if _MISSING_INDEX in parts else tuple(parts)
+    return _MISSING_INDEX
 
 
 def _is_value(a, shapes):
@@ -179,6 +218,12 @@ class _Drop(gast.NodeTransformer):
             if target == () and self.sh.of(node.args[0]) is not None:
                 return N.call("np.sum", [node.args[0]]) if self.sh.of(node.args[0]) else \
                     node.args[0]
+        if isinstance(f, gast.Name) and f.id == "broadcast_like" and len(node.args) == 2:
+            target = self.sh.of(node.args[1])
+            if target is not None and self.sh.of(node.args[0]) == target:
+                return node.args[0]
+        if isinstance(f, gast.Name) and f.id == "zeros_tangent" and self.sh.of(node.args[0]) == ():
+            return N.const(0.0)
         if isinstance(f, gast.Name) and f.id == "unreduce" and len(node.args) >= 2:
             if self.sh.of(node.args[1]) == ():
                 return node.args[0]

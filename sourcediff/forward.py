@@ -1,0 +1,232 @@
+"""Forward mode: the tangent of every statement, right after the statement.
+
+``x_dot`` is the tangent of ``x``. The tangent rules come from the same rule
+table as the adjoints (``Rule.jvps``), one term per active parameter, summed.
+Control flow needs no bookkeeping: tangents travel with the primal values.
+Lists (including the generated code's ``_stack``) carry a tangent list
+beside them, so a generated adjoint can itself be differentiated forward
+(forward-over-reverse Hessians, ``grad(grad(f))``).
+"""
+
+from __future__ import annotations
+
+import operator
+
+import gast
+
+from . import nodes as N
+from . import registry
+from .activity import operands
+from .custom import Primitive
+from .errors import MissingRuleError
+from .fence import fail
+from .markers import stop_gradient
+from .resolve import MISSING, static_value
+from .reverse import _BINOPS, _UNARY, index_expr
+
+
+class Tangents:
+    def __init__(self, parsed, ns, varied, names):
+        self.parsed = parsed
+        self.ns = ns
+        self.varied = varied
+        self.names = names
+        self.extra_globals = {}
+        self.no_grad = 0
+
+    def dot(self, v):
+        return self.names.tangent(v)
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out += self.stmt(s)
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, gast.Assign):
+            t = s.targets[0]
+            if isinstance(t, gast.Name):
+                return self.assign(s, t.id)
+            return self.setitem(s)
+        if isinstance(s, gast.If):
+            return [N.if_(s.test, self.block(s.body), self.block(s.orelse))]
+        if isinstance(s, gast.For):
+            return [N.for_(s.target, s.iter, self.block(s.body))]
+        if isinstance(s, gast.While):
+            return [gast.While(test=s.test, body=self.block(s.body), orelse=[])]
+        if isinstance(s, gast.With):
+            self.no_grad += 1
+            body = self.block(s.body)
+            self.no_grad -= 1
+            return body
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            return [s] + self.expr_call(s.value)
+        return [s]
+
+    def assign(self, s, x):
+        if x not in self.varied:
+            return [s]
+        if self.no_grad:
+            return [s, N.assign(self.dot(x), N.call("zeros_tangent", [N.name(x)]))]
+        value = s.value
+        if _is_pop(value):
+            lst = value.func.value.id
+            return [s, N.assign(self.dot(x), N.call(f"{self.dot(lst)}.pop"))]
+        if x in operands(value, self.ns):
+            tmp = self.names.temp("new")
+            tan = self.tangent(value, N.name(tmp), s)
+            tan = tan if tan is not None else N.call("zeros_tangent", [N.name(tmp)])
+            dtmp = self.names.temp("dnew")
+            return [N.assign(tmp, value), N.assign(dtmp, tan), N.assign(x, N.name(tmp)),
+                    N.assign(self.dot(x), N.name(dtmp))]
+        tan = self.tangent(value, N.name(x), s)
+        if tan is None:
+            tan = N.call("zeros_tangent", [N.name(x)])
+        return [s, N.assign(self.dot(x), tan)]
+
+    def setitem(self, s):
+        t = s.targets[0]
+        y = t.value.id
+        out = [s]
+        if y in self.varied:
+            v = s.value
+            vd = (N.name(self.dot(v.id)) if isinstance(v, gast.Name) and v.id in self.varied
+                  else N.const(0.0))
+            out.append(N.assign(self.dot(y), N.call("tangent_setitem", [
+                N.name(self.dot(y)), index_expr(t.slice), vd])))
+        return out
+
+    def expr_call(self, c):
+        f = c.func
+        if isinstance(f, gast.Attribute) and f.attr == "append" and isinstance(f.value, gast.Name) \
+                and f.value.id in self.varied:
+            a = c.args[0]
+            ad = (N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
+                  else N.call("zeros_tangent", [a]))
+            return [N.expr_stmt(N.call(N.attr(N.name(self.dot(f.value.id)), "append"), [ad]))]
+        if isinstance(f, gast.Name) and f.id == "scatter_add" and isinstance(c.args[0], gast.Name) \
+                and c.args[0].id in self.varied:
+            v = c.args[2]
+            if isinstance(v, gast.Name) and v.id in self.varied:
+                return [N.expr_stmt(N.call("scatter_add", [
+                    N.name(self.dot(c.args[0].id)), c.args[1], N.name(self.dot(v.id))]))]
+        return []
+
+    # -- expressions -------------------------------------------------------------
+    def tangent(self, value, ans, s):
+        """The tangent expression of ``value`` (None when it is zero)."""
+        if isinstance(value, gast.Name):
+            return N.name(self.dot(value.id)) if value.id in self.varied else None
+        if isinstance(value, gast.BinOp):
+            key = _BINOPS.get(type(value.op))
+            if key is None:
+                return None
+            names = ("a", "b") if key == "matmul" else ("x", "y")
+            return self.apply(registry.lookup(getattr(operator, key)),
+                              dict(zip(names, (value.left, value.right))), ans)
+        if isinstance(value, gast.UnaryOp):
+            key = _UNARY.get(type(value.op))
+            if key is None:
+                return None
+            return self.apply(registry.lookup(getattr(operator, key)), {"x": value.operand}, ans)
+        if isinstance(value, gast.Subscript):
+            x = value.value
+            if isinstance(x, gast.Name) and x.id in self.varied:
+                return gast.Subscript(value=N.name(self.dot(x.id)), slice=N.clone(value.slice),
+                                      ctx=gast.Load())
+            return None
+        if isinstance(value, (gast.Tuple, gast.List)):
+            if not any(isinstance(e, gast.Name) and e.id in self.varied for e in value.elts):
+                return None
+            elts = [N.name(self.dot(e.id)) if isinstance(e, gast.Name) and e.id in self.varied
+                    else N.call("zeros_tangent", [e]) for e in value.elts]
+            return type(value)(elts=elts, ctx=gast.Load())
+        if isinstance(value, gast.Call):
+            return self.call(value, ans, s)
+        return None
+
+    def call(self, value, ans, s):
+        fn = static_value(value.func, self.ns)
+        if fn is stop_gradient:
+            return None
+        if fn is MISSING:
+            fail(self.parsed, value, "a call to a function that is not known at compile time",
+                 "call a module-level function, or mark it with sourcediff.primitive")
+        if isinstance(fn, Primitive):
+            rule_name = self.names.global_name(f"{fn.__name__}_jvp")
+            self.extra_globals[rule_name] = fn.jvp_or_raise()
+            tans = [N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
+                    else N.const(None) for a in value.args]
+            return N.call(N.name(rule_name), [N.tuple_(tans), ans, *value.args])
+        rule = registry.lookup(fn)
+        if rule is None:
+            if registry.is_nondiff(fn):
+                return None
+            name = registry.qualified_name(fn)
+            raise MissingRuleError(
+                f"no tangent rule for {name}", function=self.parsed.name,
+                filename=self.parsed.filename, lineno=getattr(s, "lineno", None),
+                construct=name,
+                hint="mark it with sourcediff.primitive and give it f.defjvp(...), or add a "
+                     "defrule(...) line to sourcediff/rules.py")
+        try:
+            bound = rule.bind(value.args, {k.arg: k.value for k in value.keywords})
+        except TypeError as exc:
+            fail(self.parsed, value, f"this call to {rule.name} ({exc})", "check its arguments")
+        for p in rule.params:
+            if not isinstance(bound[p.name], gast.AST):
+                bound[p.name] = N.const(bound[p.name])
+        if any(p.variadic or p.name in rule.seq_vjps for p in rule.params):
+            return self.seq_tangent(fn, value, rule, bound)
+        return self.apply(rule, bound, ans)
+
+    def seq_tangent(self, fn, value, rule, bound):
+        """concatenate/stack/einsum: the op applied to the tangents, one operand at a time."""
+        terms = []
+        for p in rule.params:
+            arg = bound[p.name]
+            if isinstance(arg, gast.Name) and arg.id in self.varied and p.name in rule.seq_vjps:
+                args = [N.name(self.dot(arg.id)) if a is arg else a for a in value.args]
+                terms.append(N.call(value.func, args, value.keywords))
+            elif p.variadic and isinstance(arg, gast.Tuple):
+                for i, e in enumerate(arg.elts):
+                    if isinstance(e, gast.Name) and e.id in self.varied:
+                        ops = [N.name(self.dot(x.id)) if j == i else x
+                               for j, x in enumerate(arg.elts)]
+                        lead = value.args[:len(value.args) - len(arg.elts)]
+                        terms.append(N.call(value.func, [*lead, *ops], value.keywords))
+        return _sum(terms)
+
+    def apply(self, rule, bound, ans):
+        terms = []
+        mapping = dict(bound)
+        mapping["ans"] = ans
+        for p in rule.params:
+            arg = bound[p.name]
+            if not (isinstance(arg, gast.Name) and arg.id in self.varied):
+                continue
+            tpl = rule.template(p.name, "fwd")
+            if tpl is None:
+                continue
+            mapping["d" + p.name] = N.name(self.dot(arg.id))
+            term = N.substitute(tpl, mapping)
+            if rule.broadcast:
+                term = N.call("broadcast_like", [term, N.clone(ans)])
+            terms.append(term)
+        return _sum(terms)
+
+
+def _sum(terms):
+    if not terms:
+        return None
+    out = terms[0]
+    for t in terms[1:]:
+        out = N.binop(out, gast.Add(), t)
+    return out
+
+
+def _is_pop(value):
+    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+            and value.func.attr == "pop" and isinstance(value.func.value, gast.Name)
+            and not value.args)
