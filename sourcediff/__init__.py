@@ -10,10 +10,12 @@
 
 from . import rules as _rules  # noqa: F401  (fills the rule table)
 from .api import grad, source, value_and_grad, vjp
+from .check import GradientCheckError, check_grad
 from .custom import primitive
+from .higher import hessian, hvp, jacobian, jvp
 from .errors import SourceDiffError
 from .markers import no_grad, stop_gradient
 
-__all__ = ["grad", "value_and_grad", "vjp", "source", "primitive", "stop_gradient",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "source", "check_grad", "GradientCheckError", "primitive", "stop_gradient",
            "no_grad", "SourceDiffError"]
 __version__ = "0.1.0"

@@ -69,8 +69,13 @@ class _Transformed:
         out = tuple(runtime.like(g, args[i]) for g, i in zip(grads, self.wrt))
         return out[0] if self.single else out
 
-    def source(self):
-        return self._last.source if getattr(self, "_last", None) else None
+    def plain_function(self, args):
+        """The generated adjoint trimmed to this gradient: a plain function of ``args``."""
+        from .higher import selector
+        if not self.single:
+            raise ArgumentError("only a single gradient can be differentiated again",
+                                function=self.fn.__name__, hint="pass wrt=0 (not a tuple)")
+        return selector(self._adjoint(args), (1, 0))
 
 
 def _check_scalar(fn, value):
@@ -86,20 +91,44 @@ class GradFunction(_Transformed):
     def __init__(self, fn, wrt, has_aux, with_value):
         super().__init__(fn, wrt, has_aux)
         self.with_value = with_value
+        self._by_key = {}   # argument types/shapes -> (adjoint, finishers)
+
+    def _prepare(self, args, key):
+        adj = self._adjoint(args)
+        finish = tuple(_finisher(args[i]) for i in self.wrt)
+        self._by_key[key] = (adj, finish)
+        return adj, finish
 
     def __call__(self, *args, **kwargs):
         if kwargs:
             args = _bind(self.fn, args, kwargs)
-        adj = self._last = self._adjoint(args)
+        key = tuple([type(a) if type(a) is not np.ndarray else (a.shape, a.dtype)
+                     for a in args])
+        entry = self._by_key.get(key)
+        adj, finish = entry if entry is not None else self._prepare(args, key)
+        self._last = adj
         result = adj.fn(*args)
         value, grads = result[0], result[1]
-        _check_scalar(self.fn, value)
-        grads = self._finish(args, grads)
+        if not isinstance(value, float) and np.ndim(value) != 0:
+            _check_scalar(self.fn, value)
+        if self.single:
+            grads = finish[0](grads[0], args[self.wrt[0]])
+        else:
+            grads = tuple([fin(g, args[i]) for fin, g, i in zip(finish, grads, self.wrt)])
         if self.has_aux:
             value = (value, result[2])
             if not self.with_value:
                 return grads, result[2]
         return (value, grads) if self.with_value else grads
+
+
+def _float_grad(g, x):
+    return float(g) if isinstance(g, float) else runtime.like(g, x)
+
+
+def _finisher(x):
+    """How to give a raw adjoint its argument's type (a fast path for floats)."""
+    return _float_grad if type(x) is float else runtime.like
 
 
 def _bind(fn, args, kwargs):
@@ -114,6 +143,9 @@ def grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
     """The gradient of scalar-valued ``fn`` with respect to argument(s) ``wrt``."""
     if fn is None:
         return lambda f: grad(f, wrt, has_aux=has_aux, mode=mode)
+    if hasattr(fn, "plain_function"):
+        from .higher import ForwardGrad
+        return ForwardGrad(fn, wrt, with_value=False)
     if mode == "tape":
         from . import tape
         return tape.grad(fn, wrt, has_aux=has_aux)
@@ -124,6 +156,9 @@ def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
     """``(fn(*args), gradient)`` in one pass."""
     if fn is None:
         return lambda f: value_and_grad(f, wrt, has_aux=has_aux, mode=mode)
+    if hasattr(fn, "plain_function"):
+        from .higher import ForwardGrad
+        return ForwardGrad(fn, wrt, with_value=True)
     if mode == "tape":
         from . import tape
         return tape.value_and_grad(fn, wrt, has_aux=has_aux)

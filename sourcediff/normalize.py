@@ -31,10 +31,13 @@ class Normalizer:
         self.out = []
         self.local = set(N.names_in(parsed.tree, gast.Store)) | {
             a.id for a in parsed.tree.args.args}
+        self.all_names = set(N.names_in(parsed.tree)) | self.local
 
     # -- helpers -------------------------------------------------------------
     def temp(self):
         self.temps["n"] += 1
+        while f"_t{self.temps['n']}" in self.all_names:
+            self.temps["n"] += 1
         return f"_t{self.temps['n']}"
 
     def emit(self, stmt, src):

@@ -174,6 +174,11 @@ defrule(rt.dot_vjp_a, "v, a, b", ("np.dot(g, b)", None, "dot_vjp_b(v, g, b)"),
 defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "dot_vjp_a(v, a, g)", None),
         ("dot_vjp_b(dv, a, b)", "dot_vjp_b(v, da, b)", None))
 
+defrule(rt.cut_index, "v, idx", ("cut_index(g, idx)", None), ("cut_index(dv, idx)", None))
+defrule(rt.copy_of, "v", ("g",), ("dv",))
+defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
+        (None,), ("unreduce_select(dv, ans_, x, axis, keepdims)",))
+
 # --- functions whose results carry no gradient -------------------------------------------
 defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
            np.argmin, np.argsort, np.shape, np.ndim, np.size, builtins.len, np.zeros_like,
@@ -185,7 +190,8 @@ defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, n
            builtins.bool, builtins.isinstance, math.floor, math.ceil, operator.floordiv,
            operator.mod, operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
-           np.random.rand, np.random.normal)
+           np.random.rand, np.random.normal, rt.zeros_for, rt.zeros_like_grad,
+           rt.zeros_tangent)
 
 # --- array methods: x.name(...) means np.name(x, ...) ----------------------------------------
 for _name in ("sum", "mean", "prod", "max", "min", "dot", "reshape", "ravel", "squeeze",

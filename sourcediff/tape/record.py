@@ -62,7 +62,8 @@ def call_nondiff(fn, args, kwargs):
     """A function whose output carries no gradient: run it on plain values."""
     out = fn(*unwrap_all(args), **unwrap_all(kwargs))
     top = find_top(args, kwargs)
-    if fn in _LIKE_CREATORS and top is not None and markers.recording():
+    if (fn in _LIKE_CREATORS and top is not None and markers.recording()
+            and np.issubdtype(np.result_type(out), np.floating)):
         return type(top)(out, Node(), top.level)     # a traced constant
     return out
 

@@ -1,0 +1,198 @@
+"""Forward mode and higher order: ``jvp``, ``jacobian``, ``hessian``, ``grad(grad(f))``.
+
+Everything here differentiates *generated* code: the adjoint or tangent
+function sourcediff wrote is itself plain Python (registered in linecache),
+so it is read back, trimmed to the one output wanted (a *selector*), and
+transformed again in forward mode. ``hessian`` is forward-over-reverse.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+
+import gast
+import numpy as np
+
+from . import codegen, driver
+from . import nodes as N
+from .errors import ArgumentError, NonScalarOutputError
+from .shapes import spec_of
+from .structure import resolve_wrt
+
+_lock = threading.RLock()
+_jvp_cache = {}
+_selectors = {}
+
+
+def _key(fn, *parts):
+    return (getattr(fn, "__code__", fn), id(getattr(fn, "__globals__", None)), *parts)
+
+
+def jvp_adjoint(fn, wrt, spec):
+    key = _key(fn, wrt, spec)
+    adj = _jvp_cache.get(key)
+    if adj is None:
+        with _lock:
+            adj = _jvp_cache.get(key)
+            if adj is None:
+                adj = _jvp_cache[key] = driver.build_jvp(fn, wrt, specialize=spec)
+    return adj
+
+
+def jvp(fn, primals, tangents):
+    """``(fn(*primals), tangent of the output along tangents)`` by forward mode."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ArgumentError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
+                            function=getattr(fn, "__name__", None))
+    for p, t in zip(primals, tangents):
+        if np.shape(p) != np.shape(t):
+            raise ArgumentError(
+                f"a tangent has shape {np.shape(t)} but its primal has shape {np.shape(p)}",
+                function=getattr(fn, "__name__", None))
+    fn = plain(fn, primals)
+    adj = jvp_adjoint(fn, tuple(range(len(primals))), spec_of(primals))
+    return adj.fn(*primals, *tangents)
+
+
+def plain(fn, args):
+    """A plain Python function computing what ``fn`` computes at these args."""
+    maker = getattr(fn, "plain_function", None)
+    return maker(args) if maker is not None else fn
+
+
+def selector(adj, keep, drop_args=(), set_args=None):
+    """A new function from generated code ``adj``: same arguments minus ``drop_args``
+    (each set to ``set_args[name]`` instead), returning element ``keep`` of the result."""
+    key = (adj.source, keep, tuple(drop_args), tuple(sorted((set_args or {}).items())))
+    if key in _selectors:
+        return _selectors[key]
+    fdef = gast.parse(adj.source).body[0]
+    ret = fdef.body[-1]
+    value = ret.value
+    for k in keep:
+        value = value.elts[k]
+    ret.value = value
+    fdef.args.args = [a for a in fdef.args.args if a.id not in drop_args]
+    sets = [N.assign(name, N.const(v)) for name, v in (set_args or {}).items()]
+    fdef.body = fdef.body[:1] + sets + fdef.body[1:]
+    fdef.name = f"{fdef.name}_d"
+    src = codegen.to_source(fdef)
+    filename = f"<sourcediff {fdef.name}:{zlib.crc32(src.encode()):08x}>"
+    fn = codegen.compile_function(src, fdef.name, adj.fn.__globals__, filename)
+    _selectors[key] = fn
+    return fn
+
+
+class ForwardGrad:
+    """``grad`` of a sourcediff-made function: forward mode over its generated code."""
+
+    def __init__(self, inner, wrt, with_value):
+        self.inner = inner
+        self.fn = inner
+        self.wrt, self.single = resolve_wrt(_signature_fn(inner), wrt)
+        self.with_value = with_value
+        self.__name__ = f"grad_{getattr(inner, '__name__', 'f')}"
+
+    def plain_function(self, args):
+        """Scalar wrt only: the derivative as a plain function of the same arguments."""
+        if len(self.wrt) != 1 or np.ndim(args[self.wrt[0]]) != 0:
+            raise ArgumentError(
+                "a third or higher derivative needs a scalar argument",
+                function=self.__name__, hint="use hessian(f) for arrays")
+        f = plain(self.inner, args)
+        adj = jvp_adjoint(f, self.wrt, spec_of(args))
+        tname = adj.fn.__code__.co_varnames[len(args)]
+        return selector(adj, (1,), drop_args=(tname,), set_args={tname: 1.0})
+
+    def __call__(self, *args):
+        f = plain(self.inner, args)
+        value = None
+        grads = []
+        for i in self.wrt:
+            adj = jvp_adjoint(f, (i,), spec_of(args))
+            x = np.asarray(args[i], dtype=float)
+            if x.ndim == 0:
+                value, d = adj.fn(*args, 1.0)
+                grads.append(_like(d, args[i]))
+                continue
+            out = np.zeros(x.shape)
+            for j in np.ndindex(x.shape):
+                e = np.zeros(x.shape)
+                e[j] = 1.0
+                value, d = adj.fn(*args, e)
+                out[j] = d
+            grads.append(_like(out, args[i]))
+        if np.ndim(value) != 0:
+            raise NonScalarOutputError(
+                f"grad needs a scalar output, but the derivative has shape {np.shape(value)}",
+                function=self.__name__, hint="use jacobian or hessian for array outputs")
+        g = grads[0] if self.single else tuple(grads)
+        return (value, g) if self.with_value else g
+
+
+def _like(d, x):
+    from .runtime import like
+    return like(d, x)
+
+
+def _signature_fn(f):
+    while not hasattr(f, "__code__") and hasattr(f, "fn"):
+        f = f.fn
+    return f
+
+
+def jacobian(fn, wrt=0):
+    """``J[out_index + arg_index]``: reverse mode row by row, or forward column by column."""
+    def jac(*args):
+        idx, single = resolve_wrt(_signature_fn(fn), wrt)
+        out = fn(*args)
+        results = []
+        for i in idx:
+            x = np.asarray(args[i], dtype=float)
+            n_out, n_in = int(np.size(out)), int(x.size)
+            if n_in <= n_out:   # forward: one pass per input element
+                cols = []
+                for j in range(n_in):
+                    e = np.zeros(x.size)
+                    e[j] = 1.0
+                    tangents = [np.zeros_like(np.asarray(a, dtype=float)) if k != i else
+                                e.reshape(x.shape) for k, a in enumerate(args)]
+                    tangents = [t if np.ndim(a) else float(t) for t, a in zip(tangents, args)]
+                    cols.append(np.ravel(jvp(fn, args, tangents)[1]))
+                J = np.stack(cols, axis=-1) if cols else np.zeros((n_out, 0))
+            else:               # reverse: one pass per output element
+                from .api import vjp
+                _, pull = vjp(plain(fn, args), *args)
+                rows = []
+                for j in range(n_out):
+                    e = np.zeros(n_out)
+                    e[j] = 1.0
+                    ct = e.reshape(np.shape(out)) if np.ndim(out) else 1.0
+                    rows.append(np.ravel(pull(ct)[i]))
+                J = np.stack(rows, axis=0)
+            results.append(J.reshape(np.shape(out) + x.shape))
+        return results[0] if single else tuple(results)
+    jac.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
+    return jac
+
+
+def hessian(fn, wrt=0):
+    """The Hessian of scalar ``fn``: forward mode over the generated gradient."""
+    from .api import grad
+    return jacobian(grad(fn, wrt), wrt)
+
+
+def hvp(fn, wrt=0):
+    """``hvp(f)(*args, v)``: Hessian-vector product without forming the Hessian."""
+    from .api import grad
+
+    def product(*args_and_v):
+        *args, v = args_and_v
+        g = grad(fn, wrt)
+        tangents = [np.zeros_like(np.asarray(a, dtype=float)) if k != wrt else v
+                    for k, a in enumerate(args)]
+        tangents = [t if np.ndim(a) else float(t) for t, a in zip(tangents, args)]
+        return jvp(g, args, tangents)[1]
+    return product
