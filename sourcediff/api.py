@@ -8,7 +8,8 @@ import threading
 import numpy as np
 
 from . import driver, runtime
-from .errors import ArgumentError, NonScalarOutputError, SourceDiffError
+from .errors import (ArgumentError, NonScalarOutputError, SourceDiffError,
+                     SourceUnavailableError)
 from .shapes import spec_of
 from .structure import check_differentiable, resolve_wrt
 
@@ -55,9 +56,12 @@ class _Transformed:
         self.fn = fn
         self.wrt, self.single = resolve_wrt(fn, wrt)
         self.has_aux = has_aux
+        self._tape = None
         functools.update_wrapper(self, fn)
 
     def _adjoint(self, args, kind="grad"):
+        if self._tape is not None:
+            return self._tape
         if len(args) <= max(self.wrt):
             raise ArgumentError(
                 f"'{self.fn.__name__}' was called with {len(args)} argument(s) but wrt "
@@ -94,7 +98,10 @@ class GradFunction(_Transformed):
         self._by_key = {}   # argument types/shapes -> (adjoint, finishers)
 
     def _prepare(self, args, key):
-        adj = self._adjoint(args)
+        try:
+            adj = self._adjoint(args)
+        except SourceUnavailableError as exc:
+            adj = self._tape = _TapeAdjoint(self.fn, self.wrt, self.has_aux, exc)
         finish = tuple(_finisher(args[i]) for i in self.wrt)
         self._by_key[key] = (adj, finish)
         return adj, finish
@@ -107,7 +114,12 @@ class GradFunction(_Transformed):
         entry = self._by_key.get(key)
         adj, finish = entry if entry is not None else self._prepare(args, key)
         self._last = adj
-        result = adj.fn(*args)
+        try:
+            result = adj.fn(*args)
+        except Exception:
+            # a non-scalar output can make the reverse sweep fail before the check below
+            _check_scalar(self.fn, _first(self.fn(*args), self.has_aux))
+            raise
         value, grads = result[0], result[1]
         if not isinstance(value, float) and np.ndim(value) != 0:
             _check_scalar(self.fn, value)
@@ -120,6 +132,37 @@ class GradFunction(_Transformed):
             if not self.with_value:
                 return grads, result[2]
         return (value, grads) if self.with_value else grads
+
+
+_warned = set()
+
+
+class _TapeAdjoint:
+    """Fallback where the source cannot be read: the runtime tape, same results."""
+
+    def __init__(self, fn, wrt, has_aux, reason):
+        import warnings
+
+        from . import tape
+        self.source = None
+        self.wrt = wrt
+        self._vg = tape.value_and_grad(fn, tuple(wrt), has_aux=has_aux)
+        self.has_aux = has_aux
+        if fn not in _warned:
+            _warned.add(fn)
+            warnings.warn(f"sourcediff: {reason.bare_message}; using the runtime tape instead",
+                          stacklevel=4)
+
+    def fn(self, *args):
+        value, grads = self._vg(*args)
+        grads = tuple(grads)  # wrt is always a tuple here
+        if self.has_aux:
+            return value[0], grads, value[1]
+        return value, grads
+
+
+def _first(out, has_aux):
+    return out[0] if has_aux and isinstance(out, tuple) else out
 
 
 def _float_grad(g, x):

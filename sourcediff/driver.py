@@ -70,6 +70,26 @@ def split_aux(parsed):
     return N.name("_aux")
 
 
+def containers(body, ns, params, spec):
+    """Names that may hold lists, tuples or dicts (their adjoints add with add_cot)."""
+    from .resolve import MISSING, static_value
+    from .reverse import is_user_function
+    out = {p for i, p in enumerate(params) if spec is None or spec[i] is None}
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            v = node.value
+            if isinstance(v, (gast.List, gast.Tuple, gast.Dict, gast.ListComp)):
+                out.add(node.targets[0].id)
+            elif isinstance(v, gast.Call):
+                fn = static_value(v.func, ns)
+                if fn in (list, tuple, dict) or is_user_function(fn) or fn is MISSING:
+                    out.add(node.targets[0].id)
+            elif isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name) \
+                    and v.value.id in out:
+                out.add(node.targets[0].id)
+    return out
+
+
 def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None):
     """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``."""
     parsed, ns, body, out, aux = front(fn, has_aux)
@@ -83,6 +103,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None):
     multidef = saves.multidef(body)
     saves.mark_first_defs(body, params)
     sweep = Sweep(parsed, ns, active, names, multidef)
+    sweep.containers = containers(body, ns, params, specialize)
 
     # the seed: d(out)/d(out)
     seed_name = None
@@ -97,13 +118,15 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None):
         sweep.maybe.add(out.id)
     rev += sweep.block(body)
 
-    inits = [N.assign(names.adjoint(v), sweep.zero(v)) for v in sweep.init]
     results = []
     for p in wrt_names:
         if sweep.has_adjoint(p):
+            if p not in sweep.defined:  # assigned on some paths only
+                sweep.need_init(p)
             results.append(N.name(names.adjoint(p)))
         else:
             results.append(N.call("zeros_like_grad", [N.name(p)]))
+    inits = [N.assign(names.adjoint(v), sweep.zero(v)) for v in sweep.init]
     forward, rev = saves.insert(body, rev, params)
     value = N.clone(out)
     base = parsed.tree.name

@@ -22,7 +22,7 @@ from .errors import MissingRuleError
 from .fence import fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
-from .reverse import _BINOPS, _UNARY, index_expr
+from .reverse import _BINOPS, _UNARY, index_expr, is_user_function
 
 
 class Tangents:
@@ -150,6 +150,10 @@ class Tangents:
         fn = static_value(value.func, self.ns)
         if fn is stop_gradient:
             return None
+        if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn):
+            tans = [N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
+                    else N.const(None) for a in value.args]
+            return N.call("jvp_call", [N.clone(value.func), N.tuple_(tans), *value.args])
         if fn is MISSING:
             fail(self.parsed, value, "a call to a function that is not known at compile time",
                  "call a module-level function, or mark it with sourcediff.primitive")

@@ -112,7 +112,9 @@ class Normalizer:
             method = registry.method_function(func.attr)
             if method is not None:
                 return self.method_call(func, node)
-        if not self.is_static(func):
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+            pass  # a method of a local (``out.append``): keep it visible to later passes
+        elif not self.is_static(func):
             func = self.atom(func)
         args = [self.atom(a) for a in node.args]
         kws = [N.keyword(k.arg, self.atom(k.value)) for k in node.keywords]

@@ -118,13 +118,16 @@ class Optimizer:
 
     def cse(self, fdef):
         info = Info(fdef)
+        mutated = _mutated(fdef)
         for block in list(self.blocks(fdef)):
             seen = {}
             for s in block:
-                if not _is_plain_assign(s) or isinstance(s.value, (gast.Name, gast.Constant)):
+                if not _is_plain_assign(s) or isinstance(s.value, (
+                        gast.Name, gast.Constant, gast.List, gast.Dict, gast.ListComp,
+                        gast.DictComp)):
                     continue
                 a = s.targets[0].id
-                if not info.single(a):
+                if not info.single(a) or a in mutated:
                     continue
                 if not all(info.single(n) for n in N.names_in(s.value, gast.Load)):
                     continue
@@ -218,6 +221,23 @@ def _size(node):
     return sum(1 for e in exprs for n in gast.walk(e)
                if isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Name,
                                  gast.Subscript, gast.Constant)))
+
+
+def _mutated(fdef):
+    """Names whose objects change in place (``y[i] = v``, ``lst.append``, ``scatter_add``)."""
+    out = set()
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                and isinstance(node.value, gast.Name):
+            out.add(node.value.id)
+        elif isinstance(node, gast.Call):
+            f = node.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name):
+                out.add(f.value.id)
+            elif isinstance(f, gast.Name) and f.id == "scatter_add" and isinstance(
+                    node.args[0], gast.Name):
+                out.add(node.args[0].id)
+    return out
 
 
 def _is_plain_assign(s):

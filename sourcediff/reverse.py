@@ -42,6 +42,7 @@ class Sweep:
         self.init = []              # adjoints to start at 0.0
         self.scatter = set()        # adjoints updated in place (x[i] reads)
         self.zeroed = set()         # adjoints just cut to zero (next write assigns)
+        self.containers = set()     # lists, tuples, dicts: adjoints add with add_cot
         self.depth = 0              # nesting of compound statements
         self.extra_globals = {}
 
@@ -66,11 +67,13 @@ class Sweep:
         if v in self.zeroed and v not in self.scatter:
             self.zeroed.discard(v)
             value = contribution
-        elif v in self.defined:
-            value = N.binop(N.name(b), gast.Add(), contribution)
-        elif v in self.maybe:
-            self.need_init(v)
-            value = N.binop(N.name(b), gast.Add(), contribution)
+        elif v in self.defined or v in self.maybe:
+            if v not in self.defined:
+                self.need_init(v)
+            if v in self.containers:
+                value = N.call("add_cot", [N.name(b), contribution])
+            else:
+                value = N.binop(N.name(b), gast.Add(), contribution)
         else:
             value = contribution
         self.defined.add(v)
@@ -93,6 +96,8 @@ class Sweep:
     def zero(self, v):
         if v in self.scatter:
             return N.call("zeros_for", [N.name(v)])
+        if v in self.containers:
+            return N.const(None)
         return N.const(0.0)
 
     # -- statements ---------------------------------------------------------------
@@ -210,6 +215,8 @@ class Sweep:
         fn = static_value(value.func, self.ns)
         if fn is stop_gradient:
             return []
+        if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn):
+            return self.user_call(value, g, s)
         if fn is MISSING:
             fail(self.parsed, value, "a call to a function that is not known at compile time",
                  "call a module-level function, or mark it with sourcediff.primitive")
@@ -283,6 +290,19 @@ class Sweep:
                 value=N.name(tmp), slice=N.const(i), ctx=gast.Load()))
         return out
 
+    def user_call(self, value, g, s):
+        """A call to user code: the callee's own generated adjoint, run by ``vjp_call``."""
+        if value.keywords:
+            fail(self.parsed, value, "keyword arguments in a call to a user function",
+                 "pass the arguments by position")
+        tmp = self.names.temp("cts")
+        out = [N.assign(tmp, N.call("vjp_call", [N.clone(value.func), g, *value.args]))]
+        for i, a in enumerate(value.args):
+            if isinstance(a, gast.Name) and a.id in self.active:
+                item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
+                out += self.contribute(a.id, item, maybe_none=True)
+        return out
+
     def user_primitive(self, fn, value, g, ans):
         rule_name = self.names.global_name(f"{fn.__name__}_vjp")
         self.extra_globals[rule_name] = fn.vjp_or_raise()
@@ -341,7 +361,22 @@ class Sweep:
                     out += self.contribute(arg.id, N.name(tmp), maybe_none=True)
             out.append(N.expr_stmt(N.parse_expr(f"{lst}.pop()")))
             return out
+        touched = [n for n in N.names_in(call_) if n in self.active]
+        if touched and not (isinstance(f, gast.Name) and f.id in ("scatter_add",)):
+            fail(self.parsed, call_, "a call whose result is discarded but that may change "
+                 f"{', '.join(touched)}", "assign the result to a new variable; lists may "
+                 "only grow with .append")
+        if isinstance(f, gast.Name) and f.id == "scatter_add":
+            return self.scatter_add(call_)
         return []
+
+    def scatter_add(self, call_):
+        """Generated code differentiated again: ``buf[idx] += v`` gives ``v`` ``buf_bar[idx]``."""
+        buf, idx, v = call_.args
+        if not (isinstance(v, gast.Name) and v.id in self.active and self.has_adjoint(buf.id)):
+            return []
+        item = gast.Subscript(value=N.name(self.bar(buf.id)), slice=N.clone(idx), ctx=gast.Load())
+        return self.accumulate(v.id, N.call("unbroadcast", [item, N.name(v.id)]))
 
     # -- control flow ----------------------------------------------------------------
     def if_(self, s):
@@ -404,6 +439,14 @@ class Sweep:
         if not _has_effect(body):
             return []
         return [N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]), body)]
+
+
+def is_user_function(fn):
+    """A plain Python function with no rule: differentiate its source too."""
+    import types
+    return (isinstance(fn, types.FunctionType) and registry.lookup(fn) is None
+            and not registry.is_nondiff(fn) and fn is not stop_gradient
+            and not getattr(fn, "__module__", "").startswith("sourcediff"))
 
 
 def index_expr(node):

@@ -7,6 +7,7 @@ so generated adjoints stay differentiable (``grad(grad(f))``).
 from __future__ import annotations
 
 import math  # noqa: F401  (rule templates use runtime.math)
+import string
 
 import numpy as np
 
@@ -174,12 +175,26 @@ def einsum_vjp(g, subscripts, operands, i):
     others = [op for j, op in enumerate(operands) if j != i]
     other_subs = [s for j, s in enumerate(inputs) if j != i]
     target = inputs[i]
+    sizes = dict(zip(target, np.shape(operands[i])))
     dedup = "".join(dict.fromkeys(target))
-    spec = ",".join([output, *other_subs]) + "->" + dedup
-    res = np.einsum(spec, g, *others)
-    if dedup != target:
-        raise NotImplementedError("einsum with a repeated index in one operand has no reverse rule yet")
-    return res
+    # indices summed away inside operand i alone ('ij->i'): broadcast g over them
+    lonely = [c for c in dedup if c not in output and not any(c in s for s in other_subs)]
+    spec = ",".join([output, *other_subs, *lonely]) + "->" + dedup
+    res = np.einsum(spec, g, *others, *[np.ones(sizes[c]) for c in lonely])
+    if dedup == target:
+        return res
+    # a repeated index ('ii->'): put res on the diagonal with identity matrices
+    fresh = iter(c for c in string.ascii_letters if c not in subscripts)
+    out_subs, eye_subs = "", []
+    for k, c in enumerate(target):
+        if c in target[:k]:
+            d = next(fresh)
+            out_subs += d
+            eye_subs.append(c + d)
+        else:
+            out_subs += c
+    eyes = [np.eye(sizes[s[0]]) for s in eye_subs]
+    return np.einsum(",".join([dedup, *eye_subs]) + "->" + out_subs, res, *eyes)
 
 
 def _einsum_parse(subscripts, operands):
@@ -257,6 +272,13 @@ def like(g, x):
         return np.array(np.broadcast_to(g, x.shape), dtype=dt)
     if isinstance(x, np.generic):
         return x.dtype.type(g)
+    if g is None:
+        return zeros_like_grad(x)
+    if isinstance(x, dict):
+        return {k: like(g.get(k) if isinstance(g, dict) else None, v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = list(g) if isinstance(g, (list, tuple, np.ndarray)) else [None] * len(x)
+        return type(x)(like(gi, xi) for gi, xi in zip(items, x))
     return g
 
 
@@ -329,7 +351,51 @@ def pop_cot(lst_bar, lst):
     """The cotangent of a list's last element, removed from the list's adjoint."""
     if isinstance(lst_bar, list) and len(lst_bar) == len(lst):
         return lst_bar.pop()
+    if isinstance(lst_bar, np.ndarray) and lst_bar.ndim and len(lst_bar) >= len(lst):
+        return lst_bar[len(lst) - 1]
     return None
+
+
+def vjp_call(fn, g, *args):
+    """Cotangents of ``fn``'s float arguments for output cotangent ``g`` (None for others).
+
+    A call to a user function inside differentiated code: the callee gets its own
+    generated adjoint (cached per function and argument shapes), run on the spot."""
+    from .api import adjoint_of
+    from .shapes import spec_of
+    wrt = tuple(i for i, a in enumerate(args) if _differentiable(a))
+    out = [None] * len(args)
+    if not wrt or g is None:
+        return out
+    adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args))
+    grads = adj.fn(*args, g)[1]
+    for i, gi in zip(wrt, grads):
+        out[i] = gi
+    return out
+
+
+def jvp_call(fn, tangents, *args):
+    """The output tangent of a user function call (forward mode)."""
+    from .higher import jvp_adjoint
+    from .shapes import spec_of
+    wrt = tuple(i for i, (a, t) in enumerate(zip(args, tangents))
+                if t is not None and _differentiable(a))
+    if not wrt:
+        return zeros_tangent(fn(*args))
+    adj = jvp_adjoint(fn, wrt, spec_of(args))
+    return adj.fn(*args, *[tangents[i] for i in wrt])[1]
+
+
+def _differentiable(a):
+    if isinstance(a, (bool, np.bool_, int, np.integer, str)) or a is None:
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype.kind == "f"
+    if isinstance(a, (list, tuple)):
+        return any(_differentiable(v) for v in a)
+    if isinstance(a, dict):
+        return any(_differentiable(v) for v in a.values())
+    return isinstance(a, (float, np.floating))
 
 
 HELPERS.update({n: globals()[n] for n in (
@@ -357,4 +423,5 @@ def tangent_setitem(t, idx, v):
     return out
 
 
-HELPERS.update(zeros_tangent=zeros_tangent, tangent_setitem=tangent_setitem)
+HELPERS.update(zeros_tangent=zeros_tangent, tangent_setitem=tangent_setitem, vjp_call=vjp_call,
+               jvp_call=jvp_call)

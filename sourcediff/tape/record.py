@@ -233,9 +233,14 @@ def _traced_namespace():
 
 @functools.lru_cache(maxsize=None)
 def _helper(fn):
-    """``fn`` recorded as one operation (by its table rule) when given traced values."""
+    """``fn`` recorded as one operation (by its table rule) when given traced values.
+
+    Only helpers whose rule has reverse templates are wrapped; the rule's
+    ``None`` parameters (shapes, indices) are then constants. Other helpers run
+    as they are, and the NumPy calls inside them record themselves.
+    """
     rule = registry.lookup(fn)
-    if rule is None:
+    if rule is None or not (rule.vjps or rule.seq_vjps):
         return fn
 
     @functools.wraps(fn)

@@ -67,7 +67,8 @@ class Tracer(Box):
 
     def __array__(self, dtype=None, copy=None):
         if markers.recording():
-            raise _conversion_error("np.asarray / np.array (or storing it in a plain array)")
+            raise _conversion_error("np.asarray / np.array, plain_array.dot(x) (write "
+                                    "plain_array @ x), or storing it in a plain array")
         return np.asarray(unwrap_all(self), dtype=dtype)
 
     def _sd_stop_gradient(self):
