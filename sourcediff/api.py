@@ -25,7 +25,10 @@ def _cache_key(fn, *parts):
 
 
 def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None):
-    """The compiled adjoint (cached per function, wrt, kind and specialisation)."""
+    """The compiled adjoint (cached per function, wrt, kind and specialisation).
+
+    ``kind`` is "grad" (the value only if needed to check it is a scalar),
+    "value" (value and gradient) or "vjp" (takes the output's cotangent)."""
     key = _cache_key(fn, wrt, kind, has_aux, spec)
     adj = _cache.get(key)
     if adj is None:
@@ -33,7 +36,8 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None):
             adj = _cache.get(key)
             if adj is None:
                 adj = driver.build_adjoint(fn, wrt, with_seed=(kind == "vjp"),
-                                           has_aux=has_aux, specialize=spec)
+                                           has_aux=has_aux, specialize=spec,
+                                           need_value=(kind != "grad" or has_aux))
                 _cache[key] = adj
     _latest[_cache_key(fn, wrt, kind, has_aux)] = adj
     return adj
@@ -58,6 +62,8 @@ class _Transformed:
         self.has_aux = has_aux
         self._tape = None
         functools.update_wrapper(self, fn)
+        if not hasattr(self, "__name__"):
+            self.__name__ = type(fn).__name__
 
     def _adjoint(self, args, kind="grad"):
         if self._tape is not None:
@@ -96,21 +102,32 @@ class GradFunction(_Transformed):
         super().__init__(fn, wrt, has_aux)
         self.with_value = with_value
         self._by_key = {}   # argument types/shapes -> (adjoint, finishers)
+        self._public = None  # the plain function grad() returned, if any
 
     def _prepare(self, args, key):
         try:
-            adj = self._adjoint(args)
+            adj = self._adjoint(args, "value" if self.with_value else "grad")
         except SourceUnavailableError as exc:
             adj = self._tape = _TapeAdjoint(self.fn, self.wrt, self.has_aux, exc)
         finish = tuple(_finisher(args[i]) for i in self.wrt)
         self._by_key[key] = (adj, finish)
         return adj, finish
 
+    def slow_call(self, *args):
+        """The public function's fallback: compile (if needed), then re-point it."""
+        key = _key(args)
+        entry = self._by_key.get(key)
+        if entry is None:
+            entry = self._prepare(args, key)
+            if self._public is not None and not isinstance(entry[0], _TapeAdjoint):
+                from .entry import install
+                install(self._public, self, entry[0], args, key)
+        return self(*args)
+
     def __call__(self, *args, **kwargs):
         if kwargs:
             args = _bind(self.fn, args, kwargs)
-        key = tuple([type(a) if type(a) is not np.ndarray else (a.shape, a.dtype)
-                     for a in args])
+        key = _key(args)
         entry = self._by_key.get(key)
         adj, finish = entry if entry is not None else self._prepare(args, key)
         self._last = adj
@@ -121,7 +138,7 @@ class GradFunction(_Transformed):
             _check_scalar(self.fn, _first(self.fn(*args), self.has_aux))
             raise
         value, grads = result[0], result[1]
-        if not isinstance(value, float) and np.ndim(value) != 0:
+        if value is not None and not isinstance(value, float) and np.ndim(value) != 0:
             _check_scalar(self.fn, value)
         if self.single:
             grads = finish[0](grads[0], args[self.wrt[0]])
@@ -161,6 +178,10 @@ class _TapeAdjoint:
         return value, grads
 
 
+def _key(args):
+    return tuple([type(a) if type(a) is not np.ndarray else (a.shape, a.dtype) for a in args])
+
+
 def _first(out, has_aux):
     return out[0] if has_aux and isinstance(out, tuple) else out
 
@@ -172,6 +193,16 @@ def _float_grad(g, x):
 def _finisher(x):
     """How to give a raw adjoint its argument's type (a fast path for floats)."""
     return _float_grad if type(x) is float else runtime.like
+
+
+def _public(state):
+    """The fast plain function for ``state`` where the signature allows, else ``state``."""
+    from .entry import public_function
+    fn = public_function(state)
+    if fn is None:
+        return state
+    state._public = fn
+    return fn
 
 
 def _bind(fn, args, kwargs):
@@ -192,7 +223,7 @@ def grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
     if mode == "tape":
         from . import tape
         return tape.grad(fn, wrt, has_aux=has_aux)
-    return GradFunction(fn, wrt, has_aux, with_value=False)
+    return _public(GradFunction(fn, wrt, has_aux, with_value=False))
 
 
 def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
@@ -205,7 +236,7 @@ def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
     if mode == "tape":
         from . import tape
         return tape.value_and_grad(fn, wrt, has_aux=has_aux)
-    return GradFunction(fn, wrt, has_aux, with_value=True)
+    return _public(GradFunction(fn, wrt, has_aux, with_value=True))
 
 
 def vjp(fn, *primals):
@@ -233,6 +264,7 @@ def source(fn):
     src = getattr(fn, "__sourcediff_source__", None)
     if src is not None:
         return src
+    fn = getattr(fn, "__sourcediff_state__", fn)
     if isinstance(fn, _Transformed):
         if getattr(fn, "_last", None) is not None:
             return fn._last.source

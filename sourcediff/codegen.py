@@ -49,6 +49,12 @@ def compile_function(src, name, namespace, filename):
     return fn
 
 
+def register(filename, src):
+    """Show ``src`` for ``filename`` in tracebacks and ``inspect``."""
+    linecache.cache[filename] = (len(src), None, src.splitlines(keepends=True), filename)
+    _registered[filename] = src
+
+
 def keep_registered():
     """Re-register generated sources if ``linecache.clearcache`` dropped them."""
     for filename, src in _registered.items():

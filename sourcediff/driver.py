@@ -15,6 +15,7 @@ import gast
 import numpy as np
 
 from . import codegen, fence, flatten, normalize, optimize, parse, resolve, runtime, saves
+from . import shapes
 from . import nodes as N
 from .activity import analyse
 from .names import NameGen
@@ -90,7 +91,7 @@ def containers(body, ns, params, spec):
     return out
 
 
-def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None):
+def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need_value=True):
     """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``."""
     parsed, ns, body, out, aux = front(fn, has_aux)
     params = [a.id for a in parsed.tree.args.args]
@@ -100,10 +101,13 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None):
     taken = set(params) | set(ns) | set(N.names_in(parsed.tree)) | set(N.names_in(
         gast.Module(body=body, type_ignores=[])))
     names = NameGen(taken | set(runtime.HELPERS) | {"np", "math", "_stack"})
-    multidef = saves.multidef(body)
+    multidef = saves.multidef(body, params)
     saves.mark_first_defs(body, params)
     sweep = Sweep(parsed, ns, active, names, multidef)
     sweep.containers = containers(body, ns, params, specialize)
+    sweep.scatter = {n.value.id for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+                     if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
+                     and isinstance(n.value, gast.Name) and n.value.id in active}
 
     # the seed: d(out)/d(out)
     seed_name = None
@@ -129,6 +133,13 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None):
     inits = [N.assign(names.adjoint(v), sweep.zero(v)) for v in sweep.init]
     forward, rev = saves.insert(body, rev, params)
     value = N.clone(out)
+    if isinstance(out, gast.Name) and out.id in multidef:
+        # the reverse pass restores overwritten values: keep the output's now
+        forward.append(N.assign("_value", N.clone(out)))
+        value = N.name("_value")
+    if not need_value and specialize is not None and shapes.output_shape(
+            body, ns, dict(zip(params, specialize)), out) == ():
+        value = N.const(None)  # a scalar for sure: grad needs no value to check
     base = parsed.tree.name
     fname = names.global_name(f"{base}_adjoint" if with_seed else f"{base}_grad")
     doc = (f"Adjoint of {parsed.name} with respect to {', '.join(wrt_names)} "

@@ -22,7 +22,7 @@ from .errors import MissingRuleError
 from .fence import fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
-from .reverse import _BINOPS, _UNARY, index_expr, is_user_function
+from .reverse import _BINOPS, _UNARY, bind_nodes, index_expr, is_user_function
 
 
 class Tangents:
@@ -178,9 +178,7 @@ class Tangents:
             bound = rule.bind(value.args, {k.arg: k.value for k in value.keywords})
         except TypeError as exc:
             fail(self.parsed, value, f"this call to {rule.name} ({exc})", "check its arguments")
-        for p in rule.params:
-            if not isinstance(bound[p.name], gast.AST):
-                bound[p.name] = N.const(bound[p.name])
+        bind_nodes(rule, bound)
         if any(p.variadic or p.name in rule.seq_vjps for p in rule.params):
             return self.seq_tangent(fn, value, rule, bound)
         return self.apply(rule, bound, ans)

@@ -9,6 +9,7 @@ elimination. Only generated names are ever propagated away; user names stay.
 
 from __future__ import annotations
 
+import math
 import operator
 
 import gast
@@ -129,7 +130,8 @@ class Optimizer:
                 a = s.targets[0].id
                 if not info.single(a) or a in mutated:
                     continue
-                if not all(info.single(n) for n in N.names_in(s.value, gast.Load)):
+                loads = N.names_in(s.value, gast.Load)
+                if not all(info.single(n) for n in loads) or any(n in mutated for n in loads):
                     continue
                 if not self.pure(s.value):
                     continue
@@ -299,6 +301,12 @@ _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
 
 
 class _Fold(gast.NodeTransformer):
+    """Constant folding everywhere; identities only where ``identities`` (adjoint code:
+    in user code ``y = x * 1.0`` makes a new array, and ``y = x`` would alias it)."""
+
+    def __init__(self, identities=True):
+        self.identities = identities
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, node.op
@@ -309,11 +317,16 @@ class _Fold(gast.NodeTransformer):
                 return node  # leave it to run time
             if isinstance(value, (int, float)) and abs(value) < 1e15:
                 return N.const(value)
+        if not self.identities:
+            return node
         if isinstance(op, gast.Mult):
             if _num(right) and right.value == 1:
                 return left
             if _num(left) and left.value == 1:
                 return right
+            merged = _merge_constants(node)
+            if merged is not None:
+                return merged
         if isinstance(op, gast.Div) and _num(right) and right.value == 1:
             return left
         if isinstance(op, gast.Pow) and _num(right) and right.value == 1:
@@ -330,6 +343,15 @@ class _Fold(gast.NodeTransformer):
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
+        if not self.identities:
+            if isinstance(node.op, gast.USub) and _num(node.operand):
+                return N.const(-node.operand.value)
+            return node
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.BinOp) and \
+                isinstance(node.operand.op, gast.Mult):
+            merged = _merge_constants(N.binop(N.const(-1), gast.Mult(), node.operand))
+            if merged is not None:
+                return merged
         if isinstance(node.op, gast.USub):
             inner = node.operand
             if isinstance(inner, gast.UnaryOp) and isinstance(inner.op, gast.USub):
@@ -342,6 +364,45 @@ class _Fold(gast.NodeTransformer):
         return node
 
 
+def _factors(node, out):
+    """Flatten a product chain ``a * -b * c`` into its factors (a minus is a factor -1)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        _factors(node.left, out)
+        _factors(node.right, out)
+    elif isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
+            and not _num(node.operand):
+        out.append(N.const(-1))
+        _factors(node.operand, out)
+    else:
+        out.append(node)
+    return out
+
+
+def _merge_constants(node):
+    """``100.0 * g * 2 * x`` -> ``200.0 * g * x``: one constant, in front."""
+    factors = _factors(node, [])
+    consts = [f for f in factors if _num(f)]
+    if len(consts) < 2 and not (len(consts) == 1 and factors[0] is not consts[0]):
+        return None
+    if len(factors) > 12:
+        return None
+    value = 1
+    for c in consts:
+        value = value * c.value
+    rest = [f for f in factors if not _num(f)]
+    if not rest:
+        return N.const(value)
+    if value == 1:
+        out = rest[0]
+    elif value == -1:
+        out = gast.UnaryOp(op=gast.USub(), operand=rest[0])
+    else:
+        out = N.binop(N.const(value), gast.Mult(), rest[0])
+    for f in rest[1:]:
+        out = N.binop(out, gast.Mult(), f)
+    return out
+
+
 def _leading_neg(node):
     """``node`` without the minus on its leftmost factor, or None."""
     if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
@@ -352,12 +413,78 @@ def _leading_neg(node):
     return None
 
 
+class _FoldCalls(gast.NodeTransformer):
+    """``math.log(2.718281828459045)`` -> ``1.0``: pure math on constants, at compile time."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name) \
+                and node.func.value.id == "math" and not node.keywords \
+                and all(_num(a) for a in node.args):
+            fn = getattr(math, node.func.attr, None)
+            if callable(fn):
+                try:
+                    value = fn(*[a.value for a in node.args])
+                except (ValueError, OverflowError, TypeError):
+                    return node
+                if isinstance(value, float) and math.isfinite(value):
+                    return N.const(value)
+        return node
+
+
+class _FoldTests(gast.NodeTransformer):
+    """``1 is None`` -> ``False`` and ``a if False else b`` -> ``b`` (from rule defaults)."""
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.left, gast.Constant) and isinstance(
+                node.comparators[0], gast.Constant) and isinstance(node.ops[0], (gast.Is,
+                                                                                   gast.IsNot)):
+            same = node.left.value is node.comparators[0].value
+            return N.const(same if isinstance(node.ops[0], gast.Is) else not same)
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            return node.body if node.test.value else node.orelse
+        return node
+
+
+def _fold_tangents(stmts):
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            t = s.targets[0].id
+            _Fold(identities=t.endswith("_dot") or t.startswith("_dnew")).visit(s)
+        elif isinstance(s, (gast.If, gast.For, gast.While)):
+            _Fold(identities=False).visit(getattr(s, "test", None) or s.iter)
+            _fold_tangents(s.body)
+            _fold_tangents(s.orelse)
+        else:
+            _Fold(identities=False).visit(s)
+
+
 def fold(fdef):
-    _Fold().visit(fdef)
+    start = next((i for i, s in enumerate(fdef.body)
+                  if N.is_comment(s) and s.value.value == "reverse pass"), len(fdef.body))
+    user, generated = fdef.body[:start], fdef.body[start:]
+    if not generated:  # forward-mode code: tangent statements interleave with user ones
+        _fold_tangents(fdef.body)
+    else:
+        for s in user:
+            _Fold(identities=False).visit(s)
+        for s in generated:
+            _Fold().visit(s)
+    _FoldCalls().visit(fdef)
+    _FoldTests().visit(fdef)
 
 
 def optimize(fdef, ns, specialize, params, keep):
-    from . import shapes
+    from . import saves, shapes
     if specialize is not None:
         shapes.specialize(fdef, ns, specialize, params)
-    return Optimizer(ns, set(keep)).run(fdef)
+    opt = Optimizer(ns, set(keep))
+    opt.run(fdef)
+    if saves.prune_unread(fdef):
+        opt.run(fdef)
+    return fdef

@@ -13,6 +13,7 @@ sweep reads it (decided after the sweep is written).
 from __future__ import annotations
 
 import gast
+import numpy as np
 
 from . import nodes as N
 from . import registry
@@ -138,19 +139,23 @@ class Sweep:
                 self.need_init(x)
             ops = operands(s.value, self.ns)
             g = N.name(self.bar(x))
-            pre = []
+            restore = x in self.multidef and not getattr(s, "sd_first", False)
             if x in ops and self.multidef_or_loop(x):
-                tmp = self.names.temp("g")
-                pre = [N.assign(tmp, g)] + self.cut(x)
-                g = N.name(tmp)
-                body = self.adjoint_of(s, x, g)
-                out = pre + body
+                # x = f(x, ...): the rule needs the old x (restored first) and the new one
+                tmp, ans = self.names.temp("g"), self.names.temp("ans")
+                pre = [N.assign(tmp, g)] + self.cut(x) + [N.assign(ans, N.name(x))]
+                if restore:
+                    pre.append(_pop(x))
+                    restore = False
+                out = pre + self.adjoint_of(s, x, N.name(tmp), N.name(ans))
             else:
                 body = self.adjoint_of(s, x, g)
                 out = body + (self.cut(x) if self.multidef_or_loop(x) else [])
             if out:
                 out = [N.comment(self.describe(s))] + out
-        if x in self.multidef and not getattr(s, "sd_first", False):
+        else:
+            restore = x in self.multidef and not getattr(s, "sd_first", False)
+        if restore:
             out.append(_pop(x))
         return out
 
@@ -161,10 +166,10 @@ class Sweep:
         line = self.parsed.line(getattr(s, "lineno", None))
         return f"grad of: {line.strip()}" if line else "grad"
 
-    def adjoint_of(self, s, x, g):
+    def adjoint_of(self, s, x, g, ans=None):
         """Contributions of ``x = value`` to its operands' adjoints."""
         value = s.value
-        ans = N.name(x)
+        ans = N.name(x) if ans is None else ans
         if isinstance(value, gast.Name):
             return self.contribute(value.id, g) if value.id in self.active else []
         if isinstance(value, gast.BinOp):
@@ -173,6 +178,10 @@ class Sweep:
                 return []
             import operator
             rule = registry.lookup(getattr(operator, key))
+            if key == "mul" and isinstance(value.left, gast.Name) and isinstance(
+                    value.right, gast.Name) and value.left.id == value.right.id:
+                rule = registry.lookup(np.square)  # x * x: one term, 2 * x * g
+                return self.apply(rule, {"x": value.left}, g, ans, s)
             return self.apply(rule, {"x" if key != "matmul" else "a": value.left,
                                      "y" if key != "matmul" else "b": value.right}, g, ans, s)
         if isinstance(value, gast.UnaryOp):
@@ -240,9 +249,7 @@ class Sweep:
             bound = rule.bind(value.args, kwargs)
         except TypeError as exc:
             fail(self.parsed, value, f"this call to {rule.name} ({exc})", "check its arguments")
-        for p in rule.params:
-            if not isinstance(bound[p.name], gast.AST):
-                bound[p.name] = N.const(bound[p.name])
+        bind_nodes(rule, bound)
         return self.apply(rule, bound, g, ans, s)
 
     def apply(self, rule, bound, g, ans, s):
@@ -439,6 +446,15 @@ class Sweep:
         if not _has_effect(body):
             return []
         return [N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]), body)]
+
+
+def bind_nodes(rule, bound):
+    """Bound call arguments as nodes: defaults become constants, ``*operands`` a tuple."""
+    for p in rule.params:
+        if p.variadic:
+            bound[p.name] = N.tuple_(list(bound[p.name]))
+        elif not isinstance(bound[p.name], gast.AST):
+            bound[p.name] = N.const(bound[p.name])
 
 
 def is_user_function(fn):

@@ -192,6 +192,8 @@ defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, n
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
            np.random.rand, np.random.normal, rt.zeros_for, rt.zeros_like_grad,
            rt.zeros_tangent)
+defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
+           np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
 
 # --- array methods: x.name(...) means np.name(x, ...) ----------------------------------------
 for _name in ("sum", "mean", "prod", "max", "min", "dot", "reshape", "ravel", "squeeze",

@@ -47,9 +47,9 @@ def mark_first_defs(body, params):
             seen.update(N.names_in(s, gast.Store))
 
 
-def multidef(body):
-    """Names assigned more than once, or inside a loop."""
-    seen, multi = set(), set()
+def multidef(body, params=()):
+    """Names assigned more than once (a parameter counts once), or inside a loop."""
+    seen, multi = set(params), set()
     for name, in_loop in _def_sites(body):
         if in_loop or name in seen:
             multi.add(name)
@@ -59,7 +59,7 @@ def multidef(body):
 
 def insert(body, rev, params):
     """(forward with pushes, reverse with the pops that are needed)."""
-    multi = multidef(body)
+    multi = multidef(body, params)
     saved = multi
     while True:  # dropping a pop can empty a branch whose test was the only reader
         rev = _prune_pops(rev, saved)
@@ -128,15 +128,17 @@ def _push(stmts, saved):
         if isinstance(s, gast.Assign) and not getattr(s, "sd_counter_inc", False):
             t = s.targets[0]
             if isinstance(t, gast.Name) and t.id in saved and not getattr(s, "sd_first", False):
-                out.append(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s))
+                out.append(_tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s),
+                                t.id))
             elif isinstance(t, gast.Subscript) and t.value.id in saved:
                 old = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice),
                                      ctx=gast.Load())
-                out.append(_loc(N.expr_stmt(N.call("_stack.append", [N.call("copy_of", [old])])),
-                                s))
+                out.append(_tag(_loc(N.expr_stmt(
+                    N.call("_stack.append", [N.call("copy_of", [old])])), s), t.value.id))
         if isinstance(s, gast.For):
             if s.target.id in saved:
-                out.append(_loc(N.expr_stmt(N.call("_stack.append", [N.name(s.target.id)])), s))
+                out.append(_tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(s.target.id)])),
+                                     s), s.target.id))
             s.body = _push(s.body, saved)
         elif isinstance(s, gast.While):
             s.body = _push(s.body, saved)
@@ -147,6 +149,63 @@ def _push(stmts, saved):
             s.body = _push(s.body, saved)
         out.append(s)
     return out
+
+
+def _tag(node, v):
+    node.sd_push = v
+    return node
+
+
+def prune_unread(fdef):
+    """After optimisation: drop the pushes and pops of values the reverse sweep no
+    longer reads (a dropped ``unbroadcast`` may have been their only reader)."""
+    body = fdef.body
+    start = next((i for i, s in enumerate(body)
+                  if N.is_comment(s) and s.value.value == "reverse pass"), len(body))
+    rev = body[start:]
+    read = set()
+    for s in rev:
+        for node in gast.walk(s):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                read.add(node.id)
+    popped = {getattr(n, "sd_pop", None) for s in rev for n in gast.walk(s)} - {None}
+    # a pop's own target does not count as a read; its restores of y[idx] read y
+    unread = {v for v in popped if v not in _reads_outside_pops(rev, v)}
+    if not unread:
+        return False
+    _remove(fdef, lambda s: getattr(s, "sd_pop", None) in unread
+            or getattr(s, "sd_push", None) in unread)
+    return True
+
+
+def _reads_outside_pops(stmts, v):
+    out = set()
+    for s in stmts:
+        for node in gast.walk(s):
+            if getattr(node, "sd_pop", None) == v:
+                continue
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id == v \
+                    and not _inside_pop(stmts, node, v):
+                out.add(v)
+    return out
+
+
+def _inside_pop(stmts, target, v):
+    for s in stmts:
+        for node in gast.walk(s):
+            if getattr(node, "sd_pop", None) == v:
+                if any(n is target for n in gast.walk(node)):
+                    return True
+    return False
+
+
+def _remove(tree, drop):
+    for node in gast.walk(tree):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
+                kept = [s for s in block if not drop(s)]
+                setattr(node, field, kept or ([gast.Pass()] if field == "body" else []))
 
 
 def _loc(node, src):

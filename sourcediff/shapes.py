@@ -225,8 +225,14 @@ class _Drop(gast.NodeTransformer):
         if isinstance(f, gast.Name) and f.id == "zeros_tangent" and self.sh.of(node.args[0]) == ():
             return N.const(0.0)
         if isinstance(f, gast.Name) and f.id == "unreduce" and len(node.args) >= 2:
-            if self.sh.of(node.args[1]) == ():
+            shape = self.sh.of(node.args[1])
+            if shape == ():
                 return node.args[0]
+            whole = len(node.args) < 3 or (isinstance(node.args[2], gast.Constant)
+                                           and node.args[2].value is None)
+            if shape is not None and whole and self.sh.of(node.args[0]) == ():
+                # the cotangent of a full reduction: a read-only broadcast, no data read
+                return N.call("np.broadcast_to", [node.args[0], N.const(shape)])
         return node
 
 
@@ -262,3 +268,10 @@ def spec_of(args):
         else:
             out.append(None)
     return tuple(out)
+
+
+def output_shape(body, ns, env, out):
+    """The statically known shape of the returned atom, or None."""
+    env = dict(env)
+    infer(body, ns, env)
+    return Shapes(ns, env).of(out)

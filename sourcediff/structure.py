@@ -19,24 +19,27 @@ def resolve_wrt(fn, wrt, nargs=None):
     items = (wrt,) if single else tuple(wrt)
     if not items:
         raise ArgumentError("wrt=() selects no argument; name at least one",
-                            function=_name(fn))
+                            **_where(fn))
+    variadic = False
     try:
-        params = [p for p in inspect.signature(fn).parameters.values()
+        all_params = list(inspect.signature(fn).parameters.values())
+        params = [p for p in all_params
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         names = [p.name for p in params]
+        variadic = any(p.kind == p.VAR_POSITIONAL for p in all_params)
     except (TypeError, ValueError):
         names = None
-    count = len(names) if names is not None else nargs
+    count = len(names) if names is not None and not variadic else nargs
     out = []
     for w in items:
         if isinstance(w, bool) or not isinstance(w, (int, str, np.integer)):
             raise ArgumentError(f"wrt must be an argument index or name, not {w!r}",
-                                function=_name(fn))
+                                **_where(fn))
         if isinstance(w, str):
             if names is None or w not in names:
                 raise ArgumentError(
                     f"wrt={w!r} names no argument of '{_name(fn)}'",
-                    function=_name(fn),
+                    **_where(fn),
                     hint=f"its arguments are {', '.join(names or [])}")
             out.append(names.index(w))
         else:
@@ -44,13 +47,21 @@ def resolve_wrt(fn, wrt, nargs=None):
             if count is not None and not -count <= i < count:
                 raise ArgumentError(
                     f"wrt={i} is out of range: '{_name(fn)}' takes {count} argument(s)",
-                    function=_name(fn))
+                    **_where(fn))
             if i < 0 and count is not None:
                 i += count
             out.append(i)
     if len(set(out)) != len(out):
-        raise ArgumentError(f"wrt={wrt!r} names an argument twice", function=_name(fn))
+        raise ArgumentError(f"wrt={wrt!r} names an argument twice", **_where(fn))
     return tuple(out), single
+
+
+def _where(fn):
+    """The function's name and definition site, for error messages."""
+    code = getattr(fn, "__code__", None)
+    return {"function": _name(fn),
+            "filename": getattr(code, "co_filename", None),
+            "lineno": getattr(code, "co_firstlineno", None)}
 
 
 def _name(fn):
@@ -75,7 +86,7 @@ def check_differentiable(fn, value, index, path=""):
         where = f"argument {index}{sub_path}"
         raise ArgumentError(
             f"cannot differentiate with respect to {where}: it is {kind}",
-            function=_name(fn),
+            **_where(fn),
             hint="pass floats (e.g. 2.0 or x.astype(float)), or leave this argument "
                  "out of wrt")
 

@@ -202,4 +202,7 @@ def test_source_is_inspectable():
     g(0.5)
     src = source(g)
     assert src.startswith("def sin_sq_grad(x):")
-    assert inspect.getsource(g._last.fn) == src
+    # what runs is the same code behind a guard on the argument types
+    running = inspect.getsource(g)
+    assert "type(x) is not" in running
+    assert running.startswith("def sin_sq_grad(x):") and "np.cos(x ** 2)" in running

@@ -208,6 +208,18 @@ def test_loops_branches_and_data_dependent_while():
     assert tape.grad(f)(0.5) == 5.0
 
 
+def test_iterate_until_converged():
+    def sqrt_2x(x):                      # Newton's method for y * y = 2x
+        y = x
+        for _ in range(100):
+            y_new = 0.5 * (y + 2.0 * x / y)
+            if np.allclose(y_new, y):
+                break
+            y = y_new
+        return y
+    assert tape.grad(sqrt_2x)(3.0) == pytest.approx(1 / math.sqrt(6.0), rel=1e-5)
+
+
 def test_lists_and_recursion():
     def f(xs):
         acc = []
@@ -267,6 +279,24 @@ def test_stop_gradient_and_no_grad():
     assert tape.grad(f)(2.0) == 6.0
 
 
+def test_assignment_inside_no_grad_cuts_only_the_assigned_value():
+    def f(x):
+        y = x * 1.0
+        with no_grad():
+            y[0] = x[1] * 5.0            # a constant; y[1:] still depend on x
+        return np.sum(y * x)
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(tape.grad(f)(x), [10.0, 4.0, 6.0])
+
+
+def test_numpy_callables_and_scalar_types():
+    assert tape.grad(np.sin)(0.0) == 1.0
+    g = tape.grad(lambda x: x * x)(np.float64(3.0))
+    assert g == 6.0 and isinstance(g, float)        # np.float64 is a float subclass
+    ints = tape.grad(lambda x: np.sum(np.zeros_like(x, dtype=int) + x))(np.ones(2))
+    np.testing.assert_allclose(ints, [1.0, 1.0])
+
+
 # --- errors ------------------------------------------------------------------------------------------
 
 def test_non_scalar_output():
@@ -280,6 +310,16 @@ def test_non_scalar_output():
 def test_non_float_arguments(bad):
     with pytest.raises(ArgumentError, match="cannot differentiate"):
         tape.grad(lambda x: 1.0)(bad)
+
+
+def test_has_aux_needs_a_pair():
+    with pytest.raises(ArgumentError, match="has_aux"):
+        tape.grad(lambda x: x, has_aux=True)(1.0)
+
+
+def test_vjp_rejects_int_primals():
+    with pytest.raises(ArgumentError, match="int"):
+        tape.vjp(lambda x: x, 3)
 
 
 def test_bad_wrt():
@@ -300,6 +340,7 @@ def test_missing_rule_names_function_and_fix():
     lambda x: math.sin(x),
     lambda x: float(x) * 2,
     lambda x: np.asarray(x),
+    lambda x: np.sum(np.ones((2, 2)).dot(x)),
 ])
 def test_conversions_raise_clear_error(f):
     with pytest.raises(TracerConversionError, match="np") as err:

@@ -77,6 +77,9 @@ CASES = {
     "trace": (lambda x: np.trace(x @ x.T), A),
     "einsum": (lambda a, b: np.sum(np.einsum("ij,jk->ik", a, b) ** 2)
                + np.einsum("ij,ij->", a, a), A, B),
+    "einsum_summed_and_repeated": (lambda a, t: np.einsum("ii->", a @ a.T) ** 2
+                                   + np.sum(np.einsum("ij->i", a) ** 2)
+                                   + np.sum(np.einsum("iij->j", t) ** 2), A, T3[:, :2, :2]),
     # shapes
     "transpose_T": (lambda x: np.sum(x.T @ x) + np.sum(np.transpose(x, (1, 0))[0]), A),
     "transpose_axes": (lambda t: np.sum(np.transpose(t, (2, 0, 1))[0] ** 2)

@@ -1,0 +1,103 @@
+"""The function ``grad`` returns: one Python frame, no wrapper overhead.
+
+``grad(f)`` returns a plain function with ``f``'s positional signature. Its
+first call takes the slow path (:class:`api.GradFunction`: check arguments,
+compile the adjoint for their types and shapes), then installs *entry code*:
+the generated adjoint itself, headed by a guard on those types and shapes and
+ending by giving each gradient its argument's type. Later calls with the same
+kinds of arguments run that code directly; anything else re-dispatches.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import zlib
+
+import gast
+import numpy as np
+
+from . import codegen, runtime
+from . import nodes as N
+
+
+def public_function(state):
+    """A function with ``state.fn``'s signature that dispatches to ``state``."""
+    try:
+        params = list(inspect.signature(state.fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if not params or any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                         or p.default is not p.empty for p in params):
+        return None
+    names = [p.name for p in params]
+    fname = getattr(state.fn, "__name__", "")
+    if any(n.startswith("_sd_") for n in names) or not fname.isidentifier() \
+            or not hasattr(state.fn, "__code__"):
+        return None
+    glob = {"_sd_dispatch": state.slow_call, "_sd_like": runtime.like,
+            "_sd_ndarray": np.ndarray, "__name__": "sourcediff.generated"}
+    args = ", ".join(names)
+    src = f"def {state.fn.__name__}_grad({args}):\n    return _sd_dispatch({args})\n"
+    filename = f"<sourcediff dispatch {state.fn.__name__}>"
+    codegen.register(filename, src)
+    exec(compile(src, filename, "exec"), glob)
+    fn = glob[f"{state.fn.__name__}_grad"]
+    functools.update_wrapper(fn, state.fn, assigned=("__module__", "__qualname__", "__doc__"),
+                             updated=())
+    del fn.__wrapped__  # inspect should show the generated code, not the user's
+    fn.__name__ = state.fn.__name__
+    fn.__sourcediff_state__ = state
+    fn.plain_function = state.plain_function
+    return fn
+
+
+def install(public, state, adj, args, key):
+    """Point ``public`` at the adjoint specialised for ``key`` (guarded)."""
+    fdef = gast.parse(adj.source).body[0]
+    params = [a.id for a in fdef.args.args]
+    if len(params) != len(args):
+        return
+    glob = public.__globals__
+    for k, v in adj.fn.__globals__.items():
+        if not k.startswith("__"):
+            glob.setdefault(k, v)
+    guards = []
+    for i, (p, k) in enumerate(zip(params, key)):
+        if isinstance(k, tuple):           # an array: (shape, dtype)
+            glob[f"_sd_dt{i}"] = k[1]
+            guards.append(f"type({p}) is not _sd_ndarray or {p}.shape != {k[0]!r} "
+                          f"or {p}.dtype is not _sd_dt{i}")
+        else:
+            glob[f"_sd_t{i}"] = k
+            guards.append(f"type({p}) is not _sd_t{i}")
+    call = ", ".join(params)
+    guard = N.parse_stmts(f"if {' or '.join(guards)}:\n    return _sd_dispatch({call})")
+    ret = fdef.body[-1]
+    value, grads = ret.value.elts[0], ret.value.elts[1].elts
+    aux = ret.value.elts[2] if len(ret.value.elts) > 2 else None
+    finished = []
+    for g, i in zip(grads, state.wrt):
+        fin = "float" if key[i] is float else "_sd_like"
+        finished.append(N.call(fin, [g] if fin == "float" else [g, N.name(params[i])]))
+    result = finished[0] if state.single else N.tuple_(finished)
+    stmts = []
+    if not (isinstance(value, gast.Constant) and value.value is None):
+        stmts.append(N.assign("_sd_value", value))
+        stmts += N.parse_stmts("if not isinstance(_sd_value, float) and _sd_ndim(_sd_value):\n"
+                               "    return _sd_dispatch(" + call + ")")
+        glob["_sd_ndim"] = np.ndim
+        value = N.name("_sd_value")
+    if state.has_aux and not state.with_value:
+        result = N.tuple_([result, aux])
+    elif state.with_value:
+        result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
+    fdef.body = fdef.body[:1] + guard + fdef.body[1:-1] + stmts + [N.return_(result)]
+    fdef.name = public.__code__.co_name
+    src = codegen.to_source(fdef)
+    filename = f"<sourcediff entry {fdef.name}:{zlib.crc32(src.encode()):08x}>"
+    code = compile(src, filename, "exec")
+    codegen.register(filename, src)
+    scratch = {}
+    exec(code, glob, scratch)
+    public.__code__ = scratch[fdef.name].__code__
