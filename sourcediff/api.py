@@ -151,7 +151,7 @@ class GradFunction(_Transformed):
         return (value, grads) if self.with_value else grads
 
 
-_warned = set()
+_warned = set()  # ids of fallbacks that have warned
 
 
 class _TapeAdjoint:
@@ -165,8 +165,8 @@ class _TapeAdjoint:
         self.wrt = wrt
         self._vg = tape.value_and_grad(fn, tuple(wrt), has_aux=has_aux)
         self.has_aux = has_aux
-        if fn not in _warned:
-            _warned.add(fn)
+        if id(self) not in _warned:  # once per grad(...) object
+            _warned.add(id(self))
             warnings.warn(f"sourcediff: {reason.bare_message}; using the runtime tape instead",
                           stacklevel=4)
 

@@ -17,6 +17,7 @@ import numpy as np
 from . import codegen, fence, flatten, normalize, optimize, parse, resolve, runtime, saves
 from . import shapes
 from . import nodes as N
+from . import activity
 from .activity import analyse
 from .names import NameGen
 from .reverse import Sweep
@@ -39,6 +40,7 @@ def front(fn, has_aux=False):
     fence.check(parsed)
     aux = split_aux(parsed) if has_aux else None
     body = normalize.normalize(parsed, ns)
+    fence.check_inplace(parsed, body, [a.id for a in parsed.tree.args.args], ns)
     body, out = flatten.flatten(parsed, body)
     return parsed, ns, body, out, aux
 
@@ -105,6 +107,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     saves.mark_first_defs(body, params)
     sweep = Sweep(parsed, ns, active, names, multidef)
     sweep.containers = containers(body, ns, params, specialize)
+    sweep.varied = activity.varied(body, ns, wrt_names)
     sweep.scatter = {n.value.id for n in gast.walk(gast.Module(body=body, type_ignores=[]))
                      if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
                      and isinstance(n.value, gast.Name) and n.value.id in active}
@@ -130,7 +133,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
             results.append(N.name(names.adjoint(p)))
         else:
             results.append(N.call("zeros_like_grad", [N.name(p)]))
-    inits = [N.assign(names.adjoint(v), sweep.zero(v)) for v in sweep.init]
+    inits = [N.assign(name, zero) for name, zero in sweep.init.items()]
     forward, rev = saves.insert(body, rev, params)
     value = N.clone(out)
     if isinstance(out, gast.Name) and out.id in multidef:

@@ -33,10 +33,11 @@ class SourceDiffError(Exception):
             where = f"{where} ({loc})" if where else loc
         parts.append(f"{message}" + (f" {where}" if where else ""))
         if self.source_line:
-            parts.append("    " + self.source_line.rstrip())
-            if self.col is not None:
+            text = self.source_line.strip()
+            parts.append("    " + text)
+            if self.col is not None:  # col counts from the start of the file's line
                 indent = len(self.source_line) - len(self.source_line.lstrip())
-                caret_at = max(self.col - indent, 0)
+                caret_at = min(max(self.col - indent, 0), max(len(text) - 1, 0))
                 parts.append("    " + " " * caret_at + "^")
         if self.hint:
             parts.append(f"Hint: {self.hint}")

@@ -95,3 +95,44 @@ def _fail(parsed, node, what, hint):
 def fail(parsed, node, what, hint):
     """Raise the fence's error for ``node`` (used by later passes too)."""
     _fail(parsed, node, what, hint)
+
+
+_FRESH = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+          "full_like", "copy", "array", "arange", "linspace", "eye", "identity", "stack",
+          "concatenate", "outer", "dot", "matmul")
+
+
+def check_inplace(parsed, body, params, ns):
+    """``y[i] = v`` is differentiated only where ``y`` is an array this function made
+    (``np.zeros``, ``np.copy``, arithmetic...) and no other name refers to it."""
+    import numpy as np
+
+    from .resolve import static_value
+    module = gast.Module(body=body, type_ignores=[])
+    targets = {}
+    for node in gast.walk(module):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
+            targets.setdefault(node.targets[0].value.id, node)
+    if not targets:
+        return
+    hint = ("write into a new array made in this function, e.g. y = np.zeros_like(x) or "
+            "y = np.copy(x), and do not give it a second name")
+    for y, where in targets.items():
+        if y in params:
+            fail(parsed, where, f"an in-place update of the argument '{y}'", hint)
+        for node in gast.walk(module):
+            if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
+                continue
+            v = node.value
+            if node.targets[0].id == y:
+                fresh = isinstance(v, (gast.BinOp, gast.UnaryOp, gast.List)) or (
+                    isinstance(v, gast.Call) and _is_fresh(static_value(v.func, ns), np))
+                if not fresh:
+                    fail(parsed, where, f"an in-place update of '{y}', which may share its "
+                         "data with another array", hint)
+            elif isinstance(v, gast.Name) and v.id == y:
+                fail(parsed, node, f"a second name for '{y}', which is updated in place", hint)
+
+
+def _is_fresh(fn, np):
+    return isinstance(fn, np.ufunc) or any(fn is getattr(np, n, None) for n in _FRESH)

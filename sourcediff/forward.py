@@ -22,7 +22,8 @@ from .errors import MissingRuleError
 from .fence import fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
-from .reverse import _BINOPS, _UNARY, bind_nodes, index_expr, is_user_function
+from .reverse import (_BINOPS, _UNARY, bind_nodes, check_closure, index_expr,
+                      is_user_function)
 
 
 class Tangents:
@@ -151,6 +152,7 @@ class Tangents:
         if fn is stop_gradient:
             return None
         if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn):
+            check_closure(self.parsed, value, self.varied)
             tans = [N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
                     else N.const(None) for a in value.args]
             return N.call("jvp_call", [N.clone(value.func), N.tuple_(tans), *value.args])

@@ -77,6 +77,8 @@ class Normalizer:
         if isinstance(node, gast.Attribute):
             if node.attr == "T":
                 return N.call(N.parse_expr("np.transpose"), [self.atom(node.value)])
+            if node.attr in ("real", "imag"):
+                return N.call(N.parse_expr(f"np.{node.attr}"), [self.atom(node.value)])
             return N.attr(self.atom(node.value), node.attr)
         if isinstance(node, gast.Subscript):
             return gast.Subscript(value=self.atom(node.value), slice=self.index(node.slice),
@@ -93,7 +95,9 @@ class Normalizer:
             return self.ifexp(node)
         if isinstance(node, gast.BoolOp):
             return self.boolop(node)
-        if isinstance(node, (gast.JoinedStr, gast.Lambda, gast.ListComp, gast.DictComp)):
+        if isinstance(node, gast.ListComp):
+            return self.listcomp(node)
+        if isinstance(node, (gast.JoinedStr, gast.Lambda)):
             return node
         fail(self.parsed, node, f"the expression {type(node).__name__}",
              "rewrite it with simpler expressions")
@@ -110,7 +114,7 @@ class Normalizer:
         func = node.func
         if isinstance(func, gast.Attribute) and not self.is_static(func):
             method = registry.method_function(func.attr)
-            if method is not None:
+            if method is not None or func.attr == "astype":
                 return self.method_call(func, node)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
             pass  # a method of a local (``out.append``): keep it visible to later passes
@@ -128,9 +132,32 @@ class Normalizer:
         if name in ("reshape", "transpose") and len(args) > 1:
             args = [self.atom(N.tuple_(args))]
         np_name = {"flatten": "ravel"}.get(name, name)
-        if name == "copy":
-            np_name = "copy"
+        if name == "astype":
+            return N.call(N.parse_expr("np.asarray"), [obj], [N.keyword("dtype", args[0])]
+                          if args else kws)
         return N.call(N.parse_expr(f"np.{np_name}"), [obj, *args], kws)
+
+    def listcomp(self, node):
+        """``[e for v in seq if c]`` -> a loop appending to a fresh list (own loop names)."""
+        out = self.temp()
+        mapping = {}
+        for gen in node.generators:
+            for n in N.names_in(gen.target, gast.Store):
+                mapping[n] = N.name(self.temp())
+        body = [N.expr_stmt(N.call(N.attr(N.name(out), "append"),
+                                   [N.substitute(N.clone(node.elt), mapping)]))]
+        for gen in reversed(node.generators):
+            for cond in reversed(gen.ifs):
+                body = [N.if_(N.substitute(N.clone(cond), mapping), body)]
+            target = N.substitute(N.clone(gen.target), {})
+            for n in gast.walk(target):
+                if isinstance(n, gast.Name):
+                    n.id = mapping[n.id].id
+            body = [N.for_(target, N.substitute(N.clone(gen.iter), mapping), body)]
+        self.emit(N.assign(out, gast.List(elts=[], ctx=gast.Load())), node)
+        for stmt in N.set_location(body, getattr(node, "lineno", 0)):
+            self.stmt(stmt)
+        return N.name(out)
 
     def ifexp(self, node):
         t = self.temp()
@@ -243,8 +270,12 @@ class Normalizer:
         Every loop then counts with ``range``, so the reverse sweep replays it with
         ``reversed(range)`` and reads of ``seq[_i]`` get ordinary adjoints."""
         it = s.iter
-        is_range = isinstance(it, gast.Call) and self.is_static(it.func) and static_value(
-            it.func, self.ns) is range
+        fn = static_value(it.func, self.ns) if isinstance(it, gast.Call) and self.is_static(
+            it.func) else None
+        if fn in (enumerate, zip) and not it.keywords and isinstance(s.target, gast.Tuple) \
+                and len(s.target.elts) == (2 if fn is enumerate else len(it.args)):
+            return self.indexed_for(s, fn, it)
+        is_range = fn is range
         if isinstance(it, gast.Call) and self.is_static(it.func) and static_value(
                 it.func, self.ns) in (zip, enumerate, reversed):
             it = N.call("list", [it])
@@ -263,6 +294,24 @@ class Normalizer:
             target = N.name(tmp, store=True)
         body = self.block(body_prefix + s.body)
         self.emit(N.for_(target, it, body), s)
+
+    def indexed_for(self, s, fn, it):
+        """``for i, v in enumerate(x)`` / ``for a, b in zip(x, y)`` as one index loop."""
+        seqs = [self.atom(a) for a in it.args]
+        idx = self.temp()
+        if fn is enumerate:
+            start = seqs[1] if len(seqs) > 1 else N.const(0)
+            count = N.call("len", [N.load(seqs[0])])
+            items = [N.binop(N.name(idx), gast.Add(), start),
+                     gast.Subscript(value=N.load(seqs[0]), slice=N.name(idx), ctx=gast.Load())]
+        else:
+            count = N.call("min", [N.call("len", [N.load(q)]) for q in seqs]) if len(
+                seqs) > 1 else N.call("len", [N.load(seqs[0])])
+            items = [gast.Subscript(value=N.load(q), slice=N.name(idx), ctx=gast.Load())
+                     for q in seqs]
+        prefix = [gast.copy_location(N.assign(t, v), s) for t, v in zip(s.target.elts, items)]
+        rng = self.atom(N.call("range", [count]))
+        self.emit(N.for_(N.name(idx, store=True), rng, self.block(prefix + s.body)), s)
 
     def while_(self, s):
         # while c: body  ->  while True: <c's statements>; if not c: break; body

@@ -51,6 +51,7 @@ def parse_function(fn):
             hint="define it in a file (not an interactive prompt or exec), or use "
                  "grad(f, mode='tape')") from None
     src = textwrap.dedent("".join(lines))
+    dedent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
     try:
         module = gast.parse(src)
     except SyntaxError:
@@ -65,6 +66,10 @@ def parse_function(fn):
         raise SourceUnavailableError(f"cannot find the definition of '{name}' in its source",
                                      function=name)
     gast.increment_lineno(module, first - 1)
+    if dedent:  # columns as in the file, for error carets
+        for n in gast.walk(module):
+            if hasattr(n, "col_offset") and n.col_offset is not None:
+                n.col_offset += dedent
     return Parsed(fn, node, file_lines or code.co_filename, all_lines, name)
 
 

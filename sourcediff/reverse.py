@@ -40,10 +40,11 @@ class Sweep:
         self.multidef = multidef    # names assigned more than once / in loops
         self.defined = set()        # adjoints definitely assigned here
         self.maybe = set()          # adjoints assigned on some path
-        self.init = []              # adjoints to start at 0.0
+        self.init = {}              # adjoint name -> its starting zero
         self.scatter = set()        # adjoints updated in place (x[i] reads)
         self.zeroed = set()         # adjoints just cut to zero (next write assigns)
         self.containers = set()     # lists, tuples, dicts: adjoints add with add_cot
+        self.varied = set(active)   # names that depend on wrt (a superset of active)
         self.depth = 0              # nesting of compound statements
         self.extra_globals = {}
 
@@ -55,8 +56,9 @@ class Sweep:
         return v in self.defined or v in self.maybe
 
     def need_init(self, v):
-        if v not in self.init:
-            self.init.append(v)
+        name = self.bar(v)  # the name now: a later straight-line cut may rename v's adjoint
+        if name not in self.init:
+            self.init[name] = self.zero(v)
         self.defined.add(v)
         self.maybe.add(v)
 
@@ -299,6 +301,7 @@ class Sweep:
 
     def user_call(self, value, g, s):
         """A call to user code: the callee's own generated adjoint, run by ``vjp_call``."""
+        check_closure(self.parsed, value, self.varied)
         if value.keywords:
             fail(self.parsed, value, "keyword arguments in a call to a user function",
                  "pass the arguments by position")
@@ -446,6 +449,28 @@ class Sweep:
         if not _has_effect(body):
             return []
         return [N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]), body)]
+
+
+def check_closure(parsed, call_, active):
+    """A nested function reading a differentiated local would lose that gradient: refuse."""
+    if not isinstance(call_.func, gast.Name):
+        return
+    name = call_.func.id
+    for node in gast.walk(parsed.tree):
+        inner = None
+        if isinstance(node, gast.FunctionDef) and node is not parsed.tree and node.name == name:
+            inner = node
+        elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) and any(
+                isinstance(t, gast.Name) and t.id == name for t in node.targets):
+            inner = node.value
+        if inner is None:
+            continue
+        own = {a.id for a in inner.args.args} | set(N.names_in(inner, gast.Store))
+        free = [n for n in N.names_in(inner, gast.Load) if n not in own and n in active]
+        if free:
+            fail(parsed, call_, f"a call to the nested function '{name}', which reads "
+                 f"'{free[0]}' from the enclosing function, and '{free[0]}' depends on the "
+                 "differentiated arguments", f"pass '{free[0]}' to '{name}' as an argument")
 
 
 def bind_nodes(rule, bound):

