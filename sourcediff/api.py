@@ -10,6 +10,7 @@ import numpy as np
 from . import driver, runtime
 from .errors import (ArgumentError, NonScalarOutputError, SourceDiffError,
                      SourceUnavailableError)
+from .custom import Primitive
 from .shapes import spec_of
 from .structure import check_differentiable, resolve_wrt
 
@@ -61,13 +62,16 @@ class _Transformed:
         self.wrt, self.single = resolve_wrt(fn, wrt)
         self.has_aux = has_aux
         self._tape = None
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())  # not fn.__dict__: it may hold "fn"
+        del self.__wrapped__
         if not hasattr(self, "__name__"):
             self.__name__ = type(fn).__name__
 
     def _adjoint(self, args, kind="grad"):
         if self._tape is not None:
             return self._tape
+        if isinstance(self.fn, Primitive):
+            return _PrimitiveAdjoint(self.fn, self.wrt)
         if len(args) <= max(self.wrt):
             raise ArgumentError(
                 f"'{self.fn.__name__}' was called with {len(args)} argument(s) but wrt "
@@ -182,6 +186,22 @@ def _key(args):
     return tuple([type(a) if type(a) is not np.ndarray else (a.shape, a.dtype) for a in args])
 
 
+class _PrimitiveAdjoint:
+    """``grad`` of a ``@primitive`` itself: its own rule, nothing to compile."""
+
+    def __init__(self, prim, wrt, seed=False):
+        self.prim, self.wrt, self.seed = prim, wrt, seed
+        self.source = None
+
+    def fn(self, *args):
+        g = args[-1] if self.seed else 1.0
+        args = args[:-1] if self.seed else args
+        ans = self.prim(*args)
+        cts = self.prim.vjp_or_raise()(g, ans, *args)
+        return ans, tuple(runtime.zeros_like_grad(args[i]) if cts[i] is None else cts[i]
+                          for i in self.wrt)
+
+
 def _first(out, has_aux):
     return out[0] if has_aux and isinstance(out, tuple) else out
 
@@ -242,8 +262,11 @@ def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
 def vjp(fn, *primals):
     """``(fn(*primals), pullback)``; ``pullback(ct)`` gives one cotangent per primal."""
     wrt = tuple(range(len(primals)))
-    _fast_check(fn, primals, wrt)
-    adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(primals))
+    if isinstance(fn, Primitive):
+        adj = _PrimitiveAdjoint(fn, wrt, seed=True)
+    else:
+        _fast_check(fn, primals, wrt)
+        adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(primals))
     out = fn(*primals)
 
     def pullback(cotangent):
@@ -262,8 +285,11 @@ def vjp(fn, *primals):
 def source(fn):
     """The generated source of anything sourcediff made."""
     src = getattr(fn, "__sourcediff_source__", None)
-    if src is not None:
+    if isinstance(src, str):
         return src
+    last = getattr(fn, "_last", None)
+    if last is not None and getattr(last, "source", None) and not isinstance(fn, _Transformed):
+        return last.source  # grad of a sourcediff function: the tangent code it runs
     fn = getattr(fn, "__sourcediff_state__", fn)
     if isinstance(fn, _Transformed):
         if getattr(fn, "_last", None) is not None:

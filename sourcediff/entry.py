@@ -11,6 +11,7 @@ kinds of arguments run that code directly; anything else re-dispatches.
 from __future__ import annotations
 
 import functools
+import types
 import inspect
 import zlib
 
@@ -33,7 +34,7 @@ def public_function(state):
     names = [p.name for p in params]
     fname = getattr(state.fn, "__name__", "")
     if any(n.startswith("_sd_") for n in names) or not fname.isidentifier() \
-            or not hasattr(state.fn, "__code__"):
+            or not isinstance(state.fn, types.FunctionType):
         return None
     glob = {"_sd_dispatch": state.slow_call, "_sd_like": runtime.like,
             "_sd_ndarray": np.ndarray, "__name__": "sourcediff.generated"}

@@ -51,6 +51,10 @@ def jvp(fn, primals, tangents):
             raise ArgumentError(
                 f"a tangent has shape {np.shape(t)} but its primal has shape {np.shape(p)}",
                 function=getattr(fn, "__name__", None))
+    from .custom import Primitive
+    if isinstance(fn, Primitive):
+        ans = fn(*primals)
+        return ans, fn.jvp_or_raise()(tangents, ans, *primals)
     fn = plain(fn, primals)
     adj = jvp_adjoint(fn, tuple(range(len(primals))), spec_of(primals))
     return adj.fn(*primals, *tangents)
@@ -94,6 +98,7 @@ class ForwardGrad:
         self.wrt, self.single = resolve_wrt(_signature_fn(inner), wrt)
         self.with_value = with_value
         self.__name__ = f"grad_{getattr(inner, '__name__', 'f')}"
+        self._last = None
 
     def plain_function(self, args):
         """Scalar wrt only: the derivative as a plain function of the same arguments."""
@@ -111,7 +116,7 @@ class ForwardGrad:
         value = None
         grads = []
         for i in self.wrt:
-            adj = jvp_adjoint(f, (i,), spec_of(args))
+            adj = self._last = jvp_adjoint(f, (i,), spec_of(args))
             x = np.asarray(args[i], dtype=float)
             if x.ndim == 0:
                 value, d = adj.fn(*args, 1.0)

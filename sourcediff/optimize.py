@@ -281,11 +281,17 @@ def drop_dangling_comments(fdef):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
                 kept = []
+                last = None  # the last comment kept in this block
                 for k, s in enumerate(block):
                     nxt = block[k + 1] if k + 1 < len(block) else None
-                    if N.is_comment(s) and s.value.value.startswith("grad of") and (
-                            nxt is None or N.is_comment(nxt)):
-                        continue
+                    if N.is_comment(s):
+                        text = s.value.value
+                        dangling = nxt is None or N.is_comment(nxt)
+                        if text == "forward pass" and dangling:
+                            continue
+                        if text.startswith("grad of") and (dangling or text == last):
+                            continue  # nothing under it, or the same statement again
+                        last = text
                     kept.append(s)
                 setattr(node, field, kept or [gast.Pass()])
 

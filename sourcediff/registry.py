@@ -202,6 +202,8 @@ def method_function(name):
 def qualified_name(fn):
     mod = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__name__", repr(fn))
+    if isinstance(fn, runtime.np.ufunc) and getattr(runtime.np, name, None) is not fn:
+        return name  # a ufunc from elsewhere (scipy.special.expit ...)
     if isinstance(fn, runtime.np.ufunc) or mod.startswith("numpy"):
         if mod.startswith("numpy.linalg"):
             return f"np.linalg.{name}"

@@ -165,8 +165,7 @@ class Sweep:
         return x in self.multidef
 
     def describe(self, s):
-        line = self.parsed.line(getattr(s, "lineno", None))
-        return f"grad of: {line.strip()}" if line else "grad"
+        return describe(self.parsed, s)
 
     def adjoint_of(self, s, x, g, ans=None):
         """Contributions of ``x = value`` to its operands' adjoints."""
@@ -449,6 +448,30 @@ class Sweep:
         if not _has_effect(body):
             return []
         return [N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]), body)]
+
+
+def describe(parsed, s):
+    """``grad of: <the user's statement>`` (its code, without a trailing comment)."""
+    line = parsed.line(getattr(s, "lineno", None))
+    if not line:
+        return "grad"
+    text = _strip_comment(line.strip())
+    if text.startswith(("def ", "lambda")) and ":" in text:
+        text = text.split(":", 1)[1].strip() or text  # a one-line def: just its body
+    return f"grad of: {text}"
+
+
+def _strip_comment(text):
+    import io
+    import tokenize
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return text
+    for tok in tokens:
+        if tok.type == tokenize.COMMENT:
+            return text[:tok.start[1]].rstrip()
+    return text
 
 
 def check_closure(parsed, call_, active):
