@@ -108,6 +108,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     sweep = Sweep(parsed, ns, active, names, multidef)
     sweep.containers = containers(body, ns, params, specialize)
     sweep.varied = activity.varied(body, ns, wrt_names)
+    sweep.loop_locals = saves.loop_locals(body)
     sweep.scatter = {n.value.id for n in gast.walk(gast.Module(body=body, type_ignores=[]))
                      if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
                      and isinstance(n.value, gast.Name) and n.value.id in active}

@@ -84,6 +84,7 @@ class Optimizer:
             self.substitute(fdef)
             self.dce(fdef)
             self.dead_stores(fdef)
+            self.liveness(fdef)
             if N.to_dump(fdef) == before:
                 break
         drop_dangling_comments(fdef)
@@ -156,9 +157,11 @@ class Optimizer:
                     if j is not None and _size(block[j]) + _size(s.value) > _MAX_INLINE:
                         j = None
                     if j is not None:
-                        N.substitute(block[j], {s.targets[0].id: s.value}) if not isinstance(
-                            block[j], gast.If) else N.substitute(block[j].test, {
-                                s.targets[0].id: s.value})
+                        mapping = {s.targets[0].id: s.value}
+                        if isinstance(block[j], gast.If):  # the test may be the name itself
+                            block[j].test = N.substitute(block[j].test, mapping)
+                        else:
+                            N.substitute(block[j], mapping)
                         block[i] = gast.Pass()
                         info = Info(fdef)
                 i += 1
@@ -199,6 +202,41 @@ class Optimizer:
                     if not _is_plain_assign(later):
                         break
         _drop_pass(fdef)
+
+    def liveness(self, fdef):
+        """Drop pure assignments whose value no later statement can read (e.g. the zero
+        an overwritten adjoint is cut to, at the end of a branch)."""
+        ret = fdef.body[-1]
+        live = set(N.names_in(ret, gast.Load)) if isinstance(ret, gast.Return) else set()
+        self._live_block(fdef.body, live)
+        _drop_pass(fdef)
+
+    def _live_block(self, block, live):
+        for i in range(len(block) - 1, -1, -1):
+            s = block[i]
+            if isinstance(s, gast.If):
+                after = set(live)
+                body = self._live_block(s.body, set(after))
+                orelse = self._live_block(s.orelse, set(after))
+                live.clear()
+                live.update(body | orelse | set(N.names_in(s.test, gast.Load)))
+                if all(isinstance(b, gast.Pass) for b in s.body) and not s.orelse \
+                        and isinstance(s.test, (gast.Name, gast.Constant)):
+                    block[i] = gast.Pass()
+            elif isinstance(s, (gast.For, gast.While)):
+                # a loop body may run again: everything it reads stays live throughout
+                live |= set(N.names_in(s, gast.Load))
+                self._live_block(s.body, set(live))
+            elif _is_plain_assign(s) and not getattr(s, "sd_pop", None):
+                a = s.targets[0].id
+                if a not in live and a not in self.keep and self.pure(s.value):
+                    block[i] = gast.Pass()
+                    continue
+                live.discard(a)
+                live |= set(N.names_in(s.value, gast.Load))
+            else:
+                live |= set(N.names_in(s, gast.Load))
+        return live
 
     def dce(self, fdef):
         changed = True
@@ -491,6 +529,9 @@ def optimize(fdef, ns, specialize, params, keep):
         shapes.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
     opt.run(fdef)
+    if specialize is not None:
+        shapes.simplify_products(fdef, ns, specialize, params)
+        opt.run(fdef)
     if saves.prune_unread(fdef):
         opt.run(fdef)
     return fdef

@@ -45,6 +45,8 @@ class Sweep:
         self.zeroed = set()         # adjoints just cut to zero (next write assigns)
         self.containers = set()     # lists, tuples, dicts: adjoints add with add_cot
         self.varied = set(active)   # names that depend on wrt (a superset of active)
+        self.loop_locals = set()    # temporaries assigned once, inside a loop
+        self.loop_inits = []        # per enclosing loop: adjoints zeroed each iteration
         self.depth = 0              # nesting of compound statements
         self.extra_globals = {}
 
@@ -57,8 +59,10 @@ class Sweep:
 
     def need_init(self, v):
         name = self.bar(v)  # the name now: a later straight-line cut may rename v's adjoint
-        if name not in self.init:
-            self.init[name] = self.zero(v)
+        # a temporary local to one loop iteration starts from zero in each iteration
+        inits = self.loop_inits[-1] if v in self.loop_locals and self.loop_inits else self.init
+        if name not in inits:
+            inits[name] = self.zero(v)
         self.defined.add(v)
         self.maybe.add(v)
 
@@ -86,6 +90,12 @@ class Sweep:
     def cut(self, v):
         """The adjoint of an overwritten value starts again from zero."""
         if not self.has_adjoint(v):
+            return []
+        if v in self.loop_locals and v not in self.scatter:
+            # never read again in this iteration; the next one starts it afresh
+            self.defined.discard(v)
+            self.maybe.discard(v)
+            self.zeroed.discard(v)
             return []
         if self.depth == 0 and v not in self.scatter:
             # straight-line code: the older value's adjoint gets a fresh name
@@ -404,14 +414,22 @@ class Sweep:
 
     def _loop_prepare(self, body):
         for v in _contributed(body, self.ns, self.active):
-            if v not in self.defined:
+            if v not in self.defined and v not in self.loop_locals:
                 self.need_init(v)
+
+    def loop_body(self, *blocks):
+        """Reverse the blocks of one iteration (in the order given), with the zeros
+        of iteration-local adjoints first."""
+        self.loop_inits.append({})
+        self.depth += 1
+        out = [stmt for b in blocks for stmt in self.block(b)]
+        self.depth -= 1
+        inits = self.loop_inits.pop()
+        return [N.assign(name, zero) for name, zero in inits.items()] + out
 
     def for_(self, s):
         self._loop_prepare(s.body)
-        self.depth += 1
-        body = self.block(s.body)
-        self.depth -= 1
+        body = self.loop_body(s.body)
         if not _has_effect(body):
             return []
         it = N.clone(s.iter)
@@ -429,22 +447,17 @@ class Sweep:
             return self.while_general(s)
         test, rest = s.sd_test, s.sd_rest
         self._loop_prepare(s.body)
-        self.depth += 1
-        rev_rest = self.block(rest)
-        rev_test = self.block(test)
-        self.depth -= 1
+        iteration = self.loop_body(rest, test)
         final_test = self.block(test)  # the last check, which failed
-        if not _has_effect(rev_rest + rev_test):
+        if not _has_effect(iteration):
             return final_test
         loop = N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]),
-                      rev_rest + rev_test)
+                      iteration)
         return final_test + [loop]
 
     def while_general(self, s):
         self._loop_prepare(s.body)
-        self.depth += 1
-        body = self.block(s.body)
-        self.depth -= 1
+        body = self.loop_body(s.body)
         if not _has_effect(body):
             return []
         return [N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]), body)]

@@ -47,6 +47,17 @@ def mark_first_defs(body, params):
             seen.update(N.names_in(s, gast.Store))
 
 
+def loop_locals(body):
+    """Temporaries (``_tN``) assigned at one place, inside a loop: their values and
+    adjoints live for one iteration only."""
+    counts, inside = {}, set()
+    for name, in_loop in _def_sites(body):
+        counts[name] = counts.get(name, 0) + 1
+        if in_loop:
+            inside.add(name)
+    return {n for n in inside if counts[n] == 1 and n.startswith("_t")}
+
+
 def multidef(body, params=()):
     """Names assigned more than once (a parameter counts once), or inside a loop."""
     seen, multi = set(params), set()
@@ -70,7 +81,7 @@ def insert(body, rev, params):
     forward = _push(body, saved)
     if saved:
         pre = [N.assign("_stack", N.parse_expr("[]"))]
-        pre += [N.assign(v, N.const(None)) for v in sorted(saved) if v not in params
+        pre += [_preinit(v) for v in sorted(saved) if v not in params
                 and not _defined_before_loops(body, v)]
         forward = pre + forward
     return forward, rev
@@ -149,6 +160,12 @@ def _push(stmts, saved):
             s.body = _push(s.body, saved)
         out.append(s)
     return out
+
+
+def _preinit(v):
+    node = N.assign(v, N.const(None))  # so the first push has something to save
+    node.sd_push = v
+    return node
 
 
 def _tag(node, v):

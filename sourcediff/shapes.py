@@ -27,6 +27,11 @@ _SHAPE_SAFE = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.do
                np.where, np.clip, np.broadcast_to, np.swapaxes, np.moveaxis, np.atleast_1d,
                np.atleast_2d, np.cumsum, np.copy, np.asarray, np.array, np.zeros_like,
                np.ones_like, np.sign}
+# runtime helpers whose result has the shape of one of their arguments (by position)
+_HELPER_SHAPE = {"unbroadcast": 1, "reshape_like": 1, "unreduce": 1, "matmul_vjp_a": 1,
+                 "matmul_vjp_b": 2, "dot_vjp_a": 1, "dot_vjp_b": 2, "unindex": 1,
+                 "unreduce_select": 2, "prod_vjp": 2, "norm_vjp": 2, "broadcast_like": 1,
+                 "zeros_for": 0, "zeros_like_grad": 0, "zeros_tangent": 0}
 _BINOP = {gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod}
 
 
@@ -82,10 +87,9 @@ class Shapes:
             return None
 
     def call(self, e):
-        if isinstance(e.func, gast.Name) and e.func.id in ("unbroadcast", "reshape_like"):
-            return self.of(e.args[1])
-        if isinstance(e.func, gast.Name) and e.func.id == "unreduce":
-            return self.of(e.args[1])
+        if isinstance(e.func, gast.Name) and e.func.id in _HELPER_SHAPE and len(e.args) > \
+                _HELPER_SHAPE[e.func.id]:
+            return self.of(e.args[_HELPER_SHAPE[e.func.id]])
         fn = static_value(e.func, self.ns)
         if fn is MISSING:
             return None
@@ -144,6 +148,19 @@ def _const_index(node):
         parts = [_const_index(e) for e in node.elts]
         return _MISSING_INDEX if _MISSING_INDEX in parts else tuple(parts)
     return _MISSING_INDEX
+
+
+def _sum_to(g, source, target):
+    """``np.sum(g, axis=...)`` taking shape ``source`` down to ``target`` (None if not)."""
+    lead = len(source) - len(target)
+    if lead < 0 or any(t not in (1, s) for s, t in zip(source[lead:], target)):
+        return None
+    axes = tuple(range(lead)) + tuple(lead + i for i, (s, t) in enumerate(
+        zip(source[lead:], target)) if t == 1 and s != 1)
+    out = N.call("np.sum", [g], [N.keyword("axis", N.const(axes if len(axes) > 1 else axes[0]))])
+    if any(t == 1 and s != 1 for s, t in zip(source[lead:], target)):
+        out = N.call("np.reshape", [out, N.const(target)])
+    return out
 
 
 def _is_value(a, shapes):
@@ -215,13 +232,23 @@ class _Drop(gast.NodeTransformer):
             target = self.sh.of(node.args[1])
             if target is not None and self.sh.of(node.args[0]) == target:
                 return node.args[0]
-            if target == () and self.sh.of(node.args[0]) is not None:
-                return N.call("np.sum", [node.args[0]]) if self.sh.of(node.args[0]) else \
-                    node.args[0]
+            source = self.sh.of(node.args[0])
+            if target == () and source is not None:
+                return N.call("np.sum", [node.args[0]]) if source else node.args[0]
+            if target is not None and source is not None:
+                return _sum_to(node.args[0], source, target) or node
         if isinstance(f, gast.Name) and f.id == "broadcast_like" and len(node.args) == 2:
             target = self.sh.of(node.args[1])
             if target is not None and self.sh.of(node.args[0]) == target:
                 return node.args[0]
+        if isinstance(f, gast.Name) and f.id in ("matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a",
+                                                 "dot_vjp_b") and len(node.args) == 3:
+            g, a, b = node.args
+            if len(self.sh.of(a) or ()) == 2 and len(self.sh.of(b) or ()) == 2:
+                # 2-D: the textbook formulas, g @ b.T and a.T @ g
+                if f.id.endswith("_a"):
+                    return N.binop(g, gast.MatMult(), N.call("np.transpose", [b]))
+                return N.binop(N.call("np.transpose", [a]), gast.MatMult(), g)
         if isinstance(f, gast.Name) and f.id == "zeros_tangent" and self.sh.of(node.args[0]) == ():
             return N.const(0.0)
         if isinstance(f, gast.Name) and f.id == "unreduce" and len(node.args) >= 2:
@@ -275,3 +302,55 @@ def output_shape(body, ns, env, out):
     env = dict(env)
     infer(body, ns, env)
     return Shapes(ns, env).of(out)
+
+
+def simplify_products(fdef, ns, spec, params):
+    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where ``X`` already has shape ``S``."""
+    env = {p: sh for p, sh in zip(params, spec)}
+    fwd = []
+    for s in fdef.body:
+        if N.is_comment(s) and s.value.value == "reverse pass":
+            break
+        fwd.append(s)
+    infer(fwd, ns, env)
+    for _ in range(2):
+        _visit(fdef.body, Shapes(ns, env), env, frozenset(env))
+    _Products(Shapes(ns, env)).visit(fdef)
+    return fdef
+
+
+class _Products(gast.NodeTransformer):
+    def __init__(self, sh):
+        self.sh = sh
+
+    def visit_BinOp(self, node):
+        if not isinstance(node.op, gast.Mult):
+            self.generic_visit(node)
+            return node
+        factors = _chain(node, [])
+        for f in factors:
+            self.visit(f)
+        shapes = [self.sh.of(f) for f in factors]
+        changed = False
+        for i, f in enumerate(factors):
+            if isinstance(f, gast.Call) and isinstance(f.func, gast.Attribute) \
+                    and f.func.attr == "broadcast_to" and len(f.args) == 2 \
+                    and isinstance(f.args[1], gast.Constant) and any(
+                        s == tuple(f.args[1].value) for j, s in enumerate(shapes) if j != i):
+                factors[i] = f.args[0]
+                changed = True
+        if not changed:
+            return node
+        out = factors[0]
+        for f in factors[1:]:
+            out = N.binop(out, gast.Mult(), f)
+        return out
+
+
+def _chain(node, out):
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        _chain(node.left, out)
+        _chain(node.right, out)
+    else:
+        out.append(node)
+    return out
