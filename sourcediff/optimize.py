@@ -32,7 +32,7 @@ class Info:
             if isinstance(node, gast.Name):
                 if isinstance(node.ctx, gast.Load):
                     self.uses[node.id] = self.uses.get(node.id, 0) + 1
-                else:
+                elif not isinstance(node.ctx, gast.Param):  # parameters counted above
                     self.defs[node.id] = self.defs.get(node.id, 0) + 1
         # names assigned inside loops count as multiply defined
         for node in gast.walk(fdef):

@@ -315,8 +315,27 @@ def simplify_products(fdef, ns, spec, params):
     infer(fwd, ns, env)
     for _ in range(2):
         _visit(fdef.body, Shapes(ns, env), env, frozenset(env))
+    # a name bound to np.broadcast_to(constant, shape) is as cheap to repeat as to read
+    consts = {}
+    for s in fdef.body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and _is_const_broadcast(s.value):
+            consts[s.targets[0].id] = s.value
+    stores = N.names_in(fdef, gast.Store)
+    consts = {k: v for k, v in consts.items() if stores.count(k) == 1}
+    if consts:
+        for s in fdef.body:
+            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                    and s.targets[0].id in consts):
+                N.substitute(s, consts)
     _Products(Shapes(ns, env)).visit(fdef)
     return fdef
+
+
+def _is_const_broadcast(v):
+    return (isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute)
+            and v.func.attr == "broadcast_to" and len(v.args) == 2
+            and all(isinstance(a, gast.Constant) for a in v.args))
 
 
 class _Products(gast.NodeTransformer):
