@@ -76,8 +76,8 @@ class Optimizer:
 
     # -- passes --------------------------------------------------------------------
     def run(self, fdef):
+        before = N.to_dump(fdef)
         for _ in range(6):
-            before = N.to_dump(fdef)
             fold(fdef)
             self.propagate(fdef)
             self.cse(fdef)
@@ -85,8 +85,10 @@ class Optimizer:
             self.dce(fdef)
             self.dead_stores(fdef)
             self.liveness(fdef)
-            if N.to_dump(fdef) == before:
+            after = N.to_dump(fdef)
+            if after == before:
                 break
+            before = after
         drop_dangling_comments(fdef)
         return fdef
 
@@ -162,8 +164,7 @@ class Optimizer:
                             block[j].test = N.substitute(block[j].test, mapping)
                         else:
                             N.substitute(block[j], mapping)
-                        block[i] = gast.Pass()
-                        info = Info(fdef)
+                        block[i] = gast.Pass()  # counts stay valid: the use just moved
                 i += 1
 
     def _use_site(self, block, i, name, value):
@@ -529,8 +530,7 @@ def optimize(fdef, ns, specialize, params, keep):
         shapes.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
     opt.run(fdef)
-    if specialize is not None:
-        shapes.simplify_products(fdef, ns, specialize, params)
+    if specialize is not None and shapes.simplify_products(fdef, ns, specialize, params):
         opt.run(fdef)
     if saves.prune_unread(fdef):
         opt.run(fdef)
