@@ -45,6 +45,25 @@ def front(fn, has_aux=False):
     return parsed, ns, body, out, aux
 
 
+def refuse_container_output(parsed, body, out):
+    """``grad`` of a function returning a tuple, list or dict: say so before any work."""
+    from .errors import NonScalarOutputError
+    if not isinstance(out, gast.Name):
+        return
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                and node.targets[0].id == out.id and isinstance(
+                    node.value, (gast.Tuple, gast.List, gast.Dict)):
+            kind = {gast.Tuple: "a tuple", gast.List: "a list", gast.Dict: "a dict"}[
+                type(node.value)]
+            raise NonScalarOutputError(
+                f"grad needs a scalar output, but '{parsed.name}' returns {kind}",
+                function=parsed.name, filename=parsed.filename, lineno=node.lineno,
+                source_line=parsed.line(node.lineno),
+                hint="return one number; for (loss, aux) pass has_aux=True; for several "
+                     "outputs use vjp or jacobian")
+
+
 def split_aux(parsed):
     """``return loss, aux`` -> ``_aux = aux; return loss`` (for ``has_aux=True``)."""
     from .errors import SourceDiffError
@@ -97,6 +116,8 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``."""
     parsed, ns, body, out, aux = front(fn, has_aux)
     params = [a.id for a in parsed.tree.args.args]
+    if not with_seed:
+        refuse_container_output(parsed, body, out)
     wrt_names = [params[i] for i in wrt]
     active = analyse(body, ns, wrt_names, [out.id] if isinstance(out, gast.Name) else [])
 

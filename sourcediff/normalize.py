@@ -116,6 +116,10 @@ class Normalizer:
             method = registry.method_function(func.attr)
             if method is not None or func.attr == "astype":
                 return self.method_call(func, node)
+        if self.is_static(func) and static_value(func, self.ns) is dict and not node.args:
+            # dict(a=x, b=y) is a dict literal
+            return gast.Dict(keys=[N.const(k.arg) for k in node.keywords],
+                             values=[self.atom(k.value) for k in node.keywords])
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
             pass  # a method of a local (``out.append``): keep it visible to later passes
         elif not self.is_static(func):

@@ -113,6 +113,8 @@ class Optimizer:
                     continue
                 if not isinstance(v, (gast.Name, gast.Constant)):
                     continue
+                if isinstance(v, gast.Constant) and _subscripted(fdef, a):
+                    continue  # (1.0)[0] would not even compile
                 if not _uses_confined(block, i, a):
                     continue
                 mapping = {a: v}
@@ -262,6 +264,11 @@ def _size(node):
     return sum(1 for e in exprs for n in gast.walk(e)
                if isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Name,
                                  gast.Subscript, gast.Constant)))
+
+
+def _subscripted(fdef, name):
+    return any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)
+               and n.value.id == name for n in gast.walk(fdef))
 
 
 def _mutated(fdef):

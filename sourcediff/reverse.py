@@ -204,12 +204,14 @@ class Sweep:
                               g, ans, s)
         if isinstance(value, gast.Subscript):
             return self.getitem(value, g)
-        if isinstance(value, (gast.Tuple, gast.List)):
+        if isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
+            keys = value.keys if isinstance(value, gast.Dict) else [
+                N.const(i) for i in range(len(value.elts))]
+            elts = value.values if isinstance(value, gast.Dict) else value.elts
             out = []
-            for i, e in enumerate(value.elts):
+            for k, e in zip(keys, elts):
                 if isinstance(e, gast.Name) and e.id in self.active:
-                    item = gast.Subscript(value=g, slice=N.const(i), ctx=gast.Load())
-                    out += self.contribute(e.id, N.call("nonzero_or_none", [item]),
+                    out += self.contribute(e.id, N.call("get_cot", [N.clone(g), N.clone(k)]),
                                            maybe_none=True)
             return out
         if isinstance(value, gast.Call):

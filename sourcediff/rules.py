@@ -138,6 +138,11 @@ defrule(np.squeeze, "a, axis=None", ("reshape_like(g, a)",), ("np.squeeze(da, ax
 defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)",), ("np.expand_dims(da, axis)",))
 defrule(np.atleast_1d, "a", ("reshape_like(g, a)",), ("np.atleast_1d(da)",))
 defrule(np.atleast_2d, "a", ("reshape_like(g, a)",), ("np.atleast_2d(da)",))
+defrule(np.atleast_3d, "a", ("reshape_like(g, a)",), ("np.atleast_3d(da)",))
+defrule(np.linalg.det, "a", ("g * ans * np.swapaxes(np.linalg.inv(a), -1, -2)",),
+        ("ans * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)",))
+defrule(np.linalg.inv, "a", ("-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",),
+        ("-(ans @ da @ ans)",))
 defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)",), ("np.broadcast_to(da, shape)",))
 defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"})

@@ -263,6 +263,8 @@ def _float_dtype(x):
 
 def like(g, x):
     """Give cotangent ``g`` the type, shape and dtype of the primal ``x``."""
+    if g is None:
+        return zeros_like_grad(x)
     if isinstance(x, float):
         return float(g) if np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.ndarray):
@@ -347,6 +349,18 @@ def nonzero_or_none(c):
     return c
 
 
+def get_cot(g, key):
+    """The cotangent of entry ``key`` of a container's cotangent ``g`` (None: zero)."""
+    if g is None:
+        return None
+    if isinstance(g, dict):
+        return g.get(key)
+    try:
+        return g[key]
+    except (IndexError, KeyError, TypeError):
+        return None
+
+
 def pop_cot(lst_bar, lst):
     """The cotangent of a list's last element, removed from the list's adjoint."""
     if isinstance(lst_bar, list) and len(lst_bar) == len(lst):
@@ -399,7 +413,8 @@ def _differentiable(a):
 
 
 HELPERS.update({n: globals()[n] for n in (
-    "zeros_for", "scatter_add", "cut_index", "copy_of", "add_cot", "nonzero_or_none", "pop_cot")})
+    "zeros_for", "scatter_add", "cut_index", "copy_of", "add_cot", "nonzero_or_none", "pop_cot",
+    "get_cot")})
 
 
 # --- helpers of generated forward (tangent) code ----------------------------------------

@@ -206,3 +206,16 @@ def test_source_is_inspectable():
     running = inspect.getsource(g)
     assert "type(x) is not" in running
     assert running.startswith("def sin_sq_grad(x):") and "np.cos(x ** 2)" in running
+
+
+def log_det_plus_inv(a):
+    return np.log(np.linalg.det(a)) + np.sum(np.linalg.inv(a))
+
+
+def test_det_and_inv_against_hand_values():
+    a = np.array([[3.0, 1.0, 0.2], [0.5, 2.5, 0.1], [0.3, 0.4, 4.0]])
+    inv = np.linalg.inv(a)
+    ones = np.ones((3, 3))
+    expected = inv.T - inv.T @ ones @ inv.T   # d log det = A^-T; d sum(A^-1) = -A^-T 1 A^-T
+    np.testing.assert_allclose(grad(log_det_plus_inv)(a), expected, rtol=1e-10)
+    check_grad(log_det_plus_inv, a, order=2)
