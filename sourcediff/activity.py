@@ -15,6 +15,9 @@ from .markers import stop_gradient
 from .resolve import MISSING, static_value
 
 
+CLOSURE_READS = "__sourcediff_closure_reads__"  # key in ns: nested function -> free locals
+
+
 def operands(value, ns):
     """Names whose values flow differentiably into expression ``value``."""
     if isinstance(value, gast.Name):
@@ -47,6 +50,8 @@ def operands(value, ns):
         names += [n for k in value.keywords for n in operands(k.value, ns)]
         if fn is MISSING:
             names += N.names_in(value.func, gast.Load)
+            if isinstance(value.func, gast.Name):  # a nested function reads its free locals
+                names += ns.get(CLOSURE_READS, {}).get(value.func.id, [])
         return names
     return N.names_in(value, gast.Load)
 

@@ -14,10 +14,9 @@ import zlib
 import gast
 import numpy as np
 
-from . import codegen, fence, flatten, normalize, optimize, parse, resolve, runtime, saves
-from . import shapes
+from . import (activity, codegen, fence, flatten, normalize, optimize, parse, resolve, runtime,
+               saves, shapes)
 from . import nodes as N
-from . import activity
 from .activity import analyse
 from .names import NameGen
 from .reverse import Sweep
@@ -38,6 +37,7 @@ def front(fn, has_aux=False):
     parsed = parse.parse_function(fn)
     ns = resolve.namespace(fn, parsed.tree)
     fence.check(parsed)
+    ns[activity.CLOSURE_READS] = closure_reads(parsed)
     aux = split_aux(parsed) if has_aux else None
     body = normalize.normalize(parsed, ns)
     fence.check_inplace(parsed, body, [a.id for a in parsed.tree.args.args], ns)
@@ -62,6 +62,23 @@ def refuse_container_output(parsed, body, out):
                 source_line=parsed.line(node.lineno),
                 hint="return one number; for (loss, aux) pass has_aux=True; for several "
                      "outputs use vjp or jacobian")
+
+
+def closure_reads(parsed):
+    """For each nested function: the enclosing locals it reads."""
+    from .closures import free_locals, nested_definition
+    out = {}
+    for node in gast.walk(parsed.tree):
+        name = None
+        if isinstance(node, gast.FunctionDef) and node is not parsed.tree:
+            name = node.name
+        elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) \
+                and isinstance(node.targets[0], gast.Name):
+            name = node.targets[0].id
+        inner = nested_definition(parsed, name) if name else None
+        if inner is not None:
+            out[name] = free_locals(parsed, inner)
+    return out
 
 
 def split_aux(parsed):

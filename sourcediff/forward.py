@@ -14,6 +14,7 @@ import operator
 
 import gast
 
+from . import closures
 from . import nodes as N
 from . import registry
 from .activity import operands
@@ -22,8 +23,7 @@ from .errors import MissingRuleError
 from .fence import fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
-from .reverse import (_BINOPS, _UNARY, bind_nodes, check_closure, index_expr,
-                      is_user_function)
+from .reverse import _BINOPS, _UNARY, bind_nodes, index_expr, is_user_function
 
 
 class Tangents:
@@ -152,10 +152,16 @@ class Tangents:
         if fn is stop_gradient:
             return None
         if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn):
-            check_closure(self.parsed, value, self.varied)
+            func, args = N.clone(value.func), list(value.args)
+            lifted = closures.lift(self.parsed, value, self.varied)
+            if lifted is not None:  # a nested function reading differentiated locals
+                fn, free = lifted
+                func = N.name(self.names.global_name(fn.__name__))
+                self.extra_globals[func.id] = fn
+                args += [N.name(n) for n in free]
             tans = [N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
-                    else N.const(None) for a in value.args]
-            return N.call("jvp_call", [N.clone(value.func), N.tuple_(tans), *value.args])
+                    else N.const(None) for a in args]
+            return N.call("jvp_call", [func, N.tuple_(tans), *args])
         if fn is MISSING:
             fail(self.parsed, value, "a call to a function that is not known at compile time",
                  "call a module-level function, or mark it with sourcediff.primitive")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from . import closures
 from . import nodes as N
 from . import registry
 from .activity import operands
@@ -312,13 +313,19 @@ class Sweep:
 
     def user_call(self, value, g, s):
         """A call to user code: the callee's own generated adjoint, run by ``vjp_call``."""
-        check_closure(self.parsed, value, self.varied)
         if value.keywords:
             fail(self.parsed, value, "keyword arguments in a call to a user function",
                  "pass the arguments by position")
+        func, args = N.clone(value.func), list(value.args)
+        lifted = closures.lift(self.parsed, value, self.varied)
+        if lifted is not None:  # a nested function reading differentiated locals
+            fn, free = lifted
+            func = N.name(self.names.global_name(fn.__name__))
+            self.extra_globals[func.id] = fn
+            args += [N.name(n) for n in free]
         tmp = self.names.temp("cts")
-        out = [N.assign(tmp, N.call("vjp_call", [N.clone(value.func), g, *value.args]))]
-        for i, a in enumerate(value.args):
+        out = [N.assign(tmp, N.call("vjp_call", [func, g, *args]))]
+        for i, a in enumerate(args):
             if isinstance(a, gast.Name) and a.id in self.active:
                 item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
                 out += self.contribute(a.id, item, maybe_none=True)
@@ -487,28 +494,6 @@ def _strip_comment(text):
         if tok.type == tokenize.COMMENT:
             return text[:tok.start[1]].rstrip()
     return text
-
-
-def check_closure(parsed, call_, active):
-    """A nested function reading a differentiated local would lose that gradient: refuse."""
-    if not isinstance(call_.func, gast.Name):
-        return
-    name = call_.func.id
-    for node in gast.walk(parsed.tree):
-        inner = None
-        if isinstance(node, gast.FunctionDef) and node is not parsed.tree and node.name == name:
-            inner = node
-        elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) and any(
-                isinstance(t, gast.Name) and t.id == name for t in node.targets):
-            inner = node.value
-        if inner is None:
-            continue
-        own = {a.id for a in inner.args.args} | set(N.names_in(inner, gast.Store))
-        free = [n for n in N.names_in(inner, gast.Load) if n not in own and n in active]
-        if free:
-            fail(parsed, call_, f"a call to the nested function '{name}', which reads "
-                 f"'{free[0]}' from the enclosing function, and '{free[0]}' depends on the "
-                 "differentiated arguments", f"pass '{free[0]}' to '{name}' as an argument")
 
 
 def bind_nodes(rule, bound):

@@ -1471,6 +1471,7 @@ for _f, _a, _w, _s in [
     (cf_helper_two_args, lambda r: (rnd(r, 3), rnd(r, 3)), (0, 1), ""),
     (cf_helper_float, lambda r: (rnd(r),), 0, ""),
     (cf_primitive_call, lambda r: (rnd(r, 3),), 0, ""),
+    (cf_closure_over_active, lambda r: (rnd(r, 3),), 0, ""),
     (cf_swap_params, lambda r: (rnd(r, 3), rnd(r, 3)), (0, 1), ""),
     (cf_square_twice, lambda r: (rnd(r, 3),), 0, ""),
     (cf_enumerate, lambda r: (rnd(r, 3),), 0, ""),
@@ -1507,30 +1508,12 @@ _POP_LATE = ("reverse pass reads a reassigned variable before popping its old va
 COMPILER_BUGS = {}
 
 # case id -> short description of a tape bug (strict xfail in tape mode)
-TAPE_BUGS = {
-    "softmax_xent_onehot": "plain ndarray.dot(tracer) raises TracerConversionError",
-}
+TAPE_BUGS: dict = {}
 
-# case id -> documented tape limitation (skipped in tape mode); cases tagged "math"
-# are added below (math.* on a traced value raises TracerConversionError by design)
-_PLAIN_STORE = "storing a traced value into np.zeros/np.ones raises by design"
-TAPE_UNSUPPORTED = {
-    "cf_elif-c": "math.exp on a traced value raises by design",
-    "cf_early_return_float-late": "math.sqrt on a traced value raises by design",
-    "cf_inplace_zeros": _PLAIN_STORE,
-    "cf_inplace_elem": _PLAIN_STORE,
-    "cf_inplace_loop": _PLAIN_STORE,
-    "cf_inplace_overwrite": _PLAIN_STORE,
-    "cf_inplace_2d": _PLAIN_STORE,
-    "cf_inplace_aug": _PLAIN_STORE,
-    "la_array_of_scalars": "np.array([...]) of traced values raises by design (use np.stack)",
-    "la_asarray_copy_float": "np.asarray / float() of a traced value raise by design",
-    "la_sum_of_list": "np.sum / np.mean of a Python list of traced values converts it "
-                      "with np.asarray (raises)",
-}
-for _c in CASES:
-    if "math" in _c.tags:
-        TAPE_UNSUPPORTED.setdefault(_c.id, "math.* on a traced value raises by design")
+# case id -> documented tape limitation (skipped in tape mode). math.*, float(),
+# np.array([...]) of traced values and stores into np.zeros(...) work on the tape now
+# (sourcediff/tape/shim.py), so nothing is listed.
+TAPE_UNSUPPORTED: dict = {}
 
 
 def _check_unique():

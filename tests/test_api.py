@@ -219,3 +219,24 @@ def test_det_and_inv_against_hand_values():
     expected = inv.T - inv.T @ ones @ inv.T   # d log det = A^-T; d sum(A^-1) = -A^-T 1 A^-T
     np.testing.assert_allclose(grad(log_det_plus_inv)(a), expected, rtol=1e-10)
     check_grad(log_det_plus_inv, a, order=2)
+
+
+def closure_over_differentiated(x, y):
+    s = np.sin(y)
+    f = lambda v: v * s + y  # noqa: E731
+    scale = x * 2.0
+
+    def inner(v):
+        return v * scale
+    return f(x) * f(2.0) + inner(y)
+
+
+def test_closures_reading_differentiated_locals():
+    x, y = 0.7, 1.3
+    s = np.sin(y)
+    fx, f2 = x * s + y, 2.0 * s + y
+    gx = s * f2 + 2.0 * y
+    gy = (x * np.cos(y) + 1.0) * f2 + fx * (2.0 * np.cos(y) + 1.0) + 2.0 * x
+    got = grad(closure_over_differentiated, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(got, (gx, gy), rtol=1e-12)
+    check_grad(closure_over_differentiated, x, y, wrt=(0, 1))

@@ -515,11 +515,8 @@ def test_error_hierarchy():
 
 
 def test_refused_where_a_gradient_would_be_lost():
-    """Two patterns sourcediff refuses rather than get silently wrong."""
-    from corpus import cf_closure_over_active, cf_inplace_alias
-    with pytest.raises(SourceDiffError, match="pass 'c' to 'inner' as an argument") as e:
-        grad(cf_closure_over_active)(np.ones(3))
-    assert "corpus.py:" in str(e.value)
+    """Writing through a second name: refused rather than silently wrong."""
+    from corpus import cf_inplace_alias
     with pytest.raises(SourceDiffError, match="in-place update of 'z'") as e:
         grad(cf_inplace_alias)(np.ones(3))
     assert "np.zeros_like" in str(e.value)
