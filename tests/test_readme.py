@@ -21,3 +21,15 @@ def test_readme_snippets_run_and_show_real_output(tmp_path, monkeypatch):
         if "dloss" in namespace:
             from sourcediff import source
             assert source(namespace["dloss"]) == shown[0]
+
+
+def test_examples_print_what_readme_quotes():
+    import subprocess
+    import sys
+    root = Path(__file__).parent.parent
+    rows = re.findall(r"\| `(examples/\w+\.py)` \| `([^`]+)` \|", README)
+    assert len(rows) >= 9
+    for script, line in rows:
+        out = subprocess.run([sys.executable, str(root / script)], capture_output=True,
+                             text=True, timeout=120, cwd=root, check=True).stdout
+        assert line in out, f"{script} no longer prints {line!r}"
