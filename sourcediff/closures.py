@@ -74,3 +74,16 @@ def _compile(parsed, inner, name, free):
     src = codegen.to_source(fdef)
     filename = f"<sourcediff lifted {parsed.name}.{fname}:{zlib.crc32(src.encode()):08x}>"
     return codegen.compile_function(src, fname, getattr(parsed.fn, "__globals__", {}), filename)
+
+
+def callee(parsed, call_, varied, names, extra_globals):
+    """The function node and arguments to differentiate a user call with: the call as
+    written, or the lifted nested function with the locals it reads appended."""
+    func, args = N.clone(call_.func), list(call_.args)
+    lifted = lift(parsed, call_, varied)
+    if lifted is not None:
+        fn, free = lifted
+        func = N.name(names.global_name(fn.__name__))
+        extra_globals[func.id] = fn
+        args += [N.name(n) for n in free]
+    return func, args

@@ -152,13 +152,8 @@ class Tangents:
         if fn is stop_gradient:
             return None
         if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn):
-            func, args = N.clone(value.func), list(value.args)
-            lifted = closures.lift(self.parsed, value, self.varied)
-            if lifted is not None:  # a nested function reading differentiated locals
-                fn, free = lifted
-                func = N.name(self.names.global_name(fn.__name__))
-                self.extra_globals[func.id] = fn
-                args += [N.name(n) for n in free]
+            func, args = closures.callee(self.parsed, value, self.varied, self.names,
+                                         self.extra_globals)
             tans = [N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
                     else N.const(None) for a in args]
             return N.call("jvp_call", [func, N.tuple_(tans), *args])

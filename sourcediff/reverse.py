@@ -316,13 +316,8 @@ class Sweep:
         if value.keywords:
             fail(self.parsed, value, "keyword arguments in a call to a user function",
                  "pass the arguments by position")
-        func, args = N.clone(value.func), list(value.args)
-        lifted = closures.lift(self.parsed, value, self.varied)
-        if lifted is not None:  # a nested function reading differentiated locals
-            fn, free = lifted
-            func = N.name(self.names.global_name(fn.__name__))
-            self.extra_globals[func.id] = fn
-            args += [N.name(n) for n in free]
+        func, args = closures.callee(self.parsed, value, self.varied, self.names,
+                                     self.extra_globals)
         tmp = self.names.temp("cts")
         out = [N.assign(tmp, N.call("vjp_call", [func, g, *args]))]
         for i, a in enumerate(args):

@@ -50,6 +50,14 @@ def _keepdims_shape(shape, axis):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _kept(g, ans, shape, axis, keepdims):
+    """A reduction's cotangent and result with the reduced axes kept (size 1)."""
+    if keepdims:
+        return g, ans
+    kept = _keepdims_shape(shape, axis)
+    return np.reshape(g, kept), np.reshape(ans, kept)
+
+
 def unreduce(g, x, axis=None, keepdims=False):
     """Spread the cotangent of a reduction back over the reduced axes."""
     shape = np.shape(x)
@@ -70,9 +78,7 @@ def unreduce_select(g, ans, x, axis=None, keepdims=False):
     shape = np.shape(x)
     if not shape:
         return g
-    if not keepdims:
-        ans = np.reshape(ans, _keepdims_shape(shape, axis))
-        g = np.reshape(g, _keepdims_shape(shape, axis))
+    g, ans = _kept(g, ans, shape, axis, keepdims)
     mask = x == ans
     return g * mask / np.sum(mask, axis=axis, keepdims=True)
 
@@ -81,9 +87,7 @@ def prod_vjp(g, ans, x, axis=None, keepdims=False):
     shape = np.shape(x)
     if not shape:
         return g
-    if not keepdims:
-        ans = np.reshape(ans, _keepdims_shape(shape, axis))
-        g = np.reshape(g, _keepdims_shape(shape, axis))
+    g, ans = _kept(g, ans, shape, axis, keepdims)
     return g * ans / x
 
 
