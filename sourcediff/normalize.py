@@ -334,5 +334,7 @@ def normalize(parsed, ns):
     """The function body in A-normal form (a list of statements)."""
     if "np" not in ns:
         ns["np"] = np
+    for name, obj in (("len", len), ("range", range), ("min", min), ("list", list)):
+        ns.setdefault(name, obj)  # builtins the rewrites below introduce
     norm = Normalizer(parsed, ns, {"n": 0})
     return norm.block(parsed.tree.body)

@@ -94,7 +94,7 @@ defrule(np.where, "condition, x, y", (None, "np.where(condition, g, 0.0)",
         (None, "np.where(condition, dx, 0.0)", "np.where(condition, 0.0, dy)"), broadcast=True)
 defrule(np.clip, "a, a_min, a_max", ("g * clip_mask(a, a_min, a_max)",),
         ("da * clip_mask(a, a_min, a_max)",), broadcast=True)
-defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("da",))
+defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",))
 defrule((np.copy, np.ascontiguousarray, np.real), "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
 
@@ -105,17 +105,21 @@ defrule(np.mean, "a, axis=None, keepdims=False",
         ("unreduce(g, a, axis, keepdims) / reduced_count(a, ans)",),
         ("np.mean(da, axis=axis, keepdims=keepdims)",))
 defrule(np.prod, "a, axis=None, keepdims=False", ("prod_vjp(g, ans, a, axis, keepdims)",),
-        ("np.sum(prod_vjp(da, ans, a, axis, True), axis=axis, keepdims=keepdims)",))
+        ("np.sum(da * prod_vjp(np.ones_like(ans), ans, a, axis, keepdims), axis=axis, "
+         "keepdims=keepdims)",))
 defrule((np.max, np.amax), "a, axis=None, keepdims=False",
         ("unreduce_select(g, ans, a, axis, keepdims)",),
-        ("np.sum(unreduce_select(1.0, ans, a, axis, keepdims) * da, axis=axis, keepdims=keepdims)",))
+        ("np.sum(unreduce_select(np.ones_like(ans), ans, a, axis, keepdims) * da, axis=axis, "
+         "keepdims=keepdims)",))
 defrule((np.min, np.amin), "a, axis=None, keepdims=False",
         ("unreduce_select(g, ans, a, axis, keepdims)",),
-        ("np.sum(unreduce_select(1.0, ans, a, axis, keepdims) * da, axis=axis, keepdims=keepdims)",))
+        ("np.sum(unreduce_select(np.ones_like(ans), ans, a, axis, keepdims) * da, axis=axis, "
+         "keepdims=keepdims)",))
 defrule(builtins.sum, "a", ("unreduce(g, a)",), ("np.sum(da)",))
 defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False",
         ("norm_vjp(g, ans, x, ord, axis, keepdims)",),
-        ("np.sum(norm_vjp(1.0, ans, x, ord, axis, True) * dx, axis=axis, keepdims=keepdims)",))
+        ("np.sum(norm_vjp(np.ones_like(ans), ans, x, ord, axis, keepdims) * dx, axis=axis, "
+         "keepdims=keepdims)",))
 
 # --- linear algebra and shape -------------------------------------------------------
 defrule(np.dot, "a, b", ("dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"),
@@ -199,6 +203,7 @@ defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, n
            rt.zeros_tangent, np.imag)
 defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
            np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
+defnondiff(math.isnan, math.isinf, math.isfinite, math.isclose, math.trunc)
 
 # --- array methods: x.name(...) means np.name(x, ...) ----------------------------------------
 for _name in ("sum", "mean", "prod", "max", "min", "dot", "reshape", "ravel", "squeeze",

@@ -137,3 +137,61 @@ def test_value_and_grad_value(case, mode):
                                np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-14)
     if type(expected) is float:
         assert isinstance(value, float)
+
+
+def _forward_cases():
+    return [pytest.param(c, id=c.id) for c in CASES]
+
+
+def _direction(x, rng):
+    if isinstance(x, float):
+        return float(rng.standard_normal())
+    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating):
+        return rng.standard_normal(x.shape).astype(x.dtype)
+    if isinstance(x, dict):
+        return {k: _direction(v, rng) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_direction(v, rng) for v in x)
+    return None
+
+
+def _dot(g, v):
+    if isinstance(g, dict):
+        return sum(_dot(g[k], v[k]) for k in g)
+    if isinstance(g, (list, tuple)):
+        return sum(_dot(a, b) for a, b in zip(g, v))
+    return float(np.sum(np.asarray(g, dtype=float) * np.asarray(v, dtype=float)))
+
+
+def _zero(x):
+    if isinstance(x, float):
+        return 0.0
+    if isinstance(x, np.ndarray):
+        return np.zeros_like(x, dtype=float) if x.dtype.kind != "f" else np.zeros_like(x)
+    if isinstance(x, dict):
+        return {k: _zero(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_zero(v) for v in x)
+    return None
+
+
+@pytest.mark.parametrize("case", _forward_cases())
+def test_forward_mode_agrees_with_reverse(case):
+    """jvp along a random direction equals the gradient dotted with that direction."""
+    args, wrt, _ = _setup(case)
+    rng = np.random.default_rng(1)
+    tangents = [_zero(a) for a in args]
+    for i in wrt:
+        tangents[i] = _direction(args[i], rng)
+    if any(t is None for t in tangents):
+        pytest.skip("an argument with no tangent space (int, str, object)")
+    if any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in args):
+        pytest.skip("float32: compared in test_gradient_type_shape_dtype")
+    grads = sourcediff.grad(case.fn, wrt=wrt)(*snapshot(args))
+    expected = sum(_dot(g, tangents[i]) for g, i in zip(grads, wrt))
+    try:
+        _, tangent_out = sourcediff.jvp(case.fn, snapshot(args), tangents)
+    except sourcediff.errors.MissingRuleError as exc:
+        assert "defjvp" in str(exc)  # a primitive given only a reverse rule
+        pytest.skip("a primitive without a forward rule")
+    np.testing.assert_allclose(float(tangent_out), expected, rtol=1e-7, atol=1e-9)
