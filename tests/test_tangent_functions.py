@@ -232,13 +232,7 @@ def _cases():
 CASES = _cases()
 
 # Known sourcediff bugs, marked xfail(strict=True): {(mode, function name): reason}.
-_SUM_OF_LIST = ("tape: np.sum of a Python list holding traced values raises "
-                "TracerConversionError (np.stack([...]) works; the compiler handles it)")
-XFAIL = {
-    ("tape", "test_anf_list"): _SUM_OF_LIST,
-    ("tape", "test_deep_anf_list"): _SUM_OF_LIST,
-    ("tape", "listcomp"): _SUM_OF_LIST,
-}
+XFAIL = {}
 
 # Refused on purpose with a SourceDiffError that names the construct and gives a
 # hint: {(mode, function name): (error class name, text the message must contain)}.
@@ -247,11 +241,6 @@ REFUSED = {
     # tape does, and these pass there)
     ("compile", "test_subscript2"): ("UnsupportedSyntaxError", "in-place update of the argument"),
     ("compile", "test_subscript3"): ("UnsupportedSyntaxError", "in-place update of the argument"),
-    # the tape does not let a traced value be stored into a plain np.zeros(...)
-    # array or converted by np.array(...) (the compiler handles both)
-    ("tape", "init_array_grad_maybe_active"): ("TracerConversionError", "plain array"),
-    ("tape", "rnn"): ("TracerConversionError", "plain array"),
-    ("tape", "cast_sum_"): ("TracerConversionError", "np.array"),
 }
 
 MODES = {"compile": sourcediff.grad, "tape": tape.grad}

@@ -336,11 +336,25 @@ def test_missing_rule_names_function_and_fix():
     assert "primitive" in str(err.value) and "defrule" in str(err.value)
 
 
+def _sin_imported_inside(x):
+    import math as m   # a module imported in the body is not replaced
+    return m.sin(x)
+
+
+_OUTSIDE = np.zeros(2)
+
+
+def _store_into_outside_array(x):
+    out = _OUTSIDE.copy()   # made outside the traced copy's creators: a plain array
+    out[0] = x
+    return np.sum(out)
+
+
 @pytest.mark.parametrize("f", [
-    lambda x: math.sin(x),
-    lambda x: float(x) * 2,
-    lambda x: np.asarray(x),
-    lambda x: np.sum(np.ones((2, 2)).dot(x)),
+    _sin_imported_inside,
+    lambda x: x.__float__() * 2,
+    lambda x: x.item(),
+    lambda x: np.sum(_OUTSIDE.dot(np.stack([x, x]))),
 ])
 def test_conversions_raise_clear_error(f):
     with pytest.raises(TracerConversionError, match="np") as err:
@@ -349,18 +363,14 @@ def test_conversions_raise_clear_error(f):
 
 
 def test_assigning_traced_value_into_plain_array():
-    def f(x):
-        out = np.zeros(2)
-        out[0] = x
-        return np.sum(out)
     # NumPy re-raises it as "setting an array element with a sequence" from our error
     with pytest.raises((TracerConversionError, ValueError)) as err:
-        tape.grad(f)(1.0)
+        tape.grad(_store_into_outside_array)(1.0)
     cause = err.value if isinstance(err.value, TracerConversionError) else err.value.__cause__
     assert isinstance(cause, TracerConversionError) and "zeros_like" in str(cause)
 
     def g(x):
-        out = np.zeros(2)
+        out = _OUTSIDE.copy()
         out += x
         return np.sum(out)
     with pytest.raises(ArgumentError, match="in place"):

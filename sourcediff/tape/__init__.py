@@ -12,16 +12,45 @@ uses (:mod:`sourcediff.rules`); user ``sourcediff.primitive`` rules are used
 as given. ``grad(grad(f))`` works because the reverse sweep records itself on
 the outer trace.
 
-What the tape cannot see, and what happens instead:
+``math.sin(x)``, ``float(x)`` and ``out = np.zeros(3); out[0] = x`` cannot be
+intercepted on a traced value (they convert it), so the tape runs a copy of
+the function that sees ``math``, ``numpy`` and ``float`` replaced
+(:mod:`sourcediff.tape.shim`; made once per ``grad`` object):
 
-* ``math.sin(x)``, ``float(x)``, ``np.asarray(x)``, ``x.item()`` and storing a
-  traced value into a plain array (``out = np.zeros(3); out[0] = x``) would
-  drop the gradient, so they raise :class:`TracerConversionError` (inside
-  ``no_grad()`` they are allowed). Use ``np.*`` functions, ``np.stack`` of a
-  list, or ``out = np.zeros_like(x)`` (which stays traced).
+* ``math.*`` functions (also ``from math import sin``, ``import math as m``)
+  record through the table's ``math`` rules; ``float(x)`` through its
+  ``float`` rule, in functions that only ever *call* ``float``;
+* arrays made inside the function (``np.zeros``, ``ones``, ``empty``, ``full``,
+  ``*_like``, ``eye``, ``arange``, ``linspace``, ``copy``, ``array``...) are
+  traced constants, so ``out[i] = x`` records and ``out.dot(x)`` works; they
+  carry no gradient, so converting them (``float``, ``np.asarray``) is fine;
+* ``np.array([x, y])`` / ``np.asarray`` of lists holding traced values stack
+  them, and ``np.sum([x, y])`` (any NumPy function given such a list) too;
+* non-differentiated array arguments (``X`` in ``grad(loss)(W, X)``) are
+  passed as views whose ``X.dot(W)`` accepts a traced ``W``.
+
+What is still refused, with :class:`TracerConversionError` and a hint
+(inside ``no_grad()`` conversions are allowed):
+
+* the above outside the copy: in helpers from *other* modules, after a
+  ``import math`` inside the function body, in methods of classes, and in
+  functions that assign globals (they run unchanged, so the assignment
+  reaches the module); ``float`` where the code also uses the name otherwise
+  (``isinstance(v, float)``, ``dtype=float``);
+* storing a traced value into, or ``.dot(traced)`` of, a plain array made
+  outside the function (a global, a closure variable, an array inside a
+  container argument);
+* ``x.item()``, ``x.__float__()``, ``plain_array += x`` (``out=`` of a ufunc).
+
+Other semantics to know:
+
 * ``y[idx] = v`` on a traced ``y`` is a functional update: ``y`` now stands for
   the updated array, but views taken before the assignment keep the old values.
-* A NumPy function without a rule raises :class:`~sourcediff.errors.MissingRuleError`.
+* Arrays made inside the function are :class:`Tracer` objects, not ndarrays:
+  ``isinstance(y, np.ndarray)`` is False; methods the tape does not know are
+  forwarded to the plain array (except in-place ones such as ``sort``).
+* A NumPy function without a rule raises :class:`~sourcediff.errors.MissingRuleError`
+  (unless all its traced arguments are constants).
 """
 
 from .api import grad, value_and_grad, vjp

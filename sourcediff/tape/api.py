@@ -2,7 +2,9 @@
 
 Each call wraps the selected arguments' leaves in :class:`Tracer` objects of
 a fresh trace level, runs the user function natively (so any Python control
-flow works), then sweeps back from the output.
+flow works), then sweeps back from the output. The function run is the copy
+made by :func:`.shim.traceable` (once per ``grad``/``value_and_grad`` object),
+which sees ``math``, ``numpy`` and ``float`` replaced so that they record.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import numpy as np
 
 from .. import runtime, structure
 from ..errors import ArgumentError, NonScalarOutputError
-from . import sweep
-from .graph import Node, is_box, new_level, unwrap, unwrap_all
+from . import shim, sweep
+from .graph import Node, is_box, new_level, tracing, unwrap, unwrap_all
 from .tracer import Tracer
 
 
@@ -41,24 +43,27 @@ def value_and_grad(f=None, wrt=0, *, has_aux=False):
     """Like :func:`grad`, returning ``(value, grads)``; ``((loss, aux), grads)`` with aux."""
     if f is None:
         return lambda fn: value_and_grad(fn, wrt, has_aux=has_aux)
+    run = shim.traceable(f)
 
     @functools.wraps(f)
     def value_and_gradient(*args, **kwargs):
         indices, single = structure.resolve_wrt(f, wrt, nargs=len(args))
         args, kwargs = _as_positional(f, args, kwargs, indices)
         level = new_level()
-        args = list(args)
+        args = [a if i in indices else shim.data_view(a) for i, a in enumerate(args)]
+        kwargs = {k: shim.data_view(v) for k, v in kwargs.items()}
         inputs = []
         for i in indices:
             args[i], traced = _trace_argument(f, args[i], i, level)
             inputs.append(traced)
-        out = f(*args, **kwargs)
+        with tracing(level):
+            out = run(*args, **kwargs)
         loss, aux = _split_aux(f, out, has_aux)
         value = _check_scalar(f, loss, level)
         seeds = {loss.node: _ones_like(value)} if _on_trace(loss, level) else {}
         sources = sweep.backward(seeds)
         grads = tuple(_gradient(traced, sources) for traced in inputs)
-        value = (value, unwrap(aux, level)) if has_aux else value
+        value = (value, shim.plain(unwrap(aux, level))) if has_aux else value
         return value, grads[0] if single else grads
     return value_and_gradient
 
@@ -71,7 +76,8 @@ def vjp(f, *primals):
         arg, traced = _trace_argument(f, p, i, level)
         args.append(arg)
         inputs.append(traced)
-    out = f(*args)
+    with tracing(level):
+        out = shim.traceable(f)(*args)
     out_leaves, rebuild = structure.flatten(out)
     raw_out = rebuild([unwrap(leaf, level) for leaf in out_leaves])
 

@@ -10,15 +10,35 @@ ordinary values (which record themselves, one level down).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
 
 _node_order = itertools.count()
 _levels = itertools.count(1)
+_active = threading.local()
 
 
 def new_level():
     """A fresh trace level, higher than every level handed out before."""
     return next(_levels)
+
+
+@contextlib.contextmanager
+def tracing(level):
+    """Mark ``level`` as the innermost trace while the user function runs."""
+    stack = _active.__dict__.setdefault("levels", [])
+    stack.append(level)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def current_level():
+    """The innermost trace whose user function is running, or None."""
+    stack = getattr(_active, "levels", None)
+    return stack[-1] if stack else None
 
 
 class Node:
@@ -45,6 +65,15 @@ class Node:
         return f"<Node #{self.order} parents={len(self.parents)}>"
 
 
+class Const(Node):
+    """The node of a traced *constant*: an array made inside the traced function
+    (``np.zeros(3)``) or computed from such arrays only. It has no gradient, so
+    operations on it are not recorded and converting it to a plain value is safe;
+    it is a :class:`Box` only so that ``y[i] = traced`` can record into it."""
+
+    __slots__ = ()
+
+
 class Box:
     """A value being traced: ``value``, its ``node``, and its trace ``level``."""
 
@@ -58,6 +87,11 @@ class Box:
 
 def is_box(x):
     return isinstance(x, Box)
+
+
+def is_constant(x):
+    """Whether ``x`` is a box holding a traced constant (see :class:`Const`)."""
+    return isinstance(x, Box) and type(x.node) is Const
 
 
 def _is_seq(x):

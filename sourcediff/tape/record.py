@@ -10,13 +10,12 @@ evaluate the table's templates (or a primitive's user rule).
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
 from .. import markers, registry, rules, runtime  # noqa: F401  (rules fills the table)
 from ..errors import ArgumentError, MissingRuleError
-from .graph import Node, find_top, has_box, is_box, unwrap, unwrap_all
+from .graph import Const, Node, find_top, has_box, is_box, is_constant, unwrap, unwrap_all
 
 # Keyword arguments that change how a value is computed but not its derivative.
 _BENIGN_KWARGS = frozenset({"dtype", "order", "casting", "subok", "optimize"})
@@ -40,18 +39,28 @@ def missing_rule(fn, detail=""):
 
 # --- entry points ---------------------------------------------------------------------
 
-def call_rule(fn, args, kwargs):
-    """``fn(*args, **kwargs)`` with traced arguments, through the rule table."""
+def call_rule(fn, args, kwargs, impl=None):
+    """``fn(*args, **kwargs)`` with traced arguments, through the rule table.
+
+    ``impl`` computes ``fn`` instead of ``fn`` itself: a version that accepts
+    boxes of outer traces (the ``math`` shim's functions; ``math.sin`` does not).
+    """
     rule = registry.lookup(fn)
     if rule is None:
         if registry.is_nondiff(fn):
             return call_nondiff(fn, args, kwargs)
+        if only_constants(args, kwargs):
+            return call_on_constants(fn, args, kwargs)
         raise missing_rule(fn)
     names = set(rule.param_names)
     extra = {k: v for k, v in kwargs.items() if k not in names}
     unknown = set(extra) - _BENIGN_KWARGS
     if unknown:
+        if only_constants(args, kwargs):
+            return call_on_constants(fn, args, kwargs)
         raise missing_rule(fn, f" with keyword argument(s) {', '.join(sorted(unknown))}")
+    if impl is not None:
+        fn = impl
     if extra:
         fn = functools.partial(fn, **unwrap_all(extra))
         kwargs = {k: v for k, v in kwargs.items() if k in names}
@@ -62,10 +71,47 @@ def call_nondiff(fn, args, kwargs):
     """A function whose output carries no gradient: run it on plain values."""
     out = fn(*unwrap_all(args), **unwrap_all(kwargs))
     top = find_top(args, kwargs)
-    if (fn in _LIKE_CREATORS and top is not None and markers.recording()
-            and np.issubdtype(np.result_type(out), np.floating)):
-        return type(top)(out, Node(), top.level)     # a traced constant
+    if fn in _LIKE_CREATORS and top is not None:
+        return constant(out, top.level, type(top))
     return out
+
+
+def only_constants(args, kwargs=None):
+    """Whether every box among ``args``/``kwargs`` (lists searched too) is a constant."""
+    stack = list(args) + list((kwargs or {}).values())
+    while stack:
+        x = stack.pop()
+        if is_box(x):
+            if not is_constant(x):
+                return False
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+    return True
+
+
+def call_on_constants(fn, args, kwargs):
+    """Any function (rule or not) of traced constants only: run it on plain values."""
+    out = fn(*unwrap_all(args), **unwrap_all(kwargs))
+    top = find_top(args, kwargs)
+    return out if top is None else constant(out, top.level, type(top))
+
+
+def constant(value, level, box_type=None):
+    """``value`` as a traced constant of trace ``level`` if it is a plain float array
+    or number (so ``y[i] = traced`` can record into it later), else ``value``.
+
+    Nothing is wrapped outside a trace or inside ``no_grad()``.
+    """
+    if level is None or is_box(value) or not markers.recording():
+        return value
+    if isinstance(value, np.ndarray):
+        if not np.issubdtype(value.dtype, np.floating):
+            return value
+    elif not isinstance(value, (float, np.floating)):
+        return value
+    if box_type is None:
+        from .tracer import Tracer as box_type
+    return box_type(value, Const(), level)
 
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
@@ -82,6 +128,8 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         return ufunc(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b, **kwargs)
     if method == "reduce" and ufunc in _REDUCERS:
         return _REDUCERS[ufunc](*inputs, **kwargs)
+    if only_constants(inputs, kwargs):
+        return call_on_constants(getattr(ufunc, method), inputs, kwargs)
     raise missing_rule(ufunc, f".{method}")
 
 
@@ -104,9 +152,9 @@ def record(fn, rule, args, kwargs, *, strict=True, force=False):
     raw_kwargs = {k: unwrap(v, level) for k, v in kwargs.items()} if kwargs else {}
     ans = fn(*raw_args, **raw_kwargs)
     bound = rule.bind(args, dict(kwargs))
-    slots, parents = _traced_slots(rule, bound, level, strict)
+    slots, parents, constants = _traced_slots(rule, bound, level, strict)
     if not slots:
-        return ans
+        return constant(ans, level, type(top)) if constants else ans
     values = [unwrap(v, level) for v in bound.values()]
     boxed = has_box(ans) or has_box(values)
     node = Node(parents, _rule_pullback, (rule, slots, ans, values, boxed))
@@ -115,12 +163,16 @@ def record(fn, rule, args, kwargs, *, strict=True, force=False):
 
 def _traced_slots(rule, bound, level, strict):
     """(param position, param name, position in a sequence or None) of each traced
-    input, and the parent nodes in the same order."""
-    slots, parents = [], []
+    input, the parent nodes in the same order, and whether a traced constant of
+    this level was among the inputs (constants get no slot: no gradient)."""
+    slots, parents, constants = [], [], False
     for k, (name, value) in enumerate(bound.items()):
         items = [(None, value)] if not isinstance(value, (list, tuple)) else enumerate(value)
         for i, v in items:
             if not (is_box(v) and v.level == level):
+                continue
+            if type(v.node) is Const:
+                constants = True
                 continue
             if rule.vjp_fn(name) is None:
                 if strict:
@@ -128,7 +180,7 @@ def _traced_slots(rule, bound, level, strict):
                 continue
             slots.append((k, name, i))
             parents.append(v.node)
-    return slots, tuple(parents)
+    return slots, tuple(parents), constants
 
 
 def _rule_pullback(g, rule, slots, ans, values, boxed):
@@ -226,7 +278,8 @@ _NAMESPACE: dict = {}
 
 def _traced_namespace():
     if not _NAMESPACE:
-        _NAMESPACE.update(np=np, math=math)
+        from .shim import MATH
+        _NAMESPACE.update(np=np, math=MATH)
         _NAMESPACE.update({name: _helper(fn) for name, fn in runtime.HELPERS.items()})
     return _NAMESPACE
 
@@ -247,5 +300,7 @@ def _helper(fn):
     def traced(*args, **kwargs):
         if find_top(args, kwargs) is None:
             return fn(*args, **kwargs)
-        return record(fn, rule, args, kwargs, strict=False, force=True)
+        # computed by ``traced`` itself: the plain values of this trace may still
+        # be boxes of an outer one (a derivative of a derivative)
+        return record(traced, rule, args, kwargs, strict=False, force=True)
     return traced

@@ -6,10 +6,14 @@ Python operators, NumPy ufuncs (``__array_ufunc__``) and NumPy functions
 runs unchanged. Comparisons, ``len`` and shape queries give plain results, so
 Python control flow (``if``, ``while``, ``for``) just runs.
 
-Converting a tracer to a plain number or array (``float(x)``, ``math.sin(x)``,
-``np.asarray(x)``, ``out[i] = x`` into an array made by ``np.zeros``) would drop
-its gradient silently, so while recording it raises
-:class:`TracerConversionError` instead; inside ``no_grad()`` it is allowed.
+Converting a tracer to a plain number or array (``x.__float__()``,
+``x.__array__()``, ``x.item()``) would drop its gradient silently, so while
+recording it raises :class:`TracerConversionError` instead; inside
+``no_grad()``, and for traced constants (arrays made inside the traced
+function, which carry no gradient), it is allowed. The ``math``, ``np`` and
+``float`` a traced function sees are replaced (:mod:`.shim`) so that the
+usual spellings (``math.sin(x)``, ``float(x)``, ``np.array([x, y])``,
+``out = np.zeros(3); out[0] = x``) record instead of converting.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 from .. import markers, registry
 from ..errors import SourceDiffError
 from . import record
-from .graph import Box, Node, unwrap_all
+from .graph import Box, Const, is_constant, unwrap_all
 
 
 class TracerConversionError(SourceDiffError):
@@ -31,10 +35,19 @@ class TracerConversionError(SourceDiffError):
 def _conversion_error(what):
     return TracerConversionError(
         f"{what} of a traced value would drop its gradient",
-        hint="on the tape use np.* functions (np.sin, not math.sin), leave out float(...) and "
-             "np.asarray(...), build arrays with np.stack([...]) or np.zeros_like(x) instead of "
-             "assigning into np.zeros(...); or wrap the value in stop_gradient(...) if it is "
+        hint="the tape replaces math, np and float only in the differentiated function and "
+             "the functions of its own module; elsewhere (a helper from another module, a "
+             "local 'import math', an array passed in or built outside) use np.* functions "
+             "(np.sin, not math.sin), plain_array @ x instead of plain_array.dot(x), "
+             "np.stack([...]) instead of np.array([...]), y = np.zeros_like(x) instead of "
+             "np.zeros(...) before y[i] = x; or wrap the value in stop_gradient(...) if it is "
              "meant to be a constant")
+
+
+# Array methods that change the array in place: never forwarded for a constant
+# (a recorded operation may have saved the same array).
+_MUTATING = frozenset({"sort", "partition", "put", "itemset", "resize", "setfield",
+                       "setflags", "byteswap"})
 
 
 def _binary(op):
@@ -66,7 +79,7 @@ class Tracer(Box):
         return record.call_rule(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
-        if markers.recording():
+        if markers.recording() and not is_constant(self):
             raise _conversion_error("np.asarray / np.array, plain_array.dot(x) (write "
                                     "plain_array @ x), or storing it in a plain array")
         return np.asarray(unwrap_all(self), dtype=dtype)
@@ -114,12 +127,12 @@ class Tracer(Box):
         return int(unwrap_all(self))
 
     def __float__(self):
-        if markers.recording():
+        if markers.recording() and not is_constant(self):
             raise _conversion_error("float(x), math.* functions, or storing x in a plain array")
         return float(unwrap_all(self))
 
     def item(self, *args):
-        if markers.recording():
+        if markers.recording() and not is_constant(self):
             raise _conversion_error("x.item()")
         return unwrap_all(self).item(*args)
 
@@ -134,8 +147,12 @@ class Tracer(Box):
         """``y[idx] = v``: this tracer now stands for the updated array."""
         new = record.index_update(self, unwrap_all(idx), v)
         if not isinstance(new, Tracer):        # nothing traced is left in it
-            new = Tracer(new, Node(), self.level)
+            new = Tracer(new, Const(), self.level)
         self.value, self.node, self.level = new.value, new.node, new.level
+
+    def fill(self, v):
+        """``y.fill(v)``: like ``y[...] = v``."""
+        self[...] = v
 
     def __len__(self):
         return len(unwrap_all(self))
@@ -175,7 +192,11 @@ class Tracer(Box):
 
     def __getattr__(self, name):
         """Array methods (``x.sum(axis=0)``, ``x.dot(w)``...) from the method table."""
-        fn = None if name.startswith("__") else registry.method_function(name)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        fn = registry.method_function(name)
+        if fn is None and is_constant(self) and name not in _MUTATING:
+            return getattr(self.value, name)       # no gradient to lose: a plain result
         if fn is None:
             raise AttributeError(
                 f"traced value has no attribute '{name}' (the tape knows the array methods "

@@ -1,0 +1,366 @@
+"""What a traced function sees instead of ``math``, ``numpy`` and ``float``.
+
+Python's ``math`` functions and ``float(x)`` call ``x.__float__()``, and a plain
+array stores ``out[i] = x`` by converting ``x``: none of them can be
+intercepted on the tracer without dropping the gradient. So ``tape.grad(f)``
+runs a *copy* of ``f`` (same code, defaults and closure) whose globals are a
+live view of ``f``'s module in which
+
+* the ``math`` module (under any name) is :data:`MATH`, whose functions record
+  through the rule table when given a traced value (``math.sin`` has a rule)
+  and are the real ones otherwise; ``from math import sin`` gets the same;
+* the ``numpy`` module (under any name) is :data:`NP`: the array creators
+  (``zeros``, ``ones``, ``empty``, ``full``, ``*_like``, ``eye``, ``identity``,
+  ``arange``, ``linspace``, ``copy``, ``array``, ``asarray``...) return *traced
+  constants* (so a later ``out[i] = x`` records), ``np.array([x, y])`` of traced
+  values stacks them, and any other NumPy function given a list holding traced
+  values (``np.sum([x, y])``) gets it as a stacked array; all else is NumPy's;
+* ``float(x)`` -- in code that only ever *calls* ``float`` -- records through
+  the table's ``float`` rule;
+* the other functions of the same module that ``f`` calls are such copies too.
+
+The view reads the module's globals at every lookup, so later changes to them
+are seen. Not covered (the usual error with a hint is raised instead):
+functions from other modules, a ``math``/``numpy`` imported inside the
+function body, methods of classes, and functions that assign globals (those
+run unchanged, so that the assignment reaches the module).
+"""
+
+from __future__ import annotations
+
+import builtins
+import dis
+import functools
+import math
+import sys
+import types
+
+import numpy as np
+
+from . import record
+from .graph import current_level, find_top, has_box, is_box, is_constant, map_tree
+from .tracer import TracerConversionError
+
+_DISPATCHER = type(np.sum)        # NumPy's array-function dispatcher type
+_FLOAT_NAME = "__sourcediff_float__"
+_LIBRARIES = frozenset({"sourcediff", "numpy", "scipy"})
+
+# id(real function) -> (real function, replacement): ``from math import sin`` etc.
+_SUBSTITUTES: dict = {}
+
+
+# --- math ------------------------------------------------------------------------------------
+
+def _math_function(fn):
+    @functools.wraps(fn)
+    def shim(*args, **kwargs):
+        if find_top(args, kwargs) is None:
+            return fn(*args, **kwargs)
+        return record.call_rule(fn, args, kwargs, impl=shim)
+    return shim
+
+
+MATH = types.ModuleType("math", math.__doc__)
+for _name, _value in vars(math).items():
+    if isinstance(_value, types.BuiltinFunctionType):
+        MATH.__dict__[_name] = _math_function(_value)
+        _SUBSTITUTES[id(_value)] = (_value, MATH.__dict__[_name])
+    elif _name not in ("__name__", "__doc__"):
+        MATH.__dict__[_name] = _value
+
+
+# --- float -----------------------------------------------------------------------------------
+
+def traced_float(x=0.0):
+    """``float(x)``; for a traced ``x``, recorded by the table's ``float`` rule."""
+    if is_box(x) and not is_constant(x):
+        return record.call_rule(builtins.float, (x,), {}, impl=traced_float)
+    return builtins.float(x)
+
+
+# --- numpy -----------------------------------------------------------------------------------
+
+def _here(out):
+    """``out`` as a traced constant of the running trace (if it is a float array)."""
+    return record.constant(out, current_level())
+
+
+def _stacked(obj):
+    """A nested list/tuple holding traced values as one traced array (``np.stack``)."""
+    if isinstance(obj, (list, tuple)) and has_box(obj):
+        return np.stack([_stacked(item) for item in obj])
+    return obj
+
+
+def _cast(out, dtype):
+    return out if dtype is None else out.astype(dtype)
+
+
+def _creator(fn):
+    @functools.wraps(fn)
+    def create(*args, **kwargs):
+        return _here(fn(*args, **kwargs))
+    return create
+
+
+def _full(shape, fill_value, dtype=None, order="C", **kwargs):
+    if is_box(fill_value) and not is_constant(fill_value):
+        return _cast(np.broadcast_to(fill_value, shape), dtype)
+    return _here(np.full(shape, fill_value, dtype, order, **kwargs))
+
+
+def _full_like(a, fill_value, dtype=None, *args, **kwargs):
+    if is_box(fill_value) and not is_constant(fill_value):
+        return _cast(np.broadcast_to(fill_value, np.shape(a)), dtype)
+    return _here(np.full_like(a, fill_value, dtype, *args, **kwargs))
+
+
+def _array(obj, dtype=None, *args, copy=True, ndmin=0, **kwargs):
+    if has_box(obj):
+        out = record.call_rule(np.array, (obj,), {}) if is_box(obj) else _stacked(obj)
+        out = _cast(out, dtype)
+        while np.ndim(out) < ndmin:
+            out = np.expand_dims(out, 0)
+        return out
+    out = np.array(obj, dtype, *args, copy=copy, ndmin=ndmin, **kwargs)
+    if isinstance(obj, np.ndarray) and np.may_share_memory(out, obj):
+        return out                       # copy=False/None kept the caller's memory
+    return _here(out)
+
+
+def _as_array(fn):
+    """``np.asarray`` and friends: a traced value is returned as it is (no copy)."""
+    @functools.wraps(fn)
+    def asarray(a, dtype=None, *args, **kwargs):
+        if is_box(a):
+            same = dtype is None or np.dtype(dtype) == a.dtype
+            return a if same else a.astype(dtype)
+        if has_box(a):
+            return _cast(_stacked(a), dtype)
+        out = fn(a, dtype, *args, **kwargs)
+        return _here(out) if isinstance(a, (list, tuple)) else out
+    return asarray
+
+
+def _conversion_failed(e):
+    while e is not None:
+        if isinstance(e, TracerConversionError):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _lists_as_arrays(fn):
+    """A NumPy function that, if it failed converting a list holding traced values,
+    is called again with those lists stacked into traced arrays."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (TracerConversionError, TypeError, ValueError) as e:
+            lists = [a for a in (*args, *kwargs.values())
+                     if isinstance(a, (list, tuple)) and has_box(a)]
+            if not (lists and _conversion_failed(e)):
+                raise
+        return fn(*[_stacked(a) for a in args], **{k: _stacked(v) for k, v in kwargs.items()})
+    return call
+
+
+def _numpy_attribute(name):
+    """``NP.name`` for anything not set explicitly: NumPy's, functions wrapped once."""
+    value = getattr(np, name)
+    if type(value) in (types.FunctionType, _DISPATCHER):
+        value = _lists_as_arrays(value)
+    NP.__dict__[name] = value
+    return value
+
+
+NP = types.ModuleType("numpy", np.__doc__)
+NP.__dict__["__getattr__"] = _numpy_attribute
+for _fn in (np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye,
+            np.identity, np.arange, np.linspace, np.copy):
+    NP.__dict__[_fn.__name__] = _creator(_fn)
+NP.__dict__.update(full=functools.wraps(np.full)(_full),
+                   full_like=functools.wraps(np.full_like)(_full_like),
+                   array=functools.wraps(np.array)(_array))
+for _fn in (np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray):
+    NP.__dict__[_fn.__name__] = _as_array(_fn)
+for _name in list(NP.__dict__):
+    _real = getattr(np, _name, None)
+    if callable(_real) and not isinstance(_real, type):
+        _SUBSTITUTES[id(_real)] = (_real, NP.__dict__[_name])
+
+
+# --- the function copy and its globals ---------------------------------------------------------
+
+def traceable(f):
+    """``f``, or a copy of it that sees :data:`MATH`, :data:`NP` and :func:`traced_float`.
+
+    Bound methods and ``functools.partial`` objects are handled through the
+    function they wrap; anything else that is not a plain Python function, and
+    functions of ``sourcediff``/NumPy/SciPy themselves, are returned unchanged.
+    """
+    if isinstance(f, types.MethodType):
+        inner = traceable(f.__func__)
+        return f if inner is f.__func__ else types.MethodType(inner, f.__self__)
+    if isinstance(f, functools.partial):
+        inner = traceable(f.func)
+        return f if inner is f.func else functools.partial(inner, *f.args, **f.keywords)
+    if type(f) is not types.FunctionType:
+        return f
+    module = f.__globals__
+    name = module.get("__name__")
+    if isinstance(name, str) and name.split(".")[0] in _LIBRARIES:
+        return f
+    return _Globals(module).copy_function(f)
+
+
+class _Globals(dict):
+    """A live view of a module's globals with ``math``/``numpy``/``float`` replaced.
+
+    Only ``__builtins__`` and ``__name__`` (and whatever ``exec`` in the function
+    writes) are stored in the dict itself; every other lookup reads the module.
+    """
+
+    __slots__ = ("_module", "_seen")
+
+    def __init__(self, module):
+        super().__init__()
+        dict.__setitem__(self, "__builtins__", module.get("__builtins__", builtins))
+        if "__name__" in module:
+            dict.__setitem__(self, "__name__", module["__name__"])
+        self._module = module
+        self._seen = {}            # name -> (module's value, what the copy sees)
+
+    def __getitem__(self, name):
+        try:
+            return dict.__getitem__(self, name)
+        except KeyError:
+            pass
+        if name == _FLOAT_NAME:
+            return self._module.get("float", traced_float)
+        value = self._module[name]           # a KeyError falls through to the builtins
+        seen = self._seen.get(name)
+        if seen is not None and seen[0] is value:
+            return seen[1]
+        new = self._replacement(value)
+        self._seen[name] = (value, new)
+        return new
+
+    def _replacement(self, value):
+        if value is math:
+            return MATH
+        if value is np:
+            return NP
+        sub = _SUBSTITUTES.get(id(value))
+        if sub is not None and sub[0] is value:
+            return sub[1]
+        kind = type(value)
+        if kind is types.FunctionType and value.__globals__ is self._module:
+            return self.copy_function(value)
+        if kind in (types.FunctionType, _DISPATCHER) and str(
+                getattr(value, "__module__", "")).startswith("numpy"):
+            name = getattr(value, "__name__", "")
+            if getattr(np, name, None) is value:
+                return getattr(NP, name)
+        return value
+
+    def copy_function(self, fn):
+        if _writes_globals(fn.__code__):
+            return fn
+        new = types.FunctionType(_with_traced_float(fn.__code__), self, fn.__name__,
+                                 fn.__defaults__, fn.__closure__)
+        new.__kwdefaults__ = fn.__kwdefaults__
+        new.__qualname__ = fn.__qualname__
+        new.__doc__ = fn.__doc__
+        new.__annotations__ = fn.__annotations__
+        new.__dict__.update(fn.__dict__)
+        return new
+
+
+def _nested_codes(code):
+    return [c for c in code.co_consts if isinstance(c, types.CodeType)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _writes_globals(code):
+    """Whether ``code`` (or a function or comprehension inside it) assigns a global."""
+    if any(ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL") for ins in dis.get_instructions(code)):
+        return True
+    return any(_writes_globals(c) for c in _nested_codes(code))
+
+
+@functools.lru_cache(maxsize=4096)
+def _with_traced_float(code):
+    """``code`` with ``float`` renamed to :data:`_FLOAT_NAME` where it is only ever called.
+
+    A name is shared by all instructions that use it, so the rename is safe
+    only if every one is a global load for a call (``isinstance(v, float)``,
+    ``dtype=float`` or ``x.float`` keep the real name).
+    """
+    consts = tuple(_with_traced_float(c) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    names = code.co_names
+    if "float" in names and sys.version_info >= (3, 11) and _float_only_called(code):
+        names = tuple(_FLOAT_NAME if n == "float" else n for n in names)
+    if names == code.co_names and all(a is b for a, b in zip(consts, code.co_consts)):
+        return code
+    return code.replace(co_consts=consts, co_names=names)
+
+
+def _float_only_called(code):
+    for ins in dis.get_instructions(code):
+        if ins.opcode in dis.hasname and ins.argval == "float":
+            if not (ins.opname == "LOAD_GLOBAL" and ins.arg & 1):
+                return False
+    return True
+
+
+# --- plain array arguments ---------------------------------------------------------------------
+
+class DataArray(np.ndarray):
+    """A view of a plain array argument that is not differentiated (``X`` in
+    ``grad(loss)(W, X)``), whose ``.dot`` accepts traced values: a plain
+    ``ndarray.dot`` converts its argument and cannot be intercepted. It shares
+    memory with the argument; results of NumPy functions and arithmetic on it
+    are plain ndarrays (views of it, like ``X.T`` or ``X[0]``, stay data views).
+    """
+
+    def __array_function__(self, func, types, args, kwargs):
+        return func(*plain(args), **plain(kwargs))
+
+    def dot(self, b, out=None):
+        if out is None and has_box(b):
+            return np.dot(self.view(np.ndarray), b)
+        return np.ndarray.dot(self.view(np.ndarray), b, out)
+
+    def __array_wrap__(self, arr, context=None, return_scalar=False):
+        arr = arr.view(np.ndarray)
+        return arr[()] if return_scalar else arr
+
+
+def data_view(value):
+    """``value`` as a :class:`DataArray` if it is a plain ndarray, else unchanged."""
+    return value.view(DataArray) if type(value) is np.ndarray else value
+
+
+def plain(value):
+    """``value`` (or the leaves of a container) with :class:`DataArray` views undone."""
+    if isinstance(value, DataArray):
+        return value.view(np.ndarray)
+    if isinstance(value, (list, tuple, dict)) and _holds_data(value):
+        return map_tree(plain, value)
+    return value
+
+
+def _holds_data(value):
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, DataArray):
+            return True
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+    return False
