@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 import numpy as np
@@ -233,10 +234,27 @@ def _bind(fn, args, kwargs):
     return tuple(bound.args)
 
 
+def _method(transform, fn, wrt, **options):
+    """``transform`` of a bound method: its function, with ``self`` passed first."""
+    idx, single = resolve_wrt(fn, wrt)
+    shifted = idx[0] + 1 if single else tuple(i + 1 for i in idx)
+    inner = transform(fn.__func__, shifted, **options)
+    owner = fn.__self__
+
+    @functools.wraps(fn)
+    def method_transform(*args):
+        return inner(owner, *args)
+    del method_transform.__wrapped__
+    method_transform.__sourcediff_state__ = getattr(inner, "__sourcediff_state__", inner)
+    return method_transform
+
+
 def grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
     """The gradient of scalar-valued ``fn`` with respect to argument(s) ``wrt``."""
     if fn is None:
         return lambda f: grad(f, wrt, has_aux=has_aux, mode=mode)
+    if inspect.ismethod(fn) and mode != "tape":
+        return _method(grad, fn, wrt, has_aux=has_aux)
     if hasattr(fn, "plain_function"):
         from .higher import ForwardGrad
         return ForwardGrad(fn, wrt, with_value=False)
@@ -250,6 +268,8 @@ def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
     """``(fn(*args), gradient)`` in one pass."""
     if fn is None:
         return lambda f: value_and_grad(f, wrt, has_aux=has_aux, mode=mode)
+    if inspect.ismethod(fn) and mode != "tape":
+        return _method(value_and_grad, fn, wrt, has_aux=has_aux)
     if hasattr(fn, "plain_function"):
         from .higher import ForwardGrad
         return ForwardGrad(fn, wrt, with_value=True)
