@@ -150,6 +150,8 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     sweep.scatter = {n.value.id for n in gast.walk(gast.Module(body=body, type_ignores=[]))
                      if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
                      and isinstance(n.value, gast.Name) and n.value.id in active}
+    sweep.lazy = {v for v in sweep.scatter
+                  if v not in params and not saves.defined_up_front(body, v)}
 
     # the seed: d(out)/d(out)
     seed_name = None

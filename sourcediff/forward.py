@@ -137,11 +137,14 @@ class Tangents:
                 return gast.Subscript(value=N.name(self.dot(x.id)), slice=N.clone(value.slice),
                                       ctx=gast.Load())
             return None
-        if isinstance(value, (gast.Tuple, gast.List)):
-            if not any(isinstance(e, gast.Name) and e.id in self.varied for e in value.elts):
+        if isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
+            items = value.values if isinstance(value, gast.Dict) else value.elts
+            if not any(isinstance(e, gast.Name) and e.id in self.varied for e in items):
                 return None
             elts = [N.name(self.dot(e.id)) if isinstance(e, gast.Name) and e.id in self.varied
-                    else N.call("zeros_tangent", [e]) for e in value.elts]
+                    else N.call("zeros_tangent", [e]) for e in items]
+            if isinstance(value, gast.Dict):
+                return gast.Dict(keys=[N.clone(k) for k in value.keys], values=elts)
             return type(value)(elts=elts, ctx=gast.Load())
         if isinstance(value, gast.Call):
             return self.call(value, ans, s)

@@ -47,6 +47,7 @@ class Sweep:
         self.containers = set()     # lists, tuples, dicts: adjoints add with add_cot
         self.varied = set(active)   # names that depend on wrt (a superset of active)
         self.loop_locals = set()    # temporaries assigned once, inside a loop
+        self.lazy = set()           # indexed names that may not exist when the sweep starts
         self.loop_inits = []        # per enclosing loop: adjoints zeroed each iteration
         self.depth = 0              # nesting of compound statements
         self.extra_globals = {}
@@ -78,7 +79,7 @@ class Sweep:
         elif v in self.defined or v in self.maybe:
             if v not in self.defined:
                 self.need_init(v)
-            if v in self.containers:
+            if v in self.containers or v in self.lazy:
                 value = N.call("add_cot", [N.name(b), contribution])
             else:
                 value = N.binop(N.name(b), gast.Add(), contribution)
@@ -108,8 +109,10 @@ class Sweep:
         return [N.assign(self.bar(v), self.zero(v))]
 
     def zero(self, v):
-        if v in self.scatter:
+        if v in self.scatter and v not in self.lazy:
             return N.call("zeros_for", [N.name(v)])
+        if v in self.lazy:
+            return N.const(None)
         if v in self.containers:
             return N.const(None)
         return N.const(0.0)
@@ -168,7 +171,7 @@ class Sweep:
                 out = [N.comment(self.describe(s))] + out
         else:
             restore = x in self.multidef and not getattr(s, "sd_first", False)
-        if restore:
+        if restore and not getattr(s, "sd_counter_inc", False):  # counters are never pushed
             out.append(_pop(x))
         return out
 
@@ -344,7 +347,10 @@ class Sweep:
         self.scatter.add(x.id)
         self.need_init(x.id)
         idx = index_expr(value.slice)
-        return [N.expr_stmt(N.call("scatter_add", [N.name(self.bar(x.id)), idx, g]))]
+        b = self.bar(x.id)
+        if x.id in self.lazy:  # x may not exist where the sweep starts: allocate on first use
+            return [N.assign(b, N.call("scatter_into", [N.name(b), N.name(x.id), idx, g]))]
+        return [N.expr_stmt(N.call("scatter_add", [N.name(b), idx, g]))]
 
     def setitem(self, s):
         """``y[idx] = v``: v gets ``y_bar[idx]``; that slot of ``y_bar`` is cut."""
@@ -358,9 +364,13 @@ class Sweep:
             b = N.name(self.bar(y))
             v = s.value
             if isinstance(v, gast.Name) and v.id in self.active:
-                item = gast.Subscript(value=b, slice=idx, ctx=gast.Load())
-                out += self.accumulate(v.id, N.call("unbroadcast", [N.call("np.copy", [item]),
-                                                                    N.name(v.id)]))
+                if y in self.lazy:
+                    out += self.contribute(v.id, N.call("take_cot", [b, idx, N.name(v.id)]),
+                                           maybe_none=True)
+                else:
+                    item = gast.Subscript(value=b, slice=idx, ctx=gast.Load())
+                    out += self.accumulate(v.id, N.call("unbroadcast", [
+                        N.call("np.copy", [item]), N.name(v.id)]))
             out.append(N.assign(self.bar(y), N.call("cut_index", [b, N.clone(idx)])))
             out = [N.comment(self.describe(s))] + out
         if y in self.multidef:

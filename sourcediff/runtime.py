@@ -26,6 +26,8 @@ def unbroadcast_to(g, shape):
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
+    if lead < 0:  # a scalar zero standing for a whole zero adjoint: it broadcasts already
+        return g
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
     out = np.sum(g, axis=axes, keepdims=False) if axes else g
@@ -322,8 +324,25 @@ def scatter_add(buf, idx, g):
         np.add.at(buf, idx, g)
 
 
+def scatter_into(buf, x, idx, g):
+    """``scatter_add`` into an adjoint allocated on first use (``None`` until then)."""
+    if buf is None:
+        buf = zeros_for(x)
+    scatter_add(buf, idx, g)
+    return buf
+
+
+def take_cot(b, idx, v):
+    """The cotangent of the value stored by ``y[idx] = v`` (None while ``b`` is zero)."""
+    if b is None:
+        return None
+    return unbroadcast(np.copy(b[idx]), v)
+
+
 def cut_index(b, idx):
     """A copy of adjoint ``b`` with ``b[idx]`` zeroed (the slot was overwritten)."""
+    if b is None:
+        return None
     out = np.array(b, dtype=float) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
     out[idx] = 0.0
     return out
@@ -418,7 +437,7 @@ def _differentiable(a):
 
 HELPERS.update({n: globals()[n] for n in (
     "zeros_for", "scatter_add", "cut_index", "copy_of", "add_cot", "nonzero_or_none", "pop_cot",
-    "get_cot")})
+    "get_cot", "scatter_into", "take_cot")})
 
 
 # --- helpers of generated forward (tangent) code ----------------------------------------

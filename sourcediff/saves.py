@@ -82,7 +82,7 @@ def insert(body, rev, params):
     if saved:
         pre = [N.assign("_stack", N.parse_expr("[]"))]
         pre += [_preinit(v) for v in sorted(saved) if v not in params
-                and not _defined_before_loops(body, v)]
+                and not defined_up_front(body, v)]
         forward = pre + forward
     return forward, rev
 
@@ -96,7 +96,8 @@ def _read(stmts):
     return read
 
 
-def _defined_before_loops(body, v):
+def defined_up_front(body, v):
+    """Whether ``v`` is assigned at top level before any compound statement."""
     for s in body:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and s.targets[0].id == v:

@@ -95,7 +95,8 @@ class Shapes:
             return None
         if getattr(fn, "__module__", None) == "math" or fn is math.pow:
             return ()
-        if isinstance(fn, np.ufunc) and not e.keywords:
+        if isinstance(fn, np.ufunc) and fn.signature is None and not e.keywords:
+            # elementwise (a generalised ufunc such as np.matmul has a signature)
             shapes = [self.of(a) for a in e.args]
             out = ()
             for s in shapes:
