@@ -59,13 +59,33 @@ def loop_locals(body):
 
 
 def multidef(body, params=()):
-    """Names assigned more than once (a parameter counts once), or inside a loop."""
-    seen, multi = set(params), set()
-    for name, in_loop in _def_sites(body):
-        if in_loop or name in seen:
-            multi.add(name)
-        seen.add(name)
-    return multi
+    """Names that may be assigned more than once on one run (a parameter counts once),
+    or inside a loop. Assignments in the two arms of an ``if`` are alternatives."""
+    counts = dict.fromkeys(params, 1)
+    _path_counts(body, counts)
+    return {n for n, c in counts.items() if c >= 2}
+
+
+def _path_counts(stmts, counts):
+    """Update ``counts``: name -> the most assignments along any path through ``stmts``."""
+    for s in stmts:
+        if isinstance(s, gast.Assign) and not getattr(s, "sd_counter_inc", False):
+            t = s.targets[0]
+            name = t.id if isinstance(t, gast.Name) else t.value.id
+            counts[name] = counts.get(name, 0) + (1 if isinstance(t, gast.Name) else 2)
+        elif isinstance(s, (gast.For, gast.While)):
+            if isinstance(s, gast.For):
+                counts[s.target.id] = counts.get(s.target.id, 0) + 1
+            for name, _ in _def_sites(s.body):
+                counts[name] = 2  # runs again on the next iteration
+        elif isinstance(s, gast.If):
+            body, orelse = dict(counts), dict(counts)
+            _path_counts(s.body, body)
+            _path_counts(s.orelse, orelse)
+            for name in set(body) | set(orelse):
+                counts[name] = max(body.get(name, 0), orelse.get(name, 0))
+        elif isinstance(s, gast.With):
+            _path_counts(s.body, counts)
 
 
 def insert(body, rev, params):
