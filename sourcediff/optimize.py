@@ -228,7 +228,7 @@ class Optimizer:
                 # a loop body may run again: everything it reads stays live throughout
                 live |= set(N.names_in(s, gast.Load))
                 self._live_block(s.body, set(live))
-            elif _is_plain_assign(s) and not getattr(s, "sd_pop", None):
+            elif _is_plain_assign(s):  # (a stack pop is impure, so it stays)
                 a = s.targets[0].id
                 if a not in live and a not in self.keep and self.pure(s.value):
                     block[i] = gast.Pass()
@@ -247,8 +247,7 @@ class Optimizer:
             for block in list(self.blocks(fdef)):
                 for i, s in enumerate(block):
                     if _is_plain_assign(s) and info.uses.get(s.targets[0].id, 0) == 0 \
-                            and s.targets[0].id not in self.keep and self.pure(s.value) \
-                            and not getattr(s, "sd_pop", None):
+                            and s.targets[0].id not in self.keep and self.pure(s.value):
                         block[i] = gast.Pass()
                         changed = True
             _drop_pass(fdef)

@@ -161,7 +161,7 @@ class Sweep:
                 tmp, ans = self.names.temp("g"), self.names.temp("ans")
                 pre = [N.assign(tmp, g)] + self.cut(x) + [N.assign(ans, N.name(x))]
                 if restore:
-                    pre.append(_pop(x))
+                    pre.append(_pop(x, id(s)))
                     restore = False
                 out = pre + self.adjoint_of(s, x, N.name(tmp), N.name(ans))
             else:
@@ -172,7 +172,7 @@ class Sweep:
         else:
             restore = x in self.multidef and not getattr(s, "sd_first", False)
         if restore and not getattr(s, "sd_counter_inc", False):  # counters are never pushed
-            out.append(_pop(x))
+            out.append(_pop(x, id(s)))
         return out
 
     def multidef_or_loop(self, x):
@@ -531,9 +531,10 @@ def index_expr(node):
     return N.clone(node)
 
 
-def _pop(v):
+def _pop(v, site=None):
     node = N.assign(v, N.parse_expr("_stack.pop()"))
     node.sd_pop = v
+    node.sd_site = site  # the assignment it undoes (pairs it with its push)
     return node
 
 

@@ -99,11 +99,37 @@ def insert(body, rev, params):
             break
         saved = now
     forward = _push(body, saved)
-    if saved:
+    forward, rev = _name_straight_line_saves(forward, rev)
+    if any(getattr(n, "sd_push", None) and "_stack" in N.names_in(n)
+           for st in forward for n in gast.walk(st)):
         pre = [N.assign("_stack", N.parse_expr("[]"))]
         pre += [_preinit(v) for v in sorted(saved) if v not in params
                 and not defined_up_front(body, v)]
         forward = pre + forward
+    return forward, rev
+
+
+def _name_straight_line_saves(forward, rev):
+    """A value overwritten in straight-line code (not in a loop or branch) is kept in a
+    named variable, ``x_prev = x``, instead of on the stack."""
+    pops = {getattr(s, "sd_site", None): i for i, s in enumerate(rev)
+            if getattr(s, "sd_pop", None) and getattr(s, "sd_site", None) is not None}
+    taken = set(N.names_in(gast.Module(body=forward + rev, type_ignores=[])))
+    for i, s in enumerate(forward):
+        site = getattr(s, "sd_site", None)
+        if site is None or site not in pops:
+            continue
+        v = s.sd_push
+        name = f"{v}_prev"
+        k = 2
+        while name in taken:
+            name, k = f"{v}_prev{k}", k + 1
+        taken.add(name)
+        forward[i] = _tag(_loc(N.assign(name, N.name(v)), s), v)
+        j = pops[site]
+        restore = N.assign(v, N.name(name))
+        restore.sd_pop = v
+        rev[j] = _loc(restore, rev[j])
     return forward, rev
 
 
@@ -160,8 +186,9 @@ def _push(stmts, saved):
         if isinstance(s, gast.Assign) and not getattr(s, "sd_counter_inc", False):
             t = s.targets[0]
             if isinstance(t, gast.Name) and t.id in saved and not getattr(s, "sd_first", False):
-                out.append(_tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s),
-                                t.id))
+                push = _tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s), t.id)
+                push.sd_site = id(s)
+                out.append(push)
             elif isinstance(t, gast.Subscript) and t.value.id in saved:
                 old = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice),
                                      ctx=gast.Load())
