@@ -76,7 +76,10 @@ class _Transformed:
         if len(args) <= max(self.wrt):
             raise ArgumentError(
                 f"'{self.fn.__name__}' was called with {len(args)} argument(s) but wrt "
-                f"selects argument {max(self.wrt)}", function=self.fn.__name__)
+                f"selects argument {max(self.wrt)}", function=self.fn.__name__,
+                filename=getattr(getattr(self.fn, "__code__", None), "co_filename", None),
+                lineno=getattr(getattr(self.fn, "__code__", None), "co_firstlineno", None),
+                hint="pass every argument up to the ones wrt selects")
         _fast_check(self.fn, args, self.wrt)
         return adjoint_of(self.fn, self.wrt, kind, self.has_aux, spec_of(args))
 
@@ -96,10 +99,38 @@ class _Transformed:
 def _check_scalar(fn, value):
     if type(value) is float or np.ndim(value) == 0:
         return
+    code = getattr(fn, "__code__", None)
     raise NonScalarOutputError(
         f"grad needs a scalar output, but '{fn.__name__}' returned an array of shape "
         f"{np.shape(value)}", function=fn.__name__,
+        filename=getattr(code, "co_filename", None), lineno=_return_line(fn),
         hint="reduce it (e.g. np.sum) or use vjp/jacobian for non-scalar outputs")
+
+
+def _return_line(fn):
+    """The line of ``fn``'s only ``return`` statement, else of its ``def`` (for errors)."""
+    import ast
+    import textwrap
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):
+        return code.co_firstlineno
+    fdef = tree.body[0]
+    todo, returns = list(getattr(fdef, "body", ())), []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return):
+            returns.append(node)
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                   ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
+    if len(returns) != 1:
+        return code.co_firstlineno
+    return first + returns[0].lineno - 1
 
 
 class GradFunction(_Transformed):
@@ -163,9 +194,16 @@ class _TapeAdjoint:
     """Fallback where the source cannot be read: the runtime tape, same results."""
 
     def __init__(self, fn, wrt, has_aux, reason):
+        import types
         import warnings
 
-        from . import tape
+        from . import registry, tape
+        if isinstance(fn, (types.BuiltinFunctionType, type)) and registry.lookup(fn) is None:
+            raise SourceDiffError(
+                f"'{getattr(fn, '__name__', fn)}' is a builtin with no derivative rule",
+                function=getattr(fn, "__name__", None),
+                hint="differentiate a Python function that calls it, or give it a rule with "
+                     "sourcediff.primitive(...).defvjp(...)")
         self.source = None
         self.wrt = wrt
         self._vg = tape.value_and_grad(fn, tuple(wrt), has_aux=has_aux)

@@ -45,12 +45,14 @@ def jvp(fn, primals, tangents):
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ArgumentError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
-                            function=getattr(fn, "__name__", None))
+                            function=getattr(fn, "__name__", None),
+                            hint="pass one tangent per primal (zeros for the ones held fixed)")
     for p, t in zip(primals, tangents):
         if np.shape(p) != np.shape(t):
             raise ArgumentError(
                 f"a tangent has shape {np.shape(t)} but its primal has shape {np.shape(p)}",
-                function=getattr(fn, "__name__", None))
+                function=getattr(fn, "__name__", None),
+                hint="give each tangent its primal's shape, e.g. np.ones_like(x)")
     from .custom import Primitive
     if isinstance(fn, Primitive):
         ans = fn(*primals)

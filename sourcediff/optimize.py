@@ -113,8 +113,9 @@ class Optimizer:
                     continue
                 if isinstance(v, gast.Constant) and _subscripted(fdef, a):
                     continue  # (1.0)[0] would not even compile
-                if not _uses_confined(block, i, a):
-                    continue
+                later = sum(N.names_in(t, gast.Load).count(a) for t in block[i + 1:])
+                if later != info.uses.get(a, 0):
+                    continue  # used elsewhere too (an enclosing block, another branch)
                 mapping = {a: v}
                 for later in block[i + 1:]:
                     N.substitute(later, mapping)
@@ -297,14 +298,6 @@ def _top_exprs(s):
     if isinstance(s, gast.If):
         return [s.test]
     return None
-
-
-def _uses_confined(block, i, name):
-    """Every use of ``name`` comes after position ``i`` of ``block``."""
-    for s in block[:i]:
-        if name in N.names_in(s):
-            return False
-    return True
 
 
 def _drop_pass(fdef):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import gast
 
-from .errors import SourceUnavailableError
+from .errors import SourceDiffError, SourceUnavailableError
 
 
 @dataclass
@@ -54,6 +54,11 @@ def parse_function(fn):
     dedent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
     try:
         module = gast.parse(src)
+    except RecursionError:
+        raise SourceDiffError(
+            f"an expression in '{name}' is nested too deeply to transform", function=name,
+            filename=code.co_filename, lineno=code.co_firstlineno,
+            hint="split the long expression over several statements") from None
     except SyntaxError:
         # a lambda inside a larger statement: getsource gives the whole line
         return _parse_lambda(fn, name, lines, first, file_lines or code.co_filename, all_lines)

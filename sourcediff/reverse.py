@@ -79,7 +79,9 @@ class Sweep:
         elif v in self.defined or v in self.maybe:
             if v not in self.defined:
                 self.need_init(v)
-            if v in self.containers or v in self.lazy:
+            if v in self.lazy and v in self.scatter:  # scatter_into will write into it
+                value = N.call("add_owned", [N.name(b), contribution])
+            elif v in self.containers or v in self.lazy:
                 value = N.call("add_cot", [N.name(b), contribution])
             else:
                 value = N.binop(N.name(b), gast.Add(), contribution)
@@ -163,9 +165,10 @@ class Sweep:
                 if restore:
                     pre.append(_pop(x, id(s)))
                     restore = False
-                out = pre + self.adjoint_of(s, x, N.name(tmp), N.name(ans))
+                out = pre + self.unless_none(x, tmp, lambda: self.adjoint_of(
+                    s, x, N.name(tmp), N.name(ans)))
             else:
-                body = self.adjoint_of(s, x, g)
+                body = self.unless_none(x, self.bar(x), lambda: self.adjoint_of(s, x, g))
                 out = body + (self.cut(x) if self.multidef_or_loop(x) else [])
             if out:
                 out = [N.comment(self.describe(s))] + out
@@ -174,6 +177,22 @@ class Sweep:
         if restore and not getattr(s, "sd_counter_inc", False):  # counters are never pushed
             out.append(_pop(x, id(s)))
         return out
+
+    def unless_none(self, x, g, make):
+        """The statements ``make()`` gives, run only while adjoint ``g`` is not None
+        (an adjoint allocated on first use may still be None when its value is reached)."""
+        if x not in self.lazy:
+            return make()
+        start_d, start_m = set(self.defined), set(self.maybe)
+        self.depth += 1
+        body = make()
+        self.depth -= 1
+        self.defined = start_d
+        self.maybe |= start_m
+        if not body:
+            return []
+        test = gast.Compare(left=N.name(g), ops=[gast.IsNot()], comparators=[N.const(None)])
+        return [N.if_(test, body, [])]
 
     def multidef_or_loop(self, x):
         return x in self.multidef

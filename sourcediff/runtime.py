@@ -324,6 +324,13 @@ def scatter_add(buf, idx, g):
         np.add.at(buf, idx, g)
 
 
+def add_owned(a, b):
+    """``a + b`` as a new array that nothing else refers to (``a`` may be None)."""
+    if a is None:
+        return np.array(b, dtype=np.result_type(b, 1.0)) if isinstance(b, np.ndarray) else b
+    return add_cot(a, b)
+
+
 def scatter_into(buf, x, idx, g):
     """``scatter_add`` into an adjoint allocated on first use (``None`` until then)."""
     if buf is None:
@@ -437,7 +444,7 @@ def _differentiable(a):
 
 HELPERS.update({n: globals()[n] for n in (
     "zeros_for", "scatter_add", "cut_index", "copy_of", "add_cot", "nonzero_or_none", "pop_cot",
-    "get_cot", "scatter_into", "take_cot")})
+    "get_cot", "scatter_into", "take_cot", "add_owned")})
 
 
 # --- helpers of generated forward (tangent) code ----------------------------------------

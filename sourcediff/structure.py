@@ -18,8 +18,8 @@ def resolve_wrt(fn, wrt, nargs=None):
     single = not isinstance(wrt, (tuple, list))
     items = (wrt,) if single else tuple(wrt)
     if not items:
-        raise ArgumentError("wrt=() selects no argument; name at least one",
-                            **_where(fn))
+        raise ArgumentError("wrt=() selects no argument", **_where(fn),
+                            hint="name at least one argument: wrt=0, wrt='x' or wrt=(0, 1)")
     variadic = False
     try:
         all_params = list(inspect.signature(fn).parameters.values())
@@ -34,7 +34,8 @@ def resolve_wrt(fn, wrt, nargs=None):
     for w in items:
         if isinstance(w, bool) or not isinstance(w, (int, str, np.integer)):
             raise ArgumentError(f"wrt must be an argument index or name, not {w!r}",
-                                **_where(fn))
+                                **_where(fn), hint="pass an int index, a parameter name, or a "
+                                "tuple of them, e.g. wrt=(0, 'b')")
         if isinstance(w, str):
             if names is None or w not in names:
                 raise ArgumentError(
@@ -47,12 +48,13 @@ def resolve_wrt(fn, wrt, nargs=None):
             if count is not None and not -count <= i < count:
                 raise ArgumentError(
                     f"wrt={i} is out of range: '{_name(fn)}' takes {count} argument(s)",
-                    **_where(fn))
+                    **_where(fn), hint=f"use an index from 0 to {count - 1}, or a name")
             if i < 0 and count is not None:
                 i += count
             out.append(i)
     if len(set(out)) != len(out):
-        raise ArgumentError(f"wrt={wrt!r} names an argument twice", **_where(fn))
+        raise ArgumentError(f"wrt={wrt!r} names an argument twice", **_where(fn),
+                            hint="list each argument once")
     return tuple(out), single
 
 
