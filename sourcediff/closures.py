@@ -22,7 +22,7 @@ _lifted = {}  # (function source file, line, name) -> lifted function
 def nested_definition(parsed, name):
     """The ``def name`` or ``name = lambda ...`` inside ``parsed``'s function, if unique."""
     found = []
-    for node in gast.walk(parsed.tree):
+    for node in N.walk(parsed.tree):
         if isinstance(node, gast.FunctionDef) and node is not parsed.tree and node.name == name:
             found.append(node)
         elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) and any(

@@ -22,7 +22,7 @@ _registered = {}
 def to_source(fdef):
     """Python source of a gast FunctionDef, with comment markers as ``#`` lines."""
     fdef = N.clone(fdef)
-    for node in gast.walk(fdef):
+    for node in N.walk(fdef):
         if N.is_comment(node):
             node.value = gast.Constant(value=_COMMENT + node.value.value, kind=None)
     tree = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))

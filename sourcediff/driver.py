@@ -50,7 +50,7 @@ def refuse_container_output(parsed, body, out):
     from .errors import NonScalarOutputError
     if not isinstance(out, gast.Name):
         return
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in N.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
                 and node.targets[0].id == out.id and isinstance(
                     node.value, (gast.Tuple, gast.List, gast.Dict)):
@@ -68,7 +68,7 @@ def closure_reads(parsed):
     """For each nested function: the enclosing locals it reads."""
     from .closures import free_locals, nested_definition
     out = {}
-    for node in gast.walk(parsed.tree):
+    for node in N.walk(parsed.tree):
         name = None
         if isinstance(node, gast.FunctionDef) and node is not parsed.tree:
             name = node.name
@@ -114,7 +114,7 @@ def containers(body, ns, params, spec):
     from .resolve import MISSING, static_value
     from .reverse import is_user_function
     out = {p for i, p in enumerate(params) if spec is None or spec[i] is None}
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in N.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             v = node.value
             if isinstance(v, (gast.List, gast.Tuple, gast.Dict, gast.ListComp)):
@@ -147,7 +147,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     sweep.containers = containers(body, ns, params, specialize)
     sweep.varied = activity.varied(body, ns, wrt_names)
     sweep.loop_locals = saves.loop_locals(body)
-    sweep.scatter = {n.value.id for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+    sweep.scatter = {n.value.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
                      if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
                      and isinstance(n.value, gast.Name) and n.value.id in active}
     sweep.lazy = {v for v in sweep.scatter

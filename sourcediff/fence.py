@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gast
 
+from . import nodes as N
 from .errors import UnsupportedSyntaxError
 
 TAPE = "or differentiate it with the runtime tape: grad(f, mode='tape')"
@@ -42,7 +43,7 @@ def check(parsed, allow_nested=True):
     if args.vararg is not None or args.kwarg is not None:
         _fail(parsed, tree, "*args / **kwargs in the signature",
               "name each argument explicitly")
-    for node in gast.walk(tree):
+    for node in N.walk(tree):
         for kind, (what, hint) in _REJECT.items():
             if isinstance(node, kind):
                 _fail(parsed, node, what, hint)
@@ -58,7 +59,7 @@ def check(parsed, allow_nested=True):
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
             targets = node.targets if isinstance(node, gast.Assign) else [node.target]
             for t in targets:
-                for sub in gast.walk(t):
+                for sub in N.walk(t):
                     if isinstance(sub, gast.Attribute) and isinstance(sub.ctx, gast.Store):
                         _fail(parsed, node, "assignment to an attribute",
                               "build a new value instead of setting an attribute")
@@ -110,7 +111,7 @@ def check_inplace(parsed, body, params, ns):
     from .resolve import static_value
     module = gast.Module(body=body, type_ignores=[])
     targets = {}
-    for node in gast.walk(module):
+    for node in N.walk(module):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
             targets.setdefault(node.targets[0].value.id, node)
     if not targets:
@@ -120,7 +121,7 @@ def check_inplace(parsed, body, params, ns):
     for y, where in targets.items():
         if y in params:
             fail(parsed, where, f"an in-place update of the argument '{y}'", hint)
-        for node in gast.walk(module):
+        for node in N.walk(module):
             if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
                 continue
             v = node.value

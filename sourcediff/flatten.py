@@ -142,7 +142,7 @@ def _loc(stmts, src):
 
 def _walk_stmts(stmts):
     for s in stmts:
-        for n in gast.walk(s):
+        for n in N.walk(s):
             yield n
 
 

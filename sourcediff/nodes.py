@@ -7,6 +7,7 @@ never by filling gast constructors by hand, so a gast upgrade touches one file.
 from __future__ import annotations
 
 import copy
+from collections import deque
 
 import gast
 
@@ -86,6 +87,22 @@ def parse_stmts(src):
     return gast.parse(src).body
 
 
+def walk(node):
+    """``ast.walk`` (same breadth-first order), without its per-node generator overhead."""
+    todo = deque([node])
+    pop, push, extend = todo.popleft, todo.append, todo.extend
+    ast_type, list_type = gast.AST, list
+    while todo:
+        n = pop()
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if isinstance(v, ast_type):
+                push(v)
+            elif type(v) is list_type:
+                extend([x for x in v if isinstance(x, ast_type)])
+        yield n
+
+
 def clone(node):
     return copy.deepcopy(node)
 
@@ -93,7 +110,7 @@ def clone(node):
 def load(node):
     """A copy of ``node`` with every context set to Load."""
     node = clone(node)
-    for n in gast.walk(node):
+    for n in walk(node):
         if hasattr(n, "ctx"):
             n.ctx = gast.Load()
     return node
@@ -102,7 +119,7 @@ def load(node):
 def names_in(node, ctx=None):
     """Ids of Name nodes in ``node`` (optionally only Load or Store ones)."""
     out = []
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, gast.Name) and (ctx is None or isinstance(n.ctx, ctx)):
             out.append(n.id)
     return out
@@ -125,7 +142,7 @@ def substitute(tree, mapping):
 def set_location(nodes, lineno):
     """Give new nodes a line number (nodes that have one keep it)."""
     for node in nodes:
-        for n in gast.walk(node):
+        for n in walk(node):
             if isinstance(n, (gast.stmt, gast.expr)) and getattr(n, "lineno", None) is None:
                 n.lineno = lineno
                 n.col_offset = 0

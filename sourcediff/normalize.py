@@ -154,7 +154,7 @@ class Normalizer:
             for cond in reversed(gen.ifs):
                 body = [N.if_(N.substitute(N.clone(cond), mapping), body)]
             target = N.substitute(N.clone(gen.target), {})
-            for n in gast.walk(target):
+            for n in N.walk(target):
                 if isinstance(n, gast.Name):
                     n.id = mapping[n.id].id
             body = [N.for_(target, N.substitute(N.clone(gen.iter), mapping), body)]

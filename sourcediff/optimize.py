@@ -9,6 +9,8 @@ elimination. Only generated names are ever propagated away; user names stay.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import gast
 
 from . import nodes as N
@@ -26,16 +28,16 @@ class Info:
         self.defs, self.uses = {}, {}
         for a in fdef.args.args:
             self.defs[a.id] = self.defs.get(a.id, 0) + 1
-        for node in gast.walk(fdef):
+        for node in N.walk(fdef):
             if isinstance(node, gast.Name):
                 if isinstance(node.ctx, gast.Load):
                     self.uses[node.id] = self.uses.get(node.id, 0) + 1
                 elif not isinstance(node.ctx, gast.Param):  # parameters counted above
                     self.defs[node.id] = self.defs.get(node.id, 0) + 1
         # names assigned inside loops count as multiply defined
-        for node in gast.walk(fdef):
+        for node in N.walk(fdef):
             if isinstance(node, (gast.For, gast.While)):
-                for inner in gast.walk(node):
+                for inner in N.walk(node):
                     if isinstance(inner, gast.Name) and isinstance(inner.ctx, gast.Store):
                         self.defs[inner.id] = self.defs.get(inner.id, 0) + 2
 
@@ -53,7 +55,7 @@ class Optimizer:
         self.keep = keep
 
     def pure(self, expr):
-        for node in gast.walk(expr):
+        for node in N.walk(expr):
             if isinstance(node, gast.Call):
                 if isinstance(node.func, gast.Name) and node.func.id in runtime.HELPERS:
                     if node.func.id in _IMPURE_HELPERS:
@@ -91,7 +93,7 @@ class Optimizer:
         return fdef
 
     def blocks(self, fdef):
-        for node in gast.walk(fdef):
+        for node in N.walk(fdef):
             for field in ("body", "orelse"):
                 block = getattr(node, field, None)
                 if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
@@ -100,7 +102,9 @@ class Optimizer:
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
         info = Info(fdef)
+        subscripted = _subscripted(fdef)
         for block in list(self.blocks(fdef)):
+            loads = _Loads(block)
             for i, s in enumerate(block):
                 if not _is_plain_assign(s):
                     continue
@@ -111,15 +115,19 @@ class Optimizer:
                     continue
                 if not isinstance(v, (gast.Name, gast.Constant)):
                     continue
-                if isinstance(v, gast.Constant) and _subscripted(fdef, a):
+                if isinstance(v, gast.Constant) and a in subscripted:
                     continue  # (1.0)[0] would not even compile
-                later = sum(N.names_in(t, gast.Load).count(a) for t in block[i + 1:])
-                if later != info.uses.get(a, 0):
+                later = [j for j in range(i + 1, len(block)) if loads[j][a]]
+                if sum(loads[j][a] for j in later) != info.uses.get(a, 0):
                     continue  # used elsewhere too (an enclosing block, another branch)
                 mapping = {a: v}
-                for later in block[i + 1:]:
-                    N.substitute(later, mapping)
+                for j in later:
+                    N.substitute(block[j], mapping)
+                    loads.changed(j)
+                if a in subscripted and isinstance(v, gast.Name):
+                    subscripted.add(v.id)
                 block[i] = gast.Pass()
+                loads.changed(i)
 
     def cse(self, fdef):
         info = Info(fdef)
@@ -149,6 +157,7 @@ class Optimizer:
         """Inline generated temporaries used exactly once, right where they are used."""
         info = Info(fdef)
         for block in list(self.blocks(fdef)):
+            loads = _Loads(block)
             i = 0
             while i < len(block):
                 s = block[i]
@@ -156,7 +165,7 @@ class Optimizer:
                         and s.targets[0].id not in self.keep
                         and info.single(s.targets[0].id)
                         and info.uses.get(s.targets[0].id, 0) == 1 and self.pure(s.value)):
-                    j = self._use_site(block, i, s.targets[0].id, s.value)
+                    j = self._use_site(block, loads, i, s.targets[0].id, s.value)
                     if j is not None and _size(block[j]) + _size(s.value) > _MAX_INLINE:
                         j = None
                     if j is not None:
@@ -166,20 +175,22 @@ class Optimizer:
                         else:
                             N.substitute(block[j], mapping)
                         block[i] = gast.Pass()  # counts stay valid: the use just moved
+                        loads.changed(i)
+                        loads.changed(j)
                 i += 1
 
-    def _use_site(self, block, i, name, value):
-        loads = set(N.names_in(value, gast.Load))
+    def _use_site(self, block, loads, i, name, value):
+        reads = set(N.names_in(value, gast.Load))
         for j in range(i + 1, len(block)):
             s = block[j]
             if N.is_comment(s) or isinstance(s, gast.Pass):
                 continue
-            exprs = _top_exprs(s)
-            if exprs is not None and any(name in N.names_in(e, gast.Load) for e in exprs):
-                return j
-            if name in N.names_in(s, gast.Load):
+            if loads[j][name]:
+                exprs = _top_exprs(s)
+                if exprs is not None and any(name in N.names_in(e, gast.Load) for e in exprs):
+                    return j
                 return None  # used inside a nested block: evaluation count would change
-            if not _is_plain_assign(s) or s.targets[0].id in loads:
+            if not _is_plain_assign(s) or s.targets[0].id in reads:
                 return None
             if not self.pure(s.value) and not isinstance(s.value, (gast.Name, gast.Constant)):
                 return None
@@ -188,21 +199,24 @@ class Optimizer:
     def dead_stores(self, fdef):
         """``a = e1`` overwritten by ``a = e2`` in the same block before any read."""
         for block in list(self.blocks(fdef)):
-            for i, s in enumerate(block):
-                if not _is_plain_assign(s) or not self.pure(s.value):
+            # walking backwards: names a plain assignment here would store in vain, because
+            # straight-line assignments below overwrite them before anything reads them
+            doomed = set()
+            dead = []
+            for i in range(len(block) - 1, -1, -1):
+                s = block[i]
+                if N.is_comment(s):
+                    continue
+                if not _is_plain_assign(s):
+                    doomed = set()
                     continue
                 a = s.targets[0].id
-                for later in block[i + 1:]:
-                    if N.is_comment(later):
-                        continue
-                    exprs = _top_exprs(later)
-                    if exprs is None or a in N.names_in(later, gast.Load):
-                        break
-                    if _is_plain_assign(later) and later.targets[0].id == a:
-                        block[i] = gast.Pass()
-                        break
-                    if not _is_plain_assign(later):
-                        break
+                if a in doomed and self.pure(s.value):
+                    dead.append(i)
+                doomed.add(a)
+                doomed.difference_update(N.names_in(s.value, gast.Load))
+            for i in dead:
+                block[i] = gast.Pass()
         _drop_pass(fdef)
 
     def liveness(self, fdef):
@@ -258,21 +272,41 @@ _MAX_INLINE = 14
 
 
 def _size(node):
-    exprs = _top_exprs(node) or []
-    return sum(1 for e in exprs for n in gast.walk(e)
+    """Operations and leaves in an expression, or in a statement's top-level expressions."""
+    exprs = [node] if isinstance(node, gast.expr) else _top_exprs(node) or []
+    return sum(1 for e in exprs for n in N.walk(e)
                if isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Name,
                                  gast.Subscript, gast.Constant)))
 
 
-def _subscripted(fdef, name):
-    return any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)
-               and n.value.id == name for n in gast.walk(fdef))
+def _subscripted(fdef):
+    """Names that are indexed somewhere in ``fdef``."""
+    return {n.value.id for n in N.walk(fdef)
+            if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)}
+
+
+class _Loads:
+    """How often each name is read by each statement of one block, computed on demand
+    and forgotten when a pass rewrites that statement."""
+
+    def __init__(self, block):
+        self.block = block
+        self._memo = {}
+
+    def __getitem__(self, j):
+        c = self._memo.get(j)
+        if c is None:
+            c = self._memo[j] = Counter(N.names_in(self.block[j], gast.Load))
+        return c
+
+    def changed(self, j):
+        self._memo.pop(j, None)
 
 
 def _mutated(fdef):
     """Names whose objects change in place (``y[i] = v``, ``lst.append``, ``scatter_add``)."""
     out = set()
-    for node in gast.walk(fdef):
+    for node in N.walk(fdef):
         if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
                 and isinstance(node.value, gast.Name):
             out.add(node.value.id)
@@ -301,7 +335,7 @@ def _top_exprs(s):
 
 
 def _drop_pass(fdef):
-    for node in gast.walk(fdef):
+    for node in N.walk(fdef):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
@@ -312,7 +346,7 @@ def _drop_pass(fdef):
 
 
 def drop_dangling_comments(fdef):
-    for node in gast.walk(fdef):
+    for node in N.walk(fdef):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):

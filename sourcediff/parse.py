@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import gast
 
+from . import nodes as N
 from .errors import SourceDiffError, SourceUnavailableError
 
 
@@ -72,7 +73,7 @@ def parse_function(fn):
                                      function=name)
     gast.increment_lineno(module, first - 1)
     if dedent:  # columns as in the file, for error carets
-        for n in gast.walk(module):
+        for n in N.walk(module):
             if hasattr(n, "col_offset") and n.col_offset is not None:
                 n.col_offset += dedent
     return Parsed(fn, node, file_lines or code.co_filename, all_lines, name)
@@ -86,7 +87,7 @@ def _file_lines(fn):
 
 
 def _find_lambda(module, code):
-    lams = [n for n in gast.walk(module) if isinstance(n, gast.Lambda)]
+    lams = [n for n in N.walk(module) if isinstance(n, gast.Lambda)]
     if not lams:
         return None
     nargs = code.co_argcount

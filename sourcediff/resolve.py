@@ -11,6 +11,8 @@ import builtins
 
 import gast
 
+from . import nodes as N
+
 
 def free_names(tree):
     """Names read in ``tree`` that it never binds (parameters included as bound)."""
@@ -19,7 +21,7 @@ def free_names(tree):
         if extra is not None:
             bound.add(extra.id)
     read = []
-    for node in gast.walk(tree):
+    for node in N.walk(tree):
         if isinstance(node, gast.Name):
             if isinstance(node.ctx, (gast.Store, gast.Del)):
                 bound.add(node.id)

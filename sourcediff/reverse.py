@@ -510,6 +510,8 @@ def describe(parsed, s):
 def _strip_comment(text):
     import io
     import tokenize
+    if "#" not in text:
+        return text
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
@@ -566,7 +568,7 @@ def _contributed(stmts, ns, active):
     """Adjoints that a block may add to (so they need a value before a loop)."""
     out = []
     for s in stmts:
-        for node in gast.walk(s):
+        for node in N.walk(s):
             if isinstance(node, gast.Assign):
                 t = node.targets[0]
                 if isinstance(t, gast.Name) and t.id in active:

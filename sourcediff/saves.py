@@ -101,7 +101,7 @@ def insert(body, rev, params):
     forward = _push(body, saved)
     forward, rev = _name_straight_line_saves(forward, rev)
     if any(getattr(n, "sd_push", None) and "_stack" in N.names_in(n)
-           for st in forward for n in gast.walk(st)):
+           for st in forward for n in N.walk(st)):
         pre = [N.assign("_stack", N.parse_expr("[]"))]
         pre += [_preinit(v) for v in sorted(saved) if v not in params
                 and not defined_up_front(body, v)]
@@ -136,7 +136,7 @@ def _name_straight_line_saves(forward, rev):
 def _read(stmts):
     read = set()
     for s in stmts:
-        for node in gast.walk(s):
+        for node in N.walk(s):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 read.add(node.id)
     return read
@@ -228,14 +228,17 @@ def prune_unread(fdef):
     start = next((i for i, s in enumerate(body)
                   if N.is_comment(s) and s.value.value == "reverse pass"), len(body))
     rev = body[start:]
-    read = set()
+    inside = {}  # popped name -> ids of the nodes inside its pops
     for s in rev:
-        for node in gast.walk(s):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                read.add(node.id)
-    popped = {getattr(n, "sd_pop", None) for s in rev for n in gast.walk(s)} - {None}
+        for node in N.walk(s):
+            v = getattr(node, "sd_pop", None)
+            if v is not None:
+                inside.setdefault(v, set()).update(id(n) for n in N.walk(node))
     # a pop's own target does not count as a read; its restores of y[idx] read y
-    unread = {v for v in popped if v not in _reads_outside_pops(rev, v)}
+    read = {node.id for s in rev for node in N.walk(s)
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)
+            and node.id in inside and id(node) not in inside[node.id]}
+    unread = set(inside) - read
     if not unread:
         return False
     _remove(fdef, lambda s: getattr(s, "sd_pop", None) in unread
@@ -243,29 +246,8 @@ def prune_unread(fdef):
     return True
 
 
-def _reads_outside_pops(stmts, v):
-    out = set()
-    for s in stmts:
-        for node in gast.walk(s):
-            if getattr(node, "sd_pop", None) == v:
-                continue
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id == v \
-                    and not _inside_pop(stmts, node, v):
-                out.add(v)
-    return out
-
-
-def _inside_pop(stmts, target, v):
-    for s in stmts:
-        for node in gast.walk(s):
-            if getattr(node, "sd_pop", None) == v:
-                if any(n is target for n in gast.walk(node)):
-                    return True
-    return False
-
-
 def _remove(tree, drop):
-    for node in gast.walk(tree):
+    for node in N.walk(tree):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
