@@ -155,10 +155,12 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
 
     # the seed: d(out)/d(out)
     seed_name = None
+    if with_seed:  # a parameter even when the output does not depend on wrt
+        seed_name = names.fresh(f"{out.id}_bar" if isinstance(out, gast.Name)
+                                and not out.id.startswith("_") else "out_bar")
     rev = []
     if isinstance(out, gast.Name) and out.id in active:
         if with_seed:
-            seed_name = names.fresh(f"{out.id}_bar" if not out.id.startswith("_") else "out_bar")
             rev.append(N.assign(names.adjoint(out.id), N.name(seed_name)))
         else:
             rev.append(N.assign(names.adjoint(out.id), N.const(1.0)))

@@ -34,6 +34,9 @@ class Info:
                     self.uses[node.id] = self.uses.get(node.id, 0) + 1
                 elif not isinstance(node.ctx, gast.Param):  # parameters counted above
                     self.defs[node.id] = self.defs.get(node.id, 0) + 1
+        self.stores = dict(self.defs)  # assignments as written (a loop body's count once)
+        for a in fdef.args.args:
+            self.stores[a.id] = 2  # a parameter already holds a value when the body starts
         # names assigned inside loops count as multiply defined
         for node in N.walk(fdef):
             if isinstance(node, (gast.For, gast.While)):
@@ -43,6 +46,11 @@ class Info:
 
     def single(self, name):
         return self.defs.get(name, 0) == 1
+
+    def once(self, name):
+        """Assigned by one statement, perhaps in a loop (each iteration a fresh value).
+        Callers must check that every use follows that statement in its own block."""
+        return self.stores.get(name, 0) == 1
 
 
 def generated(name):
@@ -109,10 +117,11 @@ class Optimizer:
                 if not _is_plain_assign(s):
                     continue
                 a, v = s.targets[0].id, s.value
-                if not (generated(a) and info.single(a)) or a in self.keep:
+                if not (generated(a) and info.once(a)) or a in self.keep:
                     continue
-                if isinstance(v, gast.Name) and not info.single(v.id):
-                    continue
+                if isinstance(v, gast.Name) and not info.single(v.id) and not (
+                        info.once(v.id) and _assigned_in(block[:i], v.id)):
+                    continue  # v could change between here and a use
                 if not isinstance(v, (gast.Name, gast.Constant)):
                     continue
                 if isinstance(v, gast.Constant) and a in subscripted:
@@ -163,7 +172,7 @@ class Optimizer:
                 s = block[i]
                 if (_is_plain_assign(s) and generated(s.targets[0].id)
                         and s.targets[0].id not in self.keep
-                        and info.single(s.targets[0].id)
+                        and info.once(s.targets[0].id)
                         and info.uses.get(s.targets[0].id, 0) == 1 and self.pure(s.value)):
                     j = self._use_site(block, loads, i, s.targets[0].id, s.value)
                     if j is not None and _size(block[j]) + _size(s.value) > _MAX_INLINE:
@@ -277,6 +286,10 @@ def _size(node):
     return sum(1 for e in exprs for n in N.walk(e)
                if isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Name,
                                  gast.Subscript, gast.Constant)))
+
+
+def _assigned_in(stmts, name):
+    return any(_is_plain_assign(t) and t.targets[0].id == name for t in stmts)
 
 
 def _subscripted(fdef):
