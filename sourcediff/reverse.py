@@ -165,10 +165,10 @@ class Sweep:
                 if restore:
                     pre.append(_pop(x, id(s)))
                     restore = False
-                out = pre + self.unless_none(x, tmp, lambda: self.adjoint_of(
+                out = pre + self.unless_none(x, s.value, tmp, lambda: self.adjoint_of(
                     s, x, N.name(tmp), N.name(ans)))
             else:
-                body = self.unless_none(x, self.bar(x), lambda: self.adjoint_of(s, x, g))
+                body = self.unless_none(x, s.value, self.bar(x), lambda: self.adjoint_of(s, x, g))
                 out = body + (self.cut(x) if self.multidef_or_loop(x) else [])
             if out:
                 out = [N.comment(self.describe(s))] + out
@@ -178,10 +178,11 @@ class Sweep:
             out.append(_pop(x, id(s)))
         return out
 
-    def unless_none(self, x, g, make):
-        """The statements ``make()`` gives, run only while adjoint ``g`` is not None
-        (an adjoint allocated on first use may still be None when its value is reached)."""
-        if x not in self.lazy:
+    def unless_none(self, x, value, g, make):
+        """The statements ``make()`` gives, run only while adjoint ``g`` is not None:
+        an adjoint allocated on first use, or a container's (None is its zero), may
+        still be None when the sweep reaches ``x = value``."""
+        if x not in self.lazy and (x not in self.containers or self.none_safe(value)):
             return make()
         start_d, start_m = set(self.defined), set(self.maybe)
         self.depth += 1
@@ -193,6 +194,15 @@ class Sweep:
             return []
         test = gast.Compare(left=N.name(g), ops=[gast.IsNot()], comparators=[N.const(None)])
         return [N.if_(test, body, [])]
+
+    def none_safe(self, value):
+        """The adjoint of ``x = value`` takes a None cotangent as zero by itself."""
+        if isinstance(value, (gast.List, gast.Tuple, gast.Dict, gast.ListComp, gast.DictComp)):
+            return True
+        if isinstance(value, gast.Call):
+            fn = static_value(value.func, self.ns)
+            return fn in (list, tuple, dict) or is_user_function(fn)
+        return False
 
     def multidef_or_loop(self, x):
         return x in self.multidef
@@ -536,7 +546,11 @@ def is_user_function(fn):
     import types
     return (isinstance(fn, types.FunctionType) and registry.lookup(fn) is None
             and not registry.is_nondiff(fn) and fn is not stop_gradient
-            and not getattr(fn, "__module__", "").startswith("sourcediff"))
+            and not _ours(getattr(fn, "__module__", None) or ""))
+
+
+def _ours(module):
+    return module == "sourcediff" or module.startswith("sourcediff.")
 
 
 def index_expr(node):

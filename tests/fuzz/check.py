@@ -272,7 +272,8 @@ def _check(prog, seed, args, directory, module, unmask):
         _check_unchanged(prog, seed, before, args)
         return CheckResult("ok", "jvp masked by a known bug")
     rng = np.random.default_rng(seed + 1)
-    tangents = make_args(prog.args, rng, -1.0, 1.0)
+    tangents = (make_args(prog.args, rng, -1.0, 1.0) if prog.args is not None
+                else _random_like(args, rng))
     try:
         full = sd.grad(fn, wrt=tuple(range(len(args))))(*args)
         _out, tan = sd.jvp(fn, args, tangents)
@@ -286,6 +287,17 @@ def _check(prog, seed, args, directory, module, unmask):
 
     _check_unchanged(prog, seed, before, args)
     return CheckResult("ok")
+
+
+def _random_like(value, rng):
+    """Values of ``value``'s structure, shapes and types, uniform in [-1, 1]."""
+    if isinstance(value, dict):
+        return {k: _random_like(v, rng) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_random_like(v, rng) for v in value)
+    if isinstance(value, np.ndarray):
+        return rng.uniform(-1.0, 1.0, value.shape).astype(value.dtype)
+    return type(value)(rng.uniform(-1.0, 1.0))
 
 
 def _tape_declines(exc):
