@@ -324,7 +324,15 @@ def vjp(fn, *primals):
         adj = _PrimitiveAdjoint(fn, wrt, seed=True)
     else:
         _fast_check(fn, primals, wrt)
-        adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(primals))
+        try:
+            adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(primals))
+        except SourceUnavailableError as exc:
+            import warnings
+
+            from . import tape
+            warnings.warn(f"sourcediff: {exc.bare_message}; using the runtime tape instead",
+                          stacklevel=2)
+            return tape.vjp(fn, *primals)
     out = fn(*primals)
 
     def pullback(cotangent):
@@ -334,10 +342,18 @@ def vjp(fn, *primals):
                 f"'{fn.__name__}' has shape {np.shape(out)}", function=fn.__name__,
                 hint="pass a cotangent shaped like the output, e.g. np.ones_like(out)")
         _value, grads = adj.fn(*primals, cotangent)[:2]
-        return tuple(runtime.like(g, p) for g, p in zip(grads, primals))
+        return tuple(_own(runtime.like(g, p), cotangent) for g, p in zip(grads, primals))
 
     pullback.__sourcediff_source__ = adj.source
     return out, pullback
+
+
+def _own(g, given):
+    """``g``, copied if it is (a view of) an array the caller gave us."""
+    if isinstance(g, np.ndarray) and isinstance(given, np.ndarray) and np.may_share_memory(
+            g, given):
+        return g.copy()
+    return g
 
 
 def source(fn):

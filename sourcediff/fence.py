@@ -7,6 +7,8 @@ instead. Everything not rejected here must be handled by later passes.
 
 from __future__ import annotations
 
+import re
+
 import gast
 
 from . import nodes as N
@@ -114,8 +116,6 @@ def check_inplace(parsed, body, params, ns):
     for node in N.walk(module):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
             targets.setdefault(node.targets[0].value.id, node)
-    if not targets:
-        return
     hint = ("write into a new array made in this function, e.g. y = np.zeros_like(x) or "
             "y = np.copy(x), and do not give it a second name")
     for y, where in targets.items():
@@ -133,6 +133,44 @@ def check_inplace(parsed, body, params, ns):
                          "data with another array", hint)
             elif isinstance(v, gast.Name) and v.id == y:
                 fail(parsed, node, f"a second name for '{y}', which is updated in place", hint)
+    # y += v changes the array in place too: a view of y would see it
+    augmented = {node.target.id for node in N.walk(parsed.tree)
+                 if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name)}
+    for y in set(targets) | augmented:
+        for node in N.walk(module):
+            if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                    and not _TEMP.match(node.targets[0].id) \
+                    and _view_of(node.value, ns, np) == y and node.targets[0].id != y:
+                fail(parsed, node, f"a view of '{y}' (it shares its data), and '{y}' is "
+                     "updated in place", "take a copy, e.g. np.copy(np.reshape(y, shape)), or "
+                     "update a separate array")
+
+
+_TEMP = re.compile(r"_t\d+$")  # normalisation's temporaries: read once, right away
+
+
+_VIEWS = ("reshape", "transpose", "ravel", "squeeze", "expand_dims", "swapaxes", "moveaxis",
+          "flip", "fliplr", "flipud", "asarray", "atleast_1d", "atleast_2d", "atleast_3d",
+          "broadcast_to", "diagonal", "real", "imag")
+
+
+def _view_of(v, ns, np):
+    """The name whose data ``v`` may share without copying (``y.T``, ``np.reshape(y)``...)."""
+    from .resolve import static_value
+    while True:
+        if isinstance(v, gast.Name):
+            return v.id
+        if isinstance(v, gast.Attribute) and v.attr in ("T", "mT", "real", "imag"):
+            v = v.value
+        elif isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and (
+                v.func.attr in _VIEWS or v.func.attr == "view") and static_value(
+                v.func, ns) is not getattr(np, v.func.attr, None):
+            v = v.func.value  # a method: y.reshape(...)
+        elif isinstance(v, gast.Call) and v.args and any(
+                static_value(v.func, ns) is getattr(np, n, None) for n in _VIEWS):
+            v = v.args[0]
+        else:
+            return None
 
 
 def _is_fresh(fn, np):

@@ -111,6 +111,7 @@ class Optimizer:
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
         info = Info(fdef)
         subscripted = _subscripted(fdef)
+        mutated = _mutated(fdef)
         for block in list(self.blocks(fdef)):
             loads = _Loads(block)
             for i, s in enumerate(block):
@@ -122,6 +123,8 @@ class Optimizer:
                 if isinstance(v, gast.Name) and not info.single(v.id) and not (
                         info.once(v.id) and _assigned_in(block[:i], v.id)):
                     continue  # v could change between here and a use
+                if isinstance(v, gast.Name) and v.id in mutated:
+                    continue  # y[i] = ... between here and a use would change what it reads
                 if not isinstance(v, (gast.Name, gast.Constant)):
                     continue
                 if isinstance(v, gast.Constant) and a in subscripted:
@@ -389,4 +392,25 @@ def optimize(fdef, ns, specialize, params, keep):
         opt.run(fdef)
     if saves.prune_unread(fdef):
         opt.run(fdef)
+    unalias(fdef, set(params) | set(keep))
     return fdef
+
+
+def unalias(fdef, params):
+    """``a_bar = y`` where ``y`` is later changed in place (a restored ``y[i]``, an adjoint
+    buffer's ``scatter_add``): ``a_bar`` must keep today's value, so it gets a copy. A
+    gradient that is an argument itself (``x`` for ``sum(x * x) / 2``) is returned as a
+    copy too, so changing one never changes the other."""
+    ret = fdef.body[-1]
+    if isinstance(ret, gast.Return) and isinstance(ret.value, gast.Tuple) and len(
+            ret.value.elts) > 1 and isinstance(ret.value.elts[1], gast.Tuple):
+        grads = ret.value.elts[1].elts
+        for k, g in enumerate(grads):
+            if isinstance(g, gast.Name) and g.id in params:
+                grads[k] = N.call("copy_of", [g])
+    mutated = {n for n in _mutated(fdef) if n != "_stack"}
+    for node in N.walk(fdef):
+        if _is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
+                node.value, gast.Name) and node.value.id in mutated \
+                and node.value.id != node.targets[0].id:
+            node.value = N.call("copy_of", [node.value])

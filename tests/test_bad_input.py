@@ -382,6 +382,18 @@ def test_exec_function_falls_back_to_tape_with_warning():
     np.testing.assert_allclose(g, np.cos([0.1, 0.2]))
 
 
+def test_exec_function_vjp_falls_back_to_tape_with_warning():
+    if tape is None:
+        pytest.skip("no tape")
+    ns = {"np": np}
+    exec("def made(x):\n    return np.sin(x) * 2.0\n", ns)  # noqa: S102
+    with pytest.warns(UserWarning, match="tape"):
+        out, pullback = sd.vjp(ns["made"], np.array([0.1, 0.2]))
+    np.testing.assert_allclose(out, 2 * np.sin([0.1, 0.2]))
+    (g,) = pullback(np.array([1.0, -1.0]))
+    np.testing.assert_allclose(g, 2 * np.cos([0.1, 0.2]) * [1.0, -1.0])
+
+
 def test_math_builtin_passed_directly():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -479,3 +491,49 @@ def test_error_types_are_all_sourcediff_errors():
     for cls in (ArgumentError, MissingRuleError, NonScalarOutputError, SourceUnavailableError,
                 UnsupportedSyntaxError):
         assert issubclass(cls, SourceDiffError)
+
+
+# --- views of arrays updated in place -------------------------------------------------
+def view_then_augmented(x):
+    y = x * 1.0
+    z = np.reshape(y, (2, 1))  # <-
+    y *= -1.5  # NumPy changes z too
+    return np.sum(z * y)
+
+
+def transpose_then_setitem(x):
+    y = x * 1.0
+    z = y.T  # <-
+    y[0] = 2.0
+    return np.sum(z * y)
+
+
+def method_view_then_setitem(x):
+    y = x * 1.0
+    z = y.reshape(2, 1)  # <-
+    y[1] = 0.5
+    return np.sum(z)
+
+
+@pytest.mark.parametrize("fn", [view_then_augmented, transpose_then_setitem,
+                                method_view_then_setitem])
+def test_view_of_array_updated_in_place(fn):
+    with pytest.raises(SourceDiffError) as info:
+        sd.grad(fn)(np.ones(2))
+    assert_good_error(info.value, fn.__name__, marked_line(fn))
+    assert "view" in str(info.value)
+
+
+def copy_of_view_then_setitem(x):
+    y = x * 1.0
+    z = np.reshape(y, (2, 1)) * 2.0  # a new array, not a view
+    w = np.copy(y.T)
+    y[0] = 3.0
+    return np.sum(z) + np.sum(y * w)
+
+
+def test_new_arrays_from_views_are_fine():
+    x = np.array([0.5, 2.0])
+    g = sd.grad(copy_of_view_then_setitem)(x)
+    # d/dx [2 x0 + 2 x1 + 3 x0 + x1 * x1] = [5, 2 + 2 x1]
+    np.testing.assert_allclose(g, [5.0, 2.0 + 2 * x[1]])

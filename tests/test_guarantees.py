@@ -479,3 +479,31 @@ def test_very_long_expression(tmp_path):
     h = 1e-6
     fd = (mod.f(0.3 + h) - mod.f(0.3 - h)) / (2 * h)
     assert g == pytest.approx(fd, rel=1e-5)
+
+
+def half_square(x):
+    return np.sum(x * x) / 2
+
+
+def identity_sum(x):
+    return x * 1.0
+
+
+def test_gradient_is_never_the_argument_itself():
+    """d/dx sum(x^2)/2 is x: the gradient must still be a new array, or changing the
+    gradient (an SGD step done in place) would change the argument."""
+    x = np.array([1.0, 2.0, 3.0])
+    g = sd.grad(half_square)(x)
+    np.testing.assert_array_equal(g, x)
+    assert not np.shares_memory(g, x)
+    g *= 0.0
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+def test_pullback_never_returns_the_cotangent_itself():
+    x = np.array([1.0, 2.0])
+    _out, pullback = sd.vjp(identity_sum, x)
+    ct = np.array([0.5, -1.0])
+    (gx,) = pullback(ct)
+    np.testing.assert_array_equal(gx, ct)
+    assert not np.shares_memory(gx, ct)
