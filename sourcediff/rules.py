@@ -150,7 +150,7 @@ defrule(np.linalg.inv, "a", ("-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -
 defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)",), ("np.broadcast_to(da, shape)",))
 defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"})
-defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstack(g, axis)"})
+defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstack(g, arrays, axis)"})
 defrule(np.einsum, "subscripts, *operands", (None,), (None,),
         seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"})
 defrule(np.cumsum, "a, axis=None", ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),

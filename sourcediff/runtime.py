@@ -100,6 +100,8 @@ def _mat_vjp(g, a, b, which):
         return g * b if which == 0 else g * a
     if a_nd == 1 and b_nd == 1:
         return g * b if which == 0 else g * a
+    if np.ndim(g) == 0:  # a scalar zero placeholder (an adjoint nothing has written yet)
+        g = np.broadcast_to(g, _matmul_shape(np.shape(a), np.shape(b)))
     if which == 0:
         if b_nd == 1:
             return unbroadcast(np.multiply.outer(g, b), a) if a_nd > 1 else g * b
@@ -112,6 +114,14 @@ def _mat_vjp(g, a, b, which):
     if b_nd == 1:
         return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g[..., None])[..., 0], b)
     return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
+
+
+def _matmul_shape(sa, sb):
+    if len(sa) == 1:
+        return sb[:-2] + sb[-1:]
+    if len(sb) == 1:
+        return sa[:-1]
+    return np.broadcast_shapes(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
 
 
 def matmul_vjp_a(g, a, b):
@@ -127,6 +137,8 @@ def dot_vjp_a(g, a, b):
         return unbroadcast(g * b, a)
     if np.ndim(b) <= 2:
         return matmul_vjp_a(g, a, b)
+    if np.ndim(g) == 0:
+        g = np.broadcast_to(g, np.shape(np.dot(a, b)))
     # dot with b of ndim > 2 contracts a's last axis with b's second to last
     axes_b = [i for i in range(np.ndim(b)) if i != np.ndim(b) - 2]
     ga = np.tensordot(g, b, axes=(list(range(np.ndim(a) - 1, np.ndim(g))), axes_b))
@@ -138,6 +150,8 @@ def dot_vjp_b(g, a, b):
         return unbroadcast(g * a, b)
     if np.ndim(b) <= 2:
         return matmul_vjp_b(g, a, b)
+    if np.ndim(g) == 0:
+        g = np.broadcast_to(g, np.shape(np.dot(a, b)))
     lead = np.ndim(a) - 1
     gb = np.tensordot(a, g, axes=(list(range(lead)), list(range(lead))))
     # gb axes: (a_last, b_axes without b[-2]) -> move a_last to position -2
@@ -167,11 +181,15 @@ def _is_basic_index(idx):
 
 
 def unconcatenate(g, arrays, axis=0):
+    if np.ndim(g) == 0:  # a scalar zero placeholder
+        return [np.full(np.shape(a), g, dtype=float) for a in arrays]
     sizes = np.cumsum([np.shape(a)[axis] if np.ndim(a) else 1 for a in arrays])[:-1]
     return np.split(g, sizes, axis=axis)
 
 
-def unstack(g, axis=0):
+def unstack(g, arrays, axis=0):
+    if np.ndim(g) == 0:  # a scalar zero placeholder
+        return [np.full(np.shape(a), g, dtype=float) for a in arrays]
     return [np.take(g, i, axis=axis) for i in range(np.shape(g)[axis])]
 
 
