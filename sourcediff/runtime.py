@@ -33,7 +33,17 @@ def unbroadcast_to(g, shape):
     out = np.sum(g, axis=axes, keepdims=False) if axes else g
     if lead and not shape:
         return out
+    if np.size(out) != _prod(shape):
+        # smaller than x: it came from a scalar zero placeholder and broadcasts to x
+        return np.array(np.broadcast_to(out, shape))
     return np.reshape(out, shape)
+
+
+def _prod(shape):
+    n = 1
+    for k in shape:
+        n *= k
+    return n
 
 
 def broadcast_like(t, ans):

@@ -253,6 +253,8 @@ def _check(prog, seed, args, directory, module, unmask):
     for label, ad in (("compiled", compiled), ("tape", taped)):
         if ad is None or {"compiled": "grad"}.get(label, label) in skip:
             continue
+        if max([0.0] + [float(np.max(np.abs(g))) for g in ad if np.size(g)]) > 1e6:
+            continue  # too steep for finite differences (compiled vs tape still checked)
         bad = _bad(ad, fd, FD_RTOL, FD_ATOL * scale)
         if bad:
             with np.errstate(all="ignore"):
