@@ -98,7 +98,9 @@ def markdown(rows, env):
     out.append("Times are per gradient call: median over samples, spread = interquartile "
                "range; ×hand = median / hand-written gradient; ×forward = median / forward "
                "pass; first call = building the gradient (fresh function object, so any "
-               "compilation is included) plus its first call.")
+               "compilation is included) plus its first call; compile = first call minus "
+               "the median call (the one-off cost: sourcediff's code generation, JAX's "
+               "tracing and XLA compilation, ...).")
     out.append("")
     groups = by_workload(rows)
     for wrows in groups.values():
@@ -107,10 +109,17 @@ def markdown(rows, env):
     return "\n".join(out).rstrip() + "\n"
 
 
+def compile_time(row):
+    """The one-off cost of a method: its first call minus its median call."""
+    if row.first_call is None or row.timing is None:
+        return None
+    return max(0.0, row.first_call - row.timing.median)
+
+
 def workload_table(wrows):
     wl = wrows[0].workload
     out = [f"### ({wl.letter}) {wl.name}: {wl.title}", ""]
-    head = ["method", "median", "spread (IQR)", "×hand", "×forward", "first call"]
+    head = ["method", "median", "spread (IQR)", "×hand", "×forward", "first call", "compile"]
     if wl.memory:
         head.append("peak mem")
     head.append("status")
@@ -125,7 +134,8 @@ def workload_table(wrows):
         rh, rf = ratios(wrows, r)
         spread = f"{fmt_time(t.q1)} – {fmt_time(t.q3)}" if t else "—"
         cells = [r.method.label, fmt_time(t.median) if t else "—", spread,
-                 fmt_ratio(rh), fmt_ratio(rf), fmt_time(r.first_call)]
+                 fmt_ratio(rh), fmt_ratio(rf), fmt_time(r.first_call),
+                 fmt_time(compile_time(r))]
         if wl.memory:
             cells.append(fmt_bytes(r.peak) if r.peak is not None else "—")
         status = r.status if r.status == OK else f"**{r.status}**: {r.note}"
@@ -168,6 +178,17 @@ def summary_tables(rows):
                     cells.append(fmt_ratio(ratios(wrows, r)[0]))
             out.append(f"| ({wrows[0].workload.letter}) {wname} | " + " | ".join(cells) + " |")
         out.append("")
+    compiled = [(wname, next((r for r in wrows if r.method.name == "sourcediff"), None))
+                for wname, wrows in groups.items()]
+    compiled = [(wname, r) for wname, r in compiled if r is not None and r.status == OK]
+    if compiled:
+        out += ["### sourcediff.grad: one-off compile time (first call − median call)", ""]
+        out.append("| workload | compile | first call |")
+        out.append("|---|---:|---:|")
+        for wname, r in compiled:
+            out.append(f"| ({r.workload.letter}) {wname} | {fmt_time(compile_time(r))} | "
+                       f"{fmt_time(r.first_call)} |")
+        out.append("")
     sweep = [(name, wrows) for name, wrows in groups.items() if wrows[0].workload.size]
     if len(sweep) > 1:
         names = _methods_run([r for _, wrows in sweep for r in wrows])
@@ -205,6 +226,7 @@ def to_json(rows, env):
                 "q3": t.q3 if t else None, "min": t.min if t else None,
                 "max": t.max if t else None, "number": t.number if t else None,
                 "samples": t.samples if t else None, "first_call": r.first_call,
+                "compile": compile_time(r),
                 "peak_bytes": r.peak, "ratio_hand": rh, "ratio_forward": rf,
             })
     return json.dumps({"environment": env, "results": recs}, indent=1, ensure_ascii=False)

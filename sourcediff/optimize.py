@@ -343,6 +343,8 @@ def _is_plain_assign(s):
 def _top_exprs(s):
     if isinstance(s, gast.Assign):
         return [s.value] + ([s.targets[0]] if isinstance(s.targets[0], gast.Subscript) else [])
+    if isinstance(s, gast.AugAssign):
+        return [s.value, s.target]
     if isinstance(s, (gast.Return, gast.Expr)):
         return [s.value] if s.value is not None else []
     if isinstance(s, gast.If):

@@ -308,8 +308,60 @@ def specialize(fdef, ns, spec, params):
     for _ in range(2):
         _visit(rev, Shapes(ns, env), env, frozen)
     _Drop(Shapes(ns, env)).visit(fdef)
+    _Scatter(Shapes(ns, env)).visit(fdef)
     return fdef
-    return fdef
+
+
+class _Scatter(gast.NodeTransformer):
+    """``scatter_add(buf, idx, g)`` -> ``buf[idx] += g`` where ``buf`` is surely an array
+    (a known, non-empty shape) and ``idx`` a constant basic index: exactly what the
+    helper would do, without the call."""
+
+    def __init__(self, sh):
+        self.sh = sh
+
+    def visit_Expr(self, node):
+        call = node.value
+        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Name)
+                and call.func.id == "scatter_add" and len(call.args) == 3
+                and isinstance(call.args[0], gast.Name)):
+            return node
+        buf, idx, g = call.args
+        if not self.sh.of(buf):
+            return node
+        index = _basic_index(idx)
+        if index is None:
+            return node
+        target = gast.Subscript(value=gast.Name(id=buf.id, ctx=gast.Load(), annotation=None,
+                                                type_comment=None),
+                                slice=index, ctx=gast.Store())
+        new = gast.AugAssign(target=target, op=gast.Add(), value=g)
+        return gast.copy_location(new, node)
+
+
+def _or_none(a):
+    return None if isinstance(a, gast.Constant) and a.value is None else a
+
+
+def _basic_index(node):
+    """``node`` (an index as an expression) as subscript syntax, if it is a constant
+    basic index: ints, ``slice(...)`` of ints, or a tuple of those."""
+    if isinstance(node, gast.Tuple):
+        parts = [_basic_index(e) for e in node.elts]
+        if not parts or any(p is None or isinstance(p, gast.Tuple) for p in parts):
+            return None
+        return gast.Tuple(elts=parts, ctx=gast.Load())
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+            and node.func.id == "slice" and not node.keywords and 1 <= len(node.args) <= 3:
+        if any(_const_index(a) is _MISSING_INDEX for a in node.args):
+            return None
+        args = list(node.args) if len(node.args) > 1 else [N.const(None)] + list(node.args)
+        lower, upper, step = (args + [N.const(None)] * 3)[:3]
+        return gast.Slice(lower=_or_none(lower), upper=_or_none(upper), step=_or_none(step))
+    value = _const_index(node)
+    if isinstance(value, int):
+        return node
+    return None
 
 
 def spec_of(args):
