@@ -45,9 +45,9 @@ class _Fold(gast.NodeTransformer):
         if not self.identities:
             return node
         if isinstance(op, gast.Mult):
-            if _num(right) and right.value == 1:
+            if _num(right) and right.value == 1 and not _may_be_bool(left):
                 return left
-            if _num(left) and left.value == 1:
+            if _num(left) and left.value == 1 and not _may_be_bool(right):
                 return right
             merged = _merge_constants(node)
             if merged is not None:
@@ -114,10 +114,13 @@ def _merge_constants(node):
     value = 1
     for c in consts:
         value = value * c.value
-    rest = [f for f in factors if not _num(f)]
+    # a mask (a <= b) is boolean: a float factor goes first, or the constant stays
+    rest = sorted((f for f in factors if not _num(f)), key=_may_be_bool)
     if not rest:
         return N.const(value)
-    if value == 1:
+    if _may_be_bool(rest[0]):
+        out = N.binop(N.const(float(value)), gast.Mult(), rest[0])
+    elif value == 1:
         out = rest[0]
     elif value == -1:
         out = gast.UnaryOp(op=gast.USub(), operand=rest[0])
@@ -126,6 +129,25 @@ def _merge_constants(node):
     for f in rest[1:]:
         out = N.binop(out, gast.Mult(), f)
     return out
+
+
+_BOOL_FUNCS = {"greater", "less", "equal", "not_equal", "greater_equal", "less_equal",
+               "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf",
+               "isfinite", "signbit"}
+
+
+def _may_be_bool(node):
+    """An expression whose value is boolean (a comparison, a mask): ``1.0 * node`` is a
+    float array, ``node`` alone is not."""
+    if isinstance(node, (gast.Compare, gast.BoolOp)):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not):
+        return True
+    if isinstance(node, gast.Call):
+        f = node.func
+        name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", None)
+        return name in _BOOL_FUNCS
+    return False
 
 
 def _leading_neg(node):

@@ -67,7 +67,7 @@ def _kept(g, ans, shape, axis, keepdims):
     if keepdims:
         return g, ans
     kept = _keepdims_shape(shape, axis)
-    return np.reshape(g, kept), np.reshape(ans, kept)
+    return (np.reshape(g, kept) if np.ndim(g) else g), np.reshape(ans, kept)
 
 
 def unreduce(g, x, axis=None, keepdims=False):
@@ -75,7 +75,7 @@ def unreduce(g, x, axis=None, keepdims=False):
     shape = np.shape(x)
     if not shape:
         return g
-    if not keepdims:
+    if not keepdims and np.ndim(g):  # (a scalar, such as a zero placeholder, broadcasts)
         g = np.reshape(g, _keepdims_shape(shape, axis))
     return np.broadcast_to(g, shape)
 
