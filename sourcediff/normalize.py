@@ -276,9 +276,9 @@ class Normalizer:
         it = s.iter
         fn = static_value(it.func, self.ns) if isinstance(it, gast.Call) and self.is_static(
             it.func) else None
-        if fn in (enumerate, zip) and not it.keywords and isinstance(s.target, gast.Tuple) \
-                and len(s.target.elts) == (2 if fn is enumerate else len(it.args)):
-            return self.indexed_for(s, fn, it)
+        if fn in (enumerate, zip) and not it.keywords and 1 <= len(it.args) <= (
+                2 if fn is enumerate else 99):
+            return self.indexed_for(s, it)
         is_range = fn is range
         if isinstance(it, gast.Call) and self.is_static(it.func) and static_value(
                 it.func, self.ns) in (zip, enumerate, reversed):
@@ -299,23 +299,33 @@ class Normalizer:
         body = self.block(body_prefix + s.body)
         self.emit(N.for_(target, it, body), s)
 
-    def indexed_for(self, s, fn, it):
-        """``for i, v in enumerate(x)`` / ``for a, b in zip(x, y)`` as one index loop."""
-        seqs = [self.atom(a) for a in it.args]
+    def indexed_for(self, s, it):
+        """``for i, v in enumerate(x)`` / ``for a, b in zip(x, y)`` (nested too, as in
+        ``enumerate(zip(x, y))``) as one index loop: ``target = <item at _i>``."""
         idx = self.temp()
-        if fn is enumerate:
-            start = seqs[1] if len(seqs) > 1 else N.const(0)
-            count = N.call("len", [N.load(seqs[0])])
-            items = [N.binop(N.name(idx), gast.Add(), start),
-                     gast.Subscript(value=N.load(seqs[0]), slice=N.name(idx), ctx=gast.Load())]
-        else:
-            count = N.call("min", [N.call("len", [N.load(q)]) for q in seqs]) if len(
-                seqs) > 1 else N.call("len", [N.load(seqs[0])])
-            items = [gast.Subscript(value=N.load(q), slice=N.name(idx), ctx=gast.Load())
-                     for q in seqs]
-        prefix = [gast.copy_location(N.assign(t, v), s) for t, v in zip(s.target.elts, items)]
+        count, item = self.zipped(it, N.name(idx))
+        prefix = [gast.copy_location(a, s) for a in _unpack(s.target, item)]
         rng = self.atom(N.call("range", [count]))
         self.emit(N.for_(N.name(idx, store=True), rng, self.block(prefix + s.body)), s)
+
+    def zipped(self, it, idx):
+        """(number of items, item ``idx``) of ``zip(...)``, ``enumerate(...)`` or a sequence."""
+        fn = static_value(it.func, self.ns) if isinstance(it, gast.Call) and self.is_static(
+            it.func) and not it.keywords else None
+        if fn is zip and it.args:
+            parts = [self.zipped(a, idx) for a in it.args]
+            counts = [c for c, _ in parts]
+            count = N.call("min", counts) if len(counts) > 1 else counts[0]
+            return count, N.tuple_([item for _, item in parts])
+        if fn is enumerate and 1 <= len(it.args) <= 2:
+            count, inner = self.zipped(it.args[0], idx)
+            number = N.clone(idx)
+            if len(it.args) > 1:
+                number = N.binop(number, gast.Add(), self.atom(it.args[1]))
+            return count, N.tuple_([number, inner])
+        seq = self.atom(it)
+        return (N.call("len", [N.load(seq)]),
+                gast.Subscript(value=N.load(seq), slice=N.clone(idx), ctx=gast.Load()))
 
     def while_(self, s):
         # while c: body  ->  while True: <c's statements>; if not c: break; body
@@ -338,3 +348,11 @@ def normalize(parsed, ns):
         ns.setdefault(name, obj)  # builtins the rewrites below introduce
     norm = Normalizer(parsed, ns, {"n": 0})
     return norm.block(parsed.tree.body)
+
+
+def _unpack(target, value):
+    """``target = value`` as one assignment per name where both are tuples alike."""
+    if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple) and len(
+            target.elts) == len(value.elts):
+        return [a for t, v in zip(target.elts, value.elts) for a in _unpack(t, v)]
+    return [N.assign(target, value)]

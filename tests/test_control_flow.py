@@ -105,3 +105,39 @@ def test_against_finite_differences(f, args, wrt):
     grads = grad(f, wrt=wrt)(*args)
     for g, i in zip(grads, wrt):
         np.testing.assert_allclose(g, fd(f, args, i), rtol=1e-5, atol=1e-6)
+
+
+def enumerate_of_zip(xs, ys):
+    s = 0.0
+    for i, (a, b) in enumerate(zip(xs, ys), 1):
+        s = s + a * b * i
+    return s
+
+
+def zip_into_one_name(xs, ys):
+    s = 0.0
+    for pair in zip(xs, ys[1:]):
+        s = s + pair[0] * np.sin(pair[1])
+    return s
+
+
+def zip_of_enumerate(xs, ys):
+    s = 0.0
+    for (i, a), b in zip(enumerate(xs), ys):
+        s = s + a * b ** i
+    return s
+
+
+@pytest.mark.parametrize("f", [enumerate_of_zip, zip_into_one_name, zip_of_enumerate])
+def test_nested_zip_and_enumerate(f):
+    args = (np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.3, -0.7, 2.0]))
+    g = grad(f, wrt=(0, 1))(*args)
+    for i in (0, 1):
+        np.testing.assert_allclose(g[i], fd(f, args, i), rtol=1e-6, atol=1e-8)
+
+
+def test_enumerate_of_zip_by_hand():
+    # s = 1 a0 b0 + 2 a1 b1: ds/da = [b0, 2 b1], ds/db = [a0, 2 a1]
+    ga, gb = grad(enumerate_of_zip, wrt=(0, 1))(np.array([3.0, 4.0]), np.array([5.0, 6.0]))
+    np.testing.assert_allclose(ga, [5.0, 12.0])
+    np.testing.assert_allclose(gb, [3.0, 8.0])
