@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import sourcediff as sd
 from sourcediff import primitive, stop_gradient, tape
 from sourcediff.errors import (ArgumentError, MissingRuleError, NonScalarOutputError,
                                SourceDiffError)
@@ -375,3 +376,29 @@ def test_assigning_traced_value_into_plain_array():
         return np.sum(out)
     with pytest.raises(ArgumentError, match="in place"):
         tape.grad(g)(1.0)
+
+
+def _uses_then_changes(x, w):
+    h = w * 2.0            # a plain array, not traced
+    y = np.sum(x @ h)      # the backward of @ keeps h
+    h += 1.0               # NumPy changes h in place: the kept value would be stale
+    return y
+
+
+def test_in_place_change_of_a_kept_array_is_an_error_not_a_wrong_gradient():
+    x, w = np.array([[0.9], [0.92]]), np.ones((1, 3))
+    with pytest.raises(SourceDiffError, match="in place"):
+        tape.grad(_uses_then_changes)(x, w)
+    assert w.flags.writeable
+    # the compiler has value semantics: the gradient uses h as it was when read
+    np.testing.assert_allclose(sd.grad(_uses_then_changes)(x, w), [[6.0], [6.0]])
+
+
+def test_arrays_are_writable_again_after_the_trace():
+    data = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    def loss(w):
+        return np.sum((data @ w) ** 2)
+    tape.grad(loss)(np.ones(2))
+    assert data.flags.writeable
+    data[0, 0] = 5.0

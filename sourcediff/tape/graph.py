@@ -26,13 +26,41 @@ def new_level():
 
 @contextlib.contextmanager
 def tracing(level):
-    """Mark ``level`` as the innermost trace while the user function runs."""
+    """Mark ``level`` as the innermost trace while the user function runs.
+
+    Plain arrays that recorded operations keep (``x @ w`` keeps ``w`` for its
+    backward) are read-only meanwhile, so changing one in place (``w += 1``) is a
+    clear error instead of a silently wrong gradient; they are writable again after.
+    """
     stack = _active.__dict__.setdefault("levels", [])
+    held = _active.__dict__.setdefault("held", [])
     stack.append(level)
+    held.append([])
     try:
         yield
+    except ValueError as exc:
+        if held[-1] and "read-only" in str(exc):
+            from ..errors import SourceDiffError
+            raise SourceDiffError(
+                "an array that a recorded operation uses was changed in place afterwards "
+                f"({exc}); the tape keeps a reference to it, so the gradient would be wrong",
+                hint="copy it before changing it (y = y.copy()) or write y = y + v") from None
+        raise
     finally:
         stack.pop()
+        for array in reversed(held.pop()):
+            try:
+                array.flags.writeable = True
+            except ValueError:  # a view whose base is still held: restored with the base
+                pass
+
+
+def hold(array):
+    """Keep ``array`` unchanged (read-only) until the innermost trace's function returns."""
+    held = getattr(_active, "held", None)
+    if held and array.flags.writeable:
+        array.flags.writeable = False
+        held[-1].append(array)
 
 
 def current_level():

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import markers, registry, rules, runtime  # noqa: F401  (rules fills the table)
 from ..errors import ArgumentError, MissingRuleError
-from .graph import Const, Node, find_top, has_box, is_box, is_constant, unwrap, unwrap_all
+from .graph import (Const, Node, find_top, has_box, hold, is_box, is_constant, unwrap,
+                    unwrap_all)
 
 # Keyword arguments that change how a value is computed but not its derivative.
 _BENIGN_KWARGS = frozenset({"dtype", "order", "casting", "subok", "optimize"})
@@ -156,6 +157,9 @@ def record(fn, rule, args, kwargs, *, strict=True, force=False):
     if not slots:
         return constant(ans, level, type(top)) if constants else ans
     values = [unwrap(v, level) for v in bound.values()]
+    for v in bound.values():
+        if type(v) is np.ndarray:  # a plain array the backward will read
+            hold(v)
     boxed = has_box(ans) or has_box(values)
     node = Node(parents, _rule_pullback, (rule, slots, ans, values, boxed))
     return type(top)(ans, node, level)
