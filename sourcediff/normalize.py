@@ -273,6 +273,7 @@ class Normalizer:
 
         Every loop then counts with ``range``, so the reverse sweep replays it with
         ``reversed(range)`` and reads of ``seq[_i]`` get ordinary adjoints."""
+        s = self.dict_loop(s)
         it = s.iter
         fn = static_value(it.func, self.ns) if isinstance(it, gast.Call) and self.is_static(
             it.func) else None
@@ -298,6 +299,33 @@ class Normalizer:
             target = N.name(tmp, store=True)
         body = self.block(body_prefix + s.body)
         self.emit(N.for_(target, it, body), s)
+
+    def dict_loop(self, s):
+        """Loops over a dict's ``keys()``, ``values()`` or ``items()``, and ``for k in d``
+        whose body reads ``d[k]``, as a loop over the key list with ``d[k]`` reads."""
+        it, target = s.iter, s.target
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and not it.args \
+                and not it.keywords and it.func.attr in ("keys", "values", "items") \
+                and static_value(it.func, self.ns) is MISSING:
+            d, kind = it.func.value, it.func.attr
+        elif isinstance(it, gast.Name) and isinstance(target, gast.Name) and any(
+                isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)
+                and n.value.id == it.id and isinstance(n.slice, gast.Name)
+                and n.slice.id == target.id for b in s.body for n in N.walk(b)):
+            d, kind = it, "keys"
+        else:
+            return s
+        if kind == "items" and not (isinstance(target, gast.Tuple) and len(target.elts) == 2):
+            return s
+        self.ns.setdefault("keys_of", _keys_of())
+        keys = N.call("keys_of", [N.load(d)])
+        if kind == "keys":
+            return gast.copy_location(N.for_(target, keys, s.body), s)
+        key = target.elts[0] if kind == "items" else N.name(self.temp(), store=True)
+        value = target.elts[1] if kind == "items" else target
+        read = gast.Subscript(value=N.load(d), slice=N.load(key), ctx=gast.Load())
+        first = gast.copy_location(N.assign(value, read), s)
+        return gast.copy_location(N.for_(key, keys, [first] + s.body), s)
 
     def indexed_for(self, s, it):
         """``for i, v in enumerate(x)`` / ``for a, b in zip(x, y)`` (nested too, as in
@@ -356,3 +384,8 @@ def _unpack(target, value):
             target.elts) == len(value.elts):
         return [a for t, v in zip(target.elts, value.elts) for a in _unpack(t, v)]
     return [N.assign(target, value)]
+
+
+def _keys_of():
+    from .runtime import keys_of
+    return keys_of

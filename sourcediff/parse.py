@@ -71,6 +71,7 @@ def parse_function(fn):
     else:
         raise SourceUnavailableError(f"cannot find the definition of '{name}' in its source",
                                      function=name)
+    _generators_as_lists(node)
     gast.increment_lineno(module, first - 1)
     if dedent:  # columns as in the file, for error carets
         for n in N.walk(module):
@@ -124,3 +125,12 @@ def _parse_lambda(fn, name, lines, first, filename, all_lines):
                 gast.increment_lineno(module, first - 1)
                 return Parsed(fn, fdef, filename, all_lines, name)
     raise SourceUnavailableError(f"cannot parse the source of lambda '{name}'", function=name)
+
+
+def _generators_as_lists(tree):
+    """``sum(f(x) for x in xs)`` reads as ``sum([f(x) for x in xs])``: a generator
+    expression passed straight to a call is evaluated eagerly, as a list."""
+    for node in N.walk(tree):
+        if isinstance(node, gast.Call):
+            node.args = [gast.copy_location(gast.ListComp(elt=a.elt, generators=a.generators), a)
+                         if isinstance(a, gast.GeneratorExp) else a for a in node.args]

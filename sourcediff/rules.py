@@ -80,6 +80,11 @@ defrule(np.maximum, "x, y", ("g * (x >= y)", "g * (x < y)"),
         ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
 defrule(np.minimum, "x, y", ("g * (x <= y)", "g * (x > y)"),
         ("dx * (x <= y)", "dy * (x > y)"), broadcast=True)
+# max(a, b) / min(a, b) of two numbers (the builtins over a sequence are not covered)
+defrule(builtins.max, "x, y", ("g * (x >= y)", "g * (x < y)"),
+        ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
+defrule(builtins.min, "x, y", ("g * (x <= y)", "g * (x > y)"),
+        ("dx * (x <= y)", "dy * (x > y)"), broadcast=True)
 defrule(np.fmax, "x, y", ("g * (x >= y)", "g * (x < y)"),
         ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
 defrule(np.fmin, "x, y", ("g * (x <= y)", "g * (x > y)"),
@@ -200,7 +205,7 @@ defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, n
            operator.mod, operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
            np.random.rand, np.random.normal, rt.zeros_for, rt.zeros_like_grad,
-           rt.zeros_tangent, np.imag)
+           rt.zeros_tangent, rt.keys_of, np.imag)
 defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
            np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
 defnondiff(math.isnan, math.isinf, math.isfinite, math.isclose, math.trunc)

@@ -352,6 +352,11 @@ def scatter_add(buf, idx, g):
         np.add.at(buf, idx, g)
 
 
+def keys_of(d):
+    """The keys of a dict, as a list (the loop ``for k in d`` / ``d.items()`` runs over)."""
+    return list(d.keys())
+
+
 def add_owned(a, b):
     """``a + b`` as a new array that nothing else refers to (``a`` may be None)."""
     if a is None:
@@ -363,6 +368,8 @@ def scatter_into(buf, x, idx, g):
     """``scatter_add`` into an adjoint allocated on first use (``None`` until then)."""
     if buf is None:
         buf = zeros_for(x)
+    elif np.ndim(buf) == 0 and np.ndim(x) > 0:  # a scalar zero placeholder: a full buffer
+        buf = zeros_for(x) + buf
     scatter_add(buf, idx, g)
     return buf
 
@@ -371,6 +378,8 @@ def take_cot(b, idx, v):
     """The cotangent of the value stored by ``y[idx] = v`` (None while ``b`` is zero)."""
     if b is None:
         return None
+    if np.ndim(b) == 0:  # a scalar zero placeholder
+        return b
     return unbroadcast(np.copy(b[idx]), v)
 
 
@@ -378,6 +387,8 @@ def cut_index(b, idx):
     """A copy of adjoint ``b`` with ``b[idx]`` zeroed (the slot was overwritten)."""
     if b is None:
         return None
+    if np.ndim(b) == 0 and b == 0:  # a zero placeholder stays zero
+        return b
     out = np.array(b, dtype=float) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
     out[idx] = 0.0
     return out
@@ -472,7 +483,7 @@ def _differentiable(a):
 
 HELPERS.update({n: globals()[n] for n in (
     "zeros_for", "scatter_add", "cut_index", "copy_of", "add_cot", "nonzero_or_none", "pop_cot",
-    "get_cot", "scatter_into", "take_cot", "add_owned")})
+    "get_cot", "scatter_into", "take_cot", "add_owned", "keys_of")})
 
 
 # --- helpers of generated forward (tangent) code ----------------------------------------

@@ -92,7 +92,8 @@ def uses_yield_from(x):
 
 
 def uses_genexp(x):
-    return sum(v * v for v in x)  # <-
+    gen = (v * v for v in x)  # <-
+    return sum(gen)
 
 
 def uses_setcomp(x):

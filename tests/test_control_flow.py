@@ -141,3 +141,40 @@ def test_enumerate_of_zip_by_hand():
     ga, gb = grad(enumerate_of_zip, wrt=(0, 1))(np.array([3.0, 4.0]), np.array([5.0, 6.0]))
     np.testing.assert_allclose(ga, [5.0, 12.0])
     np.testing.assert_allclose(gb, [3.0, 8.0])
+
+
+def dict_loops(p):
+    s = 0.0
+    for k in p:
+        s = s + np.sum(p[k] ** 2)
+    for k, v in p.items():
+        s = s + np.sum(v) * len(k)
+    for v in p.values():
+        s = s + np.sum(v * 2)
+    for k in p.keys():
+        s = s + np.sum(np.sin(p[k]))
+    return s
+
+
+def test_loops_over_a_dict_by_hand():
+    p = {"a": np.array([0.5, 1.0]), "bb": np.array([1.0, -2.0])}
+    g = grad(dict_loops)(p)
+    assert set(g) == {"a", "bb"}
+    for k, v in p.items():  # d/dv = 2 v + len(k) + 2 + cos(v)
+        np.testing.assert_allclose(g[k], 2 * v + len(k) + 2 + np.cos(v))
+
+
+def generator_sums(xs, a, b):
+    return sum(x ** 2 for x in xs if x > 0) + max(a, b) * min(a, 2.0 * b)
+
+
+def test_generator_expressions_and_builtin_max_min():
+    xs, a, b = np.array([1.5, -2.0, 3.0]), 0.7, 0.4
+    gx, ga, gb = grad(generator_sums, wrt=(0, 1, 2))(xs, a, b)
+    np.testing.assert_allclose(gx, [3.0, 0.0, 6.0])
+    # max(a, b) = a, min(a, 2b) = a (0.7 < 0.8): value a * a
+    assert ga == pytest.approx(2 * a)
+    assert gb == pytest.approx(0.0)
+    args = (xs, a, b)
+    assert fd(generator_sums, args, 1) == pytest.approx(ga, abs=1e-6)
+    assert fd(generator_sums, args, 2) == pytest.approx(gb, abs=1e-6)

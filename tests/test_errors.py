@@ -223,7 +223,8 @@ def uses_yield(x):
 
 
 def uses_genexp(x):
-    return sum(v * 2.0 for v in x)
+    gen = (v * 2.0 for v in x)  # a generator kept in a name
+    return sum(gen)
 
 
 def uses_class(x):
