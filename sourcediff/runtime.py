@@ -352,6 +352,11 @@ def scatter_add(buf, idx, g):
         np.add.at(buf, idx, g)
 
 
+def _is_scalar(v):
+    """A number or 0-d array (never a list or dict of cotangents)."""
+    return isinstance(v, (float, int, np.number)) or (isinstance(v, np.ndarray) and v.ndim == 0)
+
+
 def keys_of(d):
     """The keys of a dict, as a list (the loop ``for k in d`` / ``d.items()`` runs over)."""
     return list(d.keys())
@@ -368,7 +373,7 @@ def scatter_into(buf, x, idx, g):
     """``scatter_add`` into an adjoint allocated on first use (``None`` until then)."""
     if buf is None:
         buf = zeros_for(x)
-    elif np.ndim(buf) == 0 and np.ndim(x) > 0:  # a scalar zero placeholder: a full buffer
+    elif _is_scalar(buf) and np.ndim(x) > 0:  # a scalar zero placeholder: a full buffer
         buf = zeros_for(x) + buf
     scatter_add(buf, idx, g)
     return buf
@@ -378,7 +383,7 @@ def take_cot(b, idx, v):
     """The cotangent of the value stored by ``y[idx] = v`` (None while ``b`` is zero)."""
     if b is None:
         return None
-    if np.ndim(b) == 0:  # a scalar zero placeholder
+    if _is_scalar(b):  # a scalar zero placeholder
         return b
     return unbroadcast(np.copy(b[idx]), v)
 
@@ -387,7 +392,7 @@ def cut_index(b, idx):
     """A copy of adjoint ``b`` with ``b[idx]`` zeroed (the slot was overwritten)."""
     if b is None:
         return None
-    if np.ndim(b) == 0 and b == 0:  # a zero placeholder stays zero
+    if _is_scalar(b) and b == 0:  # a zero placeholder stays zero
         return b
     out = np.array(b, dtype=float) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
     out[idx] = 0.0
