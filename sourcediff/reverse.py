@@ -393,7 +393,8 @@ class Sweep:
             b = N.name(self.bar(y))
             v = s.value
             if isinstance(v, gast.Name) and v.id in self.active:
-                if y in self.lazy:
+                if y in self.lazy or y in self.multidef:
+                    # (y rebound elsewhere: its adjoint may be a scalar zero placeholder)
                     out += self.contribute(v.id, N.call("take_cot", [b, idx, N.name(v.id)]),
                                            maybe_none=True)
                 else:
