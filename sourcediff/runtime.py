@@ -26,24 +26,18 @@ def unbroadcast_to(g, shape):
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
-    if lead < 0:  # a scalar zero standing for a whole zero adjoint: it broadcasts already
-        return g
+    if lead < 0 or any(t != 1 and s != t for s, t in zip(gshape[lead:], shape)):
+        # not a broadcast of ``shape``: g grew from a scalar zero placeholder (an adjoint
+        # nothing has written yet) times some array, so it is zero everywhere
+        if np.ndim(g) == 0 or not np.any(g):
+            return 0.0 if np.ndim(g) else g
+        return np.array(np.broadcast_to(g, shape))
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
     out = np.sum(g, axis=axes, keepdims=False) if axes else g
     if lead and not shape:
         return out
-    if np.size(out) != _prod(shape):
-        # smaller than x: it came from a scalar zero placeholder and broadcasts to x
-        return np.array(np.broadcast_to(out, shape))
     return np.reshape(out, shape)
-
-
-def _prod(shape):
-    n = 1
-    for k in shape:
-        n *= k
-    return n
 
 
 def broadcast_like(t, ans):
