@@ -131,12 +131,12 @@ class Sweep:
             self.zeroed.clear()  # only straight-line code may rely on a fresh zero
         if isinstance(s, gast.Assign):
             return self.assign(s)
-        if isinstance(s, gast.If):
-            return self.if_(s)
-        if isinstance(s, gast.For):
-            return self.for_(s)
-        if isinstance(s, gast.While):
-            return self.while_(s)
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            # a zero set in one branch, or in a loop that may not run, is not a zero after it
+            out = self.if_(s) if isinstance(s, gast.If) else (
+                self.for_(s) if isinstance(s, gast.For) else self.while_(s))
+            self.zeroed.clear()
+            return out
         if isinstance(s, gast.With):
             self.depth += 1
             out = self.block(s.body)
@@ -448,6 +448,7 @@ class Sweep:
         body = self.block(s.body)
         body_d, body_m = self.defined, self.maybe
         self.defined, self.maybe = set(start_d), set(start_m)
+        self.zeroed = set()  # the other branch's zeros do not hold here
         orelse = self.block(s.orelse)
         self.depth -= 1
         self.defined = body_d & self.defined
