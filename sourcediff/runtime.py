@@ -268,6 +268,8 @@ def clip_mask(a, a_min, a_max):
 
 
 def reshape_like(g, x):
+    if np.ndim(g) == 0 and np.size(x) != 1:  # a scalar zero placeholder broadcasts as it is
+        return g
     return np.reshape(g, np.shape(x))
 
 

@@ -89,7 +89,7 @@ class Shapes:
     def call(self, e):
         if isinstance(e.func, gast.Name) and e.func.id in _HELPER_SHAPE and len(e.args) > \
                 _HELPER_SHAPE[e.func.id]:
-            if e.func.id == "unbroadcast" and self.of(e.args[0]) is None:
+            if e.func.id in ("unbroadcast", "reshape_like") and self.of(e.args[0]) is None:
                 return None  # an unknown cotangent may be a scalar zero placeholder: so is this
             return self.of(e.args[_HELPER_SHAPE[e.func.id]])
         fn = static_value(e.func, self.ns)
