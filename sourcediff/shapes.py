@@ -277,7 +277,8 @@ class _Drop(gast.NodeTransformer):
         if isinstance(f, gast.Name) and f.id in ("matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a",
                                                  "dot_vjp_b") and len(node.args) == 3:
             g, a, b = node.args
-            if len(self.sh.of(a) or ()) == 2 and len(self.sh.of(b) or ()) == 2:
+            if len(self.sh.of(a) or ()) == 2 and len(self.sh.of(b) or ()) == 2 \
+                    and self.sh.of(g) is not None:  # (g may be a scalar zero placeholder)
                 # 2-D: the textbook formulas, g @ b.T and a.T @ g
                 if f.id.endswith("_a"):
                     return N.binop(g, gast.MatMult(), N.call("np.transpose", [b]))
