@@ -33,3 +33,11 @@ def test_examples_print_what_readme_quotes():
         out = subprocess.run([sys.executable, str(root / script)], capture_output=True,
                              text=True, timeout=120, cwd=root, check=True).stdout
         assert line in out, f"{script} no longer prints {line!r}"
+
+
+def test_ci_runs_the_test_command_readme_gives():
+    root = Path(__file__).parent.parent
+    command = re.search(r"Run the tests.*?\n\n    (.+?)\n", README, flags=re.S).group(1)
+    assert "pytest" in command
+    ci = (root / ".ci" / "run").read_text().splitlines()
+    assert command in ci, ".ci/run must run README's test command, verbatim"
