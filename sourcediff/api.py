@@ -109,28 +109,22 @@ def _check_scalar(fn, value):
 
 def _return_line(fn):
     """The line of ``fn``'s only ``return`` statement, else of its ``def`` (for errors)."""
-    import ast
-    import textwrap
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return None
+    import gast
+
+    from . import parse
+    first = getattr(getattr(fn, "__code__", None), "co_firstlineno", None)
     try:
-        lines, first = inspect.getsourcelines(fn)
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-    except (OSError, TypeError, SyntaxError):
-        return code.co_firstlineno
-    fdef = tree.body[0]
-    todo, returns = list(getattr(fdef, "body", ())), []
-    while todo:
+        tree = parse.parse_function(fn).tree
+    except SourceDiffError:
+        return first
+    todo, returns = list(tree.body), []
+    while todo:  # the function's own returns, not those of functions nested in it
         node = todo.pop()
-        if isinstance(node, ast.Return):
+        if isinstance(node, gast.Return):
             returns.append(node)
-        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
-                                   ast.ClassDef)):
-            todo.extend(ast.iter_child_nodes(node))
-    if len(returns) != 1:
-        return code.co_firstlineno
-    return first + returns[0].lineno - 1
+        elif not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+            todo.extend(gast.iter_child_nodes(node))
+    return returns[0].lineno if len(returns) == 1 else first
 
 
 class GradFunction(_Transformed):

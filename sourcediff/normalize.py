@@ -19,6 +19,7 @@ from . import nodes as N
 from . import registry
 from .fence import fail
 from .resolve import MISSING, static_value
+from .runtime import keys_of
 
 _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "real", "imag"}
 
@@ -317,7 +318,7 @@ class Normalizer:
             return s
         if kind == "items" and not (isinstance(target, gast.Tuple) and len(target.elts) == 2):
             return s
-        self.ns.setdefault("keys_of", _keys_of())
+        self.ns.setdefault("keys_of", keys_of)
         keys = N.call("keys_of", [N.load(d)])
         if kind == "keys":
             return gast.copy_location(N.for_(target, keys, s.body), s)
@@ -384,8 +385,3 @@ def _unpack(target, value):
             target.elts) == len(value.elts):
         return [a for t, v in zip(target.elts, value.elts) for a in _unpack(t, v)]
     return [N.assign(target, value)]
-
-
-def _keys_of():
-    from .runtime import keys_of
-    return keys_of

@@ -127,24 +127,24 @@ class Sweep:
         return out
 
     def stmt(self, s):
-        if not isinstance(s, (gast.Assign, gast.Expr)):
-            self.zeroed.clear()  # only straight-line code may rely on a fresh zero
         if isinstance(s, gast.Assign):
             return self.assign(s)
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            # a zero set in one branch, or in a loop that may not run, is not a zero after it
-            out = self.if_(s) if isinstance(s, gast.If) else (
-                self.for_(s) if isinstance(s, gast.For) else self.while_(s))
-            self.zeroed.clear()
-            return out
-        if isinstance(s, gast.With):
-            self.depth += 1
-            out = self.block(s.body)
-            self.depth -= 1
-            return out
-        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
-            return self.expr_call(s)
-        return []
+        if isinstance(s, gast.Expr):
+            return self.expr_call(s) if isinstance(s.value, gast.Call) else []
+        # only straight-line code may rely on a fresh zero: none holds across a compound
+        # statement (a zero set in one branch, or in a loop that may not run)
+        self.zeroed.clear()
+        handler = {gast.If: self.if_, gast.For: self.for_, gast.While: self.while_,
+                   gast.With: self.with_}.get(type(s))
+        out = handler(s) if handler is not None else []
+        self.zeroed.clear()
+        return out
+
+    def with_(self, s):
+        self.depth += 1
+        out = self.block(s.body)
+        self.depth -= 1
+        return out
 
     def assign(self, s):
         target = s.targets[0]

@@ -66,6 +66,11 @@ def numeric_grad(f, args, wrt, eps=1e-6):
     return tuple(grads)
 
 
+def fd(f, args, i, eps=1e-6):
+    """Central differences of scalar ``f(*args)`` in argument ``i`` (see numeric_grad)."""
+    return numeric_grad(f, tuple(args), (i,), eps)[0]
+
+
 def tolerances(args, wrt):
     """(rtol, atol) for comparing against :func:`numeric_grad`."""
     if any(_is_float32(args[i]) for i in wrt) or any(_is_float32(a) for a in args):

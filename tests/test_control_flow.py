@@ -3,27 +3,8 @@
 import numpy as np
 import pytest
 
+from conftest import fd
 from sourcediff import grad
-
-
-def fd(f, args, i, eps=1e-6):
-    args = list(args)
-    x = args[i]
-    if isinstance(x, float):
-        args[i] = x + eps
-        fp = f(*args)
-        args[i] = x - eps
-        return (fp - f(*args)) / (2 * eps)
-    g = np.zeros_like(x)
-    for j in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[j] += eps
-        xm[j] -= eps
-        args[i] = xp
-        fp = f(*args)
-        args[i] = xm
-        g[j] = (fp - f(*args)) / (2 * eps)
-    return g
 
 
 def recurrence(a, b):

@@ -17,17 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.check import FuzzMismatch, check_program, save_regression
-from fuzz.generate import ALL_FEATURES, CONTROL, STRAIGHT, programs
+from fuzz.generate import STRATEGIES, programs
 
 STATS = collections.Counter()
 
-STRATEGIES = {
-    "straight": STRAIGHT,
-    "control": CONTROL,
-    "inplace_helpers_containers": frozenset({"index", "linalg", "inplace", "helper",
-                                             "container", "append", "loop"}),
-    "everything": ALL_FEATURES,
-}
 CI_EXAMPLES = {"straight": 70, "control": 60, "inplace_helpers_containers": 50,
                "everything": 50}
 LONG_EXAMPLES = int(os.environ.get("SOURCEDIFF_FUZZ_EXAMPLES", "2600"))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import showcase
 
+from conftest import fd
 from sourcediff import grad, source
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -24,26 +25,6 @@ CASES = {
                                       RNG.standard_normal((4, 2)), RNG.standard_normal((5, 3)),
                                       RNG.standard_normal((5, 2)))),
 }
-
-
-def fd(f, args, i, eps=1e-6):
-    args = list(args)
-    x = args[i]
-    if isinstance(x, float):
-        args[i] = x + eps
-        up = f(*args)
-        args[i] = x - eps
-        return (up - f(*args)) / (2 * eps)
-    g = np.zeros_like(x)
-    for j in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[j] += eps
-        xm[j] -= eps
-        args[i] = xp
-        up = f(*args)
-        args[i] = xm
-        g[j] = (up - f(*args)) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

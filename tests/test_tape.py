@@ -6,25 +6,12 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
+from conftest import fd
 from sourcediff import primitive, stop_gradient, tape
 from sourcediff.errors import (ArgumentError, MissingRuleError, NonScalarOutputError,
                                SourceDiffError)
 from sourcediff.markers import no_grad
 from sourcediff.tape import TracerConversionError
-
-
-def fd_grad(f, x, eps=1e-6):
-    """Central finite differences of scalar ``f`` at float or float64 array ``x``."""
-    if isinstance(x, float):
-        return (f(x + eps) - f(x - eps)) / (2 * eps)
-    x = np.asarray(x, dtype=float)
-    out = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += eps
-        down[i] -= eps
-        out[i] = (f(up) - f(down)) / (2 * eps)
-    return out
 
 
 def sigmoid(z):
@@ -56,7 +43,7 @@ def test_matches_finite_differences():
         return np.sum(np.sin(x) * np.exp(-x ** 2) / (1.0 + x ** 2)) + np.prod(x[:2])
 
     x = np.array([0.3, -1.2, 0.8, 2.0])
-    np.testing.assert_allclose(tape.grad(f)(x), fd_grad(f, x), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(tape.grad(f)(x), fd(f, (x,), 0), rtol=1e-6, atol=1e-9)
 
 
 def test_mlp_matches_hand_backprop_and_fd():
@@ -73,7 +60,7 @@ def test_mlp_matches_hand_backprop_and_fd():
     d_out = 2 * (h @ W2 - Y) / Y.size
     np.testing.assert_allclose(g2, h.T @ d_out, rtol=1e-10)
     np.testing.assert_allclose(g1, X.T @ ((d_out @ W2.T) * (1 - h ** 2)), rtol=1e-10)
-    np.testing.assert_allclose(g1, fd_grad(lambda w: loss(w, W2), W1), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(g1, fd(lambda w: loss(w, W2), (W1,), 0), rtol=1e-5, atol=1e-8)
 
 
 # --- API --------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import fd
 from sourcediff import tape
 from sourcediff.errors import MissingRuleError
 
@@ -16,27 +17,11 @@ T3 = rng.normal(size=(2, 3, 4))
 W = rng.normal(size=(4, 3))
 
 
-def fd_grad(f, args, i, eps=1e-6):
-    """Central differences of scalar ``f(*args)`` in argument ``i``."""
-    def at(v):
-        return f(*args[:i], v, *args[i + 1:])
-    x = args[i]
-    if isinstance(x, float):
-        return (at(x + eps) - at(x - eps)) / (2 * eps)
-    out = np.zeros_like(x)
-    for k in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[k] += eps
-        down[k] -= eps
-        out[k] = (at(up) - at(down)) / (2 * eps)
-    return out
-
-
 def check(f, *args):
     """tape.grad of ``f`` in every argument agrees with finite differences."""
     grads = tape.grad(f, wrt=tuple(range(len(args))))(*args)
     for i, g in enumerate(grads):
-        expected = fd_grad(f, list(args), i)
+        expected = fd(f, args, i)
         assert np.shape(g) == np.shape(args[i])
         np.testing.assert_allclose(g, expected, rtol=1e-5, atol=1e-7)
 

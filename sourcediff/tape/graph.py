@@ -142,10 +142,15 @@ def find_top(args, kwargs=None):
 
 def has_box(x):
     """Whether ``x`` is, or (in lists/tuples/dicts) holds, a box."""
+    return holds(x, Box)
+
+
+def holds(x, kind):
+    """Whether ``x`` is, or (in lists/tuples/dicts) holds, an instance of ``kind``."""
     stack = [x]
     while stack:
         v = stack.pop()
-        if isinstance(v, Box):
+        if isinstance(v, kind):
             return True
         if isinstance(v, (list, tuple)):
             stack.extend(v)

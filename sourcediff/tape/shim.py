@@ -38,7 +38,7 @@ import types
 import numpy as np
 
 from . import record
-from .graph import current_level, find_top, has_box, is_box, is_constant, map_tree
+from .graph import current_level, find_top, has_box, holds, is_box, is_constant, map_tree
 from .tracer import TracerConversionError
 
 _DISPATCHER = type(np.sum)        # NumPy's array-function dispatcher type
@@ -348,19 +348,6 @@ def plain(value):
     """``value`` (or the leaves of a container) with :class:`DataArray` views undone."""
     if isinstance(value, DataArray):
         return value.view(np.ndarray)
-    if isinstance(value, (list, tuple, dict)) and _holds_data(value):
+    if isinstance(value, (list, tuple, dict)) and holds(value, DataArray):
         return map_tree(plain, value)
     return value
-
-
-def _holds_data(value):
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, DataArray):
-            return True
-        if isinstance(v, (list, tuple)):
-            stack.extend(v)
-        elif isinstance(v, dict):
-            stack.extend(v.values())
-    return False

@@ -731,3 +731,13 @@ def programs(draw, features=ALL_FEATURES, max_stmts=6, max_args=4):
              "    return _k"]
     src = "\n\n\n".join([PRELUDE.rstrip()] + b.helpers + ["\n".join(main), "\n".join(probe)])
     return Program(src + "\n", fname, specs, wrt, b.tape_ok, frozenset(b.used))
+
+
+# the named feature mixes the CI fuzz and the long runs draw programs from
+STRATEGIES = {
+    "straight": STRAIGHT,
+    "control": CONTROL,
+    "inplace_helpers_containers": frozenset({"index", "linalg", "inplace", "helper",
+                                             "container", "append", "loop"}),
+    "everything": ALL_FEATURES,
+}

@@ -19,15 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .check import FuzzMismatch, check_program
-from .generate import ALL_FEATURES, CONTROL, STRAIGHT, programs
-
-STRATEGIES = {
-    "straight": STRAIGHT,
-    "control": CONTROL,
-    "inplace_helpers_containers": frozenset({"index", "linalg", "inplace", "helper",
-                                             "container", "append", "loop"}),
-    "everything": ALL_FEATURES,
-}
+from .generate import STRATEGIES, programs
 
 
 class _Timeout(Exception):
