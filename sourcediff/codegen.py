@@ -7,13 +7,13 @@ No temporary files are written.
 
 from __future__ import annotations
 
+import ast
 import linecache
 import re
 
 import astor
 import gast
 
-from . import nodes as N
 
 _COMMENT = "__sourcediff_comment__ "
 _registered = {}
@@ -21,11 +21,11 @@ _registered = {}
 
 def to_source(fdef):
     """Python source of a gast FunctionDef, with comment markers as ``#`` lines."""
-    fdef = N.clone(fdef)
-    for node in N.walk(fdef):
-        if N.is_comment(node):
-            node.value = gast.Constant(value=_COMMENT + node.value.value, kind=None)
-    tree = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))
+    tree = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))  # (a new tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+                and node.value.kind == "comment":
+            node.value = ast.Constant(value=_COMMENT + node.value.value, kind=None)
     src = astor.to_source(tree)
     src = re.sub(r"^(\s*)(\"\"\"|'|\")" + _COMMENT + r"(.*?)\2\s*$",
                  lambda m: f"{m.group(1)}# {_unescape(m.group(3))}", src, flags=re.M)

@@ -25,9 +25,10 @@ from .reverse import Sweep
 class Adjoint:
     """A compiled adjoint: ``fn(*args, [seed]) -> (value, grads)`` and its source."""
 
-    def __init__(self, fn, source, wrt_names, name):
+    def __init__(self, fn, source, wrt_names, name, tree=None):
         self.fn = fn
         self.source = source
+        self.tree = tree  # the gast FunctionDef it was printed from
         self.wrt_names = wrt_names
         self.name = name
 
@@ -166,6 +167,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
             rev.append(N.assign(names.adjoint(out.id), N.const(1.0)))
         sweep.defined.add(out.id)
         sweep.maybe.add(out.id)
+        sweep.real.add(out.id)
     rev += sweep.block(body)
 
     results = []
@@ -239,4 +241,4 @@ def _compile(fdef, parsed, ns, extra, wrt_names, fname):
     glob = {**ns, **runtime.HELPERS, **extra, "np": np, "math": __import__("math")}
     filename = f"<sourcediff {parsed.name}:{fname}:{zlib.crc32(src.encode()):08x}>"
     compiled = codegen.compile_function(src, fname, glob, filename)
-    return Adjoint(compiled, src, wrt_names, fname)
+    return Adjoint(compiled, src, wrt_names, fname, fdef)

@@ -55,7 +55,7 @@ def public_function(state):
 
 def install(public, state, adj, args, key):
     """Point ``public`` at the adjoint specialised for ``key`` (guarded)."""
-    fdef = gast.parse(adj.source).body[0]
+    fdef = N.clone(adj.tree) if adj.tree is not None else gast.parse(adj.source).body[0]
     params = [a.id for a in fdef.args.args]
     if len(params) != len(args):
         return

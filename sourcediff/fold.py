@@ -25,9 +25,48 @@ _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
         gast.Div: operator.truediv, gast.Pow: operator.pow}
 
 
-class _Fold(gast.NodeTransformer):
-    """Constant folding everywhere; identities only where ``identities`` (adjoint code:
-    in user code ``y = x * 1.0`` makes a new array, and ``y = x`` would alias it)."""
+class _FoldCalls(gast.NodeTransformer):
+    """``math.log(2.718281828459045)`` -> ``1.0``: pure math on constants, at compile time."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name) \
+                and node.func.value.id == "math" and not node.keywords \
+                and all(_num(a) for a in node.args):
+            fn = getattr(math, node.func.attr, None)
+            if callable(fn):
+                try:
+                    value = fn(*[a.value for a in node.args])
+                except (ValueError, OverflowError, TypeError):
+                    return node
+                if isinstance(value, float) and math.isfinite(value):
+                    return N.const(value)
+        return node
+
+
+class _FoldTests(gast.NodeTransformer):
+    """``1 is None`` -> ``False`` and ``a if False else b`` -> ``b`` (from rule defaults)."""
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.left, gast.Constant) and isinstance(
+                node.comparators[0], gast.Constant) and isinstance(node.ops[0], (gast.Is,
+                                                                                   gast.IsNot)):
+            same = node.left.value is node.comparators[0].value
+            return N.const(same if isinstance(node.ops[0], gast.Is) else not same)
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            return node.body if node.test.value else node.orelse
+        return node
+
+
+class _Fold(_FoldCalls, _FoldTests):
+    """Constant folding everywhere (calls and tests too, in the same walk); identities
+    only where ``identities`` (adjoint code: in user code ``y = x * 1.0`` makes a new
+    array, and ``y = x`` would alias it)."""
 
     def __init__(self, identities=True):
         self.identities = identities
@@ -160,51 +199,14 @@ def _leading_neg(node):
     return None
 
 
-class _FoldCalls(gast.NodeTransformer):
-    """``math.log(2.718281828459045)`` -> ``1.0``: pure math on constants, at compile time."""
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name) \
-                and node.func.value.id == "math" and not node.keywords \
-                and all(_num(a) for a in node.args):
-            fn = getattr(math, node.func.attr, None)
-            if callable(fn):
-                try:
-                    value = fn(*[a.value for a in node.args])
-                except (ValueError, OverflowError, TypeError):
-                    return node
-                if isinstance(value, float) and math.isfinite(value):
-                    return N.const(value)
-        return node
-
-
-class _FoldTests(gast.NodeTransformer):
-    """``1 is None`` -> ``False`` and ``a if False else b`` -> ``b`` (from rule defaults)."""
-
-    def visit_Compare(self, node):
-        self.generic_visit(node)
-        if len(node.ops) == 1 and isinstance(node.left, gast.Constant) and isinstance(
-                node.comparators[0], gast.Constant) and isinstance(node.ops[0], (gast.Is,
-                                                                                   gast.IsNot)):
-            same = node.left.value is node.comparators[0].value
-            return N.const(same if isinstance(node.ops[0], gast.Is) else not same)
-        return node
-
-    def visit_IfExp(self, node):
-        self.generic_visit(node)
-        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
-            return node.body if node.test.value else node.orelse
-        return node
-
-
 def _fold_tangents(stmts):
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             t = s.targets[0].id
             _Fold(identities=t.endswith("_dot") or t.startswith("_dnew")).visit(s)
         elif isinstance(s, (gast.If, gast.For, gast.While)):
-            _Fold(identities=False).visit(getattr(s, "test", None) or s.iter)
+            field = "iter" if isinstance(s, gast.For) else "test"
+            setattr(s, field, _Fold(identities=False).visit(getattr(s, field)))
             _fold_tangents(s.body)
             _fold_tangents(s.orelse)
         else:
@@ -222,5 +224,3 @@ def fold(fdef):
             _Fold(identities=False).visit(s)
         for s in generated:
             _Fold().visit(s)
-    _FoldCalls().visit(fdef)
-    _FoldTests().visit(fdef)

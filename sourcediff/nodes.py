@@ -103,8 +103,27 @@ def walk(node):
         yield n
 
 
-def clone(node):
-    return copy.deepcopy(node)
+def clone(node, memo=None):
+    """A deep copy of a tree (``copy.deepcopy`` semantics for ASTs, several times
+    faster): nodes and lists are copied, a node reached twice is copied once, and
+    leaf values (names, numbers, strings) are shared."""
+    if memo is None:
+        memo = {}
+    if isinstance(node, list):
+        return [clone(x, memo) if isinstance(x, (gast.AST, list)) else x for x in node]
+    new = memo.get(id(node))
+    if new is not None:
+        return new
+    cls = node.__class__
+    new = memo[id(node)] = cls.__new__(cls)
+    d = new.__dict__
+    for k, v in node.__dict__.items():
+        if isinstance(v, (gast.AST, list)):
+            v = clone(v, memo)
+        elif isinstance(v, (dict, set)):
+            v = copy.deepcopy(v)
+        d[k] = v
+    return new
 
 
 def load(node):
@@ -154,3 +173,26 @@ def set_location(nodes, lineno):
 
 def to_dump(node):
     return gast.dump(node)
+
+
+def fingerprint(node):
+    """A hashable key equal for two trees exactly when they are structurally equal
+    (what ``gast.dump`` shows, at a fraction of its cost): each node's type and leaf
+    fields in breadth-first order, with the length of every child list."""
+    parts = []
+    add = parts.append
+    ast_type = gast.AST
+    for n in walk(node):
+        add(n.__class__)
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if isinstance(v, ast_type):
+                continue
+            if type(v) is list:
+                add(len(v))
+                add(tuple(x for x in v if not isinstance(x, ast_type)))
+            elif v is None or type(v) is str:
+                add(v)
+            else:  # 0.0 and -0.0, 1 and 1.0 and True are different constants
+                add((v.__class__, repr(v)))
+    return tuple(parts)

@@ -84,7 +84,7 @@ class Optimizer:
 
     # -- passes --------------------------------------------------------------------
     def run(self, fdef):
-        before = N.to_dump(fdef)
+        before = N.fingerprint(fdef)
         for _ in range(6):
             fold(fdef)
             self.propagate(fdef)
@@ -93,7 +93,7 @@ class Optimizer:
             self.dce(fdef)
             self.dead_stores(fdef)
             self.liveness(fdef)
-            after = N.to_dump(fdef)
+            after = N.fingerprint(fdef)
             if after == before:
                 break
             before = after
@@ -159,7 +159,7 @@ class Optimizer:
                     continue
                 if not self.pure(s.value):
                     continue
-                key = N.to_dump(s.value)
+                key = N.fingerprint(s.value)
                 if key in seen:
                     s.value = N.name(seen[key])
                 else:
@@ -273,8 +273,11 @@ class Optimizer:
             info = Info(fdef)
             for block in list(self.blocks(fdef)):
                 for i, s in enumerate(block):
-                    if _is_plain_assign(s) and info.uses.get(s.targets[0].id, 0) == 0 \
-                            and s.targets[0].id not in self.keep and self.pure(s.value):
+                    if not _is_plain_assign(s):
+                        continue
+                    a = s.targets[0].id
+                    if (info.uses.get(a, 0) == 0 and a not in self.keep and self.pure(s.value)
+                            or isinstance(s.value, gast.Name) and s.value.id == a):  # a = a
                         block[i] = gast.Pass()
                         changed = True
             _drop_pass(fdef)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from . import nodes as N
 from . import runtime
 
 _RULES: dict = {}          # id(function) -> Rule
@@ -120,8 +121,7 @@ def parse_template(src):
     """Parse an expression template into a gast expression (cached, copied)."""
     if src not in _TEMPLATE_CACHE:
         _TEMPLATE_CACHE[src] = gast.parse(src, mode="eval").body
-    import copy
-    return copy.deepcopy(_TEMPLATE_CACHE[src])
+    return N.clone(_TEMPLATE_CACHE[src])
 
 
 def _compile_lambda(argnames, src, name):

@@ -5,6 +5,8 @@ statement, the adjoint code its rule templates give. ``x_bar`` is the adjoint
 of ``x``. The first contribution to an adjoint is a plain assignment and
 later ones add to it, so no zero is ever materialised in straight-line code;
 adjoints accumulated inside loops or branches start from the scalar ``0.0``.
+That placeholder is only ever added to: before a rule reads an adjoint that may
+still hold it, ``real_cot`` turns it into zeros of its primal's shape.
 A variable assigned more than once is pushed on ``_stack`` before each
 assignment and popped back in the reverse sweep, but only if the reverse
 sweep reads it (decided after the sweep is written).
@@ -44,6 +46,7 @@ class Sweep:
         self.init = {}              # adjoint name -> its starting zero
         self.scatter = set()        # adjoints updated in place (x[i] reads)
         self.zeroed = set()         # adjoints just cut to zero (next write assigns)
+        self.real = set()           # adjoints surely past their scalar 0.0 placeholder
         self.containers = set()     # lists, tuples, dicts: adjoints add with add_cot
         self.varied = set(active)   # names that depend on wrt (a superset of active)
         self.loop_locals = set()    # temporaries assigned once, inside a loop
@@ -65,6 +68,7 @@ class Sweep:
         inits = self.loop_inits[-1] if v in self.loop_locals and self.loop_inits else self.init
         if name not in inits:
             inits[name] = self.zero(v)
+        self.real.discard(v)  # it may still hold that zero
         self.defined.add(v)
         self.maybe.add(v)
 
@@ -89,12 +93,14 @@ class Sweep:
             value = contribution
         self.defined.add(v)
         self.maybe.add(v)
+        self.real.add(v)
         return [N.assign(b, value)]
 
     def cut(self, v):
         """The adjoint of an overwritten value starts again from zero."""
         if not self.has_adjoint(v):
             return []
+        self.real.discard(v)
         if v in self.loop_locals and v not in self.scatter:
             # never read again in this iteration; the next one starts it afresh
             self.defined.discard(v)
@@ -109,6 +115,18 @@ class Sweep:
             return []
         self.zeroed.add(v)
         return [N.assign(self.bar(v), self.zero(v))]
+
+    def placeholder(self, v):
+        """Does ``v``'s adjoint start from the scalar ``0.0`` placeholder?"""
+        return v not in self.scatter and v not in self.lazy and v not in self.containers
+
+    def make_real(self, v):
+        """Before a rule reads ``v``'s adjoint: the placeholder becomes real zeros."""
+        if v in self.real or not self.placeholder(v):
+            return []
+        self.real.add(v)
+        b = self.bar(v)
+        return [N.assign(b, N.call("real_cot", [N.name(b), N.name(v)]))]
 
     def zero(self, v):
         if v in self.scatter and v not in self.lazy:
@@ -155,6 +173,7 @@ class Sweep:
         if x in self.active and self.has_adjoint(x):
             if x in self.maybe and x not in self.defined:
                 self.need_init(x)
+            real = self.make_real(x)
             ops = operands(s.value, self.ns)
             g = N.name(self.bar(x))
             restore = x in self.multidef and not getattr(s, "sd_first", False)
@@ -171,7 +190,7 @@ class Sweep:
                 body = self.unless_none(x, s.value, self.bar(x), lambda: self.adjoint_of(s, x, g))
                 out = body + (self.cut(x) if self.multidef_or_loop(x) else [])
             if out:
-                out = [N.comment(self.describe(s))] + out
+                out = [N.comment(self.describe(s))] + real + out
         else:
             restore = x in self.multidef and not getattr(s, "sd_first", False)
         if restore and not getattr(s, "sd_counter_inc", False):  # counters are never pushed
@@ -184,12 +203,13 @@ class Sweep:
         still be None when the sweep reaches ``x = value``."""
         if x not in self.lazy and (x not in self.containers or self.none_safe(value)):
             return make()
-        start_d, start_m = set(self.defined), set(self.maybe)
+        start_d, start_m, start_r = set(self.defined), set(self.maybe), set(self.real)
         self.depth += 1
         body = make()
         self.depth -= 1
         self.defined = start_d
         self.maybe |= start_m
+        self.real &= start_r
         if not body:
             return []
         test = gast.Compare(left=N.name(g), ops=[gast.IsNot()], comparators=[N.const(None)])
@@ -259,11 +279,12 @@ class Sweep:
         return self.accumulate(v, c)
 
     def _under_branch(self, fn):
-        before = set(self.defined)
+        before, real = set(self.defined), set(self.real)
         self.depth += 1
         out = fn()
         self.depth -= 1
         self.defined = before  # the branch may not run
+        self.real &= real
         return out
 
     def call(self, value, g, ans, s):
@@ -390,6 +411,7 @@ class Sweep:
         if y in self.active and self.has_adjoint(y):
             if y not in self.defined:
                 self.need_init(y)
+            out += self.make_real(y)
             b = N.name(self.bar(y))
             v = s.value
             if isinstance(v, gast.Name) and v.id in self.active:
@@ -443,14 +465,15 @@ class Sweep:
 
     # -- control flow ----------------------------------------------------------------
     def if_(self, s):
-        start_d, start_m = set(self.defined), set(self.maybe)
+        start_d, start_m, start_r = set(self.defined), set(self.maybe), set(self.real)
         self.depth += 1
         body = self.block(s.body)
-        body_d, body_m = self.defined, self.maybe
-        self.defined, self.maybe = set(start_d), set(start_m)
+        body_d, body_m, body_r = self.defined, self.maybe, self.real
+        self.defined, self.maybe, self.real = set(start_d), set(start_m), start_r
         self.zeroed = set()  # the other branch's zeros do not hold here
         orelse = self.block(s.orelse)
         self.depth -= 1
+        self.real = body_r & self.real
         self.defined = body_d & self.defined
         self.maybe = body_m | self.maybe
         if not body and not orelse:
@@ -467,7 +490,9 @@ class Sweep:
         of iteration-local adjoints first."""
         self.loop_inits.append({})
         self.depth += 1
+        before, self.real = self.real, set()  # an earlier iteration may leave a placeholder
         out = [stmt for b in blocks for stmt in self.block(b)]
+        self.real &= before  # (the loop may not run at all)
         self.depth -= 1
         inits = self.loop_inits.pop()
         return [N.assign(name, zero) for name, zero in inits.items()] + out

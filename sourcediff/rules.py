@@ -177,6 +177,7 @@ defrule(rt.unreduce, "v, x, axis=None, keepdims=False",
         ("np.sum(g, axis=axis, keepdims=keepdims) if np.ndim(x) else g",),
         ("unreduce(dv, x, axis, keepdims)",))
 defrule(rt.reshape_like, "v, x", ("reshape_like(g, v)", None), ("reshape_like(dv, x)",))
+defrule(rt.real_cot, "v, x", ("unbroadcast(g, v)", None), ("real_cot(dv, x)", None))
 defrule(rt.untranspose, "v, axes=None", ("np.transpose(g, axes)",), ("untranspose(dv, axes)",))
 defrule(rt.unindex, "v, x, idx", ("g[idx]", None, None), ("unindex(dv, x, idx)",))
 defrule(rt.matmul_vjp_a, "v, a, b", ("np.matmul(g, b)", None, "matmul_vjp_b(v, g, b)"),

@@ -273,6 +273,15 @@ def reshape_like(g, x):
     return np.reshape(g, np.shape(x))
 
 
+def real_cot(g, x):
+    """Adjoint ``g`` of ``x`` as a real cotangent: the scalar zero placeholder of an
+    adjoint that nothing has written yet becomes zeros shaped like ``x``, so the rule
+    that reads it next (a reshape, a flip, a matmul, ...) sees the shape it expects."""
+    if isinstance(g, float) and g == 0.0 and isinstance(x, np.ndarray) and x.ndim:
+        return np.zeros(x.shape, dtype=_float_dtype(x))
+    return g
+
+
 def zeros_like_grad(x):
     """A zero cotangent with the structure, shape and dtype of ``x``."""
     if isinstance(x, dict):
