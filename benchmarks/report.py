@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from .harness import OK, SKIPPED
-from .methods import METHODS
+from .methods import FIRST_CALL_COPIES, METHODS
 
 
 def fmt_time(s):
@@ -98,7 +98,8 @@ def markdown(rows, env):
     out.append("Times are per gradient call: median over samples, spread = interquartile "
                "range; ×hand = median / hand-written gradient; ×forward = median / forward "
                "pass; first call = building the gradient (fresh function object, so any "
-               "compilation is included) plus its first call; compile = first call minus "
+               "compilation is included) plus its first call, median over "
+               f"{FIRST_CALL_COPIES} fresh copies; compile = first call minus "
                "the median call (the one-off cost: sourcediff's code generation, JAX's "
                "tracing and XLA compilation, ...).")
     out.append("")

@@ -25,7 +25,7 @@ from .reverse import Sweep
 class Adjoint:
     """A compiled adjoint: ``fn(*args, [seed]) -> (value, grads)`` and its source."""
 
-    def __init__(self, fn, source, wrt_names, name, tree=None):
+    def __init__(self, fn, source, wrt_names, name, tree):
         self.fn = fn
         self.source = source
         self.tree = tree  # the gast FunctionDef it was printed from

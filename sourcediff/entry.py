@@ -55,7 +55,7 @@ def public_function(state):
 
 def install(public, state, adj, args, key):
     """Point ``public`` at the adjoint specialised for ``key`` (guarded)."""
-    fdef = N.clone(adj.tree) if adj.tree is not None else gast.parse(adj.source).body[0]
+    fdef = adj.tree
     params = [a.id for a in fdef.args.args]
     if len(params) != len(args):
         return
@@ -73,8 +73,11 @@ def install(public, state, adj, args, key):
             glob[f"_sd_t{i}"] = k
             guards.append(f"type({p}) is not _sd_t{i}")
     call = ", ".join(params)
-    guard = N.parse_stmts(f"if {' or '.join(guards)}:\n    return _sd_dispatch({call})")
-    ret = fdef.body[-1]
+    # one line per argument checked
+    guard = ("    # arguments of other types or shapes go back to the dispatcher\n"
+             "    if (" + "\n            or ".join(guards) + "):\n"
+             f"        return _sd_dispatch({call})\n")
+    ret = N.clone(fdef.body[-1])
     value, grads = ret.value.elts[0], ret.value.elts[1].elts
     aux = ret.value.elts[2] if len(ret.value.elts) > 2 else None
     finished = []
@@ -93,12 +96,33 @@ def install(public, state, adj, args, key):
         result = N.tuple_([result, aux])
     elif state.with_value:
         result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
-    fdef.body = fdef.body[:1] + guard + fdef.body[1:-1] + stmts + [N.return_(result)]
-    fdef.name = public.__code__.co_name
-    src = codegen.to_source(fdef)
-    filename = f"<sourcediff entry {fdef.name}:{zlib.crc32(src.encode()):08x}>"
+    name = public.__code__.co_name
+    src = _splice(adj.source, adj.name, name, guard, stmts + [N.return_(result)])
+    filename = f"<sourcediff entry {name}:{zlib.crc32(src.encode()):08x}>"
     code = compile(src, filename, "exec")
     codegen.register(filename, src)
     scratch = {}
     exec(code, glob, scratch)
-    public.__code__ = scratch[fdef.name].__code__
+    public.__code__ = scratch[name].__code__
+
+
+def _splice(source, old_name, name, head, tail):
+    """The adjoint's printed ``source`` renamed ``name``, with the lines ``head`` after
+    its docstring and the statements ``tail`` instead of its return: the body in between
+    is reused as printed (with its comments), not printed again."""
+    import ast
+    tree = ast.parse(source).body[0]
+    lines = source.splitlines(keepends=True)
+    doc, ret = tree.body[0], tree.body[-1]
+    top = "".join(lines[:doc.end_lineno]).replace(f"def {old_name}(", f"def {name}(", 1)
+    middle = "".join(lines[doc.end_lineno:ret.lineno - 1])
+    return top + head + middle + _indented(tail)
+
+
+def _indented(stmts):
+    """``stmts`` printed as the body of a function."""
+    holder = gast.FunctionDef(name="_", args=gast.arguments(
+        args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+        defaults=[]), body=stmts, decorator_list=[], returns=None, type_comment=None,
+        type_params=[])
+    return codegen.to_source(holder).split("\n", 1)[1]

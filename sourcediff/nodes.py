@@ -103,6 +103,32 @@ def walk(node):
         yield n
 
 
+def blocks(root):
+    """Every statement list (``body``, ``orelse``) under ``root``, in the order ``walk``
+    meets them, visiting statements only (never the expressions inside them)."""
+    for _node, _field, block in owned_blocks(root):
+        yield block
+
+
+def owned_blocks(root):
+    """``(node, field, block)`` for every statement list ``block`` under ``root``."""
+    todo = deque([root])
+    pop, push = todo.popleft, todo.append
+    stmt_types = (gast.stmt, gast.excepthandler)
+    while todo:
+        n = pop()
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, stmt_types):
+                        push(x)
+        for field in ("body", "orelse"):
+            block = getattr(n, field, None)
+            if type(block) is list and block and isinstance(block[0], gast.stmt):
+                yield n, field, block
+
+
 def clone(node, memo=None):
     """A deep copy of a tree (``copy.deepcopy`` semantics for ASTs, several times
     faster): nodes and lists are copied, a node reached twice is copied once, and
@@ -149,13 +175,24 @@ def is_atom(node):
 
 
 def substitute(tree, mapping):
-    """Replace Name loads by the expressions in ``mapping`` (copied)."""
-    class Sub(gast.NodeTransformer):
-        def visit_Name(self, node):
-            if isinstance(node.ctx, gast.Load) and node.id in mapping:
-                return clone(mapping[node.id])
-            return node
-    return Sub().visit(tree)
+    """Replace Name loads by the expressions in ``mapping`` (copied; the copies are not
+    searched again). Changes ``tree`` in place and returns it (or the copy, when
+    ``tree`` is itself such a name)."""
+    def hit(v):
+        return type(v) is gast.Name and v.id in mapping and type(v.ctx) is gast.Load
+
+    if hit(tree):
+        return clone(mapping[tree.id])
+    for node in walk(tree):
+        for field in node._fields:
+            v = getattr(node, field, None)
+            if type(v) is list:
+                for i, x in enumerate(v):
+                    if hit(x):
+                        v[i] = clone(mapping[x.id])
+            elif hit(v):
+                setattr(node, field, clone(mapping[v.id]))
+    return tree
 
 
 def set_location(nodes, lineno):

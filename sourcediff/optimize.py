@@ -25,24 +25,41 @@ class Info:
     """Definition and use counts over the whole function."""
 
     def __init__(self, fdef):
-        self.defs, self.uses = {}, {}
+        defs, uses, looped = {}, {}, {}
         for a in fdef.args.args:
-            self.defs[a.id] = self.defs.get(a.id, 0) + 1
-        for node in N.walk(fdef):
-            if isinstance(node, gast.Name):
-                if isinstance(node.ctx, gast.Load):
-                    self.uses[node.id] = self.uses.get(node.id, 0) + 1
-                elif not isinstance(node.ctx, gast.Param):  # parameters counted above
-                    self.defs[node.id] = self.defs.get(node.id, 0) + 1
-        self.stores = dict(self.defs)  # assignments as written (a loop body's count once)
+            defs[a.id] = defs.get(a.id, 0) + 1
+        # one walk, each node with the number of loops around it
+        todo = [(fdef, 0)]
+        pop, push = todo.pop, todo.append
+        ast_type, name_type, loops = gast.AST, gast.Name, (gast.For, gast.While)
+        while todo:
+            node, depth = pop()
+            if type(node) is name_type:
+                ctx = type(node.ctx)
+                if ctx is gast.Load:
+                    uses[node.id] = uses.get(node.id, 0) + 1
+                elif ctx is not gast.Param:  # parameters counted above
+                    defs[node.id] = defs.get(node.id, 0) + 1
+                    if depth and ctx is gast.Store:
+                        looped[node.id] = looped.get(node.id, 0) + depth
+                continue
+            if isinstance(node, loops):
+                depth += 1
+            for field in node._fields:
+                v = getattr(node, field, None)
+                if isinstance(v, ast_type):
+                    push((v, depth))
+                elif type(v) is list:
+                    for x in v:
+                        if isinstance(x, ast_type):
+                            push((x, depth))
+        self.defs, self.uses = defs, uses
+        self.stores = dict(defs)  # assignments as written (a loop body's count once)
         for a in fdef.args.args:
             self.stores[a.id] = 2  # a parameter already holds a value when the body starts
         # names assigned inside loops count as multiply defined
-        for node in N.walk(fdef):
-            if isinstance(node, (gast.For, gast.While)):
-                for inner in N.walk(node):
-                    if isinstance(inner, gast.Name) and isinstance(inner.ctx, gast.Store):
-                        self.defs[inner.id] = self.defs.get(inner.id, 0) + 2
+        for name, n in looped.items():
+            defs[name] += 2 * n
 
     def single(self, name):
         return self.defs.get(name, 0) == 1
@@ -101,11 +118,7 @@ class Optimizer:
         return fdef
 
     def blocks(self, fdef):
-        for node in N.walk(fdef):
-            for field in ("body", "orelse"):
-                block = getattr(node, field, None)
-                if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-                    yield block
+        return N.blocks(fdef)
 
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
@@ -356,35 +369,28 @@ def _top_exprs(s):
 
 
 def _drop_pass(fdef):
-    for node in N.walk(fdef):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-                kept = [s for s in block if not isinstance(s, gast.Pass)]
-                if not kept and field == "body":
-                    kept = [gast.Pass()]
-                setattr(node, field, kept)
+    for _node, field, block in N.owned_blocks(fdef):
+        if any(isinstance(s, gast.Pass) for s in block):
+            kept = [s for s in block if not isinstance(s, gast.Pass)]
+            block[:] = kept if kept or field != "body" else [gast.Pass()]
 
 
 def drop_dangling_comments(fdef):
-    for node in N.walk(fdef):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-                kept = []
-                last = None  # the last comment kept in this block
-                for k, s in enumerate(block):
-                    nxt = block[k + 1] if k + 1 < len(block) else None
-                    if N.is_comment(s):
-                        text = s.value.value
-                        dangling = nxt is None or N.is_comment(nxt)
-                        if text == "forward pass" and dangling:
-                            continue
-                        if text.startswith("grad of") and (dangling or text == last):
-                            continue  # nothing under it, or the same statement again
-                        last = text
-                    kept.append(s)
-                setattr(node, field, kept or [gast.Pass()])
+    for block in N.blocks(fdef):
+        kept = []
+        last = None  # the last comment kept in this block
+        for k, s in enumerate(block):
+            nxt = block[k + 1] if k + 1 < len(block) else None
+            if N.is_comment(s):
+                text = s.value.value
+                dangling = nxt is None or N.is_comment(nxt)
+                if text == "forward pass" and dangling:
+                    continue
+                if text.startswith("grad of") and (dangling or text == last):
+                    continue  # nothing under it, or the same statement again
+                last = text
+            kept.append(s)
+        block[:] = kept or [gast.Pass()]
 
 
 def optimize(fdef, ns, specialize, params, keep):
