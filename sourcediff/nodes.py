@@ -212,10 +212,14 @@ def to_dump(node):
     return gast.dump(node)
 
 
+_CHILD = ("child",)
+
+
 def fingerprint(node):
     """A hashable key equal for two trees exactly when they are structurally equal
-    (what ``gast.dump`` shows, at a fraction of its cost): each node's type and leaf
-    fields in breadth-first order, with the length of every child list."""
+    (what ``gast.dump`` shows, at a fraction of its cost): each node's type and, field
+    by field, its leaf values, a marker for a child node, or a child list's items
+    (markers and leaves), in breadth-first order."""
     parts = []
     add = parts.append
     ast_type = gast.AST
@@ -224,10 +228,10 @@ def fingerprint(node):
         for field in n._fields:
             v = getattr(n, field, None)
             if isinstance(v, ast_type):
+                add(_CHILD)  # which fields hold a node: x[:-1] is not x[::-1]
                 continue
             if type(v) is list:
-                add(len(v))
-                add(tuple(x for x in v if not isinstance(x, ast_type)))
+                add(tuple(_CHILD if isinstance(x, ast_type) else x for x in v))
             elif v is None or type(v) is str:
                 add(v)
             else:  # 0.0 and -0.0, 1 and 1.0 and True are different constants
