@@ -181,9 +181,6 @@ class GradFunction(_Transformed):
         return (value, grads) if self.with_value else grads
 
 
-_warned = set()  # ids of fallbacks that have warned
-
-
 class _TapeAdjoint:
     """Fallback where the source cannot be read: the runtime tape, same results."""
 
@@ -202,10 +199,10 @@ class _TapeAdjoint:
         self.wrt = wrt
         self._vg = tape.value_and_grad(fn, tuple(wrt), has_aux=has_aux)
         self.has_aux = has_aux
-        if id(self) not in _warned:  # once per grad(...) object
-            _warned.add(id(self))
-            warnings.warn(f"sourcediff: {reason.bare_message}; using the runtime tape instead",
-                          stacklevel=4)
+        # made once per grad(...) object, so this warns once per object (a set of ids
+        # would miss a new object that reuses a collected one's id)
+        warnings.warn(f"sourcediff: {reason.bare_message}; using the runtime tape instead",
+                      stacklevel=4)
 
     def fn(self, *args):
         value, grads = self._vg(*args)

@@ -28,10 +28,7 @@ from sourcediff.errors import (
     UnsupportedSyntaxError,
 )
 
-try:
-    from sourcediff import tape
-except Exception:  # noqa: BLE001
-    tape = None
+from sourcediff import tape
 
 THIS = "test_bad_input.py"
 counter = 0
@@ -294,7 +291,6 @@ def test_non_scalar_output():
     assert_good_error(info.value, "vector_out", kind=NonScalarOutputError)
 
 
-@pytest.mark.skipif(tape is None, reason="no tape")
 def test_non_scalar_output_tape():
     with pytest.raises(SourceDiffError) as info:
         tape.grad(vector_out)(np.ones(3))
@@ -308,7 +304,6 @@ def test_wrong_cotangent_shape():
     assert_good_error(info.value, "vector_out", kind=ArgumentError)
 
 
-@pytest.mark.skipif(tape is None, reason="no tape")
 def test_wrong_cotangent_shape_tape():
     _out, pullback = tape.vjp(vector_out, np.ones(3))
     with pytest.raises(SourceDiffError) as info:
@@ -330,8 +325,6 @@ def square_sum(x):
 @pytest.mark.parametrize("mode", ["compile", "tape"])
 @pytest.mark.parametrize("name", sorted(BAD_ARGS))
 def test_non_float_argument_in_wrt(name, mode):
-    if mode == "tape" and tape is None:
-        pytest.skip("no tape")
     g = sd.grad(square_sum) if mode == "compile" else tape.grad(square_sum)
     with pytest.raises(SourceDiffError) as info:
         g(BAD_ARGS[name])
@@ -374,8 +367,6 @@ def test_source_of_plain_function():
 
 # --- functions without (readable) source ---------------------------------------------------
 def test_exec_function_falls_back_to_tape_with_warning():
-    if tape is None:
-        pytest.skip("no tape")
     ns = {"np": np}
     exec("def made(x):\n    return np.sum(np.sin(x))\n", ns)  # noqa: S102
     with pytest.warns(UserWarning, match="tape"):
@@ -384,8 +375,6 @@ def test_exec_function_falls_back_to_tape_with_warning():
 
 
 def test_exec_function_vjp_falls_back_to_tape_with_warning():
-    if tape is None:
-        pytest.skip("no tape")
     ns = {"np": np}
     exec("def made(x):\n    return np.sin(x) * 2.0\n", ns)  # noqa: S102
     with pytest.warns(UserWarning, match="tape"):
