@@ -6,7 +6,9 @@ every value the forward pass computes, and drop ``unbroadcast`` wherever
 the cotangent already has its operand's shape. Anything not known for
 certain stays ``None`` and keeps the generic helper, so specialisation can
 make code faster but never wrong. Adjoints are taken to have the shape of
-their primal (a scalar ``0.0`` placeholder is harmless where it is added).
+their primal: the reverse sweep only ever adds to a scalar ``0.0`` placeholder,
+and ``real_cot`` turns it into real zeros before a rule reads it (dropped here
+when the primal is a scalar).
 """
 
 from __future__ import annotations
