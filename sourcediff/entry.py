@@ -10,9 +10,10 @@ kinds of arguments run that code directly; anything else re-dispatches.
 
 from __future__ import annotations
 
+import ast
 import functools
-import types
 import inspect
+import types
 import zlib
 
 import gast
@@ -110,7 +111,6 @@ def _splice(source, old_name, name, head, tail):
     """The adjoint's printed ``source`` renamed ``name``, with the lines ``head`` after
     its docstring and the statements ``tail`` instead of its return: the body in between
     is reused as printed (with its comments), not printed again."""
-    import ast
     tree = ast.parse(source).body[0]
     lines = source.splitlines(keepends=True)
     doc, ret = tree.body[0], tree.body[-1]

@@ -208,10 +208,6 @@ def set_location(nodes, lineno):
     return nodes
 
 
-def to_dump(node):
-    return gast.dump(node)
-
-
 _CHILD = ("child",)
 
 

@@ -117,15 +117,12 @@ class Optimizer:
         drop_dangling_comments(fdef)
         return fdef
 
-    def blocks(self, fdef):
-        return N.blocks(fdef)
-
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
         info = Info(fdef)
         subscripted = _subscripted(fdef)
         mutated = _mutated(fdef)
-        for block in list(self.blocks(fdef)):
+        for block in list(N.blocks(fdef)):
             loads = _Loads(block)
             for i, s in enumerate(block):
                 if not _is_plain_assign(s):
@@ -157,7 +154,7 @@ class Optimizer:
     def cse(self, fdef):
         info = Info(fdef)
         mutated = _mutated(fdef)
-        for block in list(self.blocks(fdef)):
+        for block in list(N.blocks(fdef)):
             seen = {}
             for s in block:
                 if not _is_plain_assign(s) or isinstance(s.value, (
@@ -181,7 +178,7 @@ class Optimizer:
     def substitute(self, fdef):
         """Inline generated temporaries used exactly once, right where they are used."""
         info = Info(fdef)
-        for block in list(self.blocks(fdef)):
+        for block in list(N.blocks(fdef)):
             loads = _Loads(block)
             i = 0
             while i < len(block):
@@ -223,7 +220,7 @@ class Optimizer:
 
     def dead_stores(self, fdef):
         """``a = e1`` overwritten by ``a = e2`` in the same block before any read."""
-        for block in list(self.blocks(fdef)):
+        for block in list(N.blocks(fdef)):
             # walking backwards: names a plain assignment here would store in vain, because
             # straight-line assignments below overwrite them before anything reads them
             doomed = set()
@@ -284,7 +281,7 @@ class Optimizer:
         while changed:
             changed = False
             info = Info(fdef)
-            for block in list(self.blocks(fdef)):
+            for block in list(N.blocks(fdef)):
                 for i, s in enumerate(block):
                     if not _is_plain_assign(s):
                         continue

@@ -129,13 +129,11 @@ class Sweep:
         return [N.assign(b, N.call("real_cot", [N.name(b), N.name(v)]))]
 
     def zero(self, v):
+        if self.placeholder(v):
+            return N.const(0.0)
         if v in self.scatter and v not in self.lazy:
             return N.call("zeros_for", [N.name(v)])
-        if v in self.lazy:
-            return N.const(None)
-        if v in self.containers:
-            return N.const(None)
-        return N.const(0.0)
+        return N.const(None)  # allocated on first use, or a container: None is its zero
 
     # -- statements ---------------------------------------------------------------
     def block(self, stmts):

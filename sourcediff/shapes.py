@@ -339,9 +339,7 @@ class _Scatter(gast.NodeTransformer):
         index = _basic_index(idx)
         if index is None:
             return node
-        target = gast.Subscript(value=gast.Name(id=buf.id, ctx=gast.Load(), annotation=None,
-                                                type_comment=None),
-                                slice=index, ctx=gast.Store())
+        target = gast.Subscript(value=N.name(buf.id), slice=index, ctx=gast.Store())
         new = gast.AugAssign(target=target, op=gast.Add(), value=g)
         return gast.copy_location(new, node)
 
