@@ -38,8 +38,8 @@ _BINOP = {gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast
 
 
 class Shapes:
-    def __init__(self, ns, env, ranges=None):
-        self.ranges = set() if ranges is None else ranges
+    def __init__(self, ns, env, int_seqs=None):
+        self.int_seqs = set() if int_seqs is None else int_seqs  # names of ranges, shapes
         self.ns = ns
         self.env = env      # name -> shape tuple, or None (unknown)
 
@@ -71,12 +71,21 @@ class Shapes:
         if isinstance(e, gast.Subscript):
             return self.subscript(e)
         if isinstance(e, gast.Attribute):
+            if e.attr in ("ndim", "size") and self.of(e.value):
+                return ()  # an array's int attributes
+            if e.attr == "T" and self.of(e.value):
+                return self.of(e.value)[::-1]
             v = static_value(e, self.ns)
             return () if isinstance(v, (int, float)) and not isinstance(v, bool) else None
         return None
 
     def subscript(self, e):
         """``x[i]``, ``x[1:]``, ``x[:, j]`` with constant indices: data never matters."""
+        if isinstance(_const_index(e.slice), int) and (
+                isinstance(e.value, gast.Attribute) and e.value.attr == "shape"
+                and self.of(e.value.value) is not None
+                or isinstance(e.value, gast.Name) and e.value.id in self.int_seqs):
+            return ()  # x.shape[0], or an item of a range: an int
         base = self.of(e.value)
         if base is None:
             return None
@@ -192,10 +201,17 @@ def _sum_to(g, source, target):
         return None
     axes = tuple(range(lead)) + tuple(lead + i for i, (s, t) in enumerate(
         zip(source[lead:], target)) if t == 1 and s != 1)
-    out = N.call("np.sum", [g], [N.keyword("axis", N.const(axes if len(axes) > 1 else axes[0]))])
-    if any(t == 1 and s != 1 for s, t in zip(source[lead:], target)):
+    negate = isinstance(g, gast.UnaryOp) and isinstance(g.op, gast.USub)
+    if negate:  # -np.sum(g) negates the small result, not the big operand (exactly equal)
+        g = g.operand
+    keywords = [N.keyword("axis", N.const(axes if len(axes) > 1 else axes[0]))]
+    kept = any(t == 1 and s != 1 for s, t in zip(source[lead:], target))
+    if kept and not lead:
+        keywords.append(N.keyword("keepdims", N.const(True)))
+    out = N.call("np.sum", [g], keywords)
+    if kept and lead:
         out = N.call("np.reshape", [out, N.const(target)])
-    return out
+    return gast.UnaryOp(op=gast.USub(), operand=out) if negate else out
 
 
 def _is_value(a, shapes):
@@ -213,17 +229,17 @@ def _broadcast(a, b):
 
 def infer(body, ns, env):
     """Shapes of names assigned in ``body`` (a join over all assignments)."""
-    ranges = set()
+    int_seqs = set()
     for _ in range(3):
         before = dict(env)
-        _visit(body, Shapes(ns, env, ranges), env)
+        _visit(body, Shapes(ns, env, int_seqs), env)
         if env == before:
             return env
     return {k: v if before.get(k) == v else None for k, v in env.items()}
 
 
 def _item_shape(it, sh):
-    if isinstance(it, gast.Name) and it.id in sh.ranges:
+    if isinstance(it, gast.Name) and it.id in sh.int_seqs:
         return ()
     shape = sh.of(it)
     return shape[1:] if shape else None
@@ -235,8 +251,10 @@ def _visit(stmts, sh, env, frozen=frozenset()):
             name = s.targets[0].id
             if name in frozen or (isinstance(s.value, gast.Constant) and s.value.value is None):
                 continue  # None is a placeholder, never differentiated
-            if isinstance(s.value, gast.Call) and static_value(s.value.func, sh.ns) is range:
-                sh.ranges.add(name)
+            if isinstance(s.value, gast.Call) and static_value(s.value.func, sh.ns) is range \
+                    or isinstance(s.value, gast.Attribute) and s.value.attr == "shape" \
+                    and sh.of(s.value.value) is not None:
+                sh.int_seqs.add(name)  # a sequence of ints: its items are scalars
             if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
                     and s.value.func.attr == "pop":
                 continue
@@ -283,8 +301,8 @@ class _Drop(gast.NodeTransformer):
                     and self.sh.of(g) is not None:  # (g may be a scalar zero placeholder)
                 # 2-D: the textbook formulas, g @ b.T and a.T @ g
                 if f.id.endswith("_a"):
-                    return N.binop(g, gast.MatMult(), N.call("np.transpose", [b]))
-                return N.binop(N.call("np.transpose", [a]), gast.MatMult(), g)
+                    return N.binop(g, gast.MatMult(), N.attr(b, "T"))
+                return N.binop(N.attr(a, "T"), gast.MatMult(), g)
         if isinstance(f, gast.Name) and f.id == "real_cot" and self.sh.of(node.args[1]) == ():
             return node.args[0]  # a scalar's placeholder is already its real zero
         if isinstance(f, gast.Name) and f.id == "zeros_tangent" and self.sh.of(node.args[0]) == ():
@@ -297,6 +315,13 @@ class _Drop(gast.NodeTransformer):
                                            and node.args[2].value is None)
             if shape is not None and whole and self.sh.of(node.args[0]) == ():
                 # the cotangent of a full reduction: a read-only broadcast, no data read
+                return N.call("np.broadcast_to", [node.args[0], N.const(shape)])
+            kept = len(node.args) == 4 and isinstance(node.args[3], gast.Constant) \
+                and node.args[3].value is True
+            g = self.sh.of(node.args[0])
+            if shape and kept and g is not None and len(g) == len(shape) \
+                    and _broadcast(g, shape) == shape:
+                # keepdims=True: the cotangent already has the reduced axes, size 1
                 return N.call("np.broadcast_to", [node.args[0], N.const(shape)])
         return node
 
@@ -416,20 +441,36 @@ def simplify_products(fdef, ns, spec, params):
             if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                     and s.targets[0].id in consts):
                 N.substitute(s, consts)
+    # a name bound once to np.broadcast_to(e, shape) and read once: its read may not
+    # need the broadcast (then the name is bound to e)
+    loads = N.names_in(fdef, gast.Load)
+    spread = {}
+    for block in N.blocks(fdef):
+        for s in block:
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and _is_broadcast(s.value) and stores.count(s.targets[0].id) == 1 \
+                    and loads.count(s.targets[0].id) == 1:
+                spread[s.targets[0].id] = s
     before = N.fingerprint(fdef)
-    _Products(Shapes(ns, env)).visit(fdef)
+    _Products(Shapes(ns, env), spread).visit(fdef)
     return bool(consts) or N.fingerprint(fdef) != before
 
 
-def _is_const_broadcast(v):
+def _is_broadcast(v):
+    """``np.broadcast_to(e, shape)`` with a constant shape."""
     return (isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute)
-            and v.func.attr == "broadcast_to" and len(v.args) == 2
-            and all(isinstance(a, gast.Constant) for a in v.args))
+            and v.func.attr == "broadcast_to" and len(v.args) == 2 and not v.keywords
+            and isinstance(v.args[1], gast.Constant))
+
+
+def _is_const_broadcast(v):
+    return _is_broadcast(v) and isinstance(v.args[0], gast.Constant)
 
 
 class _Products(gast.NodeTransformer):
-    def __init__(self, sh):
+    def __init__(self, sh, spread):
         self.sh = sh
+        self.spread = spread    # name -> its one assignment, of np.broadcast_to(e, shape)
 
     def visit_BinOp(self, node):
         if not isinstance(node.op, gast.Mult):
@@ -441,11 +482,16 @@ class _Products(gast.NodeTransformer):
         shapes = [self.sh.of(f) for f in factors]
         changed = False
         for i, f in enumerate(factors):
-            if isinstance(f, gast.Call) and isinstance(f.func, gast.Attribute) \
-                    and f.func.attr == "broadcast_to" and len(f.args) == 2 \
-                    and isinstance(f.args[1], gast.Constant) and any(
-                        s == tuple(f.args[1].value) for j, s in enumerate(shapes) if j != i):
-                factors[i] = f.args[0]
+            bound = self.spread.get(f.id) if isinstance(f, gast.Name) else None
+            spread = bound.value if bound is not None else f
+            if not (_is_broadcast(spread) and any(
+                    s == tuple(spread.args[1].value) for j, s in enumerate(shapes) if j != i)):
+                continue
+            if bound is not None:
+                bound.value = spread.args[0]  # its one read is this product
+                del self.spread[f.id]
+            else:
+                factors[i] = spread.args[0]
                 changed = True
         if not changed:
             return node
