@@ -12,11 +12,12 @@ from . import driver, runtime
 from .errors import (ArgumentError, NonScalarOutputError, SourceDiffError,
                      SourceUnavailableError)
 from .custom import Primitive
+from .inplace import kinds_of
 from .shapes import spec_of
 from .structure import check_differentiable, resolve_wrt
 
 _lock = threading.RLock()
-_cache = {}   # (code object, closure ids, wrt, kind, options, shapes) -> Adjoint
+_cache = {}   # (code object, closure ids, wrt, kind, options, shapes, dtypes) -> Adjoint
 _latest = {}  # the same key without shapes -> the adjoint built last
 
 
@@ -26,12 +27,14 @@ def _cache_key(fn, *parts):
     return (code, id(getattr(fn, "__globals__", None)), cells, *parts)
 
 
-def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None):
+def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None):
     """The compiled adjoint (cached per function, wrt, kind and specialisation).
 
     ``kind`` is "grad" (the value only if needed to check it is a scalar),
-    "value" (value and gradient) or "vjp" (takes the output's cotangent)."""
-    key = _cache_key(fn, wrt, kind, has_aux, spec)
+    "value" (value and gradient) or "vjp" (takes the output's cotangent).
+    ``spec`` gives the arguments' shapes, ``dtypes`` their kinds
+    (:func:`inplace.kinds_of`: then fresh arrays are updated in place)."""
+    key = _cache_key(fn, wrt, kind, has_aux, spec, dtypes)
     adj = _cache.get(key)
     if adj is None:
         with _lock:
@@ -39,7 +42,8 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None):
             if adj is None:
                 adj = driver.build_adjoint(fn, wrt, with_seed=(kind == "vjp"),
                                            has_aux=has_aux, specialize=spec,
-                                           need_value=(kind != "grad" or has_aux))
+                                           need_value=(kind != "grad" or has_aux),
+                                           kinds=dtypes)
                 _cache[key] = adj
     _latest[_cache_key(fn, wrt, kind, has_aux)] = adj
     return adj
@@ -68,7 +72,9 @@ class _Transformed:
         if not hasattr(self, "__name__"):
             self.__name__ = type(fn).__name__
 
-    def _adjoint(self, args, kind="grad"):
+    def _adjoint(self, args, kind="grad", in_place=True):
+        """The adjoint for these arguments; ``in_place=False`` for code that is itself
+        differentiated again (forward mode reads no in-place updates)."""
         if self._tape is not None:
             return self._tape
         if isinstance(self.fn, Primitive):
@@ -81,7 +87,8 @@ class _Transformed:
                 lineno=getattr(getattr(self.fn, "__code__", None), "co_firstlineno", None),
                 hint="pass every argument up to the ones wrt selects")
         _fast_check(self.fn, args, self.wrt)
-        return adjoint_of(self.fn, self.wrt, kind, self.has_aux, spec_of(args))
+        return adjoint_of(self.fn, self.wrt, kind, self.has_aux, spec_of(args),
+                          kinds_of(args) if in_place else None)
 
     def _finish(self, args, grads):
         out = tuple(runtime.like(g, args[i]) for g, i in zip(grads, self.wrt))
@@ -93,7 +100,7 @@ class _Transformed:
         if not self.single:
             raise ArgumentError("only a single gradient can be differentiated again",
                                 function=self.fn.__name__, hint="pass wrt=0 (not a tuple)")
-        return selector(self._adjoint(args), (1, 0))
+        return selector(self._adjoint(args, in_place=False), (1, 0))
 
 
 def _check_scalar(fn, value):

@@ -130,8 +130,11 @@ def containers(body, ns, params, spec):
     return out
 
 
-def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need_value=True):
-    """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``."""
+def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need_value=True,
+                  kinds=None):
+    """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``.
+
+    ``specialize`` (argument shapes) and ``kinds`` (argument dtypes) let it assume those."""
     parsed, ns, body, out, aux = front(fn, has_aux)
     params = [a.id for a in parsed.tree.args.args]
     if not with_seed:
@@ -196,7 +199,8 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     stmts += [N.comment("reverse pass"), *inits, *rev]
     stmts.append(N.return_(N.tuple_([value, N.tuple_(results)] + ([aux] if aux else []))))
     fdef = _function(fname, params + ([seed_name] if seed_name else []), stmts)
-    fdef = optimize.optimize(fdef, ns, specialize, params, keep={seed_name} - {None})
+    fdef = optimize.optimize(fdef, ns, specialize, params, keep={seed_name} - {None},
+                             kinds=kinds)
     return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname)
 
 

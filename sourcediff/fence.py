@@ -100,6 +100,18 @@ def fail(parsed, node, what, hint):
     _fail(parsed, node, what, hint)
 
 
+def check_discarded_call(parsed, call, touched, ns):
+    """``f(x)`` as a statement: its result is dropped, so it can only matter by changing
+    an argument in place (``np.tanh(h, out=h)``, ``x.sort()``). Both modes refuse it where
+    ``touched`` (the differentiated names it reads) is not empty, except for ``print``."""
+    from .resolve import static_value
+    touched = list(dict.fromkeys(touched))
+    if touched and static_value(call.func, ns) is not print:
+        fail(parsed, call, "a call whose result is discarded but that may change "
+             f"{', '.join(touched)}", "assign the result to a new variable; lists may "
+             "only grow with .append")
+
+
 _FRESH = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
           "full_like", "copy", "array", "arange", "linspace", "eye", "identity", "stack",
           "concatenate", "outer", "dot", "matmul")

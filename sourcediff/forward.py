@@ -20,7 +20,7 @@ from . import registry
 from .activity import operands
 from .custom import Primitive
 from .errors import MissingRuleError
-from .fence import fail
+from .fence import check_discarded_call, fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
 from .reverse import _BINOPS, _UNARY, bind_nodes, index_expr, is_user_function
@@ -112,6 +112,11 @@ class Tangents:
             if isinstance(v, gast.Name) and v.id in self.varied:
                 return [N.expr_stmt(N.call("scatter_add", [
                     N.name(self.dot(c.args[0].id)), c.args[1], N.name(self.dot(v.id))]))]
+        if isinstance(f, gast.Name) and f.id == "scatter_add" or isinstance(
+                f, gast.Attribute) and f.attr == "append":
+            return []
+        check_discarded_call(self.parsed, c, [n for n in N.names_in(c) if n in self.varied],
+                             self.ns)
         return []
 
     # -- expressions -------------------------------------------------------------

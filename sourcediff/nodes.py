@@ -49,6 +49,17 @@ def binop(left, op, right):
     return gast.BinOp(left=left, op=op, right=right)
 
 
+def neg(operand):
+    return gast.UnaryOp(op=gast.USub(), operand=operand)
+
+
+def aug_assign(target, op, value):
+    """``target op= value``."""
+    if isinstance(target, str):
+        target = name(target, store=True)
+    return gast.AugAssign(target=target, op=op, value=value)
+
+
 def tuple_(elts, store=False):
     return gast.Tuple(elts=list(elts), ctx=gast.Store() if store else gast.Load())
 

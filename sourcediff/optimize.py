@@ -390,8 +390,10 @@ def drop_dangling_comments(fdef):
         block[:] = kept or [gast.Pass()]
 
 
-def optimize(fdef, ns, specialize, params, keep):
-    from . import saves, shapes
+def optimize(fdef, ns, specialize, params, keep, kinds=None):
+    """Optimise ``fdef``; ``specialize`` (argument shapes) and ``kinds`` (argument dtypes,
+    :func:`inplace.kinds_of`) are what the code may assume about its arguments."""
+    from . import inplace, saves, shapes
     if specialize is not None:
         shapes.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
@@ -401,6 +403,8 @@ def optimize(fdef, ns, specialize, params, keep):
     if saves.prune_unread(fdef):
         opt.run(fdef)
     unalias(fdef, set(params) | set(keep))
+    if specialize is not None and kinds is not None:
+        inplace.rewrite(fdef, ns, specialize, kinds, params)
     return fdef
 
 

@@ -23,7 +23,7 @@ from . import registry
 from .activity import operands
 from .custom import Primitive
 from .errors import MissingRuleError
-from .fence import fail
+from .fence import check_discarded_call, fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
 
@@ -444,13 +444,10 @@ class Sweep:
                     out += self.contribute(arg.id, N.name(tmp), maybe_none=True)
             out.append(N.expr_stmt(N.parse_expr(f"{lst}.pop()")))
             return out
-        touched = [n for n in N.names_in(call_) if n in self.active]
-        if touched and not (isinstance(f, gast.Name) and f.id in ("scatter_add",)):
-            fail(self.parsed, call_, "a call whose result is discarded but that may change "
-                 f"{', '.join(touched)}", "assign the result to a new variable; lists may "
-                 "only grow with .append")
         if isinstance(f, gast.Name) and f.id == "scatter_add":
             return self.scatter_add(call_)
+        check_discarded_call(self.parsed, call_, [n for n in N.names_in(call_)
+                                                  if n in self.active], self.ns)
         return []
 
     def scatter_add(self, call_):

@@ -211,11 +211,12 @@ def _sum_to(g, source, target):
     out = N.call("np.sum", [g], keywords)
     if kept and lead:
         out = N.call("np.reshape", [out, N.const(target)])
-    return gast.UnaryOp(op=gast.USub(), operand=out) if negate else out
+    return N.neg(out) if negate else out
 
 
 def _is_value(a, shapes):
-    return isinstance(a, (gast.Name, gast.BinOp, gast.UnaryOp, gast.Call))
+    return isinstance(a, (gast.Name, gast.BinOp, gast.UnaryOp, gast.Call, gast.Attribute,
+                          gast.Subscript))
 
 
 def _broadcast(a, b):
@@ -365,7 +366,7 @@ class _Scatter(gast.NodeTransformer):
         if index is None:
             return node
         target = gast.Subscript(value=N.name(buf.id), slice=index, ctx=gast.Store())
-        new = gast.AugAssign(target=target, op=gast.Add(), value=g)
+        new = N.aug_assign(target, gast.Add(), g)
         return gast.copy_location(new, node)
 
 
@@ -417,8 +418,8 @@ def output_shape(body, ns, env, out):
     return Shapes(ns, env).of(out)
 
 
-def simplify_products(fdef, ns, spec, params):
-    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where ``X`` already has shape ``S``."""
+def analyse(fdef, ns, spec, params):
+    """The shapes of the values in the finished function ``fdef`` (a :class:`Shapes`)."""
     env = {p: sh for p, sh in zip(params, spec)}
     fwd = []
     for s in fdef.body:
@@ -428,6 +429,12 @@ def simplify_products(fdef, ns, spec, params):
     infer(fwd, ns, env)
     for _ in range(2):
         _visit(fdef.body, Shapes(ns, env), env, frozenset(env))
+    return Shapes(ns, env)
+
+
+def simplify_products(fdef, ns, spec, params):
+    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where ``X`` already has shape ``S``."""
+    sh = analyse(fdef, ns, spec, params)
     # a name bound to np.broadcast_to(constant, shape) is as cheap to repeat as to read
     consts = {}
     for s in fdef.body:
@@ -452,7 +459,7 @@ def simplify_products(fdef, ns, spec, params):
                     and loads.count(s.targets[0].id) == 1:
                 spread[s.targets[0].id] = s
     before = N.fingerprint(fdef)
-    _Products(Shapes(ns, env), spread).visit(fdef)
+    _Products(sh, spread).visit(fdef)
     return bool(consts) or N.fingerprint(fdef) != before
 
 

@@ -186,6 +186,18 @@ def uses_kwargs_call(x):
     return np.clip(x, **kw)  # <-
 
 
+def uses_ufunc_out(x):
+    h = x * 2.0
+    np.tanh(h, out=h)  # <-
+    return np.sum(h)
+
+
+def uses_sort_in_place(x):
+    h = x * 2.0
+    h.sort()  # <-
+    return np.sum(h * x)
+
+
 UNSUPPORTED = [
     (uses_try, (1.0,)), (uses_global, (1.0,)), (uses_nonlocal, (1.0,)),
     (uses_yield, (1.0,)), (uses_yield_from, (1.0,)), (uses_genexp, (np.ones(2),)),
@@ -195,6 +207,7 @@ UNSUPPORTED = [
     (uses_starred_assign, (np.ones(3),)), (uses_varargs, (1.0,)), (uses_kwargs, (1.0,)),
     (uses_attribute_assign, (1.0,)), (uses_loop_else, (1.0,)),
     (uses_starred_call, (1.0,)), (uses_kwargs_call, (1.0,)),
+    (uses_ufunc_out, (np.array([0.1, 0.2]),)), (uses_sort_in_place, (np.array([0.3, 0.1]),)),
 ]
 
 
@@ -213,6 +226,28 @@ def test_unsupported_construct_in_jvp(fn, args):
     with pytest.raises(SourceDiffError) as info:
         sd.jvp(fn, args, tangents)
     assert_good_error(info.value, fn.__name__, marked_line(fn), UnsupportedSyntaxError)
+
+
+@pytest.mark.parametrize("fn", [uses_ufunc_out, uses_sort_in_place])
+def test_call_changing_an_argument_in_place_is_refused_in_forward_mode_too(fn):
+    """A dropped result means the call works by changing its argument: forward mode
+    used to ignore it and return a wrong tangent."""
+    x = np.array([0.3, 0.1])
+    with pytest.raises(SourceDiffError) as info:
+        sd.jvp(fn, (x,), (np.ones(2),))
+    assert_good_error(info.value, fn.__name__, marked_line(fn), UnsupportedSyntaxError)
+    assert "may change h" in str(info.value)
+
+
+def test_print_in_a_differentiated_function_is_fine(capsys):
+    def f(x):
+        h = x * 2.0
+        print("h =", h)
+        return np.sum(h * h)
+    x = np.array([0.5, -1.0])
+    np.testing.assert_allclose(sd.grad(f)(x), 8 * x)
+    assert sd.jvp(f, (x,), (np.ones(2),))[1] == pytest.approx(float(np.sum(8 * x)))
+    assert capsys.readouterr().out.count("h = [ 1. -2.]") == 2
 
 
 def _helper_with_try(v):

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import sourcediff as sd
+from sourcediff import inplace
 from sourcediff.errors import UnsupportedSyntaxError
 
 from .generate import Program, make_args
@@ -182,11 +183,16 @@ def check_program(prog: Program, seed: int = 0, args=None, directory=None,
     """Check ``prog`` at inputs drawn from ``seed`` (or ``args``); raise FuzzMismatch.
 
     Stages masked by a known, open bug (``known.py``) are left out unless ``unmask``.
+    The compiled gradients update fresh arrays in place at every size (by default only
+    arrays of ``inplace.MIN_SIZE`` elements or more), so that rewrite is checked too.
     """
+    saved, inplace.MIN_SIZE = inplace.MIN_SIZE, 1
     try:
         return _check(prog, seed, args, directory, module, unmask)
     except _Known as exc:
         return CheckResult("known", str(exc))
+    finally:
+        inplace.MIN_SIZE = saved
 
 
 def _check(prog, seed, args, directory, module, unmask):
