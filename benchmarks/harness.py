@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .methods import Method, Skip
-from .timing import Settings, Timing, measure, peak_memory
+from .timing import Settings, Timing, measure_all, peak_memory
 from .workloads import Workload
 
 OK, FAILED, MISMATCH, SKIPPED = "ok", "FAILED", "MISMATCH", "skipped"
@@ -52,50 +52,66 @@ def _short(exc):
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
-def run_one(wl: Workload, method: Method, settings: Settings, ref, verbose=False) -> Row:
+def prepare_one(wl: Workload, method: Method, ref, verbose=False):
+    """``(row, prepared)``: the first call made and its result checked (``prepared`` is
+    None when the row is already final: skipped, failed or a mismatch)."""
     args = wl.make_args()          # fresh inputs: a method that mutates them harms no other
     try:
         prep = method.prepare(wl, args)
     except Skip as exc:
-        return Row(wl, method, SKIPPED, str(exc))
+        return Row(wl, method, SKIPPED, str(exc)), None
     except Exception as exc:
         if verbose:
             traceback.print_exc()
-        return Row(wl, method, FAILED, _short(exc))
+        return Row(wl, method, FAILED, _short(exc)), None
     row = Row(wl, method, OK, first_call=prep.first_call, version=prep.version)
     if prep.convert is not None:
         try:
             got = prep.convert(prep.first_result)
         except Exception as exc:
-            return Row(wl, method, FAILED, "bad result: " + _short(exc), version=prep.version)
+            return Row(wl, method, FAILED, "bad result: " + _short(exc),
+                       version=prep.version), None
         bad = compare(got, ref)
         if bad:
             row.status, row.note = MISMATCH, bad
-            return row
-    try:
-        row.timing = measure(prep.call, prep.args, settings)
+            return row, None
+    return row, prep
+
+
+def run_workload(wl: Workload, methods, settings: Settings, ref, verbose=False,
+                 progress=False):
+    """Every method on one workload: all prepared and checked, then timed together
+    (samples interleaved, see :func:`timing.measure_all`)."""
+    pairs = [prepare_one(wl, m, ref, verbose) for m in methods]
+    live = [(row, prep) for row, prep in pairs if prep is not None]
+    timings = measure_all([(prep.call, prep.args) for _, prep in live], settings)
+    for (row, prep), t in zip(live, timings):
+        if isinstance(t, Exception):
+            row.status, row.note = FAILED, "while timing: " + _short(t)
+            continue
+        row.timing = t
         if wl.memory and prep.tracks_memory:
-            row.peak = peak_memory(prep.call, prep.args)
-    except Exception as exc:
-        if verbose:
-            traceback.print_exc()
-        row.status, row.note, row.timing = FAILED, "while timing: " + _short(exc), None
-    return row
+            try:
+                row.peak = peak_memory(prep.call, prep.args)
+            except Exception as exc:
+                row.status, row.note, row.timing = FAILED, "while timing: " + _short(exc), None
+    rows = [row for row, _ in pairs]
+    if progress:
+        for row in rows:
+            what = (f"{row.timing.median * 1e6:12.2f} us" if row.timing
+                    else f" {row.status}: {row.note}")
+            print(f"  {wl.name:<20} {row.method.name:<11}{what}", file=sys.stderr, flush=True)
+    return rows
 
 
 def run(workloads, methods, settings: Settings, progress=True, verbose=False):
     rows = []
     for wl in workloads:
         ref = tuple(np.asarray(r) for r in _ref(wl))
-        for m in methods:
-            if progress:
-                print(f"  {wl.name:<20} {m.name:<11}", end="", file=sys.stderr, flush=True)
-            row = run_one(wl, m, settings, ref, verbose=verbose)
-            if progress:
-                what = (f"{row.timing.median * 1e6:12.2f} us" if row.timing
-                        else f" {row.status}: {row.note}")
-                print(what, file=sys.stderr, flush=True)
-            rows.append(row)
+        if progress:
+            print(f"  {wl.name:<20} ({len(methods)} methods, samples interleaved)",
+                  file=sys.stderr, flush=True)
+        rows += run_workload(wl, methods, settings, ref, verbose=verbose, progress=progress)
     return rows
 
 

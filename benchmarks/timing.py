@@ -61,14 +61,34 @@ def autorange(call, args, min_sample):
             number = max(number + 1, int(number * min(10.0, 1.2 * min_sample / t)))
 
 
-def measure(call, args, settings: Settings) -> Timing:
-    number = autorange(call, args, settings.min_sample)
-    per_call = []
-    deadline = time.perf_counter() + settings.budget
+def measure_all(calls, settings: Settings):
+    """Time several ``(call, args)`` pairs with their samples interleaved: round ``k``
+    takes sample ``k`` of each, so a change in the machine's speed during the run
+    touches all of them alike and their ratios stay fair. Gives a :class:`Timing`
+    per pair, or the exception it raised."""
+    out, numbers = [], []
+    for call, args in calls:
+        try:
+            numbers.append(autorange(call, args, settings.min_sample))
+            out.append([])
+        except Exception as exc:  # noqa: BLE001 -- reported by the caller
+            numbers.append(0)
+            out.append(exc)
+    deadline = time.perf_counter() + settings.budget * max(1, len(calls))
     for i in range(settings.max_samples):
-        per_call.append(_run(call, args, number) / number)
+        for k, (call, args) in enumerate(calls):
+            if isinstance(out[k], Exception):
+                continue
+            try:
+                out[k].append(_run(call, args, numbers[k]) / numbers[k])
+            except Exception as exc:  # noqa: BLE001
+                out[k] = exc
         if i + 1 >= settings.min_samples and time.perf_counter() > deadline:
             break
+    return [o if isinstance(o, Exception) else _timing(o, n) for o, n in zip(out, numbers)]
+
+
+def _timing(per_call, number):
     a = np.asarray(per_call)
     q1, med, q3 = np.percentile(a, [25, 50, 75])
     return Timing(float(med), float(q1), float(q3), float(a.min()), float(a.max()),

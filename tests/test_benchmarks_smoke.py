@@ -153,3 +153,30 @@ def test_harness_reports_mismatch_and_failure_instead_of_crashing():
     status = {r.method.name: r.status for r in rows}
     assert status == {"hand": "ok", "wrong": "MISMATCH", "broken": "FAILED"}
     assert "boom" in rows[2].note
+
+
+def test_samples_are_interleaved_and_a_method_failing_while_timed_is_reported():
+    from benchmarks.timing import measure_all
+    order = []
+
+    def a():
+        order.append("a")
+
+    calls = {"n": 0}
+
+    def flaky():
+        order.append("f")
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise RuntimeError("late failure")
+
+    def b():
+        order.append("b")
+
+    settings = Settings(min_sample=0.0, max_samples=6, min_samples=6, budget=0.0)
+    ta, tf, tb = measure_all([(a, ()), (flaky, ()), (b, ())], settings)
+    assert ta.samples == tb.samples == 6
+    assert isinstance(tf, RuntimeError)
+    # one call each to choose the loop counts (one call per sample here), then one
+    # sample of each in turn; the flaky one drops out at its third call
+    assert "".join(order) == "afb" + "afb" + "afb" + "ab" * 4
