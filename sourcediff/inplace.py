@@ -256,5 +256,5 @@ def _simple(e):
     """No calls: evaluating ``e`` later than before changes nothing."""
     return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
                               gast.operator, gast.unaryop, gast.expr_context,
-                              gast.Attribute))
+                              gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple))
                for n in N.walk(e))

@@ -204,3 +204,22 @@ def test_an_argument_rebound_to_another_dtype_is_not_trusted(everywhere):
     assert value == f(x, b)
     y = x.astype(np.float32) * 2.0 + b
     np.testing.assert_allclose(gb, 2 * y, rtol=1e-15)
+
+
+def test_rosenbrock_subtracts_into_its_fresh_square():
+    def rosen(x):
+        return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    rng = np.random.default_rng(7)
+    x = 0.5 + 0.5 * rng.standard_normal(5000)
+    before = x.copy()
+    vg = sd.value_and_grad(rosen)
+    value, gx = vg(x)
+    assert "np.subtract(x[1:], " in sd.source(vg)
+    assert value == rosen(x)
+    want = np.zeros_like(x)     # by hand
+    d = x[1:] - x[:-1] ** 2
+    want[1:] += 200.0 * d
+    want[:-1] += -400.0 * d * x[:-1] - 2.0 * (1.0 - x[:-1])
+    np.testing.assert_allclose(gx, want, rtol=1e-12, atol=1e-12)
+    _directional(rosen, (x,), (gx,), (0,), rng)
+    assert np.array_equal(x, before)
