@@ -238,7 +238,6 @@ class _Rewriter:
         except ValueError:
             return False
 
-
     def fresh(self, e):
         """``e`` surely makes a new array (if an array at all) nothing else refers to."""
         if isinstance(e, gast.BinOp):

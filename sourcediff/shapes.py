@@ -39,7 +39,8 @@ _BINOP = {gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast
 
 class Shapes:
     def __init__(self, ns, env, int_seqs=None):
-        self.int_seqs = set() if int_seqs is None else int_seqs  # names of ranges, shapes
+        # name -> True while every assignment to it is a range or a shape (ints inside)
+        self.int_seqs = {} if int_seqs is None else int_seqs
         self.ns = ns
         self.env = env      # name -> shape tuple, or None (unknown)
 
@@ -84,7 +85,7 @@ class Shapes:
         if isinstance(_const_index(e.slice), int) and (
                 isinstance(e.value, gast.Attribute) and e.value.attr == "shape"
                 and self.of(e.value.value) is not None
-                or isinstance(e.value, gast.Name) and e.value.id in self.int_seqs):
+                or isinstance(e.value, gast.Name) and self.int_seqs.get(e.value.id)):
             return ()  # x.shape[0], or an item of a range: an int
         base = self.of(e.value)
         if base is None:
@@ -230,7 +231,7 @@ def _broadcast(a, b):
 
 def infer(body, ns, env):
     """Shapes of names assigned in ``body`` (a join over all assignments)."""
-    int_seqs = set()
+    int_seqs = {}
     for _ in range(3):
         before = dict(env)
         _visit(body, Shapes(ns, env, int_seqs), env)
@@ -240,7 +241,7 @@ def infer(body, ns, env):
 
 
 def _item_shape(it, sh):
-    if isinstance(it, gast.Name) and it.id in sh.int_seqs:
+    if isinstance(it, gast.Name) and sh.int_seqs.get(it.id):
         return ()
     shape = sh.of(it)
     return shape[1:] if shape else None
@@ -252,10 +253,10 @@ def _visit(stmts, sh, env, frozen=frozenset()):
             name = s.targets[0].id
             if name in frozen or (isinstance(s.value, gast.Constant) and s.value.value is None):
                 continue  # None is a placeholder, never differentiated
-            if isinstance(s.value, gast.Call) and static_value(s.value.func, sh.ns) is range \
-                    or isinstance(s.value, gast.Attribute) and s.value.attr == "shape" \
-                    and sh.of(s.value.value) is not None:
-                sh.int_seqs.add(name)  # a sequence of ints: its items are scalars
+            seq = isinstance(s.value, gast.Call) and static_value(s.value.func, sh.ns) is range \
+                or isinstance(s.value, gast.Attribute) and s.value.attr == "shape" \
+                and sh.of(s.value.value) is not None
+            sh.int_seqs[name] = sh.int_seqs.get(name, True) and seq
             if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
                     and s.value.func.attr == "pop":
                 continue
