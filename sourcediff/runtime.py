@@ -313,8 +313,6 @@ def like(g, x):
         return np.array(np.broadcast_to(g, x.shape), dtype=dt)
     if isinstance(x, np.generic):
         return x.dtype.type(g)
-    if g is None:
-        return zeros_like_grad(x)
     if isinstance(x, dict):
         return {k: like(g.get(k) if isinstance(g, dict) else None, v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
