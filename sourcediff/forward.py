@@ -71,7 +71,7 @@ class Tangents:
         if self.no_grad:
             return [s, N.assign(self.dot(x), N.call("zeros_tangent", [N.name(x)]))]
         value = s.value
-        if _is_pop(value):
+        if N.is_pop(value):
             lst = value.func.value.id
             return [s, N.assign(self.dot(x), N.call(f"{self.dot(lst)}.pop"))]
         if x in operands(value, self.ns):
@@ -237,9 +237,3 @@ def _sum(terms):
     for t in terms[1:]:
         out = N.binop(out, gast.Add(), t)
     return out
-
-
-def _is_pop(value):
-    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
-            and value.func.attr == "pop" and isinstance(value.func.value, gast.Name)
-            and not value.args)

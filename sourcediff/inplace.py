@@ -21,6 +21,8 @@ elements: below that an allocation costs less than the extra line to read.
 
 from __future__ import annotations
 
+import functools
+
 import gast
 import numpy as np
 
@@ -150,7 +152,7 @@ def _visit(stmts, k, env):
             t = s.targets[0]
             if isinstance(t, gast.Name):
                 if not (isinstance(s.value, gast.Constant) and s.value.value is None
-                        or _is_pop(s.value)):
+                        or N.is_pop(s.value, "_stack")):
                     # (None is a placeholder; a pop restores a value the name held before)
                     _bind(env, t.id, k.of(s.value))
             else:
@@ -171,17 +173,11 @@ def _visit(stmts, k, env):
                 _visit(block, k, env)
 
 
-def _is_pop(v):
-    """``_stack.pop()``: the saved-value stack restoring what it saved."""
-    return isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
-        and v.func.attr == "pop" and not v.args and isinstance(v.func.value, gast.Name) \
-        and v.func.value.id == "_stack"
-
-
 def rewrite(fdef, ns, spec, kinds, params):
     """Rewrite ``a = <expression>`` statements of ``fdef`` to update fresh arrays in place."""
     from . import shapes
-    rw = _Rewriter(shapes.analyse(fdef, ns, spec, params), infer(fdef, ns, kinds, params), ns)
+    rw = _Rewriter(lambda: shapes.analyse(fdef, ns, spec, params), infer(fdef, ns, kinds, params),
+                   ns)
     for block in list(N.blocks(fdef)):
         new = []
         for s in block:
@@ -196,13 +192,21 @@ def rewrite(fdef, ns, spec, kinds, params):
 
 
 class _Rewriter:
-    def __init__(self, shapes, kinds, ns):
-        self.shapes, self.kinds, self.ns = shapes, kinds, ns
+    def __init__(self, analyse, kinds, ns):
+        self._analyse, self.kinds, self.ns = analyse, kinds, ns
+
+    @functools.cached_property
+    def shapes(self):
+        """Shape inference, run at the first float64 value (scalar code never needs it;
+        it runs before the first rewrite, so it sees the function unchanged)."""
+        return self._analyse()
 
     def expand(self, a, e):
         """Statements that leave ``e``'s value in ``a``, in place where that is exact."""
+        if self.kinds.of(e) != F:
+            return [N.assign(a, e)]
         shape = self.shapes.of(e)
-        if shape and int(np.prod(shape)) >= MIN_SIZE and self.kinds.of(e) == F:
+        if shape and int(np.prod(shape)) >= MIN_SIZE:
             if isinstance(e, gast.BinOp) and type(e.op) in _IN_PLACE:
                 if self.fits(e.left, e.right, shape, a):
                     return self.expand(a, e.left) + [N.aug_assign(a, e.op, e.right)]

@@ -90,6 +90,13 @@ def is_comment(node):
             and node.value.kind == "comment")
 
 
+def is_pop(node, of=None):
+    """``lst.pop()`` (of the list named ``of``, if given): a stack restoring a value."""
+    return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+            and node.func.attr == "pop" and isinstance(node.func.value, gast.Name)
+            and not node.args and not node.keywords and of in (None, node.func.value.id))
+
+
 def parse_expr(src):
     return gast.parse(src, mode="eval").body
 

@@ -257,8 +257,7 @@ def _visit(stmts, sh, env, frozen=frozenset()):
                 or isinstance(s.value, gast.Attribute) and s.value.attr == "shape" \
                 and sh.of(s.value.value) is not None
             sh.int_seqs[name] = sh.int_seqs.get(name, True) and seq
-            if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
-                    and s.value.func.attr == "pop":
+            if N.is_pop(s.value):
                 continue
             shape = sh.of(s.value)
             if name in env and env[name] != shape:
