@@ -9,6 +9,7 @@ import threading
 import numpy as np
 
 from . import driver, runtime
+from .freevars import cache_key as _cache_key
 from .errors import (ArgumentError, NonScalarOutputError, SourceDiffError,
                      SourceUnavailableError)
 from .custom import Primitive
@@ -17,14 +18,8 @@ from .shapes import spec_of
 from .structure import check_differentiable, resolve_wrt
 
 _lock = threading.RLock()
-_cache = {}   # (code object, closure ids, wrt, kind, options, shapes, dtypes) -> Adjoint
+_cache = {}   # (freevars.cache_key, wrt, kind, options, shapes, dtypes) -> Adjoint
 _latest = {}  # the same key without shapes -> the adjoint built last
-
-
-def _cache_key(fn, *parts):
-    code = getattr(fn, "__code__", None)
-    cells = tuple(id(c.cell_contents) for c in (getattr(fn, "__closure__", None) or ()))
-    return (code, id(getattr(fn, "__globals__", None)), cells, *parts)
 
 
 def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None):
@@ -46,7 +41,7 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None):
                                            kinds=dtypes)
                 _cache[key] = adj
     _latest[_cache_key(fn, wrt, kind, has_aux)] = adj
-    return adj
+    return adj.for_function(fn)
 
 
 def _fast_check(fn, args, wrt):

@@ -9,13 +9,15 @@ Each pass is one module with one entry point; this file only wires them.
 
 from __future__ import annotations
 
+import types
+import weakref
 import zlib
 
 import gast
 import numpy as np
 
-from . import (activity, codegen, fence, flatten, normalize, optimize, parse, resolve, runtime,
-               saves, shapes)
+from . import (activity, codegen, fence, flatten, freevars, normalize, optimize, parse, resolve,
+               runtime, saves, shapes)
 from . import nodes as N
 from .activity import analyse
 from .names import NameGen
@@ -25,12 +27,29 @@ from .reverse import Sweep
 class Adjoint:
     """A compiled adjoint: ``fn(*args, [seed]) -> (value, grads)`` and its source."""
 
-    def __init__(self, fn, source, wrt_names, name, tree):
+    def __init__(self, fn, source, wrt_names, name, tree, closure_name=None):
         self.fn = fn
         self.source = source
         self.tree = tree  # the gast FunctionDef it was printed from
         self.wrt_names = wrt_names
         self.name = name
+        self.closure_name = closure_name  # the global its closure reads go through
+        self._bound = weakref.WeakKeyDictionary()  # function -> this adjoint on its cells
+
+    def for_function(self, fn):
+        """This adjoint for ``fn``, a function with the same code (a closure made again,
+        say): the same compiled code, reading ``fn``'s own closure cells."""
+        if self.closure_name is None:
+            return self
+        bound = self._bound.get(fn)
+        if bound is None:
+            glob = dict(self.fn.__globals__)
+            glob[self.closure_name] = dict(zip(fn.__code__.co_freevars, fn.__closure__))
+            code_fn = types.FunctionType(self.fn.__code__, glob, self.fn.__name__)
+            code_fn.__sourcediff_source__ = self.source
+            bound = self._bound[fn] = Adjoint(code_fn, self.source, self.wrt_names, self.name,
+                                              self.tree, self.closure_name)
+        return bound
 
 
 def front(fn, has_aux=False):
@@ -131,10 +150,12 @@ def containers(body, ns, params, spec):
 
 
 def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need_value=True,
-                  kinds=None):
+                  kinds=None, live=True):
     """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``.
 
-    ``specialize`` (argument shapes) and ``kinds`` (argument dtypes) let it assume those."""
+    ``specialize`` (argument shapes) and ``kinds`` (argument dtypes) let it assume those.
+    ``live``: read data globals and closure variables at each call (see :mod:`freevars`);
+    else they are the generated function's own globals (for an exported module)."""
     parsed, ns, body, out, aux = front(fn, has_aux)
     params = [a.id for a in parsed.tree.args.args]
     if not with_seed:
@@ -200,11 +221,11 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     stmts.append(N.return_(N.tuple_([value, N.tuple_(results)] + ([aux] if aux else []))))
     fdef = _function(fname, params + ([seed_name] if seed_name else []), stmts)
     fdef = optimize.optimize(fdef, ns, specialize, params, keep={seed_name} - {None},
-                             kinds=kinds)
-    return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname)
+                             kinds=kinds, outside=_data_names(parsed, ns))
+    return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname, names, live)
 
 
-def build_jvp(fn, wrt, specialize=None):
+def build_jvp(fn, wrt, specialize=None, live=True):
     """Generate ``f_jvp(*args, *tangents) -> (out, out_dot)`` for arguments ``wrt``."""
     from . import activity
     from .forward import Tangents
@@ -226,8 +247,9 @@ def build_jvp(fn, wrt, specialize=None):
     stmts = [N.expr_stmt(N.const(doc)), *new_body, N.return_(N.tuple_([N.clone(out), out_dot]))]
     arg_names = params + [names.tangent(p) for p in wrt_names]
     fdef = _function(fname, arg_names, stmts)
-    fdef = optimize.optimize(fdef, ns, specialize, params, keep=set())
-    return _compile(fdef, parsed, ns, tangents.extra_globals, wrt_names, fname)
+    fdef = optimize.optimize(fdef, ns, specialize, params, keep=set(),
+                             outside=_data_names(parsed, ns))
+    return _compile(fdef, parsed, ns, tangents.extra_globals, wrt_names, fname, names, live)
 
 
 def _function(fname, arg_names, stmts):
@@ -240,9 +262,23 @@ def _function(fname, arg_names, stmts):
         body=stmts, decorator_list=[], returns=None, type_comment=None, type_params=[])
 
 
-def _compile(fdef, parsed, ns, extra, wrt_names, fname):
-    src = codegen.to_source(fdef)
+def _data_names(parsed, ns):
+    """Data the function reads from its module or closure (never to be updated in place)."""
+    return {n for n, v in ns.items() if not freevars.is_static(v)}
+
+
+def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live):
     glob = {**ns, **runtime.HELPERS, **extra, "np": np, "math": __import__("math")}
+    closure_name = None
+    if live:
+        reads = freevars.data_reads(fdef, parsed.fn, ns)
+        via = {where: names.fresh(where) for where in set(reads.values())}
+        fdef.body[1:1] = freevars.prologue(reads, parsed.name, via)
+        for name in reads:
+            del glob[name]  # never a value from compile time
+        glob.update(freevars.environment(parsed.fn, reads, via))
+        closure_name = via.get(freevars.CLOSURE)
+    src = codegen.to_source(fdef)
     filename = f"<sourcediff {parsed.name}:{fname}:{zlib.crc32(src.encode()):08x}>"
     compiled = codegen.compile_function(src, fname, glob, filename)
-    return Adjoint(compiled, src, wrt_names, fname, fdef)
+    return Adjoint(compiled, src, wrt_names, fname, fdef, closure_name)

@@ -311,7 +311,7 @@ def export_source(fn, wrt=0, *, origin=None, command=None, specialize=None):
     for key in names.values():
         mod.bind(key, key)
 
-    adj = driver.build_adjoint(fn, indices, specialize=specialize)
+    adj = driver.build_adjoint(fn, indices, specialize=specialize, live=False)
     main_src = adj.source.replace(f"def {adj.name}(", f"def {names['adj']}(", 1)
     mod.defs[names["adj"]] = ("adjoints", (0,), main_src)
     mod.need(main_src, adj.fn.__globals__, f"the adjoint of {base}")
@@ -329,7 +329,7 @@ def export_source(fn, wrt=0, *, origin=None, command=None, specialize=None):
             if need == known:
                 continue
             done[callee] = need
-            sub = driver.build_adjoint(callee, need, with_seed=True)
+            sub = driver.build_adjoint(callee, need, with_seed=True, live=False)
             own = f"{callee.__name__}_adjoint"
             mod.bound.pop(own, None)
             mod.bind(own, sub)

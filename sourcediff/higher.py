@@ -9,6 +9,7 @@ transformed again in forward mode. ``hessian`` is forward-over-reverse.
 from __future__ import annotations
 
 import threading
+import weakref
 import zlib
 
 import gast
@@ -17,27 +18,24 @@ import numpy as np
 from . import codegen, driver
 from . import nodes as N
 from .errors import ArgumentError, NonScalarOutputError
+from .freevars import cache_key
 from .shapes import spec_of
 from .structure import resolve_wrt
 
 _lock = threading.RLock()
 _jvp_cache = {}
-_selectors = {}
-
-
-def _key(fn, *parts):
-    return (getattr(fn, "__code__", fn), id(getattr(fn, "__globals__", None)), *parts)
+_selectors = weakref.WeakKeyDictionary()  # adjoint function -> {selection: function}
 
 
 def jvp_adjoint(fn, wrt, spec):
-    key = _key(fn, wrt, spec)
+    key = cache_key(fn, wrt, spec)
     adj = _jvp_cache.get(key)
     if adj is None:
         with _lock:
             adj = _jvp_cache.get(key)
             if adj is None:
                 adj = _jvp_cache[key] = driver.build_jvp(fn, wrt, specialize=spec)
-    return adj
+    return adj.for_function(fn)
 
 
 def jvp(fn, primals, tangents):
@@ -71,9 +69,10 @@ def plain(fn, args):
 def selector(adj, keep, drop_args=(), set_args=None):
     """A new function from generated code ``adj``: same arguments minus ``drop_args``
     (each set to ``set_args[name]`` instead), returning element ``keep`` of the result."""
-    key = (adj.source, keep, tuple(drop_args), tuple(sorted((set_args or {}).items())))
-    if key in _selectors:
-        return _selectors[key]
+    key = (keep, tuple(drop_args), tuple(sorted((set_args or {}).items())))
+    made = _selectors.setdefault(adj.fn, {})  # (its globals: the closure it reads)
+    if key in made:
+        return made[key]
     fdef = gast.parse(adj.source).body[0]
     ret = fdef.body[-1]
     value = ret.value
@@ -87,7 +86,7 @@ def selector(adj, keep, drop_args=(), set_args=None):
     src = codegen.to_source(fdef)
     filename = f"<sourcediff {fdef.name}:{zlib.crc32(src.encode()):08x}>"
     fn = codegen.compile_function(src, fdef.name, adj.fn.__globals__, filename)
-    _selectors[key] = fn
+    made[key] = fn
     return fn
 
 

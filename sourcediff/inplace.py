@@ -93,8 +93,7 @@ class Kinds:
         if isinstance(e, gast.Name):
             if e.id in self.env:
                 return self.env[e.id]
-            v = self.ns.get(e.id, MISSING)
-            return None if v is MISSING else kind_of(v)
+            return None  # data read from outside may change between calls (freevars)
         if isinstance(e, gast.BinOp):
             return _combine(self.of(e.left), self.of(e.right)) if isinstance(e.op, _ARITH) \
                 else None

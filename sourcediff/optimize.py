@@ -390,9 +390,11 @@ def drop_dangling_comments(fdef):
         block[:] = kept or [gast.Pass()]
 
 
-def optimize(fdef, ns, specialize, params, keep, kinds=None):
+def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     """Optimise ``fdef``; ``specialize`` (argument shapes) and ``kinds`` (argument dtypes,
-    :func:`inplace.kinds_of`) are what the code may assume about its arguments."""
+    :func:`inplace.kinds_of`) are what the code may assume about its arguments.
+    ``outside``: data the function reads from its module or closure (the user's objects,
+    like its arguments: a gradient that is one of them is returned as a copy)."""
     from . import inplace, saves, shapes
     if specialize is not None:
         shapes.specialize(fdef, ns, specialize, params)
@@ -402,7 +404,7 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None):
         opt.run(fdef)
     if saves.prune_unread(fdef):
         opt.run(fdef)
-    unalias(fdef, set(params) | set(keep))
+    unalias(fdef, set(params) | set(keep) | set(outside))
     if specialize is not None and kinds is not None:
         inplace.rewrite(fdef, ns, specialize, kinds, params)
     return fdef
@@ -412,7 +414,8 @@ def unalias(fdef, params):
     """``a_bar = y`` where ``y`` is later changed in place (a restored ``y[i]``, an adjoint
     buffer's ``scatter_add``): ``a_bar`` must keep today's value, so it gets a copy. A
     gradient that is an argument itself (``x`` for ``sum(x * x) / 2``) is returned as a
-    copy too, so changing one never changes the other."""
+    copy too (as is one the function reads from outside), so changing one never changes
+    the other."""
     ret = fdef.body[-1]
     if isinstance(ret, gast.Return) and isinstance(ret.value, gast.Tuple) and len(
             ret.value.elts) > 1 and isinstance(ret.value.elts[1], gast.Tuple):

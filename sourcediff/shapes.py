@@ -20,6 +20,7 @@ import gast
 import numpy as np
 
 from . import nodes as N
+from .freevars import is_static
 from .resolve import MISSING, static_value
 
 # functions whose output shape follows from their inputs' shapes (never from data)
@@ -57,8 +58,7 @@ class Shapes:
                     for cand in (base, "_" + base):
                         if cand in self.env:
                             return self.env[cand]
-            v = self.ns.get(e.id, MISSING)
-            return np.shape(v) if isinstance(v, (int, float, np.ndarray)) else None
+            return None  # data read from outside may change between calls (freevars)
         if isinstance(e, gast.BinOp):
             if isinstance(e.op, gast.MatMult):
                 return self.evaluate(np.matmul, [e.left, e.right], [])
@@ -76,7 +76,12 @@ class Shapes:
                 return ()  # an array's int attributes
             if e.attr == "T" and self.of(e.value):
                 return self.of(e.value)[::-1]
-            v = static_value(e, self.ns)
+            root = e.value
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            if not (isinstance(root, gast.Name) and is_static(self.ns.get(root.id))):
+                return None  # an attribute of data: it may change between calls
+            v = static_value(e, self.ns)  # np.pi
             return () if isinstance(v, (int, float)) and not isinstance(v, bool) else None
         return None
 
