@@ -25,7 +25,19 @@ _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
         gast.Div: operator.truediv, gast.Pow: operator.pow}
 
 
-class _FoldCalls(gast.NodeTransformer):
+class _Counting(gast.NodeTransformer):
+    """A transformer that notes whether it replaced any node."""
+
+    changed = False
+
+    def visit(self, node):
+        new = super().visit(node)
+        if new is not node:
+            self.changed = True
+        return new
+
+
+class _FoldCalls(_Counting):
     """``math.log(2.718281828459045)`` -> ``1.0``: pure math on constants, at compile time."""
 
     def visit_Call(self, node):
@@ -199,28 +211,31 @@ def _leading_neg(node):
     return None
 
 
-def _fold_tangents(stmts):
+def _fold_tangents(stmts, plain, tangent):
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             t = s.targets[0].id
-            _Fold(identities=t.endswith("_dot") or t.startswith("_dnew")).visit(s)
+            (tangent if t.endswith("_dot") or t.startswith("_dnew") else plain).visit(s)
         elif isinstance(s, (gast.If, gast.For, gast.While)):
             field = "iter" if isinstance(s, gast.For) else "test"
-            setattr(s, field, _Fold(identities=False).visit(getattr(s, field)))
-            _fold_tangents(s.body)
-            _fold_tangents(s.orelse)
+            setattr(s, field, plain.visit(getattr(s, field)))
+            _fold_tangents(s.body, plain, tangent)
+            _fold_tangents(s.orelse, plain, tangent)
         else:
-            _Fold(identities=False).visit(s)
+            plain.visit(s)
 
 
 def fold(fdef):
+    """Fold ``fdef`` in place; True if anything changed."""
     start = next((i for i, s in enumerate(fdef.body)
                   if N.is_comment(s) and s.value.value == "reverse pass"), len(fdef.body))
     user, generated = fdef.body[:start], fdef.body[start:]
+    plain, adjoint = _Fold(identities=False), _Fold()
     if not generated:  # forward-mode code: tangent statements interleave with user ones
-        _fold_tangents(fdef.body)
+        _fold_tangents(fdef.body, plain, adjoint)
     else:
         for s in user:
-            _Fold(identities=False).visit(s)
+            plain.visit(s)
         for s in generated:
-            _Fold().visit(s)
+            adjoint.visit(s)
+    return plain.changed or adjoint.changed

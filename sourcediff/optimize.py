@@ -100,20 +100,21 @@ class Optimizer:
         return True
 
     # -- passes --------------------------------------------------------------------
+    def passes(self):
+        """The passes, in the order they take turns; each returns True if it changed
+        anything."""
+        return (fold, self.propagate, self.cse, self.substitute, self.dce, self.dead_stores,
+                self.liveness)
+
     def run(self, fdef):
-        before = N.fingerprint(fdef)
-        for _ in range(6):
-            fold(fdef)
-            self.propagate(fdef)
-            self.cse(fdef)
-            self.substitute(fdef)
-            self.dce(fdef)
-            self.dead_stores(fdef)
-            self.liveness(fdef)
-            after = N.fingerprint(fdef)
-            if after == before:
+        """Run the passes in turn until every one of them, in a row, changes nothing
+        (or six rounds have passed)."""
+        passes = self.passes()
+        quiet = 0  # passes in a row that changed nothing
+        for turn in range(6 * len(passes)):
+            if quiet == len(passes):
                 break
-            before = after
+            quiet = 0 if passes[turn % len(passes)](fdef) else quiet + 1
         drop_dangling_comments(fdef)
         return fdef
 
@@ -122,6 +123,7 @@ class Optimizer:
         info = Info(fdef)
         subscripted = _subscripted(fdef)
         mutated = _mutated(fdef)
+        changed = False
         for block in list(N.blocks(fdef)):
             loads = _Loads(block)
             for i, s in enumerate(block):
@@ -150,10 +152,14 @@ class Optimizer:
                     subscripted.add(v.id)
                 block[i] = gast.Pass()
                 loads.changed(i)
+                changed = True
+        _drop_pass(fdef)
+        return changed
 
     def cse(self, fdef):
         info = Info(fdef)
         mutated = _mutated(fdef)
+        changed = False
         for block in list(N.blocks(fdef)):
             seen = {}
             for s in block:
@@ -172,12 +178,15 @@ class Optimizer:
                 key = N.fingerprint(s.value)
                 if key in seen:
                     s.value = N.name(seen[key])
+                    changed = True
                 else:
                     seen[key] = a
+        return changed
 
     def substitute(self, fdef):
         """Inline generated temporaries used exactly once, right where they are used."""
         info = Info(fdef)
+        changed = False
         for block in list(N.blocks(fdef)):
             loads = _Loads(block)
             i = 0
@@ -199,7 +208,10 @@ class Optimizer:
                         block[i] = gast.Pass()  # counts stay valid: the use just moved
                         loads.changed(i)
                         loads.changed(j)
+                        changed = True
                 i += 1
+        _drop_pass(fdef)
+        return changed
 
     def _use_site(self, block, loads, i, name, value):
         reads = set(N.names_in(value, gast.Load))
@@ -220,6 +232,7 @@ class Optimizer:
 
     def dead_stores(self, fdef):
         """``a = e1`` overwritten by ``a = e2`` in the same block before any read."""
+        changed = False
         for block in list(N.blocks(fdef)):
             # walking backwards: names a plain assignment here would store in vain, because
             # straight-line assignments below overwrite them before anything reads them
@@ -239,15 +252,19 @@ class Optimizer:
                 doomed.difference_update(N.names_in(s.value, gast.Load))
             for i in dead:
                 block[i] = gast.Pass()
+            changed = changed or bool(dead)
         _drop_pass(fdef)
+        return changed
 
     def liveness(self, fdef):
         """Drop pure assignments whose value no later statement can read (e.g. the zero
         an overwritten adjoint is cut to, at the end of a branch)."""
         ret = fdef.body[-1]
         live = set(N.names_in(ret, gast.Load)) if isinstance(ret, gast.Return) else set()
+        self._dropped = False
         self._live_block(fdef.body, live)
         _drop_pass(fdef)
+        return self._dropped
 
     def _live_block(self, block, live):
         for i in range(len(block) - 1, -1, -1):
@@ -261,6 +278,7 @@ class Optimizer:
                 if all(isinstance(b, gast.Pass) for b in s.body) and not s.orelse \
                         and isinstance(s.test, (gast.Name, gast.Constant)):
                     block[i] = gast.Pass()
+                    self._dropped = True
             elif isinstance(s, (gast.For, gast.While)):
                 # a loop body may run again: everything it reads stays live throughout
                 live |= set(N.names_in(s, gast.Load))
@@ -269,6 +287,7 @@ class Optimizer:
                 a = s.targets[0].id
                 if a not in live and a not in self.keep and self.pure(s.value):
                     block[i] = gast.Pass()
+                    self._dropped = True
                     continue
                 live.discard(a)
                 live |= set(N.names_in(s.value, gast.Load))
@@ -277,9 +296,9 @@ class Optimizer:
         return live
 
     def dce(self, fdef):
-        changed = True
-        while changed:
-            changed = False
+        changed = False
+        while True:
+            dropped = False
             info = Info(fdef)
             for block in list(N.blocks(fdef)):
                 for i, s in enumerate(block):
@@ -289,8 +308,11 @@ class Optimizer:
                     if (info.uses.get(a, 0) == 0 and a not in self.keep and self.pure(s.value)
                             or isinstance(s.value, gast.Name) and s.value.id == a):  # a = a
                         block[i] = gast.Pass()
-                        changed = True
+                        dropped = True
             _drop_pass(fdef)
+            if not dropped:
+                return changed
+            changed = True
 
 
 _MAX_INLINE = 14
