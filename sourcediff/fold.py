@@ -25,19 +25,7 @@ _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
         gast.Div: operator.truediv, gast.Pow: operator.pow}
 
 
-class _Counting(gast.NodeTransformer):
-    """A transformer that notes whether it replaced any node."""
-
-    changed = False
-
-    def visit(self, node):
-        new = super().visit(node)
-        if new is not node:
-            self.changed = True
-        return new
-
-
-class _FoldCalls(_Counting):
+class _FoldCalls(N.Transformer):
     """``math.log(2.718281828459045)`` -> ``1.0``: pure math on constants, at compile time."""
 
     def visit_Call(self, node):

@@ -180,11 +180,28 @@ def load(node):
 
 
 def names_in(node, ctx=None):
-    """Ids of Name nodes in ``node`` (optionally only Load or Store ones)."""
+    """Ids of Name nodes in ``node`` (optionally only Load or Store ones), in source
+    order. (Called for nearly every statement by every optimiser pass: hence the
+    hand-written walk.)"""
     out = []
-    for n in walk(node):
-        if isinstance(n, gast.Name) and (ctx is None or isinstance(n.ctx, ctx)):
-            out.append(n.id)
+    todo = [node]
+    pop, push = todo.pop, todo.append
+    ast_type, name_type = gast.AST, gast.Name
+    while todo:
+        n = pop()
+        if type(n) is name_type:
+            if ctx is None or isinstance(n.ctx, ctx):
+                out.append(n.id)
+            if n.annotation is None:
+                continue
+        for field in reversed(n._fields):
+            v = getattr(n, field, None)
+            if isinstance(v, ast_type):
+                push(v)
+            elif type(v) is list:
+                for x in reversed(v):
+                    if isinstance(x, ast_type):
+                        push(x)
     return out
 
 
@@ -251,3 +268,38 @@ def fingerprint(node):
             else:  # 0.0 and -0.0, 1 and 1.0 and True are different constants
                 add((v.__class__, repr(v)))
     return tuple(parts)
+
+
+class Transformer:
+    """A lean ``gast.NodeTransformer`` (the optimiser runs some on every statement, every
+    round) that notes whether it replaced any node. A ``visit_X`` method returns the node
+    or its replacement (never None or a list); names and constants are not visited."""
+
+    changed = False
+
+    def visit(self, node):
+        method = getattr(self, "visit_" + node.__class__.__name__, None)
+        new = self.generic_visit(node) if method is None else method(node)
+        if new is not node:
+            self.changed = True
+        return new
+
+    def generic_visit(self, node):
+        ast_type = gast.AST
+        for field in node._fields:
+            v = getattr(node, field, None)
+            if isinstance(v, ast_type):
+                if type(v) not in LEAVES:
+                    new = self.visit(v)
+                    if new is not v:
+                        setattr(node, field, new)
+            elif type(v) is list:
+                for i, x in enumerate(v):
+                    if isinstance(x, ast_type) and type(x) not in LEAVES:
+                        new = self.visit(x)
+                        if new is not x:
+                            v[i] = new
+        return node
+
+
+LEAVES = {gast.Name, gast.Constant, gast.Load, gast.Store}  # nothing to fold inside

@@ -22,10 +22,13 @@ _IMPURE_HELPERS = {"scatter_add", "pop_cot"}
 
 
 class Info:
-    """Definition and use counts over the whole function."""
+    """Definition and use counts over the whole function, and which names are indexed
+    (``subscripted``) or changed in place (``mutated``: ``y[i] = v``, ``lst.append``,
+    ``scatter_add``), all from one walk."""
 
     def __init__(self, fdef):
         defs, uses, looped = {}, {}, {}
+        subscripted, mutated = set(), set()
         for a in fdef.args.args:
             defs[a.id] = defs.get(a.id, 0) + 1
         # one walk, each node with the number of loops around it
@@ -43,7 +46,20 @@ class Info:
                     if depth and ctx is gast.Store:
                         looped[node.id] = looped.get(node.id, 0) + depth
                 continue
-            if isinstance(node, loops):
+            kind = type(node)
+            if kind is gast.Subscript:
+                if type(node.value) is name_type:
+                    subscripted.add(node.value.id)
+                    if type(node.ctx) is gast.Store:
+                        mutated.add(node.value.id)
+            elif kind is gast.Call:
+                f = node.func
+                if type(f) is gast.Attribute and type(f.value) is name_type:
+                    mutated.add(f.value.id)
+                elif type(f) is name_type and f.id == "scatter_add" and type(
+                        node.args[0]) is name_type:
+                    mutated.add(node.args[0].id)
+            elif kind in loops:
                 depth += 1
             for field in node._fields:
                 v = getattr(node, field, None)
@@ -54,6 +70,7 @@ class Info:
                         if isinstance(x, ast_type):
                             push((x, depth))
         self.defs, self.uses = defs, uses
+        self.subscripted, self.mutated = subscripted, mutated
         self.stores = dict(defs)  # assignments as written (a loop body's count once)
         for a in fdef.args.args:
             self.stores[a.id] = 2  # a parameter already holds a value when the body starts
@@ -121,8 +138,7 @@ class Optimizer:
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
         info = Info(fdef)
-        subscripted = _subscripted(fdef)
-        mutated = _mutated(fdef)
+        subscripted, mutated = info.subscripted, info.mutated
         changed = False
         for block in list(N.blocks(fdef)):
             loads = _Loads(block)
@@ -158,7 +174,7 @@ class Optimizer:
 
     def cse(self, fdef):
         info = Info(fdef)
-        mutated = _mutated(fdef)
+        mutated = info.mutated
         changed = False
         for block in list(N.blocks(fdef)):
             seen = {}
@@ -330,12 +346,6 @@ def _assigned_in(stmts, name):
     return any(_is_plain_assign(t) and t.targets[0].id == name for t in stmts)
 
 
-def _subscripted(fdef):
-    """Names that are indexed somewhere in ``fdef``."""
-    return {n.value.id for n in N.walk(fdef)
-            if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)}
-
-
 class _Loads:
     """How often each name is read by each statement of one block, computed on demand
     and forgotten when a pass rewrites that statement."""
@@ -352,23 +362,6 @@ class _Loads:
 
     def changed(self, j):
         self._memo.pop(j, None)
-
-
-def _mutated(fdef):
-    """Names whose objects change in place (``y[i] = v``, ``lst.append``, ``scatter_add``)."""
-    out = set()
-    for node in N.walk(fdef):
-        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
-                and isinstance(node.value, gast.Name):
-            out.add(node.value.id)
-        elif isinstance(node, gast.Call):
-            f = node.func
-            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name):
-                out.add(f.value.id)
-            elif isinstance(f, gast.Name) and f.id == "scatter_add" and isinstance(
-                    node.args[0], gast.Name):
-                out.add(node.args[0].id)
-    return out
 
 
 def _is_plain_assign(s):
@@ -445,7 +438,7 @@ def unalias(fdef, params):
         for k, g in enumerate(grads):
             if isinstance(g, gast.Name) and g.id in params:
                 grads[k] = N.call("copy_of", [g])
-    mutated = {n for n in _mutated(fdef) if n != "_stack"}
+    mutated = Info(fdef).mutated - {"_stack"}
     for node in N.walk(fdef):
         if _is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
                 node.value, gast.Name) and node.value.id in mutated \

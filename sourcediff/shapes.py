@@ -280,7 +280,7 @@ def _visit(stmts, sh, env, frozen=frozenset()):
             _visit(getattr(s, "orelse", []), sh, env, frozen)
 
 
-class _Drop(gast.NodeTransformer):
+class _Drop(N.Transformer):
     def __init__(self, sh):
         self.sh = sh
 
@@ -350,7 +350,7 @@ def specialize(fdef, ns, spec, params):
     return fdef
 
 
-class _Scatter(gast.NodeTransformer):
+class _Scatter(N.Transformer):
     """``scatter_add(buf, idx, g)`` -> ``buf[idx] += g`` where ``buf`` is surely an array
     (a known, non-empty shape) and ``idx`` a constant basic index: exactly what the
     helper would do, without the call."""
@@ -438,7 +438,11 @@ def analyse(fdef, ns, spec, params):
 
 
 def simplify_products(fdef, ns, spec, params):
-    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where ``X`` already has shape ``S``."""
+    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where ``X`` already has shape ``S``.
+    True if anything changed."""
+    if not any(isinstance(n, gast.Attribute) and n.attr == "broadcast_to"
+               for n in N.walk(fdef)):
+        return False
     sh = analyse(fdef, ns, spec, params)
     # a name bound to np.broadcast_to(constant, shape) is as cheap to repeat as to read
     consts = {}
@@ -463,9 +467,9 @@ def simplify_products(fdef, ns, spec, params):
                     and _is_broadcast(s.value) and stores.count(s.targets[0].id) == 1 \
                     and loads.count(s.targets[0].id) == 1:
                 spread[s.targets[0].id] = s
-    before = N.fingerprint(fdef)
-    _Products(sh, spread).visit(fdef)
-    return bool(consts) or N.fingerprint(fdef) != before
+    products = _Products(sh, spread)
+    products.visit(fdef)
+    return bool(consts) or products.changed
 
 
 def _is_broadcast(v):
@@ -479,7 +483,7 @@ def _is_const_broadcast(v):
     return _is_broadcast(v) and isinstance(v.args[0], gast.Constant)
 
 
-class _Products(gast.NodeTransformer):
+class _Products(N.Transformer):
     def __init__(self, sh, spread):
         self.sh = sh
         self.spread = spread    # name -> its one assignment, of np.broadcast_to(e, shape)
@@ -502,6 +506,7 @@ class _Products(gast.NodeTransformer):
             if bound is not None:
                 bound.value = spread.args[0]  # its one read is this product
                 del self.spread[f.id]
+                self.changed = True
             else:
                 factors[i] = spread.args[0]
                 changed = True
