@@ -95,8 +95,20 @@ class Optimizer:
     def __init__(self, ns, keep):
         self.ns = ns
         self.keep = keep
+        self._pure = None  # during a pass: id(expr) -> (expr, pure?)
 
     def pure(self, expr):
+        """No side effects (calls of rules, NumPy and pure helpers only)? Remembered during
+        a pass: what a pass inlines is pure, so an expression stays as pure as it was."""
+        memo = self._pure
+        if memo is None:
+            return self._is_pure(expr)
+        hit = memo.get(id(expr))
+        if hit is None or hit[0] is not expr:
+            hit = memo[id(expr)] = (expr, self._is_pure(expr))
+        return hit[1]
+
+    def _is_pure(self, expr):
         for node in N.walk(expr):
             if isinstance(node, gast.Call):
                 if isinstance(node.func, gast.Name) and node.func.id in runtime.HELPERS:
@@ -131,7 +143,9 @@ class Optimizer:
         for turn in range(6 * len(passes)):
             if quiet == len(passes):
                 break
+            self._pure = {}
             quiet = 0 if passes[turn % len(passes)](fdef) else quiet + 1
+        self._pure = None
         drop_dangling_comments(fdef)
         return fdef
 
@@ -334,12 +348,25 @@ class Optimizer:
 _MAX_INLINE = 14
 
 
+_COUNTED = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Name, gast.Subscript, gast.Constant}
+
+
 def _size(node):
     """Operations and leaves in an expression, or in a statement's top-level expressions."""
-    exprs = [node] if isinstance(node, gast.expr) else _top_exprs(node) or []
-    return sum(1 for e in exprs for n in N.walk(e)
-               if isinstance(n, (gast.BinOp, gast.UnaryOp, gast.Call, gast.Name,
-                                 gast.Subscript, gast.Constant)))
+    todo = [node] if isinstance(node, gast.expr) else list(_top_exprs(node) or [])
+    count = 0
+    ast_type = gast.AST
+    while todo:
+        n = todo.pop()
+        if type(n) in _COUNTED:
+            count += 1
+        for field in n._fields:
+            v = getattr(n, field, None)
+            if isinstance(v, ast_type):
+                todo.append(v)
+            elif type(v) is list:
+                todo.extend(x for x in v if isinstance(x, ast_type))
+    return count
 
 
 def _assigned_in(stmts, name):
