@@ -26,6 +26,7 @@ class Row:
     note: str = ""
     timing: Timing | None = None
     first_call: float | None = None
+    compile: float | None = None   # first call minus a second call made right after it
     peak: int | None = None
     version: str = ""
 
@@ -64,7 +65,8 @@ def prepare_one(wl: Workload, method: Method, ref, verbose=False):
         if verbose:
             traceback.print_exc()
         return Row(wl, method, FAILED, _short(exc)), None
-    row = Row(wl, method, OK, first_call=prep.first_call, version=prep.version)
+    row = Row(wl, method, OK, first_call=prep.first_call, compile=prep.compile,
+              version=prep.version)
     if prep.convert is not None:
         try:
             got = prep.convert(prep.first_result)

@@ -32,6 +32,7 @@ class Prepared:
     args: tuple                     # what it is called with (converted for peers)
     first_result: object            # output of the first call
     first_call: float               # seconds: build + first call
+    compile: float | None = None    # seconds: that, minus a second call made right after
     convert: Callable = None        # first_result -> tuple of ndarrays (None: not a gradient)
     tracks_memory: bool = True      # tracemalloc sees its allocations (NumPy-based)
     version: str = ""
@@ -81,22 +82,24 @@ FIRST_CALL_COPIES = 5  # fresh copies of the function whose first calls are time
 
 
 def _first(build, args, fn=None, namespace=None):
-    """Time ``build()`` plus one call of what it returns. Given ``fn``, ``build`` takes a
-    fresh copy of it (compiled in ``namespace``), and the time is the median over
-    ``FIRST_CALL_COPIES`` copies: one first call alone is too noisy on a shared machine."""
-    if fn is None:
-        t0 = time.perf_counter()
-        g = build()
-        out = g(*args)
-        return g, out, time.perf_counter() - t0
-    copies = [fresh_copy(fn, namespace) for _ in range(FIRST_CALL_COPIES)]
-    times = []
+    """``(callable, first result, first call, compile)``: the time of ``build()`` plus one
+    call of what it returns, and that minus a second call made right after it (the one-off
+    cost, measured in the same moment as the call it is compared with). Given ``fn``,
+    ``build`` takes a fresh copy of it (compiled in ``namespace``), and the times are
+    medians over ``FIRST_CALL_COPIES`` copies: one first call alone is too noisy on a
+    shared machine."""
+    copies = [fresh_copy(fn, namespace) for _ in range(FIRST_CALL_COPIES)] if fn else [None]
+    firsts, compiles = [], []
     for f in copies:
         t0 = time.perf_counter()
-        g = build(f)
+        g = build() if f is None else build(f)
         out = g(*args)
-        times.append(time.perf_counter() - t0)
-    return g, out, statistics.median(times)
+        t1 = time.perf_counter()
+        g(*args)
+        t2 = time.perf_counter()
+        firsts.append(t1 - t0)
+        compiles.append(max(0.0, (t1 - t0) - (t2 - t1)))
+    return g, out, statistics.median(firsts), statistics.median(compiles)
 
 
 def _numpy_namespace():
@@ -107,21 +110,21 @@ def _numpy_namespace():
 # -- the methods -------------------------------------------------------------
 
 def prep_forward(wl, args):
-    g, out, t = _first(lambda: wl.fn, args)
-    return Prepared(g, args, out, t)
+    g, out, t, c = _first(lambda: wl.fn, args)
+    return Prepared(g, args, out, t, c)
 
 
 def prep_hand(wl, args):
-    g, out, t = _first(lambda: wl.grad, args)
-    return Prepared(g, args, out, t, convert=lambda o: _as_tuple(o, len(wl.wrt)))
+    g, out, t, c = _first(lambda: wl.grad, args)
+    return Prepared(g, args, out, t, c, convert=lambda o: _as_tuple(o, len(wl.wrt)))
 
 
 def prep_sourcediff(wl, args):
     sd = _import("sourcediff")
     if not hasattr(sd, "grad"):
         raise Skip("sourcediff has no grad() yet")
-    g, out, t = _first(lambda f: sd.grad(f, wrt=wl.wrt_arg), args, wl.fn, _numpy_namespace())
-    return Prepared(g, args, out, t, convert=lambda o: _as_tuple(o, len(wl.wrt)),
+    g, out, t, c = _first(lambda f: sd.grad(f, wrt=wl.wrt_arg), args, wl.fn, _numpy_namespace())
+    return Prepared(g, args, out, t, c, convert=lambda o: _as_tuple(o, len(wl.wrt)),
                     version=_version(sd))
 
 
@@ -129,8 +132,8 @@ def prep_tape(wl, args):
     tape = _import("sourcediff.tape")
     if not hasattr(tape, "grad"):
         raise Skip("sourcediff.tape has no grad() yet")
-    g, out, t = _first(lambda f: tape.grad(f, wrt=wl.wrt_arg), args, wl.fn, _numpy_namespace())
-    return Prepared(g, args, out, t, convert=lambda o: _as_tuple(o, len(wl.wrt)))
+    g, out, t, c = _first(lambda f: tape.grad(f, wrt=wl.wrt_arg), args, wl.fn, _numpy_namespace())
+    return Prepared(g, args, out, t, c, convert=lambda o: _as_tuple(o, len(wl.wrt)))
 
 
 def _shim(npmod):
@@ -142,9 +145,9 @@ def _shim(npmod):
 def prep_autograd(wl, args):
     ag = _import("autograd")
     anp = _import("autograd.numpy")
-    g, out, t = _first(lambda f: ag.grad(f, argnum=wl.wrt_arg), args, wl.fn,
+    g, out, t, c = _first(lambda f: ag.grad(f, argnum=wl.wrt_arg), args, wl.fn,
                        {"np": anp, "math": _shim(anp)})
-    return Prepared(g, args, out, t, convert=lambda o: _as_tuple(o, len(wl.wrt)),
+    return Prepared(g, args, out, t, c, convert=lambda o: _as_tuple(o, len(wl.wrt)),
                     version=_version(ag))
 
 
@@ -167,8 +170,8 @@ def prep_torch(wl, args):
     def grad_fn(*a):
         return torch.autograd.grad(fn(*a), [a[i] for i in wrt])
 
-    g, out, t = _first(lambda: grad_fn, tuple(targs))
-    return Prepared(g, tuple(targs), out, t,
+    g, out, t, c = _first(lambda: grad_fn, tuple(targs))
+    return Prepared(g, tuple(targs), out, t, c,
                     convert=lambda o: tuple(x.detach().numpy() for x in o),
                     tracks_memory=False, version=_version(torch))
 
@@ -190,8 +193,8 @@ def _prep_jax(wl, args, jit):
             g = jax.jit(g)
         return lambda *a: jax.block_until_ready(g(*a))
 
-    g, out, t = _first(build, jargs, wl.fn, {"np": jnp, "math": _shim(jnp)})
-    return Prepared(g, jargs, out, t, convert=lambda o: _as_tuple(o, len(wl.wrt)),
+    g, out, t, c = _first(build, jargs, wl.fn, {"np": jnp, "math": _shim(jnp)})
+    return Prepared(g, jargs, out, t, c, convert=lambda o: _as_tuple(o, len(wl.wrt)),
                     tracks_memory=False, version=_version(jax))
 
 
@@ -205,9 +208,9 @@ def prep_jax_jit(wl, args):
 
 def prep_tangent(wl, args):
     tangent = _import("tangent")
-    g, out, t = _first(lambda f: tangent.grad(f, wrt=wl.wrt, verbose=0), args, wl.fn,
+    g, out, t, c = _first(lambda f: tangent.grad(f, wrt=wl.wrt, verbose=0), args, wl.fn,
                        _numpy_namespace())
-    return Prepared(g, args, out, t, convert=lambda o: _as_tuple(o, len(wl.wrt)),
+    return Prepared(g, args, out, t, c, convert=lambda o: _as_tuple(o, len(wl.wrt)),
                     version=_version(tangent))
 
 

@@ -180,3 +180,24 @@ def test_samples_are_interleaved_and_a_method_failing_while_timed_is_reported():
     # one call each to choose the loop counts (one call per sample here), then one
     # sample of each in turn; the flaky one drops out at its third call
     assert "".join(order) == "afb" + "afb" + "afb" + "ab" * 4
+
+
+def test_compile_is_the_first_call_minus_the_call_after_it():
+    """Build once and call twice per fresh copy; the one-off cost leaves the call out
+    (timings are never asserted, only how they relate)."""
+    calls = []
+
+    def build(f):
+        def g(*args):
+            calls.append(args)
+            return f(*args)
+        return g
+
+    g, out, first, compile_ = methods._first(build, (3.0,), _square, {})
+    assert out == 9.0
+    assert calls == [(3.0,)] * (2 * methods.FIRST_CALL_COPIES)
+    assert 0.0 <= compile_ <= first
+
+
+def _square(x):
+    return x * x
