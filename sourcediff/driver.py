@@ -44,7 +44,7 @@ class Adjoint:
         bound = self._bound.get(fn)
         if bound is None:
             glob = dict(self.fn.__globals__)
-            glob[self.closure_name] = dict(zip(fn.__code__.co_freevars, fn.__closure__))
+            glob[self.closure_name] = freevars.cells(fn)
             code_fn = types.FunctionType(self.fn.__code__, glob, self.fn.__name__)
             code_fn.__sourcediff_source__ = self.source
             bound = self._bound[fn] = Adjoint(code_fn, self.source, self.wrt_names, self.name,
@@ -221,7 +221,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     stmts.append(N.return_(N.tuple_([value, N.tuple_(results)] + ([aux] if aux else []))))
     fdef = _function(fname, params + ([seed_name] if seed_name else []), stmts)
     fdef = optimize.optimize(fdef, ns, specialize, params, keep={seed_name} - {None},
-                             kinds=kinds, outside=_data_names(parsed, ns))
+                             kinds=kinds, outside=freevars.data_names(ns))
     return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname, names, live)
 
 
@@ -248,7 +248,7 @@ def build_jvp(fn, wrt, specialize=None, live=True):
     arg_names = params + [names.tangent(p) for p in wrt_names]
     fdef = _function(fname, arg_names, stmts)
     fdef = optimize.optimize(fdef, ns, specialize, params, keep=set(),
-                             outside=_data_names(parsed, ns))
+                             outside=freevars.data_names(ns))
     return _compile(fdef, parsed, ns, tangents.extra_globals, wrt_names, fname, names, live)
 
 
@@ -262,22 +262,20 @@ def _function(fname, arg_names, stmts):
         body=stmts, decorator_list=[], returns=None, type_comment=None, type_params=[])
 
 
-def _data_names(parsed, ns):
-    """Data the function reads from its module or closure (never to be updated in place)."""
-    return {n for n, v in ns.items() if not freevars.is_static(v)}
-
-
 def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live):
-    glob = {**ns, **runtime.HELPERS, **extra, "np": np, "math": __import__("math")}
-    closure_name = None
+    env, closure_name = {}, None
     if live:
         reads = freevars.data_reads(fdef, parsed.fn, ns)
+        # data from outside is never a value from compile time: read by the prologue, or
+        # not read at all (then not kept alive by the compiled function either)
+        loaded = set(N.names_in(fdef, gast.Load))
+        ns = {k: v for k, v in ns.items()
+              if k not in reads and (k in loaded or freevars.is_static(v))}
         via = {where: names.fresh(where) for where in set(reads.values())}
         fdef.body[1:1] = freevars.prologue(reads, parsed.name, via)
-        for name in reads:
-            del glob[name]  # never a value from compile time
-        glob.update(freevars.environment(parsed.fn, reads, via))
+        env = freevars.environment(parsed.fn, reads, via)
         closure_name = via.get(freevars.CLOSURE)
+    glob = {**ns, **runtime.HELPERS, **extra, "np": np, "math": __import__("math"), **env}
     src = codegen.to_source(fdef)
     filename = f"<sourcediff {parsed.name}:{fname}:{zlib.crc32(src.encode()):08x}>"
     compiled = codegen.compile_function(src, fname, glob, filename)

@@ -137,5 +137,15 @@ def environment(fn, reads, via):
     if GLOBALS in reads.values():
         env[via[GLOBALS]] = fn.__globals__
     if CLOSURE in reads.values():
-        env[via[CLOSURE]] = dict(zip(fn.__code__.co_freevars, fn.__closure__))
+        env[via[CLOSURE]] = cells(fn)
     return env
+
+
+def cells(fn):
+    """``fn``'s closure cells by variable name (what ``_closure`` holds)."""
+    return dict(zip(fn.__code__.co_freevars, fn.__closure__))
+
+
+def data_names(ns):
+    """The names in a resolved namespace that hold data, not static objects."""
+    return {n for n, v in ns.items() if not is_static(v)}

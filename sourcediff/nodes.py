@@ -302,4 +302,4 @@ class Transformer:
         return node
 
 
-LEAVES = {gast.Name, gast.Constant, gast.Load, gast.Store}  # nothing to fold inside
+LEAVES = {gast.Name, gast.Constant, gast.Load, gast.Store}  # a Transformer never visits these

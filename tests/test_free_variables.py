@@ -21,6 +21,11 @@ def dot_table(x):
     return np.sum(x * table)
 
 
+def square_beside_table(x):
+    unused = table * 2.0  # noqa: F841 - read, but not by the gradient
+    return x * x
+
+
 def make_scaled(c):
     def f(x):
         return c * x * x
@@ -116,29 +121,40 @@ def test_a_closure_variable_changed_after_grad_is_seen():
     assert sd.jvp(f, (1.0,), (1.0,)) == (7.0, 14.0)
 
 
-def test_same_code_in_different_namespaces_never_shares_values():
+def _exec_function(src, ns, filename):
+    """``f`` from ``src``, executed in the globals ``ns`` (its source readable)."""
     import linecache
-    src = "def f(x):\n    return k * x * x\n"
-    for i in range(5):
-        filename = f"<test_free_variables {i}>"
-        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-        ns = {"k": float(i)}
-        exec(compile(src, filename, "exec"), ns)  # noqa: S102
-        assert sd.grad(ns["f"])(1.0) == 2.0 * i
-        del ns
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(compile(src, filename, "exec"), ns)  # noqa: S102
+    return ns["f"]
+
+
+def test_the_cache_key_holds_the_objects_it_names():
+    """The key names the function's globals and the static objects it reads by identity,
+    and holds them: a dead object's id, reused by a new one, can never match. (An id()
+    key served the adjoint of one exec'd copy to another: 4 wrong gradients in 300.)"""
+    import gc
+
+    from sourcediff.freevars import Same, cache_key
+    src = "def f(x):\n    return act(k * x)\n"
+    act = lambda v: v  # noqa: E731
+    ns = {"k": 1.0, "act": act}
+    key = cache_key(_exec_function(src, ns, "<test_free_variables key>"), (0,))
+    del ns
+    gc.collect()
+    held = [part.obj for part in key if isinstance(part, Same)]
+    assert len(held) == 1 and held[0]["k"] == 1.0   # the globals, still alive
+    reads = key[3]
+    assert float in reads and act in reads  # k's type; act itself
 
 
 def test_a_function_rebound_in_the_module_is_compiled_again():
     import math
     ns = {"math": math, "act": math.tanh}
-    src = "def f(x):\n    return act(x)\n"
-    import linecache
-    filename = "<test_free_variables act>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    exec(compile(src, filename, "exec"), ns)  # noqa: S102
-    assert sd.grad(ns["f"])(0.5) == pytest.approx(1.0 - math.tanh(0.5) ** 2)
+    f = _exec_function("def f(x):\n    return act(x)\n", ns, "<test_free_variables act>")
+    assert sd.grad(f)(0.5) == pytest.approx(1.0 - math.tanh(0.5) ** 2)
     ns["act"] = math.sin
-    assert sd.grad(ns["f"])(0.5) == pytest.approx(math.cos(0.5))
+    assert sd.grad(f)(0.5) == pytest.approx(math.cos(0.5))
 
 
 def test_the_generated_code_shows_the_reads(restore_globals):
@@ -146,3 +162,13 @@ def test_the_generated_code_shows_the_reads(restore_globals):
     assert "k = _globals['k']" in src
     src = sd.source(sd.grad(make_scaled(3.0)))
     assert "c = _closure['c'].cell_contents" in src
+
+
+def test_the_compiled_gradient_holds_no_data_from_compile_time(restore_globals):
+    from sourcediff import api
+    adj = api.adjoint_of(dot_table, (0,), "grad")
+    assert "table" not in adj.fn.__globals__        # read by the prologue instead
+    adj = api.adjoint_of(square_beside_table, (0,), "grad")
+    assert "table" not in adj.fn.__globals__        # not read at all
+    assert "_globals['table']" not in adj.source
+    assert sd.grad(square_beside_table)(3.0) == 6.0
