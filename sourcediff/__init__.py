@@ -15,7 +15,8 @@ from .custom import primitive
 from .higher import hessian, hvp, jacobian, jvp
 from .errors import SourceDiffError
 from .markers import no_grad, stop_gradient
+from .structure import register_container
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "source", "check_grad", "GradientCheckError", "primitive", "stop_gradient",
-           "no_grad", "SourceDiffError"]
+           "no_grad", "SourceDiffError", "register_container"]
 __version__ = "0.1.0"

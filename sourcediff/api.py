@@ -8,8 +8,10 @@ import threading
 
 import numpy as np
 
-from . import driver, runtime
+from . import driver, runtime, signature
 from .freevars import cache_key as _cache_key
+from .freevars import snapshot as _snapshot
+from .freevars import unchanged as _unchanged
 from .errors import (ArgumentError, NonScalarOutputError, SourceDiffError,
                      SourceUnavailableError)
 from .custom import Primitive
@@ -59,7 +61,12 @@ class _Transformed:
 
     def __init__(self, fn, wrt, has_aux):
         self.fn = fn
-        self.wrt, self.single = resolve_wrt(fn, wrt)
+        self.wrt_items, self.single = resolve_wrt(fn, wrt, names_ok=True)
+        # the compiled code takes the arguments flat (see :mod:`signature`): wrt are flat
+        # indices; _pick (if not None) selects *args elements among their gradients
+        self._sig = signature.signature(fn) if not isinstance(fn, Primitive) else None
+        self._binds = self._sig is not None and not signature.is_plain(self._sig)
+        self.wrt, self._pick = _flat_wrt(self._sig, self.wrt_items)
         self.has_aux = has_aux
         self._tape = None
         functools.update_wrapper(self, fn, updated=())  # not fn.__dict__: it may hold "fn"
@@ -81,18 +88,44 @@ class _Transformed:
                 filename=getattr(getattr(self.fn, "__code__", None), "co_filename", None),
                 lineno=getattr(getattr(self.fn, "__code__", None), "co_firstlineno", None),
                 hint="pass every argument up to the ones wrt selects")
-        _fast_check(self.fn, args, self.wrt)
+        self._check(args)
         return adjoint_of(self.fn, self.wrt, kind, self.has_aux, spec_of(args),
                           kinds_of(args) if in_place else None)
+
+    def _check(self, args):
+        """The arguments ``wrt`` selects hold floats (only the selected ``*args`` items)."""
+        if self._pick is None:
+            return _fast_check(self.fn, args, self.wrt)
+        for (pos, k), item in zip(self._pick, self.wrt_items):
+            value = args[self.wrt[pos]]
+            if k is None or k < len(value):
+                check_differentiable(self.fn, value if k is None else value[k], item)
 
     def _finish(self, args, grads):
         out = tuple(runtime.like(g, args[i]) for g, i in zip(grads, self.wrt))
         return out[0] if self.single else out
 
+    def _picked(self, grads):
+        """Finished gradients (flat wrt order) -> one per item of the ``wrt`` asked for."""
+        if self._pick is None:
+            return grads
+        if self.single:
+            grads = (grads,)
+        out = []
+        for j, k in self._pick:
+            if k is not None and k >= len(grads[j]):
+                raise ArgumentError(
+                    f"wrt selects positional argument {signature.positional_count(self._sig) + k}"
+                    f" of '{self.fn.__name__}', but it was called with fewer",
+                    function=self.fn.__name__, hint="pass that argument, or change wrt")
+            out.append(grads[j] if k is None else grads[j][k])
+        return out[0] if self.single else tuple(out)
+
     def plain_function(self, args):
-        """The generated adjoint trimmed to this gradient: a plain function of ``args``."""
+        """The generated adjoint trimmed to this gradient: a plain function of ``args``
+        (flat: defaults filled in, see :mod:`signature`)."""
         from .higher import selector
-        if not self.single:
+        if not self.single or self._pick is not None:
             raise ArgumentError("only a single gradient can be differentiated again",
                                 function=self.fn.__name__, hint="pass wrt=0 (not a tuple)")
         return selector(self._adjoint(args, in_place=False), (1, 0))
@@ -133,35 +166,57 @@ class GradFunction(_Transformed):
     def __init__(self, fn, wrt, has_aux, with_value):
         super().__init__(fn, wrt, has_aux)
         self.with_value = with_value
-        self._by_key = {}   # argument types/shapes -> (adjoint, finishers)
+        self._by_key = {}   # argument types/shapes -> (adjoint, finishers, freevars.snapshot)
         self._public = None  # the plain function grad() returned, if any
 
     def _prepare(self, args, key):
         try:
             adj = self._adjoint(args, "value" if self.with_value else "grad")
         except SourceUnavailableError as exc:
-            adj = self._tape = _TapeAdjoint(self.fn, self.wrt, self.has_aux, exc)
+            # (the tape binds a call with keywords and defaults itself: it gets wrt as given)
+            adj = self._tape = _TapeAdjoint(self.fn, self.wrt_items if self._binds else self.wrt,
+                                            self.has_aux, exc)
         finish = tuple(_finisher(args[i]) for i in self.wrt)
-        self._by_key[key] = (adj, finish)
-        return adj, finish
+        # the functions it resolved: a helper redefined later (a notebook) means compile again
+        entry = self._by_key[key] = (adj, finish, _snapshot(self.fn, adj.statics))
+        return entry
+
+    def __reduce__(self):
+        """Pickled by reference to ``fn`` and the options (see :mod:`pickling`)."""
+        items = getattr(self, "wrt_items", self.wrt)
+        return _remake, (self.with_value, self.fn, items[0] if self.single else tuple(items),
+                         self.has_aux)
+
+    def _tape_call(self, args, kwargs):
+        """The tape fallback on the call as made (it binds keywords and defaults itself)."""
+        value, grads = self._tape._vg(*args, **kwargs)
+        grads = grads[0] if self.single else tuple(grads)
+        if self.has_aux and not self.with_value:
+            return grads, value[1]
+        return (value, grads) if self.with_value else grads
 
     def slow_call(self, *args):
         """The public function's fallback: compile (if needed), then re-point it."""
         key = _key(args)
         entry = self._by_key.get(key)
-        if entry is None:
+        if entry is None or not _unchanged(entry[2]):
             entry = self._prepare(args, key)
             if self._public is not None and not isinstance(entry[0], _TapeAdjoint):
                 from .entry import install
-                install(self._public, self, entry[0], args, key)
+                install(self._public, self, entry[0], args, key, entry[2])
         return self(*args)
 
     def __call__(self, *args, **kwargs):
-        if kwargs:
-            args = _bind(self.fn, args, kwargs)
+        call = None
+        if kwargs or self._binds:
+            call, args = (args, kwargs), _bind(self.fn, args, kwargs, self._sig)
         key = _key(args)
         entry = self._by_key.get(key)
-        adj, finish = entry if entry is not None else self._prepare(args, key)
+        if entry is None or not _unchanged(entry[2]):
+            entry = self._prepare(args, key)
+        adj, finish, _ = entry
+        if call is not None and adj is self._tape:
+            return self._tape_call(*call)
         self._last = adj
         try:
             result = adj.fn(*args)
@@ -176,6 +231,8 @@ class GradFunction(_Transformed):
             grads = finish[0](grads[0], args[self.wrt[0]])
         else:
             grads = tuple([fin(g, args[i]) for fin, g, i in zip(finish, grads, self.wrt)])
+        if self._pick is not None:
+            grads = self._picked(grads)
         if self.has_aux:
             value = (value, result[2])
             if not self.with_value:
@@ -198,6 +255,7 @@ class _TapeAdjoint:
                 hint="differentiate a Python function that calls it, or give it a rule with "
                      "sourcediff.primitive(...).defvjp(...)")
         self.source = None
+        self.statics = ()
         self.wrt = wrt
         self._vg = tape.value_and_grad(fn, tuple(wrt), has_aux=has_aux)
         self.has_aux = has_aux
@@ -224,6 +282,7 @@ class _PrimitiveAdjoint:
     def __init__(self, prim, wrt, seed=False):
         self.prim, self.wrt, self.seed = prim, wrt, seed
         self.source = None
+        self.statics = ()
 
     def fn(self, *args):
         g = args[-1] if self.seed else 1.0
@@ -247,6 +306,11 @@ def _finisher(x):
     return _float_grad if type(x) is float else runtime.like
 
 
+def _remake(with_value, fn, wrt, has_aux):
+    """``grad`` or ``value_and_grad`` made again, where a pickled one is loaded."""
+    return (value_and_grad if with_value else grad)(fn, wrt, has_aux=has_aux)
+
+
 def _public(state):
     """The fast plain function for ``state`` where the signature allows, else ``state``."""
     from .entry import public_function
@@ -254,27 +318,52 @@ def _public(state):
     if fn is None:
         return state
     state._public = fn
+    from .pickling import by_reference
+    by_reference(fn, state)
     return fn
 
 
-def _bind(fn, args, kwargs):
-    import inspect
-    sig = inspect.signature(fn)
-    bound = sig.bind(*args, **kwargs)
-    bound.apply_defaults()
-    return tuple(bound.args)
+def _bind(fn, args, kwargs, sig=None):
+    """The flat arguments of the call ``fn(*args, **kwargs)``: one per parameter, defaults
+    filled in, ``*args`` a tuple, ``**kwargs`` a dict (the form generated code takes)."""
+    return signature.bind(fn, sig or signature.signature(fn), args, kwargs)
+
+
+def _flat_wrt(sig, items):
+    """Resolved ``wrt`` items (call positions, or names of parameters that take none) ->
+    (flat indices to differentiate, None or per item (index into them, *args element))."""
+    if sig is None or signature.is_plain(sig):
+        return items, None
+    names = list(sig.parameters)
+    npos = signature.positional_count(sig)
+    var = signature.vararg_index(sig)
+    flat, pick = [], []
+    for w in items:
+        if isinstance(w, str):
+            j, k = names.index(w), None
+        elif w >= npos and var is not None:
+            j, k = var, w - npos
+        else:
+            j, k = w, None
+        if j not in flat:
+            flat.append(j)
+        pick.append((flat.index(j), k))
+    if all(k is None for _, k in pick) and [j for j, _ in pick] == list(range(len(flat))):
+        pick = None
+    return tuple(flat), pick
 
 
 def _method(transform, fn, wrt, **options):
     """``transform`` of a bound method: its function, with ``self`` passed first."""
-    idx, single = resolve_wrt(fn, wrt)
-    shifted = idx[0] + 1 if single else tuple(i + 1 for i in idx)
+    idx, single = resolve_wrt(fn, wrt, names_ok=True)
+    idx = tuple(i + 1 if isinstance(i, int) else i for i in idx)  # (names stay names)
+    shifted = idx[0] if single else idx
     inner = transform(fn.__func__, shifted, **options)
     owner = fn.__self__
 
     @functools.wraps(fn)
-    def method_transform(*args):
-        return inner(owner, *args)
+    def method_transform(*args, **kwargs):
+        return inner(owner, *args, **kwargs)
     del method_transform.__wrapped__
     method_transform.__sourcediff_state__ = getattr(inner, "__sourcediff_state__", inner)
     return method_transform
@@ -312,13 +401,15 @@ def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
 
 def vjp(fn, *primals):
     """``(fn(*primals), pullback)``; ``pullback(ct)`` gives one cotangent per primal."""
-    wrt = tuple(range(len(primals)))
+    from .higher import flat_primals
+    wrt, flat, packed = tuple(range(len(primals))), primals, False
     if isinstance(fn, Primitive):
         adj = _PrimitiveAdjoint(fn, wrt, seed=True)
     else:
         _fast_check(fn, primals, wrt)
+        flat, wrt, packed = flat_primals(fn, primals)  # defaults filled in, *args a tuple
         try:
-            adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(primals))
+            adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(flat))
         except SourceUnavailableError as exc:
             import warnings
 
@@ -334,8 +425,10 @@ def vjp(fn, *primals):
                 f"the cotangent has shape {np.shape(cotangent)} but the output of "
                 f"'{fn.__name__}' has shape {np.shape(out)}", function=fn.__name__,
                 hint="pass a cotangent shaped like the output, e.g. np.ones_like(out)")
-        _value, grads = adj.fn(*primals, cotangent)[:2]
-        return tuple(_own(runtime.like(g, p), cotangent) for g, p in zip(grads, primals))
+        _value, grads = adj.fn(*flat, cotangent)[:2]
+        grads = signature.per_primal([runtime.like(g, flat[i]) for g, i in zip(grads, wrt)],
+                                     packed)
+        return tuple(_own(g, cotangent) for g in grads)
 
     pullback.__sourcediff_source__ = adj.source
     return out, pullback

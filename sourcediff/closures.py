@@ -5,6 +5,10 @@ differentiated arguments, is *lifted* to ``def inner_lifted(v, c): return v * c`
 (same body, the enclosing locals it reads become trailing parameters), so the
 call ``inner(x)`` can be differentiated with respect to ``c`` as well, through
 the callee's own generated adjoint (or tangent).
+
+Every call to user code is bound to the callee's signature here, at compile time
+(:func:`callee`): keywords, defaults, ``*args`` and ``**kwargs`` become the flat
+positional arguments the callee's generated code takes (see :mod:`signature`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import gast
 
 from . import codegen
 from . import nodes as N
+from . import signature
+from .fence import fail
+from .resolve import static_value
 
 _lifted = {}  # (function source file, line, name) -> lifted function
 
@@ -33,8 +40,9 @@ def nested_definition(parsed, name):
 
 def free_locals(parsed, inner):
     """Names ``inner`` reads that are locals (or parameters) of the enclosing function."""
-    own = {a.id for a in inner.args.args} | set(N.names_in(inner, gast.Store))
-    outer = set(N.names_in(parsed.tree, gast.Store)) | {a.id for a in parsed.tree.args.args}
+    own = set(signature.param_names(inner.args)) | set(N.names_in(inner, gast.Store))
+    outer = set(N.names_in(parsed.tree, gast.Store)) | set(
+        signature.param_names(parsed.tree.args))
     out = []
     for n in N.names_in(inner, gast.Load):
         if n not in own and n in outer and n not in out:
@@ -60,7 +68,7 @@ def lift(parsed, call_, varied):
 
 
 def _compile(parsed, inner, name, free):
-    args = [a.id for a in inner.args.args] + free
+    args = signature.param_names(inner.args) + free
     body = inner.body if isinstance(inner, gast.FunctionDef) else [N.return_(inner.body)]
     fname = f"{name}_lifted" if name.isidentifier() else "lifted"
     fdef = gast.FunctionDef(
@@ -76,10 +84,12 @@ def _compile(parsed, inner, name, free):
     return codegen.compile_function(src, fname, getattr(parsed.fn, "__globals__", {}), filename)
 
 
-def callee(parsed, call_, varied, names, extra_globals):
-    """The function node and arguments to differentiate a user call with: the call as
-    written, or the lifted nested function with the locals it reads appended."""
-    func, args = N.clone(call_.func), list(call_.args)
+def callee(parsed, call_, ns, varied, names, extra_globals):
+    """The function node and flat arguments to differentiate a user call with: the call
+    bound to the callee's signature, or the lifted nested function with the locals it
+    reads appended. A ``*args`` argument is a Tuple node, a ``**kwargs`` one a Dict."""
+    func = N.clone(call_.func)
+    args = bound_arguments(parsed, call_, ns, names, extra_globals)
     lifted = lift(parsed, call_, varied)
     if lifted is not None:
         fn, free = lifted
@@ -87,3 +97,39 @@ def callee(parsed, call_, varied, names, extra_globals):
         extra_globals[func.id] = fn
         args += [N.name(n) for n in free]
     return func, args
+
+
+def bound_arguments(parsed, call_, ns, names, extra_globals):
+    """``call_``'s arguments bound to the callee's signature (module-level functions
+    by ``inspect``, nested ones by their definition); as written where it is unknown."""
+    fn = static_value(call_.func, ns)
+    label = getattr(fn, "__name__", None)
+    sig = signature.signature(fn) if callable(fn) else None
+    if sig is None and isinstance(call_.func, gast.Name):
+        inner = nested_definition(parsed, call_.func.id)
+        label = call_.func.id
+        sig = signature.from_tree(inner.args) if inner is not None else None
+    if sig is None:
+        if call_.keywords:
+            fail(parsed, call_, "keyword arguments in a call to a function not known at "
+                 "compile time", "pass the arguments by position, or call a function "
+                 "defined at module level or in this function")
+        return list(call_.args)
+    if signature.is_plain(sig) and not call_.keywords and len(call_.args) == len(
+            sig.parameters):
+        return list(call_.args)
+
+    def default(pname, value):
+        if value is signature.NOT_CONSTANT:
+            fail(parsed, call_, f"a call to the nested function '{label}' leaving out "
+                 f"'{pname}', whose default is not a constant", f"pass {pname} explicitly")
+        if signature.is_literal(value):
+            return signature.literal_node(value)
+        gname = names.global_name(f"{label}_{pname}_default" if str(label).isidentifier()
+                                  else f"{pname}_default")
+        extra_globals[gname] = value  # data: passed like the rest, never printed
+        return N.name(gname)
+    try:
+        return signature.bind_call(sig, call_, default)
+    except TypeError as exc:
+        fail(parsed, call_, f"this call to {label} ({exc})", "check its arguments")

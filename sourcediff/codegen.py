@@ -8,11 +8,29 @@ No temporary files are written.
 from __future__ import annotations
 
 import ast
+import contextlib
 import linecache
 import re
+import threading
+import warnings
 
-import astor
 import gast
+
+
+@contextlib.contextmanager
+def _quiet_astor():
+    """Hide astor's own ``ast.Num``/``ast.Str`` DeprecationWarnings (Python 3.12+),
+    which it raises on import and while printing: they are about astor, not the
+    user's code. Only these warnings, and only while astor runs."""
+    with _warnings_lock, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"(ast\.\w+|Attribute \w+) is deprecated",
+                                DeprecationWarning, r"astor\b")
+        yield
+
+
+_warnings_lock = threading.Lock()   # catch_warnings is process-wide: one at a time here
+with _quiet_astor():
+    import astor
 
 
 _COMMENT = "__sourcediff_comment__ "
@@ -26,7 +44,8 @@ def to_source(fdef):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
                 and node.value.kind == "comment":
             node.value = ast.Constant(value=_COMMENT + node.value.value, kind=None)
-    src = astor.to_source(tree)
+    with _quiet_astor():
+        src = astor.to_source(tree)
     src = re.sub(r"^(\s*)(\"\"\"|'|\")" + _COMMENT + r"(.*?)\2\s*$",
                  lambda m: f"{m.group(1)}# {_unescape(m.group(3))}", src, flags=re.M)
     return src

@@ -22,6 +22,7 @@ from . import nodes as N
 from .activity import analyse
 from .names import NameGen
 from .reverse import Sweep
+from .signature import param_names
 
 
 class Adjoint:
@@ -34,6 +35,7 @@ class Adjoint:
         self.wrt_names = wrt_names
         self.name = name
         self.closure_name = closure_name  # the global its closure reads go through
+        self.statics = ()  # the names of the functions, modules... it resolved when compiled
         self._bound = weakref.WeakKeyDictionary()  # function -> this adjoint on its cells
 
     def for_function(self, fn):
@@ -49,6 +51,7 @@ class Adjoint:
             code_fn.__sourcediff_source__ = self.source
             bound = self._bound[fn] = Adjoint(code_fn, self.source, self.wrt_names, self.name,
                                               self.tree, self.closure_name)
+            bound.statics = self.statics
         return bound
 
 
@@ -60,7 +63,8 @@ def front(fn, has_aux=False):
     ns[activity.CLOSURE_READS] = closure_reads(parsed)
     aux = split_aux(parsed) if has_aux else None
     body = normalize.normalize(parsed, ns)
-    fence.check_inplace(parsed, body, [a.id for a in parsed.tree.args.args], ns)
+    body = fence.own_arguments(parsed, body, param_names(parsed.tree.args), ns)
+    fence.check_inplace(parsed, body, param_names(parsed.tree.args), ns)
     body, out = flatten.flatten(parsed, body)
     return parsed, ns, body, out, aux
 
@@ -143,8 +147,8 @@ def containers(body, ns, params, spec):
                 fn = static_value(v.func, ns)
                 if fn in (list, tuple, dict) or is_user_function(fn) or fn is MISSING:
                     out.add(node.targets[0].id)
-            elif isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name) \
-                    and v.value.id in out:
+            elif isinstance(v, (gast.Subscript, gast.Attribute)) and isinstance(
+                    v.value, gast.Name) and v.value.id in out:  # (p.w: a dataclass field)
                 out.add(node.targets[0].id)
     return out
 
@@ -157,11 +161,12 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     ``live``: read data globals and closure variables at each call (see :mod:`freevars`);
     else they are the generated function's own globals (for an exported module)."""
     parsed, ns, body, out, aux = front(fn, has_aux)
-    params = [a.id for a in parsed.tree.args.args]
+    params = param_names(parsed.tree.args)  # flat: *args a tuple, **kwargs a dict
     if not with_seed:
         refuse_container_output(parsed, body, out)
     wrt_names = [params[i] for i in wrt]
-    active = analyse(body, ns, wrt_names, [out.id] if isinstance(out, gast.Name) else [])
+    active = analyse(body, ns, wrt_names, [out.id] if isinstance(out, gast.Name) else [],
+                     parsed)
 
     taken = set(params) | set(ns) | set(N.names_in(parsed.tree)) | set(N.names_in(
         gast.Module(body=body, type_ignores=[])))
@@ -230,9 +235,11 @@ def build_jvp(fn, wrt, specialize=None, live=True):
     from . import activity
     from .forward import Tangents
     parsed, ns, body, out, _ = front(fn)
-    params = [a.id for a in parsed.tree.args.args]
+    params = param_names(parsed.tree.args)  # flat: *args a tuple, **kwargs a dict
     wrt_names = [params[i] for i in wrt]
     varied = activity.varied(body, ns, wrt_names)
+    activity.check_refusals(parsed, body, ns, wrt_names,
+                            [out.id] if isinstance(out, gast.Name) else [])
     taken = set(params) | set(ns) | set(N.names_in(gast.Module(body=body, type_ignores=[])))
     names = NameGen(taken | set(runtime.HELPERS) | {"np", "math"})
     tangents = Tangents(parsed, ns, varied, names)
@@ -279,4 +286,6 @@ def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live):
     src = codegen.to_source(fdef)
     filename = f"<sourcediff {parsed.name}:{fname}:{zlib.crc32(src.encode()):08x}>"
     compiled = codegen.compile_function(src, fname, glob, filename)
-    return Adjoint(compiled, src, wrt_names, fname, fdef, closure_name)
+    adj = Adjoint(compiled, src, wrt_names, fname, fdef, closure_name)
+    adj.statics = freevars.static_names(ns)
+    return adj

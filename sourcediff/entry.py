@@ -19,7 +19,7 @@ import zlib
 import gast
 import numpy as np
 
-from . import codegen, runtime
+from . import codegen, freevars, runtime
 from . import nodes as N
 
 
@@ -54,8 +54,9 @@ def public_function(state):
     return fn
 
 
-def install(public, state, adj, args, key):
-    """Point ``public`` at the adjoint specialised for ``key`` (guarded)."""
+def install(public, state, adj, args, key, statics=()):
+    """Point ``public`` at the adjoint specialised for ``key`` (guarded), and compiled with
+    the functions in ``statics`` (a :func:`freevars.snapshot`)."""
     fdef = adj.tree
     params = [a.id for a in fdef.args.args]
     if len(params) != len(args):
@@ -63,7 +64,7 @@ def install(public, state, adj, args, key):
     glob = public.__globals__
     for k, v in adj.fn.__globals__.items():
         if not k.startswith("__"):
-            glob.setdefault(k, v)
+            glob[k] = v  # (not setdefault: a helper redefined since replaces the old one)
     guards = []
     for i, (p, k) in enumerate(zip(params, key)):
         if isinstance(k, tuple):           # an array: (shape, dtype)
@@ -73,9 +74,19 @@ def install(public, state, adj, args, key):
         else:
             glob[f"_sd_t{i}"] = k
             guards.append(f"type({p}) is not _sd_t{i}")
+    glob["_sd_empty"] = freevars.EMPTY
+    for j, (where, name, obj) in enumerate(statics):
+        glob[f"_sd_s{j}"] = obj
+        if name is None:  # a closure cell
+            glob[f"_sd_c{j}"] = where
+            guards.append(f"_sd_c{j}.cell_contents is not _sd_s{j}")
+        else:             # the module's globals
+            glob["_sd_module"] = where
+            guards.append(f"_sd_module.get({name!r}, _sd_empty) is not _sd_s{j}")
     call = ", ".join(params)
-    # one line per argument checked
-    guard = ("    # arguments of other types or shapes go back to the dispatcher\n"
+    # one line per argument checked, then one per function (module...) the code resolved
+    guard = ("    # arguments of other types or shapes, or a function redefined since, go back\n"
+             "    # to the dispatcher\n"
              "    if (" + "\n            or ".join(guards) + "):\n"
              f"        return _sd_dispatch({call})\n")
     ret = N.clone(fdef.body[-1])

@@ -29,7 +29,7 @@ import types
 
 import numpy as np
 
-from . import driver, markers, runtime
+from . import driver, markers, runtime, structure
 from .custom import Primitive
 from .errors import SourceDiffError
 
@@ -39,6 +39,11 @@ class ExportError(SourceDiffError):
 
 
 _SHIMS = {
+    structure.kind_of: '''\
+def kind_of(x):
+    """No container kinds (dataclasses, NamedTuples...) in an exported module."""
+    return None
+''',
     markers.stop_gradient: '''\
 def stop_gradient(x):
     """The identity at run time (sourcediff cuts the gradient at compile time)."""

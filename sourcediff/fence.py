@@ -41,10 +41,6 @@ _REJECT = {
 def check(parsed, allow_nested=True):
     """Raise :class:`UnsupportedSyntaxError` at the first unsupported construct."""
     tree = parsed.tree
-    args = tree.args
-    if args.vararg is not None or args.kwarg is not None:
-        _fail(parsed, tree, "*args / **kwargs in the signature",
-              "name each argument explicitly")
     for node in N.walk(tree):
         for kind, (what, hint) in _REJECT.items():
             if isinstance(node, kind):
@@ -131,8 +127,6 @@ def check_inplace(parsed, body, params, ns):
     hint = ("write into a new array made in this function, e.g. y = np.zeros_like(x) or "
             "y = np.copy(x), and do not give it a second name")
     for y, where in targets.items():
-        if y in params:
-            fail(parsed, where, f"an in-place update of the argument '{y}'", hint)
         for node in N.walk(module):
             if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
                 continue
@@ -185,8 +179,29 @@ def _view_of(v, ns, np):
             return None
 
 
+def own_arguments(parsed, body, params, ns):
+    """``x[i] = v`` on an argument ``x``: the function is differentiated as a function of
+    ``x``'s value, so it first takes its own copy (``x = copy_of(x)``) and the caller's
+    array is never written to. Returns ``body`` with those copies in front."""
+    from .runtime import copy_of
+    written = []
+    for node in N.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
+                and isinstance(node.targets[0].value, gast.Name):
+            y = node.targets[0].value.id
+            if y in params and y not in written:
+                written.append(y)
+    if written and ns.setdefault("copy_of", copy_of) is not copy_of:
+        fail(parsed, parsed.tree, f"an in-place update of the argument '{written[0]}' in a "
+             "function that reads its own 'copy_of'", "rename that global")
+    copies = [N.assign(y, N.call("copy_of", [N.name(y)])) for y in written]
+    for c in copies:
+        c.lineno = getattr(body[0], "lineno", None) if body else None
+    return copies + body
+
+
 def _is_fresh(fn, np):
-    from .runtime import zeros_for
-    if fn is zeros_for:  # the adjoint buffer of generated code (grad of grad)
+    from .runtime import copy_of, zeros_for
+    if fn is zeros_for or fn is copy_of:  # an adjoint buffer (grad of grad), an own copy
         return True
     return isinstance(fn, np.ufunc) or any(fn is getattr(np, n, None) for n in _FRESH)

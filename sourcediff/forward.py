@@ -10,20 +10,19 @@ beside them, so a generated adjoint can itself be differentiated forward
 
 from __future__ import annotations
 
-import operator
-
 import gast
 
 from . import closures
 from . import nodes as N
 from . import registry
-from .activity import operands
+from .activity import BINOPS, NONDIFF_ATTRS, UNARY, operands, refuse
 from .custom import Primitive
 from .errors import MissingRuleError
 from .fence import check_discarded_call, fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
-from .reverse import _BINOPS, _UNARY, bind_nodes, index_expr, is_user_function
+from .reverse import (bind_nodes, index_expr, is_bound_method, is_method_of_local,
+                      is_user_function)
 
 
 class Tangents:
@@ -125,22 +124,27 @@ class Tangents:
         if isinstance(value, gast.Name):
             return N.name(self.dot(value.id)) if value.id in self.varied else None
         if isinstance(value, gast.BinOp):
-            key = _BINOPS.get(type(value.op))
-            if key is None:
+            rule = registry.lookup(BINOPS[type(value.op)])
+            if rule is None:  # declared non-differentiable (activity refuses the rest)
                 return None
-            names = ("a", "b") if key == "matmul" else ("x", "y")
-            return self.apply(registry.lookup(getattr(operator, key)),
-                              dict(zip(names, (value.left, value.right))), ans)
+            return self.apply(rule, dict(zip(rule.param_names, (value.left, value.right))), ans)
         if isinstance(value, gast.UnaryOp):
-            key = _UNARY.get(type(value.op))
-            if key is None:
+            rule = registry.lookup(UNARY[type(value.op)])
+            if rule is None:
                 return None
-            return self.apply(registry.lookup(getattr(operator, key)), {"x": value.operand}, ans)
+            return self.apply(rule, {"x": value.operand}, ans)
         if isinstance(value, gast.Subscript):
             x = value.value
             if isinstance(x, gast.Name) and x.id in self.varied:
                 return gast.Subscript(value=N.name(self.dot(x.id)), slice=N.clone(value.slice),
                                       ctx=gast.Load())
+            return None
+        if isinstance(value, gast.Attribute):  # a field of a container (a dataclass...)
+            x = value.value
+            if isinstance(x, gast.Name) and x.id in self.varied \
+                    and value.attr not in NONDIFF_ATTRS:
+                return N.call("attr_tangent", [N.name(x.id), N.name(self.dot(x.id)),
+                                               N.const(value.attr)])
             return None
         if isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
             items = value.values if isinstance(value, gast.Dict) else value.elts
@@ -159,12 +163,20 @@ class Tangents:
         fn = static_value(value.func, self.ns)
         if fn is stop_gradient:
             return None
-        if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn):
-            func, args = closures.callee(self.parsed, value, self.varied, self.names,
+        if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn) \
+                or is_bound_method(fn):
+            func, args = closures.callee(self.parsed, value, self.ns, self.varied, self.names,
                                          self.extra_globals)
-            tans = [N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
-                    else N.const(None) for a in args]
-            return N.call("jvp_call", [func, N.tuple_(tans), *args])
+            return N.call("jvp_call", [func, N.tuple_([self.arg_tangent(a) for a in args]),
+                                       *args])
+        if is_method_of_local(value.func, fn):  # self.predict(w, X): see Sweep.method_call
+            if value.keywords:
+                fail(self.parsed, value, "keyword arguments in a method call",
+                     "pass the arguments by position")
+            obj = value.func.value
+            tans = [self.arg_tangent(a) for a in [obj, *value.args]]
+            return N.call("jvp_method", [N.clone(obj), N.const(value.func.attr),
+                                         N.tuple_(tans), *[N.clone(a) for a in value.args]])
         if fn is MISSING:
             fail(self.parsed, value, "a call to a function that is not known at compile time",
                  "call a module-level function, or mark it with sourcediff.primitive")
@@ -192,7 +204,20 @@ class Tangents:
         bind_nodes(rule, bound)
         if any(p.variadic or p.name in rule.seq_vjps for p in rule.params):
             return self.seq_tangent(fn, value, rule, bound)
-        return self.apply(rule, bound, ans)
+        return self.apply(rule, bound, ans, s)
+
+    def arg_tangent(self, a):
+        """The tangent of a user call's argument: None for zero; a ``*args`` tuple or
+        ``**kwargs`` dict gives one of tangents (None for its constant entries)."""
+        if isinstance(a, gast.Name):
+            return N.name(self.dot(a.id)) if a.id in self.varied else N.const(None)
+        elts = a.values if isinstance(a, gast.Dict) else getattr(a, "elts", [])
+        if not any(isinstance(e, gast.Name) and e.id in self.varied for e in elts):
+            return N.const(None)
+        tans = [self.arg_tangent(e) for e in elts]
+        if isinstance(a, gast.Dict):
+            return gast.Dict(keys=[N.clone(k) for k in a.keys], values=tans)
+        return N.tuple_(tans)
 
     def seq_tangent(self, fn, value, rule, bound):
         """concatenate/stack/einsum: the op applied to the tangents, one operand at a time."""
@@ -211,7 +236,7 @@ class Tangents:
                         terms.append(N.call(value.func, [*lead, *ops], value.keywords))
         return _sum(terms)
 
-    def apply(self, rule, bound, ans):
+    def apply(self, rule, bound, ans, s=None):
         terms = []
         mapping = dict(bound)
         mapping["ans"] = ans
@@ -221,6 +246,9 @@ class Tangents:
                 continue
             tpl = rule.template(p.name, "fwd")
             if tpl is None:
+                if rule.refuses(p.name, "fwd"):
+                    refuse(self.parsed, s, f"the tangent of {rule.name} with respect to its "
+                           f"argument '{p.name}'", [arg.id])
                 continue
             mapping["d" + p.name] = N.name(self.dot(arg.id))
             term = N.substitute(tpl, mapping)

@@ -49,7 +49,7 @@ class Same:
         return type(other) is Same and other.obj is self.obj
 
 
-_EMPTY = object()  # an empty cell or a global not (yet) defined
+_EMPTY = EMPTY = object()  # an empty cell or a global not (yet) defined
 
 
 # static objects that compare by identity anyway: the key can hold them as they are
@@ -144,6 +144,39 @@ def environment(fn, reads, via):
 def cells(fn):
     """``fn``'s closure cells by variable name (what ``_closure`` holds)."""
     return dict(zip(fn.__code__.co_freevars, fn.__closure__))
+
+
+def static_names(ns):
+    """The names in a resolved namespace that hold static objects (compiled in)."""
+    return tuple(sorted(n for n, v in ns.items() if isinstance(n, str) and is_static(v)))
+
+
+def snapshot(fn, names):
+    """What ``fn`` reads as ``names`` from its closure and module now, as ``(where, name,
+    object)`` triples: ``where`` a closure cell (``name`` None) or ``fn``'s module globals
+    (builtins are left out). Compiled code that resolved these names holds while
+    :func:`unchanged` says so: a helper redefined in a notebook makes it false."""
+    glob = getattr(fn, "__globals__", None)
+    if glob is None or not names:
+        return ()
+    by_cell = cells(fn) if getattr(fn, "__closure__", None) else {}
+    out = []
+    for n in names:
+        cell = by_cell.get(n)
+        if cell is not None:
+            out.append((cell, None, _contents(cell)))
+        elif n in glob:
+            out.append((glob, n, glob[n]))
+    return tuple(out)
+
+
+def unchanged(snap):
+    """Does every name in ``snapshot`` still denote the same object?"""
+    for where, name, obj in snap:
+        now = _contents(where) if name is None else where.get(name, EMPTY)
+        if now is not obj:
+            return False
+    return True
 
 
 def data_names(ns):

@@ -20,7 +20,7 @@ from . import nodes as N
 from .errors import ArgumentError, NonScalarOutputError
 from .freevars import cache_key
 from .shapes import spec_of
-from .structure import resolve_wrt
+from .structure import resolve_wrt, structure_mismatch
 
 _lock = threading.RLock()
 _jvp_cache = {}
@@ -38,6 +38,68 @@ def jvp_adjoint(fn, wrt, spec):
     return adj.for_function(fn)
 
 
+def check_jvp_inputs(fn, primals, tangents):
+    """What ``grad`` refuses, ``jvp`` refuses too: complex or non-numeric primals and
+    tangents, int primals moved along a nonzero tangent (held fixed, with a zero
+    tangent, they are fine), and functions made by the runtime tape."""
+    from . import structure
+    from .errors import SourceDiffError
+    from .tape.api import TapeFunction
+    name = getattr(fn, "__name__", None)
+    if isinstance(getattr(fn, "__func__", fn), TapeFunction):
+        raise SourceDiffError(
+            f"jvp cannot differentiate '{name}': it was made by sourcediff.tape."
+            f"{getattr(fn, 'made_by', 'grad')}, which records at run time and has no source "
+            "for forward mode", function=name,
+            hint="for higher order use the compiler: jvp(sourcediff.grad(f), ...), "
+                 "sourcediff.hessian(f) or sourcediff.hvp(f); or nest the tape: "
+                 "tape.grad(tape.grad(f))")
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        for path, leaf in structure.leaves(t, ""):
+            if not _real_number(leaf):
+                kind = (f"an array of dtype {leaf.dtype}" if isinstance(leaf, np.ndarray) else
+                        "a complex number" if np.iscomplexobj(leaf) else
+                        f"a {type(leaf).__name__}")
+                raise ArgumentError(
+                    f"tangent {i}{path} is {kind}: jvp needs real tangents", function=name,
+                    hint="pass floats; for a complex function, pass the real and imaginary "
+                         "parts as separate real arguments")
+        if _held_fixed(p, t):
+            continue
+        try:
+            structure.check_differentiable(fn, p, i)
+        except ArgumentError as e:
+            hint = e.hint
+            if "int" in e.bare_message.rsplit(": it is ", 1)[-1]:
+                hint = ("pass floats (e.g. 2.0 or x.astype(float)), or give this argument a "
+                        "zero tangent to hold it fixed")
+            elif "complex" in e.bare_message:
+                hint = ("jvp works on real numbers: pass the real and imaginary parts as "
+                        "separate real arguments")
+            else:
+                hint = hint.replace("leave this argument out of wrt",
+                                    "give it a zero tangent to hold it fixed")
+            raise ArgumentError(e.bare_message, function=e.function, filename=e.filename,
+                                lineno=e.lineno, hint=hint) from None
+
+
+def _real_number(x):
+    if isinstance(x, np.ndarray):
+        return np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer) \
+            or x.dtype == bool
+    return isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating))
+
+
+def _held_fixed(p, t):
+    """A primal with a zero tangent that is no float (an int, a flag, a string): not
+    moved, so not differentiated. Complex primals are never fine (no rule is checked
+    for complex values)."""
+    from . import structure
+    leaves = [v for _, v in structure.leaves(p, "")]
+    return all(not np.any(v) for _, v in structure.leaves(t, "")) and not any(
+        np.iscomplexobj(v) for v in leaves if isinstance(v, (complex, np.generic, np.ndarray)))
+
+
 def jvp(fn, primals, tangents):
     """``(fn(*primals), tangent of the output along tangents)`` by forward mode."""
     primals, tangents = tuple(primals), tuple(tangents)
@@ -46,18 +108,50 @@ def jvp(fn, primals, tangents):
                             function=getattr(fn, "__name__", None),
                             hint="pass one tangent per primal (zeros for the ones held fixed)")
     for p, t in zip(primals, tangents):
-        if np.shape(p) != np.shape(t):
+        mismatch = structure_mismatch(p, t)
+        if mismatch:
+            raise ArgumentError(f"a tangent does not match its primal: {mismatch}",
+                                function=getattr(fn, "__name__", None),
+                                hint="give each tangent its primal's type and structure, e.g. "
+                                     "the same dataclass holding np.ones_like(...) fields")
+        if mismatch is None and np.shape(p) != np.shape(t):
             raise ArgumentError(
                 f"a tangent has shape {np.shape(t)} but its primal has shape {np.shape(p)}",
                 function=getattr(fn, "__name__", None),
                 hint="give each tangent its primal's shape, e.g. np.ones_like(x)")
+    check_jvp_inputs(fn, primals, tangents)
     from .custom import Primitive
     if isinstance(fn, Primitive):
         ans = fn(*primals)
         return ans, fn.jvp_or_raise()(tangents, ans, *primals)
-    fn = plain(fn, primals)
-    adj = jvp_adjoint(fn, tuple(range(len(primals))), spec_of(primals))
-    return adj.fn(*primals, *tangents)
+    held = ()
+    if _is_method(fn):  # model.loss: its function, with the object first and held fixed
+        held, fn = (fn.__self__,), fn.__func__
+    flat, wrt, packed = flat_primals(fn, held + primals)
+    wrt = wrt[len(held):]
+    fn = plain(fn, flat)
+    if packed:  # the primals past the named ones fill *args: their tangents a tuple too
+        k = len(wrt) - 1
+        tangents = tangents[:k] + (tuple(tangents[k:]),)
+    adj = jvp_adjoint(fn, wrt, spec_of(flat))
+    return adj.fn(*flat, *tangents)
+
+
+def _is_method(fn):
+    import types
+    return isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType)
+
+
+def flat_primals(fn, primals):
+    """``fn``'s flat arguments for a call with ``primals`` by position (defaults filled
+    in), the flat indices the primals fill, and whether the last is ``*args``."""
+    from . import signature
+    fn = _signature_fn(fn)  # grad(f): f's own signature
+    sig = signature.signature(fn) if hasattr(fn, "__code__") else None
+    if sig is None or signature.is_plain(sig):
+        return primals, tuple(range(len(primals))), False
+    wrt, packed = signature.primal_layout(sig, len(primals))
+    return signature.bind(fn, sig, primals, {}), wrt, packed
 
 
 def plain(fn, args):
@@ -69,6 +163,16 @@ def plain(fn, args):
 def selector(adj, keep, drop_args=(), set_args=None):
     """A new function from generated code ``adj``: same arguments minus ``drop_args``
     (each set to ``set_args[name]`` instead), returning element ``keep`` of the result."""
+    if getattr(adj, "source", None) is None:   # the tape's fallback: nothing to read back
+        from .errors import SourceDiffError
+        name = getattr(getattr(adj, "_vg", None), "__name__", None)
+        raise SourceDiffError(
+            f"cannot differentiate the gradient of '{name}' again: it was computed by the "
+            "runtime tape (the function's source could not be read), which has no source "
+            "for forward mode", function=name,
+            hint="define the function with def in a file so sourcediff can compile it (a "
+                 "function made by sourcediff.tape cannot be: use sourcediff.grad(f) for higher "
+                 "order), or nest the tape: tape.grad(tape.grad(f))")
     key = (keep, tuple(drop_args), tuple(sorted((set_args or {}).items())))
     made = _selectors.setdefault(adj.fn, {})  # (its globals: the closure it reads)
     if key in made:
@@ -101,8 +205,18 @@ class ForwardGrad:
         self.__name__ = f"grad_{getattr(inner, '__name__', 'f')}"
         self._last = None
 
+    def _flat(self, args):
+        """``args`` with defaults filled in (the form generated code takes)."""
+        flat, wrt, packed = flat_primals(self.inner, args)
+        if packed and any(i >= wrt[-1] for i in self.wrt):
+            raise ArgumentError(
+                "a second derivative with respect to an argument in *args is not supported",
+                function=self.__name__, hint="give the function a named parameter for it")
+        return flat
+
     def plain_function(self, args):
         """Scalar wrt only: the derivative as a plain function of the same arguments."""
+        args = self._flat(args)
         if len(self.wrt) != 1 or np.ndim(args[self.wrt[0]]) != 0:
             raise ArgumentError(
                 "a third or higher derivative needs a scalar argument",
@@ -113,6 +227,7 @@ class ForwardGrad:
         return selector(adj, (1,), drop_args=(tname,), set_args={tname: 1.0})
 
     def __call__(self, *args):
+        args = self._flat(args)
         f = plain(self.inner, args)
         value = None
         grads = []

@@ -16,10 +16,11 @@ import gast
 import numpy as np
 
 from . import nodes as N
-from . import registry
+from . import numeric, registry
 from .fence import fail
 from .resolve import MISSING, static_value
 from .runtime import keys_of
+from .signature import param_names
 
 _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "real", "imag"}
 
@@ -30,8 +31,8 @@ class Normalizer:
         self.ns = ns
         self.temps = temps          # shared counter dict {"n": int}
         self.out = []
-        self.local = set(N.names_in(parsed.tree, gast.Store)) | {
-            a.id for a in parsed.tree.args.args}
+        self.local = set(N.names_in(parsed.tree, gast.Store)) | set(
+            param_names(parsed.tree.args))
         self.all_names = set(N.names_in(parsed.tree)) | self.local
 
     # -- helpers -------------------------------------------------------------
@@ -82,6 +83,10 @@ class Normalizer:
                 return N.call(N.parse_expr(f"np.{node.attr}"), [self.atom(node.value)])
             return N.attr(self.atom(node.value), node.attr)
         if isinstance(node, gast.Subscript):
+            if self.is_static(node.value):
+                helper = self.static_subscript(node)
+                if helper is not None:
+                    return helper
             return gast.Subscript(value=self.atom(node.value), slice=self.index(node.slice),
                                   ctx=gast.Load())
         if isinstance(node, gast.Compare):
@@ -115,19 +120,42 @@ class Normalizer:
         func = node.func
         if isinstance(func, gast.Attribute) and not self.is_static(func):
             method = registry.method_function(func.attr)
-            if method is not None or func.attr == "astype":
+            if getattr(method, "__module__", None) == numeric.__name__:
+                if not node.args and not node.keywords:  # x.item() -> item_of(x)
+                    return self.helper_call(method, [self.atom(func.value)])
+            elif method is not None or func.attr == "astype":
                 return self.method_call(func, node)
+        if self.is_static(func) and static_value(func, self.ns) is np.einsum:
+            node = _einsum_sublists(node)
         if self.is_static(func) and static_value(func, self.ns) is dict and not node.args:
             # dict(a=x, b=y) is a dict literal
             return gast.Dict(keys=[N.const(k.arg) for k in node.keywords],
                              values=[self.atom(k.value) for k in node.keywords])
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
             pass  # a method of a local (``out.append``): keep it visible to later passes
+        elif isinstance(func, gast.Attribute) and not self.is_static(func):
+            func = N.attr(self.atom(func.value), func.attr)  # f(x).m(): a method of a local
         elif not self.is_static(func):
             func = self.atom(func)
         args = [self.atom(a) for a in node.args]
         kws = [N.keyword(k.arg, self.atom(k.value)) for k in node.keywords]
         return N.call(func, args, kws)
+
+    def helper_call(self, fn, args):
+        """A call to one of sourcediff's numeric helpers (a rule in the table)."""
+        self.ns.setdefault(fn.__name__, fn)
+        return N.call(fn.__name__, args)
+
+    def static_subscript(self, node):
+        """``np.r_[a, b]`` / ``np.c_[a, b]`` of values (no slices, no strings) as a call to
+        a helper with a rule; other subscripts of module-level objects stay as they are."""
+        base = static_value(node.value, self.ns)
+        helper = {id(np.r_): numeric.r_concat, id(np.c_): numeric.c_concat}.get(id(base))
+        items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        if helper is None or any(isinstance(e, gast.Slice) or (
+                isinstance(e, gast.Constant) and isinstance(e.value, str)) for e in items):
+            return None
+        return self.helper_call(helper, [self.atom(N.tuple_(items))])
 
     def method_call(self, func, node):
         obj = self.atom(func.value)
@@ -377,6 +405,32 @@ def normalize(parsed, ns):
         ns.setdefault(name, obj)  # builtins the rewrites below introduce
     norm = Normalizer(parsed, ns, {"n": 0})
     return norm.block(parsed.tree.body)
+
+
+def _einsum_sublists(node):
+    """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` (the sublist form, with literal lists)
+    as ``np.einsum("ab,bc->ac", a, b)``, the form the rule table knows."""
+    args = node.args
+    if not args or (isinstance(args[0], gast.Constant) and isinstance(args[0].value, str)):
+        return node
+    pairs = len(args) // 2
+    lists = [args[2 * i + 1] for i in range(pairs)] + ([args[-1]] if len(args) % 2 else [])
+    letters = []
+    for lst in lists:
+        if not isinstance(lst, (gast.List, gast.Tuple)):
+            return node  # not literal: the rule table refuses it (subscripts not a string)
+        word = ""
+        for e in lst.elts:
+            if isinstance(e, gast.Constant) and e.value is Ellipsis:
+                word += "..."
+            elif isinstance(e, gast.Constant) and isinstance(e.value, int) and 0 <= e.value < 52:
+                word += "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[e.value]
+            else:
+                return node
+        letters.append(word)
+    spec = ",".join(letters[:pairs]) + ("->" + letters[pairs] if len(args) % 2 else "")
+    operands = [args[2 * i] for i in range(pairs)]
+    return N.call(node.func, [N.const(spec), *operands], node.keywords)
 
 
 def _unpack(target, value):

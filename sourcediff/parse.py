@@ -88,14 +88,17 @@ def _file_lines(fn):
 
 
 def _find_lambda(module, code):
+    """The lambda in ``module`` that compiled to ``code``: same parameter names, and it
+    reads every free variable ``code`` reads (``lambda a: lambda x: x * a`` holds two)."""
     lams = [n for n in N.walk(module) if isinstance(n, gast.Lambda)]
-    if not lams:
-        return None
-    nargs = code.co_argcount
-    for lam in lams:
-        if len(lam.args.args) == nargs:
-            return lam
-    return lams[0]
+    params = code.co_varnames[:code.co_argcount]
+    fits = [lam for lam in lams
+            if tuple(a.id for a in lam.args.posonlyargs + lam.args.args) == params]
+    fits = [lam for lam in fits if set(code.co_freevars) <= set(N.names_in(lam.body))] or fits
+    if len(fits) > 1:  # still several: the innermost ones first, by the names they read
+        fits = [lam for lam in fits if set(N.names_in(lam.body)) <= set(
+            code.co_names + code.co_varnames + code.co_freevars)] or fits
+    return fits[0] if fits else None
 
 
 def _lambda_to_def(lam, name):

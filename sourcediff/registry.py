@@ -60,6 +60,7 @@ class Rule:
     jvps: dict = field(default_factory=dict)    # param -> template source
     broadcast: bool = False
     seq_vjps: dict = field(default_factory=dict)  # variadic param -> template giving a list
+    nondiff: frozenset = frozenset()  # params declared to carry no gradient (None, axis=...)
     user_vjp: object = None    # callable rule(g, ans, *args) -> tuple (primitive())
     user_jvp: object = None
     _vjp_fns: dict = field(default_factory=dict)
@@ -68,6 +69,15 @@ class Rule:
     @property
     def param_names(self):
         return [p.name for p in self.params]
+
+    def refuses(self, param, mode="rev"):
+        """A differentiated value bound to ``param`` has no rule here (an error, never
+        a silent zero): no template, and not declared non-differentiable."""
+        table = self.vjps if mode == "rev" else self.jvps
+        if not (self.vjps or self.jvps or self.seq_vjps):
+            return False  # a user @primitive: its own callables decide (custom.py)
+        return (param not in table and param not in self.seq_vjps
+                and param not in self.nondiff)
 
     def template(self, param, mode="rev"):
         table = self.vjps if mode == "rev" else self.jvps
@@ -152,7 +162,10 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
     """Register one rule for one or more aliases (``np.sin`` and ``math.sin``...).
 
     ``vjp`` and ``jvp`` are tuples aligned with the non-variadic parameters
-    (``None`` where a parameter is not differentiable) or dicts by name.
+    (``None`` declares a parameter non-differentiable: indices, conditions) or dicts by
+    name. A parameter past the end of the tuple is non-differentiable if it has a default
+    (``axis=None``); one without a default and without a rule is refused when a
+    differentiated value reaches it.
     """
     if not isinstance(fns, (tuple, list)):
         fns = (fns,)
@@ -160,12 +173,14 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
     names = [p.name for p in plist if not p.variadic]
     vjps = dict(vjp) if isinstance(vjp, dict) else dict(zip(names, vjp))
     jvps = dict(jvp) if isinstance(jvp, dict) else dict(zip(names, jvp))
+    nondiff = frozenset({k for k, v in vjps.items() if v is None} | {
+        p.name for p in plist if p.name not in vjps and not p.required and not p.variadic})
     vjps = {k: v for k, v in vjps.items() if v is not None}
     jvps = {k: v for k, v in jvps.items() if v is not None}
     rule = None
     for fn in fns:
         rule = Rule(name or qualified_name(fn), fn, plist, vjps, jvps, broadcast,
-                    dict(seq_vjp or {}))
+                    dict(seq_vjp or {}), nondiff)
         _RULES[_key(fn)] = rule
         _KEEPALIVE.append(fn)
     return rule

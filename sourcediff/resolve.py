@@ -16,10 +16,8 @@ from . import nodes as N
 
 def free_names(tree):
     """Names read in ``tree`` that it never binds (parameters included as bound)."""
-    bound = {a.id for a in tree.args.args + tree.args.kwonlyargs}
-    for extra in (tree.args.vararg, tree.args.kwarg):
-        if extra is not None:
-            bound.add(extra.id)
+    from .signature import param_names
+    bound = set(param_names(tree.args))
     read = []
     for node in N.walk(tree):
         if isinstance(node, gast.Name):

@@ -14,22 +14,21 @@ sweep reads it (decided after the sweep is written).
 
 from __future__ import annotations
 
+import operator
+
 import gast
 import numpy as np
 
 from . import closures
 from . import nodes as N
 from . import registry
-from .activity import operands
+from .activity import BINOPS, NONDIFF_ATTRS, UNARY, operands, refuse
 from .custom import Primitive
 from .errors import MissingRuleError
 from .fence import check_discarded_call, fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
 
-_BINOPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
-           gast.Pow: "pow", gast.MatMult: "matmul"}
-_UNARY = {gast.USub: "neg", gast.UAdd: "pos"}
 
 
 class Sweep:
@@ -235,26 +234,24 @@ class Sweep:
         if isinstance(value, gast.Name):
             return self.contribute(value.id, g) if value.id in self.active else []
         if isinstance(value, gast.BinOp):
-            key = _BINOPS.get(type(value.op))
-            if key is None:
+            rule = registry.lookup(BINOPS[type(value.op)])
+            if rule is None:  # declared non-differentiable (activity refuses the rest)
                 return []
-            import operator
-            rule = registry.lookup(getattr(operator, key))
-            if key == "mul" and isinstance(value.left, gast.Name) and isinstance(
+            if rule.fn is operator.mul and isinstance(value.left, gast.Name) and isinstance(
                     value.right, gast.Name) and value.left.id == value.right.id:
                 rule = registry.lookup(np.square)  # x * x: one term, 2 * x * g
                 return self.apply(rule, {"x": value.left}, g, ans, s)
-            return self.apply(rule, {"x" if key != "matmul" else "a": value.left,
-                                     "y" if key != "matmul" else "b": value.right}, g, ans, s)
-        if isinstance(value, gast.UnaryOp):
-            key = _UNARY.get(type(value.op))
-            if key is None:
-                return []
-            import operator
-            return self.apply(registry.lookup(getattr(operator, key)), {"x": value.operand},
+            return self.apply(rule, dict(zip(rule.param_names, (value.left, value.right))),
                               g, ans, s)
+        if isinstance(value, gast.UnaryOp):
+            rule = registry.lookup(UNARY[type(value.op)])
+            if rule is None:
+                return []
+            return self.apply(rule, {"x": value.operand}, g, ans, s)
         if isinstance(value, gast.Subscript):
             return self.getitem(value, g)
+        if isinstance(value, gast.Attribute):
+            return self.attribute(value, g)
         if isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
             keys = value.keys if isinstance(value, gast.Dict) else [
                 N.const(i) for i in range(len(value.elts))]
@@ -289,8 +286,11 @@ class Sweep:
         fn = static_value(value.func, self.ns)
         if fn is stop_gradient:
             return []
-        if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn):
+        if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn) \
+                or is_bound_method(fn):
             return self.user_call(value, g, s)
+        if is_method_of_local(value.func, fn):
+            return self.method_call(value, g, s)
         if fn is MISSING:
             fail(self.parsed, value, "a call to a function that is not known at compile time",
                  "call a module-level function, or mark it with sourcediff.primitive")
@@ -331,6 +331,9 @@ class Sweep:
                 continue
             tpl = rule.template(p.name, "rev")
             if tpl is None:
+                if rule.refuses(p.name, "rev"):
+                    refuse(self.parsed, s, f"{rule.name} with respect to its argument "
+                           f"'{p.name}'", [arg.id])
                 continue
             c = N.substitute(tpl, mapping)
             if rule.broadcast:
@@ -363,15 +366,30 @@ class Sweep:
         return out
 
     def user_call(self, value, g, s):
-        """A call to user code: the callee's own generated adjoint, run by ``vjp_call``."""
-        if value.keywords:
-            fail(self.parsed, value, "keyword arguments in a call to a user function",
-                 "pass the arguments by position")
-        func, args = closures.callee(self.parsed, value, self.varied, self.names,
+        """A call to user code: the callee's own generated adjoint, run by ``vjp_call`` on
+        the call's arguments bound to the callee's signature (:func:`closures.callee`)."""
+        func, args = closures.callee(self.parsed, value, self.ns, self.varied, self.names,
                                      self.extra_globals)
         tmp = self.names.temp("cts")
         out = [N.assign(tmp, N.call("vjp_call", [func, g, *args]))]
         for i, a in enumerate(args):
+            item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
+            for name, ct in _packed(a, item):
+                if name in self.active:
+                    out += self.contribute(name, ct, maybe_none=True)
+        return out
+
+    def method_call(self, value, g, s):
+        """``obj.name(args)``, a method of a local or argument (``self.predict(w, X)``):
+        looked up when it runs, as Python does; ``obj`` is its first argument, ``self``."""
+        if value.keywords:
+            fail(self.parsed, value, "keyword arguments in a method call",
+                 "pass the arguments by position")
+        obj = value.func.value
+        tmp = self.names.temp("cts")
+        out = [N.assign(tmp, N.call("vjp_method", [g, N.clone(obj), N.const(value.func.attr),
+                                                   *[N.clone(a) for a in value.args]]))]
+        for i, a in enumerate([obj, *value.args]):
             if isinstance(a, gast.Name) and a.id in self.active:
                 item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
                 out += self.contribute(a.id, item, maybe_none=True)
@@ -399,6 +417,15 @@ class Sweep:
         if x.id in self.lazy:  # x may not exist where the sweep starts: allocate on first use
             return [N.assign(b, N.call("scatter_into", [N.name(b), N.name(x.id), idx, g]))]
         return [N.expr_stmt(N.call("scatter_add", [N.name(b), idx, g]))]
+
+    def attribute(self, value, g):
+        """``y = p.w``, a field of a container (a dataclass...): ``p``'s adjoint gets
+        ``y_bar`` in that field's place (``attr_cot`` refuses any other attribute)."""
+        x = value.value
+        if not (isinstance(x, gast.Name) and x.id in self.active) or value.attr in NONDIFF_ATTRS:
+            return []
+        return self.contribute(x.id, N.call("attr_cot", [N.name(x.id), N.const(value.attr), g]),
+                               maybe_none=True)
 
     def setitem(self, s):
         """``y[idx] = v``: v gets ``y_bar[idx]``; that slot of ``y_bar`` is cut."""
@@ -571,6 +598,18 @@ def is_user_function(fn):
             and not _ours(getattr(fn, "__module__", None) or ""))
 
 
+def is_bound_method(fn):
+    """A user function bound to an object (``model.predict`` read from a global)."""
+    import types
+    return isinstance(fn, types.MethodType) and is_user_function(fn.__func__)
+
+
+def is_method_of_local(func, fn):
+    """``obj.name(...)`` where ``obj`` is a local or an argument (``fn`` unresolved)."""
+    return fn is MISSING and isinstance(func, gast.Attribute) and isinstance(
+        func.value, gast.Name)
+
+
 def _ours(module):
     return module == "sourcediff" or module.startswith("sourcediff.")
 
@@ -586,6 +625,20 @@ def index_expr(node):
     if isinstance(node, gast.Tuple):
         return N.tuple_([index_expr(e) for e in node.elts])
     return N.clone(node)
+
+
+def _packed(arg, ct):
+    """(name, its cotangent) for an argument of a user call whose cotangent is ``ct``:
+    the argument itself, or each name in a ``*args`` tuple or ``**kwargs`` dict."""
+    if isinstance(arg, gast.Name):
+        return [(arg.id, ct)]
+    if isinstance(arg, (gast.Tuple, gast.Dict)):
+        keys = arg.keys if isinstance(arg, gast.Dict) else [
+            N.const(k) for k in range(len(arg.elts))]
+        elts = arg.values if isinstance(arg, gast.Dict) else arg.elts
+        return [(e.id, N.call("get_cot", [N.clone(ct), N.clone(k)]))
+                for k, e in zip(keys, elts) if isinstance(e, gast.Name)]
+    return []
 
 
 def _pop(v, site=None):

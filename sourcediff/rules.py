@@ -14,6 +14,7 @@ import operator
 
 import numpy as np
 
+from . import numeric as nm
 from . import runtime as rt
 from .registry import defmethod, defnondiff, defrule
 
@@ -25,10 +26,17 @@ defrule((operator.mul, np.multiply), "x, y", ("g * y", "x * g"), ("dx * y", "x *
 defrule((operator.truediv, np.divide), "x, y", ("g / y", "-g * ans / y"),
         ("dx / y", "-dy * ans / y"), broadcast=True)
 defrule((operator.pow, np.power, math.pow), "x, y",
-        ("g * y * x ** (y - 1)", "g * np.log(x) * ans"),
-        ("dx * y * x ** (y - 1)", "dy * np.log(x) * ans"), broadcast=True)
+        ("g * y * x ** (y - 1)", "g * xlogy(ans, x)"),
+        ("dx * y * x ** (y - 1)", "dy * xlogy(ans, x)"), broadcast=True)
+defrule(nm.xlogy, "a, x", ("xlogy(g, x)", "g * a / x"), ("xlogy(da, x)", "dx * a / x"),
+        broadcast=True)
 defrule((operator.neg, np.negative), "x", ("-g",), ("-dx",))
 defrule((operator.pos, np.positive), "x", ("g",), ("dx",))
+# x % y is x - floor(x / y) * y (sign of y); math.fmod truncates instead (sign of x)
+defrule((operator.mod, np.mod, np.remainder), "x, y", ("g", "-g * np.floor(x / y)"),
+        ("dx", "-dy * np.floor(x / y)"), broadcast=True)
+defrule((math.fmod, np.fmod), "x, y", ("g", "-g * np.trunc(x / y)"),
+        ("dx", "-dy * np.trunc(x / y)"), broadcast=True)
 defrule(operator.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
         ("dx @ b".replace("dx", "da"), "a @ db"))
 defrule(np.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
@@ -97,11 +105,14 @@ defrule(np.logaddexp, "x, y", ("g * np.exp(x - ans)", "g * np.exp(y - ans)"),
 defrule(np.where, "condition, x, y", (None, "np.where(condition, g, 0.0)",
                                       "np.where(condition, 0.0, g)"),
         (None, "np.where(condition, dx, 0.0)", "np.where(condition, 0.0, dy)"), broadcast=True)
-defrule(np.clip, "a, a_min, a_max", ("g * clip_mask(a, a_min, a_max)",),
-        ("da * clip_mask(a, a_min, a_max)",), broadcast=True)
+defrule(np.clip, "a, a_min, a_max",
+        ("g * clip_mask(a, a_min, a_max)", "g * (a < a_min)", "g * (a > a_max)"),
+        ("da * clip_mask(a, a_min, a_max)", "da_min * (a < a_min)", "da_max * (a > a_max)"),
+        broadcast=True)
 defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",))
 defrule((np.copy, np.ascontiguousarray, np.real), "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
+defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
 
 # --- reductions -------------------------------------------------------------------
 defrule(np.sum, "a, axis=None, keepdims=False", ("unreduce(g, a, axis, keepdims)",),
@@ -120,7 +131,9 @@ defrule((np.min, np.amin), "a, axis=None, keepdims=False",
         ("unreduce_select(g, ans, a, axis, keepdims)",),
         ("np.sum(unreduce_select(np.ones_like(ans), ans, a, axis, keepdims) * da, axis=axis, "
          "keepdims=keepdims)",))
-defrule(builtins.sum, "a", ("unreduce(g, a)",), ("np.sum(da)",))
+defrule((builtins.sum, nm.builtin_sum), "a, start=0", ("builtin_sum_vjp(g, a)", "unbroadcast(g, start)"),
+        ("builtin_sum(da)", "broadcast_like(dstart, ans)"))
+defrule(nm.builtin_sum_vjp, "v, a", ("builtin_sum(g)", None), ("builtin_sum_vjp(dv, a)", None))
 defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False",
         ("norm_vjp(g, ans, x, ord, axis, keepdims)",),
         ("np.sum(norm_vjp(np.ones_like(ans), ans, x, ord, axis, keepdims) * dx, axis=axis, "
@@ -137,26 +150,32 @@ defrule(np.inner, "a, b", ("dot_vjp_a(g, a, np.swapaxes(np.atleast_2d(b), -1, -2
 defrule(np.trace, "a, offset=0, axis1=0, axis2=1", ("trace_vjp(g, a, offset, axis1, axis2)",),
         ("np.trace(da, offset, axis1, axis2)",))
 defrule(np.transpose, "a, axes=None", ("untranspose(g, axes)",), ("np.transpose(da, axes)",))
-defrule(np.swapaxes, "a, axis1, axis2", ("np.swapaxes(g, axis1, axis2)",),
+defrule(np.swapaxes, "a, axis1, axis2", ("np.swapaxes(g, axis1, axis2)", None, None),
         ("np.swapaxes(da, axis1, axis2)",))
-defrule(np.moveaxis, "a, source, destination", ("np.moveaxis(g, destination, source)",),
+defrule(np.moveaxis, "a, source, destination",
+        ("np.moveaxis(g, destination, source)", None, None),
         ("np.moveaxis(da, source, destination)",))
-defrule(np.reshape, "a, shape", ("reshape_like(g, a)",), ("np.reshape(da, shape)",))
+defrule(np.reshape, "a, shape", ("reshape_like(g, a)", None), ("np.reshape(da, shape)",))
 defrule(np.ravel, "a", ("reshape_like(g, a)",), ("np.ravel(da)",))
 defrule(np.squeeze, "a, axis=None", ("reshape_like(g, a)",), ("np.squeeze(da, axis)",))
-defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)",), ("np.expand_dims(da, axis)",))
+defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)", None), ("np.expand_dims(da, axis)",))
 defrule(np.atleast_1d, "a", ("reshape_like(g, a)",), ("np.atleast_1d(da)",))
 defrule(np.atleast_2d, "a", ("reshape_like(g, a)",), ("np.atleast_2d(da)",))
 defrule(np.atleast_3d, "a", ("reshape_like(g, a)",), ("np.atleast_3d(da)",))
-defrule(np.linalg.det, "a", ("g * ans * np.swapaxes(np.linalg.inv(a), -1, -2)",),
+defrule(np.linalg.det, "a",
+        ("np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",),
         ("ans * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)",))
 defrule(np.linalg.inv, "a", ("-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",),
         ("-(ans @ da @ ans)",))
-defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)",), ("np.broadcast_to(da, shape)",))
+defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), ("np.broadcast_to(da, shape)",))
 defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"})
+defrule(nm.r_concat, "parts", (None,), (None,), seq_vjp={"parts": "r_unconcat(g, parts)"})
+defrule(nm.c_concat, "parts", (None,), (None,), seq_vjp={"parts": "c_unconcat(g, parts)"})
+defrule(nm.r_unconcat, "v, parts", ("r_concat(g)", None), ("r_unconcat(dv, parts)", None))
+defrule(nm.c_unconcat, "v, parts", ("c_concat(g)", None), ("c_unconcat(dv, parts)", None))
 defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstack(g, arrays, axis)"})
-defrule(np.einsum, "subscripts, *operands", (None,), (None,),
+defrule(np.einsum, "subscripts, *operands", (), (),
         seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"})
 defrule(np.cumsum, "a, axis=None", ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),
         ("np.cumsum(da, axis)",))
@@ -174,7 +193,7 @@ defrule(rt.unbroadcast, "v, x", ("broadcast_like(g, v)", None), ("unbroadcast(dv
 defrule(rt.unbroadcast_to, "v, shape", ("broadcast_like(g, v)", None), ("unbroadcast_to(dv, shape)",))
 defrule(rt.broadcast_like, "t, ans_", ("unbroadcast(g, t)", None), ("broadcast_like(dt, ans_)",))
 defrule(rt.unreduce, "v, x, axis=None, keepdims=False",
-        ("np.sum(g, axis=axis, keepdims=keepdims) if np.ndim(x) else g",),
+        ("np.sum(g, axis=axis, keepdims=keepdims) if np.ndim(x) else g", None),
         ("unreduce(dv, x, axis, keepdims)",))
 defrule(rt.reshape_like, "v, x", ("reshape_like(g, v)", None), ("reshape_like(dv, x)",))
 defrule(rt.real_cot, "v, x", ("unbroadcast(g, v)", None), ("real_cot(dv, x)", None))
@@ -191,8 +210,11 @@ defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "dot_vjp_a(v, a, g)", None),
 
 defrule(rt.cut_index, "v, idx", ("cut_index(g, idx)", None), ("cut_index(dv, idx)", None))
 defrule(rt.copy_of, "v", ("g",), ("dv",))
+defrule(rt.get_cot, "v, key", {"key": None}, ("get_cot(dv, key)", None))  # no reverse rule yet
 defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
-        (None,), ("unreduce_select(dv, ans_, x, axis, keepdims)",))
+        ("np.sum(g * unreduce_select(np.ones_like(ans_), ans_, x, axis, keepdims), axis=axis, "
+         "keepdims=keepdims)", None, None),
+        ("unreduce_select(dv, ans_, x, axis, keepdims)", None, None))
 
 # --- functions whose results carry no gradient -------------------------------------------
 defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
@@ -201,14 +223,16 @@ defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, n
            np.arange, np.linspace, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
            np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
            np.logical_and, np.logical_or, np.logical_not, np.all, np.any, np.nonzero,
-           np.floor_divide, np.mod, np.heaviside, builtins.int, builtins.round, builtins.range,
+           np.floor_divide, np.heaviside, builtins.int, builtins.round, builtins.range,
            builtins.bool, builtins.isinstance, math.floor, math.ceil, operator.floordiv,
-           operator.mod, operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
+           operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
            np.random.rand, np.random.normal, rt.zeros_for, rt.zeros_like_grad,
            rt.zeros_tangent, rt.keys_of, np.imag)
 defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
            np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
+defnondiff(operator.and_, operator.or_, operator.xor, operator.lshift, operator.rshift,
+           operator.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert)
 defnondiff(math.isnan, math.isinf, math.isfinite, math.isclose, math.trunc)
 
 # --- array methods: x.name(...) means np.name(x, ...) ----------------------------------------
@@ -216,3 +240,6 @@ for _name in ("sum", "mean", "prod", "max", "min", "dot", "reshape", "ravel", "s
               "transpose", "swapaxes", "trace", "clip", "cumsum", "copy", "argmax", "argmin"):
     defmethod(_name, getattr(np, _name))
 defmethod("flatten", np.ravel)
+defmethod("item", nm.item_of)
+
+rt.HELPERS.update(nm.HELPERS)  # generated code calls them by name, like runtime's

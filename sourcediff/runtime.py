@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math  # noqa: F401  (rule templates use runtime.math)
 import string
+import types
 
 import numpy as np
+
+from .structure import kind_of
 
 
 def unbroadcast(g, x):
@@ -286,6 +289,9 @@ def zeros_like_grad(x):
     """A zero cotangent with the structure, shape and dtype of ``x``."""
     if isinstance(x, dict):
         return {k: zeros_like_grad(v) for k, v in x.items()}
+    kind = kind_of(x)
+    if kind is not None:
+        return kind.unflatten(x, [zeros_like_grad(v) for v in kind.flatten(x)])
     if isinstance(x, (list, tuple)):
         return type(x)(zeros_like_grad(v) for v in x)
     if isinstance(x, float):
@@ -315,10 +321,25 @@ def like(g, x):
         return x.dtype.type(g)
     if isinstance(x, dict):
         return {k: like(g.get(k) if isinstance(g, dict) else None, v) for k, v in x.items()}
+    kind = kind_of(x)
+    if kind is not None:  # a dataclass, NamedTuple...: its cotangent is a list of children's
+        parts = kind.flatten(x)
+        items = _cot_items(g, len(parts))
+        return kind.unflatten(x, [like(gi, xi) for gi, xi in zip(items, parts)])
     if isinstance(x, (list, tuple)):
         items = list(g) if isinstance(g, (list, tuple, np.ndarray)) else [None] * len(x)
         return type(x)(like(gi, xi) for gi, xi in zip(items, x))
     return g
+
+
+def _cot_items(g, n):
+    """The children's cotangents in cotangent ``g`` of a container kind (a list of them,
+    or already the kind itself, as ``zeros_like_grad`` makes it)."""
+    if isinstance(g, (list, tuple)):
+        return list(g)
+    if kind_of(g) is not None:
+        return list(kind_of(g).flatten(g))
+    return [None] * n
 
 
 class Stack(list):
@@ -338,6 +359,8 @@ def zeros_for(x):
     """A fresh zero adjoint for ``x`` (array buffers updated in place)."""
     if isinstance(x, (list, tuple)):
         return [None] * len(x)
+    if kind_of(x) is not None:
+        return [None] * len(kind_of(x).flatten(x))
     if isinstance(x, dict):
         return {}
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
@@ -403,7 +426,10 @@ def cut_index(b, idx):
 
 
 def copy_of(v):
-    return v.copy() if isinstance(v, np.ndarray) else v
+    """A copy of an array (or a list or dict: shallow) that may be written to."""
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    return list(v) if type(v) is list else dict(v) if type(v) is dict else v
 
 
 def add_cot(a, b):
@@ -412,6 +438,10 @@ def add_cot(a, b):
         return b
     if b is None:
         return a
+    if kind_of(a) is not None and not isinstance(a, tuple):  # a container kind's zero
+        a = _cot_items(a, 0)
+    if kind_of(b) is not None and not isinstance(b, tuple):
+        b = _cot_items(b, 0)
     if isinstance(a, dict):
         out = dict(a)
         for k, v in b.items():
@@ -452,9 +482,30 @@ def vjp_call(fn, g, *args):
 
     A call to a user function inside differentiated code: the callee gets its own
     generated adjoint (cached per function and argument shapes), run on the spot."""
+    if _is_method(fn):  # its function, with self first (self is not differentiated here)
+        return _vjp(fn.__func__, g, (fn.__self__, *args), 1)[1:]
+    return _vjp(fn, g, args)
+
+
+def vjp_method(g, obj, name, *args):
+    """Cotangents of ``obj`` and ``args`` for the call ``obj.name(*args)``."""
+    fn = getattr(obj, name)
+    if _is_method(fn) and fn.__self__ is obj:
+        return _vjp(fn.__func__, g, (obj, *args))
+    if type(fn) is types.FunctionType:  # a function kept in an attribute
+        return [None, *_vjp(fn, g, args)]
+    from .errors import MissingRuleError
+    raise MissingRuleError(
+        f"no derivative rule for the method .{name} of a {type(obj).__name__}",
+        construct=f".{name}(...)", hint="call a NumPy function on it, or a method written "
+        "in Python (sourcediff reads its source)")
+
+
+def _vjp(fn, g, args, first=0):
+    """``vjp_call`` with arguments before ``first`` held constant."""
     from .api import adjoint_of
     from .shapes import spec_of
-    wrt = tuple(i for i, a in enumerate(args) if _differentiable(a))
+    wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a))
     out = [None] * len(args)
     if not wrt or g is None:
         return out
@@ -465,16 +516,76 @@ def vjp_call(fn, g, *args):
     return out
 
 
+def _is_method(fn):
+    """A method bound to an object (read at each call, as Python does: ``self.f``)."""
+    return type(fn) is types.MethodType and type(fn.__func__) is types.FunctionType
+
+
 def jvp_call(fn, tangents, *args):
     """The output tangent of a user function call (forward mode)."""
     from .higher import jvp_adjoint
     from .shapes import spec_of
+    if _is_method(fn):
+        return jvp_call(fn.__func__, (None, *tangents), fn.__self__, *args)
+    tangents = [_filled(t, a) for t, a in zip(tangents, args)]
     wrt = tuple(i for i, (a, t) in enumerate(zip(args, tangents))
                 if t is not None and _differentiable(a))
     if not wrt:
         return zeros_tangent(fn(*args))
     adj = jvp_adjoint(fn, wrt, spec_of(args))
     return adj.fn(*args, *[tangents[i] for i in wrt])[1]
+
+
+def jvp_method(obj, name, tangents, *args):
+    """The output tangent of the call ``obj.name(*args)``; ``tangents`` has ``obj``'s first."""
+    fn = getattr(obj, name)
+    if _is_method(fn) and fn.__self__ is obj:
+        return jvp_call(fn.__func__, tangents, obj, *args)
+    if type(fn) is types.FunctionType:
+        return jvp_call(fn, tangents[1:], *args)
+    vjp_method(None, obj, name)  # (the same error)
+
+
+def _filled(t, a):
+    """A ``*args`` / ``**kwargs`` tangent with zeros for its constant (None) entries."""
+    if isinstance(t, tuple) and any(v is None for v in t):
+        return tuple(zeros_tangent(x) if v is None else v for v, x in zip(t, a))
+    if isinstance(t, dict) and any(v is None for v in t.values()):
+        return {k: zeros_tangent(a[k]) if v is None else v for k, v in t.items()}
+    return t
+
+
+def attr_cot(x, name, g):
+    """The cotangent of container ``x`` for the read ``x.name`` whose cotangent is ``g``:
+    its children's cotangents (a list), ``g`` in that field's place."""
+    kind, i = _field(x, name)  # (first: a method read off x would drop its cotangent)
+    if g is None:
+        return None
+    out = [None] * len(kind.flatten(x))
+    out[i] = g
+    return out
+
+
+def attr_tangent(x, x_dot, name):
+    """The tangent of the read ``x.name`` (forward mode): that field of ``x``'s tangent."""
+    _field(x, name)
+    return getattr(x_dot, name)
+
+
+def _field(x, name):
+    """``x``'s container kind and the position of its field ``name``, or the error."""
+    kind = kind_of(x)
+    i = kind.index(name) if kind is not None else None
+    if i is None:
+        from .errors import MissingRuleError
+        what = "a field" if kind is None else "a field its kind names"
+        raise MissingRuleError(
+            f"sourcediff cannot differentiate the attribute .{name} of a {type(x).__name__}: "
+            f"it is not {what}", construct=f".{name}",
+            hint="differentiate with respect to the fields of a dataclass or NamedTuple (or "
+                 "a class registered with sourcediff.register_container(cls, flatten, "
+                 "unflatten, fields=...)); read arrays' data by indexing or NumPy functions")
+    return kind, i
 
 
 def _differentiable(a):
@@ -486,17 +597,23 @@ def _differentiable(a):
         return any(_differentiable(v) for v in a)
     if isinstance(a, dict):
         return any(_differentiable(v) for v in a.values())
+    if kind_of(a) is not None:
+        return any(_differentiable(v) for v in kind_of(a).flatten(a))
     return isinstance(a, (float, np.floating))
 
 
 HELPERS.update({n: globals()[n] for n in (
     "zeros_for", "scatter_add", "cut_index", "copy_of", "add_cot", "nonzero_or_none", "pop_cot",
-    "get_cot", "scatter_into", "take_cot", "add_owned", "keys_of")})
+    "get_cot", "scatter_into", "take_cot", "add_owned", "keys_of", "attr_cot",
+    "attr_tangent")})
 
 
 # --- helpers of generated forward (tangent) code ----------------------------------------
 def zeros_tangent(x):
     """A zero tangent shaped like ``x``."""
+    kind = kind_of(x)
+    if kind is not None:
+        return kind.unflatten(x, [zeros_tangent(v) for v in kind.flatten(x)])
     if isinstance(x, list):
         return [zeros_tangent(v) for v in x]
     if isinstance(x, tuple):
@@ -515,5 +632,6 @@ def tangent_setitem(t, idx, v):
     return out
 
 
+HELPERS.update(vjp_method=vjp_method, jvp_method=jvp_method)
 HELPERS.update(zeros_tangent=zeros_tangent, tangent_setitem=tangent_setitem, vjp_call=vjp_call,
                jvp_call=jvp_call)

@@ -13,20 +13,27 @@ import numpy as np
 from .errors import ArgumentError
 
 
-def resolve_wrt(fn, wrt, nargs=None):
-    """``wrt`` (index, name, or tuple of them) -> (tuple of indices, single?)."""
+def resolve_wrt(fn, wrt, nargs=None, names_ok=False):
+    """``wrt`` (index, name, or tuple of them) -> (tuple of indices, single?).
+
+    An index counts the call's positional arguments (those landing in ``*args`` too,
+    when ``nargs`` is not known). With ``names_ok``, a name of a parameter that takes
+    no position (``*args``, keyword-only, ``**kwargs``) stays a name in the result:
+    its gradient keeps the parameter's structure (see :mod:`signature`)."""
     single = not isinstance(wrt, (tuple, list))
     items = (wrt,) if single else tuple(wrt)
     if not items:
         raise ArgumentError("wrt=() selects no argument", **_where(fn),
                             hint="name at least one argument: wrt=0, wrt='x' or wrt=(0, 1)")
     variadic = False
+    others = []  # parameters that take no position
     try:
         all_params = list(inspect.signature(fn).parameters.values())
         params = [p for p in all_params
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         names = [p.name for p in params]
         variadic = any(p.kind == p.VAR_POSITIONAL for p in all_params)
+        others = [p.name for p in all_params if p not in params]
     except (TypeError, ValueError):
         names = None
     count = len(names) if names is not None and not variadic else nargs
@@ -37,11 +44,18 @@ def resolve_wrt(fn, wrt, nargs=None):
                                 **_where(fn), hint="pass an int index, a parameter name, or a "
                                 "tuple of them, e.g. wrt=(0, 'b')")
         if isinstance(w, str):
+            if names_ok and w in others:
+                out.append(w)
+                continue
             if names is None or w not in names:
+                allowed = (names or []) + (others if names_ok else [])
                 raise ArgumentError(
-                    f"wrt={w!r} names no argument of '{_name(fn)}'",
+                    f"wrt={w!r} names no argument of '{_name(fn)}'"
+                    + (" that can be selected here" if w in others else ""),
                     **_where(fn),
-                    hint=f"its arguments are {', '.join(names or [])}")
+                    hint=f"its arguments are {', '.join(allowed)}" if w not in others else
+                    "the compiled grad / value_and_grad take *args, keyword-only and "
+                    "**kwargs parameters by name; here select arguments by position")
             out.append(names.index(w))
         else:
             i = int(w)
@@ -86,18 +100,35 @@ def check_differentiable(fn, value, index, path=""):
         else:
             kind = f"a {type(leaf).__name__}"
         where = f"argument {index}{sub_path}"
-        raise ArgumentError(
-            f"cannot differentiate with respect to {where}: it is {kind}",
-            **_where(fn),
-            hint="pass floats (e.g. 2.0 or x.astype(float)), or leave this argument "
-                 "out of wrt")
+        hint = "pass floats (e.g. 2.0 or x.astype(float)), or leave this argument out of wrt"
+        if kind == f"a {type(leaf).__name__}":
+            hint += ("; a class holding arrays can be a dataclass or a NamedTuple, or be "
+                     "registered with sourcediff.register_container")
+        if not sub_path and _param_name(fn, index) == "self":
+            after = _param_name(fn, index + 1)
+            hint = (f"argument {index} is `self`, the object the method belongs to: "
+                    f"differentiate with respect to the next argument, wrt={index + 1}"
+                    + (f" (or by name, wrt={after!r})" if after else ""))
+        raise ArgumentError(f"cannot differentiate with respect to {where}: it is {kind}",
+                            **_where(fn), hint=hint)
+
+
+def _param_name(fn, index):
+    code = getattr(fn, "__code__", None)
+    names = code.co_varnames[:code.co_argcount] if code is not None else ()
+    return names[index] if 0 <= index < len(names) else None
 
 
 def leaves(value, path=""):
-    """(path, leaf) pairs of a nested dict/list/tuple, in a fixed order."""
+    """(path, leaf) pairs of a nested dict/list/tuple/container kind, in a fixed order."""
     if isinstance(value, dict):
         for k in value:
             yield from leaves(value[k], f"{path}[{k!r}]")
+        return
+    kind = kind_of(value)
+    if kind is not None:
+        for name, v in zip(kind.names(value), kind.flatten(value)):
+            yield from leaves(v, f"{path}.{name}" if isinstance(name, str) else f"{path}[{name}]")
     elif isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
             yield from leaves(v, f"{path}[{i}]")
@@ -115,8 +146,114 @@ def flatten(value):
         def build(v):
             if isinstance(v, dict):
                 return {k: build(x) for k, x in v.items()}
+            kind = kind_of(v)
+            if kind is not None:
+                return kind.unflatten(v, [build(x) for x in kind.flatten(v)])
             if isinstance(v, (list, tuple)):
                 return type(v)(build(x) for x in v)
             return next(it)
         return build(value)
     return flat, rebuild
+
+
+# --- container kinds ------------------------------------------------------------------
+# Besides dict, list and tuple, a value may be a *container kind*: a dataclass instance,
+# a NamedTuple (both recognised by themselves) or a type given to register_container. A
+# gradient with respect to one has the same type, with each child's gradient in its place.
+# Inside generated code its cotangent is the list of its children's (None for zero), as
+# for a tuple; runtime.like gives it its type at the end.
+
+class Kind:
+    """How to see into one container type: its children, and a new one from children."""
+
+    __slots__ = ("cls", "flatten", "unflatten", "fields")
+
+    def __init__(self, cls, flatten, unflatten, fields=None):
+        self.cls, self.flatten, self.unflatten, self.fields = cls, flatten, unflatten, fields
+
+    def names(self, x):
+        """The children's names for paths in messages: fields, else positions."""
+        return self.fields if self.fields is not None else range(len(self.flatten(x)))
+
+    def index(self, name):
+        """The position of the child read as attribute ``name`` (None: not a child)."""
+        fields = self.fields or ()
+        return fields.index(name) if name in fields else None
+
+
+_KINDS = {}   # type -> Kind (registered, or recognised the first time it is seen)
+_PLAIN = frozenset({float, int, bool, complex, str, type(None), np.ndarray, np.float64,
+                    list, tuple, dict})
+
+
+def register_container(cls, flatten, unflatten, fields=None):
+    """Let ``grad``, ``jvp`` and the tape see into values of type ``cls``.
+
+    ``flatten(x)`` gives ``x``'s children (a sequence of floats, arrays or containers);
+    ``unflatten(x, children)`` makes a new ``cls`` like ``x`` holding ``children``.
+    ``fields`` names the attributes the children are read as (``x.w``), so compiled
+    code that reads them knows which child it reads. Dataclasses and NamedTuples need
+    no registration."""
+    if not isinstance(cls, type):
+        raise ArgumentError(f"register_container needs a class, not {cls!r}",
+                            hint="pass the class itself, e.g. register_container(Params, ...)")
+    if not callable(flatten) or not callable(unflatten):
+        raise ArgumentError(f"register_container({cls.__name__}, ...) needs two functions",
+                            hint="flatten(x) -> children and unflatten(x, children) -> new x")
+    _KINDS[cls] = Kind(cls, flatten, unflatten, None if fields is None else tuple(fields))
+
+
+def kind_of(x):
+    """The :class:`Kind` of ``x`` if it is a container kind, else None."""
+    t = type(x)
+    if t in _PLAIN:
+        return None
+    kind = _KINDS.get(t)
+    if kind is None and t not in _KINDS:
+        kind = _KINDS[t] = _recognise(t)
+    return kind
+
+
+def _recognise(t):
+    """The Kind of a NamedTuple or dataclass type (None for any other type)."""
+    import dataclasses
+    if issubclass(t, tuple) and isinstance(getattr(t, "_fields", None), tuple) \
+            and hasattr(t, "_make"):
+        return Kind(t, tuple, lambda x, children: type(x)._make(children), t._fields)
+    if dataclasses.is_dataclass(t):
+        names = tuple(f.name for f in dataclasses.fields(t))
+        return Kind(t, lambda x: [getattr(x, n) for n in names], _new_dataclass, names)
+    return None
+
+
+def _new_dataclass(x, children):
+    """A new instance of ``x``'s dataclass with these field values. Like Equinox, it
+    sets the fields without running ``__init__`` or ``__post_init__`` (a gradient need
+    not pass the checks a parameter does), frozen or not."""
+    import dataclasses
+    out = object.__new__(type(x))
+    for f, v in zip(dataclasses.fields(x), children):
+        object.__setattr__(out, f.name, v)
+    return out
+
+
+def structure_mismatch(p, t):
+    """How ``t`` (a tangent) differs from ``p`` in container structure or leaf shapes, ""
+    where it does not; None where ``p`` is no container (its shape is the caller's to check)."""
+    if not isinstance(p, (dict, list, tuple)) and kind_of(p) is None:
+        return None
+    if type(t) is not type(p):
+        return f"the primal is a {type(p).__name__}, the tangent a {type(t).__name__}"
+    ps, ts = list(leaves(p)), list(leaves(t))
+    if [path for path, _ in ps] != [path for path, _ in ts]:
+        return f"the primal has parts {[k for k, _ in ps]}, the tangent {[k for k, _ in ts]}"
+    for (path, a), (_, b) in zip(ps, ts):
+        if np.shape(a) != np.shape(b):
+            return f"{path} has shape {np.shape(a)}, its tangent {np.shape(b)}"
+    return ""
+
+
+def children(x):
+    """The children of a container kind ``x`` as a list."""
+    kind = kind_of(x)
+    return list(kind.flatten(x))

@@ -148,14 +148,6 @@ def uses_starred_assign(x):
     return a * 2.0
 
 
-def uses_varargs(x, *args):  # <-
-    return x * 2.0
-
-
-def uses_kwargs(x, **kw):  # <-
-    return x * 2.0
-
-
 class Holder:
     value = 0.0
 
@@ -204,7 +196,7 @@ UNSUPPORTED = [
     (uses_setcomp, (np.ones(2),)), (uses_class, (1.0,)), (uses_walrus, (1.0,)),
     (uses_match, (1.0, 0)), (uses_del, (1.0,)), (uses_import, (1.0,)),
     (uses_import_from, (1.0,)), (uses_async, (1.0,)), (uses_with_open, (1.0,)),
-    (uses_starred_assign, (np.ones(3),)), (uses_varargs, (1.0,)), (uses_kwargs, (1.0,)),
+    (uses_starred_assign, (np.ones(3),)),  # (*args, **kwargs: tests/test_signatures.py)
     (uses_attribute_assign, (1.0,)), (uses_loop_else, (1.0,)),
     (uses_starred_call, (1.0,)), (uses_kwargs_call, (1.0,)),
     (uses_ufunc_out, (np.array([0.1, 0.2]),)), (uses_sort_in_place, (np.array([0.3, 0.1]),)),

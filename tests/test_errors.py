@@ -270,10 +270,6 @@ def uses_while_else(x):
     return x
 
 
-def uses_star_args(*xs):
-    return xs[0] * 2.0
-
-
 def uses_attribute_store(x):
     v = np.ones(2)
     v.shape = (2, 1)
@@ -298,14 +294,13 @@ SYNTAX_CASES = [
     (uses_del, 1.0, "del"),
     (uses_import, 1.0, "import"),
     (uses_while_else, 1.0, "else"),
-    (uses_star_args, 1.0, "*args"),
     (uses_attribute_store, 1.0, "attribute"),
     (uses_starred_assign, np.ones(3), "starred"),
 ]
 
 _syntax_ids = ["uses_try", "uses_global", "uses_nonlocal", "uses_yield", "uses_genexp",
                "uses_class", "uses_with_open", "uses_set", "uses_walrus", "uses_del",
-               "uses_import", "uses_while_else", "uses_star_args", "uses_attribute_store",
+               "uses_import", "uses_while_else", "uses_attribute_store",
                "uses_starred_assign"]
 
 _NEEDLES = {
@@ -313,7 +308,7 @@ _NEEDLES = {
     "uses_yield": "yield x", "uses_genexp": "for v in x", "uses_class": "class Box",
     "uses_with_open": "with open", "uses_set": "{1, 2}", "uses_walrus": ":=",
     "uses_del": "del y", "uses_import": "import os", "uses_while_else": "while x",
-    "uses_star_args": "def uses_star_args", "uses_attribute_store": "v.shape =",
+    "uses_attribute_store": "v.shape =",
     "uses_starred_assign": "a, *rest",
 }
 

@@ -9,15 +9,17 @@ docs/fuzzing.md). A failure prints the shrunk program; set
 
 from __future__ import annotations
 
+import ast
 import collections
 import os
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.check import FuzzMismatch, check_program, save_regression
-from fuzz.generate import STRATEGIES, programs
+from fuzz.generate import CONSTRUCTS, STRATEGIES, entry_source, programs
 
 STATS = collections.Counter()
 
@@ -59,3 +61,97 @@ def test_fuzz_long(name):
     """The long run: ``pytest -m fuzz tests/test_fuzz.py`` (4 x 2,600 programs by default)."""
     _test(STRATEGIES[name], LONG_EXAMPLES, derandomize=False)()
     print(f"\n[{name}] {dict(STATS)}")
+
+
+# --- the generator emits what it claims ---------------------------------------------------
+STATS_STRATEGIES = ("everything", "inplace_helpers_containers", "straight")
+STATS_PROGRAMS = 120   # per strategy: about 240 distinct programs, 2 s
+STATS_MIN = 3          # each construct in at least this many distinct programs
+
+
+def _drawn(features, n):
+    """``n`` programs (derandomized, not checked: generation only, about a second)."""
+    out = []
+
+    @settings(max_examples=n, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(prog=programs(features))
+    def inner(prog):
+        out.append(prog)
+    inner()
+    return out
+
+
+def _extra_param_calls(source):
+    """How each call of a generated helper with an extra parameter (``scale=`` or
+    ``*, k=``) passes it: "omit", "keyword" or "position" (read from the AST)."""
+    tree = ast.parse(entry_source(source))
+    sigs = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("helper"):
+            sigs[node.name] = node.args
+        if isinstance(node, ast.ClassDef) and node.name.startswith("Helper"):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "apply":
+                    sigs["obj" + node.name[len("Helper"):] + ".apply"] = item.args
+    forms = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        args = sigs.get(ast.unparse(node.func))
+        if args is None:
+            continue
+        required = [a.arg for a in args.args if a.arg not in ("self", "scale")]
+        extra = [a.arg for a in args.args + args.kwonlyargs if a.arg in ("scale", "k")]
+        if not extra:
+            continue
+        if extra[0] in {k.arg for k in node.keywords}:
+            forms.append("keyword")
+        elif len(node.args) > len(required):
+            forms.append("position")
+        else:
+            forms.append("omit")
+    return forms
+
+
+def test_generator_emits_the_user_python_constructs():
+    """Each construct of ``generate.CONSTRUCTS`` (``%``/mod/remainder/fmod, ``.item()``,
+    ``float()``, methods calling methods, a bound-method entry, defaults, keyword-only
+    parameters and keyword calls, a dataclass argument, local, closure, curried and entry
+    lambdas) shows up in at least STATS_MIN distinct generated programs, and every
+    program tagged with one has the source that construct needs (for the extra
+    parameter's call forms: checked on the AST)."""
+    progs = {p.source: p for name in STATS_STRATEGIES
+             for p in _drawn(STRATEGIES[name], STATS_PROGRAMS)}.values()
+    counts = collections.Counter()
+    for prog in progs:
+        entry = entry_source(prog.source)
+        for tag, patterns in CONSTRUCTS.items():
+            if tag not in prog.features:
+                continue
+            counts[tag] += 1
+            for pattern in patterns:
+                assert re.search(pattern, entry, re.MULTILINE), (tag, pattern, entry)
+        forms = _extra_param_calls(prog.source)
+        for tag, form in (("default_omitted", "omit"), ("default_keyword", "keyword"),
+                          ("default_positional", "position")):
+            assert (tag in prog.features) == (form in forms), (tag, forms, entry)
+        if "dataclass_wrt" in prog.features:
+            wrt = prog.wrt if isinstance(prog.wrt, tuple) else (prog.wrt,)
+            index = [spec[0] for spec in prog.args].index("dataclass")
+            assert "p" in wrt or index in wrt, (prog.wrt, prog.args)
+    rare = {tag: counts[tag] for tag in CONSTRUCTS if counts[tag] < STATS_MIN}
+    assert not rare, f"constructs the generator (almost) never emits: {rare}"
+
+
+def test_strategies_share_out_the_new_constructs():
+    """The CI fuzz draws ``%`` and ``.item()`` in straight-line code too, and methods,
+    signatures and dataclasses where helpers and containers are (not only in
+    ``everything``)."""
+    assert {"mod", "item", "lambda"} <= STRATEGIES["straight"] <= STRATEGIES["control"]
+    assert {"method", "signature", "dataclass", "lambda"} <= \
+        STRATEGIES["inplace_helpers_containers"]
+    tags = collections.Counter(t for prog in _drawn(STRATEGIES["straight"], 60)
+                               for t in prog.features)
+    assert tags["mod:%"] + tags["mod:np.mod"] + tags["mod:np.remainder"] > 0
+    assert tags["item"] + tags["float_call"] > 0

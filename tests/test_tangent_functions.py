@@ -237,10 +237,8 @@ XFAIL = {}
 # Refused on purpose with a SourceDiffError that names the construct and gives a
 # hint: {(mode, function name): (error class name, text the message must contain)}.
 REFUSED = {
-    # the compiler does not differentiate in-place writes into an argument (the
-    # tape does, and these pass there)
-    ("compile", "test_subscript2"): ("UnsupportedSyntaxError", "in-place update of the argument"),
-    ("compile", "test_subscript3"): ("UnsupportedSyntaxError", "in-place update of the argument"),
+    # (none now: in-place writes into an argument, test_subscript2 and 3, are
+    # differentiated as functions of the argument's value, on a copy of it)
 }
 
 MODES = {"compile": sourcediff.grad, "tape": tape.grad}

@@ -40,9 +40,22 @@ What is still refused, with :class:`TracerConversionError` and a hint
 * storing a traced value into, or ``.dot(traced)`` of, a plain array made
   outside the function (a global, a closure variable, an array inside a
   container argument);
-* ``x.item()``, ``x.__float__()``, ``plain_array += x`` (``out=`` of a ufunc).
+* ``x.__float__()``, ``plain_array += x`` (``out=`` of a ufunc).
 
 Other semantics to know:
+
+* ``x.item()`` (of a one-element array; ``x.item(i)`` picks element ``i``
+  first) works anywhere, like ``float(x)`` in the differentiated function: the
+  result is a traced Python float that keeps its gradient. ``x.tolist()``
+  gives nested lists of such floats.
+* ``x % y``, ``divmod``, ``np.mod``/``np.remainder``, ``math.fmod``/``np.fmod``
+  record through the table's rules (d/dy is ``-floor(x / y)``, ``-trunc(x / y)``
+  for ``fmod``); the jumps in ``x // y`` carry no gradient.
+* Functions made by the tape can be differentiated by the tape again
+  (``tape.grad(tape.grad(f))``) and by ``sourcediff.grad`` (which falls back to the
+  tape for them: they have no source), not by ``sourcediff.jvp``/``hessian``
+  (forward mode needs source): that is a clear error. The tape refuses
+  functions made by the compiler (``tape.grad(sourcediff.grad(f))``).
 
 * ``y[idx] = v`` on a traced ``y`` is a functional update: ``y`` now stands for
   the updated array, but views taken before the assignment keep the old values.

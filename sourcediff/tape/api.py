@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 
 import numpy as np
 
 from .. import runtime, structure
-from ..errors import ArgumentError, NonScalarOutputError
+from ..errors import ArgumentError, NonScalarOutputError, SourceDiffError
 from . import shim, sweep
 from .graph import Node, is_box, new_level, tracing, unwrap, unwrap_all
 from .tracer import Tracer
@@ -32,20 +33,19 @@ def grad(f=None, wrt=0, *, has_aux=False):
         return lambda fn: grad(fn, wrt, has_aux=has_aux)
     both = value_and_grad(f, wrt, has_aux=has_aux)
 
-    @functools.wraps(f)
     def gradient(*args, **kwargs):
         value, grads = both(*args, **kwargs)
         return (grads, value[1]) if has_aux else grads
-    return gradient
+    return TapeFunction(gradient, f, "grad")
 
 
 def value_and_grad(f=None, wrt=0, *, has_aux=False):
     """Like :func:`grad`, returning ``(value, grads)``; ``((loss, aux), grads)`` with aux."""
     if f is None:
         return lambda fn: value_and_grad(fn, wrt, has_aux=has_aux)
+    _refuse_compiled(f)
     run = shim.traceable(f)
 
-    @functools.wraps(f)
     def value_and_gradient(*args, **kwargs):
         indices, single = structure.resolve_wrt(f, wrt, nargs=len(args))
         args, kwargs = _as_positional(f, args, kwargs, indices)
@@ -65,11 +65,46 @@ def value_and_grad(f=None, wrt=0, *, has_aux=False):
         grads = tuple(_gradient(traced, sources) for traced in inputs)
         value = (value, shim.plain(unwrap(aux, level))) if has_aux else value
         return value, grads[0] if single else grads
-    return value_and_gradient
+    return TapeFunction(value_and_gradient, f, "value_and_grad")
+
+
+class TapeFunction:
+    """What :func:`grad` and :func:`value_and_grad` return: called like ``f``, named
+    and documented like it (and with its signature).
+
+    It is not a Python function on purpose: its code is the tape's, not ``f``'s,
+    and the compiler reads source -- through a ``functools.wraps`` ``__wrapped__``
+    it would read ``f``'s and silently differentiate ``f`` instead of its
+    gradient. Without source, ``sourcediff.grad`` of it falls back to the tape
+    (tape over tape: right), compiled code calling it gets no rule for it, and
+    ``sourcediff.jvp`` refuses it.
+    """
+
+    def __init__(self, call, f, made_by):
+        self._sd_tape_call = call
+        self.made_by = made_by
+        functools.update_wrapper(self, f, updated=())   # (not f.__dict__: it may hold ours)
+        self.__dict__.pop("__wrapped__", None)
+        try:
+            self.__signature__ = inspect.signature(f)
+        except (TypeError, ValueError):
+            pass
+
+    def __call__(self, *args, **kwargs):
+        return self._sd_tape_call(*args, **kwargs)
+
+    def __get__(self, obj, owner=None):
+        """A method when used as a decorator in a class body (like a function)."""
+        return self if obj is None else types.MethodType(self, obj)
+
+    def __repr__(self):
+        name = getattr(self, "__qualname__", getattr(self, "__name__", "f"))
+        return f"<sourcediff.tape.{self.made_by} of {name}>"
 
 
 def vjp(f, *primals):
     """``(f(*primals), pullback)``; ``pullback(ct)`` gives one cotangent per primal."""
+    _refuse_compiled(f)
     level = new_level()
     args, inputs = [], []
     for i, p in enumerate(primals):
@@ -92,6 +127,21 @@ def vjp(f, *primals):
 
 
 # --- inputs ---------------------------------------------------------------------------------
+
+def _refuse_compiled(f):
+    """A function made by the compiler (``sourcediff.grad(g)``...) runs generated code
+    that takes plain arrays only: the tape cannot record through it."""
+    fn = getattr(f, "__func__", f)
+    if getattr(fn, "__sourcediff_state__", None) is not None or callable(
+            getattr(fn, "plain_function", None)):
+        name = _name(f)
+        raise SourceDiffError(
+            f"the tape cannot differentiate '{name}': it was made by the sourcediff compiler "
+            "(sourcediff.grad or value_and_grad), whose generated code takes plain arrays, "
+            "not traced values", function=name,
+            hint="stay with one engine: sourcediff.grad(sourcediff.grad(g)) (or "
+                 "sourcediff.hessian(g)), or tape.grad(tape.grad(g))")
+
 
 def _as_positional(f, args, kwargs, indices):
     """Move arguments that ``wrt`` selects but were passed by keyword into ``args``."""

@@ -32,12 +32,11 @@ import builtins
 import dis
 import functools
 import math
-import sys
 import types
 
 import numpy as np
 
-from . import record
+from . import callsites, record
 from .graph import current_level, find_top, has_box, holds, is_box, is_constant, map_tree
 from .tracer import TracerConversionError
 
@@ -301,19 +300,11 @@ def _with_traced_float(code):
     consts = tuple(_with_traced_float(c) if isinstance(c, types.CodeType) else c
                    for c in code.co_consts)
     names = code.co_names
-    if "float" in names and sys.version_info >= (3, 11) and _float_only_called(code):
+    if "float" in names and callsites.only_called(code, "float"):
         names = tuple(_FLOAT_NAME if n == "float" else n for n in names)
     if names == code.co_names and all(a is b for a, b in zip(consts, code.co_consts)):
         return code
     return code.replace(co_consts=consts, co_names=names)
-
-
-def _float_only_called(code):
-    for ins in dis.get_instructions(code):
-        if ins.opcode in dis.hasname and ins.argval == "float":
-            if not (ins.opname == "LOAD_GLOBAL" and ins.arg & 1):
-                return False
-    return True
 
 
 # --- plain array arguments ---------------------------------------------------------------------

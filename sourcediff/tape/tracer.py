@@ -7,10 +7,11 @@ runs unchanged. Comparisons, ``len`` and shape queries give plain results, so
 Python control flow (``if``, ``while``, ``for``) just runs.
 
 Converting a tracer to a plain number or array (``x.__float__()``,
-``x.__array__()``, ``x.item()``) would drop its gradient silently, so while
-recording it raises :class:`TracerConversionError` instead; inside
-``no_grad()``, and for traced constants (arrays made inside the traced
-function, which carry no gradient), it is allowed. The ``math``, ``np`` and
+``x.__array__()``) would drop its gradient silently, so while recording it
+raises :class:`TracerConversionError` instead; inside ``no_grad()``, and for
+traced constants (arrays made inside the traced function, which carry no
+gradient), it is allowed. ``x.item()`` and ``x.tolist()`` need no conversion:
+they give traced Python floats (recorded like ``float(x)``). The ``math``, ``np`` and
 ``float`` a traced function sees are replaced (:mod:`.shim`) so that the
 usual spellings (``math.sin(x)``, ``float(x)``, ``np.array([x, y])``,
 ``out = np.zeros(3); out[0] = x``) record instead of converting.
@@ -18,6 +19,7 @@ usual spellings (``math.sin(x)``, ``float(x)``, ``np.array([x, y])``,
 
 from __future__ import annotations
 
+import builtins
 import operator
 
 import numpy as np
@@ -48,6 +50,11 @@ def _conversion_error(what):
 # (a recorded operation may have saved the same array).
 _MUTATING = frozenset({"sort", "partition", "put", "itemset", "resize", "setfield",
                        "setflags", "byteswap"})
+
+
+def _item(x):
+    """``x.item()`` on the plain values of one trace (boxes of an outer trace record)."""
+    return x.item() if isinstance(x, Box) else np.asarray(x).item()
 
 
 def _binary(op):
@@ -102,6 +109,12 @@ class Tracer(Box):
     __floordiv__, __rfloordiv__ = _binary(operator.floordiv)
     __mod__, __rmod__ = _binary(operator.mod)
 
+    def __divmod__(self, other):
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        return other // self, other % self
+
     def __neg__(self):
         return record.call_rule(operator.neg, (self,), {})
 
@@ -132,9 +145,26 @@ class Tracer(Box):
         return float(unwrap_all(self))
 
     def item(self, *args):
-        if markers.recording() and not is_constant(self):
-            raise _conversion_error("x.item()")
-        return unwrap_all(self).item(*args)
+        """``x.item()``: like ``float(x)`` in a traced function, the value keeps its
+        gradient (a traced Python float, recorded by the table's ``float`` rule);
+        ``x.item(i)`` / ``x.item(i, j)`` pick a flat / an n-d index first."""
+        if not markers.recording() or is_constant(self):
+            return np.asarray(unwrap_all(self)).item(*args)
+        if args:
+            idx = args[0] if len(args) == 1 else tuple(args)
+            picked = self[idx] if isinstance(idx, tuple) else np.reshape(self, -1)[idx]
+            return picked.item()
+        if self.size != 1:
+            return np.asarray(unwrap_all(self)).item()       # NumPy's own ValueError
+        return record.call_rule(builtins.float, (self,), {}, impl=_item)
+
+    def tolist(self):
+        """``x.tolist()``: nested lists of traced Python floats (each keeps its gradient)."""
+        if not markers.recording() or is_constant(self):
+            return np.asarray(unwrap_all(self)).tolist()
+        if self.ndim == 0:
+            return self.item()
+        return [self[i].tolist() for i in range(len(self))]
 
     def __round__(self, ndigits=None):
         return round(unwrap_all(self), ndigits)

@@ -14,6 +14,7 @@ and the arguments must be unchanged afterwards.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import sys
 import tempfile
@@ -84,12 +85,23 @@ def load_program(prog: Program, directory=None):
 
 
 # -- pytrees of float leaves ------------------------------------------------------
+def _is_dataclass(value):
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _fields(value):
+    return [f.name for f in dataclasses.fields(value)]
+
+
 def leaves(value):
-    """Float leaves of ``value`` as float64 arrays, in a fixed order."""
+    """Float leaves of ``value`` as float64 arrays, in a fixed order (dict keys sorted,
+    dataclass fields in their declared order)."""
     if isinstance(value, dict):
         return [leaf for k in sorted(value) for leaf in leaves(value[k])]
     if isinstance(value, (tuple, list)):
         return [leaf for v in value for leaf in leaves(v)]
+    if _is_dataclass(value):
+        return [leaf for k in _fields(value) for leaf in leaves(getattr(value, k))]
     return [np.asarray(value, dtype=np.float64)]
 
 
@@ -99,6 +111,9 @@ def _replace(value, counter, new):
         return {k: _replace(value[k], counter, new) for k in sorted(value)}
     if isinstance(value, (tuple, list)):
         return type(value)(_replace(v, counter, new) for v in value)
+    if _is_dataclass(value):
+        return dataclasses.replace(value, **{k: _replace(getattr(value, k), counter, new)
+                                             for k in _fields(value)})
     counter[0] -= 1
     if counter[0] != -1:
         return value
@@ -156,9 +171,13 @@ def _bad(got, want, rtol, atol):
 
 
 def _indices(prog, nargs):
+    """``prog.wrt`` as argument indices. The parameter names are read from the probe,
+    ``def _probe_f(x0, x1):``, which every program has whatever form its entry takes (a
+    ``def``, a bound method, a lambda)."""
     wrt = prog.wrt if isinstance(prog.wrt, tuple) else (prog.wrt,)
-    names = [line for line in prog.source.splitlines() if line.startswith(f"def {prog.name}(")]
-    params = names[0][len(prog.name) + 5:-2].split(", ")
+    head = f"def _probe_{prog.name}("
+    names = [line for line in prog.source.splitlines() if line.startswith(head)]
+    params = names[0][len(head):-2].split(", ")
     return [params.index(w) if isinstance(w, str) else w for w in wrt]
 
 
@@ -201,7 +220,7 @@ def _check(prog, seed, args, directory, module, unmask):
     skip = set() if unmask else {st for st in ("grad", "tape", "jvp") if masked(st, entry)}
     fn = getattr(mod, prog.name)
     if args is None:
-        args = make_args(prog.args, np.random.default_rng(seed))
+        args = make_args(prog.args, np.random.default_rng(seed), module=mod)
     before = copy.deepcopy(args)
     probe = getattr(mod, f"_probe_{prog.name}", None)
     if probe is not None:
@@ -243,7 +262,8 @@ def _check(prog, seed, args, directory, module, unmask):
         _fail(prog, seed, args, "compiled value_and_grad value differs from f(*args)",
               f"got {cvalue!r}, expected {value!r}", "grad", unmask)
     for g, i in zip(cgrad if isinstance(prog.wrt, tuple) else (cgrad,), wrt):
-        if isinstance(args[i], (np.ndarray, dict)) and type(g) is not type(args[i]):
+        if (isinstance(args[i], (np.ndarray, dict)) or _is_dataclass(args[i])) and \
+                type(g) is not type(args[i]):
             _fail(prog, seed, args, "gradient type differs from argument type",
                   f"argument {i} is {type(args[i]).__name__}, gradient is "
                   f"{type(g).__name__}", "grad", unmask)
@@ -287,7 +307,7 @@ def _check(prog, seed, args, directory, module, unmask):
         _check_unchanged(prog, seed, before, args)
         return CheckResult("ok", "jvp masked by a known bug")
     rng = np.random.default_rng(seed + 1)
-    tangents = (make_args(prog.args, rng, -1.0, 1.0) if prog.args is not None
+    tangents = (make_args(prog.args, rng, -1.0, 1.0, module=mod) if prog.args is not None
                 else _random_like(args, rng))
     try:
         full = sd.grad(fn, wrt=tuple(range(len(args))))(*args)
@@ -310,6 +330,9 @@ def _random_like(value, rng):
         return {k: _random_like(v, rng) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_random_like(v, rng) for v in value)
+    if _is_dataclass(value):
+        return dataclasses.replace(value, **{k: _random_like(getattr(value, k), rng)
+                                             for k in _fields(value)})
     if isinstance(value, np.ndarray):
         return rng.uniform(-1.0, 1.0, value.shape).astype(value.dtype)
     return type(value)(rng.uniform(-1.0, 1.0))

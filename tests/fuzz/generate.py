@@ -14,6 +14,12 @@ rendered from the same tree; the checker skips inputs that sit within 1e-3 of a
 kink, where finite differences are meaningless.
 
 The output is always a scalar (a sum of ``np.sum``/``np.mean`` terms).
+
+Around the NumPy it writes the Python users write (``CONSTRUCTS`` lists each with its
+tag): ``%``/``np.mod``/``np.remainder``/``math.fmod`` (jumps, recorded like kinks),
+``.item()`` and ``float()``, helpers that are methods calling methods and an entry
+point that is a bound method, defaults, keyword-only parameters and keyword calls, a
+dataclass argument, and lambdas (local, closures, curried, and as the entry point).
 """
 
 from __future__ import annotations
@@ -64,6 +70,22 @@ LOOP_UPDATES = [
 
 CONSTS = ["0.5", "1.5", "-0.75", "2.0", "0.3", "-1.25"]
 
+# ``%`` and friends: a positive constant divisor, or a positive expression ({0} is an
+# expression of a shape that broadcasts to the target)
+MOD_DIVISORS = ["0.7", "1.3", "2.0"]
+MOD_EXPR_DIVISORS = ["(1.0 + ({0}) ** 2)", "(1.5 + np.tanh({0}))"]
+MOD_FORMS = {"%": "{a} % {c}", "np.mod": "np.mod({a}, {c})",
+             "np.remainder": "np.remainder({a}, {c})", "math.fmod": "math.fmod({a}, {c})"}
+
+# scalars out of 0-d / one-element values ({0}: an expression of any shape)
+ITEM_FORMS = ["np.sum({0}).item()", "np.mean({0}).item()", "np.ravel({0})[:1].item()",
+              "float(np.sum({0}))", "float(np.mean({0}))"]
+
+# bodies of local lambdas of one parameter v
+LAMBDA_BODIES = ["v * v", "np.sin(v) * v", "0.5 * v + np.tanh(v)", "v / (1.0 + v ** 2)"]
+CURRIED = "make = lambda a: lambda v: v * a  # noqa: E731"
+DEFAULTS = ["0.5", "2.0", "-0.75"]
+
 
 @dataclass
 class Expr:
@@ -110,9 +132,18 @@ class Program:
                 f"{self.source}")
 
 
-def make_args(specs, rng, low=-1.5, high=1.5):
+@dataclass
+class Params:
+    """Stands in for a program's own ``Params`` when ``make_args`` is not given its module."""
+
+    w: np.ndarray
+    b: float
+
+
+def make_args(specs, rng, low=-1.5, high=1.5, module=None):
     """Concrete arguments for ``specs``: ('float',), ('f64',), ('0d',), ('array', shape),
-    ('dict', {key: shape})."""
+    ('dict', ((key, shape), ...)), ('dataclass', ((field, shape), ...)): an instance of
+    ``module.Params`` (the program's own class), a field of shape () a Python float."""
     out = []
     for spec in specs:
         kind = spec[0]
@@ -126,6 +157,10 @@ def make_args(specs, rng, low=-1.5, high=1.5):
             out.append(rng.uniform(low, high, size=spec[1]))
         elif kind == "dict":
             out.append({k: rng.uniform(low, high, size=s) for k, s in spec[1]})
+        elif kind == "dataclass":
+            cls = getattr(module, "Params", Params)
+            out.append(cls(**{k: rng.uniform(low, high, size=s) if s else
+                              float(rng.uniform(low, high)) for k, s in spec[1]}))
         else:
             raise ValueError(spec)
     return tuple(out)
@@ -168,6 +203,8 @@ class Builder:
         self.helpers = []       # rendered helper sources
         self.tape_ok = True
         self.used = set()
+        self.imports = set()    # extra import lines the program needs
+        self.module_defs = []   # other module-level definitions (make = lambda ...)
 
     def fresh(self, prefix):
         self.n += 1
@@ -265,6 +302,12 @@ class Builder:
             options += ["unary"] * 3 + ["binary"] * 4
             if self.allow_kinks:
                 options += ["nonsmooth"]
+            if self.allow_kinks and "mod" in self.features and self.coin(0.6):
+                options += ["mod"]
+            if target == () and "item" in self.features:
+                options += ["item"]
+            if "lambda" in self.features and self.coin(0.4):
+                options += ["curried"]
         if not options:
             comp = [a for a, s in sorted(env.atoms.items()) if _bshape(s, target) == target]
             if comp:
@@ -284,6 +327,19 @@ class Builder:
             name = self.pick(sorted(UNARY))
             sub = self.expr(env, target, depth - 1)
             return Expr(UNARY[name].format(sub.text), sub.kinks, ops=sub.ops | {name})
+        if kind == "mod":
+            return self.mod_expr(env, target, depth)
+        if kind == "item":
+            sub = self.expr(env, self._shape(env), depth - 1)
+            form = self.pick(ITEM_FORMS)
+            op = "item" if ".item()" in form else "float_call"
+            return Expr(form.format(sub.text), sub.kinks, ops=sub.ops | {op})
+        if kind == "curried":
+            if CURRIED not in self.module_defs:
+                self.module_defs.append(CURRIED)
+            sub = self.expr(env, target, depth - 1)
+            return Expr(f"make({self.pick(CONSTS)})({sub.text})", sub.kinks,
+                        ops=sub.ops | {"lambda_curried"})
         if kind == "binary":
             comp = self.compatible(env, target)
             s1 = self.pick(comp)
@@ -315,6 +371,28 @@ class Builder:
         c = self.expr(env, self.pick(comp), max(depth - 2, 0))
         return Expr(f"np.where({_paren(c.text)} > 0, {a.text}, {b.text})",
                     a.kinks + b.kinks + c.kinks + [c.text], ops=a.ops | b.ops | c.ops | {"where"})
+
+    def mod_expr(self, env, target, depth):
+        """``a % c``, ``np.mod``, ``np.remainder`` or (scalars) ``math.fmod`` with a positive
+        divisor ``c``: jumps where ``a / c`` is an integer, so the kink is the distance of
+        ``a / c`` to the nearest integer, times ``c``."""
+        forms = ["%", "np.mod", "np.remainder"] + (["math.fmod"] * 2 if target == () else [])
+        which = self.pick(forms)
+        a = self.expr(env, target, depth - 1)
+        kinks = list(a.kinks)
+        ops = set(a.ops)
+        if self.coin(0.5):
+            c = self.pick(MOD_DIVISORS)
+        else:
+            shape = () if which == "math.fmod" else self.pick(self.compatible(env, target))
+            b = self.expr(env, shape, max(depth - 2, 0))
+            c = self.pick(MOD_EXPR_DIVISORS).format(b.text)
+            kinks += b.kinks
+            ops |= b.ops | {"mod_expr_divisor"}
+        if which == "math.fmod":
+            self.imports.add("import math")
+        text = MOD_FORMS[which].format(a=_paren(a.text) if which == "%" else a.text, c=c)
+        return Expr(text, kinks + [f"_mdist({a.text}, {c})"], ops=ops | {"mod:" + which})
 
     def fresh_expr(self, env, target, depth):
         """An expression that is not a bare atom (so its result is a new array)."""
@@ -349,6 +427,8 @@ class Builder:
                 kinds += ["container"]
             if "append" in self.features and not in_helper:
                 kinds += ["append"]
+        if "lambda" in self.features:
+            kinds += ["lambda"]
         kind = self.pick(kinds)
         self.used.add(kind)
         return getattr(self, "st_" + kind)(env, depth)
@@ -397,7 +477,7 @@ class Builder:
     def _branch_var(self, env, depth, name, shape):
         body = self.block(env, self.draw(st.integers(0, 2)), depth - 1)
         e = self.fresh_expr(env, shape, self.draw(st.integers(1, 2)))
-        self.used |= e.ops
+        self._pending = e.ops   # noted by st_if once it knows the assignment is kept
         return body + [Stmt("assign", f"{name} = {e.text}", e.kinks)]
 
     def st_if(self, env, depth):
@@ -406,18 +486,23 @@ class Builder:
         shape = self._shape(env)
         e_then, e_else = env.copy(), env.copy()
         then = self._branch_var(e_then, depth, name, shape)
+        then_ops = self._pending
+        self.used |= cond.ops
         nelif = self.draw(st.integers(0, 2))
         if nelif == 2:   # elif chain
             cond2 = self.expr(env, (), self.draw(st.integers(0, 1)))
             e_mid = env.copy()
             mid = self._branch_var(e_mid, depth, name, shape)
+            self.used |= self._pending | then_ops | cond2.ops
             orelse_body = self._branch_var(e_else, depth, name, shape)
+            self.used |= self._pending
             orelse = [Stmt("if", f"if {_paren(cond2.text)} > 0:", [cond2.text] + cond2.kinks,
                            mid, orelse_body)]
             owned = e_then.owned & e_mid.owned & e_else.owned
         elif nelif == 1 and env.locals:   # no else: update an existing variable
             target = self.pick(sorted(env.locals))
             e = self.fresh_expr(e_then, env.atoms[target], 2)
+            self.used |= e.ops
             then = then[:-1] + [Stmt("assign", f"{target} = {e.text}", e.kinks)]
             orelse = []
             owned = env.owned & e_then.owned | ({target} & env.owned)
@@ -428,6 +513,7 @@ class Builder:
             return [stmt]
         else:
             orelse = self._branch_var(e_else, depth, name, shape)
+            self.used |= self._pending | then_ops
             owned = e_then.owned & e_else.owned
         env.atoms[name] = shape
         env.locals.add(name)
@@ -506,10 +592,18 @@ class Builder:
         return out
 
     def st_helper(self, env, depth):
+        """A call of a generated helper: a module-level ``def``, or (feature ``method``) a
+        method ``apply`` of a module-level object that calls another method,
+        ``self.core(...)``. With feature ``signature`` the helper has an extra scalar
+        parameter with a default (``scale=0.5``) or a keyword-only one (``*, k=2.0``),
+        left to its default, passed by keyword or (not keyword-only) by position."""
         names = sorted(env.atoms)
         nparams = self.draw(st.integers(1, 2))
         actual = [self.pick(names) for _ in range(nparams)]
         hname = self.fresh("helper")
+        style = self.pick(["def", "method"]) if "method" in self.features else "def"
+        sig = (self.pick(["plain", "default", "kwonly"]) if "signature" in self.features
+               else "plain")
         henv = Env()
         kinks, self.allow_kinks = self.allow_kinks, False
         params = []
@@ -518,22 +612,109 @@ class Builder:
             params.append(p)
             henv.atoms[p] = env.atoms[a]
             henv.locals.add(p)
+        extra = {"plain": None, "default": "scale", "kwonly": "k"}[sig]
+        default = self.pick(DEFAULTS)
+        if extra:
+            henv.atoms[extra] = ()
         body = self.block(henv, self.draw(st.integers(0, 2)), depth - 1, in_helper=True)
         ret_shapes = [self.pick(sorted(set(henv.atoms.values()) | {()}))]
         if self.coin(0.3):
             ret_shapes.append(self.pick(sorted(set(henv.atoms.values()) | {()})))
         rets = [self.fresh_expr(henv, s, 2) for s in ret_shapes]
+        if extra and not re.search(rf"\b{extra}\b", " ".join(r.text for r in rets)) \
+                and self.coin(0.7):
+            # make the extra parameter matter (its gradient flows when it is passed)
+            rets[0] = Expr(f"{extra} * {_paren(rets[0].text)}", rets[0].kinks, ops=rets[0].ops)
         self.allow_kinks = kinks
-        lines = [f"def {hname}({', '.join(params)}):"]
-        lines += render(body, 1, probe=False)
-        lines.append(f"    return {', '.join(r.text for r in rets)}")
+        sig_params = list(params)
+        if extra:
+            sig_params += (["*"] if sig == "kwonly" else []) + [f"{extra}={default}"]
+        ret_text = ", ".join(r.text for r in rets)
+        if style == "def":
+            lines = [f"def {hname}({', '.join(sig_params)}):"]
+            lines += render(body, 1, probe=False)
+            lines.append(f"    return {ret_text}")
+            callee = hname
+        else:
+            # keywords in a call of a method of a local (self.core(..., k=k)) are refused
+            # by design ("pass the arguments by position"): forward them by position
+            num = hname[len("helper"):]
+            cls, obj = f"Helper{num}", f"obj{num}"
+            core_params = params + ([f"{extra}={default}"] if extra else [])
+            fwd = ", ".join(params + ([extra] if extra else []))
+            c = self.pick(["1.0", "0.5", "-1.5"])
+            call = f"self.core({fwd})"
+            if len(rets) == 1 and self.coin():
+                call = f"self.c * {call}"
+            lines = [f"class {cls}:", "    def __init__(self, c):", "        self.c = c", "",
+                     f"    def core(self, {', '.join(core_params)}):"]
+            lines += render(body, 2, probe=False)
+            lines += [f"        return {ret_text}", "",
+                      f"    def apply(self, {', '.join(sig_params)}):",
+                      f"        return {call}", "", "", f"{obj} = {cls}({c})"]
+            callee = f"{obj}.apply"
+            self.used.add("method")
         self.helpers.append("\n".join(lines))
+        # the call: the extra parameter left out, by keyword, or by position
+        call_args = list(actual)
+        by_keyword = self.coin(0.2)
+        if by_keyword:   # positional parameters passed by keyword
+            call_args = [f"p{k}={a}" for k, a in enumerate(actual)]
+            self.used.add("keyword_call")
+        call_kinks = []
+        if extra:
+            how = self.pick(["omit", "keyword"] + (["position"] * 2 if sig == "default" else []))
+            if how == "position" and by_keyword:
+                how = "keyword"
+            if how != "omit":
+                e = self.expr(env, (), self.draw(st.integers(0, 1)))
+                self.used |= e.ops
+                call_kinks += e.kinks
+                if how == "keyword" or by_keyword:
+                    call_args.append(f"{extra}={e.text}")
+                else:
+                    call_args.append(e.text)
+            self.used.add({"omit": "default_omitted", "keyword": "default_keyword",
+                           "position": "default_positional"}[how])
+            self.used.add("kwonly" if sig == "kwonly" else "default")
         targets = [self.fresh("r") for _ in rets]
         for t, s in zip(targets, ret_shapes):
             env.atoms[t] = s
             env.locals.add(t)
         self.used.add("helper")
-        return [Stmt("assign", f"{', '.join(targets)} = {hname}({', '.join(actual)})")]
+        return [Stmt("assign", f"{', '.join(targets)} = {callee}({', '.join(call_args)})",
+                     call_kinks)]
+
+    def st_lambda(self, env, depth):
+        """A lambda defined in the function and called: ``sq = lambda v: v * v``, one
+        that reads a local (``lambda v: v * x0``, a closure) or one of two parameters."""
+        lam, out = self.fresh("lam"), self.fresh("v")
+        shape = self._shape(env)
+        kind = self.pick(["plain", "closure", "two"])
+        e = self.expr(env, shape, self.draw(st.integers(0, 2)))
+        kinks, ops = list(e.kinks), set(e.ops)
+        if kind == "plain":
+            define = f"{lam} = lambda v: {self.pick(LAMBDA_BODIES)}  # noqa: E731"
+            call = f"{lam}({e.text})"
+        elif kind == "closure":
+            near = [a for a, s in sorted(env.atoms.items()) if _bshape(s, shape) == shape]
+            a = self.pick(near) if near else self.pick(CONSTS)
+            define = f"{lam} = lambda v: v * np.cos({a})  # noqa: E731"
+            call = f"{lam}({e.text})"
+        else:
+            e2 = self.expr(env, shape, self.draw(st.integers(0, 1)))
+            kinks += e2.kinks
+            ops |= e2.ops
+            define = f"{lam} = lambda u, v: u * np.cos(v) + v  # noqa: E731"
+            call = f"{lam}({e.text}, {e2.text})"
+        if self.coin(0.3):   # called twice
+            call = (f"{call} + {lam}({self.pick(CONSTS)} * {_paren(e.text)})" if kind != "two"
+                    else f"{call} + {lam}({e2.text}, {e.text})")
+        env.atoms[out] = shape
+        env.locals.add(out)
+        env.owned.add(out)
+        self.used |= ops | {"lambda_local", "lambda_" + kind}
+        return [Stmt("raw", define), Stmt("assign", f"{out} = {call}", kinks)]
 
     def st_container(self, env, depth):
         names = sorted(env.atoms)
@@ -652,10 +833,9 @@ def render(stmts, level, probe):
     return lines
 
 
-PRELUDE = '''import numpy as np
-
-
-def _dist(v):
+# the probe's helpers; they come after the probe, so a regression case (the source
+# before ``def _probe_``) does without them
+PROBE_HELPERS = '''def _dist(v):
     return float(np.min(np.abs(v))) if np.size(v) else float("inf")
 
 
@@ -666,29 +846,58 @@ def _gap(a, axis):
         return s[-1] - s[-2] if s.size > 1 else 1.0
     s = np.moveaxis(s, axis, -1)
     return s[..., -1] - s[..., -2] if s.shape[-1] > 1 else 1.0
+
+
+def _mdist(a, c):
+    q = np.asarray(a, dtype=float) / np.asarray(c, dtype=float)
+    return (q - np.round(q)) * c
 '''
 
+# a dataclass argument ``p`` (spec ('dataclass', ((field, shape), ...))); make_args builds
+# it with the program module's own class when given the module
+DATACLASS_SOURCE = '''@dataclass
+class Params:
+    w: np.ndarray
+    b: float'''
+
 ALL_FEATURES = frozenset({"index", "linalg", "shape", "prod", "nonsmooth", "branch", "loop",
-                          "inplace", "helper", "container", "append"})
-STRAIGHT = frozenset({"index", "linalg", "shape", "prod", "nonsmooth"})
+                          "inplace", "helper", "container", "append", "mod", "item", "lambda",
+                          "method", "signature", "dataclass"})
+STRAIGHT = frozenset({"index", "linalg", "shape", "prod", "nonsmooth", "mod", "item", "lambda"})
 CONTROL = STRAIGHT | {"branch", "loop"}
 
 
 @st.composite
 def programs(draw, features=ALL_FEATURES, max_stmts=6, max_args=4):
-    """A random :class:`Program` using the constructs in ``features``."""
+    """A random :class:`Program` using the constructs in ``features``.
+
+    The entry point is always the module's ``f``: a ``def``; (feature ``method``) the bound
+    method ``model.loss`` of a module-level object, which calls ``self.predict``; or
+    (feature ``lambda``) a lambda made inside another function, ``f = _make_f(1.0)``.
+    """
     b = Builder(draw, features)
     env = Env()
     nargs = draw(st.integers(1, max_args))
     specs, params = [], []
     for k in range(nargs):
-        if "container" in features and k == nargs - 1 and draw(st.integers(0, 4)) == 0:
+        last = draw(st.integers(0, 4)) if k == nargs - 1 else None
+        if "container" in features and last == 0:
             keys = (("w", b.pick(BASE_SHAPES[1:])), ("b", b.pick(BASE_SHAPES[1:])))
             specs.append(("dict", keys))
             params.append("d")
             for key, s in keys:
                 env.atoms[f"d['{key}']"] = s
             b.used.add("dict_arg")
+            continue
+        if "dataclass" in features and last == 1:
+            fields = (("w", b.pick(BASE_SHAPES[1:])), ("b", ()))
+            specs.append(("dataclass", fields))
+            params.append("p")
+            for key, s in fields:
+                env.atoms[f"p.{key}"] = s
+            b.imports.add("from dataclasses import dataclass")
+            b.module_defs.insert(0, DATACLASS_SOURCE)
+            b.used.add("dataclass_arg")
             continue
         shape = b.pick(BASE_SHAPES)
         name = f"x{k}"
@@ -720,17 +929,79 @@ def programs(draw, features=ALL_FEATURES, max_stmts=6, max_args=4):
     order = draw(st.permutations(list(range(nargs))))
     count = draw(st.integers(1, nargs))
     chosen_wrt = sorted(order[:count])
+    if "p" in params and params.index("p") in chosen_wrt:
+        b.used.add("dataclass_wrt")
     as_name = b.coin(0.3)
     items = [params[i] if as_name else i for i in chosen_wrt]
     wrt = items[0] if len(items) == 1 and b.coin() else tuple(items)
 
     fname = "f"
     sig = ", ".join(params)
-    main = [f"def {fname}({sig}):", *render(body, 1, False), f"    return {ret}"]
+    entries = ["def"] * 4
+    if "method" in features:
+        entries.append("method")
+    if "lambda" in features:
+        entries.append("lambda")
+    entry = b.pick(entries)
+    scale = b.pick(["1.0", "0.5", "-2.0"])
+    if entry == "def":
+        main = [f"def {fname}({sig}):", *render(body, 1, False), f"    return {ret}"]
+    elif entry == "method":
+        main = ["class Model:", "    def __init__(self, scale):", "        self.scale = scale",
+                "", f"    def predict(self, {sig}):", *render(body, 2, False),
+                f"        return {ret}", "", f"    def loss(self, {sig}):",
+                f"        return self.scale * self.predict({sig})", "", "",
+                f"model = Model({scale})", f"{fname} = model.loss"]
+        b.used.add("method_entry")
+    else:
+        main = [f"def _body({sig}):", *render(body, 1, False), f"    return {ret}", "", "",
+                "def _make_f(c):", f"    return lambda {sig}: c * _body({sig})", "", "",
+                f"{fname} = _make_f({scale})"]
+        b.used.add("lambda_entry")
     probe = [f"def _probe_{fname}({sig}):", "    _k = []", *render(body, 1, True),
              "    return _k"]
-    src = "\n\n\n".join([PRELUDE.rstrip()] + b.helpers + ["\n".join(main), "\n".join(probe)])
+    head = "\n".join(["import numpy as np"] + sorted(b.imports))
+    src = "\n\n\n".join([head] + b.module_defs + b.helpers
+                         + ["\n".join(main), "\n".join(probe), PROBE_HELPERS.rstrip()])
     return Program(src + "\n", fname, specs, wrt, b.tape_ok, frozenset(b.used))
+
+
+# The constructs added for user-style Python: the tag a program carries in
+# ``Program.features`` when it has one, and patterns its entry source (before
+# ``def _probe_``) must then contain. run.py tallies them; tests/test_fuzz.py checks that
+# the generator emits each one and that the tags tell the truth.
+CONSTRUCTS = {
+    "mod:%": [r"\S % \S"],
+    "mod:np.mod": [r"np\.mod\("],
+    "mod:np.remainder": [r"np\.remainder\("],
+    "mod:math.fmod": [r"^import math$", r"math\.fmod\("],
+    "mod_expr_divisor": [r"(% |, )\((1\.0 \+ \(|1\.5 \+ np\.tanh\()"],
+    "item": [r"[)\]]\.item\(\)"],
+    "float_call": [r"float\(np\.(sum|mean)\("],
+    "method_entry": [r"^class Model:$", r"return self\.scale \* self\.predict\(",
+                     r"^f = model\.loss$"],
+    "method": [r"^class Helper\d+:$", r"return (self\.c \* )?self\.core\(",
+               r"= obj\d+\.apply\("],
+    "default": [r"^\s*def \w+\((self, )?[\w, ]*scale=[-\d.]+\):$"],
+    "kwonly": [r"^\s*def \w+\((self, )?[\w, ]*\*, k=[-\d.]+\):$"],
+    "default_omitted": [],          # the call forms are checked on the AST in test_fuzz.py
+    "default_keyword": [r"\b(scale|k)="],
+    "default_positional": [],
+    "keyword_call": [r"\(p0="],
+    "dataclass_arg": [r"^@dataclass\nclass Params:$", r"\bp\.(w|b)\b"],
+    "dataclass_wrt": [r"^@dataclass\nclass Params:$"],
+    "lambda_plain": [r"^\s+lam\d+ = lambda v: "],
+    "lambda_closure": [r"^\s+lam\d+ = lambda v: v \* np\.cos\("],
+    "lambda_two": [r"^\s+lam\d+ = lambda u, v: "],
+    "lambda_curried": [r"^make = lambda a: lambda v: v \* a", r"make\(-?[\d.]+\)\("],
+    "lambda_entry": [r"^def _make_f\(c\):$", r"^    return lambda [\w, ]*: c \* _body\(",
+                     r"^f = _make_f\("],
+}
+
+
+def entry_source(source):
+    """The program without its probe (what a regression case keeps)."""
+    return source.split("def _probe_")[0]
 
 
 # the named feature mixes the CI fuzz and the long runs draw programs from
@@ -738,6 +1009,7 @@ STRATEGIES = {
     "straight": STRAIGHT,
     "control": CONTROL,
     "inplace_helpers_containers": frozenset({"index", "linalg", "inplace", "helper",
-                                             "container", "append", "loop"}),
+                                             "container", "append", "loop", "method",
+                                             "signature", "dataclass", "lambda", "item"}),
     "everything": ALL_FEATURES,
 }

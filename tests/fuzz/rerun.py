@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .check import FuzzMismatch, check_program
+from .check import FuzzMismatch, check_program, load_program
 from .generate import Program
 
 _HEADER = re.compile(r"--- program \(seed=(\d+), wrt=(.*), tape_ok=(True|False)\) ---\n")
@@ -29,8 +29,10 @@ def failures(text):
             continue
         source, args = block[m.end():].split("--- args ---", 1)
         wrt = eval(m.group(2), {})  # noqa: S307 - our own report
-        ns = {"array": np.array, "np": np, "float64": np.float64}
-        yield Program(source, "f", None, wrt, m.group(3) == "True"), eval(args.strip(), ns)  # noqa: S307
+        prog = Program(source, "f", None, wrt, m.group(3) == "True")
+        # the program's own names (its dataclass ``Params``) for the printed arguments
+        ns = {**vars(load_program(prog)), "array": np.array, "np": np, "float64": np.float64}
+        yield prog, eval(args.strip(), ns)  # noqa: S307
 
 
 def main(argv=None):

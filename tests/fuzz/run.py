@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .check import FuzzMismatch, check_program
-from .generate import STRATEGIES, programs
+from .generate import CONSTRUCTS, STRATEGIES, programs
 
 
 class _Timeout(Exception):
@@ -42,6 +42,8 @@ def main(argv=None):
     signal.signal(signal.SIGALRM, _alarm)
     warnings.simplefilter("ignore")
     stats = collections.defaultdict(collections.Counter)
+    constructs = collections.defaultdict(collections.Counter)   # tag -> status counts
+    declined = collections.Counter()                             # refusal -> count
     failures = collections.Counter()
     deadline = time.time() + 60 * opts.minutes
     chosen = [name for name in opts.strategies.split(",") if name]
@@ -58,6 +60,12 @@ def main(argv=None):
                      f"{' (final)' if final else ''}\n")
             for name, c in stats.items():
                 fh.write(f"  {name}: {dict(c)}\n")
+            fh.write("programs with each construct of generate.CONSTRUCTS, by outcome:\n")
+            for tag in CONSTRUCTS:
+                fh.write(f"  {tag}: {dict(constructs[tag])}\n")
+            fh.write("declined, by first line of the refusal:\n")
+            for line, n in declined.most_common():
+                fh.write(f"  {n:5d}  {line}\n")
             fh.write("new failures by first line:\n")
             for line, n in failures.most_common():
                 fh.write(f"  {n:5d}  {line}\n")
@@ -70,10 +78,15 @@ def main(argv=None):
             if time.time() > deadline:
                 return
             signal.alarm(opts.timeout)
+            status = "FAIL"
             try:
                 res = check_program(prog, seed)
+                status = res.status
                 stats[name][res.status] += 1
+                if res.status == "declined":
+                    declined[res.detail.split("\n")[0][:120]] += 1
             except _Timeout:
+                status = "TIMEOUT"
                 stats[name]["TIMEOUT"] += 1
                 with open(opts.out + ".failures", "a") as fh:
                     fh.write(f"TIMEOUT (> {opts.timeout} s)\n{prog.source}\n" + "=" * 80 + "\n")
@@ -85,6 +98,9 @@ def main(argv=None):
                     fh.write(str(exc) + "\n" + "=" * 80 + "\n")
             finally:
                 signal.alarm(0)
+                for tag in CONSTRUCTS:
+                    if tag in prog.features:
+                        constructs[tag][status] += 1
             if sum(stats[name].values()) % 100 == 0:
                 report()
         return one

@@ -1,0 +1,76 @@
+"""Numeric helpers for rules added to the table: what generated code calls for
+``x.item()``, ``np.r_[...]``, ``np.c_[...]``, builtin ``sum`` and ``x ** y`` at 0.
+
+Each has its derivative rules in :mod:`sourcediff.rules`, like NumPy's functions,
+so code calling them can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .runtime import unbroadcast
+
+
+def item_of(a):
+    """``a.item()``: the Python scalar in a one-element array (a number stays itself)."""
+    return a.item() if hasattr(a, "item") else a
+
+
+def xlogy(a, x):
+    """``a * log(x)``, taken as 0 where ``a`` is 0: d/dy of ``x ** y`` is ``xlogy(ans, x)``,
+    which is 0 at ``x = 0`` (not ``0 * -inf``)."""
+    if np.ndim(a) == 0 and np.ndim(x) == 0:
+        return 0.0 * a if a == 0 else a * np.log(x)
+    zero = np.equal(a, 0)
+    return np.where(zero, 0.0, a * np.log(np.where(zero, 1.0, x)))
+
+
+def r_concat(parts):
+    """``np.r_[a, b, ...]`` of numbers and arrays (no slices or strings)."""
+    return np.r_[tuple(parts)]
+
+
+def c_concat(parts):
+    """``np.c_[a, b, ...]`` of numbers and arrays (no slices or strings)."""
+    return np.c_[tuple(parts)]
+
+
+def r_unconcat(g, parts):
+    """The cotangents of ``np.r_``'s parts: slices of ``g`` along its first axis."""
+    out, start = [], 0
+    for p in parts:
+        n = np.shape(np.atleast_1d(p))[0]
+        out.append(np.reshape(g[start:start + n], np.shape(p)))
+        start += n
+    return out
+
+
+def c_unconcat(g, parts):
+    """The cotangents of ``np.c_``'s parts: slices of ``g`` along its last axis."""
+    out, start = [], 0
+    for p in parts:
+        n = 1 if np.ndim(p) <= 1 else np.shape(p)[-1]
+        out.append(np.reshape(g[..., start:start + n], np.shape(p)))
+        start += n
+    return out
+
+
+def builtin_sum_vjp(g, a):
+    """Cotangent of ``a`` in builtin ``sum(a)``: each item of a list or tuple gets ``g``
+    (summed to its shape); an array, summed over its first axis, gets ``g`` on each row."""
+    if isinstance(a, (list, tuple)):
+        return [unbroadcast(g, e) for e in a]
+    return np.broadcast_to(g, np.shape(a)).copy()
+
+
+def builtin_sum(a, start=0):
+    """Builtin ``sum`` (the name generated code uses, so a user's ``sum`` cannot shadow it)."""
+    return builtins.sum(a, start)
+
+
+HELPERS = {name: obj for name, obj in globals().items()
+           if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", None)
+           == __name__}
