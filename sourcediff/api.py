@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 
-from . import driver, runtime, signature
+from . import driver, runtime, signature, split
 from .freevars import cache_key as _cache_key
 from .freevars import snapshot as _snapshot
 from .freevars import unchanged as _unchanged
@@ -24,23 +24,27 @@ _cache = {}   # (freevars.cache_key, wrt, kind, options, shapes, dtypes) -> Adjo
 _latest = {}  # the same key without shapes -> the adjoint built last
 
 
-def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None):
+def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, again=False):
     """The compiled adjoint (cached per function, wrt, kind and specialisation).
 
     ``kind`` is "grad" (the value only if needed to check it is a scalar),
-    "value" (value and gradient) or "vjp" (takes the output's cotangent).
-    ``spec`` gives the arguments' shapes, ``dtypes`` their kinds
-    (:func:`inplace.kinds_of`: then fresh arrays are updated in place)."""
-    key = _cache_key(fn, wrt, kind, has_aux, spec, dtypes)
+    "value" (value and gradient), "vjp" (takes the output's cotangent) or "split"
+    (gives the value and a pullback: :mod:`split`). ``spec`` gives the arguments' shapes,
+    ``dtypes`` their kinds (:func:`inplace.kinds_of`: then fresh arrays are updated in
+    place). Calls into user code run once (split), except in "vjp" adjoints and with
+    ``again``: code that is differentiated again keeps ``vjp_call``."""
+    split_calls = kind != "vjp" and not again
+    key = _cache_key(fn, wrt, kind, has_aux, spec, dtypes, split_calls)
     adj = _cache.get(key)
     if adj is None:
         with _lock:
             adj = _cache.get(key)
             if adj is None:
-                adj = driver.build_adjoint(fn, wrt, with_seed=(kind == "vjp"),
+                adj = driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split"),
                                            has_aux=has_aux, specialize=spec,
                                            need_value=(kind != "grad" or has_aux),
-                                           kinds=dtypes)
+                                           kinds=dtypes, split_calls=split_calls,
+                                           split_form=(kind == "split"))
                 _cache[key] = adj
     _latest[_cache_key(fn, wrt, kind, has_aux)] = adj
     return adj.for_function(fn)
@@ -90,7 +94,7 @@ class _Transformed:
                 hint="pass every argument up to the ones wrt selects")
         self._check(args)
         return adjoint_of(self.fn, self.wrt, kind, self.has_aux, spec_of(args),
-                          kinds_of(args) if in_place else None)
+                          kinds_of(args) if in_place else None, again=not in_place)
 
     def _check(self, args):
         """The arguments ``wrt`` selects hold floats (only the selected ``*args`` items)."""
@@ -125,14 +129,20 @@ class _Transformed:
         """The generated adjoint trimmed to this gradient: a plain function of ``args``
         (flat: defaults filled in, see :mod:`signature`)."""
         from .higher import selector
-        if not self.single or self._pick is not None:
-            raise ArgumentError("only a single gradient can be differentiated again",
-                                function=self.fn.__name__, hint="pass wrt=0 (not a tuple)")
-        return selector(self._adjoint(args, in_place=False), (1, 0))
+        if self._pick is not None:
+            raise ArgumentError("a gradient with respect to items of *args cannot be "
+                                "differentiated again",
+                                function=self.fn.__name__,
+                                hint="differentiate a function of named parameters that "
+                                     "returns the loss alone")
+        # one gradient, or the tuple of them (wrt=(0, 1): jacobian gives the mixed blocks)
+        return selector(self._adjoint(args, in_place=False), (1, 0) if self.single else (1,))
 
 
 def _check_scalar(fn, value):
-    if type(value) is float or np.ndim(value) == 0:
+    """A scalar, or a one-element array (shape (1,) or (1, 1), as PyTorch's backward()
+    and autograd accept): its gradient is seeded with ones of its shape."""
+    if type(value) is float or np.ndim(value) == 0 or _one_element(value):
         return
     code = getattr(fn, "__code__", None)
     raise NonScalarOutputError(
@@ -140,6 +150,22 @@ def _check_scalar(fn, value):
         f"{np.shape(value)}", function=fn.__name__,
         filename=getattr(code, "co_filename", None), lineno=_return_line(fn),
         hint="reduce it (e.g. np.sum) or use vjp/jacobian for non-scalar outputs")
+
+
+def _one_element(value):
+    return isinstance(value, np.ndarray) and value.size == 1 and value.ndim > 0
+
+
+class _Seeded:
+    """The adjoint for a one-element output: the seeded ("vjp") one with ``ones(shape)``
+    as the output's cotangent, so every rule sees a cotangent of the output's shape."""
+
+    def __init__(self, adj, shape, dtype):
+        self.adj, self.seed = adj, np.ones(shape, dtype)
+        self.statics, self.source = adj.statics, adj.source
+
+    def fn(self, *args):
+        return self.adj.fn(*args, self.seed.copy())
 
 
 def _return_line(fn):
@@ -170,6 +196,8 @@ class GradFunction(_Transformed):
         self._public = None  # the plain function grad() returned, if any
 
     def _prepare(self, args, key):
+        from .parse import refuse_generator
+        refuse_generator(self.fn)  # (its output is never a scalar)
         try:
             adj = self._adjoint(args, "value" if self.with_value else "grad")
         except SourceUnavailableError as exc:
@@ -187,6 +215,12 @@ class GradFunction(_Transformed):
         return _remake, (self.with_value, self.fn, items[0] if self.single else tuple(items),
                          self.has_aux)
 
+    def _seeded(self, args, key, value):
+        """From now on, this key's adjoint seeds a one-element output with ones."""
+        adj = _Seeded(self._adjoint(args, "vjp"), np.shape(value), np.result_type(value))
+        self._by_key[key] = (adj, *self._by_key[key][1:])
+        return adj
+
     def _tape_call(self, args, kwargs):
         """The tape fallback on the call as made (it binds keywords and defaults itself)."""
         value, grads = self._tape._vg(*args, **kwargs)
@@ -201,9 +235,12 @@ class GradFunction(_Transformed):
         entry = self._by_key.get(key)
         if entry is None or not _unchanged(entry[2]):
             entry = self._prepare(args, key)
-            if self._public is not None and not isinstance(entry[0], _TapeAdjoint):
+            result = self(*args)  # (first: a one-element output switches to _Seeded)
+            entry = self._by_key[key]
+            if self._public is not None and not isinstance(entry[0], (_TapeAdjoint, _Seeded)):
                 from .entry import install
                 install(self._public, self, entry[0], args, key, entry[2])
+            return result
         return self(*args)
 
     def __call__(self, *args, **kwargs):
@@ -222,11 +259,17 @@ class GradFunction(_Transformed):
             result = adj.fn(*args)
         except Exception:
             # a non-scalar output can make the reverse sweep fail before the check below
-            _check_scalar(self.fn, _first(self.fn(*args), self.has_aux))
-            raise
+            value = _first(self.fn(*args), self.has_aux)
+            _check_scalar(self.fn, value)
+            if not _one_element(value):
+                raise
+            result = self._seeded(args, key, value).fn(*args)
         value, grads = result[0], result[1]
         if value is not None and not isinstance(value, float) and np.ndim(value) != 0:
             _check_scalar(self.fn, value)
+            if not isinstance(adj, _Seeded):  # found on this key's first call only
+                result = self._seeded(args, key, value).fn(*args)
+                grads = result[1]
         if self.single:
             grads = finish[0](grads[0], args[self.wrt[0]])
         else:
@@ -401,15 +444,20 @@ def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
 
 def vjp(fn, *primals):
     """``(fn(*primals), pullback)``; ``pullback(ct)`` gives one cotangent per primal."""
-    from .higher import flat_primals
+    from .higher import flat_primals, gradient_vjp
+    made = getattr(fn, "__sourcediff_state__", fn)
+    if hasattr(fn, "plain_function") or isinstance(made, GradFunction):
+        return gradient_vjp(made, primals)  # reverse over reverse: see higher.gradient_vjp
     wrt, flat, packed = tuple(range(len(primals))), primals, False
+    first = None  # the split adjoint's pullback, usable once
     if isinstance(fn, Primitive):
         adj = _PrimitiveAdjoint(fn, wrt, seed=True)
+        out = fn(*primals)
     else:
         _fast_check(fn, primals, wrt)
         flat, wrt, packed = flat_primals(fn, primals)  # defaults filled in, *args a tuple
         try:
-            adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(flat))
+            adj = adjoint_of(fn, wrt, "split", spec=spec_of(flat))
         except SourceUnavailableError as exc:
             import warnings
 
@@ -417,7 +465,12 @@ def vjp(fn, *primals):
             warnings.warn(f"sourcediff: {exc.bare_message}; using the runtime tape instead",
                           stacklevel=2)
             return tape.vjp(fn, *primals)
-    out = fn(*primals)
+        except split.NotSplittable:
+            adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(flat))
+            out = fn(*primals)
+        else:
+            out, first = adj.fn(*flat)  # the function runs once, here; its pullback waits
+    taken = []
 
     def pullback(cotangent):
         if np.shape(cotangent) != np.shape(out):
@@ -425,7 +478,12 @@ def vjp(fn, *primals):
                 f"the cotangent has shape {np.shape(cotangent)} but the output of "
                 f"'{fn.__name__}' has shape {np.shape(out)}", function=fn.__name__,
                 hint="pass a cotangent shaped like the output, e.g. np.ones_like(out)")
-        _value, grads = adj.fn(*flat, cotangent)[:2]
+        if first is not None and not taken:
+            taken.append(True)  # a split pullback replays its forward pass's saves once
+            grads = first(cotangent)
+        else:  # called again: the whole adjoint, forward pass included
+            again = adj if first is None else adjoint_of(fn, wrt, "vjp", spec=spec_of(flat))
+            grads = again.fn(*flat, cotangent)[1]
         grads = signature.per_primal([runtime.like(g, flat[i]) for g, i in zip(grads, wrt)],
                                      packed)
         return tuple(_own(g, cotangent) for g in grads)

@@ -50,6 +50,23 @@ def free_locals(parsed, inner):
     return out
 
 
+def enclosing_cells(parsed, inner, taken=()):
+    """Names ``inner`` reads from a scope around the differentiated function (its closure
+    cells: ``scale`` in ``def make(scale): def loss(w): def inner(v): ...``), and the other
+    functions defined in the differentiated function that it calls. The lifted
+    function is compiled at module level, so it gets them as parameters too, read by the
+    caller at each call (never values baked in when it was compiled)."""
+    cells = set(getattr(getattr(parsed.fn, "__code__", None), "co_freevars", ()))
+    cells |= {n.name for n in N.walk(parsed.tree) if isinstance(n, gast.FunctionDef)
+              and n is not parsed.tree and n is not inner}  # sibling helpers: values too
+    own = set(signature.param_names(inner.args)) | set(N.names_in(inner, gast.Store))
+    out = []
+    for n in N.names_in(inner, gast.Load):
+        if n in cells and n not in own and n not in taken and n not in out:
+            out.append(n)
+    return out
+
+
 def lift(parsed, call_, varied):
     """``(lifted function, extra argument names)`` for a call to a nested function that
     reads differentiated locals; None when there is nothing to lift."""
@@ -61,6 +78,7 @@ def lift(parsed, call_, varied):
     free = free_locals(parsed, inner)
     if not any(n in varied for n in free):
         return None
+    free += enclosing_cells(parsed, inner, free)
     key = (parsed.filename, getattr(inner, "lineno", 0), call_.func.id, tuple(free))
     if key not in _lifted:
         _lifted[key] = _compile(parsed, inner, call_.func.id, free)

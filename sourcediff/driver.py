@@ -17,11 +17,12 @@ import gast
 import numpy as np
 
 from . import (activity, codegen, fence, flatten, freevars, normalize, optimize, parse, resolve,
+               split,
                runtime, saves, shapes)
 from . import nodes as N
 from .activity import analyse
 from .names import NameGen
-from .reverse import Sweep
+from .reverse import Sweep, is_user_call
 from .signature import param_names
 
 
@@ -154,10 +155,12 @@ def containers(body, ns, params, spec):
 
 
 def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need_value=True,
-                  kinds=None, live=True):
+                  kinds=None, live=True, split_calls=False, split_form=False):
     """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``.
 
     ``specialize`` (argument shapes) and ``kinds`` (argument dtypes) let it assume those.
+    ``split_calls``: calls into user code run once (:mod:`split`); ``split_form``: the
+    result is ``f(*args) -> (value, pullback)`` (needs ``with_seed``).
     ``live``: read data globals and closure variables at each call (see :mod:`freevars`);
     else they are the generated function's own globals (for an exported module)."""
     parsed, ns, body, out, aux = front(fn, has_aux)
@@ -182,6 +185,8 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
                      and isinstance(n.value, gast.Name) and n.value.id in active}
     sweep.lazy = {v for v in sweep.scatter
                   if v not in params and not saves.defined_up_front(body, v)}
+    if split_calls:
+        split.mark(body, ns, active, names, is_user_call)
 
     # the seed: d(out)/d(out)
     seed_name = None
@@ -209,6 +214,8 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
             results.append(N.call("zeros_like_grad", [N.name(p)]))
     inits = [N.assign(name, zero) for name, zero in sweep.init.items()]
     forward, rev = saves.insert(body, rev, params)
+    if split_calls:
+        forward = split.rewrite(forward)
     value = N.clone(out)
     if isinstance(out, gast.Name) and out.id in multidef:
         # the reverse pass restores overwritten values: keep the output's now
@@ -225,8 +232,18 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     stmts += [N.comment("reverse pass"), *inits, *rev]
     stmts.append(N.return_(N.tuple_([value, N.tuple_(results)] + ([aux] if aux else []))))
     fdef = _function(fname, params + ([seed_name] if seed_name else []), stmts)
-    fdef = optimize.optimize(fdef, ns, specialize, params, keep={seed_name} - {None},
+    spec_params, spec = params, specialize
+    if split_form and specialize is not None:  # the pullback's seed is shaped like the value
+        seed_shape = shapes.output_shape(body, ns, dict(zip(params, specialize)), out)
+        if seed_shape is not None:
+            spec_params, spec = params + [seed_name], tuple(specialize) + (seed_shape,)
+    fdef = optimize.optimize(fdef, ns, spec, spec_params, keep={seed_name} - {None},
                              kinds=kinds, outside=freevars.data_names(ns))
+    if split_form:
+        fdef.name = fname = names.global_name(f"{base}_split")
+        fdef = split.to_split_form(fdef, seed_name, names.fresh(f"{base}_pullback"))
+        if fdef is None:
+            raise split.NotSplittable(parsed.name)
     return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname, names, live)
 
 

@@ -8,6 +8,7 @@ instead. Everything not rejected here must be handled by later passes.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import gast
 
@@ -59,8 +60,7 @@ def check(parsed, allow_nested=True):
             for t in targets:
                 for sub in N.walk(t):
                     if isinstance(sub, gast.Attribute) and isinstance(sub.ctx, gast.Store):
-                        _fail(parsed, node, "assignment to an attribute",
-                              "build a new value instead of setting an attribute")
+                        _check_attribute_store(parsed, node, t, sub)
                     if isinstance(sub, gast.Starred):
                         _fail(parsed, node, "starred assignment", "unpack each element by index")
         if isinstance(node, gast.FunctionDef) and node is not tree and not allow_nested:
@@ -72,6 +72,46 @@ def check(parsed, allow_nested=True):
             for k in node.keywords:
                 if k.arg is None:
                     _fail(parsed, node, "a **kwargs call", "pass each keyword explicitly")
+
+
+def _check_attribute_store(parsed, stmt, target, attr):
+    """``obj.n += 1``, ``obj.last = loss`` on an object from outside (a global or closure
+    variable; not an argument or a local): the store runs as written (a counter, a log)
+    where no gradient can flow through it: the update is a constant step or constant, or the function never reads ``obj`` again but for attributes it does
+    not set (no ``obj.last`` read back, no ``obj.method()``, no ``f(obj)``)."""
+    hint = "build a new value instead of setting an attribute"
+    if target is not attr or not isinstance(attr.value, gast.Name) or isinstance(
+            stmt, gast.AnnAssign):
+        _fail(parsed, stmt, "assignment to an attribute", hint)
+    obj = attr.value.id
+    from .signature import param_names
+    if obj in set(N.names_in(parsed.tree, gast.Store)) | set(param_names(parsed.tree.args)):
+        _fail(parsed, stmt, "assignment to an attribute", hint + " (only an object from "
+              "outside the function, a counter or a log, may have its attributes set)")
+    if isinstance(stmt.value, gast.Constant):
+        return
+    owner = {}  # child -> parent, for the loads of obj
+    for node in N.walk(parsed.tree):
+        for child in gast.iter_child_nodes(node):
+            owner[id(child)] = node
+    written = {a.attr for a in N.walk(parsed.tree) if isinstance(a, gast.Attribute)
+               and isinstance(a.ctx, gast.Store) and isinstance(a.value, gast.Name)
+               and a.value.id == obj}
+    for node in N.walk(parsed.tree):
+        if not (isinstance(node, gast.Name) and node.id == obj and isinstance(
+                node.ctx, gast.Load)):
+            continue
+        up = owner.get(id(node))
+        if isinstance(up, gast.Attribute) and isinstance(up.ctx, gast.Store):
+            continue
+        if isinstance(up, gast.Attribute) and up.attr not in written and not (
+                isinstance(owner.get(id(up)), gast.Call) and owner[id(up)].func is up):
+            continue  # obj.other: an attribute this function does not set
+        _fail(parsed, stmt, f"setting '{obj}.{attr.attr}' where the function reads "
+              f"'{obj}' back (a gradient through it would be lost)",
+              "return the value instead, or set the attribute outside the differentiated "
+              "function (a counter 'obj.n += 1' or a log 'obj.last = loss' that is never "
+              "read back is fine)")
 
 
 def _is_no_grad(expr):
@@ -102,7 +142,10 @@ def check_discarded_call(parsed, call, touched, ns):
     ``touched`` (the differentiated names it reads) is not empty, except for ``print``."""
     from .resolve import static_value
     touched = list(dict.fromkeys(touched))
-    if touched and static_value(call.func, ns) is not print:
+    fn = static_value(call.func, ns)
+    if fn is setattr and len(call.args) == 3:  # obj.attr = v (the fence checked v)
+        touched = [n for n in touched if n in N.names_in(call.args[0])]
+    if touched and fn is not print:
         fail(parsed, call, "a call whose result is discarded but that may change "
              f"{', '.join(touched)}", "assign the result to a new variable; lists may "
              "only grow with .append")
@@ -126,18 +169,25 @@ def check_inplace(parsed, body, params, ns):
             targets.setdefault(node.targets[0].value.id, node)
     hint = ("write into a new array made in this function, e.g. y = np.zeros_like(x) or "
             "y = np.copy(x), and do not give it a second name")
+    moved = _moved(module)
+    loads = Counter(N.names_in(module, gast.Load))
     for y, where in targets.items():
         for node in N.walk(module):
             if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
                 continue
             v = node.value
             if node.targets[0].id == y:
-                fresh = isinstance(v, (gast.BinOp, gast.UnaryOp, gast.List)) or (
-                    isinstance(v, gast.Call) and _is_fresh(static_value(v.func, ns), np))
+                fresh = isinstance(v, (gast.BinOp, gast.UnaryOp, gast.List, gast.Constant)) \
+                    or N.is_pop(v, "_stack") or (  # a stack restoring y's own earlier value
+                        isinstance(v, gast.Call) and _is_fresh(static_value(v.func, ns), np)) \
+                    or (  # y = y_prev: its own array back
+                        isinstance(v, gast.Name) and moved.get(v.id) == y
+                        and loads[v.id] == 1)
                 if not fresh:
                     fail(parsed, where, f"an in-place update of '{y}', which may share its "
                          "data with another array", hint)
-            elif isinstance(v, gast.Name) and v.id == y:
+            elif isinstance(v, gast.Name) and v.id == y and moved.get(
+                    node.targets[0].id) != y:
                 fail(parsed, node, f"a second name for '{y}', which is updated in place", hint)
     # y += v changes the array in place too: a view of y would see it
     augmented = {node.target.id for node in N.walk(parsed.tree)
@@ -146,6 +196,7 @@ def check_inplace(parsed, body, params, ns):
         for node in N.walk(module):
             if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
                     and not _TEMP.match(node.targets[0].id) \
+                    and moved.get(node.targets[0].id) != y \
                     and _view_of(node.value, ns, np) == y and node.targets[0].id != y:
                 fail(parsed, node, f"a view of '{y}' (it shares its data), and '{y}' is "
                      "updated in place", "take a copy, e.g. np.copy(np.reshape(y, shape)), or "
@@ -153,6 +204,22 @@ def check_inplace(parsed, body, params, ns):
 
 
 _TEMP = re.compile(r"_t\d+$")  # normalisation's temporaries: read once, right away
+
+
+def _moved(module):
+    """``z = y`` right before ``y`` is bound to something else (how a generated adjoint
+    keeps an overwritten value, ``s_prev = s``): from then on only ``z`` names that
+    array, so it is not a second name. ``{z: y}``."""
+    out = {}
+    for block in N.blocks(module):
+        stmts = [s for s in block if not N.is_comment(s)]
+        for s, nxt in zip(stmts, stmts[1:]):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and isinstance(s.value, gast.Name) and isinstance(nxt, gast.Assign) \
+                    and isinstance(nxt.targets[0], gast.Name) \
+                    and nxt.targets[0].id == s.value.id:
+                out[s.targets[0].id] = s.value.id
+    return out
 
 
 _VIEWS = ("reshape", "transpose", "ravel", "squeeze", "expand_dims", "swapaxes", "moveaxis",

@@ -14,7 +14,7 @@ import gast
 
 from . import closures
 from . import nodes as N
-from . import registry
+from . import registry, runtime
 from .activity import BINOPS, NONDIFF_ATTRS, UNARY, operands, refuse
 from .custom import Primitive
 from .errors import MissingRuleError
@@ -97,10 +97,31 @@ class Tangents:
                 N.name(self.dot(y)), index_expr(t.slice), vd])))
         return out
 
+    def outer_list(self, lst, call):
+        """``lst`` is a list from outside (a global or closure log, not an argument or a
+        list this function builds): it has no tangent. Refused if the function reads it
+        back, where a tangent would be needed."""
+        from .signature import param_names
+        tree = self.parsed.tree
+        if lst not in self.ns or lst in set(N.names_in(tree, gast.Store)) | set(
+                param_names(tree.args)):
+            return False  # (normalisation's own lists are not in ns either)
+        uses = [n for n in N.walk(tree) if isinstance(n, gast.Name) and n.id == lst]
+        appends = [n for n in N.walk(tree) if isinstance(n, gast.Call) and isinstance(
+            n.func, gast.Attribute) and n.func.attr == "append" and isinstance(
+            n.func.value, gast.Name) and n.func.value.id == lst]
+        if len(uses) > len(appends):
+            fail(self.parsed, call, f"reading back '{lst}', a list from outside the function "
+                 "that it appends differentiated values to", "build a list inside the "
+                 "function and return or read that one")
+        return True
+
     def expr_call(self, c):
         f = c.func
         if isinstance(f, gast.Attribute) and f.attr == "append" and isinstance(f.value, gast.Name) \
                 and f.value.id in self.varied:
+            if self.outer_list(f.value.id, c):
+                return []  # a log kept outside (losses.append(loss)): it just runs
             a = c.args[0]
             ad = (N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
                   else N.call("zeros_tangent", [a]))
@@ -163,8 +184,10 @@ class Tangents:
         fn = static_value(value.func, self.ns)
         if fn is stop_gradient:
             return None
+        if fn in (runtime.vjp_call, runtime.vjp_method, runtime.jvp_call, runtime.jvp_method):
+            return self.generated_call(fn, value, s)
         if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn) \
-                or is_bound_method(fn):
+                or is_bound_method(fn) or getattr(fn, "plain_function", None) is not None:
             func, args = closures.callee(self.parsed, value, self.ns, self.varied, self.names,
                                          self.extra_globals)
             return N.call("jvp_call", [func, N.tuple_([self.arg_tangent(a) for a in args]),
@@ -205,6 +228,38 @@ class Tangents:
         if any(p.variadic or p.name in rule.seq_vjps for p in rule.params):
             return self.seq_tangent(fn, value, rule, bound)
         return self.apply(rule, bound, ans, s)
+
+    def generated_call(self, fn, value, s):
+        """A call into generated code: ``vjp_call(fn, g, *args)``, ``vjp_method(g, obj,
+        name, *args)`` (in an adjoint: ``grad(grad(f))``, ``hessian`` of a loss calling a
+        helper), ``jvp_call(fn, tangents, *args)`` or ``jvp_method(obj, name, tangents,
+        *args)`` (in tangent code: third and higher order). Each computes what a plain
+        generated function F computes (the callee's adjoint or tangent code, read back:
+        ``runtime.adjoint_fn`` & co. build it), so its tangent is forward mode over F:
+        ``jvp_call(F, tangents, *args)``, itself a call of this kind. A special case here,
+        not a rule template: templates sum one term per parameter, and this tangent is
+        one forward pass over all of them at once."""
+        if value.keywords:
+            fail(self.parsed, value, f"keyword arguments in a call to {fn.__name__}",
+                 "pass the arguments by position")
+        args = value.args
+        if fn is runtime.vjp_call:        # F(*args, g)
+            maker, owner, rest = "adjoint_fn", [args[0]], args[2:] + args[1:2]
+        elif fn is runtime.vjp_method:    # F(g, obj, *args)
+            maker, owner, rest = "method_adjoint_fn", [], [args[0], args[1], *args[3:]]
+        elif fn is runtime.jvp_call:      # F(*args, tangents)
+            maker, owner, rest = "tangent_fn", [args[0]], args[2:] + args[1:2]
+        else:                             # jvp_method: F(obj, tangents, *args)
+            maker, owner, rest = "method_tangent_fn", [], [args[0], args[2], *args[3:]]
+        for a in owner:
+            if isinstance(a, gast.Name) and a.id in self.varied:
+                refuse(self.parsed, s, f"{fn.__name__} of a function value that depends on "
+                       "the differentiated input", [a.id])
+        tans = [self.arg_tangent(a) for a in rest]
+        if all(isinstance(t, gast.Constant) for t in tans):
+            return None
+        made = N.call(maker, [N.clone(a) for a in args])
+        return N.call("jvp_call", [made, N.tuple_(tans), *[N.clone(a) for a in rest]])
 
     def arg_tangent(self, a):
         """The tangent of a user call's argument: None for zero; a ``*args`` tuple or

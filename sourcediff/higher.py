@@ -265,24 +265,33 @@ def _signature_fn(f):
 
 
 def jacobian(fn, wrt=0):
-    """``J[out_index + arg_index]``: reverse mode row by row, or forward column by column."""
+    """``J[out_index + arg_index]``: reverse mode row by row, or forward column by column.
+
+    A tuple ``wrt`` gives a tuple over the arguments; a function returning a tuple or
+    list (``grad(f, wrt=(0, 1))``) gives a tuple over its outputs (forward mode), each
+    a tuple over the arguments when ``wrt`` is (as ``jax.jacobian``)."""
     def jac(*args):
         idx, single = resolve_wrt(_signature_fn(fn), wrt)
         out = fn(*args)
-        results = []
+        multi = isinstance(out, (tuple, list))
+        outs = tuple(out) if multi else (out,)
+        per_out = [[] for _ in outs]
         for i in idx:
             x = np.asarray(args[i], dtype=float)
-            n_out, n_in = int(np.size(out)), int(x.size)
-            if n_in <= n_out:   # forward: one pass per input element
-                cols = []
+            n_out, n_in = sum(int(np.size(o)) for o in outs), int(x.size)
+            if multi or n_in <= n_out:   # forward: one pass per input element
+                cols = [[] for _ in outs]
                 for j in range(n_in):
                     e = np.zeros(x.size)
                     e[j] = 1.0
                     tangents = [np.zeros_like(np.asarray(a, dtype=float)) if k != i else
                                 e.reshape(x.shape) for k, a in enumerate(args)]
                     tangents = [t if np.ndim(a) else float(t) for t, a in zip(tangents, args)]
-                    cols.append(np.ravel(jvp(fn, args, tangents)[1]))
-                J = np.stack(cols, axis=-1) if cols else np.zeros((n_out, 0))
+                    t_out = jvp(fn, args, tangents)[1]
+                    for c, t in zip(cols, tuple(t_out) if multi else (t_out,)):
+                        c.append(np.ravel(t))
+                Js = [np.stack(c, axis=-1) if c else np.zeros((int(np.size(o)), 0))
+                      for c, o in zip(cols, outs)]
             else:               # reverse: one pass per output element
                 from .api import vjp
                 _, pull = vjp(plain(fn, args), *args)
@@ -292,28 +301,197 @@ def jacobian(fn, wrt=0):
                     e[j] = 1.0
                     ct = e.reshape(np.shape(out)) if np.ndim(out) else 1.0
                     rows.append(np.ravel(pull(ct)[i]))
-                J = np.stack(rows, axis=0)
-            results.append(J.reshape(np.shape(out) + x.shape))
-        return results[0] if single else tuple(results)
+                Js = [np.stack(rows, axis=0)]
+            for acc, J, o in zip(per_out, Js, outs):
+                acc.append(J.reshape(np.shape(o) + x.shape))
+        blocks = [acc[0] if single else tuple(acc) for acc in per_out]
+        return tuple(blocks) if multi else blocks[0]
     jac.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
     return jac
 
 
 def hessian(fn, wrt=0):
-    """The Hessian of scalar ``fn``: forward mode over the generated gradient."""
+    """The Hessian of scalar ``fn``: forward mode over the generated gradient. A tuple
+    ``wrt`` gives the nested blocks ``H[i][j] = d2f/dx_i dx_j`` (shape ``x_i.shape +
+    x_j.shape``), as ``jax.hessian`` with a tuple of argnums."""
     from .api import grad
     return jacobian(grad(fn, wrt), wrt)
 
 
 def hvp(fn, wrt=0):
-    """``hvp(f)(*args, v)``: Hessian-vector product without forming the Hessian."""
+    """``hvp(f)(*args, v)``: Hessian-vector product without forming the Hessian. A tuple
+    ``wrt`` takes a tuple ``v`` (one vector per argument) and gives ``sum_j H[i][j] v[j]``
+    for each ``i``."""
     from .api import grad
 
     def product(*args_and_v):
         *args, v = args_and_v
+        idx, single = resolve_wrt(_signature_fn(fn), wrt)
+        vs = (v,) if single else tuple(v)
+        if len(vs) != len(idx):
+            raise ArgumentError(f"hvp with wrt={wrt!r} takes {len(idx)} vector(s), got "
+                                f"{len(vs)}", function=getattr(fn, "__name__", None),
+                                hint="pass one vector per argument wrt selects, as a tuple")
         g = grad(fn, wrt)
-        tangents = [np.zeros_like(np.asarray(a, dtype=float)) if k != wrt else v
-                    for k, a in enumerate(args)]
+        tangents = [np.zeros_like(np.asarray(a, dtype=float)) for a in args]
+        for i, vi in zip(idx, vs):
+            tangents[i] = tangents[i] + vi
         tangents = [t if np.ndim(a) else float(t) for t, a in zip(tangents, args)]
         return jvp(g, args, tangents)[1]
     return product
+
+
+def gradient_vjp(made, primals):
+    """``vjp`` of a gradient sourcediff made (reverse over reverse), by symmetry of second
+    derivatives: for ``g = grad(f, wrt)`` the pullback of ``v`` on argument ``j`` is
+    ``sum_i v_i . d2f/dx_i dx_j``, which is the tangent of ``grad(f, wrt=every primal)``
+    along ``v`` (in the ``wrt`` slots): one forward pass over the generated adjoint, calls
+    into helpers included. Exact wherever the generated gradient is differentiable (within
+    one branch of the code), as forward-over-reverse Hessians are."""
+    from .api import GradFunction, grad
+    name = getattr(made, "__name__", None)
+    if getattr(made, "with_value", False) or getattr(made, "has_aux", False):
+        raise ArgumentError("vjp of value_and_grad or of a gradient with has_aux=True is not "
+                            "supported", function=name,
+                            hint="take vjp of grad(f) (the gradient alone)")
+    if isinstance(made, GradFunction):
+        inner, items, single = made.fn, made.wrt_items, made.single
+    else:  # ForwardGrad: grad of a sourcediff function
+        inner, items, single = made.inner, made.wrt, made.single
+    if not all(isinstance(i, (int, np.integer)) and i < len(primals) for i in items):
+        raise ArgumentError("vjp of a gradient needs wrt to select arguments passed by "
+                            "position", function=name,
+                            hint="pass the differentiated arguments as vjp's primals")
+    every = tuple(range(len(primals)))
+    full = made if tuple(items) == every and single == (len(every) == 1) else grad(
+        inner, every[0] if len(every) == 1 else every)
+    out = made(*primals)
+
+    def pullback(cotangent):
+        vs = (cotangent,) if single else tuple(cotangent)
+        outs = (out,) if single else tuple(out)
+        if len(vs) != len(outs) or any(np.shape(c) != np.shape(o) for c, o in zip(vs, outs)):
+            raise ArgumentError(
+                "the cotangent does not match the gradient: pass one shaped like each "
+                "gradient (a tuple for a tuple wrt)", function=name,
+                hint="pass np.ones_like(g) for each gradient g")
+        tangents = [np.zeros(np.shape(p)) if np.ndim(p) else 0.0 for p in primals]
+        for i, v in zip(items, vs):
+            tangents[i] = tangents[i] + v
+        t = jvp(full, primals, tangents)[1]
+        t = (t,) if len(every) == 1 else tuple(t)
+        return tuple(_like(ti, p) for ti, p in zip(t, primals))
+
+    return out, pullback
+
+
+# --- views of generated code: the functions a call into generated code is jvp'd through --
+_views = weakref.WeakKeyDictionary()  # generated (or user) function -> {layout: view}
+_SEED, _TANS, _SELF, _UNUSED = "_sd_seed", "_sd_tangents", "_sd_self", "_sd_unused"
+
+
+def adjoint_view(fn, args, wrt, bound=None, seed_first=False, lead=0):
+    """A plain generated function computing the cotangent list ``runtime._vjp`` gives for
+    ``fn`` at ``args`` (None for the arguments not in ``wrt``): ``F(*args, g)``, or
+    ``F(g, *args)`` with ``seed_first`` (``vjp_method``'s order). ``bound``: ``args[0]`` is
+    this object, held by the view and left out of its parameters and its result. ``lead``
+    more leading parameters are unused and get None (an object whose attribute is called)."""
+    from .api import adjoint_of
+    n = len(args)
+    if wrt:
+        adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args))
+        fdef = gast.parse(adj.source).body[0]
+        params = [a.id for a in fdef.args.args]
+        base, seed, glob = params[:n], params[n], adj.fn.__globals__
+        grads = fdef.body[-1].value.elts[1].elts
+        items = [N.clone(grads[wrt.index(i)]) if i in wrt else N.const(None) for i in range(n)]
+        body, name, owner = fdef.body[:-1], fdef.name, adj.fn
+    else:  # no cotangent flows (g is None, or nothing to differentiate): all None
+        base, seed, glob = [f"_sd_a{i}" for i in range(n)], _SEED, {}
+        items = [N.const(None)] * n
+        body, name, owner = [], f"{getattr(fn, '__name__', 'f')}_no_cotangents", fn
+    if bound is not None:
+        items = items[1:]
+    items = [N.const(None)] * lead + items
+    own = [_fresh(fdef, f"{_UNUSED}{i}") if wrt else f"{_UNUSED}{i}" for i in range(lead)] + \
+        base[1 if bound is not None else 0:]
+    order = [seed, *own] if seed_first else [*own, seed]
+    key = ("cts", tuple(wrt), n, seed_first, lead)
+    return _view(owner, key, name + "_cts", order, body, gast.List(elts=items, ctx=gast.Load()),
+                 glob, base[0] if bound is not None else None, bound)
+
+
+def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0):
+    """A plain generated function computing ``runtime.jvp_call(fn, tangents, *args)`` (the
+    output tangent), taking the tangents as one tuple: ``G(*args, tangents)``, or
+    ``G(obj, tangents, *rest)`` with ``method`` (``jvp_method``'s order, where ``lead=1``
+    means an unused object first and ``tangents[0]`` its tangent). ``bound``: ``args[0]``
+    is this object (``tangents[0]`` is then None), held by the view."""
+    n = len(args)
+    skip = 1 if bound is not None else 0   # args[0] and tangents[0] are not parameters
+    pos = {i: i - skip + lead for i in range(n)}  # where args[i]'s tangent is in the tuple
+    if wrt:
+        adj = jvp_adjoint(fn, wrt, spec_of(args))
+        fdef = gast.parse(adj.source).body[0]
+        params = [a.id for a in fdef.args.args]
+        base, tnames, glob = params[:n], params[n:], adj.fn.__globals__
+        tans = _fresh(fdef, _TANS)
+        reads = []
+        for k, t in zip(wrt, tnames):
+            item = gast.Subscript(value=N.name(tans), slice=N.const(pos[k]), ctx=gast.Load())
+            if isinstance(args[k], (tuple, dict)):  # *args / **kwargs: None entries filled
+                item = N.call("filled_tangent", [item, N.name(base[k])])
+            reads.append(N.assign(t, item))
+        body = fdef.body[:1] + reads + fdef.body[1:-1]
+        result, name, owner = fdef.body[-1].value.elts[1], fdef.name, adj.fn
+    else:  # nothing moves: a zero tangent shaped like the output
+        base, glob, tans = [f"_sd_a{i}" for i in range(n)], {"_sd_fn": fn}, _TANS
+        body, name, owner = [], f"{getattr(fn, '__name__', 'f')}_no_tangent", fn
+        result = N.call("zeros_tangent", [N.call("_sd_fn", [N.name(a) for a in base])])
+    own = base[skip:]
+    unused = [_fresh(fdef, f"{_UNUSED}{i}") if wrt else f"{_UNUSED}{i}" for i in range(lead)]
+    order = ([*unused, *own[:1], tans, *own[1:]] if method and not lead else
+             [*unused, tans, *own] if method else [*own, tans])
+    key = ("tan", tuple(wrt), n, method, lead,
+           tuple(isinstance(a, (tuple, dict)) for a in args))
+    return _view(owner, key, name + "_tan", order, body, result, glob,
+                 base[0] if bound is not None else None, bound)
+
+
+def _fresh(tree, base):
+    """``base``, or ``base`` with a number, not already a name in ``tree`` (views of views
+    of generated code each add a parameter of the same kind)."""
+    taken = set(N.names_in(tree)) | {a.id for node in N.walk(tree)
+                                     if isinstance(node, gast.FunctionDef)
+                                     for a in node.args.args}
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}{k}"
+    return name
+
+
+def _view(owner, key, name, params, body, result, glob, self_name, bound):
+    """Compile (once per owner, layout and bound object) ``def name(*params): body;
+    return result``, ``self_name`` set to ``bound`` on entry."""
+    made = _views.setdefault(owner, {})
+    if bound is not None:
+        key = key + (id(bound),)
+    hit = made.get(key)
+    if hit is not None and hit[0] is bound:
+        return hit[1]
+    glob = dict(glob)
+    if bound is not None:
+        held = _fresh(gast.Module(body=body, type_ignores=[]), _SELF)
+        glob[held] = bound
+        body = body[:1] + [N.assign(self_name, N.name(held))] + body[1:]
+    from .runtime import HELPERS
+    for helper in ("zeros_tangent", "filled_tangent"):
+        glob.setdefault(helper, HELPERS[helper])
+    glob.setdefault("np", np)
+    fdef = driver._function(name, params, [*body, N.return_(result)])
+    src = codegen.to_source(fdef)
+    filename = f"<sourcediff {name}:{zlib.crc32(src.encode()):08x}>"
+    fn = codegen.compile_function(src, name, glob, filename)
+    made[key] = (bound, fn)
+    return fn

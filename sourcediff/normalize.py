@@ -165,9 +165,11 @@ class Normalizer:
         if name in ("reshape", "transpose") and len(args) > 1:
             args = [self.atom(N.tuple_(args))]
         np_name = {"flatten": "ravel"}.get(name, name)
-        if name == "astype":
-            return N.call(N.parse_expr("np.asarray"), [obj], [N.keyword("dtype", args[0])]
-                          if args else kws)
+        if name == "astype":  # a new array, as astype makes (np.asarray only if copy=False)
+            copy = [k for k in kws if k.arg == "copy"]
+            share = copy and isinstance(copy[0].value, gast.Constant) and not copy[0].value.value
+            kws = [N.keyword("dtype", args[0])] if args else [k for k in kws if k.arg != "copy"]
+            return N.call(N.parse_expr("np.asarray" if share else "np.array"), [obj], kws)
         return N.call(N.parse_expr(f"np.{np_name}"), [obj, *args], kws)
 
     def listcomp(self, node):
@@ -275,6 +277,13 @@ class Normalizer:
             value = self.atom(s.value)
             sub = gast.Subscript(value=N.name(obj.id, store=False), slice=idx, ctx=gast.Store())
             return self.emit(N.assign(sub, value), s)
+        if isinstance(target, gast.Attribute):  # obj.n += 1, allowed by the fence: it runs
+            if self.ns.get("setattr") is not setattr:
+                fail(self.parsed, s, "assignment to an attribute in a function that reads "
+                     "its own 'setattr'", "rename that global")
+            obj, value = self.atom(N.load(target.value)), self.atom(s.value)
+            return self.emit(N.expr_stmt(N.call("setattr", [obj, N.const(target.attr), value])),
+                             s)
         fail(self.parsed, s, "this assignment target", "assign to a plain name")
 
     def unpack(self, target, value, s):
@@ -401,7 +410,8 @@ def normalize(parsed, ns):
     """The function body in A-normal form (a list of statements)."""
     if "np" not in ns:
         ns["np"] = np
-    for name, obj in (("len", len), ("range", range), ("min", min), ("list", list)):
+    for name, obj in (("len", len), ("range", range), ("min", min), ("list", list),
+                      ("setattr", setattr)):
         ns.setdefault(name, obj)  # builtins the rewrites below introduce
     norm = Normalizer(parsed, ns, {"n": 0})
     return norm.block(parsed.tree.body)

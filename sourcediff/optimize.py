@@ -18,7 +18,29 @@ from . import registry, runtime
 from .fold import fold
 from .resolve import MISSING, static_value
 
-_IMPURE_HELPERS = {"scatter_add", "pop_cot"}
+_IMPURE_HELPERS = {"scatter_add", "pop_cot", "split_call", "split_method", "pullback_of"}
+_PURE_BUILTINS = (slice, range, reversed, len, tuple, list)
+
+
+def pure_function(fn):
+    """Is a call of ``fn`` known to do nothing but compute its result, so that the
+    optimiser may drop, merge or move it? Declared pure: NumPy's functions in the rule
+    table and the functions declared non-differentiable, and a few builtins. Everything
+    else runs as written: a user function (it may print, append to a list, count calls),
+    a user ``@primitive``, and a random draw (``np.random.*``, a ``Generator``'s or
+    ``random.Random``'s methods), even though it is declared non-differentiable."""
+    import random
+
+    import numpy as np
+    owner = getattr(fn, "__self__", None)
+    module = getattr(fn, "__module__", None) or ""
+    if isinstance(owner, (np.random.RandomState, np.random.Generator, random.Random)) or (
+            module == "random" or module.startswith("numpy.random")):
+        return False
+    rule = registry.lookup(fn)
+    if rule is not None:
+        return rule.user_vjp is None and rule.user_jvp is None
+    return registry.is_nondiff(fn) or any(fn is b for b in _PURE_BUILTINS)
 
 
 class Info:
@@ -121,8 +143,7 @@ class Optimizer:
                             node.func.value, gast.Name) and node.func.value.id == "np":
                         continue
                     return False
-                if registry.lookup(fn) is None and not registry.is_nondiff(fn) \
-                        and fn not in (slice, range, reversed, len, tuple, list):
+                if not pure_function(fn):
                     return False
             if isinstance(node, (gast.Lambda, gast.Yield)):
                 return False

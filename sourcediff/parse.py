@@ -31,8 +31,9 @@ class Parsed:
         return None
 
 
-def parse_function(fn):
-    """The gast ``FunctionDef`` of ``fn``, with original line numbers."""
+def parse_function(fn, generators_as_lists=True):
+    """The gast ``FunctionDef`` of ``fn``, with original line numbers (a generator
+    function's body building a list, unless ``generators_as_lists`` is false)."""
     name = getattr(fn, "__name__", repr(fn))
     code = getattr(fn, "__code__", None)
     if code is None:
@@ -72,6 +73,10 @@ def parse_function(fn):
         raise SourceUnavailableError(f"cannot find the definition of '{name}' in its source",
                                      function=name)
     _generators_as_lists(node)
+    if generators_as_lists:
+        _list_of_generator_calls(node, fn)
+        for fdef in [n for n in N.walk(node) if isinstance(n, gast.FunctionDef)]:
+            _generator_function_as_list(fdef, name, code, first)
     gast.increment_lineno(module, first - 1)
     if dedent:  # columns as in the file, for error carets
         for n in N.walk(module):
@@ -137,3 +142,115 @@ def _generators_as_lists(tree):
         if isinstance(node, gast.Call):
             node.args = [gast.copy_location(gast.ListComp(elt=a.elt, generators=a.generators), a)
                          if isinstance(a, gast.GeneratorExp) else a for a in node.args]
+
+
+YIELDED = "_yielded"  # the list a generator function's body builds instead
+
+
+def _own_nodes(fdef):
+    """The nodes of ``fdef``'s own body (not of functions or lambdas nested in it)."""
+    todo = list(fdef.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+            todo.extend(gast.iter_child_nodes(node))
+
+
+def _generator_function_as_list(fdef, name, code, first):
+    """``def layers(W): for ...: yield W[i], W[i + 1]`` reads as a function building and
+    returning the list of what it yields (``_yielded.append(...)``; ``yield from it``
+    appends each item), so a ``for`` loop, ``list()``, ``zip()`` or unpacking over its
+    call is differentiated like one over a list. Refused: a ``yield`` used as a value
+    (``x = yield``) and ``return v`` in a generator (both unsupported; the fence says so)."""
+    own = list(_own_nodes(fdef))
+    if not any(isinstance(n, (gast.Yield, gast.YieldFrom)) for n in own):
+        return
+    statements = {id(n.value) for n in own if isinstance(n, gast.Expr)}
+    for n in own:
+        if isinstance(n, (gast.Yield, gast.YieldFrom)) and id(n) not in statements:
+            return  # a yield used as a value: the fence refuses it
+        if isinstance(n, gast.Return) and n.value is not None:
+            raise SourceDiffError(
+                "a generator function that returns a value cannot be differentiated",
+                function=name, filename=code.co_filename,
+                lineno=first + getattr(n, "lineno", 1) - 1,
+                hint="return nothing (a plain return) or build and return a list instead")
+
+    class Rewrite(gast.NodeTransformer):
+        def visit_Expr(self, node):
+            v = node.value
+            if isinstance(v, gast.Yield):
+                item = v.value if v.value is not None else N.const(None)
+                return gast.copy_location(N.expr_stmt(N.call(
+                    N.attr(N.name(YIELDED), "append"), [item])), node)
+            if isinstance(v, gast.YieldFrom):
+                loop = N.parse_stmts(f"for _yielded_item in _:\n"
+                                     f"    {YIELDED}.append(_yielded_item)")[0]
+                loop.iter = v.value
+                return N.set_location([loop], getattr(node, "lineno", 1))[0]
+            return node
+
+        def visit_Return(self, node):
+            return gast.copy_location(N.return_(N.name(YIELDED)), node)
+
+        def visit_FunctionDef(self, node):
+            return node if node is not fdef else self.generic_visit(node)
+
+        def visit_Lambda(self, node):
+            return node
+
+    Rewrite().generic_visit(fdef)
+    line = getattr(fdef.body[0], "lineno", getattr(fdef, "lineno", 1))
+    start = N.set_location([N.assign(YIELDED, N.parse_expr("[]"))], line)
+    end = N.set_location([N.return_(N.name(YIELDED))], line)
+    fdef.body = start + fdef.body + end
+
+
+def _list_of_generator_calls(tree, fn):
+    """``list(layers(W))`` where ``layers`` is a generator function (of the module, a
+    closure or defined here): its call gives a list already (see
+    :func:`_generator_function_as_list`), so the ``list()`` around it goes."""
+    import builtins
+
+    gens = {n.name for n in N.walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree
+            and any(isinstance(m, (gast.Yield, gast.YieldFrom)) for m in _own_nodes(n))}
+    scope = dict(getattr(fn, "__globals__", {}))
+    code = getattr(fn, "__code__", None)
+    for var, cell in zip(getattr(code, "co_freevars", ()), getattr(fn, "__closure__", None)
+                         or ()):
+        try:
+            scope[var] = cell.cell_contents
+        except ValueError:
+            pass
+
+    def is_generator_call(node):
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)):
+            return False
+        if node.func.id in gens:
+            return True
+        return inspect.isgeneratorfunction(scope.get(node.func.id))
+
+    class Unwrap(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if isinstance(node.func, gast.Name) and node.func.id == "list" and scope.get(
+                    "list", builtins.list) is builtins.list and len(node.args) == 1 \
+                    and not node.keywords and is_generator_call(node.args[0]):
+                return node.args[0]
+            return node
+    Unwrap().visit(tree)
+
+
+def refuse_generator(fn):
+    """``grad`` of a generator function: its output is never a scalar. (A generator
+    helper that the differentiated function calls is differentiated as a list.)"""
+    if not inspect.isgeneratorfunction(fn):
+        return
+    from .fence import fail
+    parsed = parse_function(fn, generators_as_lists=False)
+    for node in _own_nodes(parsed.tree):
+        if isinstance(node, (gast.Yield, gast.YieldFrom)):
+            fail(parsed, node, "yield (a generator)" if isinstance(node, gast.Yield)
+                 else "yield from (a generator)", "return one number; a generator function "
+                 "that the differentiated function calls and loops over is fine")

@@ -53,6 +53,7 @@ class Sweep:
         self.loop_inits = []        # per enclosing loop: adjoints zeroed each iteration
         self.depth = 0              # nesting of compound statements
         self.extra_globals = {}
+        self.pullback = None        # the pullback of the call being differentiated (split.py)
 
     # -- adjoint bookkeeping ------------------------------------------------------
     def bar(self, v):
@@ -168,6 +169,8 @@ class Sweep:
             return self.setitem(s)
         x = target.id
         if x in self.active and self.has_adjoint(x):
+            pulled = getattr(s, "sd_pullbacks", None)  # a call run once (split.py)
+            self.pullback = self.names.temp("pb") if pulled else None
             if x in self.maybe and x not in self.defined:
                 self.need_init(x)
             real = self.make_real(x)
@@ -177,15 +180,21 @@ class Sweep:
             if x in ops and self.multidef_or_loop(x):
                 # x = f(x, ...): the rule needs the old x (restored first) and the new one
                 tmp, ans = self.names.temp("g"), self.names.temp("ans")
-                pre = [N.assign(tmp, g)] + self.cut(x) + [N.assign(ans, N.name(x))]
+                pre = [N.assign(tmp, g), N.assign(ans, N.name(x))]
                 if restore:
                     pre.append(_pop(x, id(s)))
                     restore = False
+                pre += self.cut(x)  # (after the restore: zeros shaped like the old x)
                 out = pre + self.unless_none(x, s.value, tmp, lambda: self.adjoint_of(
                     s, x, N.name(tmp), N.name(ans)))
             else:
                 body = self.unless_none(x, s.value, self.bar(x), lambda: self.adjoint_of(s, x, g))
                 out = body + (self.cut(x) if self.multidef_or_loop(x) else [])
+            if self.pullback is not None and getattr(s, "sd_split_call", None):
+                # taken back on every run of this statement, even where its cotangent is
+                # None: the list is last in, first out, one pullback per forward call
+                out = [N.assign(self.pullback, N.call("pullback_of", [N.name(pulled)]))] + out
+            self.pullback = None
             if out:
                 out = [N.comment(self.describe(s))] + real + out
         else:
@@ -371,7 +380,11 @@ class Sweep:
         func, args = closures.callee(self.parsed, value, self.ns, self.varied, self.names,
                                      self.extra_globals)
         tmp = self.names.temp("cts")
-        out = [N.assign(tmp, N.call("vjp_call", [func, g, *args]))]
+        if self.pullback is not None:  # the forward pass ran it once and kept its pullback
+            s.sd_split_call = ("call", func, args)
+            out = [N.assign(tmp, N.call(N.name(self.pullback), [g]))]
+        else:
+            out = [N.assign(tmp, N.call("vjp_call", [func, g, *args]))]
         for i, a in enumerate(args):
             item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
             for name, ct in _packed(a, item):
@@ -387,8 +400,13 @@ class Sweep:
                  "pass the arguments by position")
         obj = value.func.value
         tmp = self.names.temp("cts")
-        out = [N.assign(tmp, N.call("vjp_method", [g, N.clone(obj), N.const(value.func.attr),
-                                                   *[N.clone(a) for a in value.args]]))]
+        if self.pullback is not None:  # the forward pass ran it once and kept its pullback
+            s.sd_split_call = ("method", value.func, value.args)
+            out = [N.assign(tmp, N.call(N.name(self.pullback), [g]))]
+        else:
+            out = [N.assign(tmp, N.call("vjp_method", [g, N.clone(obj),
+                                                       N.const(value.func.attr),
+                                                       *[N.clone(a) for a in value.args]]))]
         for i, a in enumerate([obj, *value.args]):
             if isinstance(a, gast.Name) and a.id in self.active:
                 item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
@@ -469,13 +487,23 @@ class Sweep:
                 out.append(N.assign(tmp, N.call("pop_cot", [N.name(self.bar(lst)), N.name(lst)])))
                 if isinstance(arg, gast.Name) and arg.id in self.active:
                     out += self.contribute(arg.id, N.name(tmp), maybe_none=True)
-            out.append(N.expr_stmt(N.parse_expr(f"{lst}.pop()")))
+            if out or lst not in self.ns or lst in self.written_lists():
+                # the sweep walks back through the list's states; an outer list with no
+                # adjoint (a log: losses.append(loss)) keeps what the function appended
+                out.append(N.expr_stmt(N.parse_expr(f"{lst}.pop()")))
             return out
         if isinstance(f, gast.Name) and f.id == "scatter_add":
             return self.scatter_add(call_)
         check_discarded_call(self.parsed, call_, [n for n in N.names_in(call_)
                                                   if n in self.active], self.ns)
         return []
+
+    def written_lists(self):
+        """Names the differentiated function assigns (its own lists, not outer ones: an
+        outer list is in ``ns``, a list that normalisation made is not)."""
+        if getattr(self, "_written", None) is None:
+            self._written = set(N.names_in(self.parsed.tree, gast.Store))
+        return self._written
 
     def scatter_add(self, call_):
         """Generated code differentiated again: ``buf[idx] += v`` gives ``v`` ``buf_bar[idx]``."""
@@ -602,6 +630,13 @@ def is_bound_method(fn):
     """A user function bound to an object (``model.predict`` read from a global)."""
     import types
     return isinstance(fn, types.MethodType) and is_user_function(fn.__func__)
+
+
+def is_user_call(value, fn):
+    """Whether the call ``value`` (its function resolved to ``fn``) runs user code that
+    the sweep differentiates through its own adjoint (``Sweep.user_call``/``method_call``)."""
+    return ((fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn)
+            or is_bound_method(fn) or is_method_of_local(value.func, fn))
 
 
 def is_method_of_local(func, fn):

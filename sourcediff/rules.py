@@ -15,6 +15,7 @@ import operator
 import numpy as np
 
 from . import numeric as nm
+from . import splitcall
 from . import runtime as rt
 from .registry import defmethod, defnondiff, defrule
 
@@ -243,3 +244,41 @@ defmethod("flatten", np.ravel)
 defmethod("item", nm.item_of)
 
 rt.HELPERS.update(nm.HELPERS)  # generated code calls them by name, like runtime's
+rt.HELPERS.update(splitcall.HELPERS)
+
+# --- calls into generated code (higher order, see forward.Tangents.generated_call) -------------
+# ``vjp_call``, ``vjp_method``, ``jvp_call`` and ``jvp_method`` get their tangent from
+# forward mode over the generated function they run (not a template: one forward pass for
+# all arguments). The helpers that build that function carry no gradient; filled_tangent
+# is linear in its first argument.
+defnondiff(rt.adjoint_fn, rt.method_adjoint_fn, rt.tangent_fn, rt.method_tangent_fn)
+defrule(rt.filled_tangent, "t, a", ("g", None), ("filled_tangent(dt, a)", None))
+
+# --- tangents of the cotangent helpers (forward over a generated adjoint: hessian) -----------
+# forward only (their cotangent argument is refused in reverse mode): a reverse rule is
+# needed only for reverse over reverse, which sourcediff runs as forward over reverse
+# (higher.gradient_vjp)
+defrule(rt.unconcatenate, "v, arrays, axis=0", {"arrays": None}, ("unconcatenate(dv, arrays, axis)",))
+defrule(rt.unstack, "v, arrays, axis=0", {"arrays": None}, ("unstack(dv, arrays, axis)",))
+defrule(rt.trace_vjp, "v, x, offset=0, axis1=0, axis2=1", {"x": None},
+        ("trace_vjp(dv, x, offset, axis1, axis2)", None))
+defrule(rt.einsum_vjp, "v, subscripts, operands, i", {"subscripts": None, "i": None},
+        ("einsum_vjp(dv, subscripts, operands, i)", None,
+         "einsum_vjp_dops(v, subscripts, operands, doperands, i)", None))
+defrule(rt.prod_vjp, "v, ans_, x, axis=None, keepdims=False", {},
+        ("prod_vjp(dv, ans_, x, axis, keepdims)",
+         "prod_vjp(v, dans_, x, axis, keepdims) if np.ndim(x) else 0.0 * dans_",
+         "-prod_vjp(v, ans_, x, axis, keepdims) * dx / x if np.ndim(x) else 0.0 * dx"))
+defrule(rt.norm_vjp, "v, ans_, x, ord=None, axis=None, keepdims=False", {},
+        ("norm_vjp(dv, ans_, x, ord, axis, keepdims)",
+         "norm_vjp_dans(v, ans_, x, dans_, ord, axis, keepdims)",
+         "norm_vjp_dx(v, ans_, x, dx, ord, axis, keepdims)"))
+# np.inner: its cotangents for any number of leading axes (the templates above it were right
+# for 1-D b only), each bilinear, so differentiable again
+defrule(np.inner, "a, b", ("inner_vjp_a(g, a, b)", "inner_vjp_b(g, a, b)"),
+        ("np.inner(da, b)", "np.inner(a, db)"))
+defrule(rt.inner_vjp_a, "v, a, b", ("np.inner(g, b)", None, "inner_vjp_b(v, g, b)"),
+        ("inner_vjp_a(dv, a, b)", None, "inner_vjp_a(v, a, db)"))
+defrule(rt.inner_vjp_b, "v, a, b", ("np.inner(a, g)",
+                                    "inner_vjp_a(v, a, g)", None),
+        ("inner_vjp_b(dv, a, b)", "inner_vjp_b(v, da, b)", None))

@@ -509,11 +509,21 @@ def _vjp(fn, g, args, first=0):
     out = [None] * len(args)
     if not wrt or g is None:
         return out
+    if _made_gradient(fn):  # grad(h) called in differentiated code: see higher.gradient_vjp
+        from .higher import gradient_vjp
+        cts = gradient_vjp(getattr(fn, "__sourcediff_state__", fn), args)[1](g)
+        return [ct if i in wrt else None for i, ct in enumerate(cts)]
     adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args))
     grads = adj.fn(*args, g)[1]
     for i, gi in zip(wrt, grads):
         out[i] = gi
     return out
+
+
+def _made_gradient(fn):
+    """A gradient sourcediff made (``grad(h)``), whose own source is only a dispatcher:
+    differentiated through the generated code it runs (``plain_function``)."""
+    return getattr(fn, "plain_function", None) is not None
 
 
 def _is_method(fn):
@@ -532,6 +542,8 @@ def jvp_call(fn, tangents, *args):
                 if t is not None and _differentiable(a))
     if not wrt:
         return zeros_tangent(fn(*args))
+    if _made_gradient(fn):  # grad(h) called in differentiated code: its generated code
+        fn = fn.plain_function(args)
     adj = jvp_adjoint(fn, wrt, spec_of(args))
     return adj.fn(*args, *[tangents[i] for i in wrt])[1]
 
@@ -635,3 +647,136 @@ def tangent_setitem(t, idx, v):
 HELPERS.update(vjp_method=vjp_method, jvp_method=jvp_method)
 HELPERS.update(zeros_tangent=zeros_tangent, tangent_setitem=tangent_setitem, vjp_call=vjp_call,
                jvp_call=jvp_call)
+
+
+
+# --- forward mode over generated code: the functions a call's tangent runs through ---------
+# A call into generated code (``vjp_call``, ``vjp_method``, ``jvp_call``, ``jvp_method``) is
+# differentiated forward as ``jvp_call(F, tangents, *args)`` where F is a plain generated
+# function computing exactly what the call computes (the callee's adjoint, or tangent
+# code, read back from its source: see higher.adjoint_view). The tangent of that
+# ``jvp_call`` is again a ``jvp_call`` of a generated function, so every order works the
+# same way. These four helpers only build F; they carry no gradient themselves.
+def adjoint_fn(fn, g, *args):
+    """F with ``F(*args, g) == vjp_call(fn, g, *args)`` (plain generated code)."""
+    from .higher import adjoint_view
+    if _made_gradient(fn):
+        from .errors import MissingRuleError
+        raise MissingRuleError(
+            f"a second derivative through the call of '{getattr(fn, '__name__', fn)}', a "
+            "gradient sourcediff made, inside the differentiated function is not supported",
+            construct="grad(...) called inside differentiated code",
+            hint="jvp of such a function works; for its gradient, write the derivative out "
+                 "(or pass the function to grad from outside)")
+    bound = None
+    if _is_method(fn):
+        fn, args, bound = fn.__func__, (fn.__self__, *args), fn.__self__
+    first = 1 if bound is not None else 0
+    wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a))
+    return adjoint_view(fn, args, wrt if g is not None else (), bound=bound)
+
+
+def method_adjoint_fn(g, obj, name, *args):
+    """F with ``F(g, obj, *args) == vjp_method(g, obj, name, *args)``."""
+    from .higher import adjoint_view
+    fn = getattr(obj, name)
+    if _is_method(fn) and fn.__self__ is obj:
+        full = (obj, *args)
+        wrt = tuple(i for i, a in enumerate(full) if _differentiable(a))
+        return adjoint_view(fn.__func__, full, wrt if g is not None else (), seed_first=True)
+    if type(fn) is types.FunctionType:  # a function kept in an attribute: obj unused
+        wrt = tuple(i for i, a in enumerate(args) if _differentiable(a))
+        return adjoint_view(fn, args, wrt if g is not None else (), seed_first=True,
+                            lead=1)
+    vjp_method(None, obj, name)  # (the same error)
+
+
+def tangent_fn(fn, tangents, *args):
+    """G with ``G(*args, tangents) == jvp_call(fn, tangents, *args)``."""
+    from .higher import tangent_view
+    bound = None
+    if _is_method(fn):
+        fn, args, bound = fn.__func__, (fn.__self__, *args), fn.__self__
+        tangents = (None, *tangents)
+    filled = [_filled(t, a) for t, a in zip(tangents, args)]
+    wrt = tuple(i for i, (a, t) in enumerate(zip(args, filled))
+                if t is not None and _differentiable(a))
+    return tangent_view(fn, args, wrt, filled, bound=bound)
+
+
+def method_tangent_fn(obj, name, tangents, *args):
+    """G with ``G(obj, tangents, *args) == jvp_method(obj, name, tangents, *args)``."""
+    from .higher import tangent_view
+    fn = getattr(obj, name)
+    if _is_method(fn) and fn.__self__ is obj:
+        full, tans = (obj, *args), tuple(tangents)
+    elif type(fn) is types.FunctionType:
+        full, tans = args, tuple(tangents[1:])
+    else:
+        vjp_method(None, obj, name)  # (the same error)
+    filled = [_filled(t, a) for t, a in zip(tans, full)]
+    wrt = tuple(i for i, (a, t) in enumerate(zip(full, filled))
+                if t is not None and _differentiable(a))
+    return tangent_view(fn.__func__ if full is not args else fn, full, wrt, filled,
+                        method=True, lead=0 if full is not args else 1)
+
+
+def filled_tangent(t, a):
+    """``*args`` / ``**kwargs`` tangent ``t`` with zeros for its constant (None) entries."""
+    return _filled(t, a)
+
+
+HELPERS.update(adjoint_fn=adjoint_fn, method_adjoint_fn=method_adjoint_fn,
+               tangent_fn=tangent_fn, method_tangent_fn=method_tangent_fn,
+               filled_tangent=filled_tangent)
+
+
+# --- np.inner's cotangents (any number of leading axes) and their tangents -----------------
+def inner_vjp_a(g, a, b):
+    """Cotangent of ``a`` in ``np.inner(a, b)``: ``sum_J g[I, J] b[J, k]``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a) if np.ndim(a) else np.sum(g * b)
+    nb = np.ndim(b) - 1
+    g = np.broadcast_to(g, np.shape(a)[:-1] + np.shape(b)[:-1])
+    return np.tensordot(g, b, axes=(list(range(np.ndim(g) - nb, np.ndim(g))), list(range(nb))))
+
+
+def inner_vjp_b(g, a, b):
+    """Cotangent of ``b`` in ``np.inner(a, b)``: ``sum_I g[I, J] a[I, k]``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b) if np.ndim(b) else np.sum(g * a)
+    na = np.ndim(a) - 1
+    g = np.broadcast_to(g, np.shape(a)[:-1] + np.shape(b)[:-1])
+    return np.tensordot(g, a, axes=(list(range(na)), list(range(na))))
+
+
+# tangents of the cotangent helpers above (forward mode over generated adjoints)
+def einsum_vjp_dops(g, subscripts, operands, d_operands, i):
+    """The tangent of ``einsum_vjp(g, subscripts, operands, i)`` along the operands'
+    tangents (it is linear in each operand other than ``i``)."""
+    out = 0.0
+    for j, d in enumerate(d_operands):
+        if j != i and d is not None:
+            ops = list(operands)
+            ops[j] = d
+            out = out + einsum_vjp(g, subscripts, ops, i)
+    return out
+
+
+def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1: zero)."""
+    if ord == 1:
+        return 0.0 * dx
+    return norm_vjp(g, ans, dx, ord, axis, keepdims)
+
+
+def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1: zero)."""
+    if ord == 1:
+        return 0.0 * x
+    return -norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
+
+
+HELPERS.update(inner_vjp_a=inner_vjp_a, inner_vjp_b=inner_vjp_b,
+               einsum_vjp_dops=einsum_vjp_dops, norm_vjp_dx=norm_vjp_dx,
+               norm_vjp_dans=norm_vjp_dans)

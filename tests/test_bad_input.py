@@ -156,8 +156,8 @@ HOLDER = Holder()
 
 
 def uses_attribute_assign(x):
-    HOLDER.value = x  # <-
-    return x * 2.0
+    HOLDER.value = x  # <-  (read back below: a gradient through it would be lost)
+    return HOLDER.value * 2.0
 
 
 def uses_loop_else(x):
@@ -212,7 +212,12 @@ def test_unsupported_construct(fn, args):
     assert_good_error(info.value, fn.__name__, marked_line(fn), UnsupportedSyntaxError)
 
 
-@pytest.mark.parametrize("fn,args", UNSUPPORTED[:6], ids=[f.__name__ for f, _ in UNSUPPORTED[:6]])
+# (jvp of a generator function gives the tangent of the list it yields: test_side_effects)
+_JVP_UNSUPPORTED = [c for c in UNSUPPORTED[:6] if c[0] not in (uses_yield, uses_yield_from)]
+
+
+@pytest.mark.parametrize("fn,args", _JVP_UNSUPPORTED,
+                         ids=[f.__name__ for f, _ in _JVP_UNSUPPORTED])
 def test_unsupported_construct_in_jvp(fn, args):
     tangents = tuple(np.ones_like(a) if isinstance(a, np.ndarray) else 1.0 for a in args)
     with pytest.raises(SourceDiffError) as info:

@@ -96,10 +96,10 @@ def one_element_out(x):
     return x * 2.0
 
 
-def test_shape_one_output_is_not_silently_accepted(mode):
-    # a (1,)-shaped output is not a scalar either; it must raise, never broadcast
-    with pytest.raises(NonScalarOutputError):
-        grad(one_element_out, mode=mode)(np.ones(1))
+def test_shape_one_output_is_accepted_as_a_scalar(mode):
+    # a one-element output, shape (1,), is seeded with ones of its shape (as PyTorch's
+    # backward() and autograd do); test_side_effects checks (1, 1) and value_and_grad
+    assert np.allclose(grad(one_element_out, mode=mode)(np.full(1, 0.5)), [2.0])
 
 
 def test_non_scalar_output_value_and_grad(mode):

@@ -32,7 +32,7 @@ def number(text, label):
 def test_every_example_is_tested():
     tested = {"quickstart.py", "higher_order.py", "custom_relu.py", "no_grad_detach.py",
               "sigmoid_loss.py", "bce_vjp.py", "mlp.py", "training_loop.py",
-              "scipy_minimize.py"}
+              "scipy_minimize.py", "newton.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -106,3 +106,12 @@ def test_scipy_minimize():
     fd = float(re.search(r"\|grad - finite differences\| = (\S+)", out).group(1))
     assert fd < 1e-5
     assert "logistic: success=True" in out
+
+
+def test_newton():
+    out = run("newton.py")
+    assert number(out, "|H - differences of grad| =") < 1e-7
+    assert "symmetric: True" in out
+    assert "trust-exact: success=True" in out
+    assert number(out, "|grad|=") < 1e-8
+    assert "Newton-CG (hvp): success=True" in out and "same minimum: True" in out

@@ -1,0 +1,70 @@
+"""Run-time side of split adjoints (see :mod:`sourcediff.split`): a user function
+called from differentiated code runs once, and its pullback waits on a list."""
+
+from __future__ import annotations
+
+import types
+
+from .errors import MissingRuleError
+from .runtime import _differentiable, _is_method, _vjp, real_cot
+from .split import NotSplittable
+
+
+def split_call(pullbacks, fn, *args):
+    """``fn(*args)``, run once through its split adjoint; the pullback, which gives one
+    cotangent per argument (None for constants), goes onto ``pullbacks``."""
+    if _is_method(fn):  # its function, with self first (self is held constant here)
+        value, pullback = _split(fn.__func__, (fn.__self__, *args), 1)
+        pullbacks.append(lambda g: pullback(g)[1:])
+        return value
+    value, pullback = _split(fn, args)
+    pullbacks.append(pullback)
+    return value
+
+
+def split_method(pullbacks, obj, name, *args):
+    """``obj.name(*args)`` run once; its pullback gives ``obj``'s cotangent first."""
+    fn = getattr(obj, name)
+    if _is_method(fn) and fn.__self__ is obj:
+        value, pullback = _split(fn.__func__, (obj, *args))
+        pullbacks.append(pullback)
+        return value
+    if type(fn) is types.FunctionType:  # a function kept in an attribute
+        value, pullback = _split(fn, args)
+        pullbacks.append(lambda g: [None, *pullback(g)])
+        return value
+    raise MissingRuleError(
+        f"no derivative rule for the method .{name} of a {type(obj).__name__}",
+        construct=f".{name}(...)", hint="call a NumPy function on it, or a method written "
+        "in Python (sourcediff reads its source)")
+
+
+def pullback_of(pullbacks):
+    """The pullback of the latest call still waiting (the reverse sweep's order)."""
+    return pullbacks.pop()
+
+
+def _split(fn, args, first=0):
+    from .api import adjoint_of  # the compiler, reached from generated code at run time
+    from .inplace import kinds_of
+    from .shapes import spec_of
+    wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a))
+    n = len(args)
+    if not wrt:
+        return fn(*args), lambda g: [None] * n
+    try:
+        adj = adjoint_of(fn, wrt, "split", spec=spec_of(args), dtypes=kinds_of(args))
+    except NotSplittable:  # rare: run it, and its whole adjoint in the reverse pass
+        return fn(*args), lambda g: _vjp(fn, g, args, first)
+    value, pullback = adj.fn(*args)
+
+    def cotangents(g):
+        out = [None] * n
+        if g is not None:  # (a zero placeholder becomes zeros shaped like the value)
+            for i, gi in zip(wrt, pullback(real_cot(g, value))):
+                out[i] = gi
+        return out
+    return value, cotangents
+
+
+HELPERS = {"split_call": split_call, "split_method": split_method, "pullback_of": pullback_of}

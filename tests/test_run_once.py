@@ -1,0 +1,161 @@
+"""A user function called inside differentiated code runs once per gradient (split
+adjoints, sourcediff/split.py): its forward part runs in the caller's forward pass and
+leaves a pullback that the reverse pass takes back, last in first out."""
+
+import numpy as np
+import pytest
+
+from sourcediff import grad, source, tape, value_and_grad, vjp
+
+CALLS = []
+RS = np.random.RandomState(0)
+X = np.array([0.3, -1.2, 0.8])
+
+
+def noisy(w):
+    """Draws random numbers: a second run would see other ones."""
+    CALLS.append("noisy")
+    return RS.rand(3) * w
+
+
+def stochastic_loss(w):
+    return np.sum(noisy(w) ** 2)
+
+
+def counted_softmax(z):
+    CALLS.append("softmax")
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e)
+
+
+def helper_in_loop_and_branch(x):
+    s = 0.0
+    for i in range(4):
+        if i % 2 == 0:
+            s = s + np.sum(counted_softmax(x * (i + 1.0)) ** 2)
+        else:
+            s = s * np.sum(counted_softmax(x) * x)
+    return s
+
+
+def helper_calls_helper(x):
+    return np.sum(np.log(counted_softmax(np.tanh(twice(x)))))
+
+
+def twice(x):
+    CALLS.append("twice")
+    return 2.0 * counted_softmax(x) + x
+
+
+class Model:
+    def __init__(self, scale):
+        self.scale = scale
+
+    def predict(self, w, x):
+        CALLS.append("predict")
+        return np.tanh(x * w * self.scale)
+
+    def loss(self, w, x):
+        return np.sum((self.predict(w, x) - 0.5) ** 2)
+
+
+def fd(f, x, eps=1e-6):
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = eps
+        out[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return out
+
+
+def count(run):
+    CALLS.clear()
+    result = run()
+    return result, list(CALLS)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: grad(stochastic_loss),
+    lambda: value_and_grad(stochastic_loss),
+], ids=["grad", "value_and_grad"])
+def test_random_helper_runs_once_and_gets_the_gradient_of_its_draw(make):
+    g = make()
+    g(X)  # compile first: the counts below are of one gradient
+    state = RS.get_state()
+    got, calls = count(lambda: g(X))
+    assert calls == ["noisy"]
+    got = got[1] if isinstance(got, tuple) else got
+
+    def same_draw(w):
+        RS.set_state(state)
+        return stochastic_loss(w)
+    np.testing.assert_allclose(got, fd(same_draw, X), rtol=1e-6, atol=1e-8)
+    RS.set_state(state)
+    np.testing.assert_allclose(got, tape.grad(stochastic_loss)(X), rtol=1e-12)
+    RS.set_state(state)
+    draw = RS.rand(3)
+    np.testing.assert_allclose(got, 2 * draw ** 2 * X, rtol=1e-12)  # by hand
+
+
+@pytest.mark.parametrize("f, per_call", [
+    (helper_in_loop_and_branch, ["softmax"] * 4),
+    (helper_calls_helper, ["twice", "softmax", "softmax"]),
+], ids=["loop_and_branch", "nested_helpers"])
+def test_each_call_runs_once_in_loops_branches_and_callees(f, per_call):
+    g = grad(f)
+    g(X)
+    got, calls = count(lambda: g(X))
+    assert sorted(calls) == sorted(per_call)
+    np.testing.assert_allclose(got, fd(f, X), rtol=1e-5, atol=1e-8)
+    assert "split_call(" in source(g) and "vjp_call(" not in source(g)
+
+
+def test_method_runs_once():
+    m = Model(0.7)
+    g = grad(m.loss)
+    g(X, X)
+    got, calls = count(lambda: g(X, X))
+    assert calls == ["predict"]
+    np.testing.assert_allclose(got, fd(lambda w: m.loss(w, X), X), rtol=1e-5, atol=1e-8)
+
+
+def test_vjp_runs_the_function_once_and_its_pullback_can_be_called_again():
+    out, calls = count(lambda: vjp(helper_calls_helper, X))
+    value, pullback = out
+    assert sorted(calls) == ["softmax", "softmax", "twice"]
+    assert value == pytest.approx(helper_calls_helper(X))
+    expected = fd(helper_calls_helper, X)
+    (first,), calls = count(lambda: pullback(1.0))
+    assert calls == []  # the forward pass ran already
+    np.testing.assert_allclose(first, expected, rtol=1e-5, atol=1e-8)
+    (again,) = pullback(2.0)  # once more: the forward pass runs again, same numbers
+    np.testing.assert_allclose(again, 2 * expected, rtol=1e-5, atol=1e-8)
+
+
+def test_split_callee_reads_like_hand_code():
+    """The callee's split form: forward part, then a nested pullback over its values."""
+    from sourcediff.api import adjoint_of
+    from sourcediff.shapes import spec_of
+    src = adjoint_of(counted_softmax, (0,), "split", spec=spec_of((X,))).source
+    assert "def counted_softmax_pullback(" in src
+    code = [line for line in src.splitlines() if not line.strip().startswith("#")]
+    assert sum("np.exp(" in line for line in code) == 1  # computed once, in the forward part
+    assert src.rstrip().endswith("return _t3, counted_softmax_pullback")
+
+
+def test_readme_shows_the_split_form_sourcediff_writes():
+    import re
+    from pathlib import Path
+
+    from benchmarks.helpers import dense
+    from sourcediff.api import adjoint_of
+    from sourcediff.inplace import kinds_of
+    from sourcediff.shapes import spec_of
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    shown = re.search(r"```python\n(def dense_split.*?)```", readme, flags=re.S).group(1)
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal((64, 784)), rng.standard_normal((784, 256)),
+            rng.standard_normal(256))
+    src = adjoint_of(dense, (1, 2), "split", spec=spec_of(args), dtypes=kinds_of(args)).source
+    src = "".join(line for line in src.splitlines(keepends=True) if '"""' not in line)
+    assert src == shown
