@@ -22,7 +22,7 @@ import gast
 
 from . import nodes as N
 from . import registry
-from .errors import MissingRuleError
+from .errors import MissingRuleError, columns
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
 
@@ -297,8 +297,7 @@ def refuse(parsed, node, construct, names, hint=None):
         f"no derivative rule for {construct} (it receives {', '.join(dict.fromkeys(names))}, "
         "which depends on the differentiated input)",
         function=parsed.name, filename=parsed.filename, lineno=lineno,
-        source_line=parsed.line(lineno), construct=construct,
-        col=getattr(node, "col_offset", None),
+        source_line=parsed.line(lineno), construct=construct, **columns(node, value=True),
         hint=hint or "differentiable operations only may receive it: rewrite with functions "
         "that have rules (README: What is refused, and why), wrap the computation in "
         "sourcediff.primitive with a defvjp rule, or cut it with stop_gradient(...)")

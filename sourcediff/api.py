@@ -5,16 +5,21 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+from typing import Any, Callable, Concatenate, Literal, overload
 
 import numpy as np
 
 from . import driver, runtime, signature, split
+from ._typing import A, Mode, P, T, Wrt, X
 from .freevars import cache_key as _cache_key
 from .freevars import snapshot as _snapshot
 from .freevars import unchanged as _unchanged
 from .errors import (ArgumentError, NonScalarOutputError, SourceDiffError,
                      SourceUnavailableError)
 from .custom import Primitive
+from . import duck
+from .duck import is_duck
+from .duck import key as duck_key
 from .inplace import kinds_of
 from .shapes import spec_of
 from .structure import check_differentiable, resolve_wrt
@@ -153,7 +158,8 @@ def _check_scalar(fn, value):
 
 
 def _one_element(value):
-    return isinstance(value, np.ndarray) and value.size == 1 and value.ndim > 0
+    return (isinstance(value, np.ndarray) or is_duck(value)) and value.size == 1 \
+        and value.ndim > 0
 
 
 class _Seeded:
@@ -204,6 +210,9 @@ class GradFunction(_Transformed):
             # (the tape binds a call with keywords and defaults itself: it gets wrt as given)
             adj = self._tape = _TapeAdjoint(self.fn, self.wrt_items if self._binds else self.wrt,
                                             self.has_aux, exc)
+        if any(isinstance(k, duck.Key) for k in key) and not isinstance(adj, _TapeAdjoint) \
+                and duck.needs_lift(args, self.wrt):
+            adj = _Lifted(adj, self.wrt)
         finish = tuple(_finisher(args[i]) for i in self.wrt)
         # the functions it resolved: a helper redefined later (a notebook) means compile again
         entry = self._by_key[key] = (adj, finish, _snapshot(self.fn, adj.statics))
@@ -237,7 +246,8 @@ class GradFunction(_Transformed):
             entry = self._prepare(args, key)
             result = self(*args)  # (first: a one-element output switches to _Seeded)
             entry = self._by_key[key]
-            if self._public is not None and not isinstance(entry[0], (_TapeAdjoint, _Seeded)):
+            if self._public is not None and not isinstance(entry[0], (_TapeAdjoint, _Seeded,
+                                                                      _Lifted)):
                 from .entry import install
                 install(self._public, self, entry[0], args, key, entry[2])
             return result
@@ -283,6 +293,20 @@ class GradFunction(_Transformed):
         return (value, grads) if self.with_value else grads
 
 
+class _Lifted:
+    """The adjoint for a call with duck array data (Dask...): NumPy arrays among the
+    arguments it differentiates are lifted to the data's array type first
+    (:func:`duck.lift`), so an adjoint buffer such as ``x_bar[0] += g`` can hold a lazy
+    cotangent. Run from the dispatcher (no entry code: graph building dominates)."""
+
+    def __init__(self, adj, wrt):
+        self.adj, self.wrt = adj, wrt
+        self.statics, self.source = adj.statics, adj.source
+
+    def fn(self, *args):
+        return self.adj.fn(*duck.lift(args, self.wrt))
+
+
 class _TapeAdjoint:
     """Fallback where the source cannot be read: the runtime tape, same results."""
 
@@ -316,7 +340,10 @@ class _TapeAdjoint:
 
 
 def _key(args):
-    return tuple([type(a) if type(a) is not np.ndarray else (a.shape, a.dtype) for a in args])
+    """What the compiled code is specialised on: each ndarray's (shape, dtype), each
+    duck array's type and dtype (:func:`duck.key`), every other argument's type."""
+    return tuple([(a.shape, a.dtype) if type(a) is np.ndarray else
+                  duck_key(a) if is_duck(a) else type(a) for a in args])
 
 
 class _PrimitiveAdjoint:
@@ -412,8 +439,139 @@ def _method(transform, fn, wrt, **options):
     return method_transform
 
 
-def grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
-    """The gradient of scalar-valued ``fn`` with respect to argument(s) ``wrt``."""
+@overload  # wrt=0: the gradient has the first argument's type
+def grad(fn: Callable[Concatenate[X, P], Any], wrt: Literal[0] = 0, *,  # type: ignore[overload-overlap]
+         has_aux: Literal[False] = False, mode: Mode = "compile"
+         ) -> Callable[Concatenate[X, P], X]: ...
+@overload
+def grad(fn: Callable[Concatenate[X, P], tuple[Any, A]], wrt: Literal[0] = 0, *,
+         has_aux: Literal[True], mode: Mode = "compile"
+         ) -> Callable[Concatenate[X, P], tuple[X, A]]: ...
+@overload
+def grad(fn: Callable[P, Any], wrt: Wrt, *, has_aux: bool = False,
+         mode: Mode = "compile") -> Callable[P, Any]: ...
+@overload
+def grad(fn: None = None, wrt: Wrt = 0, *, has_aux: bool = False,
+         mode: Mode = "compile") -> Callable[[Callable[P, Any]], Callable[P, Any]]: ...
+def grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *, has_aux: bool = False,
+         mode: Mode = "compile") -> Any:
+    """The gradient of a scalar-valued function.
+
+    ``grad(fn)`` reads ``fn``'s source and returns a function with ``fn``'s
+    positional signature that computes the gradient of ``fn``'s output with
+    respect to the argument(s) ``wrt``. The derivative code (the *adjoint*) is
+    generated at the first call, specialised on the types, shapes and dtypes of
+    that call's arguments, compiled once and cached; :func:`source` shows it.
+
+    Parameters
+    ----------
+    fn : callable
+        A Python function (also a lambda, a nested function, a bound method or
+        a function made by sourcediff) returning a scalar: a float, a 0-d array
+        or a one-element array. Left out, ``grad`` returns a decorator:
+        ``@grad(wrt=1)``.
+    wrt : int, str or tuple of them, default 0
+        The argument(s) to differentiate with respect to. An ``int`` counts the
+        call's positional arguments (those in ``*args`` too); a ``str`` names a
+        parameter, keyword-only and ``**kwargs`` ones included. A tuple gives
+        a tuple of gradients, in its order.
+    has_aux : bool, default False
+        ``fn`` returns ``(loss, aux)``; only ``loss`` is differentiated and the
+        gradient function returns ``(gradient, aux)``, as in JAX.
+    mode : {"compile", "tape"}, default "compile"
+        ``"compile"`` transforms the source ahead of time. ``"tape"`` records
+        the operations at run time instead (:mod:`sourcediff.tape`), which runs
+        any Python but is slower on small inputs. Where the source cannot be
+        read at all (a function made by ``exec``), ``"compile"`` falls back to
+        the tape and warns once.
+
+    Returns
+    -------
+    callable
+        ``g(*args, **kwargs)``: the gradient, shaped like the argument it is
+        taken with respect to (a float for a float, an array of the same
+        shape and dtype for an array, a dict, list, tuple, dataclass or
+        registered container of gradients for one of those); a tuple of such
+        gradients for a tuple ``wrt``; ``(gradient, aux)`` with ``has_aux``.
+
+    Raises
+    ------
+    SourceDiffError
+        What the compiler refuses, before doing any work: a construct it does
+        not transform (:class:`UnsupportedSyntaxError`), a differentiated value
+        reaching an operation with no derivative rule
+        (:class:`MissingRuleError`), a non-scalar output
+        (:class:`NonScalarOutputError`), integer or unknown ``wrt`` arguments
+        (:class:`ArgumentError`). Each names the function, ``file:line``, the
+        construct and what to do instead; never a silent wrong gradient.
+
+    See Also
+    --------
+    value_and_grad : the value and the gradient in one pass.
+    jvp, vjp : forward and reverse mode for functions with any output.
+    source : the code ``grad`` generated.
+
+    Notes
+    -----
+    *Re-specialisation.* Later calls with arguments of the same types, shapes
+    and dtypes run the generated code directly (no wrapper in between; a guard
+    sends other arguments back to the dispatcher). Arguments of a new shape or
+    dtype compile a new specialisation on their first call, and each one
+    stays cached, so alternating between two batch sizes compiles twice in
+    all. Data read from globals and closures (numbers, arrays) is read at every
+    call; a redefined helper function compiles again.
+
+    *Composition.* ``grad(grad(f))`` works to any order for a scalar argument
+    (forward mode over the generated code); ``jvp``, ``vjp``, ``jacobian``,
+    ``hessian`` and ``hvp`` compose with gradients, and a function that calls
+    ``grad`` inside it can be differentiated once. What is not composed
+    raises a :class:`SourceDiffError`, never a wrong number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sourcediff import grad
+    >>> def loss(w, b, x):
+    ...     return np.sum((x @ w + b) ** 2)
+    >>> w, b = np.array([0.5, -0.5]), 0.1
+    >>> x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> grad(loss)(w, b, x)
+    array([-3.2, -4.8])
+
+    A tuple ``wrt``, by position or by name, gives a tuple; a float argument
+    gets a float gradient:
+
+    >>> dw, db = grad(loss, wrt=(0, "b"))(w, b, x)
+    >>> dw, round(db, 12)
+    (array([-3.2, -4.8]), -1.6)
+
+    New shapes compile a new specialisation at their first call:
+
+    >>> dloss = grad(loss)
+    >>> dloss(np.array([1.0, 2.0, 3.0]), 0.0, np.ones((2, 3)))
+    array([24., 24., 24.])
+
+    ``has_aux`` passes data through alongside the gradient:
+
+    >>> def with_residual(w, x):
+    ...     r = x @ w
+    ...     return np.sum(r ** 2), r
+    >>> g, r = grad(with_residual, has_aux=True)(w, x)
+    >>> g, r
+    (array([-4., -6.]), array([-0.5, -0.5]))
+
+    As a decorator, and to higher order:
+
+    >>> @grad(wrt="y")
+    ... def d_dy(x, y):
+    ...     return x * y ** 2
+    >>> d_dy(2.0, 3.0)
+    12.0
+    >>> def cube(x):
+    ...     return x ** 3
+    >>> grad(grad(cube))(2.0), grad(grad(grad(cube)))(2.0)
+    (12.0, 6.0)
+    """
     if fn is None:
         return lambda f: grad(f, wrt, has_aux=has_aux, mode=mode)
     if inspect.ismethod(fn) and mode != "tape":
@@ -427,8 +585,79 @@ def grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
     return _public(GradFunction(fn, wrt, has_aux, with_value=False))
 
 
-def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
-    """``(fn(*args), gradient)`` in one pass."""
+@overload  # wrt=0: the gradient has the first argument's type
+def value_and_grad(fn: Callable[Concatenate[X, P], T], wrt: Literal[0] = 0, *,  # type: ignore[overload-overlap]
+                   has_aux: Literal[False] = False, mode: Mode = "compile"
+                   ) -> Callable[Concatenate[X, P], tuple[T, X]]: ...
+@overload
+def value_and_grad(fn: Callable[Concatenate[X, P], tuple[T, A]], wrt: Literal[0] = 0, *,  # type: ignore[overload-overlap]
+                   has_aux: Literal[True], mode: Mode = "compile"
+                   ) -> Callable[Concatenate[X, P], tuple[tuple[T, A], X]]: ...
+@overload
+def value_and_grad(fn: Callable[P, T], wrt: Wrt, *, has_aux: bool = False,
+                   mode: Mode = "compile") -> Callable[P, tuple[Any, Any]]: ...
+@overload
+def value_and_grad(fn: None = None, wrt: Wrt = 0, *, has_aux: bool = False,
+                   mode: Mode = "compile"
+                   ) -> Callable[[Callable[P, Any]], Callable[P, tuple[Any, Any]]]: ...
+def value_and_grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *,
+                   has_aux: bool = False, mode: Mode = "compile") -> Any:
+    """The value of a scalar-valued function and its gradient, in one pass.
+
+    ``value_and_grad(fn)(*args)`` returns ``(fn(*args), grad(fn)(*args))``
+    while running ``fn``'s forward computation once. The parameters, the
+    specialisation on argument shapes and what composes are as for
+    :func:`grad`.
+
+    Parameters
+    ----------
+    fn : callable
+        A Python function returning a scalar (``(scalar, aux)`` with
+        ``has_aux``). Left out, ``value_and_grad`` returns a decorator.
+    wrt : int, str or tuple of them, default 0
+        The argument(s) to differentiate with respect to, by position or by
+        parameter name; a tuple gives a tuple of gradients.
+    has_aux : bool, default False
+        ``fn`` returns ``(loss, aux)``: the result is ``((loss, aux), gradient)``.
+    mode : {"compile", "tape"}, default "compile"
+        Source transformation, or the runtime tape (:mod:`sourcediff.tape`).
+
+    Returns
+    -------
+    callable
+        ``vg(*args, **kwargs) -> (value, gradient)``, each gradient shaped
+        like its argument.
+
+    Raises
+    ------
+    SourceDiffError
+        As :func:`grad`.
+
+    See Also
+    --------
+    grad : the gradient alone (it does not keep the value).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sourcediff import value_and_grad
+    >>> def rosen(x):
+    ...     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    >>> value, g = value_and_grad(rosen)(np.array([1.0, 1.0, 1.0]))
+    >>> float(value), g
+    (0.0, array([0., 0., 0.]))
+
+    It fits optimisers that want both, such as ``scipy.optimize.minimize(...,
+    jac=True)``. With ``has_aux``:
+
+    >>> def loss(w, x):
+    ...     r = x @ w
+    ...     return np.sum(r ** 2), r
+    >>> (value, r), g = value_and_grad(loss, has_aux=True)(
+    ...     np.array([1.0, 2.0]), np.eye(2))
+    >>> float(value), r, g
+    (5.0, array([1., 2.]), array([2., 4.]))
+    """
     if fn is None:
         return lambda f: value_and_grad(f, wrt, has_aux=has_aux, mode=mode)
     if inspect.ismethod(fn) and mode != "tape":
@@ -442,8 +671,62 @@ def value_and_grad(fn=None, wrt=0, *, has_aux=False, mode="compile"):
     return _public(GradFunction(fn, wrt, has_aux, with_value=True))
 
 
-def vjp(fn, *primals):
-    """``(fn(*primals), pullback)``; ``pullback(ct)`` gives one cotangent per primal."""
+grad.__sourcediff_transform__ = True  # differentiated where it is called: normalize.py
+value_and_grad.__sourcediff_transform__ = True
+
+
+def vjp(fn: Callable[..., T], *primals: Any) -> tuple[T, Callable[[T], tuple[Any, ...]]]:
+    """Evaluate a function and return its pullback (reverse mode, any output).
+
+    ``vjp(fn, *primals)`` runs ``fn(*primals)`` once and returns its output
+    with a *pullback*: ``pullback(cotangent)`` gives the vector-Jacobian
+    product, one cotangent per primal (``cotangent @ J_i`` for each argument
+    ``i``), without forming the Jacobian. This is PyTorch's
+    ``out.backward(cotangent)`` and ``jax.vjp``.
+
+    Parameters
+    ----------
+    fn : callable
+        A Python function (or a :func:`primitive`, or a gradient made by
+        sourcediff: ``vjp(grad(f), x)`` gives Hessian-vector products).
+    *primals
+        The arguments, by position; parameters left out keep their defaults.
+        Every primal is differentiated.
+
+    Returns
+    -------
+    out : object
+        ``fn(*primals)``.
+    pullback : callable
+        ``pullback(cotangent) -> tuple``; ``cotangent`` has the shape of
+        ``out``, and the tuple holds one cotangent per primal, each shaped like
+        its primal. It may be called again (later calls rerun the forward
+        pass).
+
+    Raises
+    ------
+    SourceDiffError
+        As :func:`grad`; :class:`ArgumentError` for a cotangent of the wrong
+        shape.
+
+    See Also
+    --------
+    jvp : forward mode, one directional derivative per call.
+    jacobian : the whole Jacobian.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sourcediff import vjp
+    >>> def f(x, y):
+    ...     return x * y + np.sin(x)
+    >>> out, pullback = vjp(f, np.array([0.0, 1.0]), np.array([2.0, 3.0]))
+    >>> out
+    array([0.        , 3.84147098])
+    >>> dx, dy = pullback(np.ones(2))
+    >>> dx, dy
+    (array([3.        , 3.54030231]), array([0., 1.]))
+    """
     from .higher import flat_primals, gradient_vjp
     made = getattr(fn, "__sourcediff_state__", fn)
     if hasattr(fn, "plain_function") or isinstance(made, GradFunction):
@@ -500,8 +783,49 @@ def _own(g, given):
     return g
 
 
-def source(fn):
-    """The generated source of anything sourcediff made."""
+def source(fn: object) -> str:
+    '''The Python source sourcediff generated for a function it made.
+
+    Parameters
+    ----------
+    fn : callable
+        The result of :func:`grad`, :func:`value_and_grad` (the adjoint they
+        run), of a :func:`vjp` pullback, or of ``grad`` applied to a gradient
+        (the tangent code it runs).
+
+    Returns
+    -------
+    str
+        The generated function's source. After a call, it is the code
+        specialised for that call's argument types and shapes; before any
+        call, generic code valid for any shapes. The adjoint returns the value
+        (``None`` when not needed) and the tuple of gradients; the function
+        ``grad`` returned runs the same body and returns the gradients alone,
+        each given its argument's type (``inspect.getsource`` shows that code,
+        guard included).
+
+    Raises
+    ------
+    SourceDiffError
+        ``fn`` was not made by sourcediff.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sourcediff import grad, source
+    >>> def f(x, y):
+    ...     return np.sin(x) * y
+    >>> df = grad(f)
+    >>> df(0.0, 2.0)
+    2.0
+    >>> print(source(df))
+    def f_grad(x, y):
+        """Adjoint of f with respect to x (generated by sourcediff)."""
+        # reverse pass
+        # grad of: return np.sin(x) * y
+        return None, (y * np.cos(x),)
+    <BLANKLINE>
+    '''
     src = getattr(fn, "__sourcediff_source__", None)
     if isinstance(src, str):
         return src

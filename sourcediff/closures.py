@@ -85,6 +85,21 @@ def lift(parsed, call_, varied):
     return _lifted[key], free
 
 
+def lifted_function(parsed, inner, name):
+    """``(lifted function, the enclosing locals it takes last)`` for the nested function
+    ``inner`` (a def or a lambda) where it reads locals of ``parsed``'s function; None
+    where it reads none (it needs no lifting)."""
+    free = free_locals(parsed, inner)
+    if not free:
+        return None
+    free += enclosing_cells(parsed, inner, free)
+    key = (parsed.filename, getattr(inner, "lineno", 0), getattr(inner, "col_offset", 0),
+           name, tuple(free))
+    if key not in _lifted:
+        _lifted[key] = _compile(parsed, inner, name, free)
+    return _lifted[key], free
+
+
 def _compile(parsed, inner, name, free):
     args = signature.param_names(inner.args) + free
     body = inner.body if isinstance(inner, gast.FunctionDef) else [N.return_(inner.body)]

@@ -60,6 +60,7 @@ def front(fn, has_aux=False):
     """Passes shared by both modes: (parsed, names, body, returned atom, aux atom)."""
     parsed = parse.parse_function(fn)
     ns = resolve.namespace(fn, parsed.tree)
+    resolve.rename_reserved(parsed.tree, ns, runtime.HELPERS)
     fence.check(parsed)
     ns[activity.CLOSURE_READS] = closure_reads(parsed)
     aux = split_aux(parsed) if has_aux else None
@@ -261,6 +262,10 @@ def build_jvp(fn, wrt, specialize=None, live=True):
     names = NameGen(taken | set(runtime.HELPERS) | {"np", "math"})
     tangents = Tangents(parsed, ns, varied, names)
     new_body = tangents.block(body)
+    # a parameter held fixed that a loop makes varied (``x = np.tanh(x * w)``): its
+    # tangent is read before the loop first writes it, so it starts at zero
+    new_body = [N.assign(names.tangent(p), N.call("zeros_tangent", [N.name(p)]))
+                for p in params if p in varied and p not in wrt_names] + new_body
     if isinstance(out, gast.Name) and out.id in varied:
         out_dot = N.name(names.tangent(out.id))
     else:
@@ -304,5 +309,6 @@ def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live):
     filename = f"<sourcediff {parsed.name}:{fname}:{zlib.crc32(src.encode()):08x}>"
     compiled = codegen.compile_function(src, fname, glob, filename)
     adj = Adjoint(compiled, src, wrt_names, fname, fdef, closure_name)
-    adj.statics = freevars.static_names(ns)
+    renamed = ns.get(resolve.RENAMED, {})
+    adj.statics = tuple(sorted(renamed.get(n, n) for n in freevars.static_names(ns)))
     return adj

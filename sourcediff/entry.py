@@ -19,7 +19,7 @@ import zlib
 import gast
 import numpy as np
 
-from . import codegen, freevars, runtime
+from . import codegen, duck, freevars, runtime
 from . import nodes as N
 
 
@@ -67,7 +67,10 @@ def install(public, state, adj, args, key, statics=()):
             glob[k] = v  # (not setdefault: a helper redefined since replaces the old one)
     guards = []
     for i, (p, k) in enumerate(zip(params, key)):
-        if isinstance(k, tuple):           # an array: (shape, dtype)
+        if isinstance(k, duck.Key):        # a Dask array...: its type and dtype
+            glob[f"_sd_t{i}"], glob[f"_sd_dt{i}"] = k.type, k.dtype
+            guards.append(f"type({p}) is not _sd_t{i} or {p}.dtype != _sd_dt{i}")
+        elif isinstance(k, tuple):         # an array: (shape, dtype)
             glob[f"_sd_dt{i}"] = k[1]
             guards.append(f"type({p}) is not _sd_ndarray or {p}.shape != {k[0]!r} "
                           f"or {p}.dtype is not _sd_dt{i}")
@@ -93,8 +96,9 @@ def install(public, state, adj, args, key, statics=()):
     value, grads = ret.value.elts[0], ret.value.elts[1].elts
     aux = ret.value.elts[2] if len(ret.value.elts) > 2 else None
     finished = []
+    lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
     for g, i in zip(grads, state.wrt):
-        fin = "float" if key[i] is float else "_sd_like"
+        fin = "float" if key[i] is float and not lazy else "_sd_like"
         finished.append(N.call(fin, [g] if fin == "float" else [g, N.name(params[i])]))
     result = finished[0] if state.single else N.tuple_(finished)
     stmts = []

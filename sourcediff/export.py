@@ -29,7 +29,7 @@ import types
 
 import numpy as np
 
-from . import driver, markers, runtime, structure
+from . import driver, duck, markers, runtime, structure
 from .custom import Primitive
 from .errors import SourceDiffError
 
@@ -39,6 +39,7 @@ class ExportError(SourceDiffError):
 
 
 _SHIMS = {
+    duck.is_duck: inspect.getsource(duck.is_duck),  # (NumPy only: copied as it is)
     structure.kind_of: '''\
 def kind_of(x):
     """No container kinds (dataclasses, NamedTuples...) in an exported module."""

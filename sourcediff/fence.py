@@ -13,7 +13,7 @@ from collections import Counter
 import gast
 
 from . import nodes as N
-from .errors import UnsupportedSyntaxError
+from .errors import UnsupportedSyntaxError, columns
 
 TAPE = "or differentiate it with the runtime tape: grad(f, mode='tape')"
 
@@ -128,7 +128,7 @@ def _fail(parsed, node, what, hint):
         f"sourcediff cannot differentiate {what}",
         function=parsed.name, filename=parsed.filename, lineno=lineno,
         construct=what, hint=f"{hint}; {TAPE}", source_line=parsed.line(lineno),
-        col=getattr(node, "col_offset", None))
+        **columns(node))
 
 
 def fail(parsed, node, what, hint):
@@ -184,7 +184,7 @@ def check_inplace(parsed, body, params, ns):
                         isinstance(v, gast.Name) and moved.get(v.id) == y
                         and loads[v.id] == 1)
                 if not fresh:
-                    fail(parsed, where, f"an in-place update of '{y}', which may share its "
+                    fail(parsed, where.targets[0], f"an in-place update of '{y}', which may share its "
                          "data with another array", hint)
             elif isinstance(v, gast.Name) and v.id == y and moved.get(
                     node.targets[0].id) != y:

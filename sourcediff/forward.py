@@ -17,7 +17,7 @@ from . import nodes as N
 from . import registry, runtime
 from .activity import BINOPS, NONDIFF_ATTRS, UNARY, operands, refuse
 from .custom import Primitive
-from .errors import MissingRuleError
+from .errors import MissingRuleError, columns
 from .fence import check_discarded_call, fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
@@ -76,6 +76,8 @@ class Tangents:
         if x in operands(value, self.ns):
             tmp = self.names.temp("new")
             tan = self.tangent(value, N.name(tmp), s)
+            if _is_jvp_call(tan):  # the pair reads the old x before x is rebound
+                return self._pair(x, tan)
             tan = tan if tan is not None else N.call("zeros_tangent", [N.name(tmp)])
             dtmp = self.names.temp("dnew")
             return [N.assign(tmp, value), N.assign(dtmp, tan), N.assign(x, N.name(tmp)),
@@ -83,7 +85,20 @@ class Tangents:
         tan = self.tangent(value, N.name(x), s)
         if tan is None:
             tan = N.call("zeros_tangent", [N.name(x)])
+        if _is_jvp_call(tan):
+            return self._pair(x, tan)
         return [s, N.assign(self.dot(x), tan)]
+
+    def _pair(self, x, tan):
+        """``x = call; x_dot = jvp_call(F, tangents, *rest)``, where ``F(*rest)`` is the
+        call's value, as one run: ``_jp = jvp_pair(F, tangents, *rest)`` gives both (a
+        user function runs once, as in reverse mode's split_call)."""
+        pair = self.names.temp("jp")
+        return [N.assign(pair, N.call("jvp_pair", tan.args)),
+                N.assign(x, gast.Subscript(value=N.name(pair), slice=N.const(0),
+                                           ctx=gast.Load())),
+                N.assign(self.dot(x), gast.Subscript(value=N.name(pair), slice=N.const(1),
+                                                     ctx=gast.Load()))]
 
     def setitem(self, s):
         t = s.targets[0]
@@ -184,8 +199,11 @@ class Tangents:
         fn = static_value(value.func, self.ns)
         if fn is stop_gradient:
             return None
-        if fn in (runtime.vjp_call, runtime.vjp_method, runtime.jvp_call, runtime.jvp_method):
+        if fn in (runtime.vjp_call, runtime.vjp_method, runtime.jvp_call, runtime.jvp_method,
+                  runtime.jvp_pair):
             return self.generated_call(fn, value, s)
+        if fn in (runtime.add_cot, runtime.add_owned):  # linear; None is zero (containers too)
+            return N.call(fn.__name__, [self.arg_tangent(a) for a in value.args])
         if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn) \
                 or is_bound_method(fn) or getattr(fn, "plain_function", None) is not None:
             func, args = closures.callee(self.parsed, value, self.ns, self.varied, self.names,
@@ -217,7 +235,8 @@ class Tangents:
             raise MissingRuleError(
                 f"no tangent rule for {name}", function=self.parsed.name,
                 filename=self.parsed.filename, lineno=getattr(s, "lineno", None),
-                construct=name,
+                source_line=self.parsed.line(getattr(s, "lineno", None)),
+                construct=name, **columns(s, value=True),
                 hint="mark it with sourcediff.primitive and give it f.defjvp(...), or add a "
                      "defrule(...) line to sourcediff/rules.py")
         try:
@@ -249,6 +268,8 @@ class Tangents:
             maker, owner, rest = "method_adjoint_fn", [], [args[0], args[1], *args[3:]]
         elif fn is runtime.jvp_call:      # F(*args, tangents)
             maker, owner, rest = "tangent_fn", [args[0]], args[2:] + args[1:2]
+        elif fn is runtime.jvp_pair:      # F(*args, tangents), a (value, tangent) pair
+            maker, owner, rest = "pair_fn", [args[0]], args[2:] + args[1:2]
         else:                             # jvp_method: F(obj, tangents, *args)
             maker, owner, rest = "method_tangent_fn", [], [args[0], args[2], *args[3:]]
         for a in owner:
@@ -311,6 +332,11 @@ class Tangents:
                 term = N.call("broadcast_like", [term, N.clone(ans)])
             terms.append(term)
         return _sum(terms)
+
+
+def _is_jvp_call(tan):
+    return isinstance(tan, gast.Call) and isinstance(tan.func, gast.Name) \
+        and tan.func.id == "jvp_call"
 
 
 def _sum(terms):

@@ -11,12 +11,14 @@ from __future__ import annotations
 import threading
 import weakref
 import zlib
+from typing import Any, Callable, Sequence
 
 import gast
 import numpy as np
 
 from . import codegen, driver
 from . import nodes as N
+from ._typing import T, Wrt
 from .errors import ArgumentError, NonScalarOutputError
 from .freevars import cache_key
 from .shapes import spec_of
@@ -100,8 +102,65 @@ def _held_fixed(p, t):
         np.iscomplexobj(v) for v in leaves if isinstance(v, (complex, np.generic, np.ndarray)))
 
 
-def jvp(fn, primals, tangents):
-    """``(fn(*primals), tangent of the output along tangents)`` by forward mode."""
+def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
+        ) -> tuple[T, T]:
+    """Evaluate a function and its directional derivative (forward mode).
+
+    ``jvp(fn, primals, tangents)`` returns ``fn(*primals)`` and the
+    Jacobian-vector product ``sum_i J_i @ tangents[i]``: how the output moves
+    when each primal moves along its tangent. The tangent code is generated
+    by forward-mode source transformation, specialised on the primals' types
+    and shapes at the first call and cached, like :func:`grad`'s adjoints. It
+    costs about one evaluation of ``fn`` per call, whatever the output's size,
+    so it suits functions with few inputs and many outputs.
+
+    Parameters
+    ----------
+    fn : callable
+        A Python function, a :func:`primitive` with a ``defjvp`` rule, or a
+        function sourcediff made: ``jvp(grad(f), (x,), (v,))`` is a
+        Hessian-vector product (forward over reverse).
+    primals : sequence
+        The arguments, by position (parameters left out keep their defaults).
+    tangents : sequence
+        One tangent per primal, with its primal's type, structure and shape;
+        zeros for the arguments held fixed.
+
+    Returns
+    -------
+    out : object
+        ``fn(*primals)``.
+    tangent_out : object
+        The derivative of the output along ``tangents``, shaped like ``out``.
+
+    Raises
+    ------
+    SourceDiffError
+        As :func:`grad` (the same constructs are refused);
+        :class:`ArgumentError` if the tangents do not match the primals.
+
+    See Also
+    --------
+    vjp : reverse mode, one cotangent per call.
+    jacobian : the whole Jacobian, by whichever mode is cheaper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sourcediff import grad, jvp
+    >>> def f(x, y):
+    ...     return x * y + np.sin(x)
+    >>> out, tangent = jvp(f, (0.0, 3.0), (1.0, 0.0))   # d/dx at (0, 3)
+    >>> float(out), float(tangent)
+    (0.0, 4.0)
+
+    Over a gradient, a second derivative:
+
+    >>> def cube(x):
+    ...     return x ** 3
+    >>> jvp(grad(cube), (2.0,), (1.0,))
+    (12.0, 12.0)
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ArgumentError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
@@ -264,12 +323,43 @@ def _signature_fn(f):
     return f
 
 
-def jacobian(fn, wrt=0):
-    """``J[out_index + arg_index]``: reverse mode row by row, or forward column by column.
+def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
+    """The Jacobian of a function, by forward or reverse mode.
 
-    A tuple ``wrt`` gives a tuple over the arguments; a function returning a tuple or
-    list (``grad(f, wrt=(0, 1))``) gives a tuple over its outputs (forward mode), each
-    a tuple over the arguments when ``wrt`` is (as ``jax.jacobian``)."""
+    Parameters
+    ----------
+    fn : callable
+        A Python function with array (or scalar) output, or a function made by
+        sourcediff: ``jacobian(grad(f))`` is the Hessian.
+    wrt : int, str or tuple of them, default 0
+        The argument(s) to differentiate with respect to; a tuple gives a
+        tuple of blocks, one per argument.
+
+    Returns
+    -------
+    callable
+        ``jac(*args)``: an array of shape ``out.shape + arg.shape``, with
+        ``J[i..., j...] = d out[i...] / d arg[j...]``. It takes reverse mode
+        (one :func:`vjp` pullback per output element) when the output is the
+        smaller, forward mode (one :func:`jvp` per input element) otherwise.
+        A function returning a tuple or list (such as ``grad(f, wrt=(0, 1))``)
+        gives a tuple over its outputs, each a tuple over the arguments when
+        ``wrt`` is a tuple (as ``jax.jacobian``).
+
+    See Also
+    --------
+    hessian : ``jacobian(grad(f))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sourcediff import jacobian
+    >>> def h(x):
+    ...     return np.array([x[0] * x[1], np.sin(x[0])])
+    >>> jacobian(h)(np.array([0.0, 2.0]))
+    array([[2., 0.],
+           [1., 0.]])
+    """
     def jac(*args):
         idx, single = resolve_wrt(_signature_fn(fn), wrt)
         out = fn(*args)
@@ -310,18 +400,78 @@ def jacobian(fn, wrt=0):
     return jac
 
 
-def hessian(fn, wrt=0):
-    """The Hessian of scalar ``fn``: forward mode over the generated gradient. A tuple
-    ``wrt`` gives the nested blocks ``H[i][j] = d2f/dx_i dx_j`` (shape ``x_i.shape +
-    x_j.shape``), as ``jax.hessian`` with a tuple of argnums."""
+def hessian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
+    """The Hessian of a scalar-valued function (forward over reverse).
+
+    The gradient is generated by :func:`grad`, and its own Jacobian is taken by
+    forward mode over the generated code, so each call costs one tangent pass
+    per input element: exact second derivatives, no finite differences.
+
+    Parameters
+    ----------
+    fn : callable
+        A Python function returning a scalar.
+    wrt : int, str or tuple of them, default 0
+        The argument(s). A tuple gives the nested blocks ``H[i][j] = d2f /
+        dx_i dx_j`` of shape ``x_i.shape + x_j.shape``, as ``jax.hessian``
+        with a tuple of ``argnums``.
+
+    Returns
+    -------
+    callable
+        ``hess(*args)``: an array of shape ``x.shape + x.shape`` (nested tuples
+        of blocks for a tuple ``wrt``).
+
+    See Also
+    --------
+    hvp : a Hessian-vector product, without forming the Hessian.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sourcediff import hessian
+    >>> def f(x, y):
+    ...     return np.sum(x ** 2 * y)
+    >>> hessian(f)(np.array([1.0, 2.0]), 3.0)
+    array([[6., 0.],
+           [0., 6.]])
+    >>> H = hessian(f, wrt=(0, 1))(np.array([1.0, 2.0]), 3.0)
+    >>> H[0][1]                                     # d2f / dx dy
+    array([2., 4.])
+    """
     from .api import grad
     return jacobian(grad(fn, wrt), wrt)
 
 
-def hvp(fn, wrt=0):
-    """``hvp(f)(*args, v)``: Hessian-vector product without forming the Hessian. A tuple
-    ``wrt`` takes a tuple ``v`` (one vector per argument) and gives ``sum_j H[i][j] v[j]``
-    for each ``i``."""
+def hvp(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
+    """Hessian-vector products of a scalar-valued function, without the Hessian.
+
+    Parameters
+    ----------
+    fn : callable
+        A Python function returning a scalar.
+    wrt : int, str or tuple of them, default 0
+        The argument(s) the Hessian is taken with respect to.
+
+    Returns
+    -------
+    callable
+        ``product(*args, v)``: the arguments of ``fn`` followed by a vector
+        shaped like the argument ``wrt`` selects; gives ``H @ v`` by one
+        forward pass over the generated gradient (:func:`jvp` of
+        :func:`grad`). With a tuple ``wrt``, ``v`` is a tuple with one vector
+        per argument, and the result a tuple: ``sum_j H[i][j] v[j]`` for each
+        ``i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sourcediff import hvp
+    >>> def f(x, y):
+    ...     return np.sum(x ** 2 * y)
+    >>> hvp(f)(np.array([1.0, 2.0]), 3.0, np.array([1.0, 0.0]))
+    array([6., 0.])
+    """
     from .api import grad
 
     def product(*args_and_v):
@@ -421,9 +571,10 @@ def adjoint_view(fn, args, wrt, bound=None, seed_first=False, lead=0):
                  glob, base[0] if bound is not None else None, bound)
 
 
-def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0):
+def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0, pair=False):
     """A plain generated function computing ``runtime.jvp_call(fn, tangents, *args)`` (the
-    output tangent), taking the tangents as one tuple: ``G(*args, tangents)``, or
+    output tangent; with ``pair``, ``runtime.jvp_pair``: the output and its tangent),
+    taking the tangents as one tuple: ``G(*args, tangents)``, or
     ``G(obj, tangents, *rest)`` with ``method`` (``jvp_method``'s order, where ``lead=1``
     means an unused object first and ``tangents[0]`` its tangent). ``bound``: ``args[0]``
     is this object (``tangents[0]`` is then None), held by the view."""
@@ -443,18 +594,24 @@ def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0):
                 item = N.call("filled_tangent", [item, N.name(base[k])])
             reads.append(N.assign(t, item))
         body = fdef.body[:1] + reads + fdef.body[1:-1]
-        result, name, owner = fdef.body[-1].value.elts[1], fdef.name, adj.fn
+        result = fdef.body[-1].value if pair else fdef.body[-1].value.elts[1]
+        name, owner = fdef.name, adj.fn
     else:  # nothing moves: a zero tangent shaped like the output
         base, glob, tans = [f"_sd_a{i}" for i in range(n)], {"_sd_fn": fn}, _TANS
         body, name, owner = [], f"{getattr(fn, '__name__', 'f')}_no_tangent", fn
         result = N.call("zeros_tangent", [N.call("_sd_fn", [N.name(a) for a in base])])
+        if pair:
+            value = N.call("_sd_fn", [N.name(a) for a in base])
+            body = [N.assign("_sd_value", value)]
+            result = N.tuple_([N.name("_sd_value"),
+                               N.call("zeros_tangent", [N.name("_sd_value")])])
     own = base[skip:]
     unused = [_fresh(fdef, f"{_UNUSED}{i}") if wrt else f"{_UNUSED}{i}" for i in range(lead)]
     order = ([*unused, *own[:1], tans, *own[1:]] if method and not lead else
              [*unused, tans, *own] if method else [*own, tans])
-    key = ("tan", tuple(wrt), n, method, lead,
+    key = ("pair" if pair else "tan", tuple(wrt), n, method, lead,
            tuple(isinstance(a, (tuple, dict)) for a in args))
-    return _view(owner, key, name + "_tan", order, body, result, glob,
+    return _view(owner, key, name + ("_pair" if pair else "_tan"), order, body, result, glob,
                  base[0] if bound is not None else None, bound)
 
 

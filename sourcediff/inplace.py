@@ -27,6 +27,7 @@ import gast
 import numpy as np
 
 from . import nodes as N
+from .duck import is_duck
 from .resolve import MISSING, static_value
 
 MIN_SIZE = 4096
@@ -64,7 +65,11 @@ def kind_of(value):
 
 
 def kinds_of(args):
-    """The specialisation of a call by dtype: one kind per argument."""
+    """The specialisation of a call by dtype: one kind per argument; None (no in-place
+    updates at all) where an argument is a duck array (a Dask array...): its values,
+    and the cotangents that flow from them, are lazy, never buffers to write into."""
+    if any(is_duck(a) for a in args):
+        return None
     return tuple(kind_of(a) for a in args)
 
 

@@ -16,7 +16,7 @@ import gast
 import numpy as np
 
 from . import nodes as N
-from . import numeric, registry
+from . import closures, numeric, registry
 from .fence import fail
 from .resolve import MISSING, static_value
 from .runtime import keys_of
@@ -43,6 +43,17 @@ class Normalizer:
         return f"_t{self.temps['n']}"
 
     def emit(self, stmt, src):
+        # a new statement keeps the columns of the code it comes from (for error carets)
+        origin = src if isinstance(src, gast.expr) else getattr(src, "value", None)
+        value = getattr(stmt, "value", None)
+        if isinstance(origin, gast.expr) and isinstance(value, gast.expr) \
+                and getattr(value, "lineno", None) is None:
+            gast.copy_location(value, origin)
+        if isinstance(src, gast.expr) and getattr(stmt, "lineno", None) is None:
+            gast.copy_location(stmt, src)
+        if isinstance(stmt, gast.Assign) and isinstance(src, (gast.Assign, gast.AugAssign)) \
+                and getattr(stmt.targets[0], "lineno", None) is None:
+            gast.copy_location(stmt.targets[0], getattr(src, "target", None) or src.targets[0])
         N.set_location([stmt], getattr(src, "lineno", 0))
         self.out.append(stmt)
 
@@ -117,6 +128,7 @@ class Normalizer:
         return self.atom(node)
 
     def call(self, node):
+        node = self.lift_transformed(node)
         func = node.func
         if isinstance(func, gast.Attribute) and not self.is_static(func):
             method = registry.method_function(func.attr)
@@ -140,6 +152,36 @@ class Normalizer:
         args = [self.atom(a) for a in node.args]
         kws = [N.keyword(k.arg, self.atom(k.value)) for k in node.keywords]
         return N.call(func, args, kws)
+
+    def lift_transformed(self, node):
+        """``grad(lambda y: x * y)(2.0)`` where the function reads locals (``x``) as
+        ``grad(lifted)(2.0, x)``: the lifted function takes them as trailing parameters,
+        so their derivatives flow through the call like any argument's (no perturbation
+        confusion: the inner gradient is a function of ``x`` that is differentiated)."""
+        inner_call = node.func
+        if not (isinstance(inner_call, gast.Call) and inner_call.args
+                and self.is_static(inner_call.func) and getattr(
+                    static_value(inner_call.func, self.ns), "__sourcediff_transform__", False)):
+            return node
+        target = inner_call.args[0]
+        name = "lambda_"
+        if isinstance(target, gast.Name):
+            name = target.id
+            target = closures.nested_definition(self.parsed, target.id)
+        if not isinstance(target, (gast.Lambda, gast.FunctionDef)):
+            return node
+        lifted = closures.lifted_function(self.parsed, target, name)
+        if lifted is None:
+            return node
+        fn, free = lifted
+        gname = f"{name}_lifted".lstrip("_")
+        while gname in self.all_names or self.ns.get(gname, fn) is not fn:
+            gname += "_"
+        self.ns[gname] = fn
+        self.all_names.add(gname)
+        transform = N.call(inner_call.func, [N.name(gname), *inner_call.args[1:]],
+                           inner_call.keywords)
+        return N.call(transform, [*node.args, *[N.name(v) for v in free]], node.keywords)
 
     def helper_call(self, fn, args):
         """A call to one of sourcediff's numeric helpers (a rule in the table)."""

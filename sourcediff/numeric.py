@@ -11,7 +11,8 @@ import builtins
 
 import numpy as np
 
-from .runtime import unbroadcast
+from .duck import is_duck
+from .runtime import _spread, unbroadcast
 
 
 def item_of(a):
@@ -22,7 +23,7 @@ def item_of(a):
 def xlogy(a, x):
     """``a * log(x)``, taken as 0 where ``a`` is 0: d/dy of ``x ** y`` is ``xlogy(ans, x)``,
     which is 0 at ``x = 0`` (not ``0 * -inf``)."""
-    if np.ndim(a) == 0 and np.ndim(x) == 0:
+    if np.ndim(a) == 0 and np.ndim(x) == 0 and not (is_duck(a) or is_duck(x)):
         return 0.0 * a if a == 0 else a * np.log(x)
     zero = np.equal(a, 0)
     return np.where(zero, 0.0, a * np.log(np.where(zero, 1.0, x)))
@@ -63,6 +64,8 @@ def builtin_sum_vjp(g, a):
     (summed to its shape); an array, summed over its first axis, gets ``g`` on each row."""
     if isinstance(a, (list, tuple)):
         return [unbroadcast(g, e) for e in a]
+    if is_duck(a):
+        return _spread(g, a)
     return np.broadcast_to(g, np.shape(a)).copy()
 
 

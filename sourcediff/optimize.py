@@ -18,7 +18,8 @@ from . import registry, runtime
 from .fold import fold
 from .resolve import MISSING, static_value
 
-_IMPURE_HELPERS = {"scatter_add", "pop_cot", "split_call", "split_method", "pullback_of"}
+_IMPURE_HELPERS = {"scatter_add", "pop_cot", "split_call", "split_method", "pullback_of",
+                   "jvp_pair"}
 _PURE_BUILTINS = (slice, range, reversed, len, tuple, list)
 
 

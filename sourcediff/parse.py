@@ -82,6 +82,8 @@ def parse_function(fn, generators_as_lists=True):
         for n in N.walk(module):
             if hasattr(n, "col_offset") and n.col_offset is not None:
                 n.col_offset += dedent
+            if getattr(n, "end_col_offset", None) is not None:
+                n.end_col_offset += dedent
     return Parsed(fn, node, file_lines or code.co_filename, all_lines, name)
 
 

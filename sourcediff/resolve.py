@@ -52,6 +52,31 @@ def namespace(fn, tree):
     return ns
 
 
+RENAMED = "__sourcediff_renamed__"  # key in ns: {name in generated code: user's name}
+
+
+def rename_reserved(tree, ns, reserved):
+    """A function, class or module the user named like a name generated code reserves
+    (a runtime helper such as ``like`` or ``unbroadcast``) gets a name of its own in
+    ``tree`` and ``ns`` (``like_user``), so generated code never mixes the two up."""
+    taken = set(N.names_in(tree)) | set(ns) | set(reserved)
+    renamed = {}
+    for name in [n for n in ns if n in reserved and ns[n] is not reserved[n]]:
+        if not (callable(ns[name]) or isinstance(ns[name], type(builtins))):
+            continue  # data is read by name at each call (freevars): left as it is
+        new = f"{name}_user"
+        while new in taken:
+            new += "_"
+        taken.add(new)
+        for node in N.walk(tree):
+            if isinstance(node, gast.Name) and node.id == name:
+                node.id = new
+        ns[new] = ns.pop(name)
+        renamed[new] = name
+    ns[RENAMED] = renamed
+    return renamed
+
+
 def static_value(node, ns):
     """The object an expression like ``np.linalg.norm`` denotes, or ``None``."""
     if isinstance(node, gast.Name):

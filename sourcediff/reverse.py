@@ -24,7 +24,7 @@ from . import nodes as N
 from . import registry
 from .activity import BINOPS, NONDIFF_ATTRS, UNARY, operands, refuse
 from .custom import Primitive
-from .errors import MissingRuleError
+from .errors import MissingRuleError, columns
 from .fence import check_discarded_call, fail
 from .markers import stop_gradient
 from .resolve import MISSING, static_value
@@ -314,7 +314,7 @@ class Sweep:
                 f"no derivative rule for {name}", function=self.parsed.name,
                 filename=self.parsed.filename, lineno=getattr(s, "lineno", None),
                 source_line=self.parsed.line(getattr(s, "lineno", None)),
-                construct=name,
+                construct=name, **columns(s, value=True),
                 hint=f"wrap it: f = sourcediff.primitive({getattr(fn, '__name__', 'f')}) and "
                      "give it f.defvjp(lambda g, ans, *args: (...,)), or add a defrule(...) "
                      "line to sourcediff/rules.py")

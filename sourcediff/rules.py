@@ -212,6 +212,8 @@ defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "dot_vjp_a(v, a, g)", None),
 defrule(rt.cut_index, "v, idx", ("cut_index(g, idx)", None), ("cut_index(dv, idx)", None))
 defrule(rt.copy_of, "v", ("g",), ("dv",))
 defrule(rt.get_cot, "v, key", {"key": None}, ("get_cot(dv, key)", None))  # no reverse rule yet
+defrule(rt.take_cot, "b, idx, v", {"idx": None, "v": None}, ("take_cot(db, idx, v)", None, None))
+defrule(rt.pop_cot, "lst_bar, lst", {"lst": None}, ("pop_cot(dlst_bar, lst)", None))
 defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
         ("np.sum(g * unreduce_select(np.ones_like(ans_), ans_, x, axis, keepdims), axis=axis, "
          "keepdims=keepdims)", None, None),
@@ -251,7 +253,8 @@ rt.HELPERS.update(splitcall.HELPERS)
 # forward mode over the generated function they run (not a template: one forward pass for
 # all arguments). The helpers that build that function carry no gradient; filled_tangent
 # is linear in its first argument.
-defnondiff(rt.adjoint_fn, rt.method_adjoint_fn, rt.tangent_fn, rt.method_tangent_fn)
+defnondiff(rt.adjoint_fn, rt.method_adjoint_fn, rt.tangent_fn, rt.method_tangent_fn,
+           splitcall.pair_fn)
 defrule(rt.filled_tangent, "t, a", ("g", None), ("filled_tangent(dt, a)", None))
 
 # --- tangents of the cotangent helpers (forward over a generated adjoint: hessian) -----------
@@ -282,3 +285,16 @@ defrule(rt.inner_vjp_a, "v, a, b", ("np.inner(g, b)", None, "inner_vjp_b(v, g, b
 defrule(rt.inner_vjp_b, "v, a, b", ("np.inner(a, g)",
                                     "inner_vjp_a(v, a, g)", None),
         ("inner_vjp_b(dv, a, b)", "inner_vjp_b(v, da, b)", None))
+
+# --- breadth (issue #18): more of NumPy, and SciPy when it is installed ----------------------
+from . import rules_shape, rules_reduce, rules_linalg  # noqa: E402,F401  (they register)
+from . import numeric_shape, numeric_linalg, numeric_reduce  # noqa: E402
+rt.HELPERS.update(numeric_shape.HELPERS)
+rt.HELPERS.update(numeric_reduce.HELPERS)
+rt.HELPERS.update(numeric_linalg.HELPERS)
+try:
+    import scipy.special  # noqa: F401
+except ImportError:  # SciPy stays optional
+    pass
+else:
+    from . import rules_scipy  # noqa: E402,F401

@@ -12,6 +12,7 @@ import types
 
 import numpy as np
 
+from .duck import is_duck
 from .structure import kind_of
 
 
@@ -32,6 +33,8 @@ def unbroadcast_to(g, shape):
     if lead < 0 or any(t != 1 and s != t for s, t in zip(gshape[lead:], shape)):
         # not a broadcast of ``shape``: g grew from a scalar zero placeholder (an adjoint
         # nothing has written yet) times some array, so it is zero everywhere
+        if is_duck(g) and np.ndim(g):  # (checked lazily: NaN, never a wrong number)
+            return np.where(np.any(g), np.nan, 0.0)
         if np.ndim(g) == 0 or not np.any(g):
             return 0.0 if np.ndim(g) else g
         return np.array(np.broadcast_to(g, shape))
@@ -74,12 +77,34 @@ def unreduce(g, x, axis=None, keepdims=False):
         return g
     if not keepdims and np.ndim(g):  # (a scalar, such as a zero placeholder, broadcasts)
         g = np.reshape(g, _keepdims_shape(shape, axis))
+    if is_duck(x):
+        return _spread(g, x)
+    return np.broadcast_to(g, shape)
+
+
+def _spread(g, x):
+    """``g`` broadcast to the shape of duck array ``x``, lazily and in ``x``'s chunks
+    (``g + zeros_like(x)``): ``np.broadcast_to`` of a NumPy ``g`` would be a NumPy array of
+    the data's size, made on the client and shipped in the graph."""
+    return g + np.zeros_like(x, dtype=_float_dtype(x))
+
+
+def _broadcast(g, shape, *arrays):
+    """``np.broadcast_to(g, shape)``, of the duck arrays' type if any of ``arrays`` is one."""
+    duck = next((a for a in arrays if is_duck(a)), None)
+    if duck is not None and not is_duck(g):
+        g = np.asarray(g, like=duck)
     return np.broadcast_to(g, shape)
 
 
 def reduced_count(x, ans):
     """How many elements of ``x`` went into each element of ``ans``."""
-    return np.size(x) // max(np.size(ans), 1)
+    return _size(x) // max(_size(ans), 1)
+
+
+def _size(x):
+    """``np.size(x)``, read from a duck array's shape (Dask has no ``np.size``)."""
+    return math.prod(x.shape) if is_duck(x) else np.size(x)
 
 
 def unreduce_select(g, ans, x, axis=None, keepdims=False):
@@ -108,7 +133,7 @@ def _mat_vjp(g, a, b, which):
     if a_nd == 1 and b_nd == 1:
         return g * b if which == 0 else g * a
     if np.ndim(g) == 0:  # a scalar zero placeholder (an adjoint nothing has written yet)
-        g = np.broadcast_to(g, _matmul_shape(np.shape(a), np.shape(b)))
+        g = _broadcast(g, _matmul_shape(np.shape(a), np.shape(b)), a, b)
     if which == 0:
         if b_nd == 1:
             return unbroadcast(np.multiply.outer(g, b), a) if a_nd > 1 else g * b
@@ -145,7 +170,7 @@ def dot_vjp_a(g, a, b):
     if np.ndim(b) <= 2:
         return matmul_vjp_a(g, a, b)
     if np.ndim(g) == 0:
-        g = np.broadcast_to(g, np.shape(np.dot(a, b)))
+        g = _broadcast(g, np.shape(np.dot(a, b)), a, b)
     # dot with b of ndim > 2 contracts a's last axis with b's second to last
     axes_b = [i for i in range(np.ndim(b)) if i != np.ndim(b) - 2]
     ga = np.tensordot(g, b, axes=(list(range(np.ndim(a) - 1, np.ndim(g))), axes_b))
@@ -158,7 +183,7 @@ def dot_vjp_b(g, a, b):
     if np.ndim(b) <= 2:
         return matmul_vjp_b(g, a, b)
     if np.ndim(g) == 0:
-        g = np.broadcast_to(g, np.shape(np.dot(a, b)))
+        g = _broadcast(g, np.shape(np.dot(a, b)), a, b)
     lead = np.ndim(a) - 1
     gb = np.tensordot(a, g, axes=(list(range(lead)), list(range(lead))))
     # gb axes: (a_last, b_axes without b[-2]) -> move a_last to position -2
@@ -173,6 +198,16 @@ def untranspose(g, axes=None):
 
 def unindex(g, x, idx):
     """Cotangent of ``x[idx]``: ``g`` scattered into zeros shaped like ``x``."""
+    if is_duck(x):  # (zeros of x's type: a NumPy buffer would compute a lazy g)
+        out = np.zeros_like(x, dtype=_float_dtype(x))
+        if not _is_basic_index(idx):
+            _no_add_at(out)
+        out[idx] = g
+        return out
+    if isinstance(x, (tuple, list)) and isinstance(idx, (int, np.integer)):
+        out = [None] * len(x)  # an entry of a tuple- or list-valued rule's output (the tape)
+        out[idx] = g
+        return out
     out = np.zeros(np.shape(x), dtype=np.result_type(g, x, 1.0))
     if _is_basic_index(idx):
         out[idx] = g
@@ -201,21 +236,31 @@ def unstack(g, arrays, axis=0):
 
 
 def einsum_vjp(g, subscripts, operands, i):
-    """Cotangent of operand ``i`` of ``np.einsum(subscripts, *operands)``."""
+    """Cotangent of operand ``i`` of ``np.einsum(subscripts, *operands)``.
+
+    Ellipses are spelled out as letters first; an axis of operand ``i`` that einsum
+    broadcast (size 1 against a larger size elsewhere) is summed back to size 1."""
     inputs, output = _einsum_parse(subscripts, operands)
     others = [op for j, op in enumerate(operands) if j != i]
     other_subs = [s for j, s in enumerate(inputs) if j != i]
     target = inputs[i]
+    full = _einsum_sizes(inputs, operands)
+    if np.ndim(g) == 0:  # a scalar zero placeholder: the output's shape
+        g = np.broadcast_to(g, tuple(full[c] for c in output))
     sizes = dict(zip(target, np.shape(operands[i])))
     dedup = "".join(dict.fromkeys(target))
     # indices summed away inside operand i alone ('ij->i'): broadcast g over them
     lonely = [c for c in dedup if c not in output and not any(c in s for s in other_subs)]
+    letters = set("".join(inputs)) | set(output)
+    fresh = iter(c for c in string.ascii_letters if c not in letters)
     spec = ",".join([output, *other_subs, *lonely]) + "->" + dedup
     res = np.einsum(spec, g, *others, *[np.ones(sizes[c]) for c in lonely])
+    spread = tuple(k for k, c in enumerate(dedup) if sizes[c] == 1 and np.shape(res)[k] != 1)
+    if spread:  # broadcast by einsum: sum back
+        res = np.sum(res, axis=spread, keepdims=True)
     if dedup == target:
         return res
     # a repeated index ('ii->'): put res on the diagonal with identity matrices
-    fresh = iter(c for c in string.ascii_letters if c not in subscripts)
     out_subs, eye_subs = "", []
     for k, c in enumerate(target):
         if c in target[:k]:
@@ -228,22 +273,40 @@ def einsum_vjp(g, subscripts, operands, i):
     return np.einsum(",".join([dedup, *eye_subs]) + "->" + out_subs, res, *eyes)
 
 
+def _einsum_sizes(inputs, operands):
+    """Each index letter's size after broadcasting (the largest size it has)."""
+    full = {}
+    for subs, op in zip(inputs, operands):
+        for c, n in zip(subs, np.shape(op)):
+            full[c] = max(full.get(c, 1), n)
+    return full
+
+
 def _einsum_parse(subscripts, operands):
+    """``(input subscripts, output subscripts)`` with the output made explicit and each
+    ``...`` spelled out as letters not used elsewhere (aligned from the right, as NumPy
+    broadcasts them)."""
     subscripts = subscripts.replace(" ", "")
-    if "..." in subscripts:
-        raise NotImplementedError("einsum with '...' has no reverse rule yet")
-    if "->" in subscripts:
-        lhs, out = subscripts.split("->")
-    else:
-        lhs = subscripts
-        letters = lhs.replace(",", "")
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    return lhs.split(","), out
+    lhs, out = subscripts.split("->") if "->" in subscripts else (subscripts, None)
+    inputs = lhs.split(",")
+    if out is None:
+        letters = lhs.replace(",", "").replace(".", "")
+        out = ("..." if "..." in lhs else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
+    if "..." not in subscripts:
+        return inputs, out
+    used = set(subscripts)
+    spare = [c for c in string.ascii_letters if c not in used]
+    ranks = [np.ndim(op) - len(s.replace("...", "")) for s, op in zip(inputs, operands)]
+    width = max([r for s, r in zip(inputs, ranks) if "..." in s] or [0])
+    ell = "".join(spare[:width])
+    inputs = [s.replace("...", ell[width - r:] if r else "") for s, r in zip(inputs, ranks)]
+    return inputs, out.replace("...", ell)
 
 
 def trace_vjp(g, x, offset=0, axis1=0, axis2=1):
     eye = np.eye(np.shape(x)[axis1], np.shape(x)[axis2], k=offset)
-    g = np.asarray(g)
+    g = g if is_duck(g) else np.asarray(g)
     return np.moveaxis(np.multiply.outer(g, eye), (-2, -1), (axis1, axis2)) if g.ndim else g * eye
 
 
@@ -271,7 +334,7 @@ def clip_mask(a, a_min, a_max):
 
 
 def reshape_like(g, x):
-    if np.ndim(g) == 0 and np.size(x) != 1:  # a scalar zero placeholder broadcasts as it is
+    if np.ndim(g) == 0 and _size(x) != 1:  # a scalar zero placeholder broadcasts as it is
         return g
     return np.reshape(g, np.shape(x))
 
@@ -282,6 +345,8 @@ def real_cot(g, x):
     that reads it next (a reshape, a flip, a matmul, ...) sees the shape it expects."""
     if isinstance(g, float) and g == 0.0 and isinstance(x, np.ndarray) and x.ndim:
         return np.zeros(x.shape, dtype=_float_dtype(x))
+    if isinstance(g, float) and g == 0.0 and is_duck(x) and x.ndim:
+        return np.zeros_like(x, dtype=_float_dtype(x))  # (a lazy array of x's type)
     return g
 
 
@@ -296,6 +361,8 @@ def zeros_like_grad(x):
         return type(x)(zeros_like_grad(v) for v in x)
     if isinstance(x, float):
         return 0.0
+    if is_duck(x):
+        return np.zeros_like(x, dtype=_float_dtype(x))
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
 
 
@@ -310,13 +377,17 @@ def like(g, x):
     """Give cotangent ``g`` the type, shape and dtype of the primal ``x``."""
     if g is None:
         return zeros_like_grad(x)
-    if isinstance(x, float):
-        return float(g) if np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.ndarray):
         dt = _float_dtype(x)
         if isinstance(g, np.ndarray) and g.shape == x.shape and g.dtype == dt and g.flags.writeable:
             return g
+        if is_duck(g):  # (a lazy gradient stays lazy: see _duck_like)
+            return _duck_like(g, x)
         return np.array(np.broadcast_to(g, x.shape), dtype=dt)
+    if is_duck(g) or is_duck(x):
+        return _duck_like(g, x)
+    if isinstance(x, float):
+        return float(g) if np.ndim(g) == 0 else float(np.sum(g))
     if isinstance(x, np.generic):
         return x.dtype.type(g)
     if isinstance(x, dict):
@@ -330,6 +401,24 @@ def like(g, x):
         items = list(g) if isinstance(g, (list, tuple, np.ndarray)) else [None] * len(x)
         return type(x)(like(gi, xi) for gi, xi in zip(items, x))
     return g
+
+
+def _duck_like(g, x):
+    """``like`` where ``g`` or ``x`` is a duck array, without computing either: a lazy
+    ``g`` stays lazy (a NumPy or float argument of a function of Dask data gets a Dask
+    gradient of its shape and dtype), and a NumPy ``g`` of a duck ``x`` becomes one of
+    ``x``'s type (``np.asarray(..., like=x)``, NEP 35)."""
+    if not (is_duck(x) or isinstance(x, (float, np.ndarray, np.generic))):
+        return g  # (containers hold no duck arrays at their top: nothing to shape)
+    shape = np.shape(x)
+    dt = _float_dtype(x) if not isinstance(x, float) else np.dtype(np.float64)
+    if isinstance(x, float) and np.ndim(g):
+        g = np.sum(g)
+    elif np.shape(g) != shape:
+        g = _spread(g, x) if is_duck(x) else np.broadcast_to(g, shape)
+    if not is_duck(g):
+        g = np.asarray(g, like=x)
+    return g if g.dtype == dt else g.astype(dt)
 
 
 def _cot_items(g, n):
@@ -363,6 +452,8 @@ def zeros_for(x):
         return [None] * len(kind_of(x).flatten(x))
     if isinstance(x, dict):
         return {}
+    if is_duck(x):
+        return np.zeros_like(x, dtype=_float_dtype(x))
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
 
 
@@ -374,8 +465,21 @@ def scatter_add(buf, idx, g):
         buf[idx] = g if buf.get(idx) is None else add_cot(buf[idx], g)
     elif _is_basic_index(idx):
         buf[idx] += g
+    elif is_duck(buf):
+        _no_add_at(buf)
     else:
         np.add.at(buf, idx, g)
+
+
+def _no_add_at(buf):
+    """The error for an index whose adjoint needs ``np.add.at`` on a duck array."""
+    from .errors import MissingRuleError
+    raise MissingRuleError(
+        f"the adjoint of an integer-array or boolean index into a {type(buf).__name__} "
+        "needs np.add.at, which that array type does not implement",
+        construct="x[index array]",
+        hint="index with ints and slices, or write the selection as a product with a "
+             "0/1 mask or np.where")
 
 
 def _is_scalar(v):
@@ -420,6 +524,10 @@ def cut_index(b, idx):
         return None
     if _is_scalar(b) and b == 0:  # a zero placeholder stays zero
         return b
+    if is_duck(b):  # (item assignment on a Dask array rebinds that object's graph)
+        out = b.copy()
+        out[idx] = 0.0
+        return out
     out = np.array(b, dtype=float) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
     out[idx] = 0.0
     return out
@@ -427,7 +535,7 @@ def cut_index(b, idx):
 
 def copy_of(v):
     """A copy of an array (or a list or dict: shallow) that may be written to."""
-    if isinstance(v, np.ndarray):
+    if isinstance(v, np.ndarray) or is_duck(v):
         return v.copy()
     return list(v) if type(v) is list else dict(v) if type(v) is dict else v
 
@@ -472,7 +580,7 @@ def pop_cot(lst_bar, lst):
     """The cotangent of a list's last element, removed from the list's adjoint."""
     if isinstance(lst_bar, list) and len(lst_bar) == len(lst):
         return lst_bar.pop()
-    if isinstance(lst_bar, np.ndarray) and lst_bar.ndim and len(lst_bar) >= len(lst):
+    if (isinstance(lst_bar, np.ndarray) or is_duck(lst_bar)) and lst_bar.ndim and len(lst_bar) >= len(lst):
         return lst_bar[len(lst) - 1]
     return None
 
@@ -533,19 +641,26 @@ def _is_method(fn):
 
 def jvp_call(fn, tangents, *args):
     """The output tangent of a user function call (forward mode)."""
+    return jvp_pair(fn, tangents, *args)[1]
+
+
+def jvp_pair(fn, tangents, *args):
+    """``(fn(*args), its tangent)`` from one run of the callee's tangent code: forward
+    mode's counterpart of ``split_call`` (the callee is not run again for its value)."""
     from .higher import jvp_adjoint
     from .shapes import spec_of
     if _is_method(fn):
-        return jvp_call(fn.__func__, (None, *tangents), fn.__self__, *args)
+        return jvp_pair(fn.__func__, (None, *tangents), fn.__self__, *args)
     tangents = [_filled(t, a) for t, a in zip(tangents, args)]
     wrt = tuple(i for i, (a, t) in enumerate(zip(args, tangents))
                 if t is not None and _differentiable(a))
     if not wrt:
-        return zeros_tangent(fn(*args))
+        value = fn(*args)
+        return value, zeros_tangent(value)
     if _made_gradient(fn):  # grad(h) called in differentiated code: its generated code
         fn = fn.plain_function(args)
-    adj = jvp_adjoint(fn, wrt, spec_of(args))
-    return adj.fn(*args, *[tangents[i] for i in wrt])[1]
+    value, tangent = jvp_adjoint(fn, wrt, spec_of(args)).fn(*args, *[tangents[i] for i in wrt])
+    return value, tangent
 
 
 def jvp_method(obj, name, tangents, *args):
@@ -603,7 +718,7 @@ def _field(x, name):
 def _differentiable(a):
     if isinstance(a, (bool, np.bool_, int, np.integer, str)) or a is None:
         return False
-    if isinstance(a, np.ndarray):
+    if isinstance(a, np.ndarray) or is_duck(a):
         return a.dtype.kind == "f"
     if isinstance(a, (list, tuple)):
         return any(_differentiable(v) for v in a)
@@ -634,12 +749,18 @@ def zeros_tangent(x):
         return {k: zeros_tangent(v) for k, v in x.items()}
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=_float_dtype(x))
+    if is_duck(x):
+        return np.zeros_like(x, dtype=_float_dtype(x))
     return 0.0
 
 
 def tangent_setitem(t, idx, v):
     """The tangent of ``y`` after ``y[idx] = v`` (a new array, never in place)."""
-    out = np.array(t, dtype=np.result_type(t, v, 1.0))
+    if is_duck(t) or is_duck(v):  # (no copy through np.array: it would compute)
+        t = t if is_duck(t) else np.asarray(t, like=v)
+        out = t.astype(np.result_type(t.dtype, getattr(v, "dtype", v), 1.0))
+    else:
+        out = np.array(t, dtype=np.result_type(t, v, 1.0))
     out[idx] = v
     return out
 
@@ -691,8 +812,9 @@ def method_adjoint_fn(g, obj, name, *args):
     vjp_method(None, obj, name)  # (the same error)
 
 
-def tangent_fn(fn, tangents, *args):
-    """G with ``G(*args, tangents) == jvp_call(fn, tangents, *args)``."""
+def tangent_fn(fn, tangents, *args, pair=False):
+    """G with ``G(*args, tangents) == jvp_call(fn, tangents, *args)`` (with ``pair``:
+    ``== jvp_pair(fn, tangents, *args)``, the value and its tangent)."""
     from .higher import tangent_view
     bound = None
     if _is_method(fn):
@@ -701,7 +823,7 @@ def tangent_fn(fn, tangents, *args):
     filled = [_filled(t, a) for t, a in zip(tangents, args)]
     wrt = tuple(i for i, (a, t) in enumerate(zip(args, filled))
                 if t is not None and _differentiable(a))
-    return tangent_view(fn, args, wrt, filled, bound=bound)
+    return tangent_view(fn, args, wrt, filled, bound=bound, pair=pair)
 
 
 def method_tangent_fn(obj, name, tangents, *args):
@@ -737,7 +859,7 @@ def inner_vjp_a(g, a, b):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a) if np.ndim(a) else np.sum(g * b)
     nb = np.ndim(b) - 1
-    g = np.broadcast_to(g, np.shape(a)[:-1] + np.shape(b)[:-1])
+    g = _broadcast(g, np.shape(a)[:-1] + np.shape(b)[:-1], a, b)
     return np.tensordot(g, b, axes=(list(range(np.ndim(g) - nb, np.ndim(g))), list(range(nb))))
 
 
@@ -746,7 +868,7 @@ def inner_vjp_b(g, a, b):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b) if np.ndim(b) else np.sum(g * a)
     na = np.ndim(a) - 1
-    g = np.broadcast_to(g, np.shape(a)[:-1] + np.shape(b)[:-1])
+    g = _broadcast(g, np.shape(a)[:-1] + np.shape(b)[:-1], a, b)
     return np.tensordot(g, a, axes=(list(range(na)), list(range(na))))
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import types
 
 from .errors import MissingRuleError
-from .runtime import _differentiable, _is_method, _vjp, real_cot
+from .runtime import (_differentiable, _is_method, _made_gradient, _vjp, jvp_pair, real_cot,
+                      tangent_fn)
 from .split import NotSplittable
 
 
@@ -52,6 +53,8 @@ def _split(fn, args, first=0):
     n = len(args)
     if not wrt:
         return fn(*args), lambda g: [None] * n
+    if _made_gradient(fn):  # grad(h) called here: differentiated through its own code
+        return fn(*args), lambda g: _vjp(fn, g, args, first)
     try:
         adj = adjoint_of(fn, wrt, "split", spec=spec_of(args), dtypes=kinds_of(args))
     except NotSplittable:  # rare: run it, and its whole adjoint in the reverse pass
@@ -67,4 +70,14 @@ def _split(fn, args, first=0):
     return value, cotangents
 
 
-HELPERS = {"split_call": split_call, "split_method": split_method, "pullback_of": pullback_of}
+
+
+# --- forward mode: a call's value and tangent from one run (runtime.jvp_pair) --------------
+def pair_fn(fn, tangents, *args):
+    """G with ``G(*args, tangents) == jvp_pair(fn, tangents, *args)`` (plain generated
+    code, so forward mode can run over it again: see forward.Tangents.generated_call)."""
+    return tangent_fn(fn, tangents, *args, pair=True)
+
+
+HELPERS = {"split_call": split_call, "split_method": split_method, "pullback_of": pullback_of,
+           "jvp_pair": jvp_pair, "pair_fn": pair_fn}

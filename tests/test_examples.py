@@ -32,7 +32,8 @@ def number(text, label):
 def test_every_example_is_tested():
     tested = {"quickstart.py", "higher_order.py", "custom_relu.py", "no_grad_detach.py",
               "sigmoid_loss.py", "bce_vjp.py", "mlp.py", "training_loop.py",
-              "scipy_minimize.py", "newton.py"}
+              "scipy_minimize.py", "newton.py",
+              "dask_glm.py"}  # (run by tests/test_dask.py, where Dask is installed)
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 

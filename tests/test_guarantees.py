@@ -29,14 +29,9 @@ import pytest
 
 import sourcediff as sd
 
-try:
-    from sourcediff import tape
-except Exception:  # noqa: BLE001
-    tape = None
+from sourcediff import tape
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_tape = pytest.mark.skipif(tape is None, reason="sourcediff.tape is not importable")
-
 
 def write_module(directory, source, name=None):
     """Write ``source`` as a module file in ``directory`` and import it."""
@@ -106,8 +101,6 @@ def test_arguments_never_mutated(fn, how):
     elif how == "hessian":
         sd.hessian(lambda x: np.sum(np.sin(x) * x))(args[0])
     else:
-        if tape is None:
-            pytest.skip("no tape")
         if fn is f_inplace_local:
             pytest.skip("the tape refuses writes of traced values into np.zeros (by design)")
         tape.grad(fn, wrt=wrt)(*args)
@@ -161,7 +154,6 @@ def test_gradients_bit_identical_across_calls():
         assert same_tree(first, sd.grad(det_loss, wrt=(0, 1))(*args))
 
 
-@needs_tape
 def test_tape_gradients_bit_identical_across_calls():
     args = _det_args()
     first = tape.grad(det_loss, wrt=(0, 1))(*args)
@@ -327,8 +319,6 @@ def f32_loss(w, x):
 
 @pytest.mark.parametrize("mode", ["compile", "tape"])
 def test_float32_in_float32_out(mode):
-    if mode == "tape" and tape is None:
-        pytest.skip("no tape")
     rng = np.random.default_rng(1)
     w = rng.normal(size=(3, 2)).astype(np.float32)
     x = rng.normal(size=(4, 3)).astype(np.float32)
@@ -365,8 +355,6 @@ def nan_loss(x):
 @pytest.mark.parametrize("mode", ["compile", "tape"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_nan_and_inf_propagate(mode, bad):
-    if mode == "tape" and tape is None:
-        pytest.skip("no tape")
     x = np.array([0.1, bad, -0.3])
     g = sd.grad if mode == "compile" else tape.grad
     with np.errstate(all="ignore"):
@@ -423,8 +411,6 @@ def _long_for_grad(x, a, n=100_000):
 
 @pytest.mark.parametrize("mode", ["compile", "tape"])
 def test_long_loop_no_recursion_error(mode):
-    if mode == "tape" and tape is None:
-        pytest.skip("no tape")
     g = sd.grad if mode == "compile" else tape.grad
     # the tape records ~2 nodes per iteration at ~80 us each: 25,000 iterations is still
     # 50x the default recursion limit, and keeps CI fast

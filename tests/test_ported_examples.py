@@ -112,8 +112,6 @@ def test_black_box_svi():
     assert np.allclose(g[[0, 3]], central(f, params, [0, 3]), rtol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="the einsum adjoint does not sum a broadcast size-1 "
-                   "axis back (inputs (1, n, d) against W (m, d, o)): reshape fails")
 def test_bayesian_neural_net():
     sd, ag = load("bayesian_neural_net"), load("bayesian_neural_net", True)
     n_sd, _, logprob_sd = sd.make_nn_funs([1, 4, 4, 1], 0.1, 0.01, nonlinearity=sd.rbf)
@@ -160,8 +158,9 @@ def test_generator_unpack_layers():
           lambda v: loss(v.reshape(w.shape)), w.ravel(), [0, 4, 20])
 
 
-@pytest.mark.xfail(strict=True, reason="no derivative rule for np.repeat nor np.hstack "
-                   "(sourcediff/rules.py)")
+@pytest.mark.xfail(strict=True, reason="the adjoint of the tuple concatenation args + (x,) "
+                   "in concat_and_multiply applies the rule of + on arrays (unbroadcast): "
+                   "reverse.py needs a rule for sequence concatenation")
 def test_rnn():
     sd, ag = load("rnn"), load("rnn", True)
     params = sd.create_rnn_params(input_size=5, state_size=3, output_size=5, param_scale=0.3)

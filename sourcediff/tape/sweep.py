@@ -51,5 +51,8 @@ def backward(seeds):
 
 
 def add(a, b):
-    """``a + b`` where ``a`` may be None (no cotangent yet)."""
+    """``a + b`` where ``a`` may be None (no cotangent yet); the cotangents of a tuple
+    output (lists, None for an entry not read) add entry by entry."""
+    if isinstance(a, list) and isinstance(b, list):
+        return [y if x is None else x if y is None else x + y for x, y in zip(a, b)]
     return b if a is None else a + b

@@ -188,6 +188,8 @@ class Tracer(Box):
         return len(unwrap_all(self))
 
     def __iter__(self):
+        if isinstance(unwrap_all(self), tuple):  # a tuple-valued rule's output (eigh, svd...)
+            return (self[i] for i in range(len(self)))
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d array")
         return (self[i] for i in range(len(self)))

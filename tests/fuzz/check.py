@@ -38,6 +38,7 @@ except Exception:  # noqa: BLE001  (the tape is optional)
 KINK_MIN = 1e-3
 FD_EPS = 1e-6
 FD_RTOL, FD_ATOL = 1e-4, 1e-6
+FD_CONVERGED = 1e-2                    # FD at h = 1e-6 vs h = 1e-8, before any mismatch
 AD_RTOL, AD_ATOL = 1e-7, 1e-9          # compiled vs tape, jvp vs grad . v
 MAX_VALUE = 1e4
 
@@ -293,6 +294,12 @@ def _check(prog, seed, args, directory, module, unmask):
             with np.errstate(all="ignore"):
                 fd5 = numeric_grad(fn, args, wrt, eps=1e-3, stencil=5)
                 fd8 = numeric_grad(fn, args, wrt, eps=1e-8)
+            if _bad(fd, fd8, FD_CONVERGED, FD_ATOL * scale):
+                # the estimates at h = 1e-6 and 1e-8 disagree with each other: too steep or
+                # oscillating for finite differences (run 2 of the user-Python campaign:
+                # 0.5 * sum(x) after cos(cosh(sum(x))) in loops, FD 2e5 at h = 1e-6, -1.2e6
+                # at 1e-8, -1.26e6 at 1e-9 = the compiled gradient = the tape's)
+                return CheckResult("skipped", "finite differences do not converge")
             if _bad(ad, fd5, FD_RTOL, FD_ATOL * scale) and _bad(ad, fd8, FD_RTOL,
                                                                  FD_ATOL * scale):
                 _fail(prog, seed, args, f"{label} gradient != finite differences", bad,

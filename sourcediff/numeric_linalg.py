@@ -1,0 +1,137 @@
+"""Helpers of the linear-algebra rules (:mod:`sourcediff.rules_linalg`).
+
+``lower_sym`` is what a function reading one triangle of its argument (``cholesky``,
+``eigh``) sees of a perturbation, ``lower_sym_adj`` its transpose: with them the
+gradients are those of the functions as NumPy computes them (a symmetric ``A`` built
+from other values gets the same gradient either way). Helpers used in reverse
+templates have rules, so the adjoints differentiate again; ``svd_vjp`` has none yet
+(a second derivative through ``svd`` is refused).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import MissingRuleError
+from .numeric_shape import tuple_cots
+
+
+def _t(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def lower_sym(x, upper=False):
+    """The symmetric matrix made of ``x``'s lower (``upper``: upper) triangle."""
+    if upper:
+        return np.triu(x) + _t(np.triu(x, 1))
+    return np.tril(x) + _t(np.tril(x, -1))
+
+
+def lower_sym_adj(g, upper=False):
+    """The transpose of :func:`lower_sym`: ``g + g.T`` on one triangle, ``g``'s diagonal."""
+    if upper:
+        return np.triu(g) + np.triu(_t(g), 1)
+    return np.tril(g) + np.tril(_t(g), -1)
+
+
+def chol_phi(x):
+    """The lower triangle of ``x`` with its diagonal halved (Cholesky's derivative)."""
+    return np.tril(x) - 0.5 * x * np.eye(np.shape(x)[-1])
+
+
+def eigh_gapinv(w):
+    """``F[..., i, j] = 1 / (w_j - w_i)`` off the diagonal, 0 on it."""
+    eye = np.eye(np.shape(w)[-1])
+    return (1.0 - eye) / (w[..., None, :] - w[..., :, None] + eye)
+
+
+def eigh_jvp(da, ans, uplo="L"):
+    """The tangent ``(dw, dv)`` of ``np.linalg.eigh(a, uplo)`` along ``da``."""
+    w, v = ans
+    m = _t(v) @ lower_sym(da, uplo == "U") @ v
+    return np.diagonal(m, 0, -2, -1), v @ (eigh_gapinv(w) * m)
+
+
+def qr_guard(a, mode="reduced"):
+    """1.0 where ``np.linalg.qr(a, mode)`` has a rule (reduced, rows >= columns)."""
+    if mode != "reduced" or np.shape(a)[-2] < np.shape(a)[-1]:
+        raise MissingRuleError(
+            "no derivative rule for np.linalg.qr of a wide matrix or with mode="
+            f"{mode!r}", construct="np.linalg.qr",
+            hint="use mode='reduced' on a matrix with at least as many rows as columns")
+    return 1.0
+
+
+def qr_jvp(da, ans, a, mode="reduced"):
+    """The tangent ``(dq, dr)`` of ``np.linalg.qr(a)`` along ``da``."""
+    qr_guard(a, mode)
+    q, r = ans
+    dx_rinv = _t(np.linalg.solve(_t(r), _t(da)))       # da @ inv(r)
+    qt = _t(q) @ dx_rinv
+    low = np.tril(qt, -1)
+    do = low - _t(low)
+    return q @ (do - qt) + dx_rinv, (qt - do) @ r
+
+
+def _svd_parts(ans, a, full_matrices):
+    u, s, vh = ans
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    return u[..., :, :k], s, vh[..., :k, :], m, n, k
+
+
+def _refuse_full(what):
+    raise MissingRuleError(
+        f"no derivative rule for the {what} of np.linalg.svd(a, full_matrices=True) of a "
+        "non-square matrix: its extra singular vectors are not unique",
+        construct="np.linalg.svd", hint="pass full_matrices=False")
+
+
+def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True):
+    """The cotangent of ``a`` in ``np.linalg.svd(a, full_matrices, compute_uv)``."""
+    if not compute_uv:
+        u, _, vh = np.linalg.svd(a, full_matrices=False)
+        return u @ (g[..., :, None] * vh)
+    gu, gs, gvh = tuple_cots(g, ans)
+    u, s, vh, m, n, k = _svd_parts(ans, a, full_matrices)
+    if np.any(gu[..., :, k:]) or np.any(gvh[..., k:, :]):
+        _refuse_full("extra vectors")
+    gu, gv, v = gu[..., :, :k], _t(gvh[..., :k, :]), _t(vh)
+    eye = np.eye(k)
+    f = eigh_gapinv(s * s)                              # 1 / (s_j^2 - s_i^2)
+    utgu, vtgv = _t(u) @ gu, _t(v) @ gv
+    core = (f * (utgu - _t(utgu))) * s[..., None, :] + eye * gs[..., :, None] \
+        + s[..., :, None] * (f * (vtgv - _t(vtgv)))
+    out = u @ core @ vh
+    if m > k:
+        out = out + (np.eye(m) - u @ _t(u)) @ gu / s[..., None, :] @ vh
+    if n > k:
+        out = out + (u / s[..., None, :]) @ _t(gv) @ (np.eye(n) - v @ vh)
+    return out
+
+
+def svd_jvp(da, ans, a, full_matrices=True, compute_uv=True):
+    """The tangent of ``np.linalg.svd(a, full_matrices, compute_uv)`` along ``da``."""
+    if not compute_uv:
+        u, _, vh = np.linalg.svd(a, full_matrices=False)
+        return np.diagonal(_t(u) @ da @ _t(vh), 0, -2, -1)
+    u, s, vh, m, n, k = _svd_parts(ans, a, full_matrices)
+    if full_matrices and m != n:
+        _refuse_full("tangent")
+    v = _t(vh)
+    p = _t(u) @ da @ v                                  # k x k
+    ds = np.diagonal(p, 0, -2, -1)
+    f = eigh_gapinv(s * s)
+    sp, ps = s[..., :, None] * p, p * s[..., None, :]
+    du = u @ (f * (ps + _t(ps)))
+    dv = v @ (f * (sp + _t(sp)))
+    if m > k:
+        du = du + (np.eye(m) - u @ _t(u)) @ da @ v / s[..., None, :]
+    if n > k:
+        dv = dv + (np.eye(n) - v @ vh) @ _t(da) @ u / s[..., None, :]
+    return du, ds, _t(dv)
+
+
+HELPERS = {name: obj for name, obj in globals().items()
+           if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", None)
+           == __name__ and name != "tuple_cots"}

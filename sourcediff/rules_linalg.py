@@ -1,0 +1,70 @@
+"""Rules of ``np.linalg`` (issue #18), on stacks of matrices as NumPy broadcasts them.
+
+Read a line as in :mod:`sourcediff.rules`. A function returning a tuple (``slogdet``,
+``eigh``, ``svd``, ``qr``) gets its output's cotangent as a list (None for entries
+nothing read: ``tuple_cot`` makes them zeros) and gives its tangent as a tuple.
+Functions reading one triangle (``cholesky``, ``eigh``) differentiate as they compute:
+see :mod:`sourcediff.numeric_linalg`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import numeric_linalg as nl
+from .registry import defnondiff, defrule
+
+
+def _t(x):
+    return f"np.swapaxes({x}, -1, -2)"
+
+
+def _cot(k):
+    return f"tuple_cot(g, ans, {k})"
+
+
+# x = solve(a, b): b is one vector only when it is 1-D (NumPy 2), else a stack of matrices
+_GB = (f"(np.linalg.solve({_t('a')}, g) if np.ndim(b) > 1 else "
+       f"np.linalg.solve({_t('a')}, g[..., None])[..., 0])")
+defrule(np.linalg.solve, "a, b",
+        (f"unbroadcast(-({_GB} @ {_t('ans')} if np.ndim(b) > 1 else "
+         f"{_GB}[..., :, None] * ans[..., None, :]), a)", f"unbroadcast({_GB}, b)"),
+        ("np.linalg.solve(a, -np.matmul(da, ans)) if np.ndim(b) > 1 else "
+         "np.linalg.solve(a, -np.matmul(da, ans[..., None]))[..., 0]",
+         "np.linalg.solve(a, db)"))
+
+defrule(np.linalg.cholesky, "a",
+        (f"lower_sym_adj({_t('np.linalg.inv(ans)')} @ chol_phi({_t('ans')} @ g) @ "
+         "np.linalg.inv(ans))",),
+        ("ans @ chol_phi(np.linalg.solve(ans, " + _t("np.linalg.solve(ans, " + _t("lower_sym(da)")
+                                                     + ")") + "))",))
+defrule(np.linalg.slogdet, "a",
+        (f"np.expand_dims({_cot(1)}, (-2, -1)) * {_t('np.linalg.inv(a)')}",),
+        ("(0.0 * ans[0], np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1))",))
+
+_EIG_S = (f"ans[1] @ ({_cot(0)}[..., None] * np.eye(np.shape(a)[-1]) + eigh_gapinv(ans[0]) * "
+          f"({_t('ans[1]')} @ {_cot(1)})) @ {_t('ans[1]')}")
+defrule(np.linalg.eigh, "a, UPLO='L'", (f"lower_sym_adj({_EIG_S}, UPLO == 'U')",),
+        ("eigh_jvp(da, ans, UPLO)",))
+_EIGV = "np.linalg.eigh(a, UPLO)[1]"
+defrule(np.linalg.eigvalsh, "a, UPLO='L'",
+        (f"lower_sym_adj({_EIGV} @ (g[..., None] * {_t(_EIGV)}), UPLO == 'U')",),
+        (f"np.diagonal({_t(_EIGV)} @ lower_sym(da, UPLO == 'U') @ {_EIGV}, 0, -2, -1)",))
+defrule(np.linalg.qr, "a, mode='reduced'",
+        (f"qr_guard(a, mode) * ({_cot(0)} + ans[0] @ lower_sym(ans[1] @ {_t(_cot(1))} - "
+         f"{_t(_cot(0))} @ ans[0])) @ {_t('np.linalg.inv(ans[1])')}",),
+        ("qr_jvp(da, ans, a, mode)",))
+defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False",
+        ("svd_vjp(g, ans, a, full_matrices, compute_uv)",),
+        ("svd_jvp(da, ans, a, full_matrices, compute_uv)",))
+
+# --- the helpers' rules (each linear map's transpose is its partner) --------------------------
+defrule(nl.lower_sym, "x, upper=False", ("lower_sym_adj(g, upper)",), ("lower_sym(dx, upper)",))
+defrule(nl.lower_sym_adj, "g_, upper=False", ("lower_sym(g, upper)",),
+        ("lower_sym_adj(dg_, upper)",))
+defrule(nl.chol_phi, "x", ("chol_phi(g)",), ("chol_phi(dx)",))
+_F2 = "eigh_gapinv(w) ** 2 * g"
+defrule(nl.eigh_gapinv, "w", (f"np.sum({_F2}, axis=-1) - np.sum({_F2}, axis=-2)",),
+        ("-eigh_gapinv(w) ** 2 * (dw[..., None, :] - dw[..., :, None])",))
+
+defnondiff(nl.qr_guard)  # (1.0, or the refusal)

@@ -1,0 +1,56 @@
+"""User names that generated code also uses: a user function named like a runtime helper
+(``like``, ``unbroadcast``) is the user's in generated code, and user variables named
+like compiler-made ones (``_h``, ``y_bar``) keep their meaning."""
+
+import numpy as np
+import pytest
+
+from sourcediff import grad, jvp, tape
+
+X = np.array([0.3, -0.5, 1.1])
+
+
+def like(x):  # the name of the helper that gives gradients their argument's type
+    return x * 3.0
+
+
+def unbroadcast(a, b):  # the name of the helper that sums broadcast cotangents
+    return a * b + np.sin(a)
+
+
+def item_of(a):  # the name of the helper x.item() becomes
+    return a ** 2
+
+
+def uses_like(x):
+    return np.sum(like(x) ** 2)
+
+
+def uses_unbroadcast(x):
+    return np.sum(unbroadcast(x, x[::-1]))
+
+
+def uses_item_of(x):
+    return np.sum(item_of(x)) + np.sum(x).item()
+
+
+def compiler_like_names(x):
+    _h = x * 2.0
+    y_bar = np.sin(_h)
+    _h = y_bar * x
+    y_bar = y_bar + _h
+    return np.sum(y_bar * _h)
+
+
+def fd(f, x, eps=1e-6):
+    return np.array([(f(x + e) - f(x - e)) / (2 * eps) for e in np.eye(x.size) * eps])
+
+
+@pytest.mark.parametrize("f", [uses_like, uses_unbroadcast, uses_item_of,
+                               compiler_like_names], ids=lambda f: f.__name__)
+def test_user_names_keep_their_meaning(f):
+    expected = fd(f, X)
+    np.testing.assert_allclose(grad(f)(X), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(tape.grad(f)(X), expected, rtol=1e-6, atol=1e-8)
+    v = np.array([1.0, -2.0, 0.5])
+    assert jvp(f, (X,), (v,))[1] == pytest.approx(expected @ v, rel=1e-6)
