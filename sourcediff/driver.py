@@ -155,6 +155,24 @@ def containers(body, ns, params, spec):
     return out
 
 
+def sequences(parsed, body, ns, params, spec):
+    """Names that hold a list or tuple for sure or by their argument's type (a literal,
+    ``list()``/``tuple()``, ``*args``, a parameter specialised as neither float nor array):
+    ``a + b`` on them joins sequences."""
+    args = parsed.tree.args
+    out = {args.vararg.id} if args.vararg is not None else set()
+    if spec is not None:
+        out |= {p for p, s in zip(params, spec) if s is None}
+    for node in N.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            v = node.value
+            if isinstance(v, (gast.List, gast.Tuple, gast.ListComp)) or (
+                    isinstance(v, gast.Call) and resolve.static_value(v.func, ns) in (
+                        list, tuple)):
+                out.add(node.targets[0].id)
+    return out
+
+
 def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need_value=True,
                   kinds=None, live=True, split_calls=False, split_form=False):
     """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``.
@@ -179,6 +197,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     saves.mark_first_defs(body, params)
     sweep = Sweep(parsed, ns, active, names, multidef)
     sweep.containers = containers(body, ns, params, specialize)
+    sweep.sequences = sequences(parsed, body, ns, params, specialize)
     sweep.varied = activity.varied(body, ns, wrt_names)
     sweep.loop_locals = saves.loop_locals(body)
     sweep.scatter = {n.value.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
@@ -261,6 +280,7 @@ def build_jvp(fn, wrt, specialize=None, live=True):
     taken = set(params) | set(ns) | set(N.names_in(gast.Module(body=body, type_ignores=[])))
     names = NameGen(taken | set(runtime.HELPERS) | {"np", "math"})
     tangents = Tangents(parsed, ns, varied, names)
+    tangents.sequences = sequences(parsed, body, ns, params, specialize)
     new_body = tangents.block(body)
     # a parameter held fixed that a loop makes varied (``x = np.tanh(x * w)``): its
     # tangent is read before the loop first writes it, so it starts at zero

@@ -33,6 +33,7 @@ class Tangents:
         self.names = names
         self.extra_globals = {}
         self.no_grad = 0
+        self.sequences = set()      # names holding lists or tuples (driver.sequences)
 
     def dot(self, v):
         return self.names.tangent(v)
@@ -159,6 +160,15 @@ class Tangents:
         """The tangent expression of ``value`` (None when it is zero)."""
         if isinstance(value, gast.Name):
             return N.name(self.dot(value.id)) if value.id in self.varied else None
+        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and any(
+                isinstance(v, gast.Name) and v.id in self.sequences
+                for v in (value.left, value.right)):  # + joins sequences
+            if not any(isinstance(v, gast.Name) and v.id in self.varied
+                       for v in (value.left, value.right)):
+                return None
+            return N.call("plus_tangent", [self.arg_tangent(value.left),
+                                           self.arg_tangent(value.right),
+                                           N.clone(value.left), N.clone(value.right)])
         if isinstance(value, gast.BinOp):
             rule = registry.lookup(BINOPS[type(value.op)])
             if rule is None:  # declared non-differentiable (activity refuses the rest)

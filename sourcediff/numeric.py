@@ -12,7 +12,7 @@ import builtins
 import numpy as np
 
 from .duck import is_duck
-from .runtime import _spread, unbroadcast
+from .runtime import _spread, broadcast_like, unbroadcast, zeros_tangent
 
 
 def item_of(a):
@@ -72,6 +72,29 @@ def builtin_sum_vjp(g, a):
 def builtin_sum(a, start=0):
     """Builtin ``sum`` (the name generated code uses, so a user's ``sum`` cannot shadow it)."""
     return builtins.sum(a, start)
+
+
+def plus_cot(g, a, b, which):
+    """The cotangent of ``a`` (``which`` 0) or ``b`` (1) in ``a + b`` where either may be
+    a list or tuple: ``+`` joins sequences (each gets its slice of ``g``) and adds numbers
+    and arrays (each gets ``g`` summed to its shape)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if g is None:
+            return None
+        return list(g[:len(a)]) if which == 0 else list(g[len(a):])
+    return unbroadcast(g, b if which else a)
+
+
+def plus_tangent(da, db, a, b):
+    """The tangent of ``a + b`` where either may be a list or tuple (None: a zero)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        da = zeros_tangent(a) if da is None else da
+        db = zeros_tangent(b) if db is None else db
+        return type(a)(list(da) + list(db))
+    ans = a + b
+    terms = [broadcast_like(t, ans) for t in (da, db) if t is not None]
+    return terms[0] + terms[1] if len(terms) == 2 else terms[0] if terms else \
+        zeros_tangent(ans)
 
 
 HELPERS = {name: obj for name, obj in globals().items()

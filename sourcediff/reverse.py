@@ -54,6 +54,7 @@ class Sweep:
         self.depth = 0              # nesting of compound statements
         self.extra_globals = {}
         self.pullback = None        # the pullback of the call being differentiated (split.py)
+        self.sequences = set()      # names holding lists or tuples (driver.sequences)
 
     # -- adjoint bookkeeping ------------------------------------------------------
     def bar(self, v):
@@ -242,6 +243,12 @@ class Sweep:
         ans = N.name(x) if ans is None else ans
         if isinstance(value, gast.Name):
             return self.contribute(value.id, g) if value.id in self.active else []
+        if isinstance(value, gast.BinOp) and self.joins(value):
+            return [c for i, side in enumerate((value.left, value.right))
+                    if isinstance(side, gast.Name) and side.id in self.active
+                    for c in self.contribute(side.id, N.call("plus_cot", [
+                        N.clone(g), N.clone(value.left), N.clone(value.right), N.const(i)]),
+                        maybe_none=True)]
         if isinstance(value, gast.BinOp):
             rule = registry.lookup(BINOPS[type(value.op)])
             if rule is None:  # declared non-differentiable (activity refuses the rest)
@@ -274,6 +281,12 @@ class Sweep:
         if isinstance(value, gast.Call):
             return self.call(value, g, ans, s)
         return []
+
+    def joins(self, value):
+        """``a + b`` where a side holds a list or tuple: ``+`` joins sequences."""
+        return isinstance(value.op, gast.Add) and any(
+            isinstance(v, gast.Name) and v.id in self.sequences
+            for v in (value.left, value.right))
 
     def contribute(self, v, c, maybe_none=False):
         if maybe_none:

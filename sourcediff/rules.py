@@ -114,6 +114,8 @@ defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",))
 defrule((np.copy, np.ascontiguousarray, np.real), "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
 defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
+defrule(nm.plus_cot, "v, a, b, which", {"a": None, "b": None, "which": None},
+        ("plus_cot(dv, a, b, which)", None, None, None))  # no reverse rule yet
 
 # --- reductions -------------------------------------------------------------------
 defrule(np.sum, "a, axis=None, keepdims=False", ("unreduce(g, a, axis, keepdims)",),

@@ -158,9 +158,6 @@ def test_generator_unpack_layers():
           lambda v: loss(v.reshape(w.shape)), w.ravel(), [0, 4, 20])
 
 
-@pytest.mark.xfail(strict=True, reason="the adjoint of the tuple concatenation args + (x,) "
-                   "in concat_and_multiply applies the rule of + on arrays (unbroadcast): "
-                   "reverse.py needs a rule for sequence concatenation")
 def test_rnn():
     sd, ag = load("rnn"), load("rnn", True)
     params = sd.create_rnn_params(input_size=5, state_size=3, output_size=5, param_scale=0.3)

@@ -219,6 +219,7 @@ def test_every_rule_parameter_is_ruled_or_declared():
     # (issue #18: the quantile itself, q, has no rule; the cotangent helpers of np.split
     # and the joins, and of tuple outputs, are forward only)
     forward_only_breadth = [("np.percentile", "q"), ("np.quantile", "q"),
+                            ("sourcediff.numeric.plus_cot", "v"),
                             ("sourcediff.numeric_shape.tuple_cot", "v"),
                             ("sourcediff.numeric_shape.unjoin", "v"),
                             ("sourcediff.numeric_shape.unsplit", "v")]

@@ -224,3 +224,18 @@ def test_generator_helper_and_a_parameter_the_loop_makes_varied_in_forward_mode(
     got, calls = count(lambda: g(W))
     assert got @ v == pytest.approx(expected, rel=1e-7)
     assert calls == ["unpack"]
+
+
+def joined(a, b):
+    t = (a, b * 2.0) + (a * b,)  # + joins tuples
+    return np.sum(t[0] * t[2]) + np.sum(t[1])
+
+
+def test_tuple_concatenation_is_joined_not_added():
+    from sourcediff import jvp
+    a, b = X, X[::-1] + 0.5
+    v = np.array([1.0, -2.0, 0.5])
+    expected = (joined(a + 1e-6 * v, b) - joined(a - 1e-6 * v, b)) / 2e-6
+    assert grad(joined)(a, b) @ v == pytest.approx(expected, rel=1e-7)
+    assert jvp(joined, (a, b), (v, np.zeros(3)))[1] == pytest.approx(expected, rel=1e-7)
+    np.testing.assert_allclose(grad(joined)(a, b), 2 * a * b, rtol=1e-12)  # by hand
