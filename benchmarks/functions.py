@@ -54,3 +54,83 @@ def recurrence(a, b):
 def rosenbrock(x):
     """(f) The n-dimensional Rosenbrock function."""
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+# -- workloads of issue 21, written before the optimiser was tuned for them -----
+
+def ridge(w, s, X, y, lam):
+    """(g) Ridge regression with a learned per-feature scale ``s``."""
+    Xs = X * s
+    r = Xs @ w - y
+    return 0.5 * np.sum(r ** 2) / X.shape[0] + 0.5 * lam * np.sum(w ** 2)
+
+
+def gmm(mu, log_s, logit_pi, x):
+    """(h) Negative log-likelihood of a diagonal Gaussian mixture, via log-sum-exp."""
+    d = (x[:, None, :] - mu) / np.exp(log_s)
+    log_pi = logit_pi - np.log(np.sum(np.exp(logit_pi)))
+    logp = (log_pi - 0.5 * np.sum(d ** 2, axis=2) - np.sum(log_s, axis=1)
+            - 0.5 * x.shape[1] * np.log(2.0 * np.pi))
+    m = np.max(logp, axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.sum(np.exp(logp - m), axis=1))
+    return -np.sum(lse) / x.shape[0]
+
+
+def springs(x, v, k, rest):
+    """(i) All-pairs spring-mass system, 200 explicit Euler steps; loss on the end state."""
+    dt = 0.01
+    for _ in range(200):
+        diff = x[:, None, :] - x[None, :, :]
+        dist = np.sqrt(np.sum(diff ** 2, axis=2) + 1e-6)
+        c = k * (dist - rest) / dist
+        f = np.sum(c[:, :, None] * diff, axis=1)
+        v = v - dt * f
+        x = x + dt * v
+    return np.sum(x ** 2) + 0.5 * np.sum(v ** 2)
+
+
+def lstm(W, U, b, xs):
+    """(j) LSTM over ``xs`` (steps, batch, inputs); loss on the last hidden state."""
+    H = U.shape[0]
+    h = np.zeros((xs.shape[1], H))
+    c = np.zeros((xs.shape[1], H))
+    for t in range(xs.shape[0]):
+        z = xs[t] @ W + h @ U + b
+        i = 1.0 / (1.0 + np.exp(-z[:, :H]))
+        f = 1.0 / (1.0 + np.exp(-z[:, H:2 * H]))
+        o = 1.0 / (1.0 + np.exp(-z[:, 2 * H:3 * H]))
+        g = np.tanh(z[:, 3 * H:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+    return np.sum(h ** 2)
+
+
+def rk4(k, c):
+    """(k) Damped pendulum x'' = -k sin(x) - c x', classic Runge-Kutta 4, 500 steps."""
+    x = 1.0
+    v = 0.0
+    dt = 0.01
+    for _ in range(500):
+        k1x = v
+        k1v = -k * math.sin(x) - c * v
+        k2x = v + 0.5 * dt * k1v
+        k2v = -k * math.sin(x + 0.5 * dt * k1x) - c * k2x
+        k3x = v + 0.5 * dt * k2v
+        k3v = -k * math.sin(x + 0.5 * dt * k2x) - c * k3x
+        k4x = v + dt * k3v
+        k4v = -k * math.sin(x + dt * k3x) - c * k4x
+        x = x + dt / 6.0 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x)
+        v = v + dt / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)
+    return x * x + v
+
+
+def attention(Wq, Wk, Wv, X):
+    """(l) Single-head self-attention, softmax with the max shift; loss 0.5 |out|^2."""
+    Q = X @ Wq
+    K = X @ Wk
+    V = X @ Wv
+    S = Q @ K.T / math.sqrt(X.shape[1])
+    S = S - np.max(S, axis=1, keepdims=True)
+    P = np.exp(S)
+    P = P / np.sum(P, axis=1, keepdims=True)
+    return 0.5 * np.sum((P @ V) ** 2)

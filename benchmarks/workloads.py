@@ -81,7 +81,73 @@ def all_workloads(quick=False):
             f"rosenbrock-n{n}", "rosenbrock", "f",
             f"Rosenbrock, n = 10^{e}, grad w.r.t. x",
             F.rosenbrock, H.rosenbrock_grad, (0,), _rosen_args(n), size=n))
+    wls += _issue21_workloads(quick)
     return wls
+
+
+def _issue21_workloads(quick):
+    """Workloads written before the optimiser saw them (issue 21); quick shrinks them."""
+    def rng():
+        return np.random.default_rng(0)
+
+    N, p = (100, 8) if quick else (1000, 50)
+
+    def ridge_args():
+        r = rng()
+        X = r.standard_normal((N, p))
+        return (r.standard_normal(p), 1.0 + 0.1 * r.standard_normal(p), X,
+                X @ r.standard_normal(p) + 0.1 * r.standard_normal(N), 0.1)
+
+    n_gmm, K = (200, 3) if quick else (5000, 8)
+
+    def gmm_args():
+        r = rng()
+        return (r.standard_normal((K, 2)), 0.1 * r.standard_normal((K, 2)),
+                0.1 * r.standard_normal(K), 1.5 * r.standard_normal((n_gmm, 2)))
+
+    n_p = 6 if quick else 16
+
+    def springs_args():
+        r = rng()
+        return r.uniform(0.0, 1.0, (n_p, 2)), 0.1 * r.standard_normal((n_p, 2)), 1.0, 0.3
+
+    T, B, n_in, nh = (8, 4, 5, 6) if quick else (50, 16, 32, 64)
+
+    def lstm_args():
+        r = rng()
+        return (r.standard_normal((n_in, 4 * nh)) / np.sqrt(n_in),
+                r.standard_normal((nh, 4 * nh)) / np.sqrt(nh),
+                0.1 * r.standard_normal(4 * nh), r.standard_normal((T, B, n_in)))
+
+    L, d = (16, 8) if quick else (128, 64)
+
+    def attention_args():
+        r = rng()
+        return tuple(r.standard_normal((d, d)) / np.sqrt(d) for _ in range(3)) + (
+            r.standard_normal((L, d)),)
+
+    return [
+        Workload("ridge", "ridge", "g",
+                 f"ridge regression with a learned feature scale, N={N}, p={p}, "
+                 "grad w.r.t. (w, s)", F.ridge, H.ridge_grad, (0, 1), ridge_args, memory=True),
+        Workload("gmm", "gmm", "h",
+                 f"Gaussian-mixture NLL with log-sum-exp, N={n_gmm}, K={K}, D=2, "
+                 "grad w.r.t. (mu, log_s, logit_pi)", F.gmm, H.gmm_grad, (0, 1, 2),
+                 gmm_args, memory=True),
+        Workload("springs", "springs", "i",
+                 f"spring-mass system, {n_p} particles, all pairs, 200 Euler steps, "
+                 "grad w.r.t. (x, v, k)", F.springs, H.springs_grad, (0, 1, 2),
+                 springs_args, memory=True),
+        Workload("lstm", "lstm", "j",
+                 f"LSTM, {T} steps, batch {B}, hidden {nh}, grad w.r.t. (W, U, b)",
+                 F.lstm, H.lstm_grad, (0, 1, 2), lstm_args, memory=True),
+        Workload("rk4", "rk4", "k",
+                 "Runge-Kutta 4 on Python floats, 500 steps, grad w.r.t. (k, c)",
+                 F.rk4, H.rk4_grad, (0, 1), lambda: (2.0, 0.3), memory=True),
+        Workload("attention", "attention", "l",
+                 f"single-head self-attention, L={L}, d={d}, grad w.r.t. (Wq, Wk, Wv)",
+                 F.attention, H.attention_grad, (0, 1, 2), attention_args, memory=True),
+    ]
 
 
 def select(workloads, only):

@@ -20,9 +20,13 @@ from . import (activity, codegen, fence, flatten, freevars, normalize, optimize,
                split,
                runtime, saves, shapes)
 from . import nodes as N
+from .closures import free_locals, nested_definition
+from .errors import NonScalarOutputError, SourceDiffError
+from .forward import Tangents
+from .resolve import MISSING, static_value
 from .activity import analyse
 from .names import NameGen
-from .reverse import Sweep, is_user_call
+from .reverse import Sweep, is_user_call, is_user_function
 from .signature import param_names
 
 
@@ -73,7 +77,6 @@ def front(fn, has_aux=False):
 
 def refuse_container_output(parsed, body, out):
     """``grad`` of a function returning a tuple, list or dict: say so before any work."""
-    from .errors import NonScalarOutputError
     if not isinstance(out, gast.Name):
         return
     for node in N.walk(gast.Module(body=body, type_ignores=[])):
@@ -92,7 +95,6 @@ def refuse_container_output(parsed, body, out):
 
 def closure_reads(parsed):
     """For each nested function: the enclosing locals it reads."""
-    from .closures import free_locals, nested_definition
     out = {}
     for node in N.walk(parsed.tree):
         name = None
@@ -109,7 +111,6 @@ def closure_reads(parsed):
 
 def split_aux(parsed):
     """``return loss, aux`` -> ``_aux = aux; return loss`` (for ``has_aux=True``)."""
-    from .errors import SourceDiffError
 
     class Split(gast.NodeTransformer):
         def visit_Return(self, node):
@@ -137,8 +138,6 @@ def split_aux(parsed):
 
 def containers(body, ns, params, spec):
     """Names that may hold lists, tuples or dicts (their adjoints add with add_cot)."""
-    from .resolve import MISSING, static_value
-    from .reverse import is_user_function
     out = {p for i, p in enumerate(params) if spec is None or spec[i] is None}
     for node in N.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
@@ -269,8 +268,6 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
 
 def build_jvp(fn, wrt, specialize=None, live=True):
     """Generate ``f_jvp(*args, *tangents) -> (out, out_dot)`` for arguments ``wrt``."""
-    from . import activity
-    from .forward import Tangents
     parsed, ns, body, out, _ = front(fn)
     params = param_names(parsed.tree.args)  # flat: *args a tuple, **kwargs a dict
     wrt_names = [params[i] for i in wrt]

@@ -466,6 +466,11 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     opt.run(fdef)
     if specialize is not None and shapes.simplify_products(fdef, ns, specialize, params):
         opt.run(fdef)
+    if specialize is not None and any(isinstance(n, gast.Attribute) and n.attr == "outer"
+                                      for n in N.walk(fdef)):
+        from .contract import contract_sums
+        if contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params)):
+            opt.run(fdef)
     if saves.prune_unread(fdef):
         opt.run(fdef)
     unalias(fdef, set(params) | set(keep) | set(outside))

@@ -29,6 +29,8 @@ import sys
 import types
 import weakref
 
+from .compiler_hook import compiler
+
 __path__ = []  # a package to the import system: its submodules are the references
 
 _made = weakref.WeakValueDictionary()  # reference -> the function made in this process
@@ -104,8 +106,7 @@ def _remake(ref):
         raise ImportError(f"{qualname} not found in {module}, so its gradient cannot be loaded")
     if getattr(fn, "__sourcediff_state__", None) is not None:
         return fn  # @grad on the definition: the name is the gradient itself
-    from . import api
-    transform = api.value_and_grad if kind == "value_and_grad" else api.grad
+    transform = compiler.value_and_grad if kind == "value_and_grad" else compiler.grad
     return transform(fn, ast.literal_eval(wrt), has_aux=bool(aux))
 
 

@@ -14,24 +14,25 @@ sweep reads it (decided after the sweep is written).
 
 from __future__ import annotations
 
+import io
 import operator
+import tokenize
 
 import gast
 import numpy as np
 
-from . import closures
 from . import nodes as N
 from . import registry
-from .activity import BINOPS, NONDIFF_ATTRS, UNARY, operands, refuse
-from .custom import Primitive
-from .errors import MissingRuleError, columns
-from .fence import check_discarded_call, fail
-from .markers import stop_gradient
-from .resolve import MISSING, static_value
+from .activity import BINOPS, UNARY, operands
+from .fence import check_discarded_call
+from .resolve import static_value
+from .reverse_calls import (CallSweep, _ours, bind_nodes, is_bound_method,  # noqa: F401
+                            is_method_of_local, is_user_call, is_user_function)
+from .reverse_index import IndexSweep, index_expr  # noqa: F401
+from .reverse_flow import FlowSweep, _contributed, _has_effect, _pop  # noqa: F401
 
 
-
-class Sweep:
+class Sweep(CallSweep, IndexSweep, FlowSweep):
     """State of one reverse sweep: which adjoints exist, which need a zero."""
 
     def __init__(self, parsed, ns, active, names, multidef):
@@ -304,190 +305,6 @@ class Sweep:
         self.real &= real
         return out
 
-    def call(self, value, g, ans, s):
-        fn = static_value(value.func, self.ns)
-        if fn is stop_gradient:
-            return []
-        if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn) \
-                or is_bound_method(fn):
-            return self.user_call(value, g, s)
-        if is_method_of_local(value.func, fn):
-            return self.method_call(value, g, s)
-        if fn is MISSING:
-            fail(self.parsed, value, "a call to a function that is not known at compile time",
-                 "call a module-level function, or mark it with sourcediff.primitive")
-        if isinstance(fn, Primitive):
-            return self.user_primitive(fn, value, g, ans)
-        rule = registry.lookup(fn)
-        if rule is None:
-            if registry.is_nondiff(fn):
-                return []
-            name = registry.qualified_name(fn)
-            raise MissingRuleError(
-                f"no derivative rule for {name}", function=self.parsed.name,
-                filename=self.parsed.filename, lineno=getattr(s, "lineno", None),
-                source_line=self.parsed.line(getattr(s, "lineno", None)),
-                construct=name, **columns(s, value=True),
-                hint=f"wrap it: f = sourcediff.primitive({getattr(fn, '__name__', 'f')}) and "
-                     "give it f.defvjp(lambda g, ans, *args: (...,)), or add a defrule(...) "
-                     "line to sourcediff/rules.py")
-        kwargs = {k.arg: k.value for k in value.keywords}
-        try:
-            bound = rule.bind(value.args, kwargs)
-        except TypeError as exc:
-            fail(self.parsed, value, f"this call to {rule.name} ({exc})", "check its arguments")
-        bind_nodes(rule, bound)
-        return self.apply(rule, bound, g, ans, s)
-
-    def apply(self, rule, bound, g, ans, s):
-        out = []
-        mapping = dict(bound)
-        mapping["g"] = g
-        mapping["ans"] = ans
-        for p in rule.params:
-            arg = bound[p.name]
-            if p.name in rule.seq_vjps:
-                out += self.seq_contrib(rule, p, arg, mapping)
-                continue
-            if not (isinstance(arg, gast.Name) and arg.id in self.active):
-                continue
-            tpl = rule.template(p.name, "rev")
-            if tpl is None:
-                if rule.refuses(p.name, "rev"):
-                    refuse(self.parsed, s, f"{rule.name} with respect to its argument "
-                           f"'{p.name}'", [arg.id])
-                continue
-            c = N.substitute(tpl, mapping)
-            if rule.broadcast:
-                c = N.call("unbroadcast", [c, N.name(arg.id)])
-            out += self.contribute(arg.id, c)
-        return out
-
-    def seq_contrib(self, rule, p, arg, mapping):
-        from .registry import parse_template
-        if isinstance(arg, gast.Tuple) and p.variadic:
-            elts = arg.elts
-        elif isinstance(arg, gast.Name):
-            if arg.id not in self.active:
-                return []
-            tmp = self.names.temp("parts")
-            c = N.substitute(parse_template(rule.seq_vjps[p.name]), mapping)
-            return [N.assign(tmp, c)] + self.accumulate(arg.id, N.name(tmp))
-        else:
-            return []
-        active = [i for i, e in enumerate(elts) if isinstance(e, gast.Name) and e.id in self.active]
-        if not active:
-            return []
-        mapping = dict(mapping)
-        mapping[p.name] = N.tuple_(elts)
-        tmp = self.names.temp("parts")
-        out = [N.assign(tmp, N.substitute(parse_template(rule.seq_vjps[p.name]), mapping))]
-        for i in active:
-            out += self.accumulate(elts[i].id, gast.Subscript(
-                value=N.name(tmp), slice=N.const(i), ctx=gast.Load()))
-        return out
-
-    def user_call(self, value, g, s):
-        """A call to user code: the callee's own generated adjoint, run by ``vjp_call`` on
-        the call's arguments bound to the callee's signature (:func:`closures.callee`)."""
-        func, args = closures.callee(self.parsed, value, self.ns, self.varied, self.names,
-                                     self.extra_globals)
-        tmp = self.names.temp("cts")
-        if self.pullback is not None:  # the forward pass ran it once and kept its pullback
-            s.sd_split_call = ("call", func, args)
-            out = [N.assign(tmp, N.call(N.name(self.pullback), [g]))]
-        else:
-            out = [N.assign(tmp, N.call("vjp_call", [func, g, *args]))]
-        for i, a in enumerate(args):
-            item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
-            for name, ct in _packed(a, item):
-                if name in self.active:
-                    out += self.contribute(name, ct, maybe_none=True)
-        return out
-
-    def method_call(self, value, g, s):
-        """``obj.name(args)``, a method of a local or argument (``self.predict(w, X)``):
-        looked up when it runs, as Python does; ``obj`` is its first argument, ``self``."""
-        if value.keywords:
-            fail(self.parsed, value, "keyword arguments in a method call",
-                 "pass the arguments by position")
-        obj = value.func.value
-        tmp = self.names.temp("cts")
-        if self.pullback is not None:  # the forward pass ran it once and kept its pullback
-            s.sd_split_call = ("method", value.func, value.args)
-            out = [N.assign(tmp, N.call(N.name(self.pullback), [g]))]
-        else:
-            out = [N.assign(tmp, N.call("vjp_method", [g, N.clone(obj),
-                                                       N.const(value.func.attr),
-                                                       *[N.clone(a) for a in value.args]]))]
-        for i, a in enumerate([obj, *value.args]):
-            if isinstance(a, gast.Name) and a.id in self.active:
-                item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
-                out += self.contribute(a.id, item, maybe_none=True)
-        return out
-
-    def user_primitive(self, fn, value, g, ans):
-        rule_name = self.names.global_name(f"{fn.__name__}_vjp")
-        self.extra_globals[rule_name] = fn.vjp_or_raise()
-        tmp = self.names.temp("cts")
-        out = [N.assign(tmp, N.call(N.name(rule_name), [g, ans, *value.args]))]
-        for i, a in enumerate(value.args):
-            if isinstance(a, gast.Name) and a.id in self.active:
-                item = gast.Subscript(value=N.name(tmp), slice=N.const(i), ctx=gast.Load())
-                out += self.contribute(a.id, item, maybe_none=True)
-        return out
-
-    def getitem(self, value, g):
-        x = value.value
-        if not (isinstance(x, gast.Name) and x.id in self.active):
-            return []
-        self.scatter.add(x.id)
-        self.need_init(x.id)
-        idx = index_expr(value.slice)
-        b = self.bar(x.id)
-        if x.id in self.lazy:  # x may not exist where the sweep starts: allocate on first use
-            return [N.assign(b, N.call("scatter_into", [N.name(b), N.name(x.id), idx, g]))]
-        return [N.expr_stmt(N.call("scatter_add", [N.name(b), idx, g]))]
-
-    def attribute(self, value, g):
-        """``y = p.w``, a field of a container (a dataclass...): ``p``'s adjoint gets
-        ``y_bar`` in that field's place (``attr_cot`` refuses any other attribute)."""
-        x = value.value
-        if not (isinstance(x, gast.Name) and x.id in self.active) or value.attr in NONDIFF_ATTRS:
-            return []
-        return self.contribute(x.id, N.call("attr_cot", [N.name(x.id), N.const(value.attr), g]),
-                               maybe_none=True)
-
-    def setitem(self, s):
-        """``y[idx] = v``: v gets ``y_bar[idx]``; that slot of ``y_bar`` is cut."""
-        target = s.targets[0]
-        y = target.value.id
-        out = []
-        idx = index_expr(target.slice)
-        if y in self.active and self.has_adjoint(y):
-            if y not in self.defined:
-                self.need_init(y)
-            out += self.make_real(y)
-            b = N.name(self.bar(y))
-            v = s.value
-            if isinstance(v, gast.Name) and v.id in self.active:
-                if y in self.lazy or y in self.multidef:
-                    # (y rebound elsewhere: its adjoint may be a scalar zero placeholder)
-                    out += self.contribute(v.id, N.call("take_cot", [b, idx, N.name(v.id)]),
-                                           maybe_none=True)
-                else:
-                    item = gast.Subscript(value=b, slice=idx, ctx=gast.Load())
-                    out += self.accumulate(v.id, N.call("unbroadcast", [
-                        N.call("np.copy", [item]), N.name(v.id)]))
-            out.append(N.assign(self.bar(y), N.call("cut_index", [b, N.clone(idx)])))
-            out = [N.comment(self.describe(s))] + out
-        if y in self.multidef:
-            restore = N.assign(gast.Subscript(value=N.name(y), slice=N.clone(target.slice),
-                                              ctx=gast.Store()), N.parse_expr("_stack.pop()"))
-            restore.sd_pop = y
-            out.append(restore)
-        return out
-
     def expr_call(self, s):
         call_ = s.value
         f = call_.func
@@ -511,91 +328,6 @@ class Sweep:
                                                   if n in self.active], self.ns)
         return []
 
-    def written_lists(self):
-        """Names the differentiated function assigns (its own lists, not outer ones: an
-        outer list is in ``ns``, a list that normalisation made is not)."""
-        if getattr(self, "_written", None) is None:
-            self._written = set(N.names_in(self.parsed.tree, gast.Store))
-        return self._written
-
-    def scatter_add(self, call_):
-        """Generated code differentiated again: ``buf[idx] += v`` gives ``v`` ``buf_bar[idx]``."""
-        buf, idx, v = call_.args
-        if not (isinstance(v, gast.Name) and v.id in self.active and self.has_adjoint(buf.id)):
-            return []
-        item = gast.Subscript(value=N.name(self.bar(buf.id)), slice=N.clone(idx), ctx=gast.Load())
-        return self.accumulate(v.id, N.call("unbroadcast", [item, N.name(v.id)]))
-
-    # -- control flow ----------------------------------------------------------------
-    def if_(self, s):
-        start_d, start_m, start_r = set(self.defined), set(self.maybe), set(self.real)
-        self.depth += 1
-        body = self.block(s.body)
-        body_d, body_m, body_r = self.defined, self.maybe, self.real
-        self.defined, self.maybe, self.real = set(start_d), set(start_m), start_r
-        self.zeroed = set()  # the other branch's zeros do not hold here
-        orelse = self.block(s.orelse)
-        self.depth -= 1
-        self.real = body_r & self.real
-        self.defined = body_d & self.defined
-        self.maybe = body_m | self.maybe
-        if not body and not orelse:
-            return []
-        return [N.if_(N.clone(s.test), body, orelse)]
-
-    def _loop_prepare(self, body):
-        for v in _contributed(body, self.ns, self.active):
-            if v not in self.defined and v not in self.loop_locals:
-                self.need_init(v)
-
-    def loop_body(self, *blocks):
-        """Reverse the blocks of one iteration (in the order given), with the zeros
-        of iteration-local adjoints first."""
-        self.loop_inits.append({})
-        self.depth += 1
-        before, self.real = self.real, set()  # an earlier iteration may leave a placeholder
-        out = [stmt for b in blocks for stmt in self.block(b)]
-        self.real &= before  # (the loop may not run at all)
-        self.depth -= 1
-        inits = self.loop_inits.pop()
-        return [N.assign(name, zero) for name, zero in inits.items()] + out
-
-    def for_(self, s):
-        self._loop_prepare(s.body)
-        body = self.loop_body(s.body)
-        if not _has_effect(body):
-            return []
-        it = N.clone(s.iter)
-        counter = getattr(s, "sd_counter", None)
-        if counter is not None:
-            it = gast.Subscript(value=it, slice=gast.Slice(lower=None, upper=N.name(counter),
-                                                           step=None), ctx=gast.Load())
-        out = [N.for_(N.clone(s.target), N.call("reversed", [it]), body)]
-        if s.target.id in self.multidef:
-            out.append(_pop(s.target.id))
-        return out
-
-    def while_(self, s):
-        if not hasattr(s, "sd_test"):
-            return self.while_general(s)
-        test, rest = s.sd_test, s.sd_rest
-        self._loop_prepare(s.body)
-        iteration = self.loop_body(rest, test)
-        final_test = self.block(test)  # the last check, which failed
-        if not _has_effect(iteration):
-            return final_test
-        loop = N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]),
-                      iteration)
-        return final_test + [loop]
-
-    def while_general(self, s):
-        self._loop_prepare(s.body)
-        body = self.loop_body(s.body)
-        if not _has_effect(body):
-            return []
-        return [N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]), body)]
-
-
 def describe(parsed, s):
     """``grad of: <the user's statement>`` (its code, without a trailing comment)."""
     line = parsed.line(getattr(s, "lineno", None))
@@ -608,8 +340,6 @@ def describe(parsed, s):
 
 
 def _strip_comment(text):
-    import io
-    import tokenize
     if "#" not in text:
         return text
     try:
@@ -620,101 +350,3 @@ def _strip_comment(text):
         if tok.type == tokenize.COMMENT:
             return text[:tok.start[1]].rstrip()
     return text
-
-
-def bind_nodes(rule, bound):
-    """Bound call arguments as nodes: defaults become constants, ``*operands`` a tuple."""
-    for p in rule.params:
-        if p.variadic:
-            bound[p.name] = N.tuple_(list(bound[p.name]))
-        elif not isinstance(bound[p.name], gast.AST):
-            bound[p.name] = N.const(bound[p.name])
-
-
-def is_user_function(fn):
-    """A plain Python function with no rule: differentiate its source too."""
-    import types
-    return (isinstance(fn, types.FunctionType) and registry.lookup(fn) is None
-            and not registry.is_nondiff(fn) and fn is not stop_gradient
-            and not _ours(getattr(fn, "__module__", None) or ""))
-
-
-def is_bound_method(fn):
-    """A user function bound to an object (``model.predict`` read from a global)."""
-    import types
-    return isinstance(fn, types.MethodType) and is_user_function(fn.__func__)
-
-
-def is_user_call(value, fn):
-    """Whether the call ``value`` (its function resolved to ``fn``) runs user code that
-    the sweep differentiates through its own adjoint (``Sweep.user_call``/``method_call``)."""
-    return ((fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn)
-            or is_bound_method(fn) or is_method_of_local(value.func, fn))
-
-
-def is_method_of_local(func, fn):
-    """``obj.name(...)`` where ``obj`` is a local or an argument (``fn`` unresolved)."""
-    return fn is MISSING and isinstance(func, gast.Attribute) and isinstance(
-        func.value, gast.Name)
-
-
-def _ours(module):
-    return module == "sourcediff" or module.startswith("sourcediff.")
-
-
-def index_expr(node):
-    """A subscript's index as an ordinary expression (slices as ``slice(...)``)."""
-    if isinstance(node, gast.Slice):
-        parts = [N.const(None) if getattr(node, k) is None else N.clone(getattr(node, k))
-                 for k in ("lower", "upper", "step")]
-        if isinstance(parts[2], gast.Constant) and parts[2].value is None:
-            parts.pop()  # slice(lower, upper): the step is optional, the bounds are not
-        return N.call("slice", parts)
-    if isinstance(node, gast.Tuple):
-        return N.tuple_([index_expr(e) for e in node.elts])
-    return N.clone(node)
-
-
-def _packed(arg, ct):
-    """(name, its cotangent) for an argument of a user call whose cotangent is ``ct``:
-    the argument itself, or each name in a ``*args`` tuple or ``**kwargs`` dict."""
-    if isinstance(arg, gast.Name):
-        return [(arg.id, ct)]
-    if isinstance(arg, (gast.Tuple, gast.Dict)):
-        keys = arg.keys if isinstance(arg, gast.Dict) else [
-            N.const(k) for k in range(len(arg.elts))]
-        elts = arg.values if isinstance(arg, gast.Dict) else arg.elts
-        return [(e.id, N.call("get_cot", [N.clone(ct), N.clone(k)]))
-                for k, e in zip(keys, elts) if isinstance(e, gast.Name)]
-    return []
-
-
-def _pop(v, site=None):
-    node = N.assign(v, N.parse_expr("_stack.pop()"))
-    node.sd_pop = v
-    node.sd_site = site  # the assignment it undoes (pairs it with its push)
-    return node
-
-
-def _has_effect(stmts):
-    return any(not N.is_comment(s) and not getattr(s, "sd_pop", None) for s in stmts) or any(
-        getattr(s, "sd_pop", None) for s in stmts)
-
-
-def _contributed(stmts, ns, active):
-    """Adjoints that a block may add to (so they need a value before a loop)."""
-    out = []
-    for s in stmts:
-        for node in N.walk(s):
-            if isinstance(node, gast.Assign):
-                t = node.targets[0]
-                if isinstance(t, gast.Name) and t.id in active:
-                    names = operands(node.value, ns) + [t.id]
-                elif isinstance(t, gast.Subscript) and t.value.id in active:
-                    names = operands(node.value, ns) + [t.value.id]
-                else:
-                    continue
-                out += [n for n in names if n in active and n not in out]
-            elif isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
-                out += [n for n in N.names_in(node.value) if n in active and n not in out]
-    return out

@@ -1,7 +1,9 @@
 """Helpers that generated code and rule templates call.
 
 Each helper is small, pure, and itself has a rule in :mod:`sourcediff.rules`,
-so generated adjoints stay differentiable (``grad(grad(f))``).
+so generated adjoints stay differentiable (``grad(grad(f))``). This is the lowest
+layer that generated code sees: a call into user code compiles the callee's adjoint
+through :mod:`compiler_hook`, never by importing the API.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import types
 
 import numpy as np
 
+from .compiler_hook import compiler
 from .duck import is_duck
 from .structure import kind_of
 
@@ -611,17 +614,14 @@ def vjp_method(g, obj, name, *args):
 
 def _vjp(fn, g, args, first=0):
     """``vjp_call`` with arguments before ``first`` held constant."""
-    from .api import adjoint_of
-    from .shapes import spec_of
     wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a))
     out = [None] * len(args)
     if not wrt or g is None:
         return out
     if _made_gradient(fn):  # grad(h) called in differentiated code: see higher.gradient_vjp
-        from .higher import gradient_vjp
-        cts = gradient_vjp(getattr(fn, "__sourcediff_state__", fn), args)[1](g)
+        cts = compiler.gradient_vjp(getattr(fn, "__sourcediff_state__", fn), args)[1](g)
         return [ct if i in wrt else None for i, ct in enumerate(cts)]
-    adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args))
+    adj = compiler.adjoint_of(fn, wrt, "vjp", spec=compiler.spec_of(args))
     grads = adj.fn(*args, g)[1]
     for i, gi in zip(wrt, grads):
         out[i] = gi
@@ -647,8 +647,6 @@ def jvp_call(fn, tangents, *args):
 def jvp_pair(fn, tangents, *args):
     """``(fn(*args), its tangent)`` from one run of the callee's tangent code: forward
     mode's counterpart of ``split_call`` (the callee is not run again for its value)."""
-    from .higher import jvp_adjoint
-    from .shapes import spec_of
     if _is_method(fn):
         return jvp_pair(fn.__func__, (None, *tangents), fn.__self__, *args)
     tangents = [_filled(t, a) for t, a in zip(tangents, args)]
@@ -659,7 +657,8 @@ def jvp_pair(fn, tangents, *args):
         return value, zeros_tangent(value)
     if _made_gradient(fn):  # grad(h) called in differentiated code: its generated code
         fn = fn.plain_function(args)
-    value, tangent = jvp_adjoint(fn, wrt, spec_of(args)).fn(*args, *[tangents[i] for i in wrt])
+    adj = compiler.jvp_adjoint(fn, wrt, compiler.spec_of(args))
+    value, tangent = adj.fn(*args, *[tangents[i] for i in wrt])
     return value, tangent
 
 
@@ -704,8 +703,8 @@ def _field(x, name):
     kind = kind_of(x)
     i = kind.index(name) if kind is not None else None
     if i is None:
-        from .errors import MissingRuleError
         what = "a field" if kind is None else "a field its kind names"
+        from .errors import MissingRuleError
         raise MissingRuleError(
             f"sourcediff cannot differentiate the attribute .{name} of a {type(x).__name__}: "
             f"it is not {what}", construct=f".{name}",
@@ -780,7 +779,6 @@ HELPERS.update(zeros_tangent=zeros_tangent, tangent_setitem=tangent_setitem, vjp
 # same way. These four helpers only build F; they carry no gradient themselves.
 def adjoint_fn(fn, g, *args):
     """F with ``F(*args, g) == vjp_call(fn, g, *args)`` (plain generated code)."""
-    from .higher import adjoint_view
     if _made_gradient(fn):
         from .errors import MissingRuleError
         raise MissingRuleError(
@@ -794,20 +792,20 @@ def adjoint_fn(fn, g, *args):
         fn, args, bound = fn.__func__, (fn.__self__, *args), fn.__self__
     first = 1 if bound is not None else 0
     wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a))
-    return adjoint_view(fn, args, wrt if g is not None else (), bound=bound)
+    return compiler.adjoint_view(fn, args, wrt if g is not None else (), bound=bound)
 
 
 def method_adjoint_fn(g, obj, name, *args):
     """F with ``F(g, obj, *args) == vjp_method(g, obj, name, *args)``."""
-    from .higher import adjoint_view
     fn = getattr(obj, name)
     if _is_method(fn) and fn.__self__ is obj:
         full = (obj, *args)
         wrt = tuple(i for i, a in enumerate(full) if _differentiable(a))
-        return adjoint_view(fn.__func__, full, wrt if g is not None else (), seed_first=True)
+        return compiler.adjoint_view(fn.__func__, full, wrt if g is not None else (),
+                                     seed_first=True)
     if type(fn) is types.FunctionType:  # a function kept in an attribute: obj unused
         wrt = tuple(i for i, a in enumerate(args) if _differentiable(a))
-        return adjoint_view(fn, args, wrt if g is not None else (), seed_first=True,
+        return compiler.adjoint_view(fn, args, wrt if g is not None else (), seed_first=True,
                             lead=1)
     vjp_method(None, obj, name)  # (the same error)
 
@@ -815,7 +813,6 @@ def method_adjoint_fn(g, obj, name, *args):
 def tangent_fn(fn, tangents, *args, pair=False):
     """G with ``G(*args, tangents) == jvp_call(fn, tangents, *args)`` (with ``pair``:
     ``== jvp_pair(fn, tangents, *args)``, the value and its tangent)."""
-    from .higher import tangent_view
     bound = None
     if _is_method(fn):
         fn, args, bound = fn.__func__, (fn.__self__, *args), fn.__self__
@@ -823,12 +820,11 @@ def tangent_fn(fn, tangents, *args, pair=False):
     filled = [_filled(t, a) for t, a in zip(tangents, args)]
     wrt = tuple(i for i, (a, t) in enumerate(zip(args, filled))
                 if t is not None and _differentiable(a))
-    return tangent_view(fn, args, wrt, filled, bound=bound, pair=pair)
+    return compiler.tangent_view(fn, args, wrt, filled, bound=bound, pair=pair)
 
 
 def method_tangent_fn(obj, name, tangents, *args):
     """G with ``G(obj, tangents, *args) == jvp_method(obj, name, tangents, *args)``."""
-    from .higher import tangent_view
     fn = getattr(obj, name)
     if _is_method(fn) and fn.__self__ is obj:
         full, tans = (obj, *args), tuple(tangents)
@@ -839,7 +835,7 @@ def method_tangent_fn(obj, name, tangents, *args):
     filled = [_filled(t, a) for t, a in zip(tans, full)]
     wrt = tuple(i for i, (a, t) in enumerate(zip(full, filled))
                 if t is not None and _differentiable(a))
-    return tangent_view(fn.__func__ if full is not args else fn, full, wrt, filled,
+    return compiler.tangent_view(fn.__func__ if full is not args else fn, full, wrt, filled,
                         method=True, lead=0 if full is not args else 1)
 
 

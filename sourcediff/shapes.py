@@ -309,6 +309,9 @@ class _Drop(N.Transformer):
                 if f.id.endswith("_a"):
                     return N.binop(g, gast.MatMult(), N.attr(b, "T"))
                 return N.binop(N.attr(a, "T"), gast.MatMult(), g)
+            vector = _vector_vjp(f.id.endswith("_a"), g, a, b, self.sh)
+            if vector is not None:
+                return vector
         if isinstance(f, gast.Name) and f.id == "real_cot" and self.sh.of(node.args[1]) == ():
             return node.args[0]  # a scalar's placeholder is already its real zero
         if isinstance(f, gast.Name) and f.id == "zeros_tangent" and self.sh.of(node.args[0]) == ():
@@ -330,6 +333,22 @@ class _Drop(N.Transformer):
                 # keepdims=True: the cotangent already has the reduced axes, size 1
                 return N.call("np.broadcast_to", [node.args[0], N.const(shape)])
         return node
+
+
+def _vector_vjp(first, g, a, b, sh):
+    """The adjoint of ``a @ b`` where a vector is involved, in closed form: an outer
+    product (which :mod:`contract` may fold into a later sum), a matrix-vector
+    product, or a scaled vector. None unless every shape is known and fits."""
+    sa, sb, sg = sh.of(a), sh.of(b), sh.of(g)
+    if sa is None or sb is None or sg is None:
+        return None
+    if len(sa) == 1 and len(sb) == 1 and sg == ():
+        return N.binop(g, gast.Mult(), b if first else a)
+    if len(sa) == 2 and len(sb) == 1 and sg == sa[:1]:       # (N, p) @ (p,)
+        return N.call("np.outer", [g, b]) if first else N.binop(g, gast.MatMult(), a)
+    if len(sa) == 1 and len(sb) == 2 and sg == sb[1:]:       # (p,) @ (p, q)
+        return N.binop(b, gast.MatMult(), g) if first else N.call("np.outer", [a, g])
+    return None
 
 
 def specialize(fdef, ns, spec, params):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import types
 
+from .compiler_hook import compiler  # the compiler, reached at run time
 from .errors import MissingRuleError
 from .runtime import (_differentiable, _is_method, _made_gradient, _vjp, jvp_pair, real_cot,
                       tangent_fn)
@@ -46,9 +47,6 @@ def pullback_of(pullbacks):
 
 
 def _split(fn, args, first=0):
-    from .api import adjoint_of  # the compiler, reached from generated code at run time
-    from .inplace import kinds_of
-    from .shapes import spec_of
     wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a))
     n = len(args)
     if not wrt:
@@ -56,7 +54,8 @@ def _split(fn, args, first=0):
     if _made_gradient(fn):  # grad(h) called here: differentiated through its own code
         return fn(*args), lambda g: _vjp(fn, g, args, first)
     try:
-        adj = adjoint_of(fn, wrt, "split", spec=spec_of(args), dtypes=kinds_of(args))
+        adj = compiler.adjoint_of(fn, wrt, "split", spec=compiler.spec_of(args),
+                                   dtypes=compiler.kinds_of(args))
     except NotSplittable:  # rare: run it, and its whole adjoint in the reverse pass
         return fn(*args), lambda g: _vjp(fn, g, args, first)
     value, pullback = adj.fn(*args)

@@ -240,3 +240,14 @@ def test_nondiff_operators_stay_quiet():
 def test_readme_rule_is_documented():
     readme = (__import__("pathlib").Path(sourcediff.__file__).parent.parent / "README.md")
     assert "What is refused, and why" in readme.read_text()
+
+
+def test_an_argument_held_fixed_brings_no_nan():
+    """jvp, jacobian and hessian leave out arguments whose tangent is zero: the derivative
+    of x ** n in n is not finite at x < 0, and 0 * nan would poison the result."""
+    from sourcediff import hessian, jacobian
+    x = np.array([-0.5, -1.5])
+    np.testing.assert_allclose(jacobian(lambda x, n: x ** n)(x, 3), np.diag(3 * x ** 2))
+    np.testing.assert_allclose(hessian(lambda x, n: np.sum(x ** n))(x, 3.0), np.diag(6 * x))
+    assert jvp(lambda x, n: np.sum(x ** n), (x, 3), (np.ones(2), 0))[1] == pytest.approx(
+        np.sum(3 * x ** 2))

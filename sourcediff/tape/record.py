@@ -97,7 +97,7 @@ def call_on_constants(fn, args, kwargs):
     return out if top is None else constant(out, top.level, type(top))
 
 
-def constant(value, level, box_type=None):
+def constant(value, level, box_type):
     """``value`` as a traced constant of trace ``level`` if it is a plain float array
     or number (so ``y[i] = traced`` can record into it later), else ``value``.
 
@@ -110,8 +110,6 @@ def constant(value, level, box_type=None):
             return value
     elif not isinstance(value, (float, np.floating)):
         return value
-    if box_type is None:
-        from .tracer import Tracer as box_type
     return box_type(value, Const(), level)
 
 
@@ -278,12 +276,17 @@ def vjp_callable(rule, param, higher=False):
 
 _TRACED_VJPS: dict = {}
 _NAMESPACE: dict = {}
+_MATH: list = []  # the traced ``math`` module: shim.MATH, given by shim (which sits above)
+
+
+def provide_math(module):
+    """Set the ``math`` module the traced templates see (called once by shim)."""
+    _MATH[:] = [module]
 
 
 def _traced_namespace():
     if not _NAMESPACE:
-        from .shim import MATH
-        _NAMESPACE.update(np=np, math=MATH)
+        _NAMESPACE.update(np=np, math=_MATH[0])
         _NAMESPACE.update({name: _helper(fn) for name, fn in runtime.HELPERS.items()})
     return _NAMESPACE
 

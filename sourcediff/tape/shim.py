@@ -38,7 +38,7 @@ import numpy as np
 
 from . import callsites, record
 from .graph import current_level, find_top, has_box, holds, is_box, is_constant, map_tree
-from .tracer import TracerConversionError
+from .tracer import Tracer, TracerConversionError
 
 _DISPATCHER = type(np.sum)        # NumPy's array-function dispatcher type
 _FLOAT_NAME = "__sourcediff_float__"
@@ -66,6 +66,7 @@ for _name, _value in vars(math).items():
         _SUBSTITUTES[id(_value)] = (_value, MATH.__dict__[_name])
     elif _name not in ("__name__", "__doc__"):
         MATH.__dict__[_name] = _value
+record.provide_math(MATH)
 
 
 # --- float -----------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def traced_float(x=0.0):
 
 def _here(out):
     """``out`` as a traced constant of the running trace (if it is a float array)."""
-    return record.constant(out, current_level())
+    return record.constant(out, current_level(), Tracer)
 
 
 def _stacked(obj):
