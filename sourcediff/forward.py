@@ -255,7 +255,7 @@ class Tangents:
             fail(self.parsed, value, f"this call to {rule.name} ({exc})", "check its arguments")
         bind_nodes(rule, bound)
         if any(p.variadic or p.name in rule.seq_vjps for p in rule.params):
-            return self.seq_tangent(fn, value, rule, bound)
+            return self.seq_tangent(fn, value, rule, bound, ans)
         return self.apply(rule, bound, ans, s)
 
     def generated_call(self, fn, value, s):
@@ -305,12 +305,17 @@ class Tangents:
             return gast.Dict(keys=[N.clone(k) for k in a.keys], values=tans)
         return N.tuple_(tans)
 
-    def seq_tangent(self, fn, value, rule, bound):
-        """concatenate/stack/einsum: the op applied to the tangents, one operand at a time."""
+    def seq_tangent(self, fn, value, rule, bound, ans):
+        """concatenate/stack/einsum: the op applied to the tangents, one operand at a time
+        (a parameter with its own forward template uses that: multi_dot's operands, which
+        are not linear together, and np.select's choices and default)."""
         terms = []
         for p in rule.params:
             arg = bound[p.name]
-            if isinstance(arg, gast.Name) and arg.id in self.varied and p.name in rule.seq_vjps:
+            if isinstance(arg, gast.Name) and arg.id in self.varied and p.name in rule.jvps:
+                mapping = {**bound, "ans": ans, "d" + p.name: N.name(self.dot(arg.id))}
+                terms.append(N.substitute(rule.template(p.name, "fwd"), mapping))
+            elif isinstance(arg, gast.Name) and arg.id in self.varied and p.name in rule.seq_vjps:
                 args = [N.name(self.dot(arg.id)) if a is arg else a for a in value.args]
                 terms.append(N.call(value.func, args, value.keywords))
             elif p.variadic and isinstance(arg, gast.Tuple):

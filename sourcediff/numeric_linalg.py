@@ -132,6 +132,46 @@ def svd_jvp(da, ans, a, full_matrices=True, compute_uv=True):
     return du, ds, _t(dv)
 
 
+def _chain(mats, n):
+    """The product of ``mats`` (2-D), or the identity of size ``n`` for none."""
+    out = mats[0] if mats else np.eye(n)
+    for m in mats[1:]:
+        out = out @ m
+    return out
+
+
+def multi_dot_vjp(g, arrays, i):
+    """The cotangent of ``arrays[i]`` in ``np.linalg.multi_dot(arrays)`` (a 1-D first
+    operand a row, a 1-D last one a column, as NumPy reads them)."""
+    mats = [np.asarray(a) for a in arrays]
+    first_1d, last_1d = mats[0].ndim == 1, mats[-1].ndim == 1
+    if first_1d:
+        mats[0] = mats[0][None, :]
+    if last_1d:
+        mats[-1] = mats[-1][:, None]
+    g2 = np.reshape(g, (np.shape(mats[0])[0], np.shape(mats[-1])[1]))
+    left = _chain(mats[:i], np.shape(mats[i])[0])
+    right = _chain(mats[i + 1:], np.shape(mats[i])[1])
+    return np.reshape(_t(left) @ g2 @ _t(right), np.shape(arrays[i]))
+
+
+def multi_dot_jvp(arrays, darrays):
+    """The tangent of ``np.linalg.multi_dot(arrays)``: one operand's tangent at a time."""
+    out = 0.0
+    for i, d in enumerate(darrays):
+        out = out + np.linalg.multi_dot([d if j == i else a for j, a in enumerate(arrays)])
+    return out
+
+
+def multi_dot_vjp_dops(g, arrays, darrays, i):
+    """The tangent of ``multi_dot_vjp(g, arrays, i)`` along the operands."""
+    out = 0.0
+    for j, d in enumerate(darrays):
+        if j != i:
+            out = out + multi_dot_vjp(g, [d if k == j else a for k, a in enumerate(arrays)], i)
+    return out
+
+
 HELPERS = {name: obj for name, obj in globals().items()
            if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", None)
            == __name__ and name != "tuple_cots"}

@@ -104,6 +104,25 @@ def unjoin(g, arrays, how):
     return [np.reshape(p, s) for p, s in zip(np.split(g, cuts, axis=axis), shapes)]
 
 
+def select_rest(condlist, ans):
+    """1.0 where ``np.select(condlist, ...)`` took its default, else 0.0 (shaped like ans)."""
+    return np.select(condlist, [np.zeros(np.shape(ans))] * len(condlist), 1.0)
+
+
+def unselect(g, condlist, choicelist):
+    """Cotangents of the choices of ``np.select(condlist, choicelist)``: each gets ``g``
+    where the first true condition is its own, summed back to its shape."""
+    out = []
+    for i, c in enumerate(choicelist):
+        hot = [np.full(np.shape(g), float(j == i)) for j in range(len(choicelist))]
+        part = g * np.select(condlist, hot, 0.0)
+        lead = np.ndim(part) - np.ndim(c)
+        part = np.sum(part, axis=tuple(range(lead))) if lead else part
+        keep = tuple(k for k, n in enumerate(np.shape(c)) if n == 1 and np.shape(part)[k] != 1)
+        out.append(np.sum(part, axis=keep, keepdims=True) if keep else part)
+    return out
+
+
 def unappend(g, arr, values, axis, which):
     """Cotangent of ``arr`` (which=0) or ``values`` (1) in ``np.append(arr, values, axis)``."""
     sa, sv = np.shape(arr), np.shape(values)

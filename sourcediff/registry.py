@@ -25,6 +25,7 @@ leaves both out where it knows the shapes already agree.
 from __future__ import annotations
 
 import inspect
+import types
 from dataclasses import dataclass, field
 
 import gast
@@ -155,7 +156,15 @@ def _parse_params(spec):
 
 
 def _key(fn):
+    """A function's key; a bound method's (``scipy.stats.norm.pdf``, a new object at each
+    attribute read) is its object's and function's."""
+    if isinstance(fn, types.MethodType):
+        return (id(fn.__self__), id(fn.__func__))
     return id(fn)
+
+
+def _same(a, b):
+    return a is b or (isinstance(a, types.MethodType) and a == b)
 
 
 def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=None):
@@ -201,13 +210,13 @@ def defmethod(name, fn):
 def lookup(fn):
     """The rule for ``fn``, or None."""
     rule = _RULES.get(_key(fn))
-    if rule is not None and rule.fn is fn:
+    if rule is not None and _same(rule.fn, fn):
         return rule
     return None
 
 
 def is_nondiff(fn):
-    return _NONDIFF.get(_key(fn)) is fn
+    return _same(_NONDIFF.get(_key(fn)), fn)
 
 
 def method_function(name):

@@ -173,8 +173,10 @@ def is_user_function(fn):
 
 
 def is_bound_method(fn):
-    """A user function bound to an object (``model.predict`` read from a global)."""
-    return isinstance(fn, types.MethodType) and is_user_function(fn.__func__)
+    """A user function bound to an object (``model.predict`` read from a global), not one
+    with a rule of its own (``scipy.stats.norm.pdf``)."""
+    return (isinstance(fn, types.MethodType) and is_user_function(fn.__func__)
+            and registry.lookup(fn) is None)
 
 
 def is_user_call(value, fn):

@@ -58,6 +58,18 @@ defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False"
         ("svd_vjp(g, ans, a, full_matrices, compute_uv)",),
         ("svd_jvp(da, ans, a, full_matrices, compute_uv)",))
 
+# p = pinv(a), of constant rank near a (the derivative of the Moore-Penrose inverse)
+_P, _PT, _I_M, _I_N = "ans", _t("ans"), "np.eye(np.shape(a)[-2])", "np.eye(np.shape(a)[-1])"
+defrule(np.linalg.pinv, "a, rcond=None, hermitian=False",
+        (f"-{_PT} @ g @ {_PT} + ({_I_M} - a @ {_P}) @ {_t('g')} @ {_P} @ {_PT} + "
+         f"{_PT} @ {_P} @ {_t('g')} @ ({_I_N} - {_P} @ a)",),
+        (f"-{_P} @ da @ {_P} + {_P} @ {_PT} @ {_t('da')} @ ({_I_M} - a @ {_P}) + "
+         f"({_I_N} - {_P} @ a) @ {_t('da')} @ {_PT} @ {_P}",))
+
+# multi_dot is multilinear: its tangent takes one operand's tangent at a time
+defrule(np.linalg.multi_dot, "arrays", (None,), {"arrays": "multi_dot_jvp(arrays, darrays)"},
+        seq_vjp={"arrays": "[multi_dot_vjp(g, arrays, i) for i in range(len(arrays))]"})
+
 # --- the helpers' rules (each linear map's transpose is its partner) --------------------------
 defrule(nl.lower_sym, "x, upper=False", ("lower_sym_adj(g, upper)",), ("lower_sym(dx, upper)",))
 defrule(nl.lower_sym_adj, "g_, upper=False", ("lower_sym(g, upper)",),
@@ -67,4 +79,6 @@ _F2 = "eigh_gapinv(w) ** 2 * g"
 defrule(nl.eigh_gapinv, "w", (f"np.sum({_F2}, axis=-1) - np.sum({_F2}, axis=-2)",),
         ("-eigh_gapinv(w) ** 2 * (dw[..., None, :] - dw[..., :, None])",))
 
+defrule(nl.multi_dot_vjp, "v, arrays, i", {"i": None},
+        ("multi_dot_vjp(dv, arrays, i)", "multi_dot_vjp_dops(v, arrays, darrays, i)", None))
 defnondiff(nl.qr_guard)  # (1.0, or the refusal)

@@ -8,13 +8,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sl
 import scipy.special as sp
+import scipy.stats as st
 
 from . import runtime as rt
 from .registry import defnondiff, defrule
 
 # the templates call SciPy by these names
 rt.HELPERS.update(sp_digamma=sp.digamma, sp_polygamma=sp.polygamma, sp_xlogy=sp.xlogy,
-                  sp_xlog1py=sp.xlog1py, solve_triangular=sl.solve_triangular,
+                  sp_xlog1py=sp.xlog1py, sp_gammaln=sp.gammaln,
+                  solve_triangular=sl.solve_triangular,
                   cho_solve=sl.cho_solve)
 
 
@@ -32,6 +34,16 @@ _rule(sp.erf, "x", ("g * 1.1283791670955126 * np.exp(-x * x)",),
       ("dx * 1.1283791670955126 * np.exp(-x * x)",))
 _rule(sp.erfc, "x", ("-g * 1.1283791670955126 * np.exp(-x * x)",),
       ("-dx * 1.1283791670955126 * np.exp(-x * x)",))
+_rule(sp.erfinv, "y", ("g * 0.886226925452758 * np.exp(ans * ans)",),
+      ("dy * 0.886226925452758 * np.exp(ans * ans)",))
+_rule(sp.erfcinv, "y", ("-g * 0.886226925452758 * np.exp(ans * ans)",),
+      ("-dy * 0.886226925452758 * np.exp(ans * ans)",))
+# the regularised incomplete gamma functions: in x only (a gradient in a is refused)
+_DGX = "np.exp((a - 1.0) * np.log(x) - x - sp_gammaln(a))"
+_rule(sp.gammainc, "a, x", {"x": f"unbroadcast(g * {_DGX}, x)"},
+      {"x": f"broadcast_like(dx * {_DGX}, ans)"})
+_rule(sp.gammaincc, "a, x", {"x": f"unbroadcast(-g * {_DGX}, x)"},
+      {"x": f"broadcast_like(-dx * {_DGX}, ans)"})
 _rule(sp.expit, "x", ("g * ans * (1 - ans)",), ("dx * ans * (1 - ans)",))
 _rule(sp.logit, "x", ("g / (x * (1 - x))",), ("dx / (x * (1 - x))",))
 _rule(sp.xlogy, "x, y", ("sp_xlogy(g, y)", "g * x / y"), ("sp_xlogy(dx, y)", "dy * x / y"),
@@ -52,6 +64,25 @@ _rule(sp.softmax, "x, axis=None", ("ans * (g - np.sum(g * ans, axis=axis, keepdi
       ("ans * (dx - np.sum(dx * ans, axis=axis, keepdims=True))",))
 _rule(sp.log_softmax, "x, axis=None", ("g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True)",),
       ("dx - np.sum(np.exp(ans) * dx, axis=axis, keepdims=True)",))
+
+# scipy.stats.norm: z = (x - loc) / scale; each template is d/d(x, loc, scale) times g
+_Z = "((x - loc) / scale)"
+_PDF = f"(np.exp(-0.5 * {_Z} ** 2) / (2.5066282746310002 * scale))"
+for _how, _f in (("logpdf", "1.0"), ("pdf", "ans")):
+    defrule(st.norm.__getattribute__(_how), "x, loc=0, scale=1",
+            tuple(f"g * {_f} * {d}" for d in (f"-{_Z} / scale", f"{_Z} / scale",
+                                               f"({_Z} ** 2 - 1.0) / scale")),
+            tuple(f"d{v} * {_f} * {d}" for v, d in (("x", f"-{_Z} / scale"),
+                                                     ("loc", f"{_Z} / scale"),
+                                                     ("scale", f"({_Z} ** 2 - 1.0) / scale"))),
+            broadcast=True, name=f"scipy.stats.norm.{_how}")
+_LOGPDF = f"(-0.5 * {_Z} ** 2 - np.log(2.5066282746310002 * scale))"   # (tails: no log(0))
+for _how, _f in (("cdf", _PDF), ("logcdf", f"np.exp({_LOGPDF} - ans)")):
+    defrule(st.norm.__getattribute__(_how), "x, loc=0, scale=1",
+            tuple(f"g * {_f} * {d}" for d in ("1.0", "-1.0", f"-{_Z}")),
+            tuple(f"d{v} * {_f} * {d}" for v, d in (("x", "1.0"), ("loc", "-1.0"),
+                                                     ("scale", f"-{_Z}"))),
+            broadcast=True, name=f"scipy.stats.norm.{_how}")
 
 # x = solve_triangular(a, b): reads one triangle of a (and not its diagonal if unit_diagonal)
 _GB = ("solve_triangular(a, g, trans=1 - tri_trans(trans), lower=lower, "

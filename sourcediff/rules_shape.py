@@ -75,6 +75,16 @@ defrule(ns.untake_along, "v, arr, indices, axis=-1",
         ("untake_along(dv, arr, indices, axis)", None, None))
 defrule(np.sort, "a, axis=-1", ("untake_along(g, a, np.argsort(a, axis=axis), axis)",),
         ("np.take_along_axis(da, np.argsort(a, axis=axis), axis)",))
+defrule(np.select, "condlist, choicelist, default=0",
+        (None, None, "unbroadcast(g * select_rest(condlist, ans), default)"),
+        (None, "broadcast_like(np.select(condlist, dchoicelist, 0.0), ans)",
+         "broadcast_like(ddefault, ans) * select_rest(condlist, ans)"),
+        seq_vjp={"choicelist": "unselect(g, condlist, choicelist)"})
+defrule(ns.unselect, "v, condlist, choicelist", {"condlist": None, "choicelist": None},
+        ("unselect(dv, condlist, choicelist)", None, None))
+defrule(np.partition, "a, kth, axis=-1",
+        ("untake_along(g, a, np.argpartition(a, kth, axis=axis), axis)", None),
+        ("np.take_along_axis(da, np.argpartition(a, kth, axis=axis), axis)", None))
 defrule(np.diff, "a, n=1, axis=-1", ("undiff(g, a, n, axis)",), ("np.diff(da, n, axis)",))
 defrule(ns.undiff, "v, a, n=1, axis=-1", ("np.diff(g, n, axis)", None),
         ("undiff(dv, a, n, axis)", None))
@@ -100,4 +110,5 @@ defrule(ns.tensordot_vjp_a, "v, a, b, axes=2",
 defrule(ns.tensordot_vjp_b, "v, a, b, axes=2",
         ("np.tensordot(a, g, axes)", "tensordot_vjp_a(v, a, g, axes)", None),
         ("tensordot_vjp_b(dv, a, b, axes)", "tensordot_vjp_b(v, da, b, axes)", None))
-defnondiff(ns.pad_mode, ns.pad_mask)  # (the mode checked; where the constant went)
+defnondiff(ns.pad_mode, ns.pad_mask, np.argpartition, ns.select_rest)  # (the mode checked; where the
+# constant went; an order)

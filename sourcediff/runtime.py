@@ -313,17 +313,43 @@ def trace_vjp(g, x, offset=0, axis1=0, axis2=1):
     return np.moveaxis(np.multiply.outer(g, eye), (-2, -1), (axis1, axis2)) if g.ndim else g * eye
 
 
+def norm_axes(x, ord=None, axis=None):
+    """The two axes of the matrix norm ``np.linalg.norm(x, ord, axis)`` computes, or None
+    for a vector norm (``ord=None`` of a matrix is the vector 2-norm of its entries)."""
+    if axis is None:
+        axis = (0, 1) if np.ndim(x) == 2 and ord is not None else None
+    if isinstance(axis, tuple) and len(axis) == 2:
+        return tuple(a % np.ndim(x) for a in axis)
+    return None
+
+
+def _ties(hit, axis):
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
+    """The cotangent of ``x`` in ``np.linalg.norm(x, ord, axis, keepdims)``: ties of a
+    max/min (inf norms, matrix 1 and inf norms, the spectral norm) share it."""
     shape = np.shape(x)
-    if ord in (None, 2, "fro") and (ord != 2 or axis is not None or np.ndim(x) == 1):
-        if not keepdims and shape:
-            g = np.reshape(g, _keepdims_shape(shape, axis))
-            ans = np.reshape(ans, _keepdims_shape(shape, axis))
+    if not keepdims and shape:
+        g = np.reshape(g, _keepdims_shape(shape, axis))
+        ans = np.reshape(ans, _keepdims_shape(shape, axis))
+    mat = norm_axes(x, ord, axis)
+    if ord in (None, "fro") or (ord == 2 and mat is None):
         return g * x / ans
-    if ord == 1 and (axis is not None or np.ndim(x) == 1):
-        if not keepdims and shape:
-            g = np.reshape(g, _keepdims_shape(shape, axis))
+    if mat is None and ord == 1:
         return g * np.sign(x)
+    if mat is None and ord in (np.inf, -np.inf):
+        return g * np.sign(x) * _ties(np.abs(x) == ans, axis)
+    if mat is not None and ord in (1, -1, np.inf, -np.inf):
+        rows, cols = mat if ord in (1, -1) else mat[::-1]   # sum over rows, pick a column
+        sums = np.sum(np.abs(x), axis=rows, keepdims=True)
+        return g * np.sign(x) * _ties(sums == ans, cols)
+    if mat is not None and ord in (2, -2, "nuc"):
+        u, s, vh = np.linalg.svd(np.moveaxis(x, mat, (-2, -1)), full_matrices=False)
+        w = np.ones_like(s) if ord == "nuc" else _ties(
+            s == (np.max if ord == 2 else np.min)(s, axis=-1, keepdims=True), -1)
+        return g * np.moveaxis(u @ (w[..., :, None] * vh), (-2, -1), mat)
     raise NotImplementedError(f"np.linalg.norm with ord={ord!r} has no reverse rule yet")
 
 
@@ -882,15 +908,29 @@ def einsum_vjp_dops(g, subscripts, operands, d_operands, i):
 
 
 def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
-    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1: zero)."""
-    if ord == 1:
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero)."""
+    if _norm_piecewise(x, ord, axis):
         return 0.0 * dx
     return norm_vjp(g, ans, dx, ord, axis, keepdims)
 
 
+def _norm_piecewise(x, ord, axis):
+    """Whether ``norm_vjp`` is constant in x and ans (ord 1, inf; 2-norms: no); the
+    spectral and nuclear norms' second derivatives are refused."""
+    if ord in (None, "fro") or (ord == 2 and norm_axes(x, ord, axis) is None):
+        return False
+    if norm_axes(x, ord, axis) is not None and ord in (2, -2, "nuc"):
+        from .errors import MissingRuleError
+        raise MissingRuleError(
+            f"no second derivative rule for np.linalg.norm with ord={ord!r} of a matrix",
+            construct="np.linalg.norm",
+            hint="write it with np.linalg.svd (first derivatives only), or use ord='fro'")
+    return True
+
+
 def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
-    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1: zero)."""
-    if ord == 1:
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf: zero)."""
+    if _norm_piecewise(x, ord, axis):
         return 0.0 * x
     return -norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
 

@@ -90,7 +90,7 @@ def _path_counts(stmts, counts):
 
 def insert(body, rev, params):
     """(forward with pushes, reverse with the pops that are needed)."""
-    multi = multidef(body, params)
+    multi = multidef(body, params) - loop_invariants(body, params, rev)
     saved = multi
     while True:  # dropping a pop can empty a branch whose test was the only reader
         rev = _prune_pops(rev, saved)
@@ -107,6 +107,41 @@ def insert(body, rev, params):
                 and not defined_up_front(body, v)]
         forward = pre + forward
     return forward, rev
+
+
+_PURE = (gast.Constant, gast.Name, gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare,
+         gast.IfExp, gast.Tuple, gast.Subscript, gast.Slice, gast.Attribute, gast.operator,
+         gast.unaryop, gast.boolop, gast.cmpop, gast.expr_context)
+
+
+def loop_invariants(body, params=(), rev=()):
+    """Names assigned at one place only, directly in a loop's body, from values no loop
+    changes (``_t7 = 0.5 * dt``, ``_t3 = -k``; no call): every iteration stores the same
+    value, so the reverse sweep can read the last one and nothing need be saved."""
+    counts = dict.fromkeys(params, 1)
+    for name, _ in _def_sites(body):
+        counts[name] = counts.get(name, 0) + 1
+    changed, sites = set(), {}
+    for loop in (n for s in body for n in N.walk(s) if isinstance(n, (gast.For, gast.While))):
+        changed.update(N.names_in(loop, gast.Store))
+        changed.update(name for name, _ in _def_sites(loop.body))
+        for s in loop.body:
+            t = s.targets[0] if isinstance(s, gast.Assign) else None
+            if isinstance(t, gast.Name) and counts.get(t.id) == 1 \
+                    and not getattr(s, "sd_counter_inc", False):
+                sites[t.id] = s.value
+    # the reverse sweep must not assign them either (only its pops, which go)
+    changed.update(t.id for s in rev for node in N.walk(s) if isinstance(node, gast.Assign)
+                   and not getattr(node, "sd_pop", None)
+                   for t in node.targets if isinstance(t, gast.Name))
+    invariant = set()
+    while True:
+        new = {name for name, value in sites.items() if name not in invariant
+               and all(isinstance(n, _PURE) for n in N.walk(value))
+               and all(n not in changed or n in invariant for n in N.names_in(value))}
+        if not new:
+            return invariant
+        invariant |= new
 
 
 def _name_straight_line_saves(forward, rev):

@@ -17,12 +17,13 @@ from sourcediff import MissingRuleError, SourceDiffError, codegen, grad, hessian
 scipy = pytest.importorskip("scipy")
 import scipy.linalg as sl  # noqa: E402
 import scipy.special as sp  # noqa: E402
+import scipy.stats as st  # noqa: E402
 
 RNG = np.random.default_rng(18)
 M3 = RNG.normal(size=(3, 3))
 SPD = M3 @ M3.T + 3 * np.eye(3)
 STACK = RNG.normal(size=(2, 3, 3))
-CONST = {"np": np, "sp": sp, "sl": sl, "math": math, "B": RNG.normal(size=(3, 2)),
+CONST = {"np": np, "sp": sp, "sl": sl, "st": st, "math": math, "B": RNG.normal(size=(3, 2)),
          "V": RNG.normal(size=3), "C4": RNG.normal(size=(4, 3)), "IDX": np.array([[2, 0, 1]]),
          "SPD": SPD, "STACK": STACK, "K": RNG.normal(size=(2, 2))}
 
@@ -55,6 +56,10 @@ CASES = [
     ("take_along_axis", RNG.normal(size=(2, 3)), "np.take_along_axis(x, np.array([[2, 2, 0]]), 1)"),
     ("sort", RNG.normal(size=(2, 3)), "np.sort(x, axis=0) * np.sort(x)"),
     ("sort flat", RNG.normal(size=(2, 3)), "np.sort(x, axis=None)"),
+    ("select", RNG.normal(size=(2, 3)), "np.select([x > 0.3, x < -0.5], [x * x, V], x[0] * 2.0)"),
+    ("select default", RNG.normal(size=3), "np.select([V > 0.0], [B[:, :1] * x], default=np.sin(x))"),
+    ("partition", RNG.normal(size=(2, 4)), "np.partition(x, 1, axis=1) + np.partition(x, (0, 1), axis=0)[0]"),
+    ("partition flat", RNG.normal(size=(2, 3)), "np.partition(x, [1, 4], axis=None)"),
     ("diff", RNG.normal(size=(3, 4)), "np.diff(x, 2)[:2] + np.diff(x, axis=0)[:2, :2]"),
     ("kron", RNG.normal(size=(2, 3)), "np.kron(x, K) + np.kron(K[0], x)[0]"),
     ("cross", RNG.normal(size=(2, 3)), "np.cross(x, V) + np.cross(x[0], x)"),
@@ -92,6 +97,16 @@ CASES = [
     ("eigh vectors", M3, "np.linalg.eigh(x + x.T)[1] ** 2"),
     ("eigh upper", SPD, "np.linalg.eigh(x, 'U')[1][:, 0] ** 2 + np.linalg.eigvalsh(x, UPLO='U')"),
     ("eigvalsh stack", STACK, "np.linalg.eigvalsh(x)"),
+    ("pinv", RNG.normal(size=(4, 3)), "np.linalg.pinv(x)"),
+    ("pinv wide stack", RNG.normal(size=(2, 2, 3)), "np.linalg.pinv(x)"),
+    ("multi_dot", RNG.normal(size=(3, 3)), "np.linalg.multi_dot([C4, x, B]) + np.linalg.multi_dot([x, x, x, B])[:1]"),
+    ("multi_dot vectors", RNG.normal(size=(3, 3)), "np.linalg.multi_dot([x[0], x, SPD, V]) * np.linalg.multi_dot([V, x])"),
+    ("norm inf", RNG.normal(size=(2, 4)), "np.linalg.norm(x, np.inf, axis=1) + np.linalg.norm(x[0], -np.inf)"),
+    ("norm matrix 1 inf", RNG.normal(size=(2, 3, 4)),
+     "np.linalg.norm(x, 1, axis=(1, 2)) + np.linalg.norm(x, np.inf, axis=(2, 1), keepdims=True)[:, 0, 0] + np.linalg.norm(x[0], -1)"),
+    ("norm spectral nuc", RNG.normal(size=(2, 3, 4)),
+     "np.linalg.norm(x, 2, axis=(1, 2))[0] + np.linalg.norm(x, 'nuc', axis=(2, 0)) + np.linalg.norm(x[0], -2)"),
+    ("norm fro axes", RNG.normal(size=(2, 3, 4)), "np.linalg.norm(x, 'fro', axis=(0, 2)) + np.linalg.norm(x, axis=(0, 1))[:3]"),
     ("svd values", RNG.normal(size=(4, 3)), "np.linalg.svd(x, compute_uv=False)"),
     ("svd", RNG.normal(size=(4, 3)), "svd_parts(x)"),
     ("svd wide", RNG.normal(size=(2, 3)), "svd_parts(x)"),
@@ -104,12 +119,18 @@ CASES = [
     ("gammaln digamma", RNG.uniform(0.5, 3, size=3),
      "sp.gammaln(x) + sp.digamma(x) + sp.psi(x) + sp.polygamma(1, x) + sp.gamma(x)"),
     ("erf erfc", RNG.normal(size=3), "sp.erf(x) * sp.erfc(x)"),
+    ("erfinv erfcinv", RNG.uniform(-0.8, 0.8, size=3), "sp.erfinv(x) + sp.erfcinv(x + 1.0)"),
+    ("gammainc", RNG.uniform(0.5, 3, size=3), "sp.gammainc(1.5, x) + sp.gammaincc(V * V + 0.5, x)"),
     ("expit logit", RNG.uniform(0.1, 0.9, size=3), "sp.expit(x) + sp.logit(x)"),
     ("logsumexp", RNG.normal(size=(2, 3)), "sp.logsumexp(x, axis=1, keepdims=True) + sp.logsumexp(x)"),
     ("logsumexp b", RNG.uniform(0.5, 2, size=3), "sp.logsumexp(B.T, axis=1, b=x)"),
     ("softmax", RNG.normal(size=(2, 3)), "sp.softmax(x, axis=1) + sp.log_softmax(x, axis=0)"),
     ("xlogy", RNG.uniform(0.5, 2, size=3), "sp.xlogy(x, x + 1.0) + sp.xlog1py(V, x)"),
     ("betaln", RNG.uniform(0.5, 2, size=3), "sp.betaln(x, 1.5)"),
+    ("norm logpdf pdf", RNG.normal(size=3),
+     "st.norm.logpdf(x, 0.3, 1.7) + st.norm.pdf(1.2, x, 0.5 + x * x) + st.norm.logpdf(V, loc=x)"),
+    ("norm cdf logcdf", RNG.normal(size=3),
+     "st.norm.cdf(x) * st.norm.logcdf(x, x * 0.5, 2.0) + st.norm.logcdf(-30.0, scale=1.0 + x * x) * 1e-2"),
     ("solve_triangular", np.tril(SPD), "sl.solve_triangular(x, B, lower=True) + sl.solve_triangular(x, V, trans='T', lower=True)[:, None]"),
     ("solve_triangular upper", np.triu(SPD), "sl.solve_triangular(x, V, unit_diagonal=True)"),
 ]
@@ -136,7 +157,7 @@ _count = itertools.count()
 # converted to a plain array by np.pad, which the tape refuses
 # (and SciPy's functions written in Python: the tape intercepts NumPy's only)
 TAPE_REFUSES = {"pad value", "gammaln digamma", "logsumexp", "logsumexp b", "softmax",
-                "solve_triangular", "solve_triangular upper"}
+                "solve_triangular", "solve_triangular upper", "norm logpdf pdf", "norm cdf logcdf"}
 
 
 def loss_of(expr):
@@ -172,6 +193,31 @@ def test_rule_at_order_one(name, x, expr):
     v = np.cos(np.arange(np.size(x)) + 1.0).reshape(np.shape(x))
     v = float(v) if np.ndim(x) == 0 else v
     assert np.isclose(jvp(f, (x,), (v,))[1], np.sum(ref * v), rtol=1e-5, atol=1e-6), "forward"
+
+
+NORMS_AT_ORDER_TWO = ["np.linalg.norm(x, np.inf, axis=1) * np.linalg.norm(x, axis=(0, 1))",
+                      "np.linalg.norm(x, 1, axis=(1, 0)) * np.linalg.norm(x, 'fro')",
+                      "np.linalg.norm(x, -np.inf) * np.linalg.norm(x, 2, axis=0)"]
+
+
+@pytest.mark.parametrize("expr", NORMS_AT_ORDER_TWO)
+def test_norms_at_order_two(expr):
+    """The np.linalg.norm orders beyond the composition table's case, against differences
+    of the (order-1 checked) gradient; the spectral and nuclear norms' are refused."""
+    f = loss_of(expr)
+    x = RNG.normal(size=(3, 4))
+    H = hessian(f)(x)
+    for j in np.ndindex(x.shape):
+        e = np.zeros(x.shape)
+        e[j] = 1e-5
+        column = (grad(f)(x + e) - grad(f)(x - e)) / 2e-5
+        assert np.allclose(H[(...,) + j], column, rtol=1e-5, atol=1e-5), j
+
+
+@pytest.mark.parametrize("ord_", [2, -2, "nuc"])
+def test_matrix_norm_second_derivative_refused(ord_):
+    with pytest.raises(MissingRuleError):
+        hessian(loss_of(f"np.linalg.norm(x, {ord_!r})"))(M3)
 
 
 def test_supported_list_is_current():

@@ -358,8 +358,8 @@ def test_lambda_passed_to_grad():
 # --- missing derivative rules ---------------------------------------------------------------------
 
 
-def uses_sort(x):  # (np.sort has a rule since issue #18: np.partition has none)
-    return np.sum(np.partition(x, 1)[:2])
+def uses_sort(x):  # (np.sort and np.partition have rules since issue #18: convolve has none)
+    return np.sum(np.convolve(np.sort(x), x)[:2])
 
 
 def uses_fft_abs(x):
@@ -370,8 +370,8 @@ def uses_cumprod(x):  # (np.cumprod has a rule since issue #18: np.nancumprod ha
     return np.sum(np.nancumprod(x))
 
 
-def uses_linalg_pinv(x):
-    return np.sum(np.linalg.pinv(x))
+def uses_linalg_pinv(x):  # (np.linalg.pinv has a rule since issue #18)
+    return np.sum(np.linalg.matrix_power(x, 3))
 
 
 helper_from_exec = {}
@@ -380,10 +380,11 @@ exec_helper = helper_from_exec["exec_helper"]
 
 
 MISSING = [
-    (uses_sort, np.array([3.0, 1.0, 2.0]), "np.partition", "np.partition"),
+    (uses_sort, np.array([3.0, 1.0, 2.0]), "np.convolve", "np.convolve"),
     (uses_fft_abs, np.array([3.0, 1.0, 2.0]), "np.fft.fft", "np.fft"),
     (uses_cumprod, np.array([3.0, 1.0, 2.0]), "np.nancumprod", "np.nancumprod"),
-    (uses_linalg_pinv, np.array([[2.0, 1.0], [1.0, 3.0]]), "np.linalg.pinv", "np.linalg.pinv"),
+    (uses_linalg_pinv, np.array([[2.0, 1.0], [1.0, 3.0]]), "np.linalg.matrix_power",
+     "np.linalg.matrix_power"),
 ]
 
 
@@ -430,7 +431,7 @@ def test_attribute_read_never_silently_zero():
 def test_missing_rule_tape():
     with pytest.raises(MissingRuleError) as info:
         _tape.grad(uses_sort)(np.array([3.0, 1.0, 2.0]))
-    assert "partition" in str(info.value)
+    assert "convolve" in str(info.value)
 
 
 # --- functions without source: the compiler falls back to the tape, with a warning ---------------

@@ -32,7 +32,7 @@ def number(text, label):
 def test_every_example_is_tested():
     tested = {"quickstart.py", "higher_order.py", "custom_relu.py", "no_grad_detach.py",
               "sigmoid_loss.py", "bce_vjp.py", "mlp.py", "training_loop.py",
-              "scipy_minimize.py", "newton.py",
+              "scipy_minimize.py", "newton.py", "gaussian_process.py",
               "dask_glm.py"}  # (run by tests/test_dask.py, where Dask is installed)
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
@@ -107,6 +107,15 @@ def test_scipy_minimize():
     fd = float(re.search(r"\|grad - finite differences\| = (\S+)", out).group(1))
     assert fd < 1e-5
     assert "logistic: success=True" in out
+
+
+def test_gaussian_process():
+    out = run("gaussian_process.py")
+    assert number(out, "|grad - central differences| =") < 1e-6
+    assert "fit: success=True" in out
+    assert number(out, "nlml =") == pytest.approx(29.183993, abs=1e-5)
+    assert number(out, "noise std =") == pytest.approx(0.11, abs=0.02)
+    assert number(out, "|grad| at the optimum =") < 1e-3
 
 
 def test_newton():

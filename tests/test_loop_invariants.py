@@ -1,0 +1,130 @@
+"""Loop-invariant values are not saved on the stack (sourcediff/saves.py).
+
+A value assigned at one place, directly in a loop's body, from values no loop changes
+(``0.5 * dt``, ``-k``) is the same on every iteration: the reverse sweep reads the last
+one, so nothing is pushed or popped for it. Each case checks the gradient against
+central differences, and where the rule must or must not fire, the generated source.
+(A call, even ``W.T`` once normalised to ``np.transpose(W)``, is not taken as invariant.)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from conftest import numeric_grad
+
+import sourcediff as sd
+from sourcediff import saves
+
+
+def _check(f, args, wrt):
+    grads = sd.grad(f, wrt=wrt)(*args)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    for got, want in zip(grads, numeric_grad(f, args, wrt)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    return sd.source(sd.grad(f, wrt=wrt))
+
+
+def _pushed(src):
+    return set(re.findall(r"_stack\.append\((\w+)\)", src))
+
+
+def _assigned(src, expr):
+    """The names the generated code assigns ``expr`` to."""
+    return set(re.findall(rf"(\w+) = {re.escape(expr)}\n", src))
+
+
+def euler(k, c):
+    x = 1.0
+    v = 0.0
+    dt = 0.05
+    for _ in range(20):
+        a = -k * math.sin(x) - c * v
+        x = x + 0.5 * dt * (v + v + dt * a)
+        v = v + dt * a
+    return x * x + v
+
+
+def test_scalar_invariants_are_not_pushed():
+    src = _check(euler, (1.3, 0.2), (0, 1))
+    half, neg = _assigned(src, "0.5 * dt"), _assigned(src, "-k")
+    assert half and neg, src
+    assert not (half | neg) & _pushed(src), src
+    assert {"x", "v"} <= _pushed(src)  # what the loop changes is still saved
+
+
+def scaled(W, x):
+    s = 0.0
+    for _ in range(4):
+        n = W - 1.0
+        m = 2.0 * W
+        x = np.tanh(n @ x + m @ x)
+        s = s + np.sum(x)
+    return s
+
+
+def test_array_invariants_are_not_pushed():
+    rng = np.random.default_rng(0)
+    src = _check(scaled, (0.3 * rng.standard_normal((3, 3)), rng.standard_normal(3)), (0, 1))
+    assert not {"n", "m"} & _pushed(src), src
+
+
+def nested(a, b):
+    s = 0.0
+    for _ in range(3):
+        a = a * 1.1
+        for _ in range(2):
+            c = a * 2.0  # the same in the inner loop, not across the outer one
+            s = s + c * b * s + b
+    return s
+
+
+def param_reassigned(k, t):
+    y = t * k
+    for _ in range(3):
+        t = -k  # t held the argument before the loop
+        y = y * t + 1.0
+    return y + t
+
+
+def in_branch(k, x):
+    for i in range(4):
+        if i > 1:
+            h = 0.5 * k
+            x = x * h + x
+        x = np.sin(x)
+    return x
+
+
+def counted(k, x):
+    n = 0
+    while n < 3:
+        h = k / 3.0
+        x = x * h + np.cos(x)
+        n = n + 1
+    return x
+
+
+@pytest.mark.parametrize("f, args", [(nested, (0.7, 0.4)), (param_reassigned, (0.9, 1.7)),
+                                     (in_branch, (0.8, 0.3)), (counted, (1.2, 0.5))],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_gradients_where_the_rule_may_not_fire(f, args):
+    _check(f, args, (0, 1))
+
+
+def test_which_names_are_invariant():
+    import gast
+
+    def body(f):
+        import inspect
+        import textwrap
+        return gast.parse(textwrap.dedent(inspect.getsource(f))).body[0].body
+
+    assert saves.loop_invariants(body(nested), ("a", "b")) == set()
+    assert saves.loop_invariants(body(param_reassigned), ("k", "t")) == set()
+    assert saves.loop_invariants(body(in_branch), ("k", "x")) == set()
+    assert saves.loop_invariants(body(counted), ("k", "x")) == {"h"}
+    assert saves.loop_invariants(body(scaled), ("W", "x")) == {"n", "m"}
