@@ -350,7 +350,14 @@ def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
         w = np.ones_like(s) if ord == "nuc" else _ties(
             s == (np.max if ord == 2 else np.min)(s, axis=-1, keepdims=True), -1)
         return g * np.moveaxis(u @ (w[..., :, None] * vh), (-2, -1), mat)
-    raise NotImplementedError(f"np.linalg.norm with ord={ord!r} has no reverse rule yet")
+    if mat is None and ord == 0:  # the count of nonzero entries: piecewise constant
+        return np.zeros_like(g * x)
+    if mat is None and isinstance(ord, (int, float)):  # a p-norm, (sum |x|^p)^(1/p)
+        return g * np.sign(x) * np.abs(x) ** (ord - 1) / ans ** (ord - 1)
+    from .errors import MissingRuleError
+    raise MissingRuleError(f"no derivative rule for np.linalg.norm with ord={ord!r}",
+                           construct="np.linalg.norm",
+                           hint="use ord=None, 1, 2, np.inf or a p-norm of a vector")
 
 
 def clip_mask(a, a_min, a_max):

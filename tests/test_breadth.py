@@ -244,3 +244,17 @@ def test_refused_clearly():
         grad(lambda q: np.quantile(x, q))(0.3)
     with pytest.raises(MissingRuleError):        # a second derivative through svd
         hessian(lambda a: np.sum(np.linalg.svd(a, compute_uv=False)))(x)
+
+
+@pytest.mark.parametrize("order", [3, 0.5, 1.5, -2])
+def test_vector_p_norms(order):
+    """np.linalg.norm of a vector for any numeric ord (a p-norm), in every mode."""
+    import sourcediff
+    x = np.array([0.3, -1.2, 0.8])
+
+    def f(x):
+        return np.linalg.norm(x, ord=order) * 2.0
+    want = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in np.eye(3) * 1e-6])
+    np.testing.assert_allclose(sourcediff.grad(f)(x), want, rtol=1e-6)
+    np.testing.assert_allclose(sourcediff.tape.grad(f)(x), want, rtol=1e-6)
+    assert sourcediff.jvp(f, (x,), (np.ones(3),))[1] == pytest.approx(want.sum(), rel=1e-6)
