@@ -77,19 +77,10 @@ def _summed_axes(node, ndim):
     return tuple(sorted(set(out)))
 
 
-def _factors(node, out):
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
-        _factors(node.left, out)
-        _factors(node.right, out)
-    else:
-        out.append(node)
-    return out
-
-
 def _rewrite(node, sh):
     if not (_is_np(node.func, "sum") and node.args):
         return None
-    factors = _factors(node.args[0], [])
+    factors = N.factors(node.args[0])
     if len(factors) < 2:
         return None
     # operands: (expression, shape, first result axis it is aligned to from the right)

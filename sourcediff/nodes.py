@@ -179,6 +179,13 @@ def load(node):
     return node
 
 
+def factors(node):
+    """The factors of a product ``a * b * c`` (the node itself if it is no product)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        return factors(node.left) + factors(node.right)
+    return [node]
+
+
 def names_in(node, ctx=None):
     """Ids of Name nodes in ``node`` (optionally only Load or Store ones), in source
     order. (Called for nearly every statement by every optimiser pass: hence the

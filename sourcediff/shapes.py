@@ -511,7 +511,7 @@ class _Products(N.Transformer):
         if not isinstance(node.op, gast.Mult):
             self.generic_visit(node)
             return node
-        factors = _chain(node, [])
+        factors = N.factors(node)
         for f in factors:
             self.visit(f)
         shapes = [self.sh.of(f) for f in factors]
@@ -535,12 +535,3 @@ class _Products(N.Transformer):
         for f in factors[1:]:
             out = N.binop(out, gast.Mult(), f)
         return out
-
-
-def _chain(node, out):
-    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
-        _chain(node.left, out)
-        _chain(node.right, out)
-    else:
-        out.append(node)
-    return out
