@@ -121,7 +121,7 @@ def selector(adj, keep, drop_args=(), set_args=None):
     made = _selectors.setdefault(adj.fn, {})  # (its globals: the closure it reads)
     if key in made:
         return made[key]
-    fdef = gast.parse(adj.source).body[0]
+    fdef = N.parse(adj.source).body[0]
     ret = fdef.body[-1]
     value = ret.value
     for k in keep:
@@ -222,7 +222,7 @@ def adjoint_view(fn, args, wrt, bound=None, seed_first=False, lead=0):
     n = len(args)
     if wrt:
         adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args))
-        fdef = gast.parse(adj.source).body[0]
+        fdef = N.parse(adj.source).body[0]
         params = [a.id for a in fdef.args.args]
         base, seed, glob = params[:n], params[n], adj.fn.__globals__
         grads = fdef.body[-1].value.elts[1].elts
@@ -256,7 +256,7 @@ def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0, pair
     pos = {i: i - skip + lead for i in range(n)}  # where args[i]'s tangent is in the tuple
     if wrt:
         adj = jvp_adjoint(fn, wrt, spec_of(args))
-        fdef = gast.parse(adj.source).body[0]
+        fdef = N.parse(adj.source).body[0]
         params = [a.id for a in fdef.args.args]
         base, tnames, glob = params[:n], params[n:], adj.fn.__globals__
         tans = _fresh(fdef, _TANS)

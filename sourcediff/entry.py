@@ -10,7 +10,6 @@ kinds of arguments run that code directly; anything else re-dispatches.
 
 from __future__ import annotations
 
-import ast
 import functools
 import inspect
 import types
@@ -126,7 +125,7 @@ def _splice(source, old_name, name, head, tail):
     """The adjoint's printed ``source`` renamed ``name``, with the lines ``head`` after
     its docstring and the statements ``tail`` instead of its return: the body in between
     is reused as printed (with its comments), not printed again."""
-    tree = ast.parse(source).body[0]
+    tree = N.parse_ast(source).body[0]
     lines = source.splitlines(keepends=True)
     doc, ret = tree.body[0], tree.body[-1]
     top = "".join(lines[:doc.end_lineno]).replace(f"def {old_name}(", f"def {name}(", 1)

@@ -28,6 +28,7 @@ import types
 import numpy as np
 
 from . import __version__, driver, runtime
+from . import nodes as N
 from .custom import Primitive
 from .errors import SourceDiffError
 from .export_text import (_MAX_ARRAY, _SHIMS, _VJP_CALL, _allowed_module,  # noqa: F401
@@ -44,7 +45,7 @@ def _lambda_source(fn):
     lines, first = inspect.getsourcelines(fn)
     text = textwrap.dedent("".join(lines))
     try:
-        tree = ast.parse(text)
+        tree = N.parse_ast(text)
     except SyntaxError:
         tree = None
     found = [] if tree is None else [
@@ -170,7 +171,7 @@ class _Module:
     def note_vjp_calls(self, src):
         """User functions called inside generated code, with the argument positions whose
         cotangents the code reads (``vjp_call(f, g, *args)[i]``, directly or via a name)."""
-        tree = ast.parse(src)
+        tree = N.parse_ast(src)
         parent = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
         calls, by_name = [], {}
         for node in ast.walk(tree):

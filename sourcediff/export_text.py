@@ -14,6 +14,7 @@ import types
 import numpy as np
 
 from . import duck, markers, structure
+from . import nodes as N
 
 
 _SHIMS = {
@@ -59,7 +60,7 @@ _MAX_ARRAY = 10_000
 def global_loads(src):
     """Global names read by ``src`` (defs, a class, assignments), in first-use order."""
     top = set()
-    for node in ast.parse(src).body:
+    for node in N.parse_ast(src).body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             top.add(node.name)
         elif isinstance(node, ast.Assign):
@@ -78,7 +79,7 @@ def global_loads(src):
 def _def_source(obj):
     """The source of a module-level def or class, dedented, decorators dropped."""
     src = textwrap.dedent(inspect.getsource(obj))
-    node = ast.parse(src).body[0]
+    node = N.parse_ast(src).body[0]
     return "\n".join(src.splitlines()[node.lineno - 1:]) + "\n"
 
 

@@ -21,6 +21,13 @@ def _num(node):
         and not isinstance(node.value, bool)
 
 
+def _numlike(node):
+    """A number or a bool constant (``y - 1 + (y == 0)`` with ``y = 2.0`` folds to 1.0)."""
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
+
+
+_COMPARE = {gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Lt: operator.lt,
+            gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge}
 _OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
         gast.Div: operator.truediv, gast.Pow: operator.pow}
 
@@ -54,6 +61,10 @@ class _FoldTests(gast.NodeTransformer):
                                                                                    gast.IsNot)):
             same = node.left.value is node.comparators[0].value
             return N.const(same if isinstance(node.ops[0], gast.Is) else not same)
+        if len(node.ops) == 1 and _num(node.left) and _num(node.comparators[0]) and type(
+                node.ops[0]) in _COMPARE:
+            return N.const(_COMPARE[type(node.ops[0])](node.left.value,
+                                                       node.comparators[0].value))
         return node
 
     def visit_IfExp(self, node):
@@ -74,12 +85,14 @@ class _Fold(_FoldCalls, _FoldTests):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, node.op
-        if _num(left) and _num(right) and type(op) in _OPS:
+        if _numlike(left) and _numlike(right) and (_num(left) or _num(right)) and type(
+                op) in _OPS:
             try:
                 value = _OPS[type(op)](left.value, right.value)
             except (ArithmeticError, ValueError):
                 return node  # leave it to run time
-            if isinstance(value, (int, float)) and abs(value) < 1e15:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(
+                    value) < 1e15:
                 return N.const(value)
         if not self.identities:
             return node

@@ -6,7 +6,9 @@ never by filling gast constructors by hand, so a gast upgrade touches one file.
 
 from __future__ import annotations
 
+import ast
 import copy
+import threading
 from collections import deque
 
 import gast
@@ -97,12 +99,30 @@ def is_pop(node, of=None):
             and not node.args and not node.keywords and of in (None, node.func.value.id))
 
 
+# CPython keeps the state of its AST conversions per interpreter, not per thread: two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (3.11, 3.12). Every parse in sourcediff goes through these, one at a time.
+_PARSE_LOCK = threading.RLock()
+
+
+def parse(src, mode="exec"):
+    """``gast.parse``, one thread at a time."""
+    with _PARSE_LOCK:
+        return gast.parse(src, mode=mode)
+
+
+def parse_ast(src, mode="exec"):
+    """``ast.parse`` (the standard tree), one thread at a time."""
+    with _PARSE_LOCK:
+        return ast.parse(src, mode=mode)
+
+
 def parse_expr(src):
-    return gast.parse(src, mode="eval").body
+    return parse(src, mode="eval").body
 
 
 def parse_stmts(src):
-    return gast.parse(src).body
+    return parse(src).body
 
 
 def walk(node):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import gast
 
 from . import nodes as N
-from .errors import SourceDiffError, SourceUnavailableError
+from .errors import MissingRuleError, SourceDiffError, SourceUnavailableError
 
 
 @dataclass
@@ -31,6 +31,24 @@ class Parsed:
         return None
 
 
+_LIBRARIES = ("numpy", "scipy")  # differentiated through the rule table only
+
+
+def _library_of(fn):
+    """``scipy.stats.chi2.cdf`` if ``fn`` is NumPy's or SciPy's own Python code, else None."""
+    owner = getattr(fn, "__self__", None)
+    func = getattr(fn, "__func__", fn)
+    module = getattr(func, "__module__", None) or ""
+    if module.split(".")[0] not in _LIBRARIES:
+        return None
+    name = getattr(func, "__name__", "?")
+    if owner is not None and not isinstance(owner, type) and getattr(owner, "name", None):
+        return f"{module.split('.')[0]}.stats.{owner.name}.{name}" if ".stats" in module \
+            else f"{type(owner).__name__}.{name}"
+    public = module.split("._")[0] if "._" in module else module
+    return f"{public}.{name}"
+
+
 def parse_function(fn, generators_as_lists=True):
     """The gast ``FunctionDef`` of ``fn``, with original line numbers (a generator
     function's body building a list, unless ``generators_as_lists`` is false)."""
@@ -42,6 +60,13 @@ def parse_function(fn, generators_as_lists=True):
             function=name,
             hint="wrap it in a Python function, or give it a rule with "
                  "sourcediff.primitive(...).defvjp(...), or use mode='tape'")
+    library = _library_of(fn)
+    if library is not None:
+        raise MissingRuleError(
+            f"no derivative rule for {library}: sourcediff does not read the source of "
+            "NumPy's or SciPy's functions", function=name, construct=library,
+            hint="docs/supported.md lists the functions with rules; give this one a rule "
+                 "with sourcediff.primitive(...).defvjp(...), or write it with those")
     try:
         lines, first = inspect.getsourcelines(fn)
         file_lines = inspect.getsourcefile(fn)
@@ -55,7 +80,7 @@ def parse_function(fn, generators_as_lists=True):
     src = textwrap.dedent("".join(lines))
     dedent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
     try:
-        module = gast.parse(src)
+        module = N.parse(src)
     except RecursionError:
         raise SourceDiffError(
             f"an expression in '{name}' is nested too deeply to transform", function=name,
@@ -126,7 +151,7 @@ def _parse_lambda(fn, name, lines, first, filename, all_lines):
         for start in range(0, max(src.find("lambda") + 1, 1)):
             chunk = src[start:end]
             try:
-                module = gast.parse(chunk)
+                module = N.parse(chunk)
             except SyntaxError:
                 continue
             lam = _find_lambda(module, fn.__code__)

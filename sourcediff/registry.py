@@ -28,7 +28,6 @@ import inspect
 import types
 from dataclasses import dataclass, field
 
-import gast
 
 from . import nodes as N
 from . import runtime
@@ -64,6 +63,7 @@ class Rule:
     nondiff: frozenset = frozenset()  # params declared to carry no gradient (None, axis=...)
     user_vjp: object = None    # callable rule(g, ans, *args) -> tuple (primitive())
     user_jvp: object = None
+    user: bool = False         # a user @primitive (register_user_primitive)
     _vjp_fns: dict = field(default_factory=dict)
     _jvp_fns: dict = field(default_factory=dict)
 
@@ -75,7 +75,7 @@ class Rule:
         """A differentiated value bound to ``param`` has no rule here (an error, never
         a silent zero): no template, and not declared non-differentiable."""
         table = self.vjps if mode == "rev" else self.jvps
-        if not (self.vjps or self.jvps or self.seq_vjps):
+        if self.user:
             return False  # a user @primitive: its own callables decide (custom.py)
         return (param not in table and param not in self.seq_vjps
                 and param not in self.nondiff)
@@ -131,7 +131,7 @@ _TEMPLATE_CACHE: dict = {}
 def parse_template(src):
     """Parse an expression template into a gast expression (cached, copied)."""
     if src not in _TEMPLATE_CACHE:
-        _TEMPLATE_CACHE[src] = gast.parse(src, mode="eval").body
+        _TEMPLATE_CACHE[src] = N.parse_expr(src)
     return N.clone(_TEMPLATE_CACHE[src])
 
 
@@ -167,14 +167,16 @@ def _same(a, b):
     return a is b or (isinstance(a, types.MethodType) and a == b)
 
 
-def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=None):
+def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=None,
+            refuse=()):
     """Register one rule for one or more aliases (``np.sin`` and ``math.sin``...).
 
     ``vjp`` and ``jvp`` are tuples aligned with the non-variadic parameters
     (``None`` declares a parameter non-differentiable: indices, conditions) or dicts by
     name. A parameter past the end of the tuple is non-differentiable if it has a default
     (``axis=None``); one without a default and without a rule is refused when a
-    differentiated value reaches it.
+    differentiated value reaches it, and so is each parameter named in ``refuse`` (one
+    the output depends on in a way no rule states: ``np.random.normal``'s ``loc``).
     """
     if not isinstance(fns, (tuple, list)):
         fns = (fns,)
@@ -183,7 +185,8 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
     vjps = dict(vjp) if isinstance(vjp, dict) else dict(zip(names, vjp))
     jvps = dict(jvp) if isinstance(jvp, dict) else dict(zip(names, jvp))
     nondiff = frozenset({k for k, v in vjps.items() if v is None} | {
-        p.name for p in plist if p.name not in vjps and not p.required and not p.variadic})
+        p.name for p in plist if p.name not in vjps and not p.required and not p.variadic}) - set(
+        refuse)
     vjps = {k: v for k, v in vjps.items() if v is not None}
     jvps = {k: v for k, v in jvps.items() if v is not None}
     rule = None
@@ -229,8 +232,10 @@ def qualified_name(fn):
     if isinstance(fn, runtime.np.ufunc) and getattr(runtime.np, name, None) is not fn:
         return name  # a ufunc from elsewhere (scipy.special.expit ...)
     if isinstance(fn, runtime.np.ufunc) or mod.startswith("numpy"):
-        if mod.startswith("numpy.linalg"):
-            return f"np.linalg.{name}"
+        for sub in ("linalg", "fft", "random"):  # the public submodule it is reached by
+            if getattr(getattr(runtime.np, sub), name, None) is fn and getattr(
+                    runtime.np, name, None) is not fn:
+                return f"np.{sub}.{name}"
         return f"np.{name}"
     if mod in ("math", "_operator", "operator"):
         return f"{mod.lstrip('_')}.{name}"
@@ -239,7 +244,7 @@ def qualified_name(fn):
 
 def register_user_primitive(fn, params):
     """A user ``@primitive``: a rule with callables instead of templates."""
-    rule = Rule(qualified_name(fn), fn, _parse_params(params))
+    rule = Rule(qualified_name(fn), fn, _parse_params(params), user=True)
     _RULES[_key(fn)] = rule
     _KEEPALIVE.append(fn)
     return rule

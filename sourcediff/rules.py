@@ -27,8 +27,8 @@ defrule((operator.mul, np.multiply), "x, y", ("g * y", "x * g"), ("dx * y", "x *
 defrule((operator.truediv, np.divide), "x, y", ("g / y", "-g * ans / y"),
         ("dx / y", "-dy * ans / y"), broadcast=True)
 defrule((operator.pow, np.power, math.pow), "x, y",
-        ("g * y * x ** (y - 1)", "g * xlogy(ans, x)"),
-        ("dx * y * x ** (y - 1)", "dy * xlogy(ans, x)"), broadcast=True)
+        ("g * y * x ** (y - 1 + (y == 0))", "g * xlogy(ans, x)"),
+        ("dx * y * x ** (y - 1 + (y == 0))", "dy * xlogy(ans, x)"), broadcast=True)
 defrule(nm.xlogy, "a, x", ("xlogy(g, x)", "g * a / x"), ("xlogy(da, x)", "dx * a / x"),
         broadcast=True)
 defrule((operator.neg, np.negative), "x", ("-g",), ("-dx",))
@@ -224,15 +224,14 @@ defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
 # --- functions whose results carry no gradient -------------------------------------------
 defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
            np.argmin, np.argsort, np.shape, np.ndim, np.size, builtins.len, np.zeros_like,
-           np.ones_like, np.empty_like, np.full_like, np.zeros, np.ones, np.empty, np.full,
-           np.arange, np.linspace, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
+           np.ones_like, np.empty_like, np.zeros, np.ones, np.empty, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
            np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
            np.logical_and, np.logical_or, np.logical_not, np.all, np.any, np.nonzero,
-           np.floor_divide, np.heaviside, builtins.int, builtins.round, builtins.range,
+           np.floor_divide, builtins.int, builtins.round, builtins.range,
            builtins.bool, builtins.isinstance, math.floor, math.ceil, operator.floordiv,
            operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
-           np.random.rand, np.random.normal, rt.zeros_for, rt.zeros_like_grad,
+           np.random.rand, rt.zeros_for, rt.zeros_like_grad,
            rt.zeros_tangent, rt.keys_of, np.imag)
 defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
            np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
@@ -289,11 +288,12 @@ defrule(rt.inner_vjp_b, "v, a, b", ("np.inner(a, g)",
         ("inner_vjp_b(dv, a, b)", "inner_vjp_b(v, da, b)", None))
 
 # --- breadth (issue #18): more of NumPy, and SciPy when it is installed ----------------------
-from . import rules_shape, rules_reduce, rules_linalg  # noqa: E402,F401  (they register)
-from . import numeric_shape, numeric_linalg, numeric_reduce  # noqa: E402
+from . import rules_shape, rules_reduce, rules_linalg, rules_fill  # noqa: E402,F401
+from . import numeric_shape, numeric_linalg, numeric_reduce, numeric_fill  # noqa: E402
 rt.HELPERS.update(numeric_shape.HELPERS)
 rt.HELPERS.update(numeric_reduce.HELPERS)
 rt.HELPERS.update(numeric_linalg.HELPERS)
+rt.HELPERS.update(numeric_fill.HELPERS)
 try:
     import scipy.special  # noqa: F401
 except ImportError:  # SciPy stays optional

@@ -36,8 +36,13 @@ defrule(np.rot90, "m, k=1, axes=None", ("np.rot90(g, -k, (0, 1) if axes is None 
         ("np.rot90(dm, k, (0, 1) if axes is None else axes)",))
 
 # --- joining and splitting ------------------------------------------------------------------
-for _fn, _how in ((np.vstack, "v"), (np.hstack, "h"), (np.dstack, "d"), (np.column_stack, "c")):
-    defrule(_fn, "tup", (None,), (None,), seq_vjp={"tup": f"unjoin(g, tup, {_how!r})"})
+for _fn, _how in ((np.vstack, "v"), (np.hstack, "h"), (np.dstack, "d")):
+    defrule(_fn, "tup, dtype=None, casting='same_kind'", (None,), (None,),
+            seq_vjp={"tup": f"unjoin(g, tup, {_how!r})"})
+defrule(np.column_stack, "tup", (None,), (None,), seq_vjp={"tup": "unjoin(g, tup, 'c')"})
+if hasattr(np, "row_stack"):  # vstack's old name (deprecated in NumPy 2.0)
+    defrule(np.row_stack, "tup, dtype=None, casting='same_kind'", (None,), (None,),
+            seq_vjp={"tup": "unjoin(g, tup, 'v')"})
 defrule(ns.unjoin, "v, arrays, how", {"arrays": None, "how": None},
         ("unjoin(dv, arrays, how)", None, None))
 defrule(np.append, "arr, values, axis=None",
@@ -96,8 +101,11 @@ defrule(ns.kron_vjp_a, "v, a, b", ("np.kron(g, b)", None, "kron_vjp_b(v, g, b)")
         ("kron_vjp_a(dv, a, b)", None, "kron_vjp_a(v, a, db)"))
 defrule(ns.kron_vjp_b, "v, a, b", ("np.kron(a, g)", "kron_vjp_a(v, a, g)", None),
         ("kron_vjp_b(dv, a, b)", "kron_vjp_b(v, da, b)", None))
-defrule(np.cross, "a, b", ("np.cross(b, g)", "np.cross(g, a)"),
-        ("np.cross(da, b)", "np.cross(a, db)"), broadcast=True)
+# the vector axes move: a's cotangent is cross(b, g) with b's, g's and a's axes
+defrule(np.cross, "a, b, axisa=-1, axisb=-1, axisc=-1, axis=None",
+        ("np.cross(b, g, axisb, axisc, axisa, axis)", "np.cross(g, a, axisc, axisa, axisb, axis)"),
+        ("np.cross(da, b, axisa, axisb, axisc, axis)", "np.cross(a, db, axisa, axisb, axisc, axis)"),
+        broadcast=True)
 defrule(np.vdot, "a, b", ("np.reshape(g * np.ravel(b), np.shape(a))",
                           "np.reshape(g * np.ravel(a), np.shape(b))"),
         ("np.vdot(da, b)", "np.vdot(a, db)"))

@@ -916,9 +916,21 @@ def einsum_vjp_dops(g, subscripts, operands, d_operands, i):
 
 def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero)."""
+    if _pnorm(x, ord, axis):  # g sign(x) |x|^(p-1) / ans^(p-1) is not linear in x
+        shape = np.shape(x)
+        if not keepdims and shape:
+            g = np.reshape(g, _keepdims_shape(shape, axis))
+            ans = np.reshape(ans, _keepdims_shape(shape, axis))
+        return g * (ord - 1) * np.abs(x) ** (ord - 2) * dx / ans ** (ord - 1)
     if _norm_piecewise(x, ord, axis):
         return 0.0 * dx
     return norm_vjp(g, ans, dx, ord, axis, keepdims)
+
+
+def _pnorm(x, ord, axis):
+    """A vector p-norm other than 0, 1, 2 and the infinity norms."""
+    return (isinstance(ord, (int, float)) and ord not in (0, 1, 2, np.inf, -np.inf)
+            and norm_axes(x, ord, axis) is None)
 
 
 def _norm_piecewise(x, ord, axis):
@@ -937,6 +949,8 @@ def _norm_piecewise(x, ord, axis):
 
 def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf: zero)."""
+    if _pnorm(x, ord, axis):  # ans^(1-p): its derivative is (1-p) ans^-p
+        return (1 - ord) * norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
     if _norm_piecewise(x, ord, axis):
         return 0.0 * x
     return -norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)

@@ -67,6 +67,9 @@ class Shapes:
             return None
         if isinstance(e, gast.UnaryOp):
             return None if isinstance(e.op, gast.Not) else self.of(e.operand)
+        if isinstance(e, gast.Compare) and len(e.ops) == 1 and isinstance(
+                e.ops[0], (gast.Eq, gast.NotEq, gast.Lt, gast.LtE, gast.Gt, gast.GtE)):
+            return _broadcast(self.of(e.left), self.of(e.comparators[0]))  # (y == 0)
         if isinstance(e, gast.Call):
             return self.call(e)
         if isinstance(e, gast.Subscript):

@@ -441,6 +441,16 @@ CASES.update({
     "sourcediff.numeric_shape.untile": ("a", "P(np.tile(x, (2, 1)), A0, (2, 1))"),
     "sourcediff.rules_scipy.tri_part": ("a", "P(x[:, :2], True)"),
 })
+CASES.update({  # arrays built from values (rules_fill.py)
+    "np.full": ("a", "P((3, 2, 3), x)"), "np.full_like": ("a", "P(A0, x * x)"),
+    "np.linspace": ("a", "P(x, x[0] * 2.0 + 1.0, 4)"),
+    "sourcediff.numeric_fill.linspace_cot": ("a", "P(np.tile(x, (4, 1, 1)), x, x[0], 4)"),
+    "sourcediff.numeric_fill.linspace_dot": ("a", "P(x, np.zeros((2, 4, 3)), 4, False, 1)"),
+    "np.arange": ("s", "P(x, 4.0, x * 0.5 + 0.3)"),
+    "sourcediff.numeric_fill.arange_cot": ("a", "P(x, 9.0, 2)"),
+    "sourcediff.numeric_fill.arange_dot": ("s", "P(x, np.zeros(4), 9.0, 2)"),
+    "np.heaviside": ("a", "P(A0 * (A0 > 0), x)"), "np.row_stack": ("a", "P([x, x * 2.0])"),
+})
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)
     "sourcediff.numeric.r_unconcat": "the cotangent helper of np.r_: its reverse rule "
     "(r_concat of the parts' cotangents) fails on a part whose cotangent is None; reverse "

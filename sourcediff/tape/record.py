@@ -177,7 +177,7 @@ def _traced_slots(rule, bound, level, strict):
                 constants = True
                 continue
             if rule.vjp_fn(name) is None:
-                if strict:
+                if strict and name not in rule.nondiff:  # (np.full_like's a: its shape)
                     raise missing_rule(rule.fn, f" with respect to its argument '{name}'")
                 continue
             slots.append((k, name, i))

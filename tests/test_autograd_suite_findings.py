@@ -1,0 +1,175 @@
+"""Arrays built from differentiated values (found by running autograd's own test suite
+against sourcediff, scripts/peer_suite/): ``np.linspace(x, y)``, ``np.full(shape, x)``,
+``np.full_like(a, x)``, ``np.arange(x, stop, step)`` and ``np.heaviside(x1, h)`` used to be
+declared non-differentiable as a whole, so their gradients were a silent zero. Each is
+checked against central differences, in reverse and forward mode; ``np.random.normal``
+with a differentiated ``loc`` is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sourcediff import MissingRuleError, grad, hessian, jvp
+
+
+def linspace_loss(x):
+    return np.sum(np.linspace(x, 2.0 * x + 1.0, 5) ** 2)
+
+
+def linspace_open(x):
+    return np.sum(np.sin(np.linspace(x * x, 3.0, 4, endpoint=False)))
+
+
+def linspace_arrays(x):
+    return np.sum(np.linspace(np.array([x, 2.0]), x ** 2, 3, axis=1) ** 3)
+
+
+def full_loss(x):
+    return np.sum(np.full((2, 3), x) ** 3)
+
+
+def full_like_loss(x):
+    return np.sum(np.full_like(np.zeros(4), np.sin(x)) * np.arange(4.0))
+
+
+def arange_loss(x):
+    return np.sum(np.arange(x, 10.0, 2.0) ** 2)
+
+
+def arange_step(x):
+    return np.sum(np.arange(1.0, 5.0, x) ** 2)
+
+
+def heaviside_loss(x):
+    return np.sum(np.heaviside(np.array([0.0, 1.0, -1.0, 0.0]), x) * np.array([1.0, 2.0, 3.0, 4.0]))
+
+
+def fd(f, x, h=1e-6):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+CASES = [linspace_loss, linspace_open, linspace_arrays, full_loss, full_like_loss,
+         arange_loss, arange_step, heaviside_loss]
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_gradient_and_tangent_match_differences(f):
+    x = 0.7
+    expected = fd(f, x)
+    assert abs(expected) > 1e-3  # the dependence is real
+    assert np.isclose(grad(f)(x), expected, rtol=1e-6, atol=1e-8)
+    assert np.isclose(jvp(f, (x,), (1.0,))[1], expected, rtol=1e-6, atol=1e-8)
+    assert np.isclose(hessian(f)(x), fd(grad(f), x, 1e-5), rtol=1e-5, atol=1e-6)
+
+
+def test_hand_computed_linspace_gradient():
+    # linspace(x, 2x + 1, 5)_k = x + (x + 1) k / 4, so d/dx sum_k p_k^2 = sum_k 2 p_k (1 + k/4)
+    x = 0.7
+    k = np.arange(5)
+    p = x + (x + 1.0) * k / 4
+    assert np.isclose(grad(linspace_loss)(x), np.sum(2 * p * (1 + k / 4)))
+
+
+def test_random_normal_with_a_differentiated_loc_is_refused():
+    def f(x):
+        return np.sum(np.random.normal(x, 1.0, 3))
+
+    with pytest.raises(MissingRuleError, match="np.random.normal"):
+        grad(f)(0.5)
+
+
+def test_linspace_retstep_is_refused():
+    def f(x):
+        return np.sum(np.linspace(x, 2.0, 4, retstep=True)[0])
+
+    with pytest.raises(Exception, match="retstep"):
+        grad(f)(0.5)
+
+
+# --- vector p-norms: the second derivative was zero (the rule's tangent treated every
+# order other than 2 as piecewise linear) ---------------------------------------------------
+def _fd_jac(f, x, h=1e-5):
+    cols = []
+    for j in np.ndindex(x.shape):
+        e = np.zeros(x.shape)
+        e[j] = h
+        cols.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h))
+    return np.stack(cols, axis=-1).reshape(np.shape(f(x)) + x.shape)
+
+
+@pytest.mark.parametrize("ord, axis, keepdims", [(3, None, False), (4, None, False),
+                                                 (1.5, None, False), (3, 1, False),
+                                                 (3, 0, True), (-2.5, 1, False)])
+def test_p_norm_second_derivative(ord, axis, keepdims):
+    X = np.array([[0.3, -1.2, 0.8], [1.1, 0.4, -0.7]])
+
+    def f(x):
+        return np.sum(np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims) ** 2)
+
+    if axis is None:
+        X = X.ravel()
+    g = grad(f)
+    assert np.allclose(g(X), _fd_jac(f, X), rtol=1e-6, atol=1e-7)
+    H = hessian(f)(X)
+    assert np.allclose(H, _fd_jac(g, X), rtol=1e-5, atol=1e-6)
+    assert np.abs(H).max() > 0.1  # not the zero it used to be
+
+
+# --- calls that crashed inside or read NumPy's own source ------------------------------------
+def _fd_grad(f, x, h=1e-6):
+    return _fd_jac(f, x, h)
+
+
+A34 = np.array([[0.3, -1.2, 0.8, 0.5], [1.1, 0.4, -0.7, 0.9], [-0.2, 0.6, 1.3, -1.0]])
+B43 = A34.T[::-1] * 0.7 + 0.1
+
+
+def cross_axes(a):
+    return np.sum(np.cross(a, B43, axisa=0, axisb=1, axisc=0) * A34[::-1])
+
+
+def cross_axis(a):
+    return np.sum(np.cross(a, A34[::-1], axis=0) ** 2)
+
+
+def row_stack_loss(a):
+    return np.sum(np.row_stack([a, a * 2.0], dtype=float) ** 2)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("f", [cross_axes, cross_axis, row_stack_loss], ids=lambda f: f.__name__)
+def test_keyword_forms_match_differences(f):
+    assert np.allclose(grad(f)(A34), _fd_grad(f, A34), rtol=1e-6, atol=1e-7)
+    v = np.cos(np.arange(12.0)).reshape(3, 4)
+    assert np.isclose(jvp(f, (A34,), (v,))[1], np.sum(_fd_grad(f, A34) * v), rtol=1e-6)
+
+
+def test_power_with_a_zero_exponent_at_zero():
+    # d/dx x**0 = 0 everywhere, also at x = 0 (Python floats raised ZeroDivisionError)
+    def f(x):
+        return np.power(x, 0.0)
+
+    assert grad(f)(0.0) == 0.0
+    assert grad(grad(f))(0.0) == 0.0
+    assert grad(f)(2.0) == 0.0
+    assert np.all(grad(lambda x: np.sum(x ** np.array([0.0, 2.0])))(np.array([0.0, 3.0]))
+                  == np.array([0.0, 6.0]))
+
+
+def test_library_functions_are_never_read():
+    scipy_stats = pytest.importorskip("scipy.stats")
+
+    def f(x):
+        return np.sum(scipy_stats.chi2.cdf(x, 3.0))  # a rule may come; then pick another
+
+    def g(x):
+        return np.sum(np.polynomial.polynomial.polyval(x, [1.0, 2.0]))
+
+    for fn in (g,):
+        with pytest.raises(MissingRuleError, match="does not read the source"):
+            grad(fn)(np.array([0.5, 1.5]))
+    try:
+        grad(f)(np.array([0.5, 1.5]))
+    except MissingRuleError as err:
+        assert "scipy.stats" in str(err) and "cdf" in str(err)
