@@ -78,5 +78,41 @@ def pair_fn(fn, tangents, *args):
     return tangent_fn(fn, tangents, *args, pair=True)
 
 
+# --- code differentiated again: the residual form (split.to_residual_form) -----------------
+def split_res(fn, *args):
+    """``(fn(*args), residuals)`` from one run of ``fn``'s residual form: the residuals lead
+    with the function that runs its reverse pass (``pullback_res``)."""
+    return split_res_fn(fn, *args)(*args)
+
+
+def split_res_fn(fn, *args):
+    """F with ``F(*args) == split_res(fn, *args)``: plain generated code, so forward mode
+    differentiates it (forward.Tangents.generated_call)."""
+    wrt = tuple(i for i, a in enumerate(args) if _differentiable(a))
+    if not wrt:  # (never differentiated: jvp_pair just runs it)
+        n = len(args)
+        return lambda *a: (fn(*a), (_no_cotangents, (None,) * n))
+    return compiler.adjoint_of(fn, wrt, "residual", spec=compiler.spec_of(args)).fn
+
+
+def pullback_res(residuals, g):
+    """The cotangents (one per argument, None for constants) of the call whose residuals
+    these are, for the output cotangent ``g``."""
+    if g is None:
+        return _no_cotangents(residuals, g)
+    return residuals[0](residuals, g)
+
+
+def pullback_res_fn(residuals, g):
+    """G with ``G(residuals, g) == pullback_res(residuals, g)`` (for forward mode)."""
+    return residuals[0] if g is not None else _no_cotangents
+
+
+def _no_cotangents(residuals, g):
+    return residuals[1]
+
+
 HELPERS = {"split_call": split_call, "split_method": split_method, "pullback_of": pullback_of,
-           "jvp_pair": jvp_pair, "pair_fn": pair_fn}
+           "jvp_pair": jvp_pair, "pair_fn": pair_fn, "split_res": split_res,
+           "split_res_fn": split_res_fn, "pullback_res": pullback_res,
+           "pullback_res_fn": pullback_res_fn}
