@@ -263,7 +263,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     if split_form == "residual":
         fdef.name = fname = names.global_name(f"{base}_forward")
         residual = (seed_name, params, wrt_names, names.global_name(f"{base}_reverse"),
-                    names.fresh("residuals"))
+                    names.fresh("residuals"), activity.varied(fdef.body, ns, wrt_names))
         return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname, names, live,
                         residual)
     if split_form:

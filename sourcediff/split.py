@@ -110,11 +110,13 @@ def _residual_pullbacks(reverse):
                 s.value = N.call("pullback_res", [N.name(v.func.id), *v.args])
 
 
-def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name):
+def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied):
     """``f(params, seed) -> (value, grads)`` as two plain functions: the forward part
     ``f(params) -> (value, (bwd, *residuals))`` and the reverse part ``bwd(residuals,
     seed) -> cotangents`` (one per parameter, None for those not in ``wrt_names``),
-    where the residuals are the forward values the reverse part reads."""
+    where the residuals are the forward values the reverse part reads. Those not in
+    ``varied`` (a loop's range, a length, data) are read by ``held``, so forward mode
+    over ``bwd`` knows them constant."""
     body = fdef.body
     start = next(i for i, s in enumerate(body)
                  if N.is_comment(s) and s.value.value == "reverse pass")
@@ -134,7 +136,9 @@ def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name):
     by_name = dict(zip(wrt_names, grads.elts))
     cts = [N.clone(by_name[p]) if p in by_name else N.const(None) for p in params]
     unpack = [N.assign(n, gast.Subscript(value=N.name(res_name), slice=N.const(k + 1),
-                                         ctx=gast.Load())) for k, n in enumerate(kept)]
+                                         ctx=gast.Load()) if n in varied else
+                       N.call("held", [N.name(res_name), N.const(k + 1)]))
+              for k, n in enumerate(kept)]
     bwd = gast.FunctionDef(
         name=bwd_name, args=_arguments([res_name, seed]),
         body=[N.clone(body[0]), *unpack, *reverse, N.return_(N.tuple_(cts))], decorator_list=[],

@@ -108,6 +108,12 @@ def pullback_res_fn(residuals, g):
     return residuals[0] if g is not None else _no_cotangents
 
 
+def held(residuals, k):
+    """``residuals[k]``, a value whose tangent is zero (declared so: a loop's range, a
+    length, data read from outside)."""
+    return residuals[k]
+
+
 def _no_cotangents(residuals, g):
     return residuals[1]
 
@@ -115,4 +121,4 @@ def _no_cotangents(residuals, g):
 HELPERS = {"split_call": split_call, "split_method": split_method, "pullback_of": pullback_of,
            "jvp_pair": jvp_pair, "pair_fn": pair_fn, "split_res": split_res,
            "split_res_fn": split_res_fn, "pullback_res": pullback_res,
-           "pullback_res_fn": pullback_res_fn}
+           "pullback_res_fn": pullback_res_fn, "held": held}

@@ -324,3 +324,44 @@ def test_code_differentiated_again_has_no_closures():
     assert "split_res(twice" in src and "pullback_res(" in src and "vjp_call" not in src
     res = adjoint_of(twice, (0,), "residual", spec=spec_of((X,))).source
     assert "def " not in res.split("\n", 1)[1] and "split_res(counted_softmax" in res
+
+
+A = np.array([[1.0, 0.5, 0.0], [0.2, -1.0, 0.3], [0.0, 0.4, 2.0]])
+
+
+def reads_global(z, k=2.0):
+    return np.tanh(A @ z) * k
+
+
+def loops(z):
+    h = z
+    for i in range(3):  # its range and the loop's pushes are residuals too
+        h = np.sin(h) * z + A[i]
+    return h
+
+
+def two_outputs(z):
+    return z * 2.0, np.cos(z)
+
+
+def _make(scale):
+    def inner(z):
+        return np.exp(z * scale) * A[0]
+    return inner
+
+
+closure_helper = _make(0.3)
+
+
+def many_helpers(x):
+    a = reads_global(x)
+    b = loops(x * a)
+    p, q = two_outputs(b)
+    return np.sum(p * q) + np.sum(closure_helper(x) ** 2) + np.sum(reads_global(x, 3.0) * b)
+
+
+def test_hessian_through_helpers_with_loops_globals_defaults_closures_and_tuples():
+    from sourcediff import hessian
+    g = grad(many_helpers)
+    fd_H = np.array([(g(X + 1e-6 * e) - g(X - 1e-6 * e)) / 2e-6 for e in np.eye(3)]).T
+    np.testing.assert_allclose(hessian(many_helpers)(X), fd_H, rtol=1e-6, atol=1e-6)
