@@ -268,7 +268,8 @@ class Tangents:
         ``jvp_call(F, tangents, *args)``, itself a call of this kind. A special case here,
         not a rule template: templates sum one term per parameter, and this tangent is
         one forward pass over all of them at once."""
-        if value.keywords:
+        keywords = value.keywords if fn is splitcall.split_res else []  # (its wrt=)
+        if value.keywords and not keywords:
             fail(self.parsed, value, f"keyword arguments in a call to {fn.__name__}",
                  "pass the arguments by position")
         args = value.args
@@ -293,7 +294,7 @@ class Tangents:
         tans = [self.arg_tangent(a) for a in rest]
         if all(isinstance(t, gast.Constant) for t in tans):
             return None
-        made = N.call(maker, [N.clone(a) for a in args])
+        made = N.call(maker, [N.clone(a) for a in args], [N.clone(k) for k in keywords])
         return N.call("jvp_call", [made, N.tuple_(tans), *[N.clone(a) for a in rest]])
 
     def arg_tangent(self, a):

@@ -62,24 +62,31 @@ def rewrite(forward, reverse=None, names=None):
             continue
         pbs = N.name(s.sd_pullbacks)
         lists.append(N.assign(s.sd_pullbacks, gast.List(elts=[], ctx=gast.Load())))
-        kind, func, args = call
+        kind, func, args, needed = call
+        # only the arguments the caller differentiates get cotangents (wrt=...; constants
+        # written in the call get none anyway)
+        wrt = [] if needed is None or all(i in needed or isinstance(a, gast.Constant)
+                                          for i, a in enumerate(args)) else [
+            N.keyword("wrt", N.tuple_([N.const(i) for i in needed]))]
         if reverse is not None:
-            _residual_call(forward, s, func, args, names)
+            _residual_call(forward, s, func, args, names, wrt)
             continue
         if kind == "method":
             s.value = N.call("split_method", [pbs, N.clone(func.value), N.const(func.attr),
                                               *[N.clone(a) for a in args]])
         else:
-            s.value = N.call("split_call", [pbs, N.clone(func), *[N.clone(a) for a in args]])
+            s.value = N.call("split_call", [pbs, N.clone(func), *[N.clone(a) for a in args]],
+                             wrt)
     if reverse is not None:
         _residual_pullbacks(reverse)
     return lists + forward
 
 
-def _residual_call(forward, s, func, args, names):
+def _residual_call(forward, s, func, args, names, wrt):
     rr = names.temp("rr")
     item = [gast.Subscript(value=N.name(rr), slice=N.const(k), ctx=gast.Load()) for k in (0, 1)]
-    new = [N.assign(rr, N.call("split_res", [N.clone(func), *[N.clone(a) for a in args]])),
+    new = [N.assign(rr, N.call("split_res", [N.clone(func), *[N.clone(a) for a in args]],
+                               wrt)),
            N.assign(s.targets[0].id, item[0]),
            N.expr_stmt(N.call(N.attr(N.name(s.sd_pullbacks), "append"), [item[1]]))]
     _replace(forward, s, new)

@@ -12,14 +12,15 @@ from .runtime import (_differentiable, _is_method, _made_gradient, _vjp, jvp_pai
 from .split import NotSplittable
 
 
-def split_call(pullbacks, fn, *args):
+def split_call(pullbacks, fn, *args, wrt=None):
     """``fn(*args)``, run once through its split adjoint; the pullback, which gives one
-    cotangent per argument (None for constants), goes onto ``pullbacks``."""
+    cotangent per argument (None for constants and for the arguments not in ``wrt``,
+    the positions the caller differentiates, if given), goes onto ``pullbacks``."""
     if _is_method(fn):  # its function, with self first (self is held constant here)
-        value, pullback = _split(fn.__func__, (fn.__self__, *args), 1)
+        value, pullback = _split(fn.__func__, (fn.__self__, *args), 1, _shift(wrt))
         pullbacks.append(lambda g: pullback(g)[1:])
         return value
-    value, pullback = _split(fn, args)
+    value, pullback = _split(fn, args, wanted=wrt)
     pullbacks.append(pullback)
     return value
 
@@ -46,8 +47,13 @@ def pullback_of(pullbacks):
     return pullbacks.pop()
 
 
-def _split(fn, args, first=0):
-    wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a))
+def _shift(wrt):
+    return None if wrt is None else tuple(i + 1 for i in wrt)
+
+
+def _split(fn, args, first=0, wanted=None):
+    wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a)
+                and (wanted is None or i in wanted))
     n = len(args)
     if not wrt:
         return fn(*args), lambda g: [None] * n
@@ -79,16 +85,18 @@ def pair_fn(fn, tangents, *args):
 
 
 # --- code differentiated again: the residual form (split.to_residual_form) -----------------
-def split_res(fn, *args):
+def split_res(fn, *args, wrt=None):
     """``(fn(*args), residuals)`` from one run of ``fn``'s residual form: the residuals lead
-    with the function that runs its reverse pass (``pullback_res``)."""
-    return split_res_fn(fn, *args)(*args)
+    with the function that runs its reverse pass (``pullback_res``); ``wrt`` as in
+    :func:`split_call`."""
+    return split_res_fn(fn, *args, wrt=wrt)(*args)
 
 
-def split_res_fn(fn, *args):
-    """F with ``F(*args) == split_res(fn, *args)``: plain generated code, so forward mode
-    differentiates it (forward.Tangents.generated_call)."""
-    wrt = tuple(i for i, a in enumerate(args) if _differentiable(a))
+def split_res_fn(fn, *args, wrt=None):
+    """F with ``F(*args) == split_res(fn, *args, wrt=wrt)``: plain generated code, so
+    forward mode differentiates it (forward.Tangents.generated_call)."""
+    wrt = tuple(i for i, a in enumerate(args) if _differentiable(a)
+                and (wrt is None or i in wrt))
     if not wrt:  # (never differentiated: jvp_pair just runs it)
         n = len(args)
         return lambda *a: (fn(*a), (_no_cotangents, (None,) * n))
