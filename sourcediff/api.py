@@ -12,7 +12,7 @@ from typing import Any, Callable, Concatenate, Literal, overload
 from ._typing import A, Mode, P, T, Wrt, X
 from .compiled import ForwardGrad, adjoint_of, latest_adjoint
 from .compiler_hook import provides
-from .errors import SourceDiffError
+from .errors import ArgumentError, SourceDiffError
 from .gradfunction import (GradFunction, _bind, _fast_check, _flat_wrt,  # noqa: F401
                            _method, _public, _remake, _Transformed)
 from .pullback import vjp  # noqa: F401  (public here)
@@ -30,10 +30,13 @@ def grad(fn: Callable[Concatenate[X, P], tuple[Any, A]], wrt: Literal[0] = 0, *,
 def grad(fn: Callable[P, Any], wrt: Wrt, *, has_aux: bool = False,
          mode: Mode = "compile") -> Callable[P, Any]: ...
 @overload
+def grad(fn: Callable[P, Any], *, argnum: Wrt, has_aux: bool = False,
+         mode: Mode = "compile") -> Callable[P, Any]: ...
+@overload
 def grad(fn: None = None, wrt: Wrt = 0, *, has_aux: bool = False,
          mode: Mode = "compile") -> Callable[[Callable[P, Any]], Callable[P, Any]]: ...
 def grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *, has_aux: bool = False,
-         mode: Mode = "compile") -> Any:
+         mode: Mode = "compile", argnum: Wrt | None = None) -> Any:
     """The gradient of a scalar-valued function.
 
     ``grad(fn)`` reads ``fn``'s source and returns a function with ``fn``'s
@@ -57,6 +60,9 @@ def grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *, has_aux: bool = 
     has_aux : bool, default False
         ``fn`` returns ``(loss, aux)``; only ``loss`` is differentiated and the
         gradient function returns ``(gradient, aux)``, as in JAX.
+    argnum : int or tuple of ints, optional
+        autograd's name for ``wrt`` (``grad(f, argnum=(0, 1))``), so code written
+        for autograd runs as it is.
     mode : {"compile", "tape"}, default "compile"
         ``"compile"`` transforms the source ahead of time. ``"tape"`` records
         the operations at run time instead (:mod:`sourcediff.tape`), which runs
@@ -151,6 +157,7 @@ def grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *, has_aux: bool = 
     >>> grad(grad(cube))(2.0), grad(grad(grad(cube)))(2.0)
     (12.0, 6.0)
     """
+    wrt = _argnum(wrt, argnum)
     if fn is None:
         return lambda f: grad(f, wrt, has_aux=has_aux, mode=mode)
     if inspect.ismethod(fn) and mode != "tape":
@@ -175,11 +182,15 @@ def value_and_grad(fn: Callable[Concatenate[X, P], tuple[T, A]], wrt: Literal[0]
 def value_and_grad(fn: Callable[P, T], wrt: Wrt, *, has_aux: bool = False,
                    mode: Mode = "compile") -> Callable[P, tuple[Any, Any]]: ...
 @overload
+def value_and_grad(fn: Callable[P, T], *, argnum: Wrt, has_aux: bool = False,
+                   mode: Mode = "compile") -> Callable[P, tuple[Any, Any]]: ...
+@overload
 def value_and_grad(fn: None = None, wrt: Wrt = 0, *, has_aux: bool = False,
                    mode: Mode = "compile"
                    ) -> Callable[[Callable[P, Any]], Callable[P, tuple[Any, Any]]]: ...
 def value_and_grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *,
-                   has_aux: bool = False, mode: Mode = "compile") -> Any:
+                   has_aux: bool = False, mode: Mode = "compile",
+                   argnum: Wrt | None = None) -> Any:
     """The value of a scalar-valued function and its gradient, in one pass.
 
     ``value_and_grad(fn)(*args)`` returns ``(fn(*args), grad(fn)(*args))``
@@ -197,6 +208,8 @@ def value_and_grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *,
         parameter name; a tuple gives a tuple of gradients.
     has_aux : bool, default False
         ``fn`` returns ``(loss, aux)``: the result is ``((loss, aux), gradient)``.
+    argnum : int or tuple of ints, optional
+        autograd's name for ``wrt``.
     mode : {"compile", "tape"}, default "compile"
         Source transformation, or the runtime tape (:mod:`sourcediff.tape`).
 
@@ -236,6 +249,7 @@ def value_and_grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *,
     >>> float(value), r, g
     (5.0, array([1., 2.]), array([2., 4.]))
     """
+    wrt = _argnum(wrt, argnum)
     if fn is None:
         return lambda f: value_and_grad(f, wrt, has_aux=has_aux, mode=mode)
     if inspect.ismethod(fn) and mode != "tape":
@@ -315,3 +329,13 @@ def source(fn: object) -> str:
 
 provides(grad)  # pickling remakes a gradient through these (compiler_hook)
 provides(value_and_grad)
+
+
+def _argnum(wrt, argnum):
+    """``wrt``, or autograd's ``argnum`` in its place (not both)."""
+    if argnum is None:
+        return wrt
+    if wrt != 0:
+        raise ArgumentError("pass wrt or argnum (its autograd name), not both",
+                            hint="drop argnum")
+    return argnum

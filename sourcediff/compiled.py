@@ -40,23 +40,26 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, agai
     """The compiled adjoint (cached per function, wrt, kind and specialisation).
 
     ``kind`` is "grad" (the value only if needed to check it is a scalar),
-    "value" (value and gradient), "vjp" (takes the output's cotangent) or "split"
-    (gives the value and a pullback: :mod:`split`). ``spec`` gives the arguments' shapes,
-    ``dtypes`` their kinds (:func:`inplace.kinds_of`: then fresh arrays are updated in
-    place). Calls into user code run once (split), except in "vjp" adjoints and with
-    ``again``: code that is differentiated again keeps ``vjp_call``."""
-    split_calls = kind != "vjp" and not again
+    "value" (value and gradient), "vjp" (takes the output's cotangent), "split"
+    (gives the value and a pullback: :mod:`split`) or "residual" (the value and the
+    residuals ``pullback_res`` takes: :func:`split.to_residual_form`). ``spec`` gives the
+    arguments' shapes, ``dtypes`` their kinds (:func:`inplace.kinds_of`: then fresh
+    arrays are updated in place). Calls into user code run once (split), except in "vjp"
+    adjoints; with ``again`` (code that is differentiated again) and in "residual" ones
+    through residual forms, which forward mode differentiates."""
+    split_calls = ("pure" if again or kind == "residual" else True) if kind != "vjp" else False
     key = _cache_key(fn, wrt, kind, has_aux, spec, dtypes, split_calls)
     adj = _cache.get(key)
     if adj is None:
         with _lock:
             adj = _cache.get(key)
             if adj is None:
-                adj = driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split"),
+                adj = driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split", "residual"),
                                            has_aux=has_aux, specialize=spec,
                                            need_value=(kind != "grad" or has_aux),
                                            kinds=dtypes, split_calls=split_calls,
-                                           split_form=(kind == "split"))
+                                           split_form={"split": True, "residual": "residual"
+                                                       }.get(kind, False))
                 _cache[key] = adj
     _latest[_cache_key(fn, wrt, kind, has_aux)] = adj
     return adj.for_function(fn)

@@ -205,7 +205,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     sweep.lazy = {v for v in sweep.scatter
                   if v not in params and not saves.defined_up_front(body, v)}
     if split_calls:
-        split.mark(body, ns, active, names, is_user_call)
+        split.mark(body, ns, active, names, is_user_call if split_calls is True else plain_call)
 
     # the seed: d(out)/d(out)
     seed_name = None
@@ -233,8 +233,10 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
             results.append(N.call("zeros_like_grad", [N.name(p)]))
     inits = [N.assign(name, zero) for name, zero in sweep.init.items()]
     forward, rev = saves.insert(body, rev, params)
-    if split_calls:
+    if split_calls is True:
         forward = split.rewrite(forward)
+    elif split_calls:  # "pure": code differentiated again (split.to_residual_form)
+        forward = split.rewrite(forward, rev, names)
     value = N.clone(out)
     if isinstance(out, gast.Name) and out.id in multidef:
         # the reverse pass restores overwritten values: keep the output's now
@@ -258,6 +260,12 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
             spec_params, spec = params + [seed_name], tuple(specialize) + (seed_shape,)
     fdef = optimize.optimize(fdef, ns, spec, spec_params, keep={seed_name} - {None},
                              kinds=kinds, outside=freevars.data_names(ns))
+    if split_form == "residual":
+        fdef.name = fname = names.global_name(f"{base}_forward")
+        residual = (seed_name, params, wrt_names, names.global_name(f"{base}_reverse"),
+                    names.fresh("residuals"), activity.varied(fdef.body, ns, wrt_names))
+        return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname, names, live,
+                        residual)
     if split_form:
         fdef.name = fname = names.global_name(f"{base}_split")
         fdef = split.to_split_form(fdef, seed_name, names.fresh(f"{base}_pullback"))
@@ -308,8 +316,18 @@ def _function(fname, arg_names, stmts):
         body=stmts, decorator_list=[], returns=None, type_comment=None, type_params=[])
 
 
-def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live):
-    env, closure_name = {}, None
+def plain_call(value, fn):
+    """A call the residual form runs once (:mod:`split`): a plain user function, not a
+    gradient sourcediff made nor a method (those keep ``vjp_call`` at second order)."""
+    return isinstance(fn, types.FunctionType) and is_user_call(value, fn) \
+        and getattr(fn, "plain_function", None) is None
+
+
+def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=None):
+    """Compile ``fdef``; with ``residual`` (:func:`split.to_residual_form`'s arguments) its
+    residual form, the reverse part compiled first into the same globals (what it reads
+    from outside comes through the residuals, read by the forward part's prologue)."""
+    env, closure_name, bwd = {}, None, None
     if live:
         reads = freevars.data_reads(fdef, parsed.fn, ns)
         # data from outside is never a value from compile time: read by the prologue, or
@@ -321,7 +339,14 @@ def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live):
         fdef.body[1:1] = freevars.prologue(reads, parsed.name, via)
         env = freevars.environment(parsed.fn, reads, via)
         closure_name = via.get(freevars.CLOSURE)
+    if residual is not None:
+        fdef, bwd = split.to_residual_form(fdef, *residual)
     glob = {**ns, **runtime.HELPERS, **extra, "np": np, "math": __import__("math"), **env}
+    if bwd is not None:
+        bsrc = codegen.to_source(bwd)
+        glob[bwd.name] = codegen.compile_function(
+            bsrc, bwd.name, glob, f"<sourcediff {parsed.name}:{bwd.name}:"
+            f"{zlib.crc32(bsrc.encode()):08x}>")
     src = codegen.to_source(fdef)
     filename = f"<sourcediff {parsed.name}:{fname}:{zlib.crc32(src.encode()):08x}>"
     compiled = codegen.compile_function(src, fname, glob, filename)

@@ -7,7 +7,11 @@ instead. Everything not rejected here must be handled by later passes.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
+import textwrap
+import types
 from collections import Counter
 
 import gast
@@ -145,10 +149,90 @@ def check_discarded_call(parsed, call, touched, ns):
     fn = static_value(call.func, ns)
     if fn is setattr and len(call.args) == 3:  # obj.attr = v (the fence checked v)
         touched = [n for n in touched if n in N.names_in(call.args[0])]
-    if touched and fn is not print:
+    if touched and fn is not print and not _leaves_unchanged(fn, call, touched):
         fail(parsed, call, "a call whose result is discarded but that may change "
              f"{', '.join(touched)}", "assign the result to a new variable; lists may "
              "only grow with .append")
+
+
+_CHANGING_METHODS = {"sort", "fill", "resize", "put", "partition", "itemset", "setflags",
+                     "byteswap", "append", "extend", "insert", "pop", "remove", "clear",
+                     "update", "setdefault", "popitem", "__setitem__", "__iadd__"}
+_CHANGING_FUNCTIONS = {"copyto", "put", "place", "putmask", "fill_diagonal", "shuffle", "at",
+                       "put_along_axis", "setattr"}
+
+
+def _leaves_unchanged(fn, call, touched, depth=0):
+    """Whether ``fn``, a Python function whose source can be read (``plot(ax, mat)``),
+    leaves the arguments of ``call`` that hold ``touched`` names unchanged: its code
+    stores into none of those parameters or their aliases (``p[i] = v``, ``p.a = v``,
+    ``p += v``), calls no changing method on them (``p.sort()``), passes none to ``out=``
+    or to a NumPy function that writes its argument (``np.copyto``), and passes them on
+    only to Python functions of which the same holds (other library functions, a plot's
+    ``ax.matshow(mat)``, are taken to read them). Anything else may change them."""
+    if not isinstance(fn, types.FunctionType) or depth > 4 or call.keywords or any(
+            isinstance(a, (gast.Starred, ast.Starred)) for a in call.args):
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return False
+    if not isinstance(tree, ast.FunctionDef) or tree.args.vararg or tree.args.posonlyargs:
+        return False
+    params = [a.arg for a in tree.args.args]
+    watched = set()
+    for i, a in enumerate(call.args):
+        if set(N.names_in(a)) & set(touched):
+            if i >= len(params):
+                return False
+            watched.add(params[i])
+    return not _changes(tree, watched, fn.__globals__, depth)
+
+
+def _root(node):
+    while isinstance(node, (ast.Subscript, ast.Attribute, ast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _changes(tree, watched, glob, depth):
+    nodes = list(ast.walk(tree))
+    for node in nodes:  # aliases: q = p
+        if isinstance(node, ast.Assign) and _root(node.value) in watched:
+            watched |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    for node in nodes:
+        targets = (node.targets if isinstance(node, ast.Assign) else
+                   [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+        for t in targets:
+            if (_root(t) in watched and not isinstance(t, ast.Name)) or (
+                    isinstance(node, ast.AugAssign) and _root(t) in watched):
+                return True
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if isinstance(f, ast.Attribute) and _root(f.value) in watched \
+                and f.attr in _CHANGING_METHODS:
+            return True
+        if any(k.arg == "out" and _root(k.value) in watched for k in node.keywords):
+            return True
+        passed = [i for i, a in enumerate(node.args) if _root(a) in watched]
+        if not passed and not any(_root(k.value) in watched for k in node.keywords):
+            continue
+        name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+        if name in _CHANGING_FUNCTIONS:
+            return True
+        callee = glob.get(f.id) if isinstance(f, ast.Name) else None
+        if callee is not None and getattr(callee, "__module__", "").split(".")[0] not in (
+                "numpy", "builtins", "math", "scipy"):
+            inner = gast.Call(func=gast.Name(id=f.id, ctx=gast.Load(), annotation=None,
+                                             type_comment=None),
+                              args=[gast.Name(id="_sd_x" if i in passed else "_sd_c",
+                                              ctx=gast.Load(), annotation=None,
+                                              type_comment=None)
+                                    for i in range(len(node.args))], keywords=[])
+            if node.keywords or not _leaves_unchanged(callee, inner, ["_sd_x"], depth + 1):
+                return True
+    return False
 
 
 _FRESH = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",

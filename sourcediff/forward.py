@@ -14,7 +14,7 @@ import gast
 
 from . import closures
 from . import nodes as N
-from . import registry, runtime
+from . import registry, runtime, splitcall
 from .activity import BINOPS, NONDIFF_ATTRS, UNARY, operands, refuse
 from .custom import Primitive
 from .errors import MissingRuleError, columns
@@ -210,7 +210,7 @@ class Tangents:
         if fn is stop_gradient:
             return None
         if fn in (runtime.vjp_call, runtime.vjp_method, runtime.jvp_call, runtime.jvp_method,
-                  runtime.jvp_pair):
+                  runtime.jvp_pair, splitcall.split_res, splitcall.pullback_res):
             return self.generated_call(fn, value, s)
         if fn in (runtime.add_cot, runtime.add_owned):  # linear; None is zero (containers too)
             return N.call(fn.__name__, [self.arg_tangent(a) for a in value.args])
@@ -268,7 +268,8 @@ class Tangents:
         ``jvp_call(F, tangents, *args)``, itself a call of this kind. A special case here,
         not a rule template: templates sum one term per parameter, and this tangent is
         one forward pass over all of them at once."""
-        if value.keywords:
+        keywords = value.keywords if fn is splitcall.split_res else []  # (its wrt=)
+        if value.keywords and not keywords:
             fail(self.parsed, value, f"keyword arguments in a call to {fn.__name__}",
                  "pass the arguments by position")
         args = value.args
@@ -280,6 +281,10 @@ class Tangents:
             maker, owner, rest = "tangent_fn", [args[0]], args[2:] + args[1:2]
         elif fn is runtime.jvp_pair:      # F(*args, tangents), a (value, tangent) pair
             maker, owner, rest = "pair_fn", [args[0]], args[2:] + args[1:2]
+        elif fn is splitcall.split_res:   # F(*args): the value and the residuals
+            maker, owner, rest = "split_res_fn", [args[0]], args[1:]
+        elif fn is splitcall.pullback_res:  # F(residuals, g), F led by the residuals
+            maker, owner, rest = "pullback_res_fn", [], args
         else:                             # jvp_method: F(obj, tangents, *args)
             maker, owner, rest = "method_tangent_fn", [], [args[0], args[2], *args[3:]]
         for a in owner:
@@ -289,7 +294,7 @@ class Tangents:
         tans = [self.arg_tangent(a) for a in rest]
         if all(isinstance(t, gast.Constant) for t in tans):
             return None
-        made = N.call(maker, [N.clone(a) for a in args])
+        made = N.call(maker, [N.clone(a) for a in args], [N.clone(k) for k in keywords])
         return N.call("jvp_call", [made, N.tuple_(tans), *[N.clone(a) for a in rest]])
 
     def arg_tangent(self, a):

@@ -255,7 +255,8 @@ rt.HELPERS.update(splitcall.HELPERS)
 # all arguments). The helpers that build that function carry no gradient; filled_tangent
 # is linear in its first argument.
 defnondiff(rt.adjoint_fn, rt.method_adjoint_fn, rt.tangent_fn, rt.method_tangent_fn,
-           splitcall.pair_fn)
+           splitcall.pair_fn, splitcall.split_res_fn, splitcall.pullback_res_fn,
+           splitcall.held)
 defrule(rt.filled_tangent, "t, a", ("g", None), ("filled_tangent(dt, a)", None))
 
 # --- tangents of the cotangent helpers (forward over a generated adjoint: hessian) -----------

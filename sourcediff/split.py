@@ -17,8 +17,14 @@ runs exactly once per gradient, as it does under a tape. The split form of a
 function (``to_split_form``) is the generated adjoint with its reverse pass moved
 into a nested ``pullback`` function.
 
-Code that will be differentiated again (``grad(grad(f))``, ``hessian``) keeps the
-unsplit form, ``vjp_call``, whose tangent rule forward mode knows.
+Code that will be differentiated again (``grad(grad(f))``, ``hessian``) needs plain
+data flow, no closures: there a call runs as ``_rr1 = split_res(helper, x)`` whose
+*residual form* (:func:`to_residual_form`) gives the value and a tuple of the forward
+values its reverse pass reads (the residuals, led by that reverse pass as a plain
+function), pushed on the call site's list; the reverse sweep pops them and runs
+``pullback_res(residuals, y_bar)``. Both are calls of plain generated functions, so
+forward mode differentiates them like any call into generated code, and each helper
+runs once per forward pass at every order.
 """
 
 from __future__ import annotations
@@ -43,9 +49,12 @@ def mark(body, ns, active, names, is_user_call):
             s.sd_pullbacks = names.temp("pullbacks")
 
 
-def rewrite(forward):
+def rewrite(forward, reverse=None, names=None):
     """The forward statements with each marked call the sweep used run by
-    ``split_call`` (or ``split_method``), and the lists those need, made up front."""
+    ``split_call`` (or ``split_method``), and the lists those need, made up front.
+    With ``reverse`` (code differentiated again), the residual form instead: forward
+    ``_rr = split_res(f, *args); y = _rr[0]; pbs.append(_rr[1])``, reverse
+    ``_pb = pbs.pop(); cts = pullback_res(_pb, g)``; both lists changed in place."""
     lists = []
     for s in _assigns(forward):
         call = getattr(s, "sd_split_call", None)
@@ -53,13 +62,95 @@ def rewrite(forward):
             continue
         pbs = N.name(s.sd_pullbacks)
         lists.append(N.assign(s.sd_pullbacks, gast.List(elts=[], ctx=gast.Load())))
-        kind, func, args = call
+        kind, func, args, needed = call
+        # only the arguments the caller differentiates get cotangents (wrt=...; constants
+        # written in the call get none anyway)
+        wrt = [] if needed is None or all(i in needed or isinstance(a, gast.Constant)
+                                          for i, a in enumerate(args)) else [
+            N.keyword("wrt", N.tuple_([N.const(i) for i in needed]))]
+        if reverse is not None:
+            _residual_call(forward, s, func, args, names, wrt)
+            continue
         if kind == "method":
             s.value = N.call("split_method", [pbs, N.clone(func.value), N.const(func.attr),
                                               *[N.clone(a) for a in args]])
         else:
-            s.value = N.call("split_call", [pbs, N.clone(func), *[N.clone(a) for a in args]])
+            s.value = N.call("split_call", [pbs, N.clone(func), *[N.clone(a) for a in args]],
+                             wrt)
+    if reverse is not None:
+        _residual_pullbacks(reverse)
     return lists + forward
+
+
+def _residual_call(forward, s, func, args, names, wrt):
+    rr = names.temp("rr")
+    item = [gast.Subscript(value=N.name(rr), slice=N.const(k), ctx=gast.Load()) for k in (0, 1)]
+    new = [N.assign(rr, N.call("split_res", [N.clone(func), *[N.clone(a) for a in args]],
+                               wrt)),
+           N.assign(s.targets[0].id, item[0]),
+           N.expr_stmt(N.call(N.attr(N.name(s.sd_pullbacks), "append"), [item[1]]))]
+    _replace(forward, s, new)
+
+
+def _replace(stmts, old, new):
+    for i, s in enumerate(stmts):
+        if s is old:
+            stmts[i:i + 1] = new
+            return True
+        for field in ("body", "orelse"):
+            if _replace(getattr(s, field, None) or [], old, new):
+                return True
+    return False
+
+
+def _residual_pullbacks(reverse):
+    """``_pb = pullback_of(pbs)`` -> ``_pb = pbs.pop()``; ``cts = _pb(g)`` ->
+    ``cts = pullback_res(_pb, g)``."""
+    pbs = set()
+    for s in _assigns(reverse):
+        v = s.value
+        if isinstance(v, gast.Call) and isinstance(v.func, gast.Name):
+            if v.func.id == "pullback_of":
+                s.value = N.call(N.attr(N.clone(v.args[0]), "pop"), [])
+                pbs.add(s.targets[0].id)
+            elif v.func.id in pbs:
+                s.value = N.call("pullback_res", [N.name(v.func.id), *v.args])
+
+
+def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied):
+    """``f(params, seed) -> (value, grads)`` as two plain functions: the forward part
+    ``f(params) -> (value, (bwd, *residuals))`` and the reverse part ``bwd(residuals,
+    seed) -> cotangents`` (one per parameter, None for those not in ``wrt_names``),
+    where the residuals are the forward values the reverse part reads. Those not in
+    ``varied`` (a loop's range, a length, data) are read by ``held``, so forward mode
+    over ``bwd`` knows them constant."""
+    body = fdef.body
+    start = next(i for i, s in enumerate(body)
+                 if N.is_comment(s) and s.value.value == "reverse pass")
+    ret = body[-1]
+    forward, reverse = body[:start], body[start:-1]
+    value, grads = ret.value.elts[0], ret.value.elts[1]
+    made = set(params)
+    for s in forward:
+        made.update(N.names_in(s, gast.Store))
+    read = set()
+    for s in reverse + [grads]:
+        read.update(N.names_in(s, gast.Load))
+    kept = sorted(read & made - {seed})
+    fdef.args = _arguments(params)
+    fdef.body = forward + [N.return_(N.tuple_([value, N.tuple_(
+        [N.name(bwd_name)] + [N.name(n) for n in kept])]))]
+    by_name = dict(zip(wrt_names, grads.elts))
+    cts = [N.clone(by_name[p]) if p in by_name else N.const(None) for p in params]
+    unpack = [N.assign(n, gast.Subscript(value=N.name(res_name), slice=N.const(k + 1),
+                                         ctx=gast.Load()) if n in varied else
+                       N.call("held", [N.name(res_name), N.const(k + 1)]))
+              for k, n in enumerate(kept)]
+    bwd = gast.FunctionDef(
+        name=bwd_name, args=_arguments([res_name, seed]),
+        body=[N.clone(body[0]), *unpack, *reverse, N.return_(N.tuple_(cts))], decorator_list=[],
+        returns=None, type_comment=None, type_params=[])
+    return fdef, bwd
 
 
 def to_split_form(fdef, seed, name):

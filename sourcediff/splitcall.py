@@ -12,14 +12,15 @@ from .runtime import (_differentiable, _is_method, _made_gradient, _vjp, jvp_pai
 from .split import NotSplittable
 
 
-def split_call(pullbacks, fn, *args):
+def split_call(pullbacks, fn, *args, wrt=None):
     """``fn(*args)``, run once through its split adjoint; the pullback, which gives one
-    cotangent per argument (None for constants), goes onto ``pullbacks``."""
+    cotangent per argument (None for constants and for the arguments not in ``wrt``,
+    the positions the caller differentiates, if given), goes onto ``pullbacks``."""
     if _is_method(fn):  # its function, with self first (self is held constant here)
-        value, pullback = _split(fn.__func__, (fn.__self__, *args), 1)
+        value, pullback = _split(fn.__func__, (fn.__self__, *args), 1, _shift(wrt))
         pullbacks.append(lambda g: pullback(g)[1:])
         return value
-    value, pullback = _split(fn, args)
+    value, pullback = _split(fn, args, wanted=wrt)
     pullbacks.append(pullback)
     return value
 
@@ -46,8 +47,13 @@ def pullback_of(pullbacks):
     return pullbacks.pop()
 
 
-def _split(fn, args, first=0):
-    wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a))
+def _shift(wrt):
+    return None if wrt is None else tuple(i + 1 for i in wrt)
+
+
+def _split(fn, args, first=0, wanted=None):
+    wrt = tuple(i for i, a in enumerate(args) if i >= first and _differentiable(a)
+                and (wanted is None or i in wanted))
     n = len(args)
     if not wrt:
         return fn(*args), lambda g: [None] * n
@@ -78,5 +84,49 @@ def pair_fn(fn, tangents, *args):
     return tangent_fn(fn, tangents, *args, pair=True)
 
 
+# --- code differentiated again: the residual form (split.to_residual_form) -----------------
+def split_res(fn, *args, wrt=None):
+    """``(fn(*args), residuals)`` from one run of ``fn``'s residual form: the residuals lead
+    with the function that runs its reverse pass (``pullback_res``); ``wrt`` as in
+    :func:`split_call`."""
+    return split_res_fn(fn, *args, wrt=wrt)(*args)
+
+
+def split_res_fn(fn, *args, wrt=None):
+    """F with ``F(*args) == split_res(fn, *args, wrt=wrt)``: plain generated code, so
+    forward mode differentiates it (forward.Tangents.generated_call)."""
+    wrt = tuple(i for i, a in enumerate(args) if _differentiable(a)
+                and (wrt is None or i in wrt))
+    if not wrt:  # (never differentiated: jvp_pair just runs it)
+        n = len(args)
+        return lambda *a: (fn(*a), (_no_cotangents, (None,) * n))
+    return compiler.adjoint_of(fn, wrt, "residual", spec=compiler.spec_of(args)).fn
+
+
+def pullback_res(residuals, g):
+    """The cotangents (one per argument, None for constants) of the call whose residuals
+    these are, for the output cotangent ``g``."""
+    if g is None:
+        return _no_cotangents(residuals, g)
+    return residuals[0](residuals, g)
+
+
+def pullback_res_fn(residuals, g):
+    """G with ``G(residuals, g) == pullback_res(residuals, g)`` (for forward mode)."""
+    return residuals[0] if g is not None else _no_cotangents
+
+
+def held(residuals, k):
+    """``residuals[k]``, a value whose tangent is zero (declared so: a loop's range, a
+    length, data read from outside)."""
+    return residuals[k]
+
+
+def _no_cotangents(residuals, g):
+    return residuals[1]
+
+
 HELPERS = {"split_call": split_call, "split_method": split_method, "pullback_of": pullback_of,
-           "jvp_pair": jvp_pair, "pair_fn": pair_fn}
+           "jvp_pair": jvp_pair, "pair_fn": pair_fn, "split_res": split_res,
+           "split_res_fn": split_res_fn, "pullback_res": pullback_res,
+           "pullback_res_fn": pullback_res_fn, "held": held}

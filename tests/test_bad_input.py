@@ -190,6 +190,56 @@ def uses_sort_in_place(x):
     return np.sum(h * x)
 
 
+def _sorts(v):
+    v.sort()
+
+
+def _passes_on(a, v):
+    _sorts(v)
+
+
+def _writes_through_alias(v):
+    w = v
+    w[0] = 1.0
+
+
+def _adds_in_place(v):
+    v += 1.0
+
+
+def _copies_into(v):
+    np.copyto(v, 0.0)
+
+
+def _looks(label, v):  # reads v only: a log, a plot
+    print(label, np.sum(v), v.shape)
+    return v.sum()
+
+
+def uses_helper_sorting(x):
+    h = x * 2.0
+    _passes_on(1, h)  # <-
+    return np.sum(h * x)
+
+
+def uses_helper_writing_alias(x):
+    h = x * 2.0
+    _writes_through_alias(h)  # <-
+    return np.sum(h * x)
+
+
+def uses_helper_adding_in_place(x):
+    h = x * 2.0
+    _adds_in_place(h)  # <-
+    return np.sum(h * x)
+
+
+def uses_helper_copying_into(x):
+    h = x * 2.0
+    _copies_into(h)  # <-
+    return np.sum(h * x)
+
+
 UNSUPPORTED = [
     (uses_try, (1.0,)), (uses_global, (1.0,)), (uses_nonlocal, (1.0,)),
     (uses_yield, (1.0,)), (uses_yield_from, (1.0,)), (uses_genexp, (np.ones(2),)),
@@ -200,6 +250,10 @@ UNSUPPORTED = [
     (uses_attribute_assign, (1.0,)), (uses_loop_else, (1.0,)),
     (uses_starred_call, (1.0,)), (uses_kwargs_call, (1.0,)),
     (uses_ufunc_out, (np.array([0.1, 0.2]),)), (uses_sort_in_place, (np.array([0.3, 0.1]),)),
+    (uses_helper_sorting, (np.array([0.3, 0.1]),)),
+    (uses_helper_writing_alias, (np.array([0.3, 0.1]),)),
+    (uses_helper_adding_in_place, (np.array([0.3, 0.1]),)),
+    (uses_helper_copying_into, (np.array([0.3, 0.1]),)),
 ]
 
 
@@ -234,6 +288,18 @@ def test_call_changing_an_argument_in_place_is_refused_in_forward_mode_too(fn):
         sd.jvp(fn, (x,), (np.ones(2),))
     assert_good_error(info.value, fn.__name__, marked_line(fn), UnsupportedSyntaxError)
     assert "may change h" in str(info.value)
+
+
+def test_a_discarded_call_to_a_helper_that_only_reads_its_argument_is_fine(capsys):
+    """A plot or a log written as a function: its source shows it changes nothing."""
+    def f(x):
+        h = x * 2.0
+        _looks("h", h)
+        return np.sum(h * x)
+    x = np.array([0.3, 0.1])
+    np.testing.assert_allclose(sd.grad(f)(x), 4 * x)
+    assert sd.jvp(f, (x,), (np.ones(2),))[1] == pytest.approx(4 * np.sum(x))
+    assert "h " in capsys.readouterr().out
 
 
 def test_print_in_a_differentiated_function_is_fine(capsys):

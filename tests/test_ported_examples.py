@@ -168,8 +168,53 @@ def test_rnn():
         assert np.allclose(g1[k], g2[k])
 
 
+def test_generative_adversarial_net():
+    """Gradients for both players (argnum=(0, 1)) through a generator that draws its
+    noise inside the objective, batch normalisation and np.logaddexp."""
+    sd, ag = load("generative_adversarial_net"), load("generative_adversarial_net", True)
+    _, images, _, _, _ = sd.load_mnist(N=30, D=6)
+    gen = sd.init_random_params(0.5, [3, 5, 4, 6], rs=np.random.RandomState(1))
+    dsc = sd.init_random_params(0.5, [6, 4, 1], rs=np.random.RandomState(2))
+
+    def objective(mod):
+        rs = np.random.RandomState(0)  # each objective its own draws: the same in both
+        return lambda g, d, it: mod.gan_objective(g, d, images[:20], 20, 3, rs)
+    g_sd = sd.grad(objective(sd), argnum=(0, 1))(gen, dsc, 0)
+    g_ag = ag.grad(objective(ag), argnum=(0, 1))(gen, dsc, 0)
+    for side_sd, side_ag in zip(g_sd, g_ag):
+        for (dw1, db1), (dw2, db2) in zip(side_sd, side_ag):
+            assert np.allclose(dw1, dw2, rtol=1e-9, atol=1e-12)
+            assert np.allclose(db1, db2, rtol=1e-9, atol=1e-12)
+    W1 = gen[1][0]
+
+    def along_w1(w):  # a fixed draw: a fresh RandomState(0) at each evaluation
+        g = [gen[0], (w.reshape(W1.shape), gen[1][1]), gen[2]]
+        return objective(sd)(g, dsc, 0)
+    check(g_sd[0][1][0].ravel(), g_ag[0][1][0].ravel(), along_w1, W1.ravel(), [0, 7, 19])
+
+
+def test_fluidsim():
+    """A smoke simulation: np.roll, gathers f[rows, cols] at floor-rounded positions,
+    in-place `vx -= ...` on an argument, a plotting call in a branch, value_and_grad."""
+    sd, ag = load("fluidsim"), load("fluidsim", True)
+    init_smoke, target = sd.load_images(8, 8)
+    rng = np.random.RandomState(3)
+
+    def objective(mod):
+        def f(params):
+            vx = np.reshape(params[:64], (8, 8))
+            vy = np.reshape(params[64:], (8, 8))
+            return np.mean((target - mod.simulate(vx, vy, init_smoke, 3)) ** 2)
+        return f
+    params = 0.3 * rng.randn(128)
+    (v1, g1), (v2, g2) = (sd.value_and_grad(objective(sd))(params),
+                          ag.value_and_grad(objective(ag))(params))
+    assert v1 == pytest.approx(v2, rel=1e-12)
+    check(g1, g2, objective(sd), params, [0, 9, 70, 127])
+
+
 @pytest.mark.parametrize("name", ["logistic_regression", "rosenbrock", "neural_net",
-                                  "black_box_svi"])
+                                  "black_box_svi", "generative_adversarial_net", "fluidsim"])
 def test_runs_as_a_script(name):
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, str(PORTED / f"{name}.py")], capture_output=True,

@@ -239,3 +239,156 @@ def test_tuple_concatenation_is_joined_not_added():
     assert grad(joined)(a, b) @ v == pytest.approx(expected, rel=1e-7)
     assert jvp(joined, (a, b), (v, np.zeros(3)))[1] == pytest.approx(expected, rel=1e-7)
     np.testing.assert_allclose(grad(joined)(a, b), 2 * a * b, rtol=1e-12)  # by hand
+
+
+# --- second and higher order: the residual form (split.to_residual_form) ---------------
+def scalar_loss(x):
+    return np.sin(helper_calls_helper(np.array([x, 2.0 * x, -x])))
+
+
+@pytest.mark.parametrize("f, per_pass", [
+    (helper_in_loop_and_branch, ["softmax"] * 4),
+    (helper_calls_helper, ["twice", "softmax", "softmax"]),
+], ids=["loop_and_branch", "nested_helpers"])
+def test_hessian_and_hvp_run_each_call_once_per_forward_pass(f, per_pass):
+    """hessian: one forward pass over the gradient per input element (as autograd's and
+    JAX's jacfwd(jacrev(f)) without vmap), each running every call once, plus the
+    gradient's own run; hvp: one pass."""
+    from sourcediff import hessian, hvp
+    h, p = hessian(f), hvp(f)
+    v = np.array([1.0, -2.0, 0.5])
+    h(X), p(X, v)
+    H, calls = count(lambda: h(X))
+    assert sorted(calls) == sorted(per_pass * (X.size + 1))
+    Hv, calls = count(lambda: p(X, v))
+    assert sorted(calls) == sorted(per_pass)
+    g = grad(f)
+    fd_H = np.array([(g(X + 1e-6 * e) - g(X - 1e-6 * e)) / 2e-6 for e in np.eye(X.size)]).T
+    np.testing.assert_allclose(H, fd_H, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(Hv, H @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_grad_of_grad_and_third_order_run_each_call_once():
+    g2, g3 = grad(grad(scalar_loss)), grad(grad(grad(scalar_loss)))
+    g2(0.4), g3(0.4)
+    second, calls = count(lambda: g2(0.4))
+    assert sorted(calls) == ["softmax", "softmax", "twice"]
+    third, calls = count(lambda: g3(0.4))
+    assert sorted(calls) == ["softmax", "softmax", "twice"]
+    g1 = grad(scalar_loss)
+    assert second == pytest.approx((g1(0.4 + 1e-5) - g1(0.4 - 1e-5)) / 2e-5, rel=1e-6)
+    assert third == pytest.approx((g2(0.4 + 1e-5) - g2(0.4 - 1e-5)) / 2e-5, rel=1e-6)
+
+
+def test_jacobian_of_grad_runs_each_call_once_per_pass():
+    from sourcediff import jacobian
+    j = jacobian(grad(helper_calls_helper))
+    j(X)
+    J, calls = count(lambda: j(X))
+    assert sorted(calls) == sorted(["twice", "softmax", "softmax"] * (X.size + 1))
+    from sourcediff import hessian
+    np.testing.assert_allclose(J, hessian(helper_calls_helper)(X), rtol=1e-12)
+
+
+def test_random_helper_at_second_order_gives_the_hessian_of_its_draw():
+    """One draw per forward pass: each pass sees its own draw, so the hvp (one pass) is
+    the Hessian of that draw along v, checked against differences of the gradient on the
+    same fixed draw."""
+    from sourcediff import hvp
+
+    def cubic(w):
+        return np.sum(noisy(w) ** 3)
+    p = hvp(cubic)
+    v = np.array([1.0, -2.0, 0.5])
+    p(X, v)
+    state = RS.get_state()
+    got, calls = count(lambda: p(X, v))
+    assert calls == ["noisy"]
+    g = grad(cubic)
+
+    def same_draw_grad(w):
+        RS.set_state(state)
+        return g(w)
+    fd_hv = (same_draw_grad(X + 1e-6 * v) - same_draw_grad(X - 1e-6 * v)) / 2e-6
+    np.testing.assert_allclose(got, fd_hv, rtol=1e-6, atol=1e-8)
+    RS.set_state(state)
+    draw = RS.rand(3)
+    np.testing.assert_allclose(got, 6 * draw ** 3 * X * v, rtol=1e-12)  # by hand
+
+
+def test_code_differentiated_again_has_no_closures():
+    """grad's code for forward mode: split_res / pullback_res, plain generated functions."""
+    from sourcediff.api import adjoint_of
+    from sourcediff.shapes import spec_of
+    src = adjoint_of(helper_calls_helper, (0,), "grad", spec=spec_of((X,)), again=True).source
+    assert "split_res(twice" in src and "pullback_res(" in src and "vjp_call" not in src
+    res = adjoint_of(twice, (0,), "residual", spec=spec_of((X,))).source
+    assert "def " not in res.split("\n", 1)[1] and "split_res(counted_softmax" in res
+
+
+A = np.array([[1.0, 0.5, 0.0], [0.2, -1.0, 0.3], [0.0, 0.4, 2.0]])
+
+
+def reads_global(z, k=2.0):
+    return np.tanh(A @ z) * k
+
+
+def loops(z):
+    h = z
+    for i in range(3):  # its range and the loop's pushes are residuals too
+        h = np.sin(h) * z + A[i]
+    return h
+
+
+def two_outputs(z):
+    return z * 2.0, np.cos(z)
+
+
+def _make(scale):
+    def inner(z):
+        return np.exp(z * scale) * A[0]
+    return inner
+
+
+closure_helper = _make(0.3)
+
+
+def many_helpers(x):
+    a = reads_global(x)
+    b = loops(x * a)
+    p, q = two_outputs(b)
+    return np.sum(p * q) + np.sum(closure_helper(x) ** 2) + np.sum(reads_global(x, 3.0) * b)
+
+
+def test_hessian_through_helpers_with_loops_globals_defaults_closures_and_tuples():
+    from sourcediff import hessian
+    g = grad(many_helpers)
+    fd_H = np.array([(g(X + 1e-6 * e) - g(X - 1e-6 * e)) / 2e-6 for e in np.eye(3)]).T
+    np.testing.assert_allclose(hessian(many_helpers)(X), fd_H, rtol=1e-6, atol=1e-6)
+
+
+def layer(x, W):
+    return np.tanh(x @ W)
+
+
+def net(W, x):
+    return np.sum(layer(x, W) ** 2)
+
+
+def test_a_callee_computes_only_the_cotangents_its_caller_uses():
+    """x is data here: layer's adjoint leaves out x's cotangent (a whole matmul)."""
+    from sourcediff import hessian
+    from sourcediff.api import latest_adjoint
+    W, x = np.array([[0.3, -0.2], [0.1, 0.5]]), np.array([[1.0, 2.0], [-0.5, 0.3]])
+    g = grad(net)
+    np.testing.assert_allclose(g(W, x), fd(lambda w: net(w.reshape(2, 2), x), W.ravel())
+                               .reshape(2, 2), rtol=1e-6)
+    assert "split_call(_pullbacks1, layer, x, W, wrt=(1,))" in source(g)
+    assert latest_adjoint(layer, (1,), "split", False) is not None
+    assert latest_adjoint(layer, (0, 1), "split", False) is None
+    H = hessian(net)(W, x)  # second order: split_res(layer, x, W, wrt=(1,))
+    assert latest_adjoint(layer, (1,), "residual", False) is not None
+    assert latest_adjoint(layer, (0, 1), "residual", False) is None
+    fd_H = np.array([(g(W + 1e-6 * e.reshape(2, 2), x) - g(W - 1e-6 * e.reshape(2, 2), x))
+                     .ravel() / 2e-6 for e in np.eye(4)]).T.reshape(2, 2, 2, 2)
+    np.testing.assert_allclose(H, fd_H, rtol=1e-6, atol=1e-8)

@@ -49,3 +49,8 @@ def adam(grad, x0, callback=None, num_iters=100, step_size=0.001, b1=0.9, b2=0.9
         vhat = v / (1 - b2 ** (i + 1))
         x = x - step_size * mhat / (np.sqrt(vhat) + eps)
     return unflatten(x)
+
+
+def flatten(value):
+    """autograd.misc.flatten: ``(vector, unflatten)`` for an array or nested containers."""
+    return _flatten(value)
