@@ -35,7 +35,7 @@ def _fast_check(fn, args, wrt):
         a = args[i]
         if type(a) is float:
             continue
-        if type(a) is np.ndarray and a.dtype.kind == "f":
+        if type(a) is np.ndarray and a.dtype.kind in "fc":
             continue
         check_differentiable(fn, a, i)
 
@@ -115,7 +115,8 @@ class _Transformed:
                                 hint="differentiate a function of named parameters that "
                                      "returns the loss alone")
         # one gradient, or the tuple of them (wrt=(0, 1): jacobian gives the mixed blocks)
-        return selector(self._adjoint(args, in_place=False), (1, 0) if self.single else (1,))
+        return selector(self._adjoint(args, in_place=False), (1, 0) if self.single else (1,),
+                        real_of=tuple(self.wrt))
 
 
 def _check_scalar(fn, value):

@@ -98,8 +98,8 @@ defrule(ns.kron_vjp_b, "v, a, b", ("np.kron(a, g)", "kron_vjp_a(v, a, g)", None)
         ("kron_vjp_b(dv, a, b)", "kron_vjp_b(v, da, b)", None))
 defrule(np.cross, "a, b", ("np.cross(b, g)", "np.cross(g, a)"),
         ("np.cross(da, b)", "np.cross(a, db)"), broadcast=True)
-defrule(np.vdot, "a, b", ("np.reshape(g * np.ravel(b), np.shape(a))",
-                          "np.reshape(g * np.ravel(a), np.shape(b))"),
+defrule(np.vdot, "a, b", ("np.reshape(np.conj(g * np.ravel(b)), np.shape(a))",
+                          "np.reshape(g * np.conj(np.ravel(a)), np.shape(b))"),
         ("np.vdot(da, b)", "np.vdot(a, db)"))
 defrule(np.tensordot, "a, b, axes=2",
         ("tensordot_vjp_a(g, a, b, axes)", "tensordot_vjp_b(g, a, b, axes)"),
