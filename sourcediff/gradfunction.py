@@ -220,7 +220,11 @@ class GradFunction(_Transformed):
             entry = self._by_key[key]
             if self._public is not None and not isinstance(entry[0], (_TapeAdjoint, _Seeded,
                                                                       _Lifted)):
-                install(self._public, self, entry[0], args, key, entry[2])
+                # a float argument's raw gradient that was complex (the argument went
+                # through complex values) is finished by like, not float (its real part)
+                complex_floats = any(type(args[i]) is float and np.iscomplexobj(g)
+                                     for g, i in zip(self._raw_grads, self.wrt))
+                install(self._public, self, entry[0], args, key, entry[2], complex_floats)
             return result
         return self(*args)
 
@@ -246,6 +250,7 @@ class GradFunction(_Transformed):
                 raise
             result = self._seeded(args, key, value).fn(*args)
         value, grads = result[0], result[1]
+        self._raw_grads = grads   # (read by slow_call)
         if value is not None and not isinstance(value, float) and np.ndim(value) != 0:
             _check_scalar(self.fn, value)
             if not isinstance(adj, _Seeded):  # found on this key's first call only

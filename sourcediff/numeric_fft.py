@@ -55,7 +55,7 @@ def irfftn_vjp(g, a, s=None, axes=None, norm=None):
     conjugate mirror), fitted to ``a``'s shape."""
     axes, s = _axes_s(a, s, axes, inverse_real=True)
     n = s[-1]
-    h = np.fft.ifftn(g, None, axes, norm)
+    h = np.fft.ifftn(np.real(g), None, axes, norm)   # (g is real: the output is)
     h = np.take(h, np.arange(n // 2 + 1), axis=axes[-1])
     weight = np.full(n // 2 + 1, 2.0)
     weight[0] = 1.0

@@ -242,6 +242,8 @@ def qualified_name(fn):
     if isinstance(fn, runtime.np.ufunc) or mod.startswith("numpy"):
         if mod.startswith("numpy.linalg"):
             return f"np.linalg.{name}"
+        if mod.startswith("numpy.fft"):
+            return f"np.fft.{name}"
         return f"np.{name}"
     if mod in ("math", "_operator", "operator"):
         return f"{mod.lstrip('_')}.{name}"

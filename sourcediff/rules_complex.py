@@ -25,18 +25,21 @@ from .registry import defmethod, defrule
 
 # |z|, the angle, and the parts: dL/dx - i dL/dy of each, written with functions that
 # have rules (so they differentiate again). Where |z| is 0 the derivative is taken as 0.
+# Their outputs are real, so their cotangent ``g`` is real: ``np.real(g)`` drops the
+# imaginary part a real value's cotangent picks up where it was promoted to complex
+# (``t * 1j`` gives ``t`` the cotangent ``g * 1j``; only its real part is dL/dt).
 _UNIT = "np.conj(x) / np.where(ans == 0, 1.0, ans)"   # conj(z) / |z|; sign(x) for a real x
 defrule((np.abs, np.absolute, np.fabs, builtins.abs, math.fabs, operator.abs), "x",
-        (f"g * {_UNIT}",), (f"np.real(dx * {_UNIT})",))
+        (f"np.real(g) * {_UNIT}",), (f"np.real(dx * {_UNIT})",))
 defrule(np.angle, "z, deg=False",
-        ("-1j * g * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z))) * "
+        ("-1j * np.real(g) * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z))) * "
          "(57.29577951308232 if deg else 1.0)",),
         ("np.imag(dz * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z)))) * "
          "(57.29577951308232 if deg else 1.0)",))
-defrule(np.real, "val", ("g",), ("np.real(dval)",))
-defrule(np.imag, "val", ("-1j * g",), ("np.imag(dval)",))
+defrule(np.real, "val", ("np.real(g)",), ("np.real(dval)",))
+defrule(np.imag, "val", ("-1j * np.real(g)",), ("np.imag(dval)",))
 defrule((np.conj, np.conjugate), "x", ("np.conj(g)",), ("np.conj(dx)",))
-defrule(builtins.complex, "real=0.0, imag=0.0", ("g", "-1j * g"), ("dreal + 0j", "1j * dimag"))
+defrule(builtins.complex, "real=0.0, imag=0.0", ("g", "1j * g"), ("dreal + 0j", "1j * dimag"))
 defmethod("conj", np.conj)
 defmethod("conjugate", np.conjugate)
 

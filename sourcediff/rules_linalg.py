@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import numeric_linalg as nl
+from . import registry
 from .registry import defnondiff, defrule
 
 
@@ -82,3 +83,11 @@ defrule(nl.eigh_gapinv, "w", (f"np.sum({_F2}, axis=-1) - np.sum({_F2}, axis=-2)"
 defrule(nl.multi_dot_vjp, "v, arrays, i", {"i": None},
         ("multi_dot_vjp(dv, arrays, i)", "multi_dot_vjp_dops(v, arrays, darrays, i)", None))
 defnondiff(nl.qr_guard)  # (1.0, or the refusal)
+
+# a complex matrix: these formulas are written for real ones (a complex one needs conjugate
+# transposes), so a complex argument is refused (refuse_complex), never silently wrong
+for _fn in (np.linalg.cholesky, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.qr,
+            np.linalg.svd, np.linalg.pinv):
+    _rule = registry.lookup(_fn)
+    for _table in (_rule.vjps, _rule.jvps):
+        _table["a"] = f"refuse_complex({_table['a']}, a, {_rule.name!r})"

@@ -342,8 +342,9 @@ def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     """The cotangent of ``x`` in ``np.linalg.norm(x, ord, axis, keepdims)``: ties of a
     max/min (inf norms, matrix 1 and inf norms, the spectral norm) share it. A complex
     ``x`` gets the conjugate of the formula (``g`` and the norm are real)."""
-    out = _norm_vjp(g, ans, x, ord, axis, keepdims)
-    return np.conj(out) if np.iscomplexobj(x) else out
+    if not np.iscomplexobj(x):
+        return _norm_vjp(g, ans, x, ord, axis, keepdims)
+    return np.conj(_norm_vjp(np.real(g), ans, x, ord, axis, keepdims))
 
 
 def _norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
