@@ -587,7 +587,8 @@ def cut_index(b, idx):
         out = b.copy()
         out[idx] = 0.0
         return out
-    out = np.array(b, dtype=np.result_type(b, 1.0)) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
+    dt = complex if np.iscomplexobj(b) else float
+    out = np.array(b, dtype=dt) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
     out[idx] = 0.0
     return out
 
