@@ -197,3 +197,44 @@ def test_no_complex_warning_anywhere():
         warnings.simplefilter("error")
         grad(lambda x: np.real(np.sum(np.fft.fft(x) * W)))(np.ones(3))
         jvp(grad(lambda x: np.sum(np.abs(np.fft.fft(x)) ** 2)), (np.ones(3),), (np.ones(3),))
+
+
+EIG_CASES = {
+    "eigvals": lambda a: np.sum(np.abs(np.linalg.eigvals(a)) ** 3),
+    "eigvals parts": lambda a: np.sum(np.real(np.linalg.eigvals(a)) ** 3
+                                      + np.imag(np.linalg.eigvals(a)) ** 2),
+    "eig values": lambda a: np.sum(np.abs(np.linalg.eig(a)[0]) ** 3),
+    # eigenvectors: losses that do not depend on each column's phase (NumPy picks it)
+    "eig |vectors|": lambda a: np.sum(np.abs(np.linalg.eig(a)[1]) ** 4),
+    "eig both": lambda a: np.sum(np.abs(np.linalg.eig(a)[1] * np.linalg.eig(a)[0]) ** 2),
+}
+_g = np.random.default_rng(3)
+EIG_MATRICES = {
+    "real, real eigenvalues": np.array([[2.0, 0.3, -0.5], [0.1, -1.0, 0.4], [0.2, 0.7, 0.5]]),
+    "real, complex eigenvalues": np.array([[0.0, -2.0, 0.3], [1.5, 0.1, 0.0], [0.2, 0.4, 1.0]]),
+    "complex": _g.normal(size=(3, 3)) + 1j * _g.normal(size=(3, 3)),
+}
+
+
+@pytest.mark.parametrize("matrix", sorted(EIG_MATRICES))
+@pytest.mark.parametrize("name", sorted(EIG_CASES))
+def test_eig_and_eigvals(name, matrix):
+    """np.linalg.eig / eigvals (distinct eigenvalues): reverse, tape, forward, order 2."""
+    f, A = EIG_CASES[name], EIG_MATRICES[matrix]
+    want = np.zeros(A.shape, A.dtype)
+    for j in np.ndindex(A.shape):
+        e = np.zeros(A.shape, A.dtype)
+        e[j] = 1e-6
+        want[j] = (f(A + e) - f(A - e)) / 2e-6
+        if np.iscomplexobj(A):
+            want[j] -= 1j * (f(A + 1j * e) - f(A - 1j * e)) / 2e-6
+    g = grad(f)(A)
+    assert g.dtype == A.dtype and np.allclose(g, want, atol=1e-5)
+    assert np.allclose(tape.grad(f)(A), want, atol=1e-5)
+    v = np.cos(np.arange(9.0)).reshape(3, 3).astype(A.dtype)
+    assert np.isclose(jvp(f, (A,), (v,))[1], (f(A + 1e-6 * v) - f(A - 1e-6 * v)) / 2e-6,
+                      atol=1e-5)
+    df = grad(f)
+    assert np.allclose(jvp(df, (A,), (v,))[1], (df(A + 1e-5 * v) - df(A - 1e-5 * v)) / 2e-5,
+                       atol=1e-4)
+

@@ -445,6 +445,7 @@ CASES.update({
 # real output (rules of complex arguments at order 2: tests/test_complex.py, test_fft.py)
 _C = "(x + 1j * x[::-1, ::-1])"
 _R = "* (0.7 - 0.4j))"
+_M = "(x @ A0.T + np.array([[0.0, -1.0], [1.0, 0.0]]))"   # complex eigenvalues
 CASES.update({
     "np.angle": ("a", f"P({_C})"), "np.imag": ("a", f"P({_C} * {_C})"),
     "np.conjugate": ("a", f"np.real(P({_C}) * {_C} {_R}"),
@@ -465,6 +466,8 @@ CASES.update({
     "np.fft.hfft": ("a", f"P({_C}, 4, 1)"),
     "np.fft.ihfft": ("a", f"np.real(P(x, 4, 1) {_R}"),
     "np.fft.fftshift": ("a", "P(x, 1)"), "np.fft.ifftshift": ("a", "P(x)"),
+    "np.linalg.eig": ("a", f"np.abs(P({_M})[1] * P({_M})[0])"),
+    "np.linalg.eigvals": ("a", f"np.real(P({_M}) {_R}"),
     "sourcediff.numeric_fft.fit": ("a", "P(x, A0[:1, :2]) + P(x[:1, :2], A0)[0, 1]"),
     "sourcediff.numeric_fft.rfftn_vjp": ("a", f"P({_C}[:, :2], A0, None, (1,))"),
     "sourcediff.numeric_fft.irfftn_vjp": (
