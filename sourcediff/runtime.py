@@ -942,13 +942,24 @@ def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero)."""
     if _norm_piecewise(x, ord, axis):
         return 0.0 * dx
+    if _p_norm(x, ord, axis):  # d/dx of sign(x) |x|^(p-1) is (p-1) |x|^(p-2)
+        return norm_vjp(g, ans, x, ord, axis, keepdims) * (ord - 1) * dx / np.where(
+            x == 0, 1.0, x)
     return norm_vjp(g, ans, dx, ord, axis, keepdims)
+
+
+def _p_norm(x, ord, axis):
+    """A vector p-norm other than 1, 2, inf, 0 (its second derivative is not zero)."""
+    return norm_axes(x, ord, axis) is None and ord not in (None, "fro", 0, 1, 2, np.inf,
+                                                           -np.inf)
 
 
 def _norm_piecewise(x, ord, axis):
     """Whether ``norm_vjp`` is constant in x and ans (ord 1, inf; 2-norms: no); the
     spectral and nuclear norms' second derivatives are refused."""
     if ord in (None, "fro") or (ord == 2 and norm_axes(x, ord, axis) is None):
+        return False
+    if _p_norm(x, ord, axis) and not np.iscomplexobj(x):
         return False
     if np.iscomplexobj(x) or norm_axes(x, ord, axis) is not None and ord in (2, -2, "nuc"):
         from .errors import MissingRuleError
@@ -964,7 +975,8 @@ def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf: zero)."""
     if _norm_piecewise(x, ord, axis):
         return 0.0 * x
-    return -norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
+    p = ord if _p_norm(x, ord, axis) else 2   # d/dans of ans^(1-p)
+    return -(p - 1) * norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
 
 
 HELPERS.update(inner_vjp_a=inner_vjp_a, inner_vjp_b=inner_vjp_b,

@@ -238,3 +238,18 @@ def test_eig_and_eigvals(name, matrix):
     assert np.allclose(jvp(df, (A,), (v,))[1], (df(A + 1e-5 * v) - df(A - 1e-5 * v)) / 2e-5,
                        atol=1e-4)
 
+
+
+@pytest.mark.parametrize("p", [3, 1.5, -1, 4])
+def test_vector_p_norm_second_derivative(p):
+    """(Found while giving np.linalg.norm complex arguments: the Hessian of a real vector
+    p-norm was taken as zero.)"""
+    x = np.array([0.3, -0.5, 0.8])
+
+    def f(x):
+        return np.linalg.norm(x, p) ** 2 + np.linalg.norm(np.outer(x, x), axis=0, ord=p)[0]
+    df = grad(f)
+    H_fd = np.stack([(df(x + 1e-5 * e) - df(x - 1e-5 * e)) / 2e-5 for e in np.eye(3)])
+    assert np.allclose(hessian(f)(x), H_fd, atol=1e-5)
+    assert np.allclose(df(x), np.array([(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6
+                                        for e in np.eye(3)]), atol=1e-6)
