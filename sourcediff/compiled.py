@@ -108,9 +108,11 @@ def plain(fn, args):
     return maker(args) if maker is not None else fn
 
 
-def selector(adj, keep, drop_args=(), set_args=None):
+def selector(adj, keep, drop_args=(), set_args=None, real_of=None):
     """A new function from generated code ``adj``: same arguments minus ``drop_args``
-    (each set to ``set_args[name]`` instead), returning element ``keep`` of the result."""
+    (each set to ``set_args[name]`` instead), returning element ``keep`` of the result;
+    with ``real_of`` (the indices of the arguments the kept cotangents belong to), each
+    one is the real part where its argument is real (``runtime.real_if``)."""
     if getattr(adj, "source", None) is None:   # the tape's fallback: nothing to read back
         name = getattr(getattr(adj, "_vg", None), "__name__", None)
         raise SourceDiffError(
@@ -120,7 +122,7 @@ def selector(adj, keep, drop_args=(), set_args=None):
             hint="define the function with def in a file so sourcediff can compile it (a "
                  "function made by sourcediff.tape cannot be: use sourcediff.grad(f) for higher "
                  "order), or nest the tape: tape.grad(tape.grad(f))")
-    key = (keep, tuple(drop_args), tuple(sorted((set_args or {}).items())))
+    key = (keep, tuple(drop_args), tuple(sorted((set_args or {}).items())), real_of)
     made = _selectors.setdefault(adj.fn, {})  # (its globals: the closure it reads)
     if key in made:
         return made[key]
@@ -129,6 +131,12 @@ def selector(adj, keep, drop_args=(), set_args=None):
     value = ret.value
     for k in keep:
         value = value.elts[k]
+    if real_of is not None:
+        params = [a.id for a in fdef.args.args]
+        parts = value.elts if isinstance(value, gast.Tuple) else [value]
+        parts = [N.call("real_if", [v, N.name(params[i])]) for v, i in zip(parts, real_of)]
+        value = gast.Tuple(elts=parts, ctx=gast.Load()) if isinstance(value, gast.Tuple) \
+            else parts[0]
     ret.value = value
     fdef.args.args = [a for a in fdef.args.args if a.id not in drop_args]
     sets = [N.assign(name, N.const(v)) for name, v in (set_args or {}).items()]

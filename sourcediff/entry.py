@@ -53,9 +53,10 @@ def public_function(state):
     return fn
 
 
-def install(public, state, adj, args, key, statics=()):
+def install(public, state, adj, args, key, statics=(), complex_floats=False):
     """Point ``public`` at the adjoint specialised for ``key`` (guarded), and compiled with
-    the functions in ``statics`` (a :func:`freevars.snapshot`)."""
+    the functions in ``statics`` (a :func:`freevars.snapshot`); ``complex_floats``: a float
+    argument's gradient comes out complex, so ``like`` finishes it, not ``float``."""
     fdef = adj.tree
     params = [a.id for a in fdef.args.args]
     if len(params) != len(args):
@@ -97,7 +98,7 @@ def install(public, state, adj, args, key, statics=()):
     finished = []
     lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
     for g, i in zip(grads, state.wrt):
-        fin = "float" if key[i] is float and not lazy else "_sd_like"
+        fin = "float" if key[i] is float and not lazy and not complex_floats else "_sd_like"
         finished.append(N.call(fin, [g] if fin == "float" else [g, N.name(params[i])]))
     result = finished[0] if state.single else N.tuple_(finished)
     stmts = []

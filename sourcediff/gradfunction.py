@@ -35,7 +35,7 @@ def _fast_check(fn, args, wrt):
         a = args[i]
         if type(a) is float:
             continue
-        if type(a) is np.ndarray and a.dtype.kind == "f":
+        if type(a) is np.ndarray and a.dtype.kind in "fc":
             continue
         check_differentiable(fn, a, i)
 
@@ -115,7 +115,8 @@ class _Transformed:
                                 hint="differentiate a function of named parameters that "
                                      "returns the loss alone")
         # one gradient, or the tuple of them (wrt=(0, 1): jacobian gives the mixed blocks)
-        return selector(self._adjoint(args, in_place=False), (1, 0) if self.single else (1,))
+        return selector(self._adjoint(args, in_place=False), (1, 0) if self.single else (1,),
+                        real_of=tuple(self.wrt))
 
 
 def _check_scalar(fn, value):
@@ -219,7 +220,11 @@ class GradFunction(_Transformed):
             entry = self._by_key[key]
             if self._public is not None and not isinstance(entry[0], (_TapeAdjoint, _Seeded,
                                                                       _Lifted)):
-                install(self._public, self, entry[0], args, key, entry[2])
+                # a float argument's raw gradient that was complex (the argument went
+                # through complex values) is finished by like, not float (its real part)
+                complex_floats = any(type(args[i]) is float and np.iscomplexobj(g)
+                                     for g, i in zip(self._raw_grads, self.wrt))
+                install(self._public, self, entry[0], args, key, entry[2], complex_floats)
             return result
         return self(*args)
 
@@ -245,6 +250,7 @@ class GradFunction(_Transformed):
                 raise
             result = self._seeded(args, key, value).fn(*args)
         value, grads = result[0], result[1]
+        self._raw_grads = grads   # (read by slow_call)
         if value is not None and not isinstance(value, float) and np.ndim(value) != 0:
             _check_scalar(self.fn, value)
             if not isinstance(adj, _Seeded):  # found on this key's first call only

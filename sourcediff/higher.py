@@ -20,14 +20,15 @@ from .compiled import (ForwardGrad, _is_method, _like, _signature_fn, adjoint_vi
                        flat_primals, jvp_adjoint, plain, selector, tangent_view)
 from .compiler_hook import provides
 from .custom import Primitive
+from .numeric_complex import real_where_real
 from .errors import ArgumentError, SourceDiffError
 from .shapes import spec_of
 from .structure import resolve_wrt, structure_mismatch
 
 
 def check_jvp_inputs(fn, primals, tangents):
-    """What ``grad`` refuses, ``jvp`` refuses too: complex or non-numeric primals and
-    tangents, int primals moved along a nonzero tangent (held fixed, with a zero
+    """What ``grad`` refuses, ``jvp`` refuses too: non-numeric primals and tangents, a
+    complex tangent of a real primal, int primals moved along a nonzero tangent (held fixed, with a zero
     tangent, they are fine), and functions made by the runtime tape."""
     from .tape.api import TapeFunction
     name = getattr(fn, "__name__", None)
@@ -40,15 +41,18 @@ def check_jvp_inputs(fn, primals, tangents):
                  "sourcediff.hessian(f) or sourcediff.hvp(f); or nest the tape: "
                  "tape.grad(tape.grad(f))")
     for i, (p, t) in enumerate(zip(primals, tangents)):
+        p_leaves = dict(structure.leaves(p, ""))
         for path, leaf in structure.leaves(t, ""):
-            if not _real_number(leaf):
+            complex_ok = np.iscomplexobj(p_leaves.get(path, 0.0))
+            if not _real_number(leaf) and not (complex_ok and np.iscomplexobj(leaf)):
                 kind = (f"an array of dtype {leaf.dtype}" if isinstance(leaf, np.ndarray) else
                         "a complex number" if np.iscomplexobj(leaf) else
                         f"a {type(leaf).__name__}")
                 raise ArgumentError(
-                    f"tangent {i}{path} is {kind}: jvp needs real tangents", function=name,
-                    hint="pass floats; for a complex function, pass the real and imaginary "
-                         "parts as separate real arguments")
+                    f"tangent {i}{path} is {kind}: jvp needs real tangents for real primals",
+                    function=name,
+                    hint="a complex tangent moves a complex primal only; to move a real "
+                         "argument into the complex plane, pass it as a complex number")
         if _held_fixed(p, t):
             continue
         try:
@@ -58,9 +62,6 @@ def check_jvp_inputs(fn, primals, tangents):
             if "int" in e.bare_message.rsplit(": it is ", 1)[-1]:
                 hint = ("pass floats (e.g. 2.0 or x.astype(float)), or give this argument a "
                         "zero tangent to hold it fixed")
-            elif "complex" in e.bare_message:
-                hint = ("jvp works on real numbers: pass the real and imaginary parts as "
-                        "separate real arguments")
             else:
                 hint = hint.replace("leave this argument out of wrt",
                                     "give it a zero tangent to hold it fixed")
@@ -77,11 +78,8 @@ def _real_number(x):
 
 def _held_fixed(p, t):
     """A primal with a zero tangent that is no float (an int, a flag, a string): not
-    moved, so not differentiated. Complex primals are never fine (no rule is checked
-    for complex values)."""
-    leaves = [v for _, v in structure.leaves(p, "")]
-    return all(not np.any(v) for _, v in structure.leaves(t, "")) and not any(
-        np.iscomplexobj(v) for v in leaves if isinstance(v, (complex, np.generic, np.ndarray)))
+    moved, so not differentiated."""
+    return all(not np.any(v) for _, v in structure.leaves(t, ""))
 
 
 def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
@@ -178,7 +176,8 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
     moved = [(w, t) for w, t in zip(wrt, tangents) if not _zero_tangent(t)]
     wrt, tangents = tuple(w for w, _ in moved), tuple(t for _, t in moved)
     adj = jvp_adjoint(fn, wrt, spec_of(flat))
-    return adj.fn(*flat, *tangents)
+    out, tangent = adj.fn(*flat, *tangents)
+    return out, real_where_real(tangent, out)
 
 
 def _zero_tangent(t):

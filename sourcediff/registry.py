@@ -142,9 +142,20 @@ def _compile_lambda(argnames, src, name):
     return eval(compile(code, f"<rule {name}>", "eval"), ns)
 
 
+def _split_params(spec):
+    """``spec`` split at its top-level commas (a default may be a tuple: ``axes=(-2, -1)``)."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(spec):
+        depth += (c in "([{") - (c in ")]}")
+        if c == "," and depth == 0:
+            parts.append(spec[start:i])
+            start = i + 1
+    return [p.strip() for p in parts + [spec[start:]] if p.strip()]
+
+
 def _parse_params(spec):
     params = []
-    for part in [p.strip() for p in spec.split(",") if p.strip()]:
+    for part in _split_params(spec):
         if part.startswith("*"):
             params.append(Param(part[1:], variadic=True))
         elif "=" in part:

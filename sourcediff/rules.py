@@ -83,8 +83,7 @@ defrule(np.arccosh, "x", ("g / np.sqrt(x * x - 1)",), ("dx / np.sqrt(x * x - 1)"
 defrule(np.arctanh, "x", ("g / (1 - x * x)",), ("dx / (1 - x * x)",))
 defrule(math.erf, "x", ("g * 1.1283791670955126 * math.exp(-x * x)",),
         ("dx * 1.1283791670955126 * math.exp(-x * x)",))
-defrule((np.abs, np.absolute, np.fabs, builtins.abs, math.fabs, operator.abs), "x",
-        ("g * np.sign(x)",), ("dx * np.sign(x)",))
+# np.abs, np.real, np.imag, np.conj, np.angle: in rules_complex (not holomorphic)
 defrule(np.maximum, "x, y", ("g * (x >= y)", "g * (x < y)"),
         ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
 defrule(np.minimum, "x, y", ("g * (x <= y)", "g * (x > y)"),
@@ -111,7 +110,7 @@ defrule(np.clip, "a, a_min, a_max",
         ("da * clip_mask(a, a_min, a_max)", "da_min * (a < a_min)", "da_max * (a > a_max)"),
         broadcast=True)
 defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",))
-defrule((np.copy, np.ascontiguousarray, np.real), "a", ("g",), ("da",))
+defrule((np.copy, np.ascontiguousarray), "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
 defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
 defrule(nm.plus_cot, "v, a, b, which", {"a": None, "b": None, "which": None},
@@ -139,8 +138,8 @@ defrule((builtins.sum, nm.builtin_sum), "a, start=0", ("builtin_sum_vjp(g, a)", 
 defrule(nm.builtin_sum_vjp, "v, a", ("builtin_sum(g)", None), ("builtin_sum_vjp(dv, a)", None))
 defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False",
         ("norm_vjp(g, ans, x, ord, axis, keepdims)",),
-        ("np.sum(norm_vjp(np.ones_like(ans), ans, x, ord, axis, keepdims) * dx, axis=axis, "
-         "keepdims=keepdims)",))
+        ("np.real(np.sum(norm_vjp(np.ones_like(ans), ans, x, ord, axis, keepdims) * dx, "
+         "axis=axis, keepdims=keepdims))",))
 
 # --- linear algebra and shape -------------------------------------------------------
 defrule(np.dot, "a, b", ("dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"),
@@ -199,6 +198,7 @@ defrule(rt.unreduce, "v, x, axis=None, keepdims=False",
         ("np.sum(g, axis=axis, keepdims=keepdims) if np.ndim(x) else g", None),
         ("unreduce(dv, x, axis, keepdims)",))
 defrule(rt.reshape_like, "v, x", ("reshape_like(g, v)", None), ("reshape_like(dv, x)",))
+defrule(rt.real_if, "v, x", ("g", None), ("real_if(dv, x)", None))
 defrule(rt.real_cot, "v, x", ("unbroadcast(g, v)", None), ("real_cot(dv, x)", None))
 defrule(rt.untranspose, "v, axes=None", ("np.transpose(g, axes)",), ("untranspose(dv, axes)",))
 defrule(rt.unindex, "v, x, idx", ("g[idx]", None, None), ("unindex(dv, x, idx)",))
@@ -232,7 +232,7 @@ defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, n
            operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
            np.random.rand, rt.zeros_for, rt.zeros_like_grad,
-           rt.zeros_tangent, rt.keys_of, np.imag)
+           rt.zeros_tangent, rt.keys_of)
 defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
            np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
 defnondiff(operator.and_, operator.or_, operator.xor, operator.lshift, operator.rshift,
@@ -290,6 +290,7 @@ defrule(rt.inner_vjp_b, "v, a, b", ("np.inner(a, g)",
 
 # --- breadth (issue #18): more of NumPy, and SciPy when it is installed ----------------------
 from . import rules_shape, rules_reduce, rules_linalg, rules_fill  # noqa: E402,F401
+from . import rules_complex, rules_fft  # noqa: E402,F401
 from . import numeric_shape, numeric_linalg, numeric_reduce, numeric_fill  # noqa: E402
 rt.HELPERS.update(numeric_shape.HELPERS)
 rt.HELPERS.update(numeric_reduce.HELPERS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import numeric_linalg as nl
+from . import registry
 from .registry import defnondiff, defrule
 
 
@@ -82,3 +83,28 @@ defrule(nl.eigh_gapinv, "w", (f"np.sum({_F2}, axis=-1) - np.sum({_F2}, axis=-2)"
 defrule(nl.multi_dot_vjp, "v, arrays, i", {"i": None},
         ("multi_dot_vjp(dv, arrays, i)", "multi_dot_vjp_dops(v, arrays, darrays, i)", None))
 defnondiff(nl.qr_guard)  # (1.0, or the refusal)
+
+# w, v = eig(a) with distinct eigenvalues (complex in general). The columns of v have unit
+# norm and a phase (a sign, if real) NumPy picks: their derivative is right for a loss
+# that does not depend on that phase (|v|, v diag(w) inv(v), ...); tangents keep the norm
+_W, _V, _VT = "ans[0]", "ans[1]", _t("ans[1]")
+_P = f"np.linalg.solve({_V}, da @ {_V})"
+_DV = f"({_V} @ (eigh_gapinv({_W}) * {_P}))"
+_GV = f"({_cot(1)} - np.conj({_V}) * np.real(np.sum({_cot(1)} * {_V}, axis=-2, keepdims=True)))"
+defrule(np.linalg.eig, "a",
+        (f"{_t(f'np.linalg.inv({_V})')} @ ({_cot(0)}[..., None] * np.eye(np.shape(a)[-1]) + "
+         f"eigh_gapinv({_W}) * ({_VT} @ {_GV})) @ {_VT}",),
+        (f"(np.diagonal({_P}, 0, -2, -1), {_DV} - {_V} * np.real(np.sum(np.conj({_V}) * {_DV}, "
+         "axis=-2, keepdims=True)))",))
+_EV = "np.linalg.eig(a)[1]"
+defrule(np.linalg.eigvals, "a",
+        (f"{_t(f'np.linalg.inv({_EV})')} @ (g[..., None] * {_t(_EV)})",),
+        (f"np.diagonal(np.linalg.solve({_EV}, da @ {_EV}), 0, -2, -1)",))
+
+# a complex matrix: these formulas are written for real ones (a complex one needs conjugate
+# transposes), so a complex argument is refused (refuse_complex), never silently wrong
+for _fn in (np.linalg.cholesky, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.qr,
+            np.linalg.svd, np.linalg.pinv):
+    _rule = registry.lookup(_fn)
+    for _table in (_rule.vjps, _rule.jvps):
+        _table["a"] = f"refuse_complex({_table['a']}, a, {_rule.name!r})"

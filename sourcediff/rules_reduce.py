@@ -17,11 +17,11 @@ _N = "(reduced_count(a, ans) - ddof)"
 
 # --- moments ----------------------------------------------------------------------------
 defrule(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
-        (f"unreduce(g, a, axis, keepdims) * 2.0 * {_DEV} / {_N}",),
-        (f"np.sum(da * 2.0 * {_DEV}, axis=axis, keepdims=keepdims) / {_N}",))
+        (f"unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj{_DEV} / {_N}",),
+        (f"np.real(np.sum(da * 2.0 * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / {_N}",))
 defrule(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
-        (f"unreduce(g / ans, a, axis, keepdims) * {_DEV} / {_N}",),
-        (f"np.sum(da * {_DEV}, axis=axis, keepdims=keepdims) / ({_N} * ans)",))
+        (f"unreduce(np.real(g) / ans, a, axis, keepdims) * np.conj{_DEV} / {_N}",),
+        (f"np.real(np.sum(da * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / ({_N} * ans)",))
 _W = "weights_along(weights, a, axis)"
 _WSUM = f"np.sum(np.broadcast_to({_W}, np.shape(a)), axis=axis, keepdims=True)"
 defrule(np.average, "a, axis=None, weights=None, returned=False, keepdims=False",

@@ -106,8 +106,8 @@ defrule(np.cross, "a, b, axisa=-1, axisb=-1, axisc=-1, axis=None",
         ("np.cross(b, g, axisb, axisc, axisa, axis)", "np.cross(g, a, axisc, axisa, axisb, axis)"),
         ("np.cross(da, b, axisa, axisb, axisc, axis)", "np.cross(a, db, axisa, axisb, axisc, axis)"),
         broadcast=True)
-defrule(np.vdot, "a, b", ("np.reshape(g * np.ravel(b), np.shape(a))",
-                          "np.reshape(g * np.ravel(a), np.shape(b))"),
+defrule(np.vdot, "a, b", ("np.reshape(np.conj(g * np.ravel(b)), np.shape(a))",
+                          "np.reshape(g * np.conj(np.ravel(a)), np.shape(b))"),
         ("np.vdot(da, b)", "np.vdot(a, db)"))
 defrule(np.tensordot, "a, b, axes=2",
         ("tensordot_vjp_a(g, a, b, axes)", "tensordot_vjp_b(g, a, b, axes)"),

@@ -20,11 +20,21 @@ from .structure import kind_of
 
 
 def unbroadcast(g, x):
-    """Sum ``g`` down to the shape of ``x`` (undo NumPy broadcasting)."""
+    """Sum ``g`` down to the shape of ``x`` (undo NumPy broadcasting); a real ``x`` that
+    was promoted to complex gets the real part of a complex ``g``."""
+    g = real_if(g, x)
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
     return unbroadcast_to(g, shape)
+
+
+def real_if(g, x):
+    """``g``, or its real part where ``g`` is complex and ``x`` is not: the cotangent of a
+    real value promoted to complex (``x * 1j``) is real (d/dx, see docs/complex.md)."""
+    if np.iscomplexobj(g) and not np.iscomplexobj(x) and not isinstance(x, (list, tuple, dict)):
+        return np.real(g)
+    return g
 
 
 def unbroadcast_to(g, shape):
@@ -211,6 +221,7 @@ def unindex(g, x, idx):
         out = [None] * len(x)  # an entry of a tuple- or list-valued rule's output (the tape)
         out[idx] = g
         return out
+    g = real_if(g, x)
     out = np.zeros(np.shape(x), dtype=np.result_type(g, x, 1.0))
     if _is_basic_index(idx):
         out[idx] = g
@@ -329,7 +340,14 @@ def _ties(hit, axis):
 
 def norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     """The cotangent of ``x`` in ``np.linalg.norm(x, ord, axis, keepdims)``: ties of a
-    max/min (inf norms, matrix 1 and inf norms, the spectral norm) share it."""
+    max/min (inf norms, matrix 1 and inf norms, the spectral norm) share it. A complex
+    ``x`` gets the conjugate of the formula (``g`` and the norm are real)."""
+    if not np.iscomplexobj(x):
+        return _norm_vjp(g, ans, x, ord, axis, keepdims)
+    return np.conj(_norm_vjp(np.real(g), ans, x, ord, axis, keepdims))
+
+
+def _norm_vjp(g, ans, x, ord=None, axis=None, keepdims=False):
     shape = np.shape(x)
     if not keepdims and shape:
         g = np.reshape(g, _keepdims_shape(shape, axis))
@@ -395,24 +413,27 @@ def zeros_like_grad(x):
         return kind.unflatten(x, [zeros_like_grad(v) for v in kind.flatten(x)])
     if isinstance(x, (list, tuple)):
         return type(x)(zeros_like_grad(v) for v in x)
-    if isinstance(x, float):
-        return 0.0
+    if isinstance(x, (float, complex)):
+        return x * 0.0
     if is_duck(x):
         return np.zeros_like(x, dtype=_float_dtype(x))
     return np.zeros(np.shape(x), dtype=_float_dtype(x))
 
 
 def _float_dtype(x):
+    """The dtype of ``x``'s cotangent: its own if inexact (complex64 stays complex64)."""
     dt = getattr(x, "dtype", None)
-    if dt is not None and np.issubdtype(dt, np.floating):
+    if dt is not None and np.issubdtype(dt, np.inexact):
         return dt
-    return np.float64
+    return np.complex128 if isinstance(x, complex) else np.float64
 
 
 def like(g, x):
     """Give cotangent ``g`` the type, shape and dtype of the primal ``x``."""
     if g is None:
         return zeros_like_grad(x)
+    if not isinstance(x, (dict, list, tuple)) and kind_of(x) is None:
+        g = real_if(g, x)
     if isinstance(x, np.ndarray):
         dt = _float_dtype(x)
         if isinstance(g, np.ndarray) and g.shape == x.shape and g.dtype == dt and g.flags.writeable:
@@ -424,6 +445,8 @@ def like(g, x):
         return _duck_like(g, x)
     if isinstance(x, float):
         return float(g) if np.ndim(g) == 0 else float(np.sum(g))
+    if isinstance(x, complex):
+        return complex(g) if np.ndim(g) == 0 else complex(np.sum(g))
     if isinstance(x, np.generic):
         return x.dtype.type(g)
     if isinstance(x, dict):
@@ -500,11 +523,11 @@ def scatter_add(buf, idx, g):
     elif isinstance(buf, dict):
         buf[idx] = g if buf.get(idx) is None else add_cot(buf[idx], g)
     elif _is_basic_index(idx):
-        buf[idx] += g
+        buf[idx] += real_if(g, buf)
     elif is_duck(buf):
         _no_add_at(buf)
     else:
-        np.add.at(buf, idx, g)
+        np.add.at(buf, idx, real_if(g, buf))
 
 
 def _no_add_at(buf):
@@ -564,7 +587,8 @@ def cut_index(b, idx):
         out = b.copy()
         out[idx] = 0.0
         return out
-    out = np.array(b, dtype=float) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
+    dt = complex if np.iscomplexobj(b) else float
+    out = np.array(b, dtype=dt) if np.ndim(b) == 0 or not isinstance(b, np.ndarray) else b.copy()
     out[idx] = 0.0
     return out
 
@@ -751,14 +775,14 @@ def _differentiable(a):
     if isinstance(a, (bool, np.bool_, int, np.integer, str)) or a is None:
         return False
     if isinstance(a, np.ndarray) or is_duck(a):
-        return a.dtype.kind == "f"
+        return a.dtype.kind in "fc"
     if isinstance(a, (list, tuple)):
         return any(_differentiable(v) for v in a)
     if isinstance(a, dict):
         return any(_differentiable(v) for v in a.values())
     if kind_of(a) is not None:
         return any(_differentiable(v) for v in kind_of(a).flatten(a))
-    return isinstance(a, (float, np.floating))
+    return isinstance(a, (float, np.floating, complex, np.complexfloating))
 
 
 HELPERS.update({n: globals()[n] for n in (
@@ -916,21 +940,18 @@ def einsum_vjp_dops(g, subscripts, operands, d_operands, i):
 
 def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero)."""
-    if _pnorm(x, ord, axis):  # g sign(x) |x|^(p-1) / ans^(p-1) is not linear in x
-        shape = np.shape(x)
-        if not keepdims and shape:
-            g = np.reshape(g, _keepdims_shape(shape, axis))
-            ans = np.reshape(ans, _keepdims_shape(shape, axis))
-        return g * (ord - 1) * np.abs(x) ** (ord - 2) * dx / ans ** (ord - 1)
     if _norm_piecewise(x, ord, axis):
         return 0.0 * dx
+    if _p_norm(x, ord, axis):  # d/dx of sign(x) |x|^(p-1) is (p-1) |x|^(p-2)
+        return norm_vjp(g, ans, x, ord, axis, keepdims) * (ord - 1) * dx / np.where(
+            x == 0, 1.0, x)
     return norm_vjp(g, ans, dx, ord, axis, keepdims)
 
 
-def _pnorm(x, ord, axis):
-    """A vector p-norm other than 0, 1, 2 and the infinity norms."""
-    return (isinstance(ord, (int, float)) and ord not in (0, 1, 2, np.inf, -np.inf)
-            and norm_axes(x, ord, axis) is None)
+def _p_norm(x, ord, axis):
+    """A vector p-norm other than 1, 2, inf, 0 (its second derivative is not zero)."""
+    return norm_axes(x, ord, axis) is None and ord not in (None, "fro", 0, 1, 2, np.inf,
+                                                           -np.inf)
 
 
 def _norm_piecewise(x, ord, axis):
@@ -938,10 +959,13 @@ def _norm_piecewise(x, ord, axis):
     spectral and nuclear norms' second derivatives are refused."""
     if ord in (None, "fro") or (ord == 2 and norm_axes(x, ord, axis) is None):
         return False
-    if norm_axes(x, ord, axis) is not None and ord in (2, -2, "nuc"):
+    if _p_norm(x, ord, axis) and not np.iscomplexobj(x):
+        return False
+    if np.iscomplexobj(x) or norm_axes(x, ord, axis) is not None and ord in (2, -2, "nuc"):
         from .errors import MissingRuleError
+        what = "a complex argument" if np.iscomplexobj(x) else "a matrix"
         raise MissingRuleError(
-            f"no second derivative rule for np.linalg.norm with ord={ord!r} of a matrix",
+            f"no second derivative rule for np.linalg.norm with ord={ord!r} of {what}",
             construct="np.linalg.norm",
             hint="write it with np.linalg.svd (first derivatives only), or use ord='fro'")
     return True
@@ -949,11 +973,10 @@ def _norm_piecewise(x, ord, axis):
 
 def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf: zero)."""
-    if _pnorm(x, ord, axis):  # ans^(1-p): its derivative is (1-p) ans^-p
-        return (1 - ord) * norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
     if _norm_piecewise(x, ord, axis):
         return 0.0 * x
-    return -norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
+    p = ord if _p_norm(x, ord, axis) else 2   # d/dans of ans^(1-p)
+    return -(p - 1) * norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
 
 
 HELPERS.update(inner_vjp_a=inner_vjp_a, inner_vjp_b=inner_vjp_b,

@@ -89,20 +89,18 @@ def _name(fn):
 
 
 def check_differentiable(fn, value, index, path=""):
-    """A ``wrt`` argument must hold floats: ints, complex and objects are errors."""
+    """A ``wrt`` argument must hold floats or complex numbers: ints and objects are errors."""
     for sub_path, leaf in leaves(value, path):
         if isinstance(leaf, (bool, np.bool_)) or isinstance(leaf, (int, np.integer)):
             kind = "an int"
-        elif isinstance(leaf, (float, np.floating)):
+        elif isinstance(leaf, (float, np.floating, complex, np.complexfloating)):
             continue
         elif isinstance(leaf, np.ndarray):
-            if np.issubdtype(leaf.dtype, np.floating):
+            if np.issubdtype(leaf.dtype, np.inexact):
                 continue
             kind = f"an array of dtype {leaf.dtype}"
-        elif isinstance(leaf, (complex, np.complexfloating)):
-            kind = "a complex number"
         elif is_duck(leaf):  # a Dask array...: its dtype is known without computing it
-            if leaf.dtype.kind == "f":
+            if leaf.dtype.kind in "fc":
                 continue
             kind = f"a {duck.name(leaf)} of dtype {leaf.dtype}"
         else:

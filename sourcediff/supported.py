@@ -12,7 +12,7 @@ from pathlib import Path
 from . import registry, rules  # noqa: F401  (rules fills the table)
 
 PATH = Path(__file__).resolve().parent.parent / "docs" / "supported.md"
-_GROUPS = [("NumPy", "np."), ("np.linalg", "np.linalg."), ("SciPy", "scipy."),
+_GROUPS = [("NumPy", "np."), ("np.linalg", "np.linalg."), ("np.fft", "np.fft."), ("SciPy", "scipy."),
            ("math", "math."), ("Python operators and builtins", "")]
 
 

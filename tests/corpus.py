@@ -1495,6 +1495,39 @@ for _f, _a, _w, _s in [
 
 
 # ----------------------------------------------------------------------------------------
+# complex values and np.fft (issue #18): real arguments, real losses, complex in between
+
+
+def cx_phase(x, w):
+    z = np.exp(1j * x) * (w + 0.5j)
+    return np.sum(np.abs(z + 1.0) ** 2) + np.sum(np.angle(z + 2.0))
+
+
+def cx_fft_filter(x, h):
+    y = np.fft.ifft(np.fft.fft(x) * np.fft.fft(h, x.shape[0]))
+    return np.sum(np.real(y) ** 2) + 0.5 * np.sum(np.imag(y) ** 2)
+
+
+def cx_rfft_power(x):
+    p = np.abs(np.fft.rfft(x, 8, norm="ortho")) ** 2
+    return np.sum(p * np.arange(p.shape[0]))
+
+
+def cx_irfft_roundtrip(x):
+    s = np.fft.rfft2(x)
+    return np.sum(np.fft.irfft2(s * np.conj(s), x.shape) * x)
+
+
+for _f, _a, _w in [
+    (cx_phase, lambda r: (rnd(r, 4), rnd(r, 4)), (0, 1)),
+    (cx_fft_filter, lambda r: (rnd(r, 6), rnd(r, 3)), (0, 1)),
+    (cx_rfft_power, lambda r: (rnd(r, 6),), 0),
+    (cx_irfft_roundtrip, lambda r: (rnd(r, 3, 4),), 0),
+]:
+    case(_f, _a, _w)
+
+
+# ----------------------------------------------------------------------------------------
 # known failures (filled in from test runs; see test_corpus.py)
 
 # Keys are a case id (all four checks fail) or "case id::check" with check one

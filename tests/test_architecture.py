@@ -68,8 +68,10 @@ LAYERS = [
     ("leaves", "errors nodes names codegen _typing compiler_hook"),
     ("values", "duck structure signature freevars markers lift"),
     ("early passes", "resolve split"),
-    ("helpers", "runtime numeric numeric_fill numeric_linalg numeric_reduce numeric_shape splitcall"),
-    ("rule table", "registry custom rules rules_fill rules_linalg rules_reduce rules_scipy rules_shape "
+    ("helpers", "runtime numeric numeric_complex numeric_fft numeric_fill numeric_linalg numeric_reduce "
+                "numeric_shape splitcall"),
+    ("rule table", "registry custom rules rules_complex rules_fft rules_fill rules_linalg rules_reduce "
+                   "rules_scipy rules_shape "
                    "supported"),
     ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes optimize inplace "

@@ -331,8 +331,8 @@ def test_unsupported_construct_in_called_helper():
                       UnsupportedSyntaxError)
 
 
-def uses_missing_rule(x):
-    return np.sum(np.fft.fft(x).real)  # <-
+def uses_missing_rule(x):  # (np.fft has rules since issue #18: np.unwrap has none)
+    return np.sum(np.unwrap(x).real)  # <-
 
 
 def test_missing_rule():
@@ -410,8 +410,8 @@ def test_wrong_cotangent_shape_tape():
 
 
 BAD_ARGS = {
-    "int": 3, "bool": True, "complex": 1.0 + 2.0j, "string": "abc", "object": object(),
-    "int_array": np.arange(3), "complex_array": np.ones(3, dtype=complex),
+    "int": 3, "bool": True, "string": "abc", "object": object(),
+    "int_array": np.arange(3),
     "list_of_ints": [1, 2], "none": None, "dict_with_str": {"a": "b"},
 }
 

@@ -450,6 +450,39 @@ CASES.update({  # arrays built from values (rules_fill.py)
     "sourcediff.numeric_fill.arange_cot": ("a", "P(x, 9.0, 2)"),
     "sourcediff.numeric_fill.arange_dot": ("s", "P(x, np.zeros(4), 9.0, 2)"),
     "np.heaviside": ("a", "P(A0 * (A0 > 0), x)"), "np.row_stack": ("a", "P([x, x * 2.0])"),
+    "np.fft.fftfreq": ("s", "P(5, x)"), "np.fft.rfftfreq": ("s", "P(6, x * x)"),
+})
+# issue #18: complex numbers and np.fft, each on a complex value moved by the real x, to a
+# real output (rules of complex arguments at order 2: tests/test_complex.py, test_fft.py)
+_C = "(x + 1j * x[::-1, ::-1])"
+_R = "* (0.7 - 0.4j))"
+_M = "(x @ A0.T + np.array([[0.0, -1.0], [1.0, 0.0]]))"   # complex eigenvalues
+CASES.update({
+    "np.angle": ("a", f"P({_C})"), "np.imag": ("a", f"P({_C} * {_C})"),
+    "np.conjugate": ("a", f"np.real(P({_C}) * {_C} {_R}"),
+    "builtins.complex": ("s", "np.real(P(x, x * x) ** 2)"),
+    "sourcediff.numeric_complex.refuse_complex": ("a", "P(x, x, 'f')"),
+    "sourcediff.runtime.real_if": ("a", f"P({_C} * 0.5, x)"),
+    "np.fft.fft": ("a", f"np.real(P({_C}, 4, 1, 'ortho') {_R}"),
+    "np.fft.ifft": ("a", f"np.real(P({_C}, 1, 0) {_R}"),
+    "np.fft.fft2": ("a", f"np.real(P({_C}, (3, 2)) {_R}"),
+    "np.fft.ifft2": ("a", f"np.imag(P({_C}, None, (-2, -1), 'forward'))"),
+    "np.fft.fftn": ("a", f"np.real(P({_C}, (4,), (1,)) {_R}"),
+    "np.fft.ifftn": ("a", f"np.real(P({_C}, None, None, 'ortho') {_R}"),
+    "np.fft.rfft": ("a", f"np.real(P(x, 5, 1) {_R}"),
+    "np.fft.rfft2": ("a", "np.imag(P(x, (3, 4)))"),
+    "np.fft.rfftn": ("a", f"np.real(P(x, None, (0, 1), 'forward') {_R}"),
+    "np.fft.irfft": ("a", f"P({_C}, 5, 1)"), "np.fft.irfft2": ("a", f"P({_C})"),
+    "np.fft.irfftn": ("a", f"P({_C}, (3, 4), (0, 1), 'ortho')"),
+    "np.fft.hfft": ("a", f"P({_C}, 4, 1)"),
+    "np.fft.ihfft": ("a", f"np.real(P(x, 4, 1) {_R}"),
+    "np.fft.fftshift": ("a", "P(x, 1)"), "np.fft.ifftshift": ("a", "P(x)"),
+    "np.linalg.eig": ("a", f"np.abs(P({_M})[1] * P({_M})[0])"),
+    "np.linalg.eigvals": ("a", f"np.real(P({_M}) {_R}"),
+    "sourcediff.numeric_fft.fit": ("a", "P(x, A0[:1, :2]) + P(x[:1, :2], A0)[0, 1]"),
+    "sourcediff.numeric_fft.rfftn_vjp": ("a", f"P({_C}[:, :2], A0, None, (1,))"),
+    "sourcediff.numeric_fft.irfftn_vjp": (
+        "a", f"np.real(P(np.concatenate((x, x[:, :1] * 0.5), 1), A0, None, (1,)) {_R}"),
 })
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)
     "sourcediff.numeric.r_unconcat": "the cotangent helper of np.r_: its reverse rule "

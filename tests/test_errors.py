@@ -145,11 +145,11 @@ def test_int_argument_outside_wrt_is_fine(mode):
 
 @pytest.mark.parametrize("bad", [1j, np.complex128(1 + 2j), np.ones(2, dtype=complex)],
                          ids=["complex", "np.complex128", "complex-array"])
-def test_complex_argument_raises(bad, mode):
-    with pytest.raises(ArgumentError) as info:
-        grad(two, 0, mode=mode)(bad, 2.0)
-    assert "complex" in str(info.value)
-    assert_hint(info.value)
+def test_complex_argument_is_differentiated(bad, mode):
+    """Complex arguments are differentiated (autograd's convention, tests/test_complex.py):
+    a complex gradient of the argument's dtype."""
+    g = grad(lambda x, y: np.sum(two(x, y)), 0, mode=mode)(bad, 2.0)
+    assert np.iscomplexobj(g) and np.shape(g) == np.shape(bad) and np.allclose(g, 2.0)
 
 
 @pytest.mark.parametrize("bad", ["abc", None, object()], ids=["str", "None", "object"])
@@ -362,8 +362,8 @@ def uses_sort(x):  # (np.sort and np.partition have rules since issue #18: convo
     return np.sum(np.convolve(np.sort(x), x)[:2])
 
 
-def uses_fft_abs(x):
-    return np.sum(np.abs(np.fft.fft(x)))
+def uses_lstsq_abs(x):  # (np.fft has rules since issue #18: np.linalg.lstsq has none)
+    return np.sum(np.abs(np.linalg.lstsq(x, x)[0]))
 
 
 def uses_cumprod(x):  # (np.cumprod has a rule since issue #18: np.nancumprod has none)
@@ -381,7 +381,7 @@ exec_helper = helper_from_exec["exec_helper"]
 
 MISSING = [
     (uses_sort, np.array([3.0, 1.0, 2.0]), "np.convolve", "np.convolve"),
-    (uses_fft_abs, np.array([3.0, 1.0, 2.0]), "np.fft.fft", "np.fft"),
+    (uses_lstsq_abs, np.array([[2.0, 1.0], [1.0, 3.0]]), "np.linalg.lstsq", "np.linalg"),
     (uses_cumprod, np.array([3.0, 1.0, 2.0]), "np.nancumprod", "np.nancumprod"),
     (uses_linalg_pinv, np.array([[2.0, 1.0], [1.0, 3.0]]), "np.linalg.matrix_power",
      "np.linalg.matrix_power"),
@@ -402,17 +402,17 @@ def test_missing_rule(fn, arg, full, needle):
 
 
 def test_missing_rule_names_full_dotted_function():
-    with pytest.raises(MissingRuleError, match=r"np\.fft\.fft"):
-        grad(uses_fft_abs)(np.array([3.0, 1.0, 2.0]))
+    with pytest.raises(MissingRuleError, match=r"np\.linalg\.lstsq"):
+        grad(uses_lstsq_abs)(np.array([[2.0, 1.0], [1.0, 3.0]]))
 
 
-def uses_fft_real(x):
-    return np.sum(np.fft.fft(x).real)
+def uses_unwrap_real(x):
+    return np.sum(np.unwrap(x).real)
 
 
 def test_missing_rule_not_hidden_by_attribute():
     with pytest.raises(MissingRuleError):
-        grad(uses_fft_real)(np.array([3.0, 1.0, 2.0]))
+        grad(uses_unwrap_real)(np.array([3.0, 1.0, 2.0]))
 
 
 def uses_real_attr(x):

@@ -32,7 +32,7 @@ def number(text, label):
 def test_every_example_is_tested():
     tested = {"quickstart.py", "higher_order.py", "custom_relu.py", "no_grad_detach.py",
               "sigmoid_loss.py", "bce_vjp.py", "mlp.py", "training_loop.py",
-              "scipy_minimize.py", "newton.py", "gaussian_process.py",
+              "scipy_minimize.py", "newton.py", "gaussian_process.py", "spectral.py",
               "dask_glm.py"}  # (run by tests/test_dask.py, where Dask is installed)
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
@@ -125,3 +125,13 @@ def test_newton():
     assert "trust-exact: success=True" in out
     assert number(out, "|grad|=") < 1e-8
     assert "Newton-CG (hvp): success=True" in out and "same minimum: True" in out
+
+
+def test_spectral():
+    """np.fft and complex arithmetic: a spectral PDE solver fitted by L-BFGS."""
+    out = run("spectral.py")
+    assert number(out, "gradient check max error =") < 1e-7
+    assert "(dtype float64)" in out
+    assert number(out, "fitted nu =") == pytest.approx(0.05, abs=3e-3)
+    assert number(out, "fitted c =") == pytest.approx(0.8, abs=1e-2)
+    assert number(out, "final loss =") == pytest.approx(0.5 * 0.01 ** 2 * 3 * 64, rel=0.2)

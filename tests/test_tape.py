@@ -294,7 +294,7 @@ def test_non_scalar_output():
         tape.grad(lambda x: (x, x))(1.0)
 
 
-@pytest.mark.parametrize("bad", [3, np.arange(3), 1 + 2j, "s", {"a": 1}])
+@pytest.mark.parametrize("bad", [3, np.arange(3), "s", {"a": 1}])
 def test_non_float_arguments(bad):
     with pytest.raises(ArgumentError, match="cannot differentiate"):
         tape.grad(lambda x: 1.0)(bad)

@@ -209,18 +209,19 @@ def _split_aux(f, out, has_aux):
 
 
 def _check_scalar(f, loss, level):
-    """The plain value of ``loss`` (at this level), which must be a real scalar or a
-    one-element array (shape (1,) or (1, 1): seeded with ones of its shape)."""
+    """The plain value of ``loss`` (at this level), which must be a scalar or a
+    one-element array (shape (1,) or (1, 1): seeded with ones of its shape). A complex
+    one gives the gradient of its real part (autograd's convention, docs/complex.md)."""
     plain = unwrap_all(loss)
     if isinstance(plain, (tuple, list, dict)):
         raise NonScalarOutputError(
             f"grad needs a function returning a scalar, but it returned a {type(plain).__name__}",
             function=_name(f), hint="return only the loss, or pass has_aux=True to return "
                                     "(loss, aux); use vjp for several outputs")
-    if np.size(plain) != 1 or not np.isrealobj(plain) or not np.issubdtype(
+    if np.size(plain) != 1 or not np.issubdtype(
             np.result_type(plain), np.number):
         raise NonScalarOutputError(
-            f"grad needs a function returning a real scalar, but it returned "
+            f"grad needs a function returning a scalar, but it returned "
             f"{_describe(plain)}", function=_name(f),
             hint="reduce the output (e.g. np.sum) or use vjp for non-scalar outputs")
     return unwrap(loss, level)

@@ -106,9 +106,9 @@ def constant(value, level, box_type):
     if level is None or is_box(value) or not markers.recording():
         return value
     if isinstance(value, np.ndarray):
-        if not np.issubdtype(value.dtype, np.floating):
+        if not np.issubdtype(value.dtype, np.inexact):
             return value
-    elif not isinstance(value, (float, np.floating)):
+    elif not isinstance(value, (float, np.floating, complex, np.complexfloating)):
         return value
     return box_type(value, Const(), level)
 

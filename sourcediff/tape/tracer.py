@@ -200,6 +200,8 @@ class Tracer(Box):
     size = property(lambda self: np.size(unwrap_all(self)))
     dtype = property(lambda self: np.result_type(unwrap_all(self)))
     T = property(lambda self: np.transpose(self))
+    real = property(lambda self: np.real(self))
+    imag = property(lambda self: np.imag(self))
 
     def reshape(self, *shape, **kwargs):
         """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
@@ -214,8 +216,9 @@ class Tracer(Box):
         return np.transpose(self, axes or None)
 
     def astype(self, dtype, **kwargs):
-        """A cast; to a float dtype it is recorded (its cotangent passes through)."""
-        if not np.issubdtype(np.dtype(dtype), np.floating):
+        """A cast; to a float or complex dtype it is recorded (its cotangent passes
+        through; a real one of a complex value is its real part's)."""
+        if not np.issubdtype(np.dtype(dtype), np.inexact):
             return unwrap_all(self).astype(dtype, **kwargs)
 
         def cast(a):
