@@ -199,14 +199,15 @@ def _describe(x):
 def _reverse(g, step, state, n, params, every, snapshots):
     """The loop's reverse rule: cotangents of (step, state, n, *params)."""
     n = _check(step, state, n, params)
-    adj = StepAdjoint(step, params)
+    adj = StepAdjoint(step, state, params)
     count = schedules.Count()
     if snapshots is not None:
-        g = schedules.binomial(state, n, g, adj.advance, adj.back, snapshots, count)
+        g = schedules.binomial(state, n, g, adj.advance, adj.tape, adj.back, snapshots,
+                               count)
         schedule = f"binomial, {snapshots} snapshots"
     else:
         k = every or schedules.default_every(n)
-        g = schedules.segments(state, n, g, adj.advance, adj.back, k, count)
+        g = schedules.segments(state, n, g, adj.advance, adj.tape, adj.back, k, count)
         schedule = f"segments of {k}"
     _last.stats = Stats(n, schedule, count.peak, count.forward, count.backward)
     return (None, runtime.like(g, state), None, *adj.param_cotangents())

@@ -27,41 +27,52 @@ def _differentiable(x):
 
 
 class StepAdjoint:
-    """One step's reverse (``back``) and forward (``advance``), the parameters' cotangents
-    accumulated; the step's compiled ``vjp`` adjoint is made once per kind of state."""
+    """One step forward (``advance``), forward keeping its pullback (``tape``), and back
+    (``back``: the state's cotangent, the parameters' accumulated); the step's compiled
+    split adjoint is made once per kind of state."""
 
-    def __init__(self, step, params):
-        self.step, self.params = step, params
+    def __init__(self, step, state, params):
+        self.step, self.state, self.params = step, state, params
         self.active = [i for i, p in enumerate(params) if _differentiable(p)]
         self.bars = [None] * len(params)
         self.adjoints = {}
-        self.steps = 0
 
     def advance(self, state):
         return self.step(state, *self.params)
 
-    def back(self, state, g):
+    def tape(self, state):
+        """``(step(state), pullback)``; ``pullback(g)`` gives the cotangents of the state and
+        of the differentiated parameters, in order."""
         key = type(state)
         fn = self.adjoints.get(state.dtype if key is np.ndarray else key)
         if fn is None:
             fn = self.adjoints[state.dtype if key is np.ndarray else key] = self._adjoint(state)
-        g_state, g_params = fn(state, g)
+        return fn(state, *self.params)
+
+    def back(self, pullback, g):
+        grads = pullback(g)
         bars = self.bars
-        for i, b in zip(self.active, g_params):
+        for k, i in enumerate(self.active, 1):
+            b = grads[k]
             if b is not None:
                 old = bars[i]
                 bars[i] = b if old is None else old + b if type(b) in _PLAIN else \
                     runtime.add_cot(old, b)
-        return runtime.zeros_like_grad(state) if g_state is None else g_state
+        g = grads[0]
+        return runtime.zeros_like_grad(self.state) if g is None else g
 
     def _adjoint(self, state):
         step, params, active = self.step, self.params, self.active
         if isinstance(step, Primitive):  # its own rule
             rule = step.vjp_or_raise()
 
-            def by_rule(s, g):
-                cots = rule(g, step(s, *params), s, *params)
-                return cots[0], [cots[1 + i] for i in active]
+            def by_rule(s, *params):
+                ans = step(s, *params)
+
+                def pullback(g):
+                    cots = rule(g, ans, s, *params)
+                    return cots[0], *[cots[1 + i] for i in active]
+                return ans, pullback
             return by_rule
         if not isinstance(step, types.FunctionType):
             raise ArgumentError(
@@ -77,37 +88,30 @@ class StepAdjoint:
                 function=step.__name__, hint="def step(state, a, b): ...")
         wrt, spec = (0, *[1 + i for i in active]), spec_of(primals)
         try:  # the split form knows the seed's shape: no unbroadcast left in it
-            run = adjoint_of(step, wrt, "split", spec=spec).fn
+            return adjoint_of(step, wrt, "split", spec=spec).fn
         except SourceUnavailableError as exc:
             return self._taped(exc)
         except split.NotSplittable:
             whole = adjoint_of(step, wrt, "vjp", spec=spec).fn
 
-            def compiled(s, g):
-                grads = whole(s, *params, g)[1]
-                return grads[0], grads[1:]
-            return compiled
-
-        def by_split(s, g):
-            grads = run(s, *params)[1](g)
-            return grads[0], grads[1:]
-        return by_split
+            def by_whole(s, *params):
+                return step(s, *params), lambda g: whole(s, *params, g)[1]
+            return by_whole
 
     def _taped(self, exc):
         """The runtime tape, where the step's source cannot be read (as :func:`vjp`)."""
         from . import tape  # imported on first use (see sourcediff/__init__.py)
         warnings.warn(f"sourcediff: {exc.bare_message}; checkpoint.loop differentiates its "
                       "steps with the runtime tape instead", stacklevel=4)
-        step, params, active = self.step, list(self.params), self.active
+        step, active = self.step, self.active
 
-        def moved(s, *values):
-            for i, v in zip(active, values):
-                params[i] = v
-            return step(s, *params)
-
-        def by_tape(s, g):
-            grads = tape.vjp(moved, s, *[self.params[i] for i in active])[1](g)
-            return grads[0], grads[1:]
+        def by_tape(s, *params):
+            def moved(s, *values):
+                args = list(params)
+                for i, v in zip(active, values):
+                    args[i] = v
+                return step(s, *args)
+            return tape.vjp(moved, s, *[params[i] for i in active])
         return by_tape
 
     def param_cotangents(self):

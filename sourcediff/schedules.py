@@ -1,19 +1,21 @@
 """Checkpointing schedules: how a loop's reverse sweep gets back the states it needs.
 
 A loop ``state = step(state, *params)`` run ``n`` times is reversed from its first
-state alone, by two callables: ``advance(s)`` (one step forward) and ``back(s, g)``
-(the cotangent of the state before a step, from the state before it and the cotangent
+state alone, by three callables: ``advance(s)`` (one step forward), ``tape(s)`` (one
+step forward keeping what its reverse needs: ``(next state, pullback)``) and
+``back(pullback, g)`` (the cotangent of the state before the step, from the cotangent
 after it; it accumulates the parameters' cotangents itself). A schedule decides which
 states to keep and which to run again; each returns the initial state's cotangent and
-counts what it did in a :class:`Count`.
+counts what it did in a :class:`Count` (steps run forward, by ``advance`` or ``tape``;
+states or pullbacks held at once).
 
 - :func:`segments`: sqrt(n) segments (the default). Keep the state at the start of
   each segment of ``every`` steps; reverse the segments last first, each run again
-  from its checkpoint keeping its ``every`` states. Every step runs twice forward; at
-  most ``ceil(n / every) + every`` states are held (``2 sqrt(n)`` for ``every = sqrt(n)``).
+  from its checkpoint keeping its pullbacks. Every step runs twice forward; at most
+  ``ceil(n / every) + every`` states are held (``2 sqrt(n)`` for ``every = sqrt(n)``).
 - :func:`binomial`: Griewank's binomial checkpointing (Revolve) with a fixed number of
   snapshots ``s``: the fewest forward steps for that memory. With ``r`` the least
-  integer with ``binom(s + r, s) >= n``, each step runs at most ``r`` times forward.
+  integer with ``binom(s + r, s) >= n``, each step runs at most ``r + 1`` times forward.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def default_every(n):
     return max(1, isqrt(max(n - 1, 0)) + 1)
 
 
-def segments(state, n, g, advance, back, every, count):
+def segments(state, n, g, advance, tape, back, every, count):
     """Reverse ``n`` steps from ``state``, keeping one checkpoint every ``every`` steps."""
     starts = list(range(0, n, every))
     checkpoints = []
@@ -52,13 +54,13 @@ def segments(state, n, g, advance, back, every, count):
                 state = advance(state)
             count.forward += every
     for start in reversed(starts):
-        held = [checkpoints.pop()]  # the segment again, keeping its states
-        last = held[0]
-        for _ in range(min(every, n - start) - 1):
-            last = advance(last)
-            held.append(last)
-        count.forward += len(held) - 1
-        count.hold(len(held) - 1)
+        s = checkpoints.pop()  # the segment again, keeping its pullbacks
+        held = []
+        for _ in range(min(every, n - start)):
+            s, pullback = tape(s)
+            held.append(pullback)
+        count.forward += len(held)
+        count.hold(len(held) - 1)  # (its checkpoint is dropped)
         count.backward += len(held)
         count.held -= len(held)
         while held:
@@ -75,16 +77,16 @@ def repetitions(n, snapshots):
     return r
 
 
-def binomial(state, n, g, advance, back, snapshots, count):
+def binomial(state, n, g, advance, tape, back, snapshots, count):
     """Reverse ``n`` steps from ``state`` with at most ``snapshots`` states kept besides it
     (Griewank and Walther, Algorithm 799: Revolve)."""
     count.hold(1)
-    g = _reverse(state, n, g, snapshots, advance, back, count)
+    g = _reverse(state, n, g, snapshots, advance, tape, back, count)
     count.held -= 1
     return g
 
 
-def _reverse(state, n, g, free, advance, back, count):
+def _reverse(state, n, g, free, advance, tape, back, count):
     """Steps [0, n) after ``state`` (held by the caller), with ``free`` snapshots left."""
     while n > 1:
         if free == 0:  # no snapshot left: run again from ``state`` for each step
@@ -92,8 +94,8 @@ def _reverse(state, n, g, free, advance, back, count):
                 s = state
                 for _ in range(j):
                     s = advance(s)
-                count.forward += j
-                g = back(s, g)
+                count.forward += j + 1
+                g = back(tape(s)[1], g)
                 count.backward += 1
             return g
         r = repetitions(n, free)
@@ -103,10 +105,11 @@ def _reverse(state, n, g, free, advance, back, count):
             s = advance(s)
         count.forward += m
         count.hold(1)
-        g = _reverse(s, n - m, g, free - 1, advance, back, count)
+        g = _reverse(s, n - m, g, free - 1, advance, tape, back, count)
         count.held -= 1
         n = m  # then the left part, from ``state`` again, with the snapshot freed
     if n == 1:
-        g = back(state, g)
+        g = back(tape(state)[1], g)
+        count.forward += 1
         count.backward += 1
     return g
