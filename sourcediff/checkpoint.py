@@ -1,12 +1,13 @@
 """``checkpoint.loop``: a long loop differentiated in O(sqrt(n)) memory.
 
 ``state = checkpoint.loop(step, state, n, *params)`` runs ``state = step(state,
-*params)`` ``n`` times, like the ``for`` loop it replaces. Differentiated by the
+*params)`` ``n`` times, like the ``for`` loop it replaces (``loop(step, state, xs,
+*params)``: ``state = step(state, x, *params)`` for each ``x`` in ``xs``). Differentiated by the
 compiler, the ``for`` loop pushes what each step overwrites, so its memory grows with
 ``n``; the loop is a :func:`primitive` whose reverse rule keeps ``ceil(sqrt(n))``
 checkpoints and runs each segment again from its checkpoint (:mod:`schedules`), so it
 holds about ``2 sqrt(n)`` states and runs each step twice forward. Each step is
-differentiated by sourcediff itself (its ``vjp`` adjoint, compiled once).
+differentiated by sourcediff itself (its split adjoint, compiled once).
 ``make_loop(snapshots=s)`` gives a loop on Griewank's binomial schedule (Revolve) with
 ``s`` snapshots, for tighter memory; ``make_loop(every=k)`` segments of ``k`` steps.
 
@@ -20,7 +21,7 @@ Examples
 ...     return checkpoint.loop(step, 0.5, 100_000, a, b)
 >>> da, db = grad(loss, wrt=(0, 1))(0.9, 0.1)
 >>> checkpoint.last_stats()
-Stats(n=100000, schedule='segments of 317', peak_states=631, forward_steps=199539, backward_steps=100000)
+Stats(n=100000, schedule='segments of 317', peak_states=631, forward_steps=199855, backward_steps=100000)
 """
 
 from __future__ import annotations
@@ -125,24 +126,29 @@ def _second_order():
 
 
 def _run(step, state, n, params):
-    n = _check(step, state, n, params)
-    if n:
-        state = _checked(step(state, *params), state, step)
-    for _ in range(n - 1):
-        state = step(state, *params)
-    return _checked(state, state, step) if n else state
+    n, xs = _check(step, state, n, params)
+    for i in range(n):
+        new = step(state, *params) if xs is None else step(state, xs[i], *params)
+        state = _checked(new, state, step) if i in (0, n - 1) else new
+    return state
 
 
 def _check(step, state, n, params):
-    """``n`` as an int; a clear error for what the loop cannot differentiate."""
+    """``(n, xs)``: the number of steps, and the items (None for an int ``n``); a clear
+    error for what the loop cannot differentiate."""
     name = getattr(step, "__name__", repr(step))
     if not callable(step):
         raise ArgumentError(f"checkpoint.loop's first argument must be the step function, "
                             f"not {type(step).__name__}",
                             hint="loop(step, state, n, *params) with state = step(state, *params)")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ArgumentError(f"checkpoint.loop's step count must be an int >= 0, got {n!r}",
-                            hint="loop(step, state, n, *params)")
+    xs = None
+    if isinstance(n, (np.ndarray, list, tuple)) and np.ndim(n) > 0:
+        xs, n = n, len(n)
+    elif isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ArgumentError(
+            f"checkpoint.loop's third argument must be a step count (an int >= 0) or the "
+            f"items to loop over (an array, list or tuple), got {n!r}",
+            hint="loop(step, state, n, *params) or loop(step, state, xs, *params)")
     for path, leaf in structure.leaves(state, "state"):
         if _is_traced(leaf) or np.asarray(leaf).dtype.kind not in "fc":
             if _is_traced(leaf):
@@ -155,7 +161,7 @@ def _check(step, state, n, params):
              if _filled(c)]
     if any(_is_traced(v) for v in cells):
         raise _closure_error(name)
-    return int(n)
+    return int(n), xs
 
 
 def _filled(cell):
@@ -197,9 +203,9 @@ def _describe(x):
 
 
 def _reverse(g, step, state, n, params, every, snapshots):
-    """The loop's reverse rule: cotangents of (step, state, n, *params)."""
-    n = _check(step, state, n, params)
-    adj = StepAdjoint(step, state, params)
+    """The loop's reverse rule: cotangents of (step, state, n or xs, *params)."""
+    n, xs = _check(step, state, n, params)
+    adj = StepAdjoint(step, state, params, xs)
     count = schedules.Count()
     if snapshots is not None:
         g = schedules.binomial(state, n, g, adj.advance, adj.tape, adj.back, snapshots,
@@ -210,39 +216,44 @@ def _reverse(g, step, state, n, params, every, snapshots):
         g = schedules.segments(state, n, g, adj.advance, adj.tape, adj.back, k, count)
         schedule = f"segments of {k}"
     _last.stats = Stats(n, schedule, count.peak, count.forward, count.backward)
-    return (None, runtime.like(g, state), None, *adj.param_cotangents())
+    xs_bar, bars = adj.cotangents()
+    return (None, runtime.like(g, state), xs_bar, *bars)
 
 
 def _tangent(tangents, ans, step, state, n, *params):
     """Forward mode: a loop of the step's tangent code, in constant memory."""
-    n = _check(step, state, n, params)
+    n, xs = _check(step, state, n, params)
     t_state = tangents[1] if tangents[1] is not None else runtime.zeros_tangent(state)
-    return step_tangents(step, state, t_state, n, params, tangents[3:])
+    return step_tangents(step, state, t_state, n, params, tangents[3:], xs, tangents[2])
 
 
 loop: Primitive = make_loop()
 loop.__doc__ = """Run ``state = step(state, *params)`` ``n`` times; differentiated in
 O(sqrt(n)) memory.
 
-It computes what ``for _ in range(n): state = step(state, *params)`` computes. Inside
-a function given to :func:`grad`, :func:`value_and_grad`, :func:`vjp`, :func:`jvp` or
-:mod:`sourcediff.tape`, its gradient flows to ``state`` and to each float ``params``
-(not to ``step`` or ``n``). The reverse sweep keeps ``ceil(sqrt(n))`` checkpoints and
-runs each segment again from its checkpoint: about ``2 sqrt(n)`` states held instead
-of ``n``, for each step run twice forward (:func:`make_loop` for other schedules,
+It computes what ``for _ in range(n): state = step(state, *params)`` computes, or,
+given items ``xs`` in place of ``n``, ``for x in xs: state = step(state, x, *params)``.
+Inside a function given to :func:`grad`, :func:`value_and_grad`, :func:`vjp`,
+:func:`jvp` or :mod:`sourcediff.tape`, its gradient flows to ``state``, to float
+``xs`` and to each float ``params`` (not to ``step`` or ``n``). The reverse sweep keeps
+``ceil(sqrt(n))`` checkpoints and runs each segment again from its checkpoint, keeping
+its steps' pullbacks: about ``2 sqrt(n)`` states (or pullbacks) held instead of ``n``,
+for each step run twice forward (:func:`make_loop` for other schedules,
 :func:`last_stats` for what the last sweep did). ``step`` is differentiated by
 sourcediff like any function you call.
 
 Parameters
 ----------
 step : callable
-    ``step(state, *params) -> new state`` shaped like ``state``: a Python function
-    (module-level, nested or lambda) or a :func:`primitive`. Values it reads from
-    its closure are constants: a differentiated value must be passed in ``params``.
+    ``step(state, *params) -> new state`` (``step(state, x, *params)`` with ``xs``),
+    shaped like ``state``: a Python function (module-level, nested or lambda) or a
+    :func:`primitive`. Values it reads from its closure are constants: a
+    differentiated value must be passed in ``params``.
 state : float, array, or tuple / list / dict of them
     The initial state (floats).
-n : int
-    The number of steps (0 returns ``state``).
+n : int, or array, list or tuple
+    The number of steps (0 returns ``state``); or the items ``xs``, one step each
+    (``xs[i]`` for step ``i``: an array's rows).
 *params
     Passed to every step, by position; the gradient flows to the float ones.
 
@@ -254,8 +265,8 @@ object
 Raises
 ------
 ArgumentError
-    A step count that is not an int >= 0, a state that is not made of floats, a step
-    returning a state of another shape.
+    A step count that is not an int >= 0 (nor items), a state that is not made of
+    floats, a step returning a state of another shape.
 SourceDiffError
     A step reading a differentiated value from its closure; a second derivative
     (``hessian``, ``grad(grad(f))``) through the loop.
@@ -277,6 +288,16 @@ Examples
 True
 >>> checkpoint.last_stats().peak_states  # 100 checkpoints, 99 states of one segment
 199
+
+Over items (an RNN over a sequence): the gradient reaches them too.
+
+>>> def cell(h, x, w):
+...     return np.tanh(w * h + x)
+>>> def rnn(w, xs):
+...     return checkpoint.loop(cell, 0.0, xs, w)
+>>> dw, dxs = grad(rnn, wrt=(0, 1))(0.5, np.array([1.0, -1.0, 2.0]))
+>>> dxs.shape
+(3,)
 """
 
 __all__ = ["loop", "make_loop", "last_stats", "Stats"]

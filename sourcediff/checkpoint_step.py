@@ -27,36 +27,47 @@ def _differentiable(x):
 
 
 class StepAdjoint:
-    """One step forward (``advance``), forward keeping its pullback (``tape``), and back
-    (``back``: the state's cotangent, the parameters' accumulated); the step's compiled
-    split adjoint is made once per kind of state."""
+    """Step ``i`` forward (``advance``), forward keeping its pullback (``tape``), and back
+    (``back``: the state's cotangent; the parameters' accumulated, the item's stored); the
+    step's compiled split adjoint is made once per kind of state. ``xs`` (None for a loop
+    of ``n`` steps) gives step ``i`` its item ``xs[i]``, passed before the parameters."""
 
-    def __init__(self, step, state, params):
-        self.step, self.state, self.params = step, state, params
-        self.active = [i for i, p in enumerate(params) if _differentiable(p)]
-        self.bars = [None] * len(params)
+    def __init__(self, step, state, params, xs=None):
+        self.step, self.state, self.xs = step, state, xs
+        self.params = params if xs is None else (xs[0], *params)  # as the step sees them
+        self.given = params
+        self.active = [i for i, p in enumerate(self.params) if _differentiable(p)]
+        self.bars = [None] * len(self.params)
+        self.xs_bar = [None] * len(xs) if xs is not None and 0 in self.active else None
         self.adjoints = {}
 
-    def advance(self, state):
-        return self.step(state, *self.params)
+    def _args(self, i):
+        if self.xs is None:
+            return self.params
+        return (self.xs[i], *self.given)
 
-    def tape(self, state):
+    def advance(self, i, state):
+        return self.step(state, *self._args(i))
+
+    def tape(self, i, state):
         """``(step(state), pullback)``; ``pullback(g)`` gives the cotangents of the state and
         of the differentiated parameters, in order."""
         key = type(state)
         fn = self.adjoints.get(state.dtype if key is np.ndarray else key)
         if fn is None:
             fn = self.adjoints[state.dtype if key is np.ndarray else key] = self._adjoint(state)
-        return fn(state, *self.params)
+        return fn(state, *self._args(i))
 
-    def back(self, pullback, g):
+    def back(self, i, pullback, g):
         grads = pullback(g)
         bars = self.bars
-        for k, i in enumerate(self.active, 1):
+        for k, j in enumerate(self.active, 1):
             b = grads[k]
-            if b is not None:
-                old = bars[i]
-                bars[i] = b if old is None else old + b if type(b) in _PLAIN else \
+            if self.xs_bar is not None and j == 0:
+                self.xs_bar[i] = b
+            elif b is not None:
+                old = bars[j]
+                bars[j] = b if old is None else old + b if type(b) in _PLAIN else \
                     runtime.add_cot(old, b)
         g = grads[0]
         return runtime.zeros_like_grad(self.state) if g is None else g
@@ -114,28 +125,43 @@ class StepAdjoint:
             return tape.vjp(moved, s, *[params[i] for i in active])
         return by_tape
 
-    def param_cotangents(self):
-        return [None if b is None else runtime.like(b, p)
-                for b, p in zip(self.bars, self.params)]
+    def cotangents(self):
+        """The cotangents of ``xs`` (None for a loop of ``n`` steps) and of the parameters."""
+        bars = [None if b is None else runtime.like(b, p) for b, p in zip(self.bars,
+                                                                          self.params)]
+        if self.xs is None:
+            return None, bars
+        if self.xs_bar is None:
+            return None, bars[1:]
+        items = [runtime.like(b, x) for b, x in zip(self.xs_bar, self.xs)]
+        if isinstance(self.xs, np.ndarray):
+            return runtime.like(np.stack(items) if items else np.zeros(self.xs.shape),
+                                self.xs), bars[1:]
+        return type(self.xs)(items), bars[1:]
 
 
-def step_tangents(step, state, t_state, n, params, t_params):
-    """The state's tangent after ``n`` steps (``t_params`` None where a parameter is fixed)."""
+def step_tangents(step, state, t_state, n, params, t_params, xs=None, t_xs=None):
+    """The state's tangent after ``n`` steps (``t_params`` None where a parameter is fixed;
+    with ``xs``, step ``i`` gets ``xs[i]`` first and ``t_xs[i]`` its tangent)."""
+    if xs is not None:
+        params, t_params = (xs[0], *params), (t_xs, *t_params)
     moved = [i for i, t in enumerate(t_params) if t is not None]
-    if isinstance(step, Primitive):
-        rule = step.jvp_or_raise()
-        for _ in range(n):
-            new = step(state, *params)
-            t_state = rule((t_state, *t_params), new, state, *params)
-            state = new
-        return t_state
     made = {}
-    moving = [t_params[i] for i in moved]
-    for _ in range(n):
+    for i in range(n):
+        args = params if xs is None else (xs[i], *params[1:])
+        tans = [t_params[j] if xs is None or j else t_xs[i] for j in moved]
+        if isinstance(step, Primitive):
+            new = step(state, *args)
+            t_state = step.jvp_or_raise()(
+                (t_state, *[t if xs is None or j or t is None else t[i]
+                             for j, t in enumerate(t_params)]),
+                new, state, *args)
+            state = new
+            continue
         key = (type(state), getattr(state, "dtype", None))
         fn = made.get(key)
         if fn is None:
-            fn = made[key] = jvp_adjoint(step, (0, *[1 + i for i in moved]),
-                                         spec_of((state, *params))).fn
-        state, t_state = fn(state, *params, t_state, *moving)
+            fn = made[key] = jvp_adjoint(step, (0, *[1 + j for j in moved]),
+                                         spec_of((state, *args))).fn
+        state, t_state = fn(state, *args, t_state, *tans)
     return t_state

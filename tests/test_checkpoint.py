@@ -164,6 +164,53 @@ def test_container_state_integer_parameter_and_a_primitive_step():
     assert np.isclose(jvp(p, (0.5,), (1.0,))[1], 5 * 2 ** 5 * 0.5 ** 4)
 
 
+def rnn_input_step(h, x, W, U):
+    return np.tanh(W @ h + U @ x)
+
+
+def test_a_loop_over_items_gives_their_gradients_too():
+    """``loop(step, state, xs, *params)`` is ``for x in xs: state = step(state, x, *params)``."""
+    r = np.random.default_rng(1)
+    W, U, h0 = 0.5 * r.standard_normal((3, 3)), r.standard_normal((3, 2)), np.zeros(3)
+    xs = r.standard_normal((11, 2))
+
+    def plain(W, U, xs, h0):
+        h = h0
+        for x in xs:
+            h = np.tanh(W @ h + U @ x)
+        return np.sum(h ** 2)
+    want = grad(plain, wrt=(0, 1, 2, 3))(W, U, xs, h0)
+    for loop in (checkpoint.loop, EVERY3, REVOLVE2):
+        got = grad(_over_items(loop), wrt=(0, 1, 2, 3))(W, U, xs, h0)
+        for a, b in zip(got, want):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    tangents = (np.ones_like(W), np.zeros_like(U), np.ones_like(xs), np.ones_like(h0))
+    got = jvp(lambda W, U, xs, h0: checkpoint.loop(rnn_input_step, h0, xs, W, U),
+              (W, U, xs, h0), tangents)
+    np.testing.assert_allclose(
+        got[1], jvp(lambda W, U, xs, h0: plain_states(W, U, xs, h0), (W, U, xs, h0),
+                    tangents)[1], rtol=1e-11)
+
+    def ints(a, ks):  # integer items: no gradient to them
+        return checkpoint.loop(lambda h, k, a: np.tanh(a * h + k), 0.5, ks, a)
+    np.testing.assert_allclose(grad(ints)(0.9, np.arange(4)),
+                               _central(lambda a: ints(a, np.arange(4)), (0.9,), 0), rtol=1e-6)
+
+
+def _over_items(loop):
+    def f(W, U, xs, h0):
+        return np.sum(loop(rnn_input_step, h0, xs, W, U) ** 2)
+    return f
+
+
+def plain_states(W, U, xs, h0):
+    h = h0
+    for x in xs:
+        h = np.tanh(W @ h + U @ x)
+    return h
+
+
 def test_nested_loops():
     def inner(h, a):
         return checkpoint.loop(step, h, 3, a, 0.1)
@@ -200,8 +247,16 @@ def test_schedules_visit_each_step_once_last_first(n, snapshots):
     for run in (lambda *a: schedules.segments(*a, every=snapshots + 1, count=schedules.Count()),
                 lambda *a: schedules.binomial(*a, snapshots=snapshots, count=schedules.Count())):
         seen: list[int] = []
-        g = run(0, n, 0, lambda s: s + 1, lambda s: (s + 1, s),
-                lambda s, g, seen=seen: seen.append(s) or g + 1)
+
+        def advance(i, s):
+            assert i == s  # step i starts from the state after i steps
+            return s + 1
+
+        def back(i, s, g, seen=seen):
+            assert i == s
+            seen.append(s)
+            return g + 1
+        g = run(0, n, 0, advance, lambda i, s: (advance(i, s), s), back)
         assert seen == list(reversed(range(n))) and g == n
 
 
@@ -231,9 +286,9 @@ def test_memory_grows_with_sqrt_n_not_n():
 
 def test_bad_input_is_refused_clearly():
     f = scalar_loop(checkpoint.loop)
-    with pytest.raises(ArgumentError, match="step count must be an int >= 0"):
+    with pytest.raises(ArgumentError, match="a step count .an int >= 0. or the items"):
         grad(f)(0.9, 0.1, 0.5, 2.5)
-    with pytest.raises(ArgumentError, match="step count must be an int >= 0"):
+    with pytest.raises(ArgumentError, match="a step count .an int >= 0. or the items"):
         f(0.9, 0.1, 0.5, -1)
     with pytest.raises(ArgumentError, match="must hold floats"):
         checkpoint.loop(step, 1, 3, 0.9, 0.1)
