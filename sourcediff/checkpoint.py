@@ -42,8 +42,8 @@ class Stats(NamedTuple):
 
     n: int               # steps in the loop
     schedule: str        # "segments of k" or "binomial, s snapshots"
-    peak_states: int     # the most loop states held at once
-    forward_steps: int   # steps run again forward by the reverse sweep
+    peak_states: int     # the most loop states (or step pullbacks) held at once
+    forward_steps: int   # steps the reverse sweep ran forward (again)
     backward_steps: int  # steps differentiated (each once: n)
 
 
@@ -65,7 +65,7 @@ def make_loop(every: int | None = None, snapshots: int | None = None) -> Primiti
         states: about ``2 sqrt(n)``); each step runs twice forward.
     snapshots : int, optional
         Griewank's binomial schedule (Revolve) with at most ``snapshots`` states kept
-        besides the first: memory fixed whatever ``n``; a step runs at most ``r``
+        besides the first: memory fixed whatever ``n``; a step runs at most ``r + 1``
         times forward, ``r`` the least with ``binom(snapshots + r, snapshots) >= n``.
 
     Returns
@@ -240,7 +240,8 @@ Inside a function given to :func:`grad`, :func:`value_and_grad`, :func:`vjp`,
 its steps' pullbacks: about ``2 sqrt(n)`` states (or pullbacks) held instead of ``n``,
 for each step run twice forward (:func:`make_loop` for other schedules,
 :func:`last_stats` for what the last sweep did). ``step`` is differentiated by
-sourcediff like any function you call.
+sourcediff like any function you call; it runs again in the reverse sweep, so it must
+give the same state from the same inputs (no random draws: pass them in ``xs``).
 
 Parameters
 ----------
