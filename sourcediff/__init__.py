@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib as _importlib
 from typing import TYPE_CHECKING
 
+from . import checkpoint
 from . import rules as _rules  # noqa: F401  (fills the rule table)
 from .api import grad, source, value_and_grad, vjp
 from .check import GradientCheckError, check_grad
@@ -44,6 +45,8 @@ __all__ = [
     "source", "check_grad",
     # in your code
     "primitive", "Primitive", "stop_gradient", "no_grad", "register_container",
+    # long loops in O(sqrt(n)) memory: checkpoint.loop(step, state, n, *params)
+    "checkpoint",
     # errors
     "SourceDiffError", "UnsupportedSyntaxError", "MissingRuleError", "NonScalarOutputError",
     "ArgumentError", "SourceUnavailableError", "GradientCheckError",

@@ -29,6 +29,7 @@ FUNCTION_IMPORTS = {
     ("sourcediff.api", "sourcediff.tape"): "grad(mode='tape')",
     ("sourcediff.adjoints", "sourcediff.tape"): "the fallback where the source is unreadable",
     ("sourcediff.pullback", "sourcediff.tape"): "the fallback where the source is unreadable",
+    ("sourcediff.checkpoint_step", "sourcediff.tape"): "the fallback where a step is unreadable",
     ("sourcediff.higher", "sourcediff.tape.api"): "the tape, to recognise its functions",
     # export copies a helper's source into a standalone module: the error is imported
     # only on the path that raises it, so the copy needs no sourcediff at run time
@@ -69,7 +70,7 @@ LAYERS = [
     ("values", "duck structure signature freevars markers lift"),
     ("early passes", "resolve split"),
     ("helpers", "runtime numeric numeric_complex numeric_fft numeric_fill numeric_linalg numeric_reduce "
-                "numeric_shape splitcall"),
+                "numeric_shape splitcall schedules"),
     ("rule table", "registry custom rules rules_complex rules_fft rules_fill rules_linalg rules_reduce "
                    "rules_scipy rules_shape "
                    "supported"),
@@ -80,7 +81,8 @@ LAYERS = [
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.shim tape.sweep "
              "tape.tracer"),
-    ("API", "entry adjoints gradfunction pullback api higher pickling check"),
+    ("API", "entry adjoints gradfunction pullback api higher pickling check checkpoint_step "
+            "checkpoint"),
     ("tools", "export export_text cli __main__"),
 ]
 LAYER_OF = {f"sourcediff.{m}": i for i, (_, ms) in enumerate(LAYERS) for m in ms.split()}
