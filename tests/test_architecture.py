@@ -30,6 +30,7 @@ FUNCTION_IMPORTS = {
     ("sourcediff.adjoints", "sourcediff.tape"): "the fallback where the source is unreadable",
     ("sourcediff.pullback", "sourcediff.tape"): "the fallback where the source is unreadable",
     ("sourcediff.higher", "sourcediff.tape.api"): "the tape, to recognise its functions",
+    ("sourcediff.rereverse", "sourcediff.tape.generated"): "reverse over reverse runs the tape",
     # export copies a helper's source into a standalone module: the error is imported
     # only on the path that raises it, so the copy needs no sourcediff at run time
     ("sourcediff.runtime", "sourcediff.errors"): "only where it raises (export)",
@@ -68,8 +69,9 @@ LAYERS = [
     ("leaves", "errors nodes names codegen _typing compiler_hook"),
     ("values", "duck structure signature freevars markers lift"),
     ("early passes", "resolve split"),
-    ("helpers", "runtime numeric numeric_linalg numeric_reduce numeric_shape splitcall"),
-    ("rule table", "registry custom rules rules_linalg rules_reduce rules_scipy rules_shape "
+    ("helpers", "runtime numeric numeric_linalg numeric_reduce numeric_shape numeric_cot "
+                "splitcall"),
+    ("rule table", "registry custom rules rules_linalg rules_reduce rules_scipy rules_shape rules_cot "
                    "supported"),
     ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes optimize inplace "
@@ -77,8 +79,8 @@ LAYERS = [
     ("pipeline", "driver"),
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.shim tape.sweep "
-             "tape.tracer"),
-    ("API", "entry adjoints gradfunction pullback api higher pickling check"),
+             "tape.tracer tape.generated"),
+    ("API", "entry adjoints gradfunction pullback api higher rereverse pickling check"),
     ("tools", "export export_text cli __main__"),
 ]
 LAYER_OF = {f"sourcediff.{m}": i for i, (_, ms) in enumerate(LAYERS) for m in ms.split()}

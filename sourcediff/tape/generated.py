@@ -1,0 +1,287 @@
+"""Reverse over reverse: the runtime tape run over generated code.
+
+``vjp(grad(f), x)`` needs the reverse mode of the generated gradient. That gradient is
+plain Python (registered in linecache) calling NumPy and the runtime helpers, each of
+which has a reverse rule in the table. So the tape runs it: a copy of the generated
+function whose globals see
+
+* the shim's ``np`` and ``math`` (arrays the code makes are traced constants, so
+  ``x_bar[i] += v`` and ``scatter_add`` record as functional updates);
+* every helper with a rule recorded as one operation through that rule, with its
+  declared non-differentiable parameters (shapes, indices) as constants and any other
+  parameter without a reverse template refused (``MissingRuleError``: never a silent
+  zero); a helper given a Python list of traced cotangents (``get_cot``, ``pop_cot``,
+  ``plus_cot`` on sequences) only moves items around, so it runs as written;
+* the helpers that allocate or update cotangent buffers (``zeros_for``, ``scatter_add``,
+  ``scatter_into``) in traced form;
+* ``vjp_call`` / ``vjp_method`` (a call into user code) running the callee's own
+  generated adjoint (``adjoint_view``) the same way.
+
+Loops' ``_stack`` lists hold traced values as they are. Anything else the generated
+code calls that the tape cannot run is refused (``unsupported``).
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+
+import numpy as np
+
+from .. import registry, runtime, structure
+from ..compiler_hook import compiler
+from ..errors import MissingRuleError
+from . import record, sweep
+from .graph import (Node, current_level, has_box, is_box, is_constant, new_level, tracing,
+                    unwrap, unwrap_all)
+from .shim import _Globals, traced_float
+from .tracer import Tracer
+
+# generated code's plumbing: run as written (only Python containers and ``+``)
+_AS_WRITTEN = frozenset({"add_cot", "nonzero_or_none", "keys_of", "Stack", "like",
+                         "attr_cot"})
+# helpers of forward-mode (tangent) code and of run-once calls: refused here
+_REFUSED = frozenset({"split_call", "split_method", "pullback_of", "jvp_call", "jvp_method",
+                      "jvp_pair", "tangent_fn", "method_tangent_fn", "adjoint_fn",
+                      "method_adjoint_fn", "pair_fn"})
+
+
+def vjp_of_generated(fn, primals, name=None):
+    """``(fn(*primals), pullback)`` for ``fn`` a plain function of generated code (or a
+    user function it calls), by the tape: every primal is traced."""
+    level = new_level()
+    args, inputs = [], []
+    for p in primals:
+        leaves, rebuild = structure.flatten(p)
+        boxes = [Tracer(v, Node(), level) if _float_leaf(v) else v for v in leaves]
+        args.append(rebuild(boxes))
+        inputs.append((boxes, leaves, rebuild))
+    with tracing(level):
+        out = traced_copy(fn)(*args)
+    out_leaves, rebuild_out = structure.flatten(out)
+    raw = rebuild_out([unwrap(v, level) for v in out_leaves])
+
+    def pullback(cotangent):
+        ct_leaves, _ = structure.flatten(cotangent)
+        seeds = {}
+        for leaf, ct in zip(out_leaves, ct_leaves):
+            if is_box(leaf) and leaf.level == level and not is_constant(leaf):
+                ct = runtime.unbroadcast(ct, unwrap_all(leaf))  # (like() broadcast it)
+                seeds[leaf.node] = sweep.add(seeds.get(leaf.node), ct)
+        sources = sweep.backward(seeds)
+        cts = []
+        for boxes, leaves, rebuild in inputs:
+            cts.append(rebuild([
+                runtime.like(sources[b.node], v) if is_box(b) and b.node in sources
+                else runtime.zeros_like_grad(v) for b, v in zip(boxes, leaves)]))
+        return tuple(cts)
+    return raw, pullback
+
+
+def _float_leaf(v):
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind == "f"
+    return isinstance(v, (float, np.floating))
+
+
+_COPIES: dict = {}
+
+
+def traced_copy(fn):
+    """``fn`` (generated code) with globals that record (see the module docstring)."""
+    hit = _COPIES.get(fn)
+    if hit is None:
+        hit = _COPIES[fn] = _GeneratedGlobals(fn.__globals__).copy_function(fn)
+    return hit
+
+
+class _GeneratedGlobals(_Globals):
+    __slots__ = ()
+
+    def _replacement(self, value):
+        name = _helper_name(value)
+        if name in _TRACED:
+            return _TRACED[name]
+        if name is not None:
+            return traced_helper(name, value)
+        if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] in (
+                "sourcediff", "scipy"):
+            return _HelperModule(value)    # ``rt.unconcatenate(...)`` in the user's code
+        return _ruled(value) or super()._replacement(value)
+
+
+def _ruled(value):
+    """A function with a rule that NumPy's protocols do not dispatch (a SciPy function
+    written in Python, ``scipy.stats.norm.pdf``): recorded through its rule."""
+    if value is float:
+        return traced_float
+    if isinstance(value, np.ufunc) or not callable(value) or isinstance(value, type):
+        return None
+    if str(getattr(value, "__module__", "")).startswith("numpy"):
+        return None
+    try:
+        rule = registry.lookup(value)
+    except TypeError:   # unhashable
+        return None
+    return None if rule is None else traced_helper(rule.name, value)
+
+
+def _helper_name(value):
+    """The name generated code calls ``value`` by, if it is a helper (``sp_polygamma``)."""
+    if len(_NAMES) != len(runtime.HELPERS):
+        _NAMES.clear()
+        _NAMES.update({id(v): k for k, v in runtime.HELPERS.items() if callable(v)})
+    name = _NAMES.get(id(value))
+    return name if name is not None and runtime.HELPERS[name] is value else None
+
+
+_NAMES: dict = {}
+
+
+class _HelperModule:
+    """A module of sourcediff's as traced code sees it: its helpers traced."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        if runtime.HELPERS.get(name) is value:
+            return _TRACED.get(name) or traced_helper(name, value)
+        return _ruled(value) or value
+
+
+def unsupported(name):
+    return MissingRuleError(
+        f"reverse over reverse cannot run the generated code's call of {name}",
+        construct=name, hint="use forward over reverse: hessian(f), hvp(f) or "
+                             "jvp(grad(f), ...)")
+
+
+@functools.lru_cache(maxsize=None)
+def traced_helper(name, fn):
+    """``fn`` as the tape runs it inside generated code."""
+    if name in _AS_WRITTEN:
+        return fn
+    if name in _REFUSED:
+        def refuse(*args, **kwargs):
+            if has_box(args) or has_box(kwargs):
+                raise unsupported(name)
+            return fn(*args, **kwargs)
+        return refuse
+    rule = registry.lookup(fn)
+    if registry.is_nondiff(fn) or rule is None:
+        if rule is None and not registry.is_nondiff(fn):
+            def missing(*args, **kwargs):
+                if has_box(args) or has_box(kwargs):
+                    raise unsupported(name)
+                return fn(*args, **kwargs)
+            return missing
+        return lambda *args, **kwargs: fn(*unwrap_all(args), **unwrap_all(kwargs))
+    if not (rule.vjps or rule.seq_vjps):
+        def forward_only(*args, **kwargs):
+            if has_box(args) or has_box(kwargs):
+                raise record.missing_rule(fn, " (it has a forward rule only)")
+            return fn(*args, **kwargs)
+        return forward_only
+
+    @functools.wraps(fn)
+    def traced(*args, **kwargs):
+        top = _top(args, kwargs)
+        if top is None:
+            return fn(*args, **kwargs)
+        bound = rule.bind(args, dict(kwargs))
+        boxed_param = False
+        for pname, value in bound.items():
+            if pname in rule.seq_vjps and isinstance(value, (list, tuple)) and any(
+                    is_box(v) and v.level == top and not is_constant(v) for v in value):
+                boxed_param = True
+            elif is_box(value) and value.level == top and not is_constant(value):
+                boxed_param = True
+                if pname not in rule.vjps and pname not in rule.seq_vjps \
+                        and pname not in rule.nondiff:
+                    raise record.missing_rule(fn, f" with respect to its argument '{pname}'")
+        if not boxed_param:   # traced values only inside Python containers: plumbing
+            return fn(*args, **kwargs)
+        out = record.record(traced, rule, args, kwargs, strict=False, force=True)
+        plain = out.value if is_box(out) else None
+        if isinstance(plain, (list, tuple)):  # a list of cotangents: one traced item each
+            return type(plain)(out[i] for i in range(len(plain)))
+        return out
+    return traced
+
+
+def _top(args, kwargs):
+    box = record.find_top(args, kwargs)
+    return None if box is None else box.level
+
+
+# --- cotangent buffers ------------------------------------------------------------------
+def _zeros_for(x):
+    out = runtime.zeros_for(unwrap_all(x))
+    level = current_level()
+    if isinstance(out, np.ndarray) and level is not None:
+        return Tracer(out, record.Const(), level)
+    return out
+
+
+def _scatter_add(buf, idx, g):
+    idx = unwrap_all(idx)
+    if isinstance(buf, (list, dict)):
+        return runtime.scatter_add(buf, idx, g)
+    if not is_box(buf):
+        if not has_box(g):
+            return runtime.scatter_add(buf, idx, g)
+        raise unsupported("scatter_add into a plain array")
+    spread = traced_helper("unindex", runtime.unindex)(g, unwrap_all(buf), idx)
+    new = buf + spread
+    if not is_box(new):
+        new = Tracer(new, record.Const(), buf.level)
+    buf.value, buf.node, buf.level = new.value, new.node, new.level
+
+
+def _scatter_into(buf, x, idx, g):
+    if buf is None:
+        buf = _zeros_for(x)
+    elif runtime._is_scalar(unwrap_all(buf)) and np.ndim(unwrap_all(x)) > 0:
+        buf = _zeros_for(x) + buf
+    _scatter_add(buf, idx, g)
+    return buf
+
+
+def _add_owned(a, b):
+    if a is None:
+        return b if is_box(b) else runtime.add_owned(None, b)
+    return runtime.add_cot(a, b)
+
+
+def _vjp_call(fn, g, *args):
+    """A call into user code: its generated adjoint (a plain function), run traced."""
+    if not (has_box(args) or has_box(g)):
+        return runtime.vjp_call(fn, g, *args)
+    plain_args = unwrap_all(args)
+    bound = None
+    if runtime._is_method(fn):
+        fn, args, plain_args, bound = fn.__func__, (fn.__self__, *args), \
+            (fn.__self__, *plain_args), fn.__self__
+    if runtime._made_gradient(fn):
+        raise unsupported(f"the gradient '{getattr(fn, '__name__', fn)}' called inside "
+                          "the differentiated function")
+    first = 1 if bound is not None else 0
+    wrt = tuple(i for i, a in enumerate(plain_args) if i >= first and runtime._differentiable(a))
+    view = compiler.adjoint_view(fn, plain_args, wrt if g is not None else (), bound=bound)
+    return traced_copy(view)(*args[first:], g)
+
+
+def _vjp_method(g, obj, name, *args):
+    if not (has_box(args) or has_box(g)):
+        return runtime.vjp_method(g, obj, name, *args)
+    f = getattr(obj, name)
+    if runtime._is_method(f) and f.__self__ is obj:
+        return _vjp_call(f.__func__, g, obj, *args)
+    raise unsupported(f"the method .{name}")
+
+
+_TRACED = {"zeros_for": _zeros_for, "scatter_add": _scatter_add,
+           "scatter_into": _scatter_into, "add_owned": _add_owned, "vjp_call": _vjp_call,
+           "vjp_method": _vjp_method}
