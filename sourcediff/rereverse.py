@@ -19,12 +19,17 @@ Two paths, each where it is needed:
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
+from . import codegen, runtime
+from .api import grad
 from .compiled import ForwardGrad, _like, flat_primals
 from .compiler_hook import provides
-from .errors import ArgumentError
+from .errors import ArgumentError, MissingRuleError
 from .gradfunction import GradFunction
+from .shapes import spec_of
 
 
 @provides
@@ -63,3 +68,59 @@ def gradient_vjp(made, primals):
         return tuple(_like(c, p) for c, p in zip(cts, primals))
 
     return out, pullback
+
+
+_VIEWS: dict = {}   # (id(made), shapes, active) -> (made, generated function)
+
+
+@provides
+def gradient_adjoint_view(fn, args, active=True):
+    """A plain generated function ``F(*args, g) == runtime.vjp_call(fn, g, *args)`` for
+    ``fn`` a gradient sourcediff made (``grad(h)`` called inside differentiated code),
+    so that forward mode can read it back: a second derivative of such a function
+    (``hessian(g)``, ``grad(grad(g))``). It is the symmetric form: the tangent of
+    ``grad(h, wrt=every float argument)`` along ``g`` in the slots ``fn`` differentiates,
+    ``jvp_call`` of that gradient's generated code."""
+    made = getattr(fn, "__sourcediff_state__", fn)
+    name = getattr(fn, "__name__", "gradient")
+    if not isinstance(made, GradFunction) or made.with_value or made.has_aux or not all(
+            isinstance(i, (int, np.integer)) for i in made.wrt_items):
+        raise MissingRuleError(
+            f"a second derivative through the call of '{name}' inside the differentiated "
+            "function is supported for grad(h) of named arguments only",
+            construct="grad(...) called inside differentiated code",
+            hint="call grad(h) (not value_and_grad, has_aux, or a gradient of a gradient) "
+                 "inside, or write the derivative out")
+    key = (id(made), spec_of(args), bool(active))
+    hit = _VIEWS.get(key)
+    if hit is not None and hit[0] is made:
+        return hit[1]
+    n = len(args)
+    params = [f"_sd_a{i}" for i in range(n)]
+    diff = tuple(i for i, a in enumerate(args) if runtime._differentiable(a))
+    if not (active and diff):
+        body = f"    return {[None] * n!r}"
+        glob = {}
+    else:
+        full = grad(made.fn, diff[0] if len(diff) == 1 else diff)
+        items = [int(i) for i in made.wrt_items]
+        tans = []
+        for k in range(n):
+            if k in items:
+                tans.append("_sd_g" if made.single else f"_sd_g[{items.index(k)}]")
+            else:
+                tans.append(f"zeros_tangent({params[k]})" if k in diff else "None")
+        t = "_sd_t" if len(diff) == 1 else None
+        outs = [("_sd_t" if t else f"_sd_t[{diff.index(k)}]") if k in diff else "None"
+                for k in range(n)]
+        body = (f"    _sd_t = jvp_call(_sd_full, ({', '.join(tans)},), {', '.join(params)})\n"
+                f"    return [{', '.join(outs)}]")
+        glob = {"_sd_full": full.plain_function(tuple(args)),
+                "jvp_call": runtime.HELPERS["jvp_call"],
+                "zeros_tangent": runtime.HELPERS["zeros_tangent"]}
+    fname = f"{getattr(made.fn, '__name__', 'h')}_grad_cts".replace("<", "_").replace(">", "_")
+    src = f"def {fname}({', '.join(params + ['_sd_g'])}):\n{body}\n"
+    filename = f"<sourcediff {fname}:{zlib.crc32(src.encode()):08x}>"
+    view = codegen.compile_function(src, fname, {"np": np, **glob}, filename)
+    _VIEWS[key] = (made, view)
+    return view

@@ -812,14 +812,8 @@ HELPERS.update(zeros_tangent=zeros_tangent, tangent_setitem=tangent_setitem, vjp
 # same way. These four helpers only build F; they carry no gradient themselves.
 def adjoint_fn(fn, g, *args):
     """F with ``F(*args, g) == vjp_call(fn, g, *args)`` (plain generated code)."""
-    if _made_gradient(fn):
-        from .errors import MissingRuleError
-        raise MissingRuleError(
-            f"a second derivative through the call of '{getattr(fn, '__name__', fn)}', a "
-            "gradient sourcediff made, inside the differentiated function is not supported",
-            construct="grad(...) called inside differentiated code",
-            hint="jvp of such a function works; for its gradient, write the derivative out "
-                 "(or pass the function to grad from outside)")
+    if _made_gradient(fn):  # grad(h) called inside: see rereverse.gradient_adjoint_view
+        return compiler.gradient_adjoint_view(fn, args, g is not None)
     bound = None
     if _is_method(fn):
         fn, args, bound = fn.__func__, (fn.__self__, *args), fn.__self__
@@ -850,6 +844,8 @@ def tangent_fn(fn, tangents, *args, pair=False):
     if _is_method(fn):
         fn, args, bound = fn.__func__, (fn.__self__, *args), fn.__self__
         tangents = (None, *tangents)
+    if _made_gradient(fn):  # grad(h) called in differentiated code: its generated code
+        fn = fn.plain_function(args)
     filled = [_filled(t, a) for t, a in zip(tangents, args)]
     wrt = tuple(i for i, (a, t) in enumerate(zip(args, filled))
                 if t is not None and _differentiable(a))

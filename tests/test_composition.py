@@ -216,18 +216,18 @@ def test_nested_grad_of_a_module_function_in_forward_mode(x):
     assert jvp(confusion, (x,), (1.0,))[1] == pytest.approx(1.0, abs=1e-12)
 
 
-@pytest.mark.parametrize("f, first, second", [(outer_times, 2 * 1.5, 2.0),
-                                               (confusion, 1.0, 0.0)])
-def test_nested_grad_in_reverse_mode_is_right_or_refused(f, first, second):
-    """Never a wrong number: grad of a function that calls a gradient is exact or a
-    SourceDiffError (README: what composes). Today grad of it is refused."""
-    for run, expected in [(lambda: grad(f)(1.5), first), (lambda: grad(grad(f))(1.5), second),
-                          (lambda: hessian(f)(1.5), second)]:
-        try:
-            value = run()
-        except SourceDiffError:
-            continue
-        assert value == pytest.approx(expected, abs=1e-12)
+@pytest.mark.parametrize("f, first, second", [(outer_times, lambda x: 2 * x, lambda x: 2.0),
+                                               (confusion, lambda x: 1.0, lambda x: 0.0)])
+@pytest.mark.parametrize("x", [1.5, -0.4])
+def test_nested_grad_to_second_order(f, first, second, x):
+    """grad of a function calling grad(h) of a module function: order 1 (reverse over
+    reverse inside), order 2 by grad(grad(g)), hessian and vjp of the gradient, each
+    against the hand-computed value and differences of the order below."""
+    assert grad(f)(x) == pytest.approx(first(x), abs=1e-12)
+    assert grad(f)(x) == pytest.approx(float(fd(f, x)), abs=1e-7)
+    for value in (grad(grad(f))(x), hessian(f)(x), vjp(grad(f), x)[1](1.0)[0]):
+        assert value == pytest.approx(second(x), abs=1e-12)
+        assert value == pytest.approx(float(fd(grad(f), x, 1e-5)), abs=1e-6)
 
 
 def test_grad_of_a_closure_over_the_differentiated_value():
@@ -244,13 +244,22 @@ def test_grad_of_a_closure_over_the_differentiated_value():
         def inner(y):
             return np.sin(x * y)
         return x * grad(inner)(0.5)  # x * x cos(x / 2)
-    for f, want in ((g, lambda x: 2 * x), (h, lambda x: 1.0),
-                    (k, lambda x: 2 * x * np.cos(x / 2) - x * x * np.sin(x / 2) / 2)):
+    for f, want, want2 in (
+            (g, lambda x: 2 * x, lambda x: 2.0), (h, lambda x: 1.0, lambda x: 0.0),
+            (k, lambda x: 2 * x * np.cos(x / 2) - x * x * np.sin(x / 2) / 2,
+             lambda x: 2 * np.cos(x / 2) - 2 * x * np.sin(x / 2) - x * x * np.cos(x / 2) / 4)):
         for x in (-0.7, 1.5):
             fd = (f(x + 1e-6) - f(x - 1e-6)) / 2e-6
             assert grad(f)(x) == pytest.approx(want(x), rel=1e-9)
             assert grad(f)(x) == pytest.approx(fd, rel=1e-6)
             assert jvp(f, (x,), (1.0,))[1] == pytest.approx(want(x), rel=1e-9)
+            second = (grad(f)(x + 1e-5) - grad(f)(x - 1e-5)) / 2e-5
+            for value in (grad(grad(f))(x), hessian(f)(x), vjp(grad(f), x)[1](1.0)[0]):
+                assert value == pytest.approx(want2(x), rel=1e-9, abs=1e-12)
+                assert value == pytest.approx(second, rel=1e-6, abs=1e-6)
+        # third order: forward over forward over the generated gradient inside
+        d3 = (grad(grad(f))(1.2 + 1e-5) - grad(grad(f))(1.2 - 1e-5)) / 2e-5
+        assert grad(grad(grad(f)))(1.2) == pytest.approx(d3, rel=1e-6, abs=1e-6)
 
 
 # --- tuple-returning functions and primitives ---------------------------------------------------

@@ -35,6 +35,7 @@ from . import record, sweep
 from .graph import (Node, current_level, has_box, is_box, is_constant, new_level, tracing,
                     unwrap, unwrap_all)
 from .shim import _Globals, traced_float
+from .api import _like
 from .tracer import Tracer
 
 # generated code's plumbing: run as written (only Python containers and ``+``)
@@ -53,7 +54,7 @@ def vjp_of_generated(fn, primals, name=None):
     args, inputs = [], []
     for p in primals:
         leaves, rebuild = structure.flatten(p)
-        boxes = [Tracer(v, Node(), level) if _float_leaf(v) else v for v in leaves]
+        boxes = [Tracer(v, Node(), level) if _float_leaf(unwrap_all(v)) else v for v in leaves]
         args.append(rebuild(boxes))
         inputs.append((boxes, leaves, rebuild))
     with tracing(level):
@@ -72,8 +73,8 @@ def vjp_of_generated(fn, primals, name=None):
         cts = []
         for boxes, leaves, rebuild in inputs:
             cts.append(rebuild([
-                runtime.like(sources[b.node], v) if is_box(b) and b.node in sources
-                else runtime.zeros_like_grad(v) for b, v in zip(boxes, leaves)]))
+                _like(sources[b.node], v) if is_box(b) and b.node in sources
+                else runtime.zeros_like_grad(unwrap_all(v)) for b, v in zip(boxes, leaves)]))
         return tuple(cts)
     return raw, pullback
 
@@ -264,9 +265,12 @@ def _vjp_call(fn, g, *args):
     if runtime._is_method(fn):
         fn, args, plain_args, bound = fn.__func__, (fn.__self__, *args), \
             (fn.__self__, *plain_args), fn.__self__
-    if runtime._made_gradient(fn):
-        raise unsupported(f"the gradient '{getattr(fn, '__name__', fn)}' called inside "
-                          "the differentiated function")
+    if runtime._made_gradient(fn):  # grad(h) inside: the tape over its generated code,
+        # nested (its sweep, given a traced g, records on this trace)
+        made = getattr(fn, "__sourcediff_state__", fn)
+        _, pull = vjp_of_generated(made.plain_function(plain_args), args)
+        wrt = [i for i, a in enumerate(plain_args) if runtime._differentiable(a)]
+        return [c if i in wrt else None for i, c in enumerate(pull(g))]
     first = 1 if bound is not None else 0
     wrt = tuple(i for i, a in enumerate(plain_args) if i >= first and runtime._differentiable(a))
     view = compiler.adjoint_view(fn, plain_args, wrt if g is not None else (), bound=bound)
