@@ -651,7 +651,7 @@ def _vjp(fn, g, args, first=0):
     out = [None] * len(args)
     if not wrt or g is None:
         return out
-    if _made_gradient(fn):  # grad(h) called in differentiated code: see higher.gradient_vjp
+    if _made_gradient(fn):  # grad(h) called in differentiated code: rereverse.gradient_vjp
         cts = compiler.gradient_vjp(getattr(fn, "__sourcediff_state__", fn), args)[1](g)
         return [ct if i in wrt else None for i, ct in enumerate(cts)]
     adj = compiler.adjoint_of(fn, wrt, "vjp", spec=compiler.spec_of(args))

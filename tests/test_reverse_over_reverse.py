@@ -92,6 +92,16 @@ def test_vjp_of_a_gradient_is_the_hessian_product(f):
     assert np.allclose(ct, hvp(f)(X, V), rtol=1e-10, atol=1e-10)
 
 
+def test_the_symmetric_form_agrees():
+    """higher.symmetric_gradient_vjp (forward over the gradient with respect to every
+    argument, the form a call of grad(h) inside compiled code is differentiated through
+    at second order) gives the same numbers by another path."""
+    from sourcediff.higher import symmetric_gradient_vjp
+    for f in (looped, calls, method):
+        got = symmetric_gradient_vjp(grad(f), (X,))[1](V)[0]
+        assert np.allclose(got, vjp(grad(f), X)[1](V)[0], rtol=1e-10, atol=1e-10)
+
+
 def test_hand_computed_hessian_product():
     def f(x):
         return np.sum(np.sin(x) * x ** 2)
