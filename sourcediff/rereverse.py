@@ -51,7 +51,7 @@ def gradient_vjp(made, primals):
         raise ArgumentError("vjp of a gradient of a function with *args is not supported",
                             function=name, hint="give the function named parameters")
     out = made(*primals)
-    plain = made.plain_function(tuple(primals))
+    plain = made.plain_function(tuple(flat))
     value, pull = vjp_of_generated(plain, tuple(flat), name)
     del value
 

@@ -98,7 +98,8 @@ def test_the_symmetric_form_agrees():
     at second order) gives the same numbers by another path."""
     from sourcediff.higher import symmetric_gradient_vjp
     for f in (looped, calls, method):
-        got = symmetric_gradient_vjp(grad(f), (X,))[1](V)[0]
+        made = grad(f).__sourcediff_state__
+        got = symmetric_gradient_vjp(made, (X,))[1](V)[0]
         assert np.allclose(got, vjp(grad(f), X)[1](V)[0], rtol=1e-10, atol=1e-10)
 
 
@@ -159,6 +160,34 @@ def test_tuple_wrt_and_third_order_through_vjp():
     s, c = np.sin(t), np.cos(t)
     third = 6 * s + 18 * t * c - 9 * t ** 2 * s - t ** 3 * c
     assert vjp(grad(grad(cube)), t)[1](1.0)[0] == pytest.approx(third, rel=1e-12)
+
+
+def test_containers_and_defaults():
+    """A dict argument (its gradient's key order is not the argument's), a list
+    argument, a keyword-only default: each against differences of the gradient."""
+    def f(p, x):
+        return np.sum(np.tanh(p["w"] * x + p["b"]) ** 2)
+    p, x = {"w": np.array([0.3, -0.2]), "b": 0.4}, np.array([1.0, 2.0])
+    ct = vjp(grad(f), p, x)[1]({"w": np.array([1.0, 0.0]), "b": 0.0})
+    g_w0 = lambda w: grad(f)({"w": w, "b": 0.4}, x)["w"][0]  # noqa: E731
+    assert np.allclose(ct[0]["w"], fd(g_w0, p["w"]), atol=1e-7)
+    assert ct[0]["b"] == pytest.approx(float(fd(lambda b: grad(f)({"w": p["w"], "b": b}, x)[
+        "w"][0], 0.4)), abs=1e-7)
+    assert np.allclose(ct[1], fd(lambda x: grad(f)(p, x)["w"][0], x), atol=1e-7)
+
+    def lst(xs):
+        acc = []
+        for v in xs:
+            acc.append(np.sin(v) * v)
+        return np.sum(acc[0] * acc[1])
+    xs = [np.array([0.2, 0.5]), np.array([1.0, -0.3])]
+    (c0, c1), = vjp(grad(lst), xs)[1]([np.ones(2), np.zeros(2)])
+    assert np.allclose(c1, fd(lambda b: np.sum(grad(lst)([xs[0], b])[0]), xs[1]), atol=1e-7)
+    assert np.allclose(c0, fd(lambda a: np.sum(grad(lst)([a, xs[1]])[0]), xs[0]), atol=1e-7)
+
+    def kw(x, *, scale=2.0):
+        return np.sum(np.exp(scale * x))
+    assert np.allclose(vjp(grad(kw), X)[1](V)[0], 4 * np.exp(2 * X) * V, atol=1e-12)
 
 
 def test_refused_not_wrong():

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import registry, runtime, structure
 from ..compiler_hook import compiler
-from ..errors import MissingRuleError
+from ..errors import ArgumentError, MissingRuleError
 from . import record, sweep
 from .graph import (Node, current_level, has_box, is_box, is_constant, new_level, tracing,
                     unwrap, unwrap_all)
@@ -63,11 +63,15 @@ def vjp_of_generated(fn, primals, name=None):
     raw = rebuild_out([unwrap(v, level) for v in out_leaves])
 
     def pullback(cotangent):
-        ct_leaves, _ = structure.flatten(cotangent)
+        # the cotangent in the raw output's own structure (a dict's key order) and shapes
+        # (a gradient made from a scalar zero placeholder was broadcast by like())
+        ct_leaves, _ = structure.flatten(_shaped(cotangent, raw))
+        if len(ct_leaves) != len(out_leaves):
+            raise ArgumentError("the cotangent does not match the output's structure",
+                                function=name)
         seeds = {}
         for leaf, ct in zip(out_leaves, ct_leaves):
             if is_box(leaf) and leaf.level == level and not is_constant(leaf):
-                ct = runtime.unbroadcast(ct, unwrap_all(leaf))  # (like() broadcast it)
                 seeds[leaf.node] = sweep.add(seeds.get(leaf.node), ct)
         sources = sweep.backward(seeds)
         cts = []
@@ -77,6 +81,19 @@ def vjp_of_generated(fn, primals, name=None):
                 else runtime.zeros_like_grad(unwrap_all(v)) for b, v in zip(boxes, leaves)]))
         return tuple(cts)
     return raw, pullback
+
+
+def _shaped(ct, raw):
+    """``ct`` laid out as ``raw``: dicts in ``raw``'s key order, each leaf summed to the
+    shape of ``raw``'s (traced cotangents kept as they are)."""
+    if isinstance(raw, dict) and isinstance(ct, dict):
+        return {k: _shaped(ct.get(k), v) for k, v in raw.items()}
+    if isinstance(raw, (list, tuple)) and isinstance(ct, (list, tuple)):
+        return type(raw)(_shaped(c, r) for c, r in zip(ct, raw)) if len(ct) == len(raw) \
+            else ct
+    if ct is None or is_box(ct) or not isinstance(raw, (float, np.ndarray, np.generic)):
+        return ct
+    return runtime.unbroadcast(ct, raw)
 
 
 def _float_leaf(v):
