@@ -190,6 +190,22 @@ def test_containers_and_defaults():
     assert np.allclose(vjp(grad(kw), X)[1](V)[0], 4 * np.exp(2 * X) * V, atol=1e-12)
 
 
+def test_through_a_user_primitive():
+    """The generated gradient calls the primitive and its defvjp rule (plain Python): the
+    tape records both."""
+    @sourcediff.primitive
+    def cube(x):
+        return x ** 3
+    cube.defvjp(lambda g, ans, x: (3 * g * x ** 2,))
+    cube.defjvp(lambda t, ans, x: 3 * t[0] * x ** 2)
+
+    def f(x):
+        return np.sum(np.sin(cube(x)))
+    want = (6 * X * np.cos(X ** 3) - 9 * X ** 4 * np.sin(X ** 3)) * V
+    assert np.allclose(vjp(grad(f), X)[1](V)[0], want, atol=1e-12)
+    assert np.allclose(vjp(grad(f), X)[1](V)[0], fd(grad(f), X) @ V, atol=1e-6)
+
+
 def test_refused_not_wrong():
     def f(x):
         return np.sum(x ** 3)

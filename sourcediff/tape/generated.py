@@ -141,7 +141,9 @@ def _ruled(value):
         rule = registry.lookup(value)
     except TypeError:   # unhashable
         return None
-    return None if rule is None else traced_helper(rule.name, value)
+    if rule is None or not (rule.vjps or rule.seq_vjps or rule.jvps):
+        return None   # (a user primitive records its own rule on traced values)
+    return traced_helper(rule.name, value)
 
 
 def _helper_name(value):
