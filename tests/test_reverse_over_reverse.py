@@ -206,6 +206,31 @@ def test_through_a_user_primitive():
     assert np.allclose(vjp(grad(f), X)[1](V)[0], fd(grad(f), X) @ V, atol=1e-6)
 
 
+def quartic_helper(x):
+    return x ** 4 + np.sin(x)
+
+
+def quartic(x):
+    cube = lambda u: u * u * u  # noqa: E731
+    return quartic_helper(x) + cube(x)
+
+
+@pytest.mark.parametrize("x", [0.7, -1.3])
+def test_reverse_over_forward_code_through_calls(x):
+    """vjp of grad(grad(f)) runs the tape over forward-mode code (its jvp_call of the
+    callees' tangent code traced too): third and fourth derivatives."""
+    third, fourth = 24 * x - np.cos(x) + 6, 24 + np.sin(x)
+    assert vjp(grad(grad(quartic)), x)[1](1.0)[0] == pytest.approx(third, rel=1e-12)
+    assert vjp(grad(grad(grad(quartic))), x)[1](1.0)[0] == pytest.approx(fourth, rel=1e-12)
+
+    def k(x):
+        def inner(y):
+            return np.sin(x * y)
+        return x * grad(inner)(0.5)
+    d3 = (grad(grad(k))(x + 1e-5) - grad(grad(k))(x - 1e-5)) / 2e-5
+    assert vjp(grad(grad(k)), x)[1](1.0)[0] == pytest.approx(d3, rel=1e-6, abs=1e-6)
+
+
 def test_refused_not_wrong():
     def f(x):
         return np.sum(x ** 3)

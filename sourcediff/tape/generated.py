@@ -42,9 +42,9 @@ from .tracer import Tracer
 _AS_WRITTEN = frozenset({"add_cot", "nonzero_or_none", "keys_of", "Stack", "like",
                          "attr_cot"})
 # helpers of forward-mode (tangent) code and of run-once calls: refused here
-_REFUSED = frozenset({"split_call", "split_method", "pullback_of", "jvp_call", "jvp_method",
-                      "jvp_pair", "tangent_fn", "method_tangent_fn", "adjoint_fn",
-                      "method_adjoint_fn", "pair_fn"})
+# (the functions building views of generated code, adjoint_fn, tangent_fn..., are
+# non-differentiable: they run on plain values)
+_REFUSED = frozenset({"split_call", "split_method", "pullback_of"})
 
 
 def vjp_of_generated(fn, primals, name=None):
@@ -305,6 +305,27 @@ def _vjp_method(g, obj, name, *args):
     raise unsupported(f"the method .{name}")
 
 
+def _jvp_pair(fn, tangents, *args):
+    """A call's value and tangent in tangent code: its tangent view (generated code), run
+    traced."""
+    if not (has_box(args) or has_box(tangents)):
+        return runtime.jvp_pair(fn, tangents, *args)
+    view = runtime.tangent_fn(fn, unwrap_all(tangents), *unwrap_all(args), pair=True)
+    return traced_copy(view)(*args, tuple(tangents))
+
+
+def _jvp_call(fn, tangents, *args):
+    return _jvp_pair(fn, tangents, *args)[1]
+
+
+def _jvp_method(obj, name, tangents, *args):
+    if not (has_box(args) or has_box(tangents)):
+        return runtime.jvp_method(obj, name, tangents, *args)
+    view = runtime.method_tangent_fn(obj, name, unwrap_all(tangents), *unwrap_all(args))
+    return traced_copy(view)(obj, tuple(tangents), *args)
+
+
 _TRACED = {"zeros_for": _zeros_for, "scatter_add": _scatter_add,
            "scatter_into": _scatter_into, "add_owned": _add_owned, "vjp_call": _vjp_call,
-           "vjp_method": _vjp_method}
+           "vjp_method": _vjp_method, "jvp_call": _jvp_call, "jvp_pair": _jvp_pair,
+           "jvp_method": _jvp_method}
