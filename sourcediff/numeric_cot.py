@@ -11,7 +11,8 @@ import math
 import numpy as np
 
 from .errors import MissingRuleError
-from .runtime import norm_axes, unbroadcast, unindex
+from .runtime import (norm_curvature, norm_vjp, norm_vjp_dx, unbroadcast,
+                      unindex)
 
 
 def put_cot(v, x, key):
@@ -36,18 +37,24 @@ def einsum_at(v, subscripts, operands, i):
     return np.einsum(subscripts, *[v if j == i else o for j, o in enumerate(operands)])
 
 
-def norm_smooth(x, ord=None, axis=None):
-    """Whether ``norm_vjp(g, ans, x, ord, axis)`` is smooth in ``x`` and ``ans`` (the
-    2-norm family: its second derivatives have rules); False where it is piecewise
-    constant (ord 0, 1, inf, and matrix 1, inf); any other order is refused."""
-    mat = norm_axes(x, ord, axis)
-    if ord in (None, "fro") or (ord == 2 and mat is None):
-        return True
-    if (mat is None and ord in (0, 1, np.inf, -np.inf)) or (
-            mat is not None and ord in (1, -1, np.inf, -np.inf)):
-        return False
+def norm_x_cot(v, ans, x, g, ord=None, axis=None, keepdims=False):
+    """The cotangent of ``x`` in ``norm_vjp(v, ans, x, ...)`` for the output cotangent ``g``:
+    ``v g / ans`` for the 2-norms (Frobenius included), ``v (p - 1) |x|^(p-2) g / ans^(p-1)``
+    for a vector p-norm, zero where ``norm_vjp`` is piecewise constant."""
+    if ord in (None, "fro"):
+        return norm_vjp(v, ans, g, ord, axis, keepdims)
+    return norm_vjp_dx(v, ans, x, g, ord, axis, keepdims)
+
+
+def norm_third(x, ord=None, axis=None):
+    """0.0 where ``norm_x_cot`` does not depend on ``x`` (the 2-norms, piecewise orders);
+    a p-norm's third derivative is refused."""
+    c = norm_curvature(x, ord, axis)
+    if c in (0.0, 1.0) and (ord in (None, "fro") or c == 0.0 or ord == 2):
+        return 0.0
     raise MissingRuleError(
-        f"no third derivative rule for np.linalg.norm with ord={ord!r}", construct="np.linalg.norm",
+        f"no third derivative rule for np.linalg.norm with ord={ord!r}",
+        construct="np.linalg.norm",
         hint="use the 2-norm (ord=None), or write the p-norm with np.sum(np.abs(x) ** p)")
 
 

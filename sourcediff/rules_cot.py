@@ -21,7 +21,7 @@ from . import runtime as rt
 from .registry import defnondiff, defrule
 
 rt.HELPERS.update(nc.HELPERS)
-defnondiff(nc.norm_smooth, rt.norm_axes)
+defnondiff(rt.norm_curvature, rt.norm_axes, nc.norm_third)
 
 # --- containers of cotangents: a list (tuple outputs, sequences), a dict, None -------------
 defrule(rt.get_cot, "v, key", ("put_cot(g, v, key)", None), ("get_cot(dv, key)", None))
@@ -88,9 +88,8 @@ defrule(rt.prod_vjp, "v, ans_, x, axis=None, keepdims=False",
 defrule(rt.norm_vjp, "v, ans_, x, ord=None, axis=None, keepdims=False",
         ("unbroadcast(np.sum(g * norm_vjp(np.ones_like(ans_), ans_, x, ord, axis, keepdims), "
          "axis=axis, keepdims=keepdims), v)",
-         "-np.sum(g * ans, axis=axis, keepdims=keepdims) / ans_ "
-         "if norm_smooth(x, ord, axis) else 0.0 * ans_",
-         "norm_vjp(v, ans_, g, ord, axis, keepdims) if norm_smooth(x, ord, axis) else 0.0 * x"),
+         "-norm_curvature(x, ord, axis) * np.sum(g * ans, axis=axis, keepdims=keepdims) / ans_",
+         "norm_x_cot(v, ans_, x, g, ord, axis, keepdims)"),
         ("norm_vjp(dv, ans_, x, ord, axis, keepdims)",
          "norm_vjp_dans(v, ans_, x, dans_, ord, axis, keepdims)",
          "norm_vjp_dx(v, ans_, x, dx, ord, axis, keepdims)"))
@@ -127,3 +126,14 @@ defrule(nc.einsum_at, "v, subscripts, operands, i",
         seq_vjp={"operands": "[0.0 * o if j == i else einsum_vjp(g, subscripts, [v if k == i "
                              "else p for k, p in enumerate(operands)], j) "
                              "for j, o in enumerate(operands)]"})
+defrule(nc.norm_x_cot, "v, ans_, x, g_, ord=None, axis=None, keepdims=False",
+        ("unbroadcast(np.sum(g * norm_x_cot(np.ones_like(ans_), ans_, x, g_, ord, axis, "
+         "keepdims), axis=axis, keepdims=keepdims), v)",
+         "-norm_curvature(x, ord, axis) * np.sum(g * ans, axis=axis, keepdims=keepdims) / ans_",
+         "norm_third(x, ord, axis) * x",
+         "norm_x_cot(v, ans_, x, g, ord, axis, keepdims)"),
+        ("norm_x_cot(dv, ans_, x, g_, ord, axis, keepdims)",
+         "-norm_curvature(x, ord, axis) * norm_x_cot(v * dans_ / ans_, ans_, x, g_, ord, axis, "
+         "keepdims)",
+         "norm_third(x, ord, axis) * dx",
+         "norm_x_cot(v, ans_, x, dg_, ord, axis, keepdims)"))

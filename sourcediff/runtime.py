@@ -911,33 +911,45 @@ def einsum_vjp_dops(g, subscripts, operands, d_operands, i):
 
 
 def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
-    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero)."""
-    if _norm_piecewise(x, ord, axis):
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero; a p-norm:
+    ``g (p - 1) |x|^(p-2) dx / ans^(p-1)``)."""
+    c = norm_curvature(x, ord, axis)
+    if c == 0.0:
         return 0.0 * dx
-    return norm_vjp(g, ans, dx, ord, axis, keepdims)
+    if ord in (None, "fro", 2):
+        return norm_vjp(g, ans, dx, ord, axis, keepdims)
+    if not keepdims and np.shape(x):
+        g = np.reshape(g, _keepdims_shape(np.shape(x), axis))
+        ans = np.reshape(ans, _keepdims_shape(np.shape(x), axis))
+    return g * c * np.abs(x) ** (ord - 2) * dx / ans ** (ord - 1)
 
 
-def _norm_piecewise(x, ord, axis):
-    """Whether ``norm_vjp`` is constant in x and ans (ord 1, inf; 2-norms: no); the
+def norm_curvature(x, ord=None, axis=None):
+    """How ``norm_vjp`` depends on ``ans`` and ``x``: 1 for the 2-norms, ``p - 1`` for a
+    vector p-norm, 0 where it is piecewise constant (ord 0, 1, inf; matrix 1, inf); the
     spectral and nuclear norms' second derivatives are refused."""
-    if ord in (None, "fro") or (ord == 2 and norm_axes(x, ord, axis) is None):
-        return False
-    if norm_axes(x, ord, axis) is not None and ord in (2, -2, "nuc"):
+    mat = norm_axes(x, ord, axis)
+    if ord in (None, "fro") or (ord == 2 and mat is None):
+        return 1.0
+    if mat is not None and ord in (2, -2, "nuc"):
         from .errors import MissingRuleError
         raise MissingRuleError(
             f"no second derivative rule for np.linalg.norm with ord={ord!r} of a matrix",
             construct="np.linalg.norm",
             hint="write it with np.linalg.svd (first derivatives only), or use ord='fro'")
-    return True
+    if mat is not None or ord in (0, 1, np.inf, -np.inf):   # (matrix 1, -1, inf, -inf)
+        return 0.0
+    return float(ord) - 1.0
 
 
 def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf: zero)."""
-    if _norm_piecewise(x, ord, axis):
+    c = norm_curvature(x, ord, axis)
+    if c == 0.0:
         return 0.0 * x
-    return -norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
+    return -c * norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
 
 
 HELPERS.update(inner_vjp_a=inner_vjp_a, inner_vjp_b=inner_vjp_b,
                einsum_vjp_dops=einsum_vjp_dops, norm_vjp_dx=norm_vjp_dx,
-               norm_vjp_dans=norm_vjp_dans)
+               norm_vjp_dans=norm_vjp_dans, norm_curvature=norm_curvature)

@@ -474,6 +474,7 @@ CASES.update({
     "sourcediff.numeric_reduce.sinc_d1": ("a", "P(x)"),
     "sourcediff.numeric_reduce.sinc_d2": ("a", "P(x)"),
     "sourcediff.numeric_cot.sinc_dn": ("a", "P(x * 3.0 - 1.0, 3)"),
+    "sourcediff.numeric_cot.norm_x_cot": ("a", "P(x[0, 0] * 2.0, np.linalg.norm(x), x, x * x)"),
     "sourcediff.numeric_cot.einsum_at": ("a", "P(x * x, 'ij,kj->ik', [x, A0], 1)"),
 })
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)

@@ -231,6 +231,18 @@ def test_reverse_over_forward_code_through_calls(x):
     assert vjp(grad(grad(k)), x)[1](1.0)[0] == pytest.approx(d3, rel=1e-6, abs=1e-6)
 
 
+@pytest.mark.parametrize("ord", [3, -1, 1.5, 2, None, 1, np.inf])
+def test_vector_norms_at_order_two(ord):
+    """p-norms: d2/dx2 (sum |x|^p)^(1/p) by both modes (forward over reverse gave zeros
+    for p-norms before issue #16); ord 1 and inf are piecewise linear (zero)."""
+    def f(x):
+        return np.linalg.norm(x, ord) * np.sum(x)
+    x = np.array([0.3, -0.5, 0.9])
+    H_fd = fd(grad(f), x, 1e-6)
+    assert np.allclose(hessian(f)(x), H_fd, atol=1e-6)
+    assert np.allclose(vjp(grad(f), x)[1](V)[0], H_fd.T @ V, atol=1e-6)
+
+
 def test_refused_not_wrong():
     def f(x):
         return np.sum(x ** 3)
