@@ -30,6 +30,7 @@ from .custom import Primitive, primitive
 from .errors import (ArgumentError, MissingRuleError, NonScalarOutputError, SourceDiffError,
                      SourceUnavailableError, UnsupportedSyntaxError)
 from .higher import hessian, hvp, jacobian, jvp
+from . import rereverse as _rereverse  # noqa: F401,E402  (provides gradient_vjp)
 from .markers import no_grad, stop_gradient
 from .structure import register_container
 

@@ -16,7 +16,8 @@ _ENTRIES = (
     "tangent_view",   # compiled: a callee's tangent code as a plain function
     "spec_of",        # shapes: the arguments' shapes an adjoint is specialised on
     "kinds_of",       # inplace: the arguments' kinds (fresh arrays are updated in place)
-    "gradient_vjp",   # higher: vjp of a gradient sourcediff made (reverse over reverse)
+    "gradient_vjp",   # rereverse: vjp of a gradient sourcediff made (reverse over reverse)
+    "gradient_adjoint_view",  # rereverse: that vjp as generated code (for forward mode)
     "grad",           # api: the public transforms (pickling remakes a gradient)
     "value_and_grad",
 )

@@ -18,7 +18,6 @@ from ._typing import T, Wrt
 from .api import GradFunction, grad, vjp
 from .compiled import (ForwardGrad, _is_method, _like, _signature_fn, adjoint_view,  # noqa: F401
                        flat_primals, jvp_adjoint, plain, selector, tangent_view)
-from .compiler_hook import provides
 from .custom import Primitive
 from .numeric_complex import real_where_real
 from .errors import ArgumentError, SourceDiffError
@@ -349,10 +348,9 @@ def hvp(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     return product
 
 
-@provides
-def gradient_vjp(made, primals):
-    """``vjp`` of a gradient sourcediff made (reverse over reverse), by symmetry of second
-    derivatives: for ``g = grad(f, wrt)`` the pullback of ``v`` on argument ``j`` is
+def symmetric_gradient_vjp(made, primals):
+    """``vjp`` of a gradient sourcediff made, by symmetry of second derivatives (used
+    where the pullback must itself be generated code, see :mod:`rereverse`): for ``g = grad(f, wrt)`` the pullback of ``v`` on argument ``j`` is
     ``sum_i v_i . d2f/dx_i dx_j``, which is the tangent of ``grad(f, wrt=every primal)``
     along ``v`` (in the ``wrt`` slots): one forward pass over the generated adjoint, calls
     into helpers included. Exact wherever the generated gradient is differentiable (within

@@ -54,6 +54,12 @@ def parse_function(fn, generators_as_lists=True):
     function's body building a list, unless ``generators_as_lists`` is false)."""
     name = getattr(fn, "__name__", repr(fn))
     code = getattr(fn, "__code__", None)
+    if code is None and hasattr(fn, "_sd_tape_call"):  # made by sourcediff.tape
+        raise SourceUnavailableError(
+            f"'{name}' was made by sourcediff.tape.{getattr(fn, 'made_by', 'grad')}, which "
+            "records at run time and has no source to compile", function=name,
+            hint="stay with one engine: nest the tape (tape.grad(tape.grad(f))), or use the "
+                 "compiler on f itself (sourcediff.grad(sourcediff.grad(f)), hessian(f))")
     if code is None:
         raise SourceUnavailableError(
             f"'{name}' is not a Python function, so its source cannot be read",

@@ -73,7 +73,7 @@ def vjp(fn: Callable[..., T], *primals: Any) -> tuple[T, Callable[[T], tuple[Any
     """
     made = getattr(fn, "__sourcediff_state__", fn)
     if hasattr(fn, "plain_function") or isinstance(made, GradFunction):
-        return compiler.gradient_vjp(made, primals)  # reverse over reverse: see higher.gradient_vjp
+        return compiler.gradient_vjp(made, primals)  # reverse over reverse: rereverse.py
     wrt, flat, packed = tuple(range(len(primals))), primals, False
     first = None  # the split adjoint's pullback, usable once
     if isinstance(fn, Primitive):

@@ -113,8 +113,6 @@ defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",))
 defrule((np.copy, np.ascontiguousarray), "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
 defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
-defrule(nm.plus_cot, "v, a, b, which", {"a": None, "b": None, "which": None},
-        ("plus_cot(dv, a, b, which)", None, None, None))  # no reverse rule yet
 
 # --- reductions -------------------------------------------------------------------
 defrule(np.sum, "a, axis=None, keepdims=False", ("unreduce(g, a, axis, keepdims)",),
@@ -174,8 +172,6 @@ defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"})
 defrule(nm.r_concat, "parts", (None,), (None,), seq_vjp={"parts": "r_unconcat(g, parts)"})
 defrule(nm.c_concat, "parts", (None,), (None,), seq_vjp={"parts": "c_unconcat(g, parts)"})
-defrule(nm.r_unconcat, "v, parts", ("r_concat(g)", None), ("r_unconcat(dv, parts)", None))
-defrule(nm.c_unconcat, "v, parts", ("c_concat(g)", None), ("c_unconcat(dv, parts)", None))
 defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstack(g, arrays, axis)"})
 defrule(np.einsum, "subscripts, *operands", (), (),
         seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"})
@@ -213,9 +209,6 @@ defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "dot_vjp_a(v, a, g)", None),
 
 defrule(rt.cut_index, "v, idx", ("cut_index(g, idx)", None), ("cut_index(dv, idx)", None))
 defrule(rt.copy_of, "v", ("g",), ("dv",))
-defrule(rt.get_cot, "v, key", {"key": None}, ("get_cot(dv, key)", None))  # no reverse rule yet
-defrule(rt.take_cot, "b, idx, v", {"idx": None, "v": None}, ("take_cot(db, idx, v)", None, None))
-defrule(rt.pop_cot, "lst_bar, lst", {"lst": None}, ("pop_cot(dlst_bar, lst)", None))
 defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
         ("np.sum(g * unreduce_select(np.ones_like(ans_), ans_, x, axis, keepdims), axis=axis, "
          "keepdims=keepdims)", None, None),
@@ -259,25 +252,7 @@ defnondiff(rt.adjoint_fn, rt.method_adjoint_fn, rt.tangent_fn, rt.method_tangent
            splitcall.held)
 defrule(rt.filled_tangent, "t, a", ("g", None), ("filled_tangent(dt, a)", None))
 
-# --- tangents of the cotangent helpers (forward over a generated adjoint: hessian) -----------
-# forward only (their cotangent argument is refused in reverse mode): a reverse rule is
-# needed only for reverse over reverse, which sourcediff runs as forward over reverse
-# (higher.gradient_vjp)
-defrule(rt.unconcatenate, "v, arrays, axis=0", {"arrays": None}, ("unconcatenate(dv, arrays, axis)",))
-defrule(rt.unstack, "v, arrays, axis=0", {"arrays": None}, ("unstack(dv, arrays, axis)",))
-defrule(rt.trace_vjp, "v, x, offset=0, axis1=0, axis2=1", {"x": None},
-        ("trace_vjp(dv, x, offset, axis1, axis2)", None))
-defrule(rt.einsum_vjp, "v, subscripts, operands, i", {"subscripts": None, "i": None},
-        ("einsum_vjp(dv, subscripts, operands, i)", None,
-         "einsum_vjp_dops(v, subscripts, operands, doperands, i)", None))
-defrule(rt.prod_vjp, "v, ans_, x, axis=None, keepdims=False", {},
-        ("prod_vjp(dv, ans_, x, axis, keepdims)",
-         "prod_vjp(v, dans_, x, axis, keepdims) if np.ndim(x) else 0.0 * dans_",
-         "-prod_vjp(v, ans_, x, axis, keepdims) * dx / x if np.ndim(x) else 0.0 * dx"))
-defrule(rt.norm_vjp, "v, ans_, x, ord=None, axis=None, keepdims=False", {},
-        ("norm_vjp(dv, ans_, x, ord, axis, keepdims)",
-         "norm_vjp_dans(v, ans_, x, dans_, ord, axis, keepdims)",
-         "norm_vjp_dx(v, ans_, x, dx, ord, axis, keepdims)"))
+# the rules of the cotangent helpers (unconcatenate, einsum_vjp, prod_vjp...): rules_cot.py
 # np.inner: its cotangents for any number of leading axes (the templates above it were right
 # for 1-D b only), each bilinear, so differentiable again
 defrule(np.inner, "a, b", ("inner_vjp_a(g, a, b)", "inner_vjp_b(g, a, b)"),
@@ -296,6 +271,7 @@ rt.HELPERS.update(numeric_shape.HELPERS)
 rt.HELPERS.update(numeric_reduce.HELPERS)
 rt.HELPERS.update(numeric_linalg.HELPERS)
 rt.HELPERS.update(numeric_fill.HELPERS)
+from . import rules_cot  # noqa: E402,F401  (the cotangent helpers' rules, both modes)
 try:
     import scipy.special  # noqa: F401
 except ImportError:  # SciPy stays optional

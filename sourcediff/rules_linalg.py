@@ -80,8 +80,6 @@ _F2 = "eigh_gapinv(w) ** 2 * g"
 defrule(nl.eigh_gapinv, "w", (f"np.sum({_F2}, axis=-1) - np.sum({_F2}, axis=-2)",),
         ("-eigh_gapinv(w) ** 2 * (dw[..., None, :] - dw[..., :, None])",))
 
-defrule(nl.multi_dot_vjp, "v, arrays, i", {"i": None},
-        ("multi_dot_vjp(dv, arrays, i)", "multi_dot_vjp_dops(v, arrays, darrays, i)", None))
 defnondiff(nl.qr_guard)  # (1.0, or the refusal)
 
 # w, v = eig(a) with distinct eigenvalues (complex in general). The columns of v have unit

@@ -43,8 +43,6 @@ defrule(np.column_stack, "tup", (None,), (None,), seq_vjp={"tup": "unjoin(g, tup
 if hasattr(np, "row_stack"):  # vstack's old name (deprecated in NumPy 2.0)
     defrule(np.row_stack, "tup, dtype=None, casting='same_kind'", (None,), (None,),
             seq_vjp={"tup": "unjoin(g, tup, 'v')"})
-defrule(ns.unjoin, "v, arrays, how", {"arrays": None, "how": None},
-        ("unjoin(dv, arrays, how)", None, None))
 defrule(np.append, "arr, values, axis=None",
         ("unappend(g, arr, values, axis, 0)", "unappend(g, arr, values, axis, 1)"),
         ("np.append(darr, np.zeros(np.shape(values)), axis)",
@@ -57,9 +55,6 @@ for _fn in (np.split, np.array_split):
     defrule(_fn, "ary, indices_or_sections, axis=0",
             ("unsplit(g, ary, indices_or_sections, axis)", None),
             (f"np.{_fn.__name__}(dary, indices_or_sections, axis)", None))
-defrule(ns.unsplit, "v, ary, indices_or_sections, axis=0", {"ary": None, "indices_or_sections": None},
-        ("unsplit(dv, ary, indices_or_sections, axis)", None, None))
-defrule(ns.tuple_cot, "v, ans_, k", {"ans_": None, "k": None}, ("tuple_cot(dv, ans_, k)", None, None))
 
 # --- diagonals and triangles ----------------------------------------------------------------
 defrule(np.diag, "v, k=0", ("undiag(g, v, k)",), ("np.diag(dv, k)",))
@@ -85,8 +80,6 @@ defrule(np.select, "condlist, choicelist, default=0",
         (None, "broadcast_like(np.select(condlist, dchoicelist, 0.0), ans)",
          "broadcast_like(ddefault, ans) * select_rest(condlist, ans)"),
         seq_vjp={"choicelist": "unselect(g, condlist, choicelist)"})
-defrule(ns.unselect, "v, condlist, choicelist", {"condlist": None, "choicelist": None},
-        ("unselect(dv, condlist, choicelist)", None, None))
 defrule(np.partition, "a, kth, axis=-1",
         ("untake_along(g, a, np.argpartition(a, kth, axis=axis), axis)", None),
         ("np.take_along_axis(da, np.argpartition(a, kth, axis=axis), axis)", None))

@@ -675,7 +675,7 @@ def _vjp(fn, g, args, first=0):
     out = [None] * len(args)
     if not wrt or g is None:
         return out
-    if _made_gradient(fn):  # grad(h) called in differentiated code: see higher.gradient_vjp
+    if _made_gradient(fn):  # grad(h) called in differentiated code: rereverse.gradient_vjp
         cts = compiler.gradient_vjp(getattr(fn, "__sourcediff_state__", fn), args)[1](g)
         return [ct if i in wrt else None for i, ct in enumerate(cts)]
     adj = compiler.adjoint_of(fn, wrt, "vjp", spec=compiler.spec_of(args))
@@ -836,14 +836,8 @@ HELPERS.update(zeros_tangent=zeros_tangent, tangent_setitem=tangent_setitem, vjp
 # same way. These four helpers only build F; they carry no gradient themselves.
 def adjoint_fn(fn, g, *args):
     """F with ``F(*args, g) == vjp_call(fn, g, *args)`` (plain generated code)."""
-    if _made_gradient(fn):
-        from .errors import MissingRuleError
-        raise MissingRuleError(
-            f"a second derivative through the call of '{getattr(fn, '__name__', fn)}', a "
-            "gradient sourcediff made, inside the differentiated function is not supported",
-            construct="grad(...) called inside differentiated code",
-            hint="jvp of such a function works; for its gradient, write the derivative out "
-                 "(or pass the function to grad from outside)")
+    if _made_gradient(fn):  # grad(h) called inside: see rereverse.gradient_adjoint_view
+        return compiler.gradient_adjoint_view(fn, args, g is not None)
     bound = None
     if _is_method(fn):
         fn, args, bound = fn.__func__, (fn.__self__, *args), fn.__self__
@@ -874,6 +868,8 @@ def tangent_fn(fn, tangents, *args, pair=False):
     if _is_method(fn):
         fn, args, bound = fn.__func__, (fn.__self__, *args), fn.__self__
         tangents = (None, *tangents)
+    if _made_gradient(fn):  # grad(h) called in differentiated code: its generated code
+        fn = fn.plain_function(args)
     filled = [_filled(t, a) for t, a in zip(tangents, args)]
     wrt = tuple(i for i, (a, t) in enumerate(zip(args, filled))
                 if t is not None and _differentiable(a))
@@ -939,46 +935,47 @@ def einsum_vjp_dops(g, subscripts, operands, d_operands, i):
 
 
 def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
-    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero)."""
-    if _norm_piecewise(x, ord, axis):
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero; a p-norm:
+    ``g (p - 1) |x|^(p-2) dx / ans^(p-1)``)."""
+    c = norm_curvature(x, ord, axis)
+    if c == 0.0:
         return 0.0 * dx
-    if _p_norm(x, ord, axis):  # d/dx of sign(x) |x|^(p-1) is (p-1) |x|^(p-2)
-        return norm_vjp(g, ans, x, ord, axis, keepdims) * (ord - 1) * dx / np.where(
-            x == 0, 1.0, x)
-    return norm_vjp(g, ans, dx, ord, axis, keepdims)
+    if ord in (None, "fro", 2):
+        return norm_vjp(g, ans, dx, ord, axis, keepdims)
+    if not keepdims and np.shape(x):
+        g = np.reshape(g, _keepdims_shape(np.shape(x), axis))
+        ans = np.reshape(ans, _keepdims_shape(np.shape(x), axis))
+    return g * c * np.abs(x) ** (ord - 2) * dx / ans ** (ord - 1)
 
 
-def _p_norm(x, ord, axis):
-    """A vector p-norm other than 1, 2, inf, 0 (its second derivative is not zero)."""
-    return norm_axes(x, ord, axis) is None and ord not in (None, "fro", 0, 1, 2, np.inf,
-                                                           -np.inf)
-
-
-def _norm_piecewise(x, ord, axis):
-    """Whether ``norm_vjp`` is constant in x and ans (ord 1, inf; 2-norms: no); the
-    spectral and nuclear norms' second derivatives are refused."""
-    if ord in (None, "fro") or (ord == 2 and norm_axes(x, ord, axis) is None):
-        return False
-    if _p_norm(x, ord, axis) and not np.iscomplexobj(x):
-        return False
-    if np.iscomplexobj(x) or norm_axes(x, ord, axis) is not None and ord in (2, -2, "nuc"):
+def norm_curvature(x, ord=None, axis=None):
+    """How ``norm_vjp`` depends on ``ans`` and ``x``: 1 for the 2-norms, ``p - 1`` for a
+    vector p-norm, 0 where it is piecewise constant (ord 0, 1, inf; matrix 1, inf); the
+    spectral and nuclear norms' second derivatives, and those of a complex argument other
+    than its 2-norm, are refused."""
+    mat = norm_axes(x, ord, axis)
+    if ord in (None, "fro") or (ord == 2 and mat is None):
+        return 1.0
+    if np.iscomplexobj(x) or (mat is not None and ord in (2, -2, "nuc")):
         from .errors import MissingRuleError
         what = "a complex argument" if np.iscomplexobj(x) else "a matrix"
         raise MissingRuleError(
             f"no second derivative rule for np.linalg.norm with ord={ord!r} of {what}",
             construct="np.linalg.norm",
             hint="write it with np.linalg.svd (first derivatives only), or use ord='fro'")
-    return True
+    if mat is not None or ord in (0, 1, np.inf, -np.inf):   # (matrix 1, -1, inf, -inf)
+        return 0.0
+    return float(ord) - 1.0
 
 
 def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf: zero)."""
-    if _norm_piecewise(x, ord, axis):
+    c = norm_curvature(x, ord, axis)
+    if c == 0.0:
         return 0.0 * x
-    p = ord if _p_norm(x, ord, axis) else 2   # d/dans of ans^(1-p)
-    return -(p - 1) * norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
+    return -c * norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)
 
 
 HELPERS.update(inner_vjp_a=inner_vjp_a, inner_vjp_b=inner_vjp_b,
                einsum_vjp_dops=einsum_vjp_dops, norm_vjp_dx=norm_vjp_dx,
-               norm_vjp_dans=norm_vjp_dans)
+               norm_vjp_dans=norm_vjp_dans, norm_curvature=norm_curvature)

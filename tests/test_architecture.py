@@ -31,6 +31,7 @@ FUNCTION_IMPORTS = {
     ("sourcediff.pullback", "sourcediff.tape"): "the fallback where the source is unreadable",
     ("sourcediff.checkpoint_step", "sourcediff.tape"): "the fallback where a step is unreadable",
     ("sourcediff.higher", "sourcediff.tape.api"): "the tape, to recognise its functions",
+    ("sourcediff.rereverse", "sourcediff.tape.generated"): "reverse over reverse runs the tape",
     # export copies a helper's source into a standalone module: the error is imported
     # only on the path that raises it, so the copy needs no sourcediff at run time
     ("sourcediff.runtime", "sourcediff.errors"): "only where it raises (export)",
@@ -70,9 +71,9 @@ LAYERS = [
     ("values", "duck structure signature freevars markers lift"),
     ("early passes", "resolve split"),
     ("helpers", "runtime numeric numeric_complex numeric_fft numeric_fill numeric_linalg numeric_reduce "
-                "numeric_shape splitcall schedules"),
+                "numeric_shape numeric_cot splitcall schedules"),
     ("rule table", "registry custom rules rules_complex rules_fft rules_fill rules_linalg rules_reduce "
-                   "rules_scipy rules_shape "
+                   "rules_scipy rules_shape rules_cot "
                    "supported"),
     ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes optimize inplace "
@@ -80,9 +81,9 @@ LAYERS = [
     ("pipeline", "driver"),
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.shim tape.sweep "
-             "tape.tracer"),
-    ("API", "entry adjoints gradfunction pullback api higher pickling check checkpoint_step "
-            "checkpoint"),
+             "tape.tracer tape.generated"),
+    ("API", "entry adjoints gradfunction pullback api higher rereverse pickling check "
+            "checkpoint_step checkpoint"),
     ("tools", "export export_text cli __main__"),
 ]
 LAYER_OF = {f"sourcediff.{m}": i for i, (_, ms) in enumerate(LAYERS) for m in ms.split()}

@@ -216,18 +216,18 @@ def test_nested_grad_of_a_module_function_in_forward_mode(x):
     assert jvp(confusion, (x,), (1.0,))[1] == pytest.approx(1.0, abs=1e-12)
 
 
-@pytest.mark.parametrize("f, first, second", [(outer_times, 2 * 1.5, 2.0),
-                                               (confusion, 1.0, 0.0)])
-def test_nested_grad_in_reverse_mode_is_right_or_refused(f, first, second):
-    """Never a wrong number: grad of a function that calls a gradient is exact or a
-    SourceDiffError (README: what composes). Today grad of it is refused."""
-    for run, expected in [(lambda: grad(f)(1.5), first), (lambda: grad(grad(f))(1.5), second),
-                          (lambda: hessian(f)(1.5), second)]:
-        try:
-            value = run()
-        except SourceDiffError:
-            continue
-        assert value == pytest.approx(expected, abs=1e-12)
+@pytest.mark.parametrize("f, first, second", [(outer_times, lambda x: 2 * x, lambda x: 2.0),
+                                               (confusion, lambda x: 1.0, lambda x: 0.0)])
+@pytest.mark.parametrize("x", [1.5, -0.4])
+def test_nested_grad_to_second_order(f, first, second, x):
+    """grad of a function calling grad(h) of a module function: order 1 (reverse over
+    reverse inside), order 2 by grad(grad(g)), hessian and vjp of the gradient, each
+    against the hand-computed value and differences of the order below."""
+    assert grad(f)(x) == pytest.approx(first(x), abs=1e-12)
+    assert grad(f)(x) == pytest.approx(float(fd(f, x)), abs=1e-7)
+    for value in (grad(grad(f))(x), hessian(f)(x), vjp(grad(f), x)[1](1.0)[0]):
+        assert value == pytest.approx(second(x), abs=1e-12)
+        assert value == pytest.approx(float(fd(grad(f), x, 1e-5)), abs=1e-6)
 
 
 def test_grad_of_a_closure_over_the_differentiated_value():
@@ -244,13 +244,22 @@ def test_grad_of_a_closure_over_the_differentiated_value():
         def inner(y):
             return np.sin(x * y)
         return x * grad(inner)(0.5)  # x * x cos(x / 2)
-    for f, want in ((g, lambda x: 2 * x), (h, lambda x: 1.0),
-                    (k, lambda x: 2 * x * np.cos(x / 2) - x * x * np.sin(x / 2) / 2)):
+    for f, want, want2 in (
+            (g, lambda x: 2 * x, lambda x: 2.0), (h, lambda x: 1.0, lambda x: 0.0),
+            (k, lambda x: 2 * x * np.cos(x / 2) - x * x * np.sin(x / 2) / 2,
+             lambda x: 2 * np.cos(x / 2) - 2 * x * np.sin(x / 2) - x * x * np.cos(x / 2) / 4)):
         for x in (-0.7, 1.5):
             fd = (f(x + 1e-6) - f(x - 1e-6)) / 2e-6
             assert grad(f)(x) == pytest.approx(want(x), rel=1e-9)
             assert grad(f)(x) == pytest.approx(fd, rel=1e-6)
             assert jvp(f, (x,), (1.0,))[1] == pytest.approx(want(x), rel=1e-9)
+            second = (grad(f)(x + 1e-5) - grad(f)(x - 1e-5)) / 2e-5
+            for value in (grad(grad(f))(x), hessian(f)(x), vjp(grad(f), x)[1](1.0)[0]):
+                assert value == pytest.approx(want2(x), rel=1e-9, abs=1e-12)
+                assert value == pytest.approx(second, rel=1e-6, abs=1e-6)
+        # third order: forward over forward over the generated gradient inside
+        d3 = (grad(grad(f))(1.2 + 1e-5) - grad(grad(f))(1.2 - 1e-5)) / 2e-5
+        assert grad(grad(grad(f)))(1.2) == pytest.approx(d3, rel=1e-6, abs=1e-6)
 
 
 # --- tuple-returning functions and primitives ---------------------------------------------------
@@ -484,13 +493,34 @@ CASES.update({
     "sourcediff.numeric_fft.irfftn_vjp": (
         "a", f"np.real(P(np.concatenate((x, x[:, :1] * 0.5), 1), A0, None, (1,)) {_R}"),
 })
+# the cotangent helpers generated adjoints call (issue #16: each has both rules)
+CASES.update({
+    "sourcediff.runtime.get_cot": ("a", "P(x * x, 1)"),
+    "sourcediff.numeric_cot.put_cot": ("a", "P(x[0] * x[1], A0, 1)"),
+    "sourcediff.runtime.take_cot": ("a", "P(x * x, (1, slice(0, 2)), A0[0, :2])"),
+    "sourcediff.runtime.pop_cot": ("a", "P(x * x, [1.0, 2.0])"),
+    "sourcediff.numeric.plus_cot": ("a", "P(x * x, A0[0], A0, 0)"),
+    "sourcediff.numeric_shape.tuple_cots": ("a", "P([x[:1] * x[1:], None], (A0[:1], A0))[0]"),
+    "sourcediff.numeric_shape.tuple_cot": ("a", "P([x[:1] * x[1:], None], (A0[:1], A0), 0)"),
+    "sourcediff.runtime.unconcatenate": ("a", "P(x * x, (A0[:, :1], A0[:, 1:]), 1)[1]"),
+    "sourcediff.runtime.unstack": ("a", "P(x * x, (A0[0], A0[1]), 0)[1]"),
+    "sourcediff.numeric_shape.unjoin": ("a", "P(x * x, (A0[0], A0[1]), 'v')[1]"),
+    "sourcediff.numeric_shape.unsplit": ("a", "P([x[:1] * x[1:], None], A0, 2, 0)"),
+    "sourcediff.numeric_shape.unselect": ("a", "P(x * x, [A0 > 0.3, A0 < 0.0], [A0, A0[0]])[1]"),
+    "sourcediff.numeric.r_unconcat": ("a", "P(x[0] * x[1], (A0[0, :1], A0[0, 1:]))[1]"),
+    "sourcediff.numeric.c_unconcat": ("a", "P(x * x, (A0[:, :1], A0[:, 1:]))[1]"),
+    "sourcediff.runtime.trace_vjp": ("a", "P(x[0, 0] * x[1, 1], A0[:, :2])"),
+    "sourcediff.runtime.prod_vjp": ("a", "P(np.sum(x, 0), np.prod(x + 1.0, axis=0), x + 1.0, 0)"),
+    "sourcediff.runtime.norm_vjp": ("a", "P(x[0, 0] * 2.0, np.linalg.norm(x), x)"),
+    "sourcediff.runtime.einsum_vjp": ("a", "P(x @ x.T, 'ij,kj->ik', [x, x * 2.0], 0)"),
+    "sourcediff.numeric_linalg.multi_dot_vjp": ("a", "P(x * x, [x, x.T, A0], 0)"),
+    "sourcediff.numeric_reduce.sinc_d1": ("a", "P(x)"),
+    "sourcediff.numeric_reduce.sinc_d2": ("a", "P(x)"),
+    "sourcediff.numeric_cot.sinc_dn": ("a", "P(x * 3.0 - 1.0, 3)"),
+    "sourcediff.numeric_cot.norm_x_cot": ("a", "P(x[0, 0] * 2.0, np.linalg.norm(x), x, x * x)"),
+    "sourcediff.numeric_cot.einsum_at": ("a", "P(x * x, 'ij,kj->ik', [x, A0], 1)"),
+})
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)
-    "sourcediff.numeric.r_unconcat": "the cotangent helper of np.r_: its reverse rule "
-    "(r_concat of the parts' cotangents) fails on a part whose cotangent is None; reverse "
-    "over reverse runs forward over reverse, and its tangent is checked through np.r_",
-    "sourcediff.numeric.c_unconcat": "as r_unconcat, for np.c_",
-    "sourcediff.numeric_reduce.sinc_d1": "np.sinc's first derivative: its rule calls sinc_d2, "
-    "which has none (a third derivative of np.sinc is refused); np.sinc itself is checked",
     "np.linalg.svd": "its cotangent helper svd_vjp has no rule yet: a second derivative "
     "through svd is refused (MissingRuleError); order 1 in tests/test_breadth.py",
 }
@@ -524,19 +554,72 @@ def _loss_of(name, fn, expr):
     return ns["rule_loss"]
 
 
+def _check_order_two(name, f, x):
+    """Order 1 against differences of f; order 2 by forward over reverse (hessian), by
+    reverse over reverse (vjp of the gradient, one pullback per basis vector: the tape run
+    over the generated gradient) and by hvp, each against differences of the gradient."""
+    g = grad(f)(x)
+    assert np.allclose(g, fd(f, x), rtol=1e-6, atol=1e-6), name
+    H_fd = fd(grad(f), x, 1e-5)
+    H = hessian(f)(x)
+    assert np.shape(H) == np.shape(H_fd)
+    assert np.allclose(H, H_fd, rtol=1e-5, atol=1e-5), ("forward over reverse", name)
+    out, pull = vjp(grad(f), x)
+    assert np.allclose(out, g)
+    if np.ndim(x) == 0:
+        H_rr = pull(1.0)[0]
+    else:
+        H_rr = np.stack([pull(e.reshape(x.shape))[0] for e in np.eye(x.size)]).reshape(H.shape)
+    assert np.allclose(H_rr, H_fd, rtol=1e-5, atol=1e-5), ("reverse over reverse", name)
+    if np.ndim(x):
+        v = np.cos(np.arange(x.size)).reshape(x.shape)
+        Hv = np.tensordot(H_fd, v, axes=np.ndim(x))
+        assert np.allclose(hvp(f)(x, v), Hv, rtol=1e-5, atol=1e-5), name
+
+
 @pytest.mark.parametrize("name", sorted(set(_rules()) & set(CASES) - set(SKIPS)))
 def test_rule_at_order_two(name):
     kind, expr = CASES[name]
     f = _loss_of(name, _rules()[name], expr)
-    x = S0 if kind == "s" else X0.copy()
-    g = grad(f)(x)
-    assert np.allclose(g, fd(f, x), rtol=1e-6, atol=1e-6), name
-    H = hessian(f)(x)
-    H_fd = fd(grad(f), x, 1e-5)
-    assert np.shape(H) == np.shape(H_fd)
-    assert np.allclose(H, H_fd, rtol=1e-5, atol=1e-5), name
-    if kind == "a":    # the Hessian-vector product and reverse over reverse agree with it
-        v = np.cos(np.arange(x.size)).reshape(x.shape)
-        Hv = np.tensordot(H_fd, v, axes=2)
-        assert np.allclose(hvp(f)(x, v), Hv, rtol=1e-5, atol=1e-5), name
-        assert np.allclose(vjp(grad(f), x)[1](v)[0], Hv, rtol=1e-5, atol=1e-5), name
+    _check_order_two(name, f, S0 if kind == "s" else X0.copy())
+
+
+# the second shape family: a batch of matrices (2, 2, 3), operands broadcast against it
+XB = np.array([[[0.31, 0.42, 0.53], [0.64, 0.37, 0.48]], [[0.47, 0.33, 0.61], [0.52, 0.58, 0.36]]])
+BATCHED = {name: "P(x)" for name in UNARY_NP if name not in ("np.linalg.norm",)}
+BATCHED.update({name: "P(x, x[0, 0] * 0.8 + 0.2)" for name in
+                ["np.add", "np.subtract", "np.multiply", "np.divide", "np.hypot",
+                 "np.logaddexp", "np.arctan2", "np.maximum", "np.minimum", "np.power",
+                 "sourcediff.numeric.xlogy"]})
+BATCHED.update({name: "P(x, np.swapaxes(x, -1, -2))" for name in ["operator.matmul", "np.matmul"]})
+BATCHED.update({name: "P(x, (0, 2))" for name in ["np.sum", "np.mean", "np.prod", "np.max", "np.min"]})
+BATCHED.update({
+    "np.dot": "P(x, x[0].T)", "np.einsum": "P('bij,bkj->bik', x, x)",
+    "np.linalg.norm": "P(x, None, 2)", "np.linalg.det": "P(x @ np.swapaxes(x, -1, -2) + np.eye(2))",
+    "np.linalg.inv": "P(x @ np.swapaxes(x, -1, -2) + np.eye(2))",
+    "np.trace": "P(x[..., :2], 0, 1, 2)", "np.cumsum": "P(x, 2)",
+    "np.concatenate": "P((x, x * x), 1)", "np.stack": "P((x, x * x), 2)",
+    "np.transpose": "P(x, (2, 0, 1))", "np.where": "P(x > 0.45, x, x[0] * x[0])",
+    "np.clip": "P(x, x[0, 0] * 0.9, 0.6)", "operator.getitem": "P(x, (Ellipsis, 1))",
+    "np.broadcast_to": "P(x[0, 0], (2, 2, 3))", "np.reshape": "P(x, (4, 3))",
+    "np.expand_dims": "P(x, 1)", "np.squeeze": "P(x[:, None])", "np.swapaxes": "P(x, 0, 2)",
+    "np.moveaxis": "P(x, 0, 2)", "np.inner": "P(x, x[0])", "np.tensordot": "P(x, x, ([1, 2], [1, 2]))",
+    "sourcediff.runtime.unbroadcast": "P(x, x[0, 0])",
+    "sourcediff.runtime.unreduce": "P(np.sum(x, axis=(0, 2)), x, (0, 2), False)",
+    "sourcediff.runtime.matmul_vjp_a": "P(x[..., :2] * x[..., 1:], x, np.swapaxes(x, -1, -2))",
+    "sourcediff.runtime.matmul_vjp_b": "P(x[..., :2] * x[..., 1:], x, np.swapaxes(x, -1, -2))",
+    "sourcediff.runtime.prod_vjp": "P(np.sum(x, (0, 2)), np.prod(x + 1.0, axis=(0, 2)), x + 1.0, (0, 2))",
+    "sourcediff.runtime.norm_vjp": "P(x[0, 0, :2], np.linalg.norm(x[0], axis=0)[:2], x[0][:, :2], None, 0)",
+    "sourcediff.runtime.trace_vjp": "P(x[0, 0, :2], np.zeros((2, 2, 2)), 0, 1, 2)",
+    "sourcediff.runtime.einsum_vjp": "P(x @ np.swapaxes(x, -1, -2), 'bij,bkj->bik', [x, x * 2.0], 1)",
+    "sourcediff.runtime.unstack": "P(x * x, (x[0], x[1]), 0)[1]",
+    "sourcediff.runtime.get_cot": "P(x * x, (1, 0))",
+    "sourcediff.numeric.plus_cot": "P([x[0], x[1] * x[0]], [A0], [A0], 1)[0]",
+    "sourcediff.runtime.unconcatenate": "P(x * x, (x[:, :1], x[:, 1:]), 1)[1]",
+})
+
+
+@pytest.mark.parametrize("name", sorted(set(_rules()) & set(BATCHED) - set(SKIPS)))
+def test_rule_at_order_two_batched(name):
+    f = _loss_of(name + " batched", _rules()[name], BATCHED[name])
+    _check_order_two(name, f, XB.copy())

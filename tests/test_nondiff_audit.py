@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import sourcediff  # noqa: F401  (the table registers on import)
+from sourcediff import numeric_cot as nc
 from sourcediff import numeric_linalg as nl
 from sourcediff import numeric_shape as ns
 from sourcediff import registry
@@ -78,6 +79,11 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
                                           lambda x: ns.pad_mask(X, 1, x[0, 0])],
     "sourcediff.numeric_shape.select_rest": [lambda x: ns.select_rest([x > 0], x)],
     "sourcediff.numeric_linalg.qr_guard": [lambda x: nl.qr_guard(x.T)],
+    "sourcediff.runtime.norm_axes": [lambda x: rt.norm_axes(x, 2, (0, 1)), rt.norm_axes],
+    "sourcediff.runtime.norm_curvature": [lambda x: rt.norm_curvature(x.ravel(), 3),
+                                          lambda x: rt.norm_curvature(x, 1, (0, 1))],
+    "sourcediff.numeric_cot.norm_third": [lambda x: nc.norm_third(x, None),
+                                          lambda x: nc.norm_third(x.ravel(), 1)],
 }
 NO_FLOAT_INPUT = {  # qualified name -> why no float value reaches it
     "builtins.range": "integers", "np.zeros": "a shape", "np.ones": "a shape",

@@ -207,32 +207,16 @@ def test_unruled_argument_is_refused_not_dropped():
 def test_every_rule_parameter_is_ruled_or_declared():
     """The table's own audit: a parameter with no template must be declared
     non-differentiable (None, or a default such as axis=None). Left to refusal: einsum's
-    subscripts (a string, so a sublist operand is an error) and the reverse rules of the
-    cotangent helpers that have tangent rules only (generated code differentiated in
-    reverse again, which sourcediff runs as forward over reverse: higher.gradient_vjp)."""
+    subscripts (a string, so a sublist operand is an error), the quantile q and the order a
+    of the incomplete gamma functions. (The cotangent helpers have both rules since issue
+    #16: tests/test_helper_rules.py.)"""
     loose = sorted({(rule.name, p.name) for rule in registry._RULES.values()
                     for p in rule.params if rule.refuses(p.name)})
-    forward_only = {"get_cot": ["v"], "einsum_vjp": ["operands", "v"],
-                    "norm_vjp": ["ans_", "v", "x"], "prod_vjp": ["ans_", "v", "x"],
-                    "trace_vjp": ["v"], "unconcatenate": ["v"], "unstack": ["v"],
-                    "take_cot": ["b"], "pop_cot": ["lst_bar"]}
-    # (issue #18: the quantile itself, q, has no rule; the cotangent helpers of np.split
-    # and the joins, and of tuple outputs, are forward only)
-    forward_only_breadth = [("np.percentile", "q"), ("np.quantile", "q"),
-                            ("sourcediff.numeric.plus_cot", "v"),
-                            ("sourcediff.numeric_shape.tuple_cot", "v"),
-                            ("sourcediff.numeric_shape.unjoin", "v"),
-                            ("sourcediff.numeric_shape.unsplit", "v"),
-                            ("sourcediff.numeric_linalg.multi_dot_vjp", "arrays"),
-                            ("sourcediff.numeric_linalg.multi_dot_vjp", "v"),
-                            ("sourcediff.numeric_shape.unselect", "v"),
-                            # the incomplete gamma functions in their order a
-                            ("scipy.special.gammainc", "a"), ("scipy.special.gammaincc", "a"),
+    assert loose == sorted([("np.einsum", "subscripts"), ("np.percentile", "q"),
+                            ("np.quantile", "q"), ("scipy.special.gammainc", "a"),
+                            ("scipy.special.gammaincc", "a"),
                             # a draw: its dependence on loc and scale is not in the rule
-                            ("np.random.normal", "loc"), ("np.random.normal", "scale")]
-    assert loose == sorted([("np.einsum", "subscripts")] + [
-        (f"sourcediff.runtime.{name}", p) for name, ps in forward_only.items() for p in ps]
-        + forward_only_breadth)
+                            ("np.random.normal", "loc"), ("np.random.normal", "scale")])
 
 
 def test_nondiff_operators_stay_quiet():

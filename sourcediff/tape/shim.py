@@ -99,6 +99,8 @@ def _cast(out, dtype):
 def _creator(fn):
     @functools.wraps(fn)
     def create(*args, **kwargs):
+        if has_box(args) or has_box(kwargs):   # np.arange(x, 5.0): through its rule
+            return record.call_rule(fn, args, kwargs)
         return _here(fn(*args, **kwargs))
     return create
 

@@ -1,0 +1,366 @@
+"""Reverse over reverse: the runtime tape run over generated code.
+
+``vjp(grad(f), x)`` needs the reverse mode of the generated gradient. That gradient is
+plain Python (registered in linecache) calling NumPy and the runtime helpers, each of
+which has a reverse rule in the table. So the tape runs it: a copy of the generated
+function whose globals see
+
+* the shim's ``np`` and ``math`` (arrays the code makes are traced constants, so
+  ``x_bar[i] += v`` and ``scatter_add`` record as functional updates);
+* every helper with a rule recorded as one operation through that rule, with its
+  declared non-differentiable parameters (shapes, indices) as constants and any other
+  parameter without a reverse template refused (``MissingRuleError``: never a silent
+  zero); a helper given a Python list of traced cotangents (``get_cot``, ``pop_cot``,
+  ``plus_cot`` on sequences) only moves items around, so it runs as written;
+* the helpers that allocate or update cotangent buffers (``zeros_for``, ``scatter_add``,
+  ``scatter_into``) in traced form;
+* ``vjp_call`` / ``vjp_method`` (a call into user code) running the callee's own
+  generated adjoint (``adjoint_view``) the same way.
+
+Loops' ``_stack`` lists hold traced values as they are. Anything else the generated
+code calls that the tape cannot run is refused (``unsupported``).
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+
+import numpy as np
+
+from .. import registry, runtime, splitcall, structure
+from ..compiler_hook import compiler
+from ..errors import ArgumentError, MissingRuleError
+from . import record, sweep
+from .graph import (Node, current_level, has_box, is_box, is_constant, new_level, tracing,
+                    unwrap, unwrap_all)
+from .shim import _Globals, traced_float
+from .api import _like
+from .tracer import Tracer
+
+# generated code's plumbing: run as written (only Python containers and ``+``)
+_AS_WRITTEN = frozenset({"add_cot", "nonzero_or_none", "keys_of", "Stack", "like",
+                         "attr_cot"})
+# helpers of forward-mode (tangent) code and of run-once calls: refused here
+# (the functions building views of generated code, adjoint_fn, tangent_fn..., are
+# non-differentiable: they run on plain values)
+_REFUSED = frozenset({"split_call", "split_method", "pullback_of"})
+
+
+def vjp_of_generated(fn, primals, name=None):
+    """``(fn(*primals), pullback)`` for ``fn`` a plain function of generated code (or a
+    user function it calls), by the tape: every primal is traced."""
+    level = new_level()
+    args, inputs = [], []
+    for p in primals:
+        leaves, rebuild = structure.flatten(p)
+        boxes = [Tracer(v, Node(), level) if _float_leaf(unwrap_all(v)) else v for v in leaves]
+        args.append(rebuild(boxes))
+        inputs.append((boxes, leaves, rebuild))
+    with tracing(level):
+        out = traced_copy(fn)(*args)
+    out_leaves, rebuild_out = structure.flatten(out)
+    raw = rebuild_out([unwrap(v, level) for v in out_leaves])
+
+    def pullback(cotangent):
+        # the cotangent in the raw output's own structure (a dict's key order) and shapes
+        # (a gradient made from a scalar zero placeholder was broadcast by like())
+        ct_leaves, _ = structure.flatten(_shaped(cotangent, raw))
+        if len(ct_leaves) != len(out_leaves):
+            raise ArgumentError("the cotangent does not match the output's structure",
+                                function=name)
+        seeds = {}
+        for leaf, ct in zip(out_leaves, ct_leaves):
+            if is_box(leaf) and leaf.level == level and not is_constant(leaf):
+                seeds[leaf.node] = sweep.add(seeds.get(leaf.node), ct)
+        sources = sweep.backward(seeds)
+        cts = []
+        for boxes, leaves, rebuild in inputs:
+            cts.append(rebuild([
+                _like(sources[b.node], v) if is_box(b) and b.node in sources
+                else runtime.zeros_like_grad(unwrap_all(v)) for b, v in zip(boxes, leaves)]))
+        return tuple(cts)
+    return raw, pullback
+
+
+def _shaped(ct, raw):
+    """``ct`` laid out as ``raw``: dicts in ``raw``'s key order, each leaf summed to the
+    shape of ``raw``'s (traced cotangents kept as they are)."""
+    if isinstance(raw, dict) and isinstance(ct, dict):
+        return {k: _shaped(ct.get(k), v) for k, v in raw.items()}
+    if isinstance(raw, (list, tuple)) and isinstance(ct, (list, tuple)):
+        return type(raw)(_shaped(c, r) for c, r in zip(ct, raw)) if len(ct) == len(raw) \
+            else ct
+    if ct is None or is_box(ct) or not isinstance(raw, (float, np.ndarray, np.generic)):
+        return ct
+    return runtime.unbroadcast(ct, raw)
+
+
+def _float_leaf(v):
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind == "f"
+    return isinstance(v, (float, np.floating))
+
+
+_COPIES: dict = {}
+
+
+def traced_copy(fn):
+    """``fn`` (generated code) with globals that record (see the module docstring)."""
+    hit = _COPIES.get(fn)
+    if hit is None:
+        hit = _COPIES[fn] = _GeneratedGlobals(fn.__globals__).copy_function(fn)
+    return hit
+
+
+class _GeneratedGlobals(_Globals):
+    __slots__ = ()
+
+    def _replacement(self, value):
+        name = _helper_name(value)
+        if name in _TRACED:
+            return _TRACED[name]
+        if name is not None:
+            return traced_helper(name, value)
+        if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] in (
+                "sourcediff", "scipy"):
+            return _HelperModule(value)    # ``rt.unconcatenate(...)`` in the user's code
+        return _ruled(value) or super()._replacement(value)
+
+
+def _ruled(value):
+    """A function with a rule that NumPy's protocols do not dispatch (a SciPy function
+    written in Python, ``scipy.stats.norm.pdf``): recorded through its rule."""
+    if value is float:
+        return traced_float
+    if value is complex:
+        return _traced_complex
+    if isinstance(value, np.ufunc) or not callable(value) or isinstance(value, type):
+        return None
+    if str(getattr(value, "__module__", "")).startswith("numpy"):
+        return None
+    try:
+        rule = registry.lookup(value)
+    except TypeError:   # unhashable
+        return None
+    if rule is None or not (rule.vjps or rule.seq_vjps or rule.jvps):
+        return None   # (a user primitive records its own rule on traced values)
+    return traced_helper(rule.name, value)
+
+
+def _helper_name(value):
+    """The name generated code calls ``value`` by, if it is a helper (``sp_polygamma``)."""
+    if len(_NAMES) != len(runtime.HELPERS):
+        _NAMES.clear()
+        _NAMES.update({id(v): k for k, v in runtime.HELPERS.items() if callable(v)})
+    name = _NAMES.get(id(value))
+    return name if name is not None and runtime.HELPERS[name] is value else None
+
+
+_NAMES: dict = {}
+
+
+class _HelperModule:
+    """A module of sourcediff's as traced code sees it: its helpers traced."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        if runtime.HELPERS.get(name) is value:
+            return _TRACED.get(name) or traced_helper(name, value)
+        return _ruled(value) or value
+
+
+def unsupported(name):
+    return MissingRuleError(
+        f"reverse over reverse cannot run the generated code's call of {name}",
+        construct=name, hint="use forward over reverse: hessian(f), hvp(f) or "
+                             "jvp(grad(f), ...)")
+
+
+@functools.lru_cache(maxsize=None)
+def traced_helper(name, fn):
+    """``fn`` as the tape runs it inside generated code."""
+    if name in _AS_WRITTEN:
+        return fn
+    if name in _REFUSED:
+        def refuse(*args, **kwargs):
+            if has_box(args) or has_box(kwargs):
+                raise unsupported(name)
+            return fn(*args, **kwargs)
+        return refuse
+    rule = registry.lookup(fn)
+    if registry.is_nondiff(fn) or rule is None:
+        if rule is None and not registry.is_nondiff(fn):
+            def missing(*args, **kwargs):
+                if has_box(args) or has_box(kwargs):
+                    raise unsupported(name)
+                return fn(*args, **kwargs)
+            return missing
+        return lambda *args, **kwargs: fn(*unwrap_all(args), **unwrap_all(kwargs))
+    if not (rule.vjps or rule.seq_vjps):
+        def forward_only(*args, **kwargs):
+            if has_box(args) or has_box(kwargs):
+                raise record.missing_rule(fn, " (it has a forward rule only)")
+            return fn(*args, **kwargs)
+        return forward_only
+
+    @functools.wraps(fn)
+    def traced(*args, **kwargs):
+        top = _top(args, kwargs)
+        if top is None:
+            return fn(*args, **kwargs)
+        bound = rule.bind(args, dict(kwargs))
+        boxed_param = False
+        for pname, value in bound.items():
+            if pname in rule.seq_vjps and isinstance(value, (list, tuple)) and any(
+                    is_box(v) and v.level == top and not is_constant(v) for v in value):
+                boxed_param = True
+            elif is_box(value) and value.level == top and not is_constant(value):
+                boxed_param = True
+                if pname not in rule.vjps and pname not in rule.seq_vjps \
+                        and pname not in rule.nondiff:
+                    raise record.missing_rule(fn, f" with respect to its argument '{pname}'")
+        if not boxed_param:   # traced values only inside Python containers: plumbing
+            return fn(*args, **kwargs)
+        out = record.record(traced, rule, args, kwargs, strict=False, force=True)
+        plain = out.value if is_box(out) else None
+        if isinstance(plain, (list, tuple)):  # a list of cotangents: one traced item each
+            return type(plain)(out[i] for i in range(len(plain)))
+        return out
+    return traced
+
+
+def _top(args, kwargs):
+    box = record.find_top(args, kwargs)
+    return None if box is None else box.level
+
+
+# --- cotangent buffers ------------------------------------------------------------------
+def _zeros_for(x):
+    out = runtime.zeros_for(unwrap_all(x))
+    level = current_level()
+    if isinstance(out, np.ndarray) and level is not None:
+        return Tracer(out, record.Const(), level)
+    return out
+
+
+def _scatter_add(buf, idx, g):
+    idx = unwrap_all(idx)
+    if isinstance(buf, (list, dict)):
+        return runtime.scatter_add(buf, idx, g)
+    if not is_box(buf):
+        if not has_box(g):
+            return runtime.scatter_add(buf, idx, g)
+        raise unsupported("scatter_add into a plain array")
+    spread = traced_helper("unindex", runtime.unindex)(g, unwrap_all(buf), idx)
+    new = buf + spread
+    if not is_box(new):
+        new = Tracer(new, record.Const(), buf.level)
+    buf.value, buf.node, buf.level = new.value, new.node, new.level
+
+
+def _scatter_into(buf, x, idx, g):
+    if buf is None:
+        buf = _zeros_for(x)
+    elif runtime._is_scalar(unwrap_all(buf)) and np.ndim(unwrap_all(x)) > 0:
+        buf = _zeros_for(x) + buf
+    _scatter_add(buf, idx, g)
+    return buf
+
+
+def _add_owned(a, b):
+    if a is None:
+        return b if is_box(b) else runtime.add_owned(None, b)
+    return runtime.add_cot(a, b)
+
+
+def _vjp_call(fn, g, *args):
+    """A call into user code: its generated adjoint (a plain function), run traced."""
+    if not (has_box(args) or has_box(g)):
+        return runtime.vjp_call(fn, g, *args)
+    plain_args = unwrap_all(args)
+    bound = None
+    if runtime._is_method(fn):
+        fn, args, plain_args, bound = fn.__func__, (fn.__self__, *args), \
+            (fn.__self__, *plain_args), fn.__self__
+    if runtime._made_gradient(fn):  # grad(h) inside: the tape over its generated code,
+        # nested (its sweep, given a traced g, records on this trace)
+        made = getattr(fn, "__sourcediff_state__", fn)
+        _, pull = vjp_of_generated(made.plain_function(plain_args), args)
+        wrt = [i for i, a in enumerate(plain_args) if runtime._differentiable(a)]
+        return [c if i in wrt else None for i, c in enumerate(pull(g))]
+    first = 1 if bound is not None else 0
+    wrt = tuple(i for i, a in enumerate(plain_args) if i >= first and runtime._differentiable(a))
+    view = compiler.adjoint_view(fn, plain_args, wrt if g is not None else (), bound=bound)
+    return traced_copy(view)(*args[first:], g)
+
+
+def _vjp_method(g, obj, name, *args):
+    if not (has_box(args) or has_box(g)):
+        return runtime.vjp_method(g, obj, name, *args)
+    f = getattr(obj, name)
+    if runtime._is_method(f) and f.__self__ is obj:
+        return _vjp_call(f.__func__, g, obj, *args)
+    raise unsupported(f"the method .{name}")
+
+
+def _jvp_pair(fn, tangents, *args):
+    """A call's value and tangent in tangent code: its tangent view (generated code), run
+    traced."""
+    if not (has_box(args) or has_box(tangents)):
+        return runtime.jvp_pair(fn, tangents, *args)
+    view = runtime.tangent_fn(fn, unwrap_all(tangents), *unwrap_all(args), pair=True)
+    return traced_copy(view)(*args, tuple(tangents))
+
+
+def _jvp_call(fn, tangents, *args):
+    return _jvp_pair(fn, tangents, *args)[1]
+
+
+def _jvp_method(obj, name, tangents, *args):
+    if not (has_box(args) or has_box(tangents)):
+        return runtime.jvp_method(obj, name, tangents, *args)
+    view = runtime.method_tangent_fn(obj, name, unwrap_all(tangents), *unwrap_all(args))
+    return traced_copy(view)(obj, tuple(tangents), *args)
+
+
+def _traced_complex(real=0.0, imag=0.0):
+    """``complex(a, b)`` of traced values, through its rule."""
+    if has_box((real, imag)):
+        return record.call_rule(complex, (real, imag), {})
+    return complex(real, imag)
+
+
+def _split_res(fn, *args, wrt=None):
+    """A call's value and residuals in code differentiated again: its residual form (plain
+    generated code), run traced."""
+    if not has_box(args):
+        return splitcall.split_res(fn, *args, wrt=wrt)
+    return traced_copy(splitcall.split_res_fn(fn, *unwrap_all(args), wrt=wrt))(*args)
+
+
+def _pullback_res(residuals, g):
+    """The reverse part of a residual form (plain generated code, first in the
+    residuals), run traced."""
+    if g is None or not (has_box(residuals) or has_box(g)):
+        return splitcall.pullback_res(residuals, g)
+    return traced_copy(residuals[0])(residuals, g)
+
+
+def _real_if(g, x):
+    """``real_if`` through its rule; a container's cotangent (a list argument's) as it is
+    (real_if leaves containers alone)."""
+    if isinstance(g, (list, tuple, dict)):
+        return g
+    return _REAL_IF(g, x)
+
+
+_TRACED = {"real_if": _real_if, "split_res": _split_res, "pullback_res": _pullback_res,
+           "held": splitcall.held, "zeros_for": _zeros_for, "scatter_add": _scatter_add,
+           "scatter_into": _scatter_into, "add_owned": _add_owned, "vjp_call": _vjp_call,
+           "vjp_method": _vjp_method, "jvp_call": _jvp_call, "jvp_pair": _jvp_pair,
+           "jvp_method": _jvp_method}
+_REAL_IF = traced_helper("real_if", runtime.real_if)
