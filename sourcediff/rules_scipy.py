@@ -113,3 +113,4 @@ rt.HELPERS.update(tri_trans=tri_trans, tri_part=tri_part)
 defrule(tri_part, "m, lower=False, unit_diagonal=False", ("tri_part(g, lower, unit_diagonal)",),
         ("tri_part(dm, lower, unit_diagonal)",))
 defnondiff(tri_trans)
+from . import rules_stats  # noqa: E402,F401  (scipy.stats distributions)

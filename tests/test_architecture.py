@@ -68,16 +68,17 @@ LAYERS = [
     ("leaves", "errors nodes names codegen _typing compiler_hook"),
     ("values", "duck structure signature freevars markers lift"),
     ("early passes", "resolve split"),
-    ("helpers", "runtime numeric numeric_linalg numeric_reduce numeric_shape splitcall"),
+    ("helpers", "runtime numeric numeric_linalg numeric_reduce numeric_shape numeric_stats "
+                "splitcall"),
     ("rule table", "registry custom rules rules_linalg rules_reduce rules_scipy rules_shape "
-                   "supported"),
+                   "rules_stats supported"),
     ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes optimize inplace "
                "contract fold"),
     ("pipeline", "driver"),
     ("compiled", "compiled"),
-    ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.shim tape.sweep "
-             "tape.tracer"),
+    ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.scipy_view tape.shim "
+             "tape.sweep tape.tracer"),
     ("API", "entry adjoints gradfunction pullback api higher pickling check"),
     ("tools", "export export_text cli __main__"),
 ]

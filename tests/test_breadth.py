@@ -154,10 +154,9 @@ def qr_parts(a):
 CONST.update(svd_parts=svd_parts, svd_full=svd_full, qr_parts=qr_parts)
 _count = itertools.count()
 # the tape sees NumPy calls through their array arguments: a traced pad value alone is
-# converted to a plain array by np.pad, which the tape refuses
-# (and SciPy's functions written in Python: the tape intercepts NumPy's only)
-TAPE_REFUSES = {"pad value", "gammaln digamma", "logsumexp", "logsumexp b", "softmax",
-                "solve_triangular", "solve_triangular upper", "norm logpdf pdf", "norm cdf logcdf"}
+# converted to a plain array by np.pad, which the tape refuses (SciPy's functions written
+# in Python are seen through views of SciPy's modules: sourcediff/tape/scipy_view.py)
+TAPE_REFUSES = {"pad value"}
 
 
 def loss_of(expr):

@@ -441,6 +441,25 @@ CASES.update({
     "sourcediff.numeric_shape.untile": ("a", "P(np.tile(x, (2, 1)), A0, (2, 1))"),
     "sourcediff.rules_scipy.tri_part": ("a", "P(x[:, :2], True)"),
 })
+# scipy.stats (rules_stats.py): x in (0.31, 0.64), so every support holds
+_SHAPES = {"norm": "", "t": "x[0] + 2.0, ", "beta": "x[0] + 1.5, x[1] + 2.0, ",
+           "gamma": "x[0] + 1.5, ", "chi2": "x[1] * 2.0 + 2.0, "}
+for _d, _s in _SHAPES.items():
+    _c = ", ".join(f"{2.0 + k}" for k in range(_s.count(","))) + (", " if _s else "")
+    for _how in ("pdf", "logpdf"):
+        CASES[f"scipy.stats.{_d}.{_how}"] = ("a", f"P(x, {_s}x[1] * 0.05, x[0] + 0.5)")
+    for _how in ("cdf", "logcdf", "sf", "logsf"):
+        CASES[f"scipy.stats.{_d}.{_how}"] = ("a", f"P(x, {_c}x[1] * 0.05, x[0] + 0.5)")
+for _how in ("pmf", "logpmf", "cdf", "logcdf", "sf", "logsf"):
+    CASES[f"scipy.stats.poisson.{_how}"] = ("a", "P(np.array([[0, 1, 2], [3, 1, 0]]), x + 0.5)")
+CASES.update({
+    "scipy.stats.multivariate_normal.logpdf": ("a", "P(x, x[0] * 0.5, x.T @ x + np.eye(3))"),
+    "scipy.stats.multivariate_normal.pdf": ("a", "P(x, x[0] * 0.5, x.T @ x + np.eye(3))"),
+    "scipy.stats.dirichlet.logpdf": ("a", "P(x.T / np.sum(x, axis=1), x[0] + 1.0)"),
+    "scipy.stats.dirichlet.pdf": ("a", "P(x.T / np.sum(x, axis=1), x[0] + 1.0)"),
+    "sourcediff.numeric_stats.mvn_cov": ("a", "P(x[0], 3)"),
+    "sourcediff.numeric_stats.mvn_cov_adj": ("a", "P(x[:, :2], A0[0, :2])"),
+})
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)
     "sourcediff.numeric.r_unconcat": "the cotangent helper of np.r_: its reverse rule "
     "(r_concat of the parts' cotangents) fails on a part whose cotangent is None; reverse "
