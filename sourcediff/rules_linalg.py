@@ -82,3 +82,4 @@ defrule(nl.eigh_gapinv, "w", (f"np.sum({_F2}, axis=-1) - np.sum({_F2}, axis=-2)"
 defrule(nl.multi_dot_vjp, "v, arrays, i", {"i": None},
         ("multi_dot_vjp(dv, arrays, i)", "multi_dot_vjp_dops(v, arrays, darrays, i)", None))
 defnondiff(nl.qr_guard)  # (1.0, or the refusal)
+from . import rules_matfun  # noqa: E402,F401  (matrix functions; SciPy's when installed)

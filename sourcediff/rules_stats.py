@@ -5,8 +5,9 @@ A continuous location-scale family is written once from its standard log-density
 ``l(z; shapes)``, ``z = (x - loc) / scale``: ``logpdf = l(z) - log(scale)``, so each
 method's rule needs only ``l'(z)`` and ``dl/dshape``. ``cdf``/``sf`` (and their logs) are
 differentiated in ``x``, ``loc`` and ``scale`` (through the density); in a shape
-parameter (``df`` of ``t``, ``a`` and ``b`` of ``beta``...) they are refused: a
-``MissingRuleError``, never a silent zero. ``poisson`` is differentiated in ``mu`` (``k``
+parameter they are differentiated where the incomplete gamma function's order derivative
+serves (``gamma``'s ``a``, ``chi2``'s ``df``) and refused otherwise (``t``'s ``df``,
+``beta``'s ``a`` and ``b``): a ``MissingRuleError``, never a silent zero. ``poisson`` is differentiated in ``mu`` (``k``
 and ``loc`` are integers: its functions are piecewise constant in them),
 ``multivariate_normal.logpdf/pdf`` in ``x``, ``mean`` and ``cov`` (a number, a diagonal or
 a matrix, read through its lower triangle as SciPy's ``eigh`` does), ``dirichlet.logpdf/pdf``
@@ -41,9 +42,10 @@ def _define(dist, how, params, vjps):
 
 
 def location_scale(dist, shapes, dlz, dshape, methods=("pdf", "logpdf", "cdf", "logcdf", "sf",
-                                                         "logsf")):
+                                                         "logsf"), cdf_shape=None):
     """Rules of a location-scale family from ``l'(z)`` (``dlz``) and ``dl/dshape``
-    (``dshape``), both written in ``z``."""
+    (``dshape``), both written in ``z``; ``cdf_shape``: ``d cdf/d shape`` where one is known
+    (else the cdf's rules refuse the shape parameters)."""
     lead = "".join(f"{s}, " for s in shapes)
     params = f"x, {lead}loc=0, scale=1"
     dl = f"({dlz.format(z=_Z)})"
@@ -61,6 +63,10 @@ def location_scale(dist, shapes, dlz, dshape, methods=("pdf", "logpdf", "cdf", "
             f = {"cdf": pdf, "sf": f"-{pdf}", "logcdf": f"np.exp({logpdf} - ans)",
                  "logsf": f"-np.exp({logpdf} - ans)"}[how]
             vjps = {p: f"{f} * {d}" for p, d in dcdf.items()}
+            for p, d in (cdf_shape or {}).items():
+                d = f"({d.format(z=_Z)})"
+                vjps[p] = {"cdf": d, "sf": f"-{d}", "logcdf": f"{d} * np.exp(-ans)",
+                           "logsf": f"-{d} * np.exp(-ans)"}[how]
         _define(dist, how, params, vjps)
 
 
@@ -73,10 +79,12 @@ location_scale("t", ("df",), "-(df + 1.0) * {z} / (df + {z} ** 2)",
 location_scale("beta", ("a", "b"), "(a - 1.0) / {z} - (b - 1.0) / (1.0 - {z})",
                {"a": "np.log({z}) - sp_digamma(a) + sp_digamma(a + b)",
                 "b": "np.log1p(-{z}) - sp_digamma(b) + sp_digamma(a + b)"})
+# (gamma's and chi2's cdf in their shape parameter: the incomplete gamma function's order)
 location_scale("gamma", ("a",), "(a - 1.0) / {z} - 1.0",
-               {"a": "np.log({z}) - sp_digamma(a)"})
+               {"a": "np.log({z}) - sp_digamma(a)"}, cdf_shape={"a": "gammainc_da(a, {z})"})
 location_scale("chi2", ("df",), "(0.5 * df - 1.0) / {z} - 0.5",
-               {"df": "0.5 * (np.log(0.5 * {z}) - sp_digamma(0.5 * df))"})
+               {"df": "0.5 * (np.log(0.5 * {z}) - sp_digamma(0.5 * df))"},
+               cdf_shape={"df": "0.5 * gammainc_da(0.5 * df, 0.5 * {z})"})
 
 # poisson: in mu only (k and loc are integers); cdf(k) = Q(floor(k - loc) + 1, mu)
 _K = "(np.asarray(k) - loc)"

@@ -415,7 +415,6 @@ CASES.update({
     "scipy.linalg.solve_triangular": ("a", "P(x @ x.T + np.eye(2), x, lower=True)"),
     "scipy.special.polygamma": ("a", "P(1, x)"),
     "scipy.special.erfinv": ("a", "P(x)"), "scipy.special.erfcinv": ("a", "P(x + 0.5)"),
-    "scipy.special.gammainc": ("a", "P(1.5, x)"), "scipy.special.gammaincc": ("a", "P(2.0, x)"),
     "scipy.stats.norm.logpdf": ("a", "P(x, x[0] * 0.5, x[1] + 0.5)"),
     "scipy.stats.norm.pdf": ("a", "P(x, x[0] * 0.5, x[1] + 0.5)"),
     "scipy.stats.norm.cdf": ("a", "P(x, x[0] * 0.5, x[1] + 0.5)"),
@@ -459,6 +458,33 @@ CASES.update({
     "scipy.stats.dirichlet.pdf": ("a", "P(x.T / np.sum(x, axis=1), x[0] + 1.0)"),
     "sourcediff.numeric_stats.mvn_cov": ("a", "P(x[0], 3)"),
     "sourcediff.numeric_stats.mvn_cov_adj": ("a", "P(x[:, :2], A0[0, :2])"),
+})
+CASES.update({  # matrix functions and SciPy's factor-and-solve pairs (rules_matfun.py)
+    "np.linalg.matrix_power": ("a", "P(x @ x.T + np.eye(2), 3)"),
+    "np.linalg.lstsq": ("a", "P(x.T, x[0] * 2.0 + 0.1)[0]"),
+    "scipy.linalg.expm": ("a", "P(x @ x.T * 0.5)"),
+    "scipy.linalg.sqrtm": ("a", "P(x @ x.T + np.eye(2))"),
+    "scipy.linalg.logm": ("a", "P(x @ x.T + np.eye(2))"),
+    "scipy.linalg.solve_sylvester": ("a", "P(x @ x.T + np.eye(2), x[:, :2] + 2.0 * np.eye(2), "
+                                          "x[:, 1:])"),
+    "scipy.linalg.cho_factor": ("a", "P(x @ x.T + np.eye(2))[0]"),
+    "scipy.linalg.cho_solve": ("a", "P((np.linalg.cholesky(x @ x.T + np.eye(2)), True), x)"),
+    "sourcediff.numeric_matfun.up_blocks": ("a", "P(x[:, :2], x[:, 1:])"),
+    "sourcediff.numeric_matfun.upper_right": ("a", "P(x[:, :2])"),
+    "sourcediff.numeric_matfun.diag_blocks": ("a", "P(x[:, :2])"),
+})
+CASES.update({name: ("a", "P(x)") for name in  # more of scipy.special (rules_special.py)
+              ["scipy.special.rgamma", "scipy.special.j0", "scipy.special.j1",
+               "scipy.special.y0", "scipy.special.y1", "scipy.special.i0", "scipy.special.i1"]})
+CASES.update({name: ("a", "P(1.5, x)") for name in
+              ["scipy.special.jv", "scipy.special.yv", "scipy.special.iv", "scipy.special.ive",
+               "sourcediff.numeric_special.gammainc_da"]})
+CASES.update({
+    "scipy.special.yn": ("a", "P(2, x)"), "scipy.special.beta": ("a", "P(x, x[0] + 0.5)"),
+    "scipy.special.betainc": ("a", "P(2.0, 3.0, x)"),
+    "scipy.special.multigammaln": ("a", "P(x + 2.0, 3)"),
+    "scipy.special.gammainc": ("a", "P(x + 1.0, x[0] * 3.0)"),
+    "scipy.special.gammaincc": ("a", "P(x[1] + 1.0, x)"),
 })
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)
     "sourcediff.numeric.r_unconcat": "the cotangent helper of np.r_: its reverse rule "

@@ -370,8 +370,8 @@ def uses_cumprod(x):  # (np.cumprod has a rule since issue #18: np.nancumprod ha
     return np.sum(np.nancumprod(x))
 
 
-def uses_linalg_pinv(x):  # (np.linalg.pinv has a rule since issue #18)
-    return np.sum(np.linalg.matrix_power(x, 3))
+def uses_linalg_pinv(x):  # (np.linalg.pinv and matrix_power have rules since issue #18)
+    return np.sum(np.linalg.tensorinv(x, 1))
 
 
 helper_from_exec = {}
@@ -383,8 +383,8 @@ MISSING = [
     (uses_sort, np.array([3.0, 1.0, 2.0]), "np.convolve", "np.convolve"),
     (uses_fft_abs, np.array([3.0, 1.0, 2.0]), "np.fft.fft", "np.fft"),
     (uses_cumprod, np.array([3.0, 1.0, 2.0]), "np.nancumprod", "np.nancumprod"),
-    (uses_linalg_pinv, np.array([[2.0, 1.0], [1.0, 3.0]]), "np.linalg.matrix_power",
-     "np.linalg.matrix_power"),
+    (uses_linalg_pinv, np.array([[2.0, 1.0], [1.0, 3.0]]), "np.linalg.tensorinv",
+     "np.linalg.tensorinv"),
 ]
 
 

@@ -226,8 +226,13 @@ def test_every_rule_parameter_is_ruled_or_declared():
                             ("sourcediff.numeric_linalg.multi_dot_vjp", "arrays"),
                             ("sourcediff.numeric_linalg.multi_dot_vjp", "v"),
                             ("sourcediff.numeric_shape.unselect", "v"),
-                            # the incomplete gamma functions in their order a
-                            ("scipy.special.gammainc", "a"), ("scipy.special.gammaincc", "a")]
+                            # a real Bessel order, betainc's a and b, and the cdf of t
+                            # and beta in their shape parameters have no closed form
+                            ("scipy.special.jv", "v"), ("scipy.special.yv", "v"),
+                            ("scipy.special.iv", "v"), ("scipy.special.ive", "v"),
+                            ("scipy.special.betainc", "a"), ("scipy.special.betainc", "b")] + [
+        (f"scipy.stats.{d}.{how}", p) for d, ps in (("t", ["df"]), ("beta", ["a", "b"]))
+        for how in ("cdf", "logcdf", "sf", "logsf") for p in ps]
     assert loose == sorted([("np.einsum", "subscripts")] + [
         (f"sourcediff.runtime.{name}", p) for name, ps in forward_only.items() for p in ps]
         + forward_only_breadth)
