@@ -49,3 +49,34 @@ def lstsq_guard(g, ans):
 
 HELPERS = {"up_blocks": up_blocks, "upper_right": upper_right, "diag_blocks": diag_blocks,
            "lstsq_guard": lstsq_guard}
+
+
+# --- scipy.signal.convolve: its modes are cuts of the full convolution ------------------------
+
+def _cut(s1, s2, mode):
+    """The slices of the full convolution (shape s1 + s2 - 1) that ``mode`` keeps."""
+    full = [a + b - 1 for a, b in zip(s1, s2)]
+    if mode == "full":
+        new = full
+    elif mode == "same":
+        new = list(s1)
+    elif mode == "valid":
+        new = [abs(a - b) + 1 for a, b in zip(s1, s2)]
+    else:
+        raise ValueError(f"unknown convolution mode {mode!r}")
+    return tuple(slice((f - n) // 2, (f - n) // 2 + n) for f, n in zip(full, new))
+
+
+def conv_uncut(g, s1, s2, mode):
+    """The cotangent of the full convolution from that of its ``mode`` cut (zeros outside)."""
+    out = np.zeros(tuple(a + b - 1 for a, b in zip(s1, s2)))
+    out[_cut(s1, s2, mode)] = g
+    return out
+
+
+def conv_cut(full, s1, s2, mode):
+    """The ``mode`` cut of a full convolution (the transpose of :func:`conv_uncut`)."""
+    return full[_cut(s1, s2, mode)]
+
+
+HELPERS.update(conv_uncut=conv_uncut, conv_cut=conv_cut)

@@ -106,3 +106,22 @@ if sl is not None:
             seq_vjp={"c_and_lower": f"[np.tril({_AS} @ {_T}) if {_LOW} else "
                                     f"np.triu({_T} @ {_AS}), None]"},
             name="scipy.linalg.cho_solve")
+
+    defrule(mf.conv_uncut, "g_, s1, s2, mode", ("conv_cut(g, s1, s2, mode)", None, None, None),
+            ("conv_uncut(dg_, s1, s2, mode)", None, None, None))
+    defrule(mf.conv_cut, "full, s1, s2, mode", ("conv_uncut(g, s1, s2, mode)", None, None, None),
+            ("conv_cut(dfull, s1, s2, mode)", None, None, None))
+try:
+    import scipy.signal as ss
+except ImportError:
+    ss = None
+if ss is not None:
+    # out = convolve(in1, in2, mode): a cut of the full convolution; its transpose in one
+    # operand is the valid correlation of the full cotangent with the other
+    rt.HELPERS.update(ss_convolve=ss.convolve)
+    _GF = "conv_uncut(g, np.shape(in1), np.shape(in2), mode)"
+    defrule(ss.convolve, "in1, in2, mode='full', method='auto'",
+            (f"ss_convolve({_GF}, np.flip(in2), 'valid')",
+             f"ss_convolve({_GF}, np.flip(in1), 'valid')"),
+            ("ss_convolve(din1, in2, mode)", "ss_convolve(in1, din2, mode)"),
+            name="scipy.signal.convolve")

@@ -109,3 +109,4 @@ defrule(tri_part, "m, lower=False, unit_diagonal=False", ("tri_part(g, lower, un
         ("tri_part(dm, lower, unit_diagonal)",))
 defnondiff(tri_trans)
 from . import rules_special, rules_stats  # noqa: E402,F401  (more of scipy.special; scipy.stats)
+from . import rules_ode  # noqa: E402,F401  (scipy.integrate.odeint)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .compiler_hook import compiler
 from .duck import is_duck
+from .numeric_linalg import svd_jvp
 from .structure import kind_of
 
 
@@ -916,27 +917,41 @@ def einsum_vjp_dops(g, subscripts, operands, d_operands, i):
 
 def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero)."""
+    if _singular(x, ord, axis):
+        return _singular_vjp_dx(g, x, dx, ord, axis, keepdims)
     if _norm_piecewise(x, ord, axis):
         return 0.0 * dx
     return norm_vjp(g, ans, dx, ord, axis, keepdims)
 
 
+def _singular(x, ord, axis):
+    """A matrix norm of the singular values (spectral 2, -2; nuclear)."""
+    return ord in (2, -2, "nuc") and norm_axes(x, ord, axis) is not None
+
+
+def _singular_vjp_dx(g, x, dx, ord, axis, keepdims):
+    """``g * d(u W vh)`` along ``dx``: W weighs the singular vectors ``norm_vjp`` uses
+    (ties share; the weights are piecewise constant), du and dvh are svd's tangents."""
+    shape, mat = np.shape(x), norm_axes(x, ord, axis)
+    if not keepdims and shape:
+        g = np.reshape(g, _keepdims_shape(shape, axis))
+    a, da = np.moveaxis(x, mat, (-2, -1)), np.moveaxis(dx, mat, (-2, -1))
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    w = np.ones_like(s) if ord == "nuc" else _ties(
+        s == (np.max if ord == 2 else np.min)(s, axis=-1, keepdims=True), -1)
+    du, _, dvh = svd_jvp(da, (u, s, vh), a, False, True)
+    d = du @ (w[..., :, None] * vh) + u @ (w[..., :, None] * dvh)
+    return g * np.moveaxis(d, (-2, -1), mat)
+
+
 def _norm_piecewise(x, ord, axis):
-    """Whether ``norm_vjp`` is constant in x and ans (ord 1, inf; 2-norms: no); the
-    spectral and nuclear norms' second derivatives are refused."""
-    if ord in (None, "fro") or (ord == 2 and norm_axes(x, ord, axis) is None):
-        return False
-    if norm_axes(x, ord, axis) is not None and ord in (2, -2, "nuc"):
-        from .errors import MissingRuleError
-        raise MissingRuleError(
-            f"no second derivative rule for np.linalg.norm with ord={ord!r} of a matrix",
-            construct="np.linalg.norm",
-            hint="write it with np.linalg.svd (first derivatives only), or use ord='fro'")
-    return True
+    """Whether ``norm_vjp`` is constant in x and ans (ord 1, inf; 2-norms: no)."""
+    return not (ord in (None, "fro") or (ord == 2 and norm_axes(x, ord, axis) is None))
 
 
 def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
-    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf: zero)."""
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf and the
+    singular-value norms, which do not read ans: zero)."""
     if _norm_piecewise(x, ord, axis):
         return 0.0 * x
     return -norm_vjp(g * dans / ans, ans, x, ord, axis, keepdims)

@@ -69,9 +69,9 @@ LAYERS = [
     ("values", "duck structure signature freevars markers lift"),
     ("early passes", "resolve split"),
     ("helpers", "runtime numeric numeric_linalg numeric_matfun numeric_reduce numeric_shape "
-                "numeric_stats splitcall"),
+                "numeric_ode numeric_special numeric_stats splitcall"),
     ("rule table", "registry custom rules rules_linalg rules_reduce rules_scipy rules_shape "
-                   "rules_matfun rules_stats supported"),
+                   "rules_matfun rules_ode rules_special rules_stats supported"),
     ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes optimize inplace "
                "contract fold"),

@@ -14,13 +14,16 @@ from sourcediff import MissingRuleError, SourceDiffError, codegen, grad, hessian
 
 scipy = pytest.importorskip("scipy")
 import scipy.linalg as sl  # noqa: E402
+import scipy.signal as ss  # noqa: E402
 import scipy.special as sp  # noqa: E402
 import scipy.stats as st  # noqa: E402
+from scipy.integrate import odeint  # noqa: E402
 
 RNG = np.random.default_rng(1819)
 M3 = RNG.normal(size=(3, 3)) * 0.6
 SPD = M3 @ M3.T + np.eye(3)
-CONST = {"np": np, "sl": sl, "sp": sp, "st": st, "SPD": SPD, "W": RNG.normal(size=(3, 3)),
+CONST = {"np": np, "sl": sl, "sp": sp, "st": st, "ss": ss, "odeint": odeint,
+         "T": np.linspace(0.0, 1.0, 5), "SPD": SPD, "W": RNG.normal(size=(3, 3)),
          "B": RNG.normal(size=(3, 2)), "V": RNG.normal(size=3), "A43": RNG.normal(size=(4, 3)),
          "B42": RNG.normal(size=(4, 2)), "V4": RNG.normal(size=4)}
 
@@ -66,10 +69,35 @@ CASES = [
     ("gammainc a", RNG.uniform(0.2, 5.0, size=(2, 3)),
      "sp.gammainc(x, 2.0) + sp.gammaincc(x, x[0] * 3.0) + sp.gammainc(x + 1.0, V * V)"),
     ("gammainc large", np.array([20.0, 150.0, 900.0]), "sp.gammainc(x, x * 1.05) * 10.0"),
+    # signal and integrate
+    ("convolve", RNG.normal(size=5), "ss.convolve(x, V) + ss.convolve(x, V, 'same')[1]"),
+    ("convolve valid", RNG.normal(size=5),
+     "ss.convolve(x, V, mode='valid') * ss.convolve(V, x, 'valid')"),
+    ("convolve both 2-d", RNG.normal(size=(4, 5)),
+     "ss.convolve(x, x[:2, 1:4] * 2.0, 'same') + ss.convolve(x, B.T, 'valid')[0, 0]"),
+    ("convolve even same", RNG.normal(size=(3, 4)), "ss.convolve(B, x, mode='same')"),
+    ("odeint y0", np.array([1.0, -0.5]),
+     "odeint(oscillator, x, T, args=(np.array([2.0, 0.3]),), rtol=1e-11, atol=1e-11)"),
+    ("odeint args", np.array([2.0, 0.3]),
+     "odeint(oscillator, np.array([1.0, 0.0]), T, (x,), rtol=1e-11, atol=1e-11)"),
+    ("odeint both tfirst", np.array([0.5, 1.0, 2.0]),
+     "odeint(decay, x * 2.0, T, args=(x, 0.5), tfirst=True, rtol=1e-11, atol=1e-11)[-1]"),
     ("gamma chi2 cdf in shape", RNG.uniform(0.5, 4.0, size=3),
      "st.gamma.cdf(1.5, x, scale=2.0) + st.gamma.logsf(V * V, x) + st.chi2.sf(2.0, x) + "
      "st.chi2.logcdf(x, x + 1.0, loc=-0.1)"),
 ]
+
+
+def oscillator(y, t, k):
+    """A damped nonlinear oscillator, forced."""
+    return np.array([y[1], -k[0] * y[0] - k[1] * y[1] * y[0] ** 2 + np.sin(t)])
+
+
+def decay(t, y, k, c):
+    return -k * y + c * t
+
+
+CONST.update(oscillator=oscillator, decay=decay)
 _count = itertools.count()
 
 
@@ -113,7 +141,20 @@ ORDER_TWO = [("cho_factor upper", SPD, "sl.cho_factor(x)[0]"),
              ("lstsq residuals", RNG.normal(size=(4, 3)), "np.linalg.lstsq(x, V4)[1]"),
              ("gammainc in a and x", np.array([0.7, 2.5, 4.0]),
               "sp.gammainc(x, x[::-1]) + sp.gammaincc(x * 2.0, 1.5)"),
-             ("gamma cdf in a", np.array([0.7, 2.5, 4.0]), "st.gamma.logcdf(2.0, x, scale=x)")]
+             ("gamma cdf in a", np.array([0.7, 2.5, 4.0]), "st.gamma.logcdf(2.0, x, scale=x)"),
+             ("svd tall", RNG.normal(size=(4, 3)), "svd_parts(x)"),
+             ("svd wide stack", RNG.normal(size=(2, 2, 3)), "svd_parts(x)"),
+             ("svd square full", M3, "np.linalg.svd(x)[0] ** 2 + np.linalg.svd(x)[2] ** 2"),
+             ("svd values", RNG.normal(size=(3, 4)), "np.linalg.svd(x, compute_uv=False)")]
+
+
+def svd_parts(a):
+    """Losses of np.linalg.svd that do not depend on the signs its vectors may take."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([np.ravel(u * u), np.ravel(s), np.ravel(vh * vh), np.ravel(u @ vh)])
+
+
+CONST["svd_parts"] = svd_parts
 
 
 @pytest.mark.parametrize("name, x, expr", ORDER_TWO, ids=[c[0] for c in ORDER_TWO])
@@ -186,3 +227,27 @@ def test_third_derivative_in_the_order_is_refused():
                                     rel=1e-6)
     with pytest.raises(MissingRuleError, match="third derivative"):
         grad(d2)(1.5)
+
+
+def test_odeint_refusals():
+    """t, full_output and a second derivative are refused, with the rule's name."""
+    k = np.array([2.0, 0.3])
+    y0 = np.array([1.0, 0.0])
+    T = CONST["T"]
+    with pytest.raises(MissingRuleError, match="odeint"):
+        grad(lambda s: np.sum(odeint(oscillator, y0, T * s, args=(k,))))(1.0)
+    with pytest.raises(MissingRuleError, match="odeint"):
+        hessian(lambda y: np.sum(odeint(oscillator, y, T, args=(k,))))(y0)
+    with pytest.raises(MissingRuleError, match="full_output"):
+        grad(lambda y: np.sum(odeint(oscillator, y, T, args=(k,), full_output=1)[0]))(y0)
+
+
+def test_odeint_against_a_closed_form():
+    """y' = -k y: y(t) = y0 exp(-k t), so d sum(y)/dk = -sum(t y0 exp(-k t))."""
+    T = CONST["T"]
+
+    def f(k):
+        return np.sum(odeint(decay, 2.0 * np.ones(1), T, args=(k, 0.0), tfirst=True,
+                             rtol=1e-12, atol=1e-12))
+    k = 0.7
+    assert grad(f)(k) == pytest.approx(-np.sum(T * 2.0 * np.exp(-k * T)), rel=1e-8)

@@ -462,6 +462,7 @@ CASES.update({
 CASES.update({  # matrix functions and SciPy's factor-and-solve pairs (rules_matfun.py)
     "np.linalg.matrix_power": ("a", "P(x @ x.T + np.eye(2), 3)"),
     "np.linalg.lstsq": ("a", "P(x.T, x[0] * 2.0 + 0.1)[0]"),
+    "np.linalg.svd": ("a", "svd_parts(x)"),
     "scipy.linalg.expm": ("a", "P(x @ x.T * 0.5)"),
     "scipy.linalg.sqrtm": ("a", "P(x @ x.T + np.eye(2))"),
     "scipy.linalg.logm": ("a", "P(x @ x.T + np.eye(2))"),
@@ -472,6 +473,9 @@ CASES.update({  # matrix functions and SciPy's factor-and-solve pairs (rules_mat
     "sourcediff.numeric_matfun.up_blocks": ("a", "P(x[:, :2], x[:, 1:])"),
     "sourcediff.numeric_matfun.upper_right": ("a", "P(x[:, :2])"),
     "sourcediff.numeric_matfun.diag_blocks": ("a", "P(x[:, :2])"),
+    "scipy.signal.convolve": ("a", "P(x, x[:, 1:] * 2.0, 'same') + P(x, A0[:1, :2])[:, 1:]"),
+    "sourcediff.numeric_matfun.conv_uncut": ("a", "P(x[:, :2], (2, 3), (1, 2), 'valid')"),
+    "sourcediff.numeric_matfun.conv_cut": ("a", "P(x, (2, 2), (1, 2), 'same')"),
 })
 CASES.update({name: ("a", "P(x)") for name in  # more of scipy.special (rules_special.py)
               ["scipy.special.rgamma", "scipy.special.j0", "scipy.special.j1",
@@ -493,9 +497,18 @@ SKIPS = {  # rule -> why it is not checked here (each is reached only in generat
     "sourcediff.numeric.c_unconcat": "as r_unconcat, for np.c_",
     "sourcediff.numeric_reduce.sinc_d1": "np.sinc's first derivative: its rule calls sinc_d2, "
     "which has none (a third derivative of np.sinc is refused); np.sinc itself is checked",
-    "np.linalg.svd": "its cotangent helper svd_vjp has no rule yet: a second derivative "
-    "through svd is refused (MissingRuleError); order 1 in tests/test_breadth.py",
+    "scipy.integrate.odeint": "its cotangent helper odeint_vjp (a backward ODE solve) has "
+    "no rule: a second derivative through odeint is refused (MissingRuleError, "
+    "tests/test_breadth_scipy.py); order 1 there",
 }
+
+
+def svd_parts(x):
+    """Losses of np.linalg.svd that do not depend on the signs its vectors may take."""
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    u2, s2, vh2 = np.linalg.svd(x @ x.T + x[:, :2])   # square: full_matrices holds
+    return np.concatenate([np.ravel(u * u), s, np.ravel(vh * vh), np.ravel(u @ vh), s2 * s,
+                           np.ravel(u2 @ vh2), np.linalg.svd(x, compute_uv=False)])
 
 
 def _rules():
@@ -521,7 +534,8 @@ def _loss_of(name, fn, expr):
            f"    return np.sum(out * out + np.sin(out))\n")
     filename = f"<test_composition {name} {next(_counter)}>"
     codegen.register(filename, src)
-    ns = {"np": np, "math": math, "operator": operator, "P": fn, "A0": A0, "IDX": IDX}
+    ns = {"np": np, "math": math, "operator": operator, "P": fn, "A0": A0, "IDX": IDX,
+          "svd_parts": svd_parts}
     exec(compile(src, filename, "exec"), ns)
     return ns["rule_loss"]
 

@@ -230,7 +230,8 @@ def test_every_rule_parameter_is_ruled_or_declared():
                             # and beta in their shape parameters have no closed form
                             ("scipy.special.jv", "v"), ("scipy.special.yv", "v"),
                             ("scipy.special.iv", "v"), ("scipy.special.ive", "v"),
-                            ("scipy.special.betainc", "a"), ("scipy.special.betainc", "b")] + [
+                            ("scipy.special.betainc", "a"), ("scipy.special.betainc", "b"),
+                            ("scipy.integrate.odeint", "t")] + [
         (f"scipy.stats.{d}.{how}", p) for d, ps in (("t", ["df"]), ("beta", ["a", "b"]))
         for how in ("cdf", "logcdf", "sf", "logsf") for p in ps]
     assert loose == sorted([("np.einsum", "subscripts")] + [
