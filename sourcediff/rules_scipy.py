@@ -1,5 +1,7 @@
 """Rules of SciPy's special functions and triangular solves (issue #18), registered only
-when SciPy is importable (:mod:`sourcediff.rules` tries). A call with keywords
+when SciPy is importable (:mod:`sourcediff.rules` tries); the rest of SciPy's are in
+:mod:`sourcediff.rules_special`, :mod:`sourcediff.rules_stats`, :mod:`sourcediff.rules_ode`
+(imported at the end) and :mod:`sourcediff.rules_matfun`. A call with keywords
 (``logsumexp(z, axis=1, keepdims=True)``) binds them to these parameters.
 """
 

@@ -70,8 +70,13 @@ def location_scale(dist, shapes, dlz, dshape, methods=("pdf", "logpdf", "cdf", "
         _define(dist, how, params, vjps)
 
 
-# norm: pdf, logpdf, cdf and logcdf are in rules_scipy (numerically guarded tails)
+# norm: pdf, logpdf, cdf and logcdf are in rules_scipy (numerically guarded tails); the
+# quantiles ppf and isf: ans = loc + scale z with z their standard quantile
 location_scale("norm", (), "-{z}", {}, methods=("sf", "logsf"))
+for _how, _s in (("ppf", ""), ("isf", "-")):
+    _define("norm", _how, "q, loc=0, scale=1",
+            {"q": f"{_s}scale * 2.5066282746310002 * np.exp(0.5 * ((ans - loc) / scale) ** 2)",
+             "loc": "1.0", "scale": "((ans - loc) / scale)"})
 location_scale("t", ("df",), "-(df + 1.0) * {z} / (df + {z} ** 2)",
                {"df": "0.5 * (sp_digamma(0.5 * (df + 1.0)) - sp_digamma(0.5 * df) - 1.0 / df"
                       " - np.log1p({z} ** 2 / df)) + (df + 1.0) * {z} ** 2 / "

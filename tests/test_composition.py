@@ -449,6 +449,8 @@ for _d, _s in _SHAPES.items():
         CASES[f"scipy.stats.{_d}.{_how}"] = ("a", f"P(x, {_s}x[1] * 0.05, x[0] + 0.5)")
     for _how in ("cdf", "logcdf", "sf", "logsf"):
         CASES[f"scipy.stats.{_d}.{_how}"] = ("a", f"P(x, {_c}x[1] * 0.05, x[0] + 0.5)")
+for _how in ("ppf", "isf"):
+    CASES[f"scipy.stats.norm.{_how}"] = ("a", "P(x, x[0] * 0.5, x[1] + 0.5)")
 for _how in ("pmf", "logpmf", "cdf", "logcdf", "sf", "logsf"):
     CASES[f"scipy.stats.poisson.{_how}"] = ("a", "P(np.array([[0, 1, 2], [3, 1, 0]]), x + 0.5)")
 CASES.update({

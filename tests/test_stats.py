@@ -38,6 +38,7 @@ for _d, _shapes in LOC_SCALE:
                                   f"{_shapes.replace('x', 'U')}loc=x * 0.1)"),
     ]
 CASES += [
+    ("norm ppf isf", U, "st.norm.ppf(x, x[0], x[1] + 0.5) + st.norm.isf(x * 0.5, scale=x + 1.0)"),
     ("t df", RNG.uniform(0.5, 6.0, size=3), "st.t.logpdf(M, x) + st.t.pdf(M, df=x, scale=2.0)"),
     ("beta shapes 1-d", RNG.uniform(0.5, 3.0, size=3),
      "st.beta.logpdf(U, x, x[::-1]) + st.beta.pdf(U, a=1.5, b=x)"),
