@@ -42,6 +42,12 @@ def parse_function(fn, generators_as_lists=True):
             function=name,
             hint="wrap it in a Python function, or give it a rule with "
                  "sourcediff.primitive(...).defvjp(...), or use mode='tape'")
+    library = str(getattr(fn, "__module__", None) or "").split(".")[0]
+    if library in ("numpy", "scipy"):
+        raise SourceUnavailableError(
+            f"'{name}' is {library}'s own: sourcediff does not read a library's source",
+            function=name, hint="differentiate a Python function that calls it (its rule is "
+                                "used there), or use mode='tape'")
     try:
         lines, first = inspect.getsourcelines(fn)
         file_lines = inspect.getsourcefile(fn)

@@ -251,3 +251,17 @@ def test_odeint_against_a_closed_form():
                              rtol=1e-12, atol=1e-12))
     k = 0.7
     assert grad(f)(k) == pytest.approx(-np.sum(T * 2.0 * np.exp(-k * T)), rel=1e-8)
+
+
+def test_a_scipy_primitive_itself_is_differentiated_through_its_rule():
+    """grad of SciPy's own function (not of a function calling it): its source is never
+    read; reverse mode falls back to the tape, which records through the rule, and
+    forward mode (which needs source) says so."""
+    with pytest.warns(UserWarning, match="scipy's own"):
+        g = grad(st.t.logpdf)(0.3, 2.0)
+    assert g == pytest.approx(-3.0 * 0.3 / (2.0 + 0.09), rel=1e-12)
+    with pytest.warns(UserWarning, match="scipy's own"):
+        g = grad(sp.polygamma, 1)(1, 1.5)
+    assert g == pytest.approx(sp.polygamma(2, 1.5), rel=1e-12)
+    with pytest.raises(SourceDiffError, match="scipy's own"):
+        jvp(sl.expm, (SPD,), (SPD,))

@@ -202,6 +202,9 @@ def traceable(f):
     function they wrap; anything else that is not a plain Python function, and
     functions of ``sourcediff``/NumPy/SciPy themselves, are returned unchanged.
     """
+    view = scipy_view.replacement(f)      # a SciPy function with a rule records through it
+    if view is not f:
+        return view
     if isinstance(f, types.MethodType):
         inner = traceable(f.__func__)
         return f if inner is f.__func__ else types.MethodType(inner, f.__self__)
