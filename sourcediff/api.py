@@ -11,6 +11,7 @@ from typing import Any, Callable, Concatenate, Literal, overload
 
 from ._typing import A, Mode, P, T, Wrt, X
 from .compiled import ForwardGrad, adjoint_of, latest_adjoint
+from . import registry
 from .compiler_hook import provides
 from .errors import ArgumentError, SourceDiffError
 from .gradfunction import (GradFunction, _bind, _fast_check, _flat_wrt,  # noqa: F401
@@ -160,7 +161,7 @@ def grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *, has_aux: bool = 
     wrt = _argnum(wrt, argnum)
     if fn is None:
         return lambda f: grad(f, wrt, has_aux=has_aux, mode=mode)
-    if inspect.ismethod(fn) and mode != "tape":
+    if inspect.ismethod(fn) and mode != "tape" and registry.lookup(fn) is None:
         return _method(grad, fn, wrt, has_aux=has_aux)
     if hasattr(fn, "plain_function"):
         return ForwardGrad(fn, wrt, with_value=False)
@@ -252,7 +253,7 @@ def value_and_grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *,
     wrt = _argnum(wrt, argnum)
     if fn is None:
         return lambda f: value_and_grad(f, wrt, has_aux=has_aux, mode=mode)
-    if inspect.ismethod(fn) and mode != "tape":
+    if inspect.ismethod(fn) and mode != "tape" and registry.lookup(fn) is None:
         return _method(value_and_grad, fn, wrt, has_aux=has_aux)
     if hasattr(fn, "plain_function"):
         return ForwardGrad(fn, wrt, with_value=True)

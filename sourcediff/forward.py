@@ -362,6 +362,9 @@ def _is_jvp_call(tan):
 def _sum(terms):
     if not terms:
         return None
+    if len(terms) > 1 and all(isinstance(t, gast.Tuple) and len(t.elts) == len(terms[0].elts)
+                              for t in terms):   # a tuple-valued rule's terms: entry by entry
+        return N.tuple_([_sum([t.elts[i] for t in terms]) for i in range(len(terms[0].elts))])
     out = terms[0]
     for t in terms[1:]:
         out = N.binop(out, gast.Add(), t)

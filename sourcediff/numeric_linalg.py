@@ -4,8 +4,8 @@
 ``eigh``) sees of a perturbation, ``lower_sym_adj`` its transpose: with them the
 gradients are those of the functions as NumPy computes them (a symmetric ``A`` built
 from other values gets the same gradient either way). Helpers used in reverse
-templates have rules, so the adjoints differentiate again; ``svd_vjp`` has none yet
-(a second derivative through ``svd`` is refused).
+templates have rules, so the adjoints differentiate again (``svd``'s reverse rule is
+written out of them in :mod:`sourcediff.rules_linalg`).
 """
 
 from __future__ import annotations
@@ -87,27 +87,14 @@ def _refuse_full(what):
         construct="np.linalg.svd", hint="pass full_matrices=False")
 
 
-def svd_vjp(g, ans, a, full_matrices=True, compute_uv=True):
-    """The cotangent of ``a`` in ``np.linalg.svd(a, full_matrices, compute_uv)``."""
-    if not compute_uv:
-        u, _, vh = np.linalg.svd(a, full_matrices=False)
-        return u @ (g[..., :, None] * vh)
-    gu, gs, gvh = tuple_cots(g, ans)
-    u, s, vh, m, n, k = _svd_parts(ans, a, full_matrices)
+def svd_guard(g, ans, a):
+    """1.0 where the cotangent of ``np.linalg.svd(a)`` reads no extra singular vector
+    (those of ``full_matrices=True`` past ``min(m, n)``, which are not unique)."""
+    gu, _, gvh = tuple_cots(g, ans)
+    k = min(np.shape(a)[-2:])
     if np.any(gu[..., :, k:]) or np.any(gvh[..., k:, :]):
         _refuse_full("extra vectors")
-    gu, gv, v = gu[..., :, :k], _t(gvh[..., :k, :]), _t(vh)
-    eye = np.eye(k)
-    f = eigh_gapinv(s * s)                              # 1 / (s_j^2 - s_i^2)
-    utgu, vtgv = _t(u) @ gu, _t(v) @ gv
-    core = (f * (utgu - _t(utgu))) * s[..., None, :] + eye * gs[..., :, None] \
-        + s[..., :, None] * (f * (vtgv - _t(vtgv)))
-    out = u @ core @ vh
-    if m > k:
-        out = out + (np.eye(m) - u @ _t(u)) @ gu / s[..., None, :] @ vh
-    if n > k:
-        out = out + (u / s[..., None, :]) @ _t(gv) @ (np.eye(n) - v @ vh)
-    return out
+    return 1.0
 
 
 def svd_jvp(da, ans, a, full_matrices=True, compute_uv=True):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import gast
 
 from . import nodes as N
+from . import registry
 from .errors import MissingRuleError, SourceDiffError, SourceUnavailableError
 
 
@@ -67,6 +68,12 @@ def parse_function(fn, generators_as_lists=True):
             hint="wrap it in a Python function, or give it a rule with "
                  "sourcediff.primitive(...).defvjp(...), or use mode='tape'")
     library = _library_of(fn)
+    if library is not None and (registry.lookup(fn) or registry.is_nondiff(fn)):
+        raise SourceUnavailableError(   # its rule is used where a function calls it
+            f"'{name}' ({library}) is {library.split('.')[0]}'s own: sourcediff does not "
+            "read a library's source",
+            function=name, hint="differentiate a Python function that calls it (its rule is "
+                                "used there), or use mode='tape'")
     if library is not None:
         raise MissingRuleError(
             f"no derivative rule for {library}: sourcediff does not read the source of "

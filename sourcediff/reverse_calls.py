@@ -90,6 +90,7 @@ class CallSweep:
                 return []
             tmp = self.names.temp("parts")
             c = N.substitute(parse_template(rule.seq_vjps[p.name]), mapping)
+            self.containers.add(arg.id)   # its cotangent is a list: add_cot adds them
             return [N.assign(tmp, c)] + self.accumulate(arg.id, N.name(tmp))
         else:
             return []
@@ -195,7 +196,9 @@ def is_method_of_local(func, fn):
 
 
 def _ours(module):
-    return module == "sourcediff" or module.startswith("sourcediff.")
+    """sourcediff's own functions, and NumPy's and SciPy's: the compiler never reads a
+    library's source (a library function without a rule is a MissingRuleError)."""
+    return module.split(".")[0] in ("sourcediff", "numpy", "scipy")
 
 
 def _packed(arg, ct):

@@ -55,8 +55,23 @@ defrule(np.linalg.qr, "a, mode='reduced'",
         (f"qr_guard(a, mode) * ({_cot(0)} + ans[0] @ lower_sym(ans[1] @ {_t(_cot(1))} - "
          f"{_t(_cot(0))} @ ans[0])) @ {_t('np.linalg.inv(ans[1])')}",),
         ("qr_jvp(da, ans, a, mode)",))
+# u, s, vh = svd(a): the reverse rule is written out of primitives with rules (so a second
+# derivative goes through them); u and vh cut to the k = min(m, n) vectors that are unique
+_K = "min(np.shape(a)[-2:])"
+_U, _S, _VH = f"ans[0][..., :, :{_K}]", "ans[1]", f"ans[2][..., :{_K}, :]"
+_GU, _GS, _GVH = f"{_cot(0)}[..., :, :{_K}]", _cot(1), f"{_cot(2)}[..., :{_K}, :]"
+_F = f"eigh_gapinv({_S} * {_S})"                          # 1 / (s_j^2 - s_i^2)
+_UG, _VG = f"({_t(_U)} @ {_GU})", f"({_VH} @ {_t(_GVH)})"
+_CORE = (f"({_F} * ({_UG} - {_t(_UG)})) * {_S}[..., None, :] + np.eye({_K}) * {_GS}[..., :, None]"
+         f" + {_S}[..., :, None] * ({_F} * ({_VG} - {_t(_VG)}))")
+_EXTRA_U = (f"((np.eye(np.shape(a)[-2]) - {_U} @ {_t(_U)}) @ {_GU} / {_S}[..., None, :] @ {_VH} "
+            f"if np.shape(a)[-2] > {_K} else 0.0)")
+_EXTRA_V = (f"(({_U} / {_S}[..., None, :]) @ {_GVH} @ (np.eye(np.shape(a)[-1]) - "
+            f"{_t(_VH)} @ {_VH}) if np.shape(a)[-1] > {_K} else 0.0)")
+_S_ONLY = "np.linalg.svd(a, full_matrices=False)"
 defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False",
-        ("svd_vjp(g, ans, a, full_matrices, compute_uv)",),
+        (f"(svd_guard(g, ans, a) * ({_U} @ ({_CORE}) @ {_VH} + {_EXTRA_U} + {_EXTRA_V}) if "
+         f"compute_uv else {_S_ONLY}[0] @ (g[..., :, None] * {_S_ONLY}[2]))",),
         ("svd_jvp(da, ans, a, full_matrices, compute_uv)",))
 
 # p = pinv(a), of constant rank near a (the derivative of the Moore-Penrose inverse)
@@ -80,7 +95,7 @@ _F2 = "eigh_gapinv(w) ** 2 * g"
 defrule(nl.eigh_gapinv, "w", (f"np.sum({_F2}, axis=-1) - np.sum({_F2}, axis=-2)",),
         ("-eigh_gapinv(w) ** 2 * (dw[..., None, :] - dw[..., :, None])",))
 
-defnondiff(nl.qr_guard)  # (1.0, or the refusal)
+defnondiff(nl.qr_guard, nl.svd_guard)  # (1.0, or the refusal)
 
 # w, v = eig(a) with distinct eigenvalues (complex in general). The columns of v have unit
 # norm and a phase (a sign, if real) NumPy picks: their derivative is right for a loss
@@ -106,3 +121,4 @@ for _fn in (np.linalg.cholesky, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.qr
     _rule = registry.lookup(_fn)
     for _table in (_rule.vjps, _rule.jvps):
         _table["a"] = f"refuse_complex({_table['a']}, a, {_rule.name!r})"
+from . import rules_matfun  # noqa: E402,F401  (matrix functions; SciPy's when installed)

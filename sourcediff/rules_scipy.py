@@ -1,5 +1,7 @@
 """Rules of SciPy's special functions and triangular solves (issue #18), registered only
-when SciPy is importable (:mod:`sourcediff.rules` tries). A call with keywords
+when SciPy is importable (:mod:`sourcediff.rules` tries); the rest of SciPy's are in
+:mod:`sourcediff.rules_special`, :mod:`sourcediff.rules_stats`, :mod:`sourcediff.rules_ode`
+(imported at the end) and :mod:`sourcediff.rules_matfun`. A call with keywords
 (``logsumexp(z, axis=1, keepdims=True)``) binds them to these parameters.
 """
 
@@ -38,12 +40,7 @@ _rule(sp.erfinv, "y", ("g * 0.886226925452758 * np.exp(ans * ans)",),
       ("dy * 0.886226925452758 * np.exp(ans * ans)",))
 _rule(sp.erfcinv, "y", ("-g * 0.886226925452758 * np.exp(ans * ans)",),
       ("-dy * 0.886226925452758 * np.exp(ans * ans)",))
-# the regularised incomplete gamma functions: in x only (a gradient in a is refused)
-_DGX = "np.exp((a - 1.0) * np.log(x) - x - sp_gammaln(a))"
-_rule(sp.gammainc, "a, x", {"x": f"unbroadcast(g * {_DGX}, x)"},
-      {"x": f"broadcast_like(dx * {_DGX}, ans)"})
-_rule(sp.gammaincc, "a, x", {"x": f"unbroadcast(-g * {_DGX}, x)"},
-      {"x": f"broadcast_like(-dx * {_DGX}, ans)"})
+# the regularised incomplete gamma functions: rules_special.py
 _rule(sp.expit, "x", ("g * ans * (1 - ans)",), ("dx * ans * (1 - ans)",))
 _rule(sp.logit, "x", ("g / (x * (1 - x))",), ("dx / (x * (1 - x))",))
 _rule(sp.xlogy, "x, y", ("sp_xlogy(g, y)", "g * x / y"), ("sp_xlogy(dx, y)", "dy * x / y"),
@@ -113,3 +110,5 @@ rt.HELPERS.update(tri_trans=tri_trans, tri_part=tri_part)
 defrule(tri_part, "m, lower=False, unit_diagonal=False", ("tri_part(g, lower, unit_diagonal)",),
         ("tri_part(dm, lower, unit_diagonal)",))
 defnondiff(tri_trans)
+from . import rules_special, rules_stats  # noqa: E402,F401  (more of scipy.special; scipy.stats)
+from . import rules_ode  # noqa: E402,F401  (scipy.integrate.odeint)

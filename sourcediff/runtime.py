@@ -16,6 +16,7 @@ import numpy as np
 
 from .compiler_hook import compiler
 from .duck import is_duck
+from .numeric_linalg import svd_jvp
 from .structure import kind_of
 
 
@@ -936,7 +937,9 @@ def einsum_vjp_dops(g, subscripts, operands, d_operands, i):
 
 def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero; a p-norm:
-    ``g (p - 1) |x|^(p-2) dx / ans^(p-1)``)."""
+    ``g (p - 1) |x|^(p-2) dx / ans^(p-1)``; the singular-value norms: through svd's tangents)."""
+    if _singular(x, ord, axis):
+        return _singular_vjp_dx(g, x, dx, ord, axis, keepdims)
     c = norm_curvature(x, ord, axis)
     if c == 0.0:
         return 0.0 * dx
@@ -946,6 +949,27 @@ def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
         g = np.reshape(g, _keepdims_shape(np.shape(x), axis))
         ans = np.reshape(ans, _keepdims_shape(np.shape(x), axis))
     return g * c * np.abs(x) ** (ord - 2) * dx / ans ** (ord - 1)
+
+
+def _singular(x, ord, axis):
+    """A real matrix's norm of its singular values (spectral 2, -2; nuclear)."""
+    return (ord in (2, -2, "nuc") and norm_axes(x, ord, axis) is not None
+            and not np.iscomplexobj(x))
+
+
+def _singular_vjp_dx(g, x, dx, ord, axis, keepdims):
+    """``g * d(u W vh)`` along ``dx``: W weighs the singular vectors ``norm_vjp`` uses
+    (ties share; the weights are piecewise constant), du and dvh are svd's tangents."""
+    shape, mat = np.shape(x), norm_axes(x, ord, axis)
+    if not keepdims and shape:
+        g = np.reshape(g, _keepdims_shape(shape, axis))
+    a, da = np.moveaxis(x, mat, (-2, -1)), np.moveaxis(dx, mat, (-2, -1))
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    w = np.ones_like(s) if ord == "nuc" else _ties(
+        s == (np.max if ord == 2 else np.min)(s, axis=-1, keepdims=True), -1)
+    du, _, dvh = svd_jvp(da, (u, s, vh), a, False, True)
+    d = du @ (w[..., :, None] * vh) + u @ (w[..., :, None] * dvh)
+    return g * np.moveaxis(d, (-2, -1), mat)
 
 
 def norm_curvature(x, ord=None, axis=None):
@@ -969,7 +993,10 @@ def norm_curvature(x, ord=None, axis=None):
 
 
 def norm_vjp_dans(g, ans, x, dans, ord=None, axis=None, keepdims=False):
-    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf: zero)."""
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``ans`` (ord 1, inf and the
+    singular-value norms, which do not read ans: zero)."""
+    if _singular(x, ord, axis):
+        return 0.0 * x
     c = norm_curvature(x, ord, axis)
     if c == 0.0:
         return 0.0 * x

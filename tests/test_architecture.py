@@ -70,18 +70,19 @@ LAYERS = [
     ("leaves", "errors nodes names codegen _typing compiler_hook"),
     ("values", "duck structure signature freevars markers lift"),
     ("early passes", "resolve split"),
-    ("helpers", "runtime numeric numeric_complex numeric_fft numeric_fill numeric_linalg numeric_reduce "
-                "numeric_shape numeric_cot splitcall schedules"),
-    ("rule table", "registry custom rules rules_complex rules_fft rules_fill rules_linalg rules_reduce "
-                   "rules_scipy rules_shape rules_cot "
-                   "supported"),
+    ("helpers", "runtime numeric numeric_complex numeric_fft numeric_fill numeric_linalg "
+                "numeric_matfun numeric_reduce numeric_shape numeric_cot numeric_ode "
+                "numeric_special numeric_stats splitcall schedules"),
+    ("rule table", "registry custom rules rules_complex rules_fft rules_fill rules_linalg "
+                   "rules_reduce rules_scipy rules_shape rules_cot rules_matfun rules_ode "
+                   "rules_special rules_stats supported"),
     ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes optimize inplace "
                "contract fold"),
     ("pipeline", "driver"),
     ("compiled", "compiled"),
-    ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.shim tape.sweep "
-             "tape.tracer tape.generated"),
+    ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.scipy_view tape.shim "
+             "tape.sweep tape.tracer tape.generated"),
     ("API", "entry adjoints gradfunction pullback api higher rereverse pickling check "
             "checkpoint_step checkpoint"),
     ("tools", "export export_text cli __main__"),

@@ -167,7 +167,7 @@ def test_library_functions_are_never_read():
         return np.sum(np.polynomial.polynomial.polyval(x, [1.0, 2.0]))
 
     for fn in (g,):
-        with pytest.raises(MissingRuleError, match="does not read the source"):
+        with pytest.raises(MissingRuleError, match="no derivative rule for .*polyval"):
             grad(fn)(np.array([0.5, 1.5]))
     try:
         grad(f)(np.array([0.5, 1.5]))

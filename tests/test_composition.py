@@ -424,7 +424,6 @@ CASES.update({
     "scipy.linalg.solve_triangular": ("a", "P(x @ x.T + np.eye(2), x, lower=True)"),
     "scipy.special.polygamma": ("a", "P(1, x)"),
     "scipy.special.erfinv": ("a", "P(x)"), "scipy.special.erfcinv": ("a", "P(x + 0.5)"),
-    "scipy.special.gammainc": ("a", "P(1.5, x)"), "scipy.special.gammaincc": ("a", "P(2.0, x)"),
     "scipy.stats.norm.logpdf": ("a", "P(x, x[0] * 0.5, x[1] + 0.5)"),
     "scipy.stats.norm.pdf": ("a", "P(x, x[0] * 0.5, x[1] + 0.5)"),
     "scipy.stats.norm.cdf": ("a", "P(x, x[0] * 0.5, x[1] + 0.5)"),
@@ -520,10 +519,71 @@ CASES.update({
     "sourcediff.numeric_cot.norm_x_cot": ("a", "P(x[0, 0] * 2.0, np.linalg.norm(x), x, x * x)"),
     "sourcediff.numeric_cot.einsum_at": ("a", "P(x * x, 'ij,kj->ik', [x, A0], 1)"),
 })
+# scipy.stats (rules_stats.py): x in (0.31, 0.64), so every support holds
+_SHAPES = {"norm": "", "t": "x[0] + 2.0, ", "beta": "x[0] + 1.5, x[1] + 2.0, ",
+           "gamma": "x[0] + 1.5, ", "chi2": "x[1] * 2.0 + 2.0, "}
+for _d, _s in _SHAPES.items():
+    _c = ", ".join(f"{2.0 + k}" for k in range(_s.count(","))) + (", " if _s else "")
+    for _how in ("pdf", "logpdf"):
+        CASES[f"scipy.stats.{_d}.{_how}"] = ("a", f"P(x, {_s}x[1] * 0.05, x[0] + 0.5)")
+    for _how in ("cdf", "logcdf", "sf", "logsf"):
+        CASES[f"scipy.stats.{_d}.{_how}"] = ("a", f"P(x, {_c}x[1] * 0.05, x[0] + 0.5)")
+for _how in ("ppf", "isf"):
+    CASES[f"scipy.stats.norm.{_how}"] = ("a", "P(x, x[0] * 0.5, x[1] + 0.5)")
+for _how in ("pmf", "logpmf", "cdf", "logcdf", "sf", "logsf"):
+    CASES[f"scipy.stats.poisson.{_how}"] = ("a", "P(np.array([[0, 1, 2], [3, 1, 0]]), x + 0.5)")
+CASES.update({
+    "scipy.stats.multivariate_normal.logpdf": ("a", "P(x, x[0] * 0.5, x.T @ x + np.eye(3))"),
+    "scipy.stats.multivariate_normal.pdf": ("a", "P(x, x[0] * 0.5, x.T @ x + np.eye(3))"),
+    "scipy.stats.dirichlet.logpdf": ("a", "P(x.T / np.sum(x, axis=1), x[0] + 1.0)"),
+    "scipy.stats.dirichlet.pdf": ("a", "P(x.T / np.sum(x, axis=1), x[0] + 1.0)"),
+    "sourcediff.numeric_stats.mvn_cov": ("a", "P(x[0], 3)"),
+    "sourcediff.numeric_stats.mvn_cov_adj": ("a", "P(x[:, :2], A0[0, :2])"),
+})
+CASES.update({  # matrix functions and SciPy's factor-and-solve pairs (rules_matfun.py)
+    "np.linalg.matrix_power": ("a", "P(x @ x.T + np.eye(2), 3)"),
+    "np.linalg.lstsq": ("a", "P(x.T, x[0] * 2.0 + 0.1)[0]"),
+    "np.linalg.svd": ("a", "svd_parts(x)"),
+    "scipy.linalg.expm": ("a", "P(x @ x.T * 0.5)"),
+    "scipy.linalg.sqrtm": ("a", "P(x @ x.T + np.eye(2))"),
+    "scipy.linalg.logm": ("a", "P(x @ x.T + np.eye(2))"),
+    "scipy.linalg.solve_sylvester": ("a", "P(x @ x.T + np.eye(2), x[:, :2] + 2.0 * np.eye(2), "
+                                          "x[:, 1:])"),
+    "scipy.linalg.cho_factor": ("a", "P(x @ x.T + np.eye(2))[0]"),
+    "scipy.linalg.cho_solve": ("a", "P((np.linalg.cholesky(x @ x.T + np.eye(2)), True), x)"),
+    "sourcediff.numeric_matfun.up_blocks": ("a", "P(x[:, :2], x[:, 1:])"),
+    "sourcediff.numeric_matfun.upper_right": ("a", "P(x[:, :2])"),
+    "sourcediff.numeric_matfun.diag_blocks": ("a", "P(x[:, :2])"),
+    "scipy.signal.convolve": ("a", "P(x, x[:, 1:] * 2.0, 'same') + P(x, A0[:1, :2])[:, 1:]"),
+    "sourcediff.numeric_matfun.conv_uncut": ("a", "P(x[:, :2], (2, 3), (1, 2), 'valid')"),
+    "sourcediff.numeric_matfun.conv_cut": ("a", "P(x, (2, 2), (1, 2), 'same')"),
+})
+CASES.update({name: ("a", "P(x)") for name in  # more of scipy.special (rules_special.py)
+              ["scipy.special.rgamma", "scipy.special.j0", "scipy.special.j1",
+               "scipy.special.y0", "scipy.special.y1", "scipy.special.i0", "scipy.special.i1"]})
+CASES.update({name: ("a", "P(1.5, x)") for name in
+              ["scipy.special.jv", "scipy.special.yv", "scipy.special.iv", "scipy.special.ive",
+               "sourcediff.numeric_special.gammainc_da"]})
+CASES.update({
+    "scipy.special.yn": ("a", "P(2, x)"), "scipy.special.beta": ("a", "P(x, x[0] + 0.5)"),
+    "scipy.special.betainc": ("a", "P(2.0, 3.0, x)"),
+    "scipy.special.multigammaln": ("a", "P(x + 2.0, 3)"),
+    "scipy.special.gammainc": ("a", "P(x + 1.0, x[0] * 3.0)"),
+    "scipy.special.gammaincc": ("a", "P(x[1] + 1.0, x)"),
+})
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)
-    "np.linalg.svd": "its cotangent helper svd_vjp has no rule yet: a second derivative "
-    "through svd is refused (MissingRuleError); order 1 in tests/test_breadth.py",
+    "scipy.integrate.odeint": "its cotangent helper odeint_vjp (a backward ODE solve) has "
+    "no rule: a second derivative through odeint is refused (MissingRuleError, "
+    "tests/test_breadth_scipy.py); order 1 there",
 }
+
+
+def svd_parts(x):
+    """Losses of np.linalg.svd that do not depend on the signs its vectors may take."""
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    u2, s2, vh2 = np.linalg.svd(x @ x.T + x[:, :2])   # square: full_matrices holds
+    return np.concatenate([np.ravel(u * u), s, np.ravel(vh * vh), np.ravel(u @ vh), s2 * s,
+                           np.ravel(u2 @ vh2), np.linalg.svd(x, compute_uv=False)])
 
 
 def _rules():
@@ -549,7 +609,8 @@ def _loss_of(name, fn, expr):
            f"    return np.sum(out * out + np.sin(out))\n")
     filename = f"<test_composition {name} {next(_counter)}>"
     codegen.register(filename, src)
-    ns = {"np": np, "math": math, "operator": operator, "P": fn, "A0": A0, "IDX": IDX}
+    ns = {"np": np, "math": math, "operator": operator, "P": fn, "A0": A0, "IDX": IDX,
+          "svd_parts": svd_parts}
     exec(compile(src, filename, "exec"), ns)
     return ns["rule_loss"]
 

@@ -19,6 +19,8 @@ import pytest
 import sourcediff  # noqa: F401  (the table registers on import)
 from sourcediff import numeric_cot as nc
 from sourcediff import numeric_linalg as nl
+from sourcediff import numeric_matfun as mf
+from sourcediff import numeric_stats as ns_
 from sourcediff import numeric_shape as ns
 from sourcediff import registry
 from sourcediff import runtime as rt
@@ -84,6 +86,12 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
                                           lambda x: rt.norm_curvature(x, 1, (0, 1))],
     "sourcediff.numeric_cot.norm_third": [lambda x: nc.norm_third(x, None),
                                           lambda x: nc.norm_third(x.ravel(), 1)],
+    "sourcediff.numeric_linalg.svd_guard": [
+        lambda x: nl.svd_guard((x[:, :2], x[0], x[:, 1:]), np.linalg.svd(X[:, :2]), X[:, :2])],
+    "sourcediff.numeric_matfun.lstsq_guard": [lambda x: mf.lstsq_guard((x, x, x, None), None)],
+    "sourcediff.numeric_stats.mvn_dim": [lambda x: ns_.mvn_dim(x[0], x.T @ x),
+                                         lambda x: ns_.mvn_dim(None, x.T @ x)],
+    "sourcediff.numeric_stats.mvn_xshape": [lambda x: ns_.mvn_xshape(x, x[0], x.T @ x)],
 }
 NO_FLOAT_INPUT = {  # qualified name -> why no float value reaches it
     "builtins.range": "integers", "np.zeros": "a shape", "np.ones": "a shape",

@@ -30,7 +30,8 @@ _REDUCERS = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimu
 
 
 def missing_rule(fn, detail=""):
-    name = registry.qualified_name(fn)
+    rule = registry.lookup(fn)
+    name = rule.name if rule is not None else registry.qualified_name(fn)
     return MissingRuleError(
         f"no derivative rule for {name}{detail} (called on a traced value)",
         hint="wrap the computation in a function decorated with sourcediff.primitive and "

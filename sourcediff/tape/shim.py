@@ -15,6 +15,8 @@ live view of ``f``'s module in which
   constants* (so a later ``out[i] = x`` records), ``np.array([x, y])`` of traced
   values stacks them, and any other NumPy function given a list holding traced
   values (``np.sum([x, y])``) gets it as a stacked array; all else is NumPy's;
+* SciPy's modules and distributions are views whose functions with a rule record
+  through it (:mod:`sourcediff.tape.scipy_view`);
 * ``float(x)`` -- in code that only ever *calls* ``float`` -- records through
   the table's ``float`` rule;
 * the other functions of the same module that ``f`` calls are such copies too.
@@ -36,7 +38,7 @@ import types
 
 import numpy as np
 
-from . import callsites, record
+from . import callsites, record, scipy_view
 from .graph import current_level, find_top, has_box, holds, is_box, is_constant, map_tree
 from .tracer import Tracer, TracerConversionError
 
@@ -202,6 +204,9 @@ def traceable(f):
     function they wrap; anything else that is not a plain Python function, and
     functions of ``sourcediff``/NumPy/SciPy themselves, are returned unchanged.
     """
+    view = scipy_view.replacement(f)      # a SciPy function with a rule records through it
+    if view is not f:
+        return view
     if isinstance(f, types.MethodType):
         inner = traceable(f.__func__)
         return f if inner is f.__func__ else types.MethodType(inner, f.__self__)
@@ -265,7 +270,7 @@ class _Globals(dict):
             name = getattr(value, "__name__", "")
             if getattr(np, name, None) is value:
                 return getattr(NP, name)
-        return value
+        return scipy_view.replacement(value)
 
     def copy_function(self, fn):
         if _writes_globals(fn.__code__):

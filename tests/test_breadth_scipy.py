@@ -1,0 +1,267 @@
+"""Issue #18: matrix functions, SciPy's factor-and-solve pairs, lstsq and SciPy's special
+functions, each checked against central differences at order 1 in reverse mode, forward
+mode and on the tape (order 2: tests/test_composition.py's table, and below where a rule
+has several branches)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from sourcediff import MissingRuleError, SourceDiffError, codegen, grad, hessian, jvp, tape
+
+scipy = pytest.importorskip("scipy")
+import scipy.linalg as sl  # noqa: E402
+import scipy.signal as ss  # noqa: E402
+import scipy.special as sp  # noqa: E402
+import scipy.stats as st  # noqa: E402
+from scipy.integrate import odeint  # noqa: E402
+
+RNG = np.random.default_rng(1819)
+M3 = RNG.normal(size=(3, 3)) * 0.6
+SPD = M3 @ M3.T + np.eye(3)
+CONST = {"np": np, "sl": sl, "sp": sp, "st": st, "ss": ss, "odeint": odeint,
+         "T": np.linspace(0.0, 1.0, 5), "SPD": SPD, "W": RNG.normal(size=(3, 3)),
+         "B": RNG.normal(size=(3, 2)), "V": RNG.normal(size=3), "A43": RNG.normal(size=(4, 3)),
+         "B42": RNG.normal(size=(4, 2)), "V4": RNG.normal(size=4)}
+
+CASES = [
+    # matrix functions
+    ("matrix_power", M3, "np.linalg.matrix_power(x, 3) + np.linalg.matrix_power(x, 1)"),
+    ("matrix_power 0 and negative", SPD, "np.linalg.matrix_power(x, 0) * x + "
+                                         "np.linalg.matrix_power(x, -2)"),
+    ("matrix_power stack", RNG.normal(size=(2, 3, 3)) * 0.5, "np.linalg.matrix_power(x, 2)"),
+    ("expm", M3, "sl.expm(x)"),
+    ("expm stack", RNG.normal(size=(2, 3, 3)) * 0.5, "sl.expm(x) @ W"),
+    ("sqrtm", SPD, "sl.sqrtm(x)"),
+    ("sqrtm nonsymmetric", SPD + 0.3 * M3, "sl.sqrtm(x) @ W"),
+    ("logm", SPD, "sl.logm(x + 0.2 * W)"),
+    ("solve_sylvester", M3, "sl.solve_sylvester(x + 2.0 * np.eye(3), SPD, x.T @ W)"),
+    ("solve_sylvester rhs", RNG.normal(size=(3, 2)),
+     "sl.solve_sylvester(SPD, SPD[:2, :2] + np.eye(2), x)"),
+    # factor and solve
+    ("cho_factor upper", SPD, "sl.cho_factor(x)[0]"),
+    ("cho_factor lower", SPD, "sl.cho_factor(x, lower=True)[0] * W"),
+    ("cho_factor built", M3, "sl.cho_factor(x @ x.T + np.eye(3), True)[0]"),
+    ("cho_solve", M3, "sl.cho_solve(sl.cho_factor(x @ x.T + np.eye(3)), B)"),
+    ("cho_solve lower vector", M3,
+     "sl.cho_solve(sl.cho_factor(x @ x.T + np.eye(3), lower=True), x[0])"),
+    ("cho_solve rhs", RNG.normal(size=(3, 2)), "sl.cho_solve(sl.cho_factor(SPD), x)"),
+    ("cho_solve raw", np.triu(SPD), "sl.cho_solve((x, False), V)"),
+    ("lstsq", RNG.normal(size=(4, 3)), "np.linalg.lstsq(x, B42)[0]"),
+    ("lstsq residuals", RNG.normal(size=(4, 3)),
+     "np.linalg.lstsq(x, V4, rcond=None)[1] + np.linalg.lstsq(x, V4)[0]"),
+    ("lstsq rhs", RNG.normal(size=(4, 2)),
+     "np.linalg.lstsq(A43, x)[0] * np.linalg.lstsq(A43, x)[1]"),
+    ("lstsq wide", RNG.normal(size=(2, 3)), "np.linalg.lstsq(x, V[:2])[0]"),
+    # special functions
+    ("bessel j", RNG.uniform(0.5, 4.0, size=(2, 3)),
+     "sp.j0(x) * sp.j1(x) + sp.jv(1.5, x) + sp.jn(2, x) + sp.jv(V[:, None] ** 2, x[0])[0]"),
+    ("bessel y", RNG.uniform(0.5, 4.0, size=(2, 3)),
+     "sp.y0(x) + sp.y1(x) * sp.yn(2, x) + sp.yv(0.5, x)"),
+    ("bessel i", RNG.uniform(-2.0, 2.0, size=(2, 3)),
+     "sp.i0(x) + sp.i1(x) * sp.iv(2.0, x) + sp.ive(3.0, x) + sp.ive(0.5, np.abs(x) + 0.1)"),
+    ("gamma beta", RNG.uniform(0.5, 3.0, size=(2, 3)),
+     "sp.rgamma(x) + sp.beta(x, x[0]) + sp.beta(2.5, x) + sp.multigammaln(x + 2.0, 3)"),
+    ("betainc", RNG.uniform(0.1, 0.9, size=3), "sp.betainc(2.0, V * V + 0.5, x)"),
+    ("gammainc a", RNG.uniform(0.2, 5.0, size=(2, 3)),
+     "sp.gammainc(x, 2.0) + sp.gammaincc(x, x[0] * 3.0) + sp.gammainc(x + 1.0, V * V)"),
+    ("gammainc large", np.array([20.0, 150.0, 900.0]), "sp.gammainc(x, x * 1.05) * 10.0"),
+    # signal and integrate
+    ("convolve", RNG.normal(size=5), "ss.convolve(x, V) + ss.convolve(x, V, 'same')[1]"),
+    ("convolve valid", RNG.normal(size=5),
+     "ss.convolve(x, V, mode='valid') * ss.convolve(V, x, 'valid')"),
+    ("convolve both 2-d", RNG.normal(size=(4, 5)),
+     "ss.convolve(x, x[:2, 1:4] * 2.0, 'same') + ss.convolve(x, B.T, 'valid')[0, 0]"),
+    ("convolve even same", RNG.normal(size=(3, 4)), "ss.convolve(B, x, mode='same')"),
+    ("odeint y0", np.array([1.0, -0.5]),
+     "odeint(oscillator, x, T, args=(np.array([2.0, 0.3]),), rtol=1e-11, atol=1e-11)"),
+    ("odeint args", np.array([2.0, 0.3]),
+     "odeint(oscillator, np.array([1.0, 0.0]), T, (x,), rtol=1e-11, atol=1e-11)"),
+    ("odeint both tfirst", np.array([0.5, 1.0, 2.0]),
+     "odeint(decay, x * 2.0, T, args=(x, 0.5), tfirst=True, rtol=1e-11, atol=1e-11)[-1]"),
+    ("gamma chi2 cdf in shape", RNG.uniform(0.5, 4.0, size=3),
+     "st.gamma.cdf(1.5, x, scale=2.0) + st.gamma.logsf(V * V, x) + st.chi2.sf(2.0, x) + "
+     "st.chi2.logcdf(x, x + 1.0, loc=-0.1)"),
+]
+
+
+def oscillator(y, t, k):
+    """A damped nonlinear oscillator, forced."""
+    return np.array([y[1], -k[0] * y[0] - k[1] * y[1] * y[0] ** 2 + np.sin(t)])
+
+
+def decay(t, y, k, c):
+    return -k * y + c * t
+
+
+CONST.update(oscillator=oscillator, decay=decay)
+_count = itertools.count()
+
+
+def loss_of(expr):
+    src = f"def loss(x):\n    out = {expr}\n    return np.sum(out * np.sin(out))\n"
+    filename = f"<test_breadth_scipy {next(_count)}>"
+    codegen.register(filename, src)
+    ns = dict(CONST)
+    exec(compile(src, filename, "exec"), ns)
+    return ns["loss"]
+
+
+def fd(f, x, h=1e-6):
+    x = np.asarray(x, dtype=float)
+    out = []
+    for j in np.ndindex(x.shape):
+        e = np.zeros(x.shape)
+        e[j] = h
+        xp, xm = (x + e, x - e) if x.ndim else (float(x + h), float(x - h))
+        out.append((np.asarray(f(xp)) - np.asarray(f(xm))) / (2 * h))
+    out = np.stack(out, axis=-1)
+    return out.reshape(out.shape[:-1] + x.shape) if x.ndim else out[..., 0]
+
+
+@pytest.mark.parametrize("name, x, expr", CASES, ids=[c[0] for c in CASES])
+def test_rule_at_order_one(name, x, expr):
+    f = loss_of(expr)
+    ref = fd(f, x)
+    assert np.max(np.abs(ref)) > 1e-3, "the case must exercise the rule"
+    assert np.allclose(grad(f)(x), ref, rtol=1e-5, atol=1e-6), "reverse"
+    assert np.allclose(tape.grad(f)(x), ref, rtol=1e-5, atol=1e-6), "tape"
+    v = np.cos(np.arange(np.size(x)) + 1.0).reshape(np.shape(x))
+    v = float(v) if np.ndim(x) == 0 else v
+    assert np.isclose(jvp(f, (x,), (v,))[1], np.sum(ref * v), rtol=1e-5, atol=1e-6), "forward"
+
+
+ORDER_TWO = [("cho_factor upper", SPD, "sl.cho_factor(x)[0]"),
+             ("cho_solve upper", M3, "sl.cho_solve(sl.cho_factor(x @ x.T + np.eye(3)), V)"),
+             ("matrix_power negative", SPD, "np.linalg.matrix_power(x, -2)"),
+             ("expm nonsymmetric", M3, "sl.expm(x)"),
+             ("lstsq residuals", RNG.normal(size=(4, 3)), "np.linalg.lstsq(x, V4)[1]"),
+             ("gammainc in a and x", np.array([0.7, 2.5, 4.0]),
+              "sp.gammainc(x, x[::-1]) + sp.gammaincc(x * 2.0, 1.5)"),
+             ("gamma cdf in a", np.array([0.7, 2.5, 4.0]), "st.gamma.logcdf(2.0, x, scale=x)"),
+             ("svd tall", RNG.normal(size=(4, 3)), "svd_parts(x)"),
+             ("svd wide stack", RNG.normal(size=(2, 2, 3)), "svd_parts(x)"),
+             ("svd square full", M3, "np.linalg.svd(x)[0] ** 2 + np.linalg.svd(x)[2] ** 2"),
+             ("svd values", RNG.normal(size=(3, 4)), "np.linalg.svd(x, compute_uv=False)")]
+
+
+def svd_parts(a):
+    """Losses of np.linalg.svd that do not depend on the signs its vectors may take."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([np.ravel(u * u), np.ravel(s), np.ravel(vh * vh), np.ravel(u @ vh)])
+
+
+CONST["svd_parts"] = svd_parts
+
+
+@pytest.mark.parametrize("name, x, expr", ORDER_TWO, ids=[c[0] for c in ORDER_TWO])
+def test_branches_at_order_two(name, x, expr):
+    f = loss_of(expr)
+    H = hessian(f)(x)
+    assert np.allclose(H, fd(grad(f), x, 1e-5), rtol=1e-5, atol=1e-5)
+
+
+def test_matrix_functions_against_closed_forms():
+    """Independent of the difference oracle: on a diagonal matrix, d/dA_ii f(A) = f'(a_ii)
+    (Daleckii-Krein), and d expm(A)[E] of a commuting E is expm(A) E."""
+    d = np.array([0.5, 1.5, 2.5])
+    for f, deriv in ((lambda a: np.trace(sl.expm(a)), np.exp),
+                     (lambda a: np.trace(sl.sqrtm(a)), lambda t: 0.5 / np.sqrt(t)),
+                     (lambda a: np.trace(sl.logm(a)), lambda t: 1.0 / t),
+                     (lambda a: np.trace(np.linalg.matrix_power(a, 3)), lambda t: 3 * t * t)):
+        assert np.allclose(grad(f)(np.diag(d)), np.diag(deriv(d)), atol=1e-8)
+    a = SPD * 0.3
+    assert np.allclose(jvp(lambda m: sl.expm(m), (a,), (a,))[1], sl.expm(a) @ a, atol=1e-10)
+
+
+def test_lstsq_singular_values_refused():
+    f = loss_of("np.linalg.lstsq(x, V4)[3]")
+    with pytest.raises(MissingRuleError, match="lstsq"):
+        grad(f)(CONST["A43"])
+
+
+def test_cho_factor_is_read_as_scipy_reads_it():
+    """The factor reads one triangle; the other holds a's own entries (SciPy leaves them):
+    the gradient says so, entry by entry."""
+    g = grad(lambda a: np.sum(sl.cho_factor(a)[0]))(SPD)
+    below = np.tril(np.ones((3, 3)), -1).astype(bool)
+    assert np.allclose(g[below], 1.0)                # a's entries, passed through
+    g = grad(lambda a: np.sum(np.triu(sl.cho_factor(a)[0])))(SPD)
+    assert np.allclose(g[below], 0.0)                # the factor never reads them
+    assert isinstance(grad(lambda a: sl.cho_factor(a)[0][0, 0])(SPD), np.ndarray)
+
+
+def test_refused_is_an_error():
+    with pytest.raises(SourceDiffError):
+        grad(lambda a: np.sum(sl.funm(a, np.sin)))(SPD)
+
+
+@pytest.mark.parametrize("a, x", [(0.3, 0.2), (1.0, 1.0), (2.5, 4.0), (7.0, 3.0), (30.0, 35.0)])
+def test_gammainc_order_derivative_against_its_integral(a, x):
+    """d/da P(a, x) = (int_0^x t^(a-1) e^-t log t dt) / Gamma(a) - P(a, x) psi(a), by
+    quadrature (independent of the series and of differences)."""
+    from scipy.integrate import quad
+    integral = quad(lambda t: t ** (a - 1) * np.exp(-t) * np.log(t), 0, x, limit=200,
+                    epsabs=1e-14, epsrel=1e-12)[0]
+    want = integral / sp.gamma(a) - sp.gammainc(a, x) * sp.digamma(a)
+    assert grad(lambda a: sp.gammainc(a, x))(a) == pytest.approx(want, rel=1e-9, abs=1e-13)
+    assert grad(lambda a: sp.gammaincc(a, x))(a) == pytest.approx(-want, rel=1e-9, abs=1e-13)
+
+
+@pytest.mark.parametrize("expr, x", [
+    ("sp.jv(x, 1.5)", 0.5), ("sp.yv(x, 1.5)", 0.5), ("sp.iv(x, 1.5)", 0.5),
+    ("sp.ive(x, 1.5)", 0.5), ("sp.betainc(x, 2.0, 0.3)", 1.5), ("sp.betainc(2.0, x, 0.3)", 1.5)])
+def test_real_orders_and_betainc_shapes_are_refused(expr, x):
+    f = loss_of(expr)
+    for run in (lambda: grad(f)(x), lambda: jvp(f, (x,), (1.0,)), lambda: tape.grad(f)(x)):
+        with pytest.raises(MissingRuleError, match="scipy.special"):
+            run()
+
+
+def test_third_derivative_in_the_order_is_refused():
+    d2 = grad(grad(lambda a: sp.gammainc(a, 2.0)))
+    assert d2(1.5) == pytest.approx(fd(grad(lambda a: sp.gammainc(a, 2.0)), 1.5, 1e-5),
+                                    rel=1e-6)
+    with pytest.raises(MissingRuleError, match="third derivative"):
+        grad(d2)(1.5)
+
+
+def test_odeint_refusals():
+    """t, full_output and a second derivative are refused, with the rule's name."""
+    k = np.array([2.0, 0.3])
+    y0 = np.array([1.0, 0.0])
+    T = CONST["T"]
+    with pytest.raises(MissingRuleError, match="odeint"):
+        grad(lambda s: np.sum(odeint(oscillator, y0, T * s, args=(k,))))(1.0)
+    with pytest.raises(MissingRuleError, match="odeint"):
+        hessian(lambda y: np.sum(odeint(oscillator, y, T, args=(k,))))(y0)
+    with pytest.raises(MissingRuleError, match="full_output"):
+        grad(lambda y: np.sum(odeint(oscillator, y, T, args=(k,), full_output=1)[0]))(y0)
+
+
+def test_odeint_against_a_closed_form():
+    """y' = -k y: y(t) = y0 exp(-k t), so d sum(y)/dk = -sum(t y0 exp(-k t))."""
+    T = CONST["T"]
+
+    def f(k):
+        return np.sum(odeint(decay, 2.0 * np.ones(1), T, args=(k, 0.0), tfirst=True,
+                             rtol=1e-12, atol=1e-12))
+    k = 0.7
+    assert grad(f)(k) == pytest.approx(-np.sum(T * 2.0 * np.exp(-k * T)), rel=1e-8)
+
+
+def test_a_scipy_primitive_itself_is_differentiated_through_its_rule():
+    """grad of SciPy's own function (not of a function calling it): its source is never
+    read; reverse mode falls back to the tape, which records through the rule, and
+    forward mode (which needs source) says so."""
+    with pytest.warns(UserWarning, match="scipy's own"):
+        g = grad(st.t.logpdf)(0.3, 2.0)
+    assert g == pytest.approx(-3.0 * 0.3 / (2.0 + 0.09), rel=1e-12)
+    with pytest.warns(UserWarning, match="scipy's own"):
+        g = grad(sp.polygamma, 1)(1, 1.5)
+    assert g == pytest.approx(sp.polygamma(2, 1.5), rel=1e-12)
+    with pytest.raises(SourceDiffError, match="scipy's own"):
+        jvp(sl.expm, (SPD,), (SPD,))
