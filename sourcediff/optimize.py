@@ -16,6 +16,7 @@ import gast
 from . import nodes as N
 from . import registry, runtime
 from .fold import fold
+from .zeros import zero_adjoints
 from .resolve import MISSING, static_value
 
 _IMPURE_HELPERS = {"scatter_add", "pop_cot", "split_call", "split_method", "pullback_of",
@@ -460,6 +461,7 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     ``outside``: data the function reads from its module or closure (the user's objects,
     like its arguments: a gradient that is one of them is returned as a copy)."""
     from . import inplace, saves, shapes
+    zero_adjoints(fdef)
     if specialize is not None:
         shapes.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
