@@ -143,6 +143,10 @@ class Shapes:
             if e.func.id in ("unbroadcast", "reshape_like") and self.of(e.args[0]) is None:
                 return None  # an unknown cotangent may be a scalar zero placeholder: so is this
             return self.of(e.args[_HELPER_SHAPE[e.func.id]])
+        if isinstance(e.func, gast.Name) and e.func.id == "untranspose" and e.args and (
+                len(e.args) == 1 or _is_none(e.args[1])):
+            shape = self.of(e.args[0])
+            return None if shape is None else shape[::-1]
         fn = static_value(e.func, self.ns)
         if fn is MISSING:
             return None
@@ -369,6 +373,9 @@ class _Drop(N.Transformer):
                 return N.call("np.sum", [node.args[0]]) if source else node.args[0]
             if target is not None and source is not None:
                 return _sum_to(node.args[0], source, target) or node
+        if isinstance(f, gast.Name) and f.id == "untranspose" and (
+                len(node.args) == 1 or _is_none(node.args[1])) and not node.keywords:
+            return N.call("np.transpose", [node.args[0]])  # (what the helper does)
         if isinstance(f, gast.Name) and f.id == "broadcast_like" and len(node.args) == 2:
             target = self.sh.of(node.args[1])
             if target is not None and self.sh.of(node.args[0]) == target:
@@ -477,6 +484,7 @@ def specialize(fdef, ns, spec, params):
         _visit(rev, Shapes(ns, env), env, frozen)
     _Drop(Shapes(ns, env)).visit(fdef)
     _Scatter(Shapes(ns, env)).visit(fdef)
+    _scatter_into(fdef, Shapes(ns, env))
     return fdef
 
 
@@ -505,26 +513,57 @@ class _Scatter(N.Transformer):
         return gast.copy_location(new, node)
 
 
+def _scatter_into(fdef, sh):
+    """``v = scatter_into(None, x, idx, g)`` -> ``v = zeros_for(x); v[idx] += g``, and a
+    later ``v = scatter_into(v, x, idx, g)`` in the same block -> ``v[idx] += g``, where
+    ``x`` is surely an array and ``idx`` a constant basic index."""
+    for block in list(N.blocks(fdef)):
+        arrays, out = set(), []
+        for s in block:
+            call = s.value if isinstance(s, gast.Assign) else None
+            v = s.targets[0].id if call is not None and isinstance(
+                s.targets[0], gast.Name) else None
+            if v is not None and isinstance(call, gast.Call) and isinstance(
+                    call.func, gast.Name) and call.func.id == "scatter_into" \
+                    and len(call.args) == 4 and sh.of(call.args[1]) \
+                    and _basic_index(call.args[2], sh.ints) is not None \
+                    and v not in N.names_in(call.args[3]) and (
+                        _is_none(call.args[0]) or isinstance(call.args[0], gast.Name)
+                        and call.args[0].id == v and v in arrays):
+                if _is_none(call.args[0]):
+                    out.append(gast.copy_location(N.assign(v, N.call("zeros_for", [
+                        call.args[1]])), s))
+                target = gast.Subscript(value=N.name(v), slice=_basic_index(
+                    call.args[2], sh.ints), ctx=gast.Store())
+                out.append(gast.copy_location(N.aug_assign(target, gast.Add(), call.args[3]),
+                                              s))
+                arrays.add(v)
+                continue
+            arrays.difference_update(N.names_in(s, gast.Store))
+            out.append(s)
+        block[:] = out
+
+
 def _or_none(a):
     return None if isinstance(a, gast.Constant) and a.value is None else a
 
 
-def _basic_index(node):
+def _basic_index(node, ints=None):
     """``node`` (an index as an expression) as subscript syntax, if it is a constant
     basic index: ints, ``slice(...)`` of ints, or a tuple of those."""
     if isinstance(node, gast.Tuple):
-        parts = [_basic_index(e) for e in node.elts]
+        parts = [_basic_index(e, ints) for e in node.elts]
         if not parts or any(p is None or isinstance(p, gast.Tuple) for p in parts):
             return None
         return gast.Tuple(elts=parts, ctx=gast.Load())
     if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
             and node.func.id == "slice" and not node.keywords and 1 <= len(node.args) <= 3:
-        if any(_const_index(a) is _MISSING_INDEX for a in node.args):
+        if any(_const_index(a, ints) is _MISSING_INDEX for a in node.args):
             return None
         args = list(node.args) if len(node.args) > 1 else [N.const(None)] + list(node.args)
         lower, upper, step = (args + [N.const(None)] * 3)[:3]
         return gast.Slice(lower=_or_none(lower), upper=_or_none(upper), step=_or_none(step))
-    value = _const_index(node)
+    value = _const_index(node, ints)
     if isinstance(value, int) or _is_none(node):  # (None: a new axis)
         return node
     return None
@@ -619,6 +658,15 @@ class _Products(N.Transformer):
         self.spread = spread    # name -> its one assignment, of np.broadcast_to(e, shape)
 
     def visit_BinOp(self, node):
+        if isinstance(node.op, (gast.Add, gast.Sub)):
+            self.generic_visit(node)
+            # a + np.broadcast_to(b, S) where a has shape S: the sum broadcasts b itself
+            for side, other in (("right", node.left), ("left", node.right)):
+                e = getattr(node, side)
+                if _is_broadcast(e) and self.sh.of(other) == tuple(e.args[1].value):
+                    setattr(node, side, e.args[0])
+                    self.changed = True
+            return node
         if not isinstance(node.op, gast.Mult):
             self.generic_visit(node)
             return node
