@@ -119,8 +119,8 @@ class _Kinds:
         if isinstance(e, gast.Subscript) and isinstance(e.value, gast.Name):
             return self.subscript(e)
         if isinstance(e, gast.Call) and e.args and isinstance(e.args[0], gast.Name) \
-                and all(not n in self.kinds for a in e.args[1:] for n in N.names_in(a)) \
-                and all(not n in self.kinds for k in e.keywords for n in N.names_in(k)):
+                and all(n not in self.kinds for a in e.args[1:] for n in N.names_in(a)) \
+                and all(n not in self.kinds for k in e.keywords for n in N.names_in(k)):
             return self.call(e)
         return ANY
 
