@@ -16,6 +16,7 @@ import gast
 from . import nodes as N
 from . import registry, runtime
 from .fold import fold
+from .scaling import scale_through_products
 from .zeros import zero_adjoints
 from .resolve import MISSING, static_value
 
@@ -473,6 +474,9 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         from .contract import contract_sums
         if contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params)):
             opt.run(fdef)
+    if specialize is not None and any(isinstance(n, gast.MatMult) for n in N.walk(fdef)) \
+            and scale_through_products(fdef, shapes.analyse(fdef, ns, specialize, params)):
+        opt.run(fdef)
     if saves.prune_unread(fdef):
         opt.run(fdef)
     unalias(fdef, set(params) | set(keep) | set(outside))
