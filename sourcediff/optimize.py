@@ -16,6 +16,7 @@ import gast
 from . import nodes as N
 from . import registry, runtime
 from .fold import fold
+from .remat import rematerialise
 from .scaling import scale_through_products
 from .zeros import zero_adjoints
 from .resolve import MISSING, static_value
@@ -478,6 +479,9 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
             and scale_through_products(fdef, shapes.analyse(fdef, ns, specialize, params)):
         opt.run(fdef)
     if saves.prune_unread(fdef):
+        opt.run(fdef)
+    if specialize is not None and any(isinstance(s, gast.For) for s in fdef.body) \
+            and rematerialise(fdef, shapes.analyse(fdef, ns, specialize, params), opt.pure):
         opt.run(fdef)
     unalias(fdef, set(params) | set(keep) | set(outside))
     if specialize is not None and kinds is not None:
