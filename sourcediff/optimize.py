@@ -482,7 +482,8 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         opt.run(fdef)
     if specialize is not None and any(isinstance(s, gast.For) for s in fdef.body) \
             and rematerialise(fdef, shapes.analyse(fdef, ns, specialize, params), opt.pure):
-        opt.run(fdef)
+        opt.liveness(fdef)  # (recomputed values nothing reads)
+        opt.dce(fdef)
     unalias(fdef, set(params) | set(keep) | set(outside))
     if specialize is not None and kinds is not None:
         inplace.rewrite(fdef, ns, specialize, kinds, params)

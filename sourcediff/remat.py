@@ -132,9 +132,10 @@ def _loop_pair(fdef, i, j, sh, pure):
         return n not in loop_stored and n not in rev_stores and n not in between \
             and n != "_stack"
 
+    reads = [set() if _popped(s) is not None else set(N.names_in(s, gast.Load)) for s in rb]
+
     def first_read(n):
-        return next((k for k, s in enumerate(rb) if n in N.names_in(s, gast.Load)
-                     and _popped(s) is None), len(rb))
+        return next((k for k, r in enumerate(reads) if n in r), len(rb))
 
     # candidates: defined once, unconditionally, not carried, pure and cheap
     cand = {}

@@ -21,6 +21,8 @@ saves that only they read; and no iteration adds a contribution to a zero.
 
 from __future__ import annotations
 
+import threading
+
 import gast
 
 from . import nodes as N
@@ -30,10 +32,18 @@ _SCATTER = "scatter_into"
 
 def zero_adjoints(fdef):
     """Rewrite ``fdef`` in place; True if anything changed."""
+    _LOCAL.memo = {}
+    try:
+        return _zero_adjoints(fdef)
+    finally:
+        _LOCAL.memo = None
+
+
+def _zero_adjoints(fdef):
     mutated = _mutated(fdef)
     changed = False
     for _ in range(4):
-        step = _loops(fdef, fdef, [], mutated)
+        step = _loops(fdef, fdef, set(), mutated)
         for block in list(N.blocks(fdef)):
             step = _straight(block, mutated) or step
         if not step:
@@ -109,13 +119,13 @@ def _straight(block, mutated):
             block[i:i + 1] = s.body  # ``v is not None`` for v = scatter_into(...)
             changed = True
             continue
-        names = set(N.names_in(s))
+        names = set(N.names_in(s)) if zeros or arrays else ()
         for v in [v for v in zeros if v in names]:
             k, zero = zeros.pop(v)
             if _first_use(s, v, zero, mutated) is not None:
                 block[k] = gast.Pass()
                 changed = True
-        arrays -= names
+        arrays.difference_update(names)
         v, zero = _placeholder(s)
         if v is not None:
             zeros[v] = (i, zero)
@@ -139,26 +149,52 @@ def _is_not_none(test):
 
 
 def _loops(node, fdef, after, mutated):
-    """Every loop under ``node``; ``after``: the statement lists that may run after it."""
+    """Every loop under ``node``; ``after``: the names that statements which may run
+    after it mention."""
     changed = False
     for field in ("body", "orelse"):
         block = getattr(node, field, None)
         if not (isinstance(block, list) and block and isinstance(block[0], gast.stmt)):
             continue
+        names = [_names(s) for s in block]
+        tails = [set() for _ in range(len(block) + 1)]  # names in block[i:]
+        for i in range(len(block) - 1, -1, -1):
+            tails[i] = tails[i + 1] | names[i]
+        zeros = []  # (index of a loop, the placeholders written after it)
         for i, s in enumerate(block):
-            rest = [block[i + 1:]] + after
+            if not isinstance(s, (gast.For, gast.While, gast.If, gast.With)):
+                continue
+            rest = tails[i + 1] | after
             if isinstance(s, (gast.For, gast.While)):
-                rest = rest + [s.body]  # the next iteration
-                changed = _loop(block, i, rest, mutated) or changed
-            if isinstance(s, (gast.For, gast.While, gast.If, gast.With)):
-                changed = _loops(s, fdef, rest, mutated) or changed
+                changed = _loop(block, i, rest, mutated, names, zeros) or changed
+                rest = rest | names[i]  # the next iteration
+            changed = _loops(s, fdef, rest, mutated) or changed
+        for i, stmt in reversed(zeros):
+            block.insert(i + 1, stmt)
     return changed
 
 
-def _loop(block, i, after, mutated):
+_LOCAL = threading.local()  # .memo during zero_adjoints, per thread:
+# id(statement) -> (statement, the names it mentions, whether it breaks or continues)
+
+
+def _names(s, jumps=False):
+    """The names ``s`` mentions (or, with ``jumps``, whether it holds a break or
+    continue), remembered per statement during one run (a rewrite here only ever removes
+    a name from a statement, so a remembered set is never too small)."""
+    memo = _LOCAL.memo
+    hit = memo.get(id(s))
+    if hit is None or hit[0] is not s:
+        breaks = isinstance(s, (gast.For, gast.While)) and any(
+            isinstance(n, (gast.Break, gast.Continue)) for n in N.walk(s))
+        hit = memo[id(s)] = (s, set(N.names_in(s)), breaks)
+    return hit[2] if jumps else hit[1]
+
+
+def _loop(block, i, after, mutated, names, zeros):
     loop = block[i]
     body = loop.body
-    if any(isinstance(n, (gast.Break, gast.Continue)) for n in N.walk(loop)):
+    if _names(loop, jumps=True):
         return False
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
     mentions = [set(N.names_in(s)) for s in body]
@@ -167,18 +203,19 @@ def _loop(block, i, after, mutated):
         v, zero = _placeholder(body[last])
         if v is None or v in head or any(v in m for m in mentions[last + 1:]):
             continue
-        init = next((k for k in range(i - 1, -1, -1) if v in N.names_in(block[k])), None)
+        init = next((k for k in range(i - 1, -1, -1) if v in names[k]), None)
         if init is None or _placeholder(block[init]) != (v, zero):
             continue
         first = next(k for k, m in enumerate(mentions) if v in m)
         if first == last or _first_use(body[first], v, zero, mutated) is None:
             continue
         mentions[first] = set(N.names_in(body[first]))
-        later = any(v in N.names_in(s) for stmts in after[:-1] for s in stmts)
+        later = v in after
         del body[last], mentions[last]
         block[init] = gast.Pass()
+        names[init] = set()
         if later:
-            block.insert(i + 1, N.assign(v, N.const(zero)))
+            zeros.append((i, N.assign(v, N.const(zero))))
         changed = True
     return changed
 
