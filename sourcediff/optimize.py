@@ -16,6 +16,7 @@ import gast
 from . import nodes as N
 from . import registry, runtime
 from .fold import fold
+from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from .zeros import zero_adjoints
@@ -487,6 +488,8 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     unalias(fdef, set(params) | set(keep) | set(outside))
     if specialize is not None and kinds is not None:
         inplace.rewrite(fdef, ns, specialize, kinds, params)
+    if specialize is not None:
+        release(fdef, shapes.analyse(fdef, ns, specialize, params), set(keep) | set(outside))
     return fdef
 
 

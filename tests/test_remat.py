@@ -87,3 +87,21 @@ def carried_twice(a):
 
 def test_loop_index_and_carried_values():
     _check(carried_twice, (np.linspace(0.1, 0.9, 5),), (0,))
+
+
+def mixture(mu, x):
+    d = x[:, None] - mu
+    logp = -0.5 * d ** 2
+    m = np.max(logp, axis=1, keepdims=True)
+    return -np.sum(m[:, 0] + np.log(np.sum(np.exp(logp - m), axis=1)))
+
+
+def test_large_temporaries_released_after_last_use():
+    # (sourcediff/free.py) an array of 4096+ entries is let go after its last read
+    r = np.random.default_rng(2)
+    src = _check(mixture, (r.standard_normal(8), r.standard_normal(1000)), (0,))
+    lines = [ln.strip() for ln in src.splitlines()]
+    assert "del logp" in lines, src
+    last_read = max(i for i, ln in enumerate(lines) if "logp" in ln and not ln.startswith(
+        ("#", "del")))
+    assert lines.index("del logp") == last_read + 1
