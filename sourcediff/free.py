@@ -4,8 +4,11 @@ A name keeps its array alive until the function returns; a hand-written gradient
 go of a big forward temporary once the reverse sweep has read it for the last time.
 Where an array of at least ``MIN_SIZE`` elements (its shape known from shape
 specialisation) is bound by a plain top-level assignment and mentioned for the last
-time by a top-level statement before the return, ``del name`` follows that statement,
-so the peak memory of a gradient call holds only what is still needed.
+time by a top-level statement before the return, ``name = None`` follows it,
+so the peak memory of a gradient call holds only what is still needed. (The name is
+bound to None rather than deleted: generated code is differentiated again at higher
+order, and ``del`` is not differentiable code.) Not in a function that defines a
+nested function or lambda, which could read the name later.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ MIN_SIZE = 4096
 
 
 def release(fdef, sh, keep=()):
-    """Insert the ``del`` statements into ``fdef`` (``sh``: its :class:`shapes.Shapes`;
+    """Insert the releases into ``fdef`` (``sh``: its :class:`shapes.Shapes`;
     ``keep``: names never released). True if any was added."""
     body = fdef.body
     if not body or not isinstance(body[-1], gast.Return):
         return False
+    if any(isinstance(n, (gast.FunctionDef, gast.Lambda)) for s in body for n in N.walk(s)):
+        return False  # a closure may read a name after its last mention
     params = {a.id for a in fdef.args.args}
     bound, last = {}, {}
     for i, s in enumerate(body[:-1]):
@@ -46,9 +51,8 @@ def release(fdef, sh, keep=()):
     out = []
     for i, s in enumerate(body):
         out.append(s)
-        if i in drops:
-            out.append(gast.Delete(targets=[N.name(n, store=True) for n in sorted(drops[i])]))
-            out[-1].targets[:] = [gast.Name(id=t.id, ctx=gast.Del(), annotation=None,
-                                            type_comment=None) for t in out[-1].targets]
+        # (``name = None``, not ``del name``: generated code is itself differentiated
+        # at higher order, and an assignment is code any pass reads)
+        out += [N.assign(n, N.const(None)) for n in sorted(drops.get(i, ()))]
     body[:] = out
     return True

@@ -117,6 +117,15 @@ def _loop_pair(fdef, i, j, sh, pure):
         name = _popped(s)
         if name is not None:
             pops[name] = None if name in pops else k
+    # a value pushed or popped anywhere else too (a nested loop, a branch) stays saved
+    nested = [_pushed(n) for s in fb if _pushed(s) is None for n in N.walk(s)
+              if isinstance(n, gast.Expr)]
+    nested += [_popped(n) for s in rb if _popped(s) is None for n in N.walk(s)
+               if isinstance(n, gast.Assign)]
+    for name in nested:
+        if name is not None:
+            pushes[name] = 2
+            pops[name] = None
     rev_stores = {}
     for k, s in enumerate(rb):
         for n in _stores(s):

@@ -194,7 +194,7 @@ def _names(s, jumps=False):
 def _loop(block, i, after, mutated, names, zeros):
     loop = block[i]
     body = loop.body
-    if _names(loop, jumps=True):
+    if _names(loop, jumps=True) or loop.orelse:
         return False
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
     mentions = [set(N.names_in(s)) for s in body]
