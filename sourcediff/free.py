@@ -22,9 +22,10 @@ from . import nodes as N
 MIN_SIZE = 4096
 
 
-def release(fdef, sh, keep=()):
-    """Insert the releases into ``fdef`` (``sh``: its :class:`shapes.Shapes`;
-    ``keep``: names never released). True if any was added."""
+def release(fdef, analyse, keep=()):
+    """Insert the releases into ``fdef`` (``analyse()``: its :class:`shapes.Shapes`, asked
+    for only if some name could be released; ``keep``: names never released). True if
+    any was added."""
     body = fdef.body
     if not body or not isinstance(body[-1], gast.Return):
         return False
@@ -39,10 +40,11 @@ def release(fdef, sh, keep=()):
             last[n] = i
     returned = set(N.names_in(body[-1]))
     drops = {}
-    for n, i in last.items():
-        if n in params or n in keep or n in returned or n not in bound or bound[n] > i \
-                or n.startswith("_stack"):
-            continue
+    candidates = [(n, i) for n, i in last.items() if not (
+        n in params or n in keep or n in returned or n not in bound or bound[n] > i
+        or n.startswith("_stack"))]
+    sh = analyse() if candidates else None
+    for n, i in candidates:
         shape = sh.of(N.name(n))
         if shape and math.prod(shape) >= MIN_SIZE:
             drops.setdefault(i, []).append(n)

@@ -489,7 +489,8 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     if specialize is not None and kinds is not None:
         inplace.rewrite(fdef, ns, specialize, kinds, params)
     if specialize is not None:
-        release(fdef, shapes.analyse(fdef, ns, specialize, params), set(keep) | set(outside))
+        release(fdef, lambda: shapes.analyse(fdef, ns, specialize, params),
+                set(keep) | set(outside))
     return fdef
 
 
