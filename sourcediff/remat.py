@@ -73,7 +73,9 @@ def _stores_in(node):
     """Names ``node`` binds or changes in place."""
     out = set(N.names_in(node, gast.Store))
     for n in N.walk(node):
-        if isinstance(n, gast.AugAssign):
+        if isinstance(n, (gast.Subscript, gast.Attribute)) and not isinstance(n.ctx, gast.Load):
+            out.update(N.names_in(n.value))  # x[i] = v, x.a = v: x changes in place
+        elif isinstance(n, gast.AugAssign):
             out.update(N.names_in(n.target))
         elif isinstance(n, gast.Call):
             if isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name):
