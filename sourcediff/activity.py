@@ -199,18 +199,19 @@ def _defs(stmts, ns, in_no_grad=False):
     return out
 
 
-def varied(body, ns, wrt_names):
+def varied(body, ns, wrt_names, cut=()):
     """Names whose values depend on ``wrt_names`` through differentiable operations."""
-    return _varied(_defs(body, ns), wrt_names)
+    return _varied(_defs(body, ns), wrt_names, cut)
 
 
-def _varied(defs, wrt_names):
+def _varied(defs, wrt_names, cut=()):
     varied = set(wrt_names)
     changed = True
     while changed:
         changed = False
         for target, f, no_grad, _ in defs:
-            if not no_grad and target not in varied and any(o in varied for o in f.names):
+            if not no_grad and target not in varied and target not in cut \
+                    and any(o in varied for o in f.names):
                 varied.add(target)
                 changed = True
     return varied
@@ -230,13 +231,14 @@ def _useful(defs, output):
     return useful
 
 
-def analyse(body, ns, wrt_names, output, parsed=None, mode="rev"):
+def analyse(body, ns, wrt_names, output, parsed=None, mode="rev", cut=()):
     """The set of active variable names (varied and useful).
 
     With ``parsed``, first refuses (:func:`check_refusals`) a varied value that reaches
-    an operation with no rule."""
+    an operation with no rule. ``cut``: names the output does not depend on (their
+    derivative is zero, :mod:`invariance`), taken as constants."""
     defs = _defs(body, ns)
-    varied = _varied(defs, wrt_names)
+    varied = _varied(defs, wrt_names, cut)
     useful = _useful(defs, output)
     if parsed is not None:
         _check(parsed, body, ns, defs, varied, useful, mode)

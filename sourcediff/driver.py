@@ -16,8 +16,8 @@ import zlib
 import gast
 import numpy as np
 
-from . import (activity, codegen, fence, flatten, freevars, normalize, optimize, parse, resolve,
-               split,
+from . import (activity, codegen, fence, flatten, freevars, invariance, normalize, optimize,
+               parse, resolve, split,
                runtime, saves, shapes)
 from . import nodes as N
 from .closures import free_locals, nested_definition
@@ -186,8 +186,12 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     if not with_seed:
         refuse_container_output(parsed, body, out)
     wrt_names = [params[i] for i in wrt]
+    cut = set()
+    if specialize is not None and isinstance(out, gast.Name):
+        env = shapes.infer(body, ns, dict(zip(params, specialize)))
+        cut = invariance.invariant_names(body, ns, env, out.id) - set(params)
     active = analyse(body, ns, wrt_names, [out.id] if isinstance(out, gast.Name) else [],
-                     parsed)
+                     parsed, cut=cut)
 
     taken = set(params) | set(ns) | set(N.names_in(parsed.tree)) | set(N.names_in(
         gast.Module(body=body, type_ignores=[])))
@@ -197,7 +201,7 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     sweep = Sweep(parsed, ns, active, names, multidef)
     sweep.containers = containers(body, ns, params, specialize)
     sweep.sequences = sequences(parsed, body, ns, params, specialize)
-    sweep.varied = activity.varied(body, ns, wrt_names)
+    sweep.varied = activity.varied(body, ns, wrt_names, cut)
     sweep.loop_locals = saves.loop_locals(body)
     sweep.scatter = {n.value.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
                      if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)

@@ -16,6 +16,10 @@ import gast
 from . import nodes as N
 from . import registry, runtime
 from .fold import fold
+from .free import release
+from .remat import rematerialise
+from .scaling import scale_through_products
+from .zeros import zero_adjoints
 from .resolve import MISSING, static_value
 
 _IMPURE_HELPERS = {"scatter_add", "pop_cot", "split_call", "split_method", "pullback_of",
@@ -460,6 +464,7 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     ``outside``: data the function reads from its module or closure (the user's objects,
     like its arguments: a gradient that is one of them is returned as a copy)."""
     from . import inplace, saves, shapes
+    zero_adjoints(fdef)
     if specialize is not None:
         shapes.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
@@ -471,11 +476,21 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         from .contract import contract_sums
         if contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params)):
             opt.run(fdef)
+    if specialize is not None and any(isinstance(n, gast.MatMult) for n in N.walk(fdef)) \
+            and scale_through_products(fdef, shapes.analyse(fdef, ns, specialize, params)):
+        opt.run(fdef)
     if saves.prune_unread(fdef):
         opt.run(fdef)
+    if specialize is not None and any(isinstance(s, gast.For) for s in fdef.body) \
+            and rematerialise(fdef, shapes.analyse(fdef, ns, specialize, params), opt.pure):
+        opt.liveness(fdef)  # (recomputed values nothing reads)
+        opt.dce(fdef)
     unalias(fdef, set(params) | set(keep) | set(outside))
     if specialize is not None and kinds is not None:
         inplace.rewrite(fdef, ns, specialize, kinds, params)
+    if specialize is not None:
+        release(fdef, lambda: shapes.analyse(fdef, ns, specialize, params),
+                set(keep) | set(outside))
     return fdef
 
 

@@ -269,10 +269,18 @@ def prune_unread(fdef):
             v = getattr(node, "sd_pop", None)
             if v is not None:
                 inside.setdefault(v, set()).update(id(n) for n in N.walk(node))
-    # a pop's own target does not count as a read; its restores of y[idx] read y
-    read = {node.id for s in rev for node in N.walk(s)
+    # a pop's own target does not count as a read; its restores of y[idx] read y; nor
+    # does a read in a top-level statement before any of its pops (the final value)
+    first = {}
+    for k, s in enumerate(rev):
+        for node in N.walk(s):
+            v = getattr(node, "sd_pop", None)
+            if v is not None:
+                first.setdefault(v, k)
+    read = {node.id for k, s in enumerate(rev) for node in N.walk(s)
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)
-            and node.id in inside and id(node) not in inside[node.id]}
+            and node.id in inside and id(node) not in inside[node.id]
+            and k >= first[node.id]}
     unread = set(inside) - read
     if not unread:
         return False

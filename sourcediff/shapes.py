@@ -22,6 +22,14 @@ import numpy as np
 from . import nodes as N
 from .freevars import is_static
 from .resolve import MISSING, static_value
+from .indices import MISSING_INDEX as _MISSING_INDEX
+from .indices import Scatter as _Scatter
+from .indices import const_index as _const_index
+from .indices import is_none as _is_none
+from .indices import same as _same
+from .indices import scatter_into as _scatter_into
+from .indices import whole as _whole
+from .zeros import accumulates, placeholder_safe
 
 # functions whose output shape follows from their inputs' shapes (never from data)
 _SHAPE_SAFE = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.dot, np.matmul,
@@ -34,7 +42,13 @@ _SHAPE_SAFE = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.do
 _HELPER_SHAPE = {"unbroadcast": 1, "reshape_like": 1, "unreduce": 1, "matmul_vjp_a": 1,
                  "matmul_vjp_b": 2, "dot_vjp_a": 1, "dot_vjp_b": 2, "unindex": 1,
                  "unreduce_select": 2, "prod_vjp": 2, "norm_vjp": 2, "broadcast_like": 1,
-                 "zeros_for": 0, "zeros_like_grad": 0, "zeros_tangent": 0, "real_cot": 1}
+                 "zeros_for": 0, "zeros_like_grad": 0, "zeros_tangent": 0, "real_cot": 1,
+                 "scatter_into": 1}
+_INTS = "<ints>"  # the key of Shapes.ints in an environment
+_SAFE = "<placeholder safe>"  # the key of Shapes.safe in an environment
+_SOME_INT = object()  # Shapes.ints: an int whose value changes (an item of a range)
+_INT_OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+            gast.Mult: lambda a, b: a * b, gast.FloorDiv: lambda a, b: a // b}
 _BINOP = {gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod}
 
 
@@ -44,6 +58,31 @@ class Shapes:
         self.int_seqs = {} if int_seqs is None else int_seqs
         self.ns = ns
         self.env = env      # name -> shape tuple, or None (unknown)
+        # name -> the int it holds at this specialisation (None: not one int)
+        self.ints = env.setdefault(_INTS, {})
+        self.safe = env.get(_SAFE, ())  # adjoints whose placeholder only v = v + e reads
+
+    def int_value(self, e):
+        """The int (or tuple of ints: a shape) ``e`` surely holds, given the argument
+        shapes, or None."""
+        if isinstance(e, gast.Constant):
+            return e.value if type(e.value) is int else None
+        if isinstance(e, gast.Name):
+            return self.ints.get(e.id)
+        if isinstance(e, gast.Attribute) and e.attr == "shape":
+            return self.of(e.value)
+        if isinstance(e, gast.Tuple):
+            parts = tuple(self.int_value(x) for x in e.elts)
+            return parts if all(type(p) is int for p in parts) else None
+        if isinstance(e, gast.Subscript):
+            seq, k = self.int_value(e.value), _const_index(e.slice, self.ints)
+            if isinstance(seq, tuple) and isinstance(k, int) and -len(seq) <= k < len(seq):
+                return seq[k]
+        if isinstance(e, gast.BinOp) and type(e.op) in _INT_OPS:
+            a, b = self.int_value(e.left), self.int_value(e.right)
+            if type(a) is int and type(b) is int and (b or type(e.op) is not gast.FloorDiv):
+                return _INT_OPS[type(e.op)](a, b)
+        return None
 
     def of(self, e):
         if isinstance(e, gast.Constant):
@@ -98,7 +137,9 @@ class Shapes:
         base = self.of(e.value)
         if base is None:
             return None
-        idx = _const_index(e.slice)
+        if base and isinstance(e.slice, gast.Name) and self.ints.get(e.slice.id) is _SOME_INT:
+            return base[1:]  # xs[t], t an item of a range
+        idx = _const_index(e.slice, self.ints)
         if idx is _MISSING_INDEX:
             return None
         try:
@@ -112,6 +153,10 @@ class Shapes:
             if e.func.id in ("unbroadcast", "reshape_like") and self.of(e.args[0]) is None:
                 return None  # an unknown cotangent may be a scalar zero placeholder: so is this
             return self.of(e.args[_HELPER_SHAPE[e.func.id]])
+        if isinstance(e.func, gast.Name) and e.func.id == "untranspose" and e.args and (
+                len(e.args) == 1 or _is_none(e.args[1])):
+            shape = self.of(e.args[0])
+            return None if shape is None else shape[::-1]
         fn = static_value(e.func, self.ns)
         if fn is MISSING:
             return None
@@ -126,6 +171,11 @@ class Shapes:
             return out
         if fn in _SHAPE_SAFE:
             return self.evaluate(fn, e.args, e.keywords)
+        if fn in (np.zeros, np.ones, np.empty) and e.args:
+            dims = self.int_value(e.args[0])
+            dims = (dims,) if type(dims) is int else dims
+            if dims is not None and all(d >= 0 for d in dims):
+                return dims
         return None
 
     def evaluate(self, fn, args, keywords):
@@ -165,7 +215,6 @@ class Shapes:
         return out
 
 
-_MISSING_INDEX = object()
 _MEMO = {}  # (function, argument shapes and constants) -> result shape
 
 
@@ -184,23 +233,6 @@ def _memo_key(v):
         return ("const", type(v).__name__, v)
     except TypeError:
         return ("repr", repr(v))
-
-
-def _const_index(node):
-    if isinstance(node, gast.Constant) and (isinstance(node.value, int) or node.value is None) \
-            and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(
-            node.operand, gast.Constant) and isinstance(node.operand.value, int):
-        return -node.operand.value
-    if isinstance(node, gast.Slice):
-        parts = [None if p is None else _const_index(p) for p in (node.lower, node.upper,
-                                                                   node.step)]
-        return _MISSING_INDEX if _MISSING_INDEX in parts else slice(*parts)
-    if isinstance(node, gast.Tuple):
-        parts = [_const_index(e) for e in node.elts]
-        return _MISSING_INDEX if _MISSING_INDEX in parts else tuple(parts)
-    return _MISSING_INDEX
 
 
 def _sum_to(g, source, target):
@@ -248,6 +280,18 @@ def infer(body, ns, env):
     return {k: v if before.get(k) == v else None for k, v in env.items()}
 
 
+def _rebound(s):
+    """Names ``s`` binds other than by a plain ``name = value`` (its nested blocks aside)."""
+    targets = {gast.For: lambda: [s.target], gast.AugAssign: lambda: [s.target],
+               gast.Assign: lambda: s.targets, gast.AnnAssign: lambda: [s.target],
+               gast.With: lambda: [i.optional_vars for i in s.items if i.optional_vars]}
+    get = targets.get(type(s))
+    if get is None:
+        return []
+    return [n.id for t in get() for n in N.walk(t) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Store)]
+
+
 def _item_shape(it, sh):
     if isinstance(it, gast.Name) and sh.int_seqs.get(it.id):
         return ()
@@ -257,6 +301,10 @@ def _item_shape(it, sh):
 
 def _visit(stmts, sh, env, frozen=frozenset()):
     for s in stmts:
+        if not (isinstance(s, (gast.Assign, gast.For)) and isinstance(
+                s.targets[0] if isinstance(s, gast.Assign) else s.target, gast.Name)):
+            for t in _rebound(s):  # (an int is only known where plain assignments bind it)
+                sh.ints[t] = None
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
             if name in frozen or (isinstance(s.value, gast.Constant) and s.value.value is None):
@@ -267,6 +315,16 @@ def _visit(stmts, sh, env, frozen=frozenset()):
             sh.int_seqs[name] = sh.int_seqs.get(name, True) and seq
             if N.is_pop(s.value):
                 continue
+            if name in sh.safe and isinstance(s.value, gast.Constant):
+                continue  # a placeholder no read sees (zeros.placeholder_safe)
+            if name in sh.safe and accumulates(s) is not None:
+                shape = sh.of(accumulates(s))
+                env[name] = shape if env.get(name, shape) == shape else None
+                continue
+            value = sh.int_value(s.value)
+            if name in sh.ints and sh.ints[name] != value:
+                value = None
+            sh.ints[name] = value
             shape = sh.of(s.value)
             if name in env and env[name] != shape:
                 shape = None
@@ -275,8 +333,12 @@ def _visit(stmts, sh, env, frozen=frozenset()):
             if s.targets[0].value.id not in frozen:
                 env[s.targets[0].value.id] = env.get(s.targets[0].value.id)
         elif isinstance(s, gast.For):
-            if s.target.id not in frozen:
-                env[s.target.id] = _item_shape(s.iter, sh)
+            t = s.target.id
+            if t not in frozen:
+                env[t] = _item_shape(s.iter, sh)
+                some = isinstance(s.iter, gast.Name) and sh.int_seqs.get(s.iter.id) \
+                    and sh.ints.get(t, _SOME_INT) is _SOME_INT
+                sh.ints[t] = _SOME_INT if some else None
             _visit(s.body, sh, env, frozen)
         elif isinstance(s, (gast.If, gast.While, gast.With)):
             _visit(s.body, sh, env, frozen)
@@ -299,6 +361,9 @@ class _Drop(N.Transformer):
                 return N.call("np.sum", [node.args[0]]) if source else node.args[0]
             if target is not None and source is not None:
                 return _sum_to(node.args[0], source, target) or node
+        if isinstance(f, gast.Name) and f.id == "untranspose" and (
+                len(node.args) == 1 or _is_none(node.args[1])) and not node.keywords:
+            return N.call("np.transpose", [node.args[0]])  # (what the helper does)
         if isinstance(f, gast.Name) and f.id == "broadcast_like" and len(node.args) == 2:
             target = self.sh.of(node.args[1])
             if target is not None and self.sh.of(node.args[0]) == target:
@@ -315,8 +380,15 @@ class _Drop(N.Transformer):
             vector = _vector_vjp(f.id.endswith("_a"), g, a, b, self.sh)
             if vector is not None:
                 return vector
-        if isinstance(f, gast.Name) and f.id == "real_cot" and self.sh.of(node.args[1]) == ():
+        if isinstance(f, gast.Name) and f.id == "real_cot" and (self.sh.of(node.args[1]) == ()
+                                                              or _same(self.sh, *node.args)):
             return node.args[0]  # a scalar's placeholder is already its real zero
+        if isinstance(f, gast.Name) and f.id == "scatter_into" and _is_none(node.args[0]) \
+                and _whole(node.args[2]) is not None and self.sh.of(node.args[1]) \
+                and _same(self.sh, node.args[3], gast.Subscript(
+                    value=node.args[1], slice=_whole(node.args[2]), ctx=gast.Load())):
+            # a fresh buffer whose every entry the index reaches once: g, reshaped
+            return N.call("np.reshape", [node.args[3], N.const(self.sh.of(node.args[1]))])
         if isinstance(f, gast.Name) and f.id == "zeros_tangent" and self.sh.of(node.args[0]) == ():
             return N.const(0.0)
         if isinstance(f, gast.Name) and f.id == "unreduce" and len(node.args) >= 2:
@@ -331,6 +403,12 @@ class _Drop(N.Transformer):
             kept = len(node.args) == 4 and isinstance(node.args[3], gast.Constant) \
                 and node.args[3].value is True
             g = self.sh.of(node.args[0])
+            axis = _const_index(node.args[2]) if len(node.args) > 2 else None
+            if shape and not kept and isinstance(axis, (int, tuple)) and g is not None \
+                    and g == np.zeros(shape).sum(axis=axis).shape:
+                # the reduced axes put back (size 1), then a read-only broadcast
+                return N.call("np.broadcast_to", [N.call("np.expand_dims", [
+                    node.args[0], node.args[2]]), N.const(shape)])
             if shape and kept and g is not None and len(g) == len(shape) \
                     and _broadcast(g, shape) == shape:
                 # keepdims=True: the cotangent already has the reduced axes, size 1
@@ -365,61 +443,13 @@ def specialize(fdef, ns, spec, params):
     infer(fwd, ns, env)
     # temporaries of the reverse sweep (primal names keep their forward shapes)
     frozen = frozenset(env)
+    env[_SAFE] = placeholder_safe(rev)
     for _ in range(2):
         _visit(rev, Shapes(ns, env), env, frozen)
     _Drop(Shapes(ns, env)).visit(fdef)
     _Scatter(Shapes(ns, env)).visit(fdef)
+    _scatter_into(fdef, Shapes(ns, env))
     return fdef
-
-
-class _Scatter(N.Transformer):
-    """``scatter_add(buf, idx, g)`` -> ``buf[idx] += g`` where ``buf`` is surely an array
-    (a known, non-empty shape) and ``idx`` a constant basic index: exactly what the
-    helper would do, without the call."""
-
-    def __init__(self, sh):
-        self.sh = sh
-
-    def visit_Expr(self, node):
-        call = node.value
-        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Name)
-                and call.func.id == "scatter_add" and len(call.args) == 3
-                and isinstance(call.args[0], gast.Name)):
-            return node
-        buf, idx, g = call.args
-        if not self.sh.of(buf):
-            return node
-        index = _basic_index(idx)
-        if index is None:
-            return node
-        target = gast.Subscript(value=N.name(buf.id), slice=index, ctx=gast.Store())
-        new = N.aug_assign(target, gast.Add(), g)
-        return gast.copy_location(new, node)
-
-
-def _or_none(a):
-    return None if isinstance(a, gast.Constant) and a.value is None else a
-
-
-def _basic_index(node):
-    """``node`` (an index as an expression) as subscript syntax, if it is a constant
-    basic index: ints, ``slice(...)`` of ints, or a tuple of those."""
-    if isinstance(node, gast.Tuple):
-        parts = [_basic_index(e) for e in node.elts]
-        if not parts or any(p is None or isinstance(p, gast.Tuple) for p in parts):
-            return None
-        return gast.Tuple(elts=parts, ctx=gast.Load())
-    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
-            and node.func.id == "slice" and not node.keywords and 1 <= len(node.args) <= 3:
-        if any(_const_index(a) is _MISSING_INDEX for a in node.args):
-            return None
-        args = list(node.args) if len(node.args) > 1 else [N.const(None)] + list(node.args)
-        lower, upper, step = (args + [N.const(None)] * 3)[:3]
-        return gast.Slice(lower=_or_none(lower), upper=_or_none(upper), step=_or_none(step))
-    value = _const_index(node)
-    if isinstance(value, int):
-        return node
-    return None
 
 
 def spec_of(args):
@@ -511,6 +541,15 @@ class _Products(N.Transformer):
         self.spread = spread    # name -> its one assignment, of np.broadcast_to(e, shape)
 
     def visit_BinOp(self, node):
+        if isinstance(node.op, (gast.Add, gast.Sub)):
+            self.generic_visit(node)
+            # a + np.broadcast_to(b, S) where a has shape S: the sum broadcasts b itself
+            for side, other in (("right", node.left), ("left", node.right)):
+                e = getattr(node, side)
+                if _is_broadcast(e) and self.sh.of(other) == tuple(e.args[1].value):
+                    setattr(node, side, e.args[0])
+                    self.changed = True
+            return node
         if not isinstance(node.op, gast.Mult):
             self.generic_visit(node)
             return node
