@@ -165,6 +165,12 @@ def tuple_cot(g, ans, k):
     return tuple_cots(g, ans)[k]
 
 
+def rollaxis_dest(ndim, axis, start=0):
+    """Where ``np.rollaxis(a, axis, start)`` puts ``axis`` (as ``np.moveaxis`` counts)."""
+    axis, start = axis % ndim, start + ndim if start < 0 else start
+    return start - 1 if axis < start else start
+
+
 HELPERS = {name: obj for name, obj in globals().items()
            if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", None)
            == __name__}

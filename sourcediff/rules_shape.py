@@ -55,6 +55,14 @@ for _fn in (np.split, np.array_split):
     defrule(_fn, "ary, indices_or_sections, axis=0",
             ("unsplit(g, ary, indices_or_sections, axis)", None),
             (f"np.{_fn.__name__}(dary, indices_or_sections, axis)", None))
+# hsplit, vsplit, dsplit: split along axis 1 (0 for a vector), 0, 2
+for _fn, _axis in ((np.hsplit, "1 if np.ndim(ary) > 1 else 0"), (np.vsplit, "0"), (np.dsplit, "2")):
+    defrule(_fn, "ary, indices_or_sections",
+            (f"unsplit(g, ary, indices_or_sections, {_axis})", None),
+            (f"np.{_fn.__name__}(dary, indices_or_sections)", None))
+defrule(np.rollaxis, "a, axis, start=0",
+        ("np.moveaxis(g, rollaxis_dest(np.ndim(a), axis, start), axis % np.ndim(a))",),
+        ("np.rollaxis(da, axis, start)",))
 
 # --- diagonals and triangles ----------------------------------------------------------------
 defrule(np.diag, "v, k=0", ("undiag(g, v, k)",), ("np.diag(dv, k)",))
@@ -111,5 +119,5 @@ defrule(ns.tensordot_vjp_a, "v, a, b, axes=2",
 defrule(ns.tensordot_vjp_b, "v, a, b, axes=2",
         ("np.tensordot(a, g, axes)", "tensordot_vjp_a(v, a, g, axes)", None),
         ("tensordot_vjp_b(dv, a, b, axes)", "tensordot_vjp_b(v, da, b, axes)", None))
-defnondiff(ns.pad_mode, ns.pad_mask, np.argpartition, ns.select_rest)  # (the mode checked; where the
+defnondiff(ns.pad_mode, ns.pad_mask, np.argpartition, ns.select_rest, ns.rollaxis_dest)  # (the mode checked; where the
 # constant went; an order)

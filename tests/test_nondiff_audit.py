@@ -102,6 +102,7 @@ NO_FLOAT_INPUT = {  # qualified name -> why no float value reaches it
     "operator.or_": "integers or bools", "operator.xor": "integers or bools",
     "operator.invert": "integers", "operator.lshift": "integers",
     "operator.rshift": "integers", "sourcediff.numeric_shape.pad_mode": "a mode string",
+    "sourcediff.numeric_shape.rollaxis_dest": "axis numbers",
     "sourcediff.rules_scipy.tri_trans": "a flag", "sourcediff.runtime.keys_of": "a dict's keys",
     "sourcediff.runtime.adjoint_fn": "a function", "sourcediff.runtime.tangent_fn": "a function",
     "sourcediff.runtime.method_adjoint_fn": "a method",
