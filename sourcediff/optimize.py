@@ -114,14 +114,21 @@ class Info:
         return self.stores.get(name, 0) == 1
 
 
-def generated(name):
-    return name.startswith("_") or name.endswith("_bar") or "_bar_" in name
+USER_NAMES = "__sourcediff_user_names__"  # key in ns: the names the user's function uses
+
+
+def generated(name, user=frozenset()):
+    """A name the compiler made (a temporary, an adjoint), free to inline or drop: spelled
+    as the compiler spells them, and not one of the user's own (``_h``, ``y_bar``)."""
+    return (name.startswith("_") or name.endswith("_bar") or "_bar_" in name) and \
+        name not in user
 
 
 class Optimizer:
     def __init__(self, ns, keep):
         self.ns = ns
         self.keep = keep
+        self.user = ns.get(USER_NAMES, frozenset())
         self._pure = None  # during a pass: id(expr) -> (expr, pure?)
 
     def pure(self, expr):
@@ -186,7 +193,7 @@ class Optimizer:
                 if not _is_plain_assign(s):
                     continue
                 a, v = s.targets[0].id, s.value
-                if not (generated(a) and info.once(a)) or a in self.keep:
+                if not (generated(a, self.user) and info.once(a)) or a in self.keep:
                     continue
                 if isinstance(v, gast.Name) and not info.single(v.id) and not (
                         info.once(v.id) and _assigned_in(block[:i], v.id)):
@@ -248,7 +255,7 @@ class Optimizer:
             i = 0
             while i < len(block):
                 s = block[i]
-                if (_is_plain_assign(s) and generated(s.targets[0].id)
+                if (_is_plain_assign(s) and generated(s.targets[0].id, self.user)
                         and s.targets[0].id not in self.keep
                         and info.once(s.targets[0].id)
                         and info.uses.get(s.targets[0].id, 0) == 1 and self.pure(s.value)):

@@ -61,8 +61,8 @@ for _fn, _axis in ((np.hsplit, "1 if np.ndim(ary) > 1 else 0"), (np.vsplit, "0")
             (f"unsplit(g, ary, indices_or_sections, {_axis})", None),
             (f"np.{_fn.__name__}(dary, indices_or_sections)", None))
 defrule(np.rollaxis, "a, axis, start=0",
-        ("np.moveaxis(g, rollaxis_dest(np.ndim(a), axis, start), axis % np.ndim(a))",),
-        ("np.rollaxis(da, axis, start)",))
+        ("np.moveaxis(g, rollaxis_dest(np.ndim(a), axis, start), axis % np.ndim(a))", None),
+        ("np.rollaxis(da, axis, start)", None))
 
 # --- diagonals and triangles ----------------------------------------------------------------
 defrule(np.diag, "v, k=0", ("undiag(g, v, k)",), ("np.diag(dv, k)",))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sourcediff import MissingRuleError, grad, hessian, jvp
+from sourcediff import MissingRuleError, grad, hessian, jvp, vjp
 
 
 def linspace_loss(x):
@@ -173,3 +173,21 @@ def test_library_functions_are_never_read():
         grad(f)(np.array([0.5, 1.5]))
     except MissingRuleError as err:
         assert "scipy.stats" in str(err) and "cdf" in str(err)
+
+
+def test_reverse_over_reverse_of_a_complex_argument():
+    """vjp of a gradient with respect to a complex argument: the tape run over the
+    generated gradient traced only float leaves, so the pullback was a silent zero."""
+    z = np.array([0.3 + 0.2j, -0.5 + 0.1j])
+    u = np.array([1.0 + 0.5j, -0.3 + 0.2j])
+    w = np.array([0.7 - 0.2j, 0.1 + 0.9j])
+
+    def h(x):
+        return np.real(np.sum(np.sin(x) * np.conj(u)))
+
+    G = grad(h)
+    ct = vjp(G, z)[1](np.conj(w))[0]
+    for v in (np.array([0.2 + 0.4j, -0.6 + 0.3j]), np.array([1.0, 0.0]), np.array([0.0, 1j])):
+        e = 1e-6
+        numeric = np.real(np.sum(np.conj(w) * (G(z + e * v / 2) - G(z - e * v / 2)) / e))
+        assert np.real(np.sum(np.conj(v) * np.conj(ct))) == pytest.approx(numeric, abs=1e-8)

@@ -54,3 +54,20 @@ def test_user_names_keep_their_meaning(f):
     np.testing.assert_allclose(tape.grad(f)(X), expected, rtol=1e-6, atol=1e-8)
     v = np.array([1.0, -2.0, 0.5])
     assert jvp(f, (X,), (v,))[1] == pytest.approx(expected @ v, rel=1e-6)
+
+
+def underscore_names(x):
+    _h = np.sin(x)
+    y_bar = _h * 2.0
+    return np.sum(y_bar * y_bar)
+
+
+def test_user_names_spelled_like_generated_ones_are_kept():
+    """``_h`` and ``y_bar`` are the user's names, not temporaries the optimiser may inline:
+    the generated code keeps them as it keeps ``h`` and ``y`` (issue #17)."""
+    import sourcediff as sd
+    g = sd.grad(underscore_names)
+    x = np.array([0.3, -1.2, 2.0])
+    assert np.allclose(g(x), 8.0 * np.sin(x) * np.cos(x))
+    src = sd.source(g)
+    assert "_h = np.sin(x)" in src and "y_bar = _h * 2.0" in src

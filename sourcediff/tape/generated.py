@@ -97,9 +97,10 @@ def _shaped(ct, raw):
 
 
 def _float_leaf(v):
+    """A value the tape traces: float or complex (a complex primal has a cotangent too)."""
     if isinstance(v, np.ndarray):
-        return v.dtype.kind == "f"
-    return isinstance(v, (float, np.floating))
+        return v.dtype.kind in "fc"
+    return isinstance(v, (float, complex, np.floating, np.complexfloating))
 
 
 _COPIES: dict = {}
