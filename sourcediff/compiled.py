@@ -131,16 +131,22 @@ def selector(adj, keep, drop_args=(), set_args=None, real_of=None):
     value = ret.value
     for k in keep:
         value = value.elts[k]
+    kept = []
     if real_of is not None:
         params = [a.id for a in fdef.args.args]
+        rebound = {n.id for n in N.walk(fdef) if isinstance(n, gast.Name)
+                   and isinstance(n.ctx, gast.Store)}   # (a = a * 2: the argument's own)
+        names = {i: f"_sd_arg{i}" if params[i] in rebound else params[i] for i in real_of}
+        kept = [N.assign(names[i], N.name(params[i])) for i in sorted(set(real_of))
+                if names[i] != params[i]]
         parts = value.elts if isinstance(value, gast.Tuple) else [value]
-        parts = [N.call("real_if", [v, N.name(params[i])]) for v, i in zip(parts, real_of)]
+        parts = [N.call("real_if", [v, N.name(names[i])]) for v, i in zip(parts, real_of)]
         value = gast.Tuple(elts=parts, ctx=gast.Load()) if isinstance(value, gast.Tuple) \
             else parts[0]
     ret.value = value
     fdef.args.args = [a for a in fdef.args.args if a.id not in drop_args]
     sets = [N.assign(name, N.const(v)) for name, v in (set_args or {}).items()]
-    fdef.body = fdef.body[:1] + sets + fdef.body[1:]
+    fdef.body = fdef.body[:1] + sets + kept + fdef.body[1:]
     fdef.name = f"{fdef.name}_d"
     src = codegen.to_source(fdef)
     filename = f"<sourcediff {fdef.name}:{zlib.crc32(src.encode()):08x}>"

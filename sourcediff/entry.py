@@ -92,6 +92,13 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
              "    # to the dispatcher\n"
              "    if (" + "\n            or ".join(guards) + "):\n"
              f"        return _sd_dispatch({call})\n")
+    # a parameter the body assigns to (``a = a * 2``) is kept under another name: the
+    # gradient takes the type of the argument passed, not of the value rebound to it
+    rebound = {node.id for node in N.walk(fdef) if isinstance(node, gast.Name)
+               and isinstance(node.ctx, gast.Store)} & set(params)
+    kept = {p: f"_sd_arg{i}" if p in rebound else p for i, p in enumerate(params)}
+    guard += "".join(f"    {kept[p]} = {p}\n" for p in params if p in rebound)
+    call = ", ".join(kept[p] for p in params)
     ret = N.clone(fdef.body[-1])
     value, grads = ret.value.elts[0], ret.value.elts[1].elts
     aux = ret.value.elts[2] if len(ret.value.elts) > 2 else None
@@ -99,7 +106,7 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
     for g, i in zip(grads, state.wrt):
         fin = "float" if key[i] is float and not lazy and not complex_floats else "_sd_like"
-        finished.append(N.call(fin, [g] if fin == "float" else [g, N.name(params[i])]))
+        finished.append(N.call(fin, [g] if fin == "float" else [g, N.name(kept[params[i]])]))
     result = finished[0] if state.single else N.tuple_(finished)
     stmts = []
     if not (isinstance(value, gast.Constant) and value.value is None):

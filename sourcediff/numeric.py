@@ -21,7 +21,7 @@ def item_of(a):
 
 
 def xlogy(a, x):
-    """``a * log(x)``, taken as 0 where ``a`` is 0: d/dy of ``x ** y`` is ``xlogy(ans, x)``,
+    """``a * log(x)``, taken as 0 where ``a`` is 0: d/dy of ``x ** y`` is ``xlogy(ans, x)`` (x = 0 read as 1 there, where ans is 0),
     which is 0 at ``x = 0`` (not ``0 * -inf``)."""
     if np.ndim(a) == 0 and np.ndim(x) == 0 and not (is_duck(a) or is_duck(x)):
         return 0.0 * a if a == 0 else a * np.log(x)

@@ -247,6 +247,9 @@ def qualified_name(fn):
             if getattr(getattr(runtime.np, sub), name, None) is fn and getattr(
                     runtime.np, name, None) is not fn:
                 return f"np.{sub}.{name}"
+        public = ".".join(p for p in mod.split(".")[1:] if not p.startswith("_"))
+        if public and getattr(runtime.np, name, None) is not fn:  # np.polynomial.polynomial
+            return f"np.{public}.{name}"
         return f"np.{name}"
     if mod in ("math", "_operator", "operator"):
         return f"{mod.lstrip('_')}.{name}"

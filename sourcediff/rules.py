@@ -26,9 +26,11 @@ defrule((operator.mul, np.multiply), "x, y", ("g * y", "x * g"), ("dx * y", "x *
         broadcast=True)
 defrule((operator.truediv, np.divide), "x, y", ("g / y", "-g * ans / y"),
         ("dx / y", "-dy * ans / y"), broadcast=True)
+# (x = 0 read as 1 in d/dy, where ans is 0: no log(0) for a second derivative to multiply)
 defrule((operator.pow, np.power, math.pow), "x, y",
-        ("g * y * x ** (y - 1 + (y == 0))", "g * xlogy(ans, x)"),
-        ("dx * y * x ** (y - 1 + (y == 0))", "dy * xlogy(ans, x)"), broadcast=True)
+        ("g * y * x ** (y - 1 + (y == 0))", "g * xlogy(ans, np.where(x == 0, 1.0, x))"),
+        ("dx * y * x ** (y - 1 + (y == 0))", "dy * xlogy(ans, np.where(x == 0, 1.0, x))"),
+        broadcast=True)
 defrule(nm.xlogy, "a, x", ("xlogy(g, x)", "g * a / x"), ("xlogy(da, x)", "dx * a / x"),
         broadcast=True)
 defrule((operator.neg, np.negative), "x", ("-g",), ("-dx",))

@@ -191,3 +191,48 @@ def test_reverse_over_reverse_of_a_complex_argument():
         e = 1e-6
         numeric = np.real(np.sum(np.conj(w) * (G(z + e * v / 2) - G(z - e * v / 2)) / e))
         assert np.real(np.sum(np.conj(v) * np.conj(ct))) == pytest.approx(numeric, abs=1e-8)
+
+
+def rebinds_its_argument(a):
+    r, i = np.real(a), np.imag(a)
+    a = np.abs(r) ** 1.4 + np.abs(i) ** 1.3      # the parameter now holds a real array
+    return np.sum(np.sin(a))
+
+
+def test_a_complex_parameter_rebound_in_the_body():
+    """The gradient took the type of the value rebound to the parameter (real) instead of
+    the argument's (complex): from the second call on (the installed fast entry) and in
+    every second derivative, the imaginary part was dropped, silently."""
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(3, 2)) + 0.3j * rng.normal(size=(3, 2))
+    V = rng.normal(size=(3, 2)) + 1j * rng.normal(size=(3, 2))
+    W = rng.normal(size=(3, 2)) + 1j * rng.normal(size=(3, 2))
+    e = 1e-6
+    numeric = np.zeros(A.shape, complex)
+    for idx in np.ndindex(A.shape):
+        E = np.zeros(A.shape)
+        E[idx] = e
+        dx = (rebinds_its_argument(A + E) - rebinds_its_argument(A - E)) / (2 * e)
+        dy = (rebinds_its_argument(A + 1j * E) - rebinds_its_argument(A - 1j * E)) / (2 * e)
+        numeric[idx] = dx - 1j * dy          # autograd's convention
+    G = grad(rebinds_its_argument)
+    for _ in range(3):                        # the first call and the fast entry after it
+        assert np.allclose(G(A), numeric, atol=1e-7)
+    tn = (G(A + e * V / 2) - G(A - e * V / 2)) / e
+    assert np.allclose(jvp(G, (A,), (V,))[1], tn, atol=1e-6)
+    ct = vjp(G, A)[1](np.conj(W))[0]
+    assert np.real(np.sum(np.conj(V) * np.conj(ct))) == pytest.approx(
+        np.real(np.sum(np.conj(W) * tn)), abs=1e-6)
+
+
+def test_second_derivative_of_zero_to_the_y():
+    """0 ** y is 0 for y > 0, so every derivative in y is 0; reverse over reverse
+    multiplied log(0) by 0 and gave NaN."""
+    def f(y):
+        return np.power(0.0, y)
+
+    G = grad(f)
+    assert G(0.49) == 0.0
+    assert jvp(G, (0.49,), (1.0,))[1] == 0.0
+    assert vjp(G, 0.49)[1](1.0)[0] == 0.0
+    assert hessian(f)(0.49) == 0.0
