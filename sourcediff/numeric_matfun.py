@@ -79,4 +79,18 @@ def conv_cut(full, s1, s2, mode):
     return full[_cut(s1, s2, mode)]
 
 
-HELPERS.update(conv_uncut=conv_uncut, conv_cut=conv_cut)
+def cho_rest(ans, a, lower=False):
+    """1.0 where ``scipy.linalg.cho_factor`` left ``a``'s own entries in the triangle of
+    ``c`` it does not use (SciPy before 1.18), 0.0 where it zeroed them (1.18 on)."""
+    c = ans[0]
+    rest = np.triu(c, 1) if lower else np.tril(c, -1)
+    if not np.any(rest):
+        return 0.0
+    if np.array_equal(rest, np.triu(a, 1) if lower else np.tril(a, -1)):
+        return 1.0
+    raise MissingRuleError("no derivative rule for what scipy.linalg.cho_factor left in "
+                           "the triangle it does not use", construct="scipy.linalg.cho_factor",
+                           hint="read only the factor's own triangle of c")
+
+
+HELPERS.update(conv_uncut=conv_uncut, conv_cut=conv_cut, cho_rest=cho_rest)

@@ -56,7 +56,7 @@ defrule(mf.up_blocks, "a, e", ("diag_blocks(g)", "upper_right(g)"),
         ("up_blocks(da, np.zeros(np.shape(da)))", "up_blocks(np.zeros(np.shape(de)), de)"))
 defrule(mf.upper_right, "m", ("up_blocks(np.zeros(np.shape(g)), g)",), ("upper_right(dm)",))
 defrule(mf.diag_blocks, "m", ("up_blocks(g, np.zeros(np.shape(g)))",), ("diag_blocks(dm)",))
-defnondiff(mf.lstsq_guard)
+defnondiff(mf.lstsq_guard, mf.cho_rest)
 
 try:
     import scipy.linalg as sl
@@ -76,7 +76,8 @@ if sl is not None:
              "solve_sylvester(a, b, dq)"), name="scipy.linalg.solve_sylvester")
 
     # (c, lower) = cho_factor(a, lower): the factor in one triangle of c, a's own entries in
-    # the other (SciPy leaves them); the factor reads the triangle it is written to
+    # the other (SciPy < 1.18 leaves them; 1.18 zeroes them); the factor reads the triangle
+    # it is written to
     _L = f"(np.tril(ans[0]) if lower else {_t('np.triu(ans[0])')})"     # the lower factor
     _GC = "tuple_cot(g, ans, 0)"
     _GL = f"(np.tril({_GC}) if lower else {_t('np.triu(' + _GC + ')')})"
@@ -85,9 +86,12 @@ if sl is not None:
     _DA = f"(da if lower else {_t('da')})"
     _INNER = f"np.linalg.solve({_L}, {_t('lower_sym(' + _DA + ')')})"
     _DL = f"{_L} @ chol_phi(np.linalg.solve({_L}, {_t(_INNER)}))"   # cholesky's tangent
+    _REST = "cho_rest(ans, a, lower)"   # a's entries left in the unused triangle, or zeros
     defrule(sl.cho_factor, "a, lower=False, overwrite_a=False, check_finite=True",
-            (f"({_SA} + np.triu({_GC}, 1)) if lower else ({_t(_SA)} + np.tril({_GC}, -1))",),
-            (f"(({_DL} + np.triu(da, 1)) if lower else ({_t(_DL)} + np.tril(da, -1)), 0.0)",),
+            (f"({_SA} + np.triu({_GC}, 1) * {_REST}) if lower else "
+             f"({_t(_SA)} + np.tril({_GC}, -1) * {_REST})",),
+            (f"(({_DL} + np.triu(da, 1) * {_REST}) if lower else "
+             f"({_t(_DL)} + np.tril(da, -1) * {_REST}), 0.0)",),
             name="scipy.linalg.cho_factor")
 
     # x = cho_solve((c, lower), b): a x = b with a = L L^T (lower) or U^T U, from c's triangle

@@ -140,6 +140,8 @@ def row_stack_loss(a):
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("f", [cross_axes, cross_axis, row_stack_loss], ids=lambda f: f.__name__)
 def test_keyword_forms_match_differences(f):
+    if f is row_stack_loss and not hasattr(np, "row_stack"):
+        pytest.skip("np.row_stack is gone from this NumPy (2.5)")
     assert np.allclose(grad(f)(A34), _fd_grad(f, A34), rtol=1e-6, atol=1e-7)
     v = np.cos(np.arange(12.0)).reshape(3, 4)
     assert np.isclose(jvp(f, (A34,), (v,))[1], np.sum(_fd_grad(f, A34) * v), rtol=1e-6)

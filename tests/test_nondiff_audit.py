@@ -89,6 +89,8 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
     "sourcediff.numeric_linalg.svd_guard": [
         lambda x: nl.svd_guard((x[:, :2], x[0], x[:, 1:]), np.linalg.svd(X[:, :2]), X[:, :2])],
     "sourcediff.numeric_matfun.lstsq_guard": [lambda x: mf.lstsq_guard((x, x, x, None), None)],
+    "sourcediff.numeric_matfun.cho_rest": [lambda x: mf.cho_rest((np.triu(x @ x.T), False),
+                                                                 x @ x.T)],
     "sourcediff.numeric_stats.mvn_dim": [lambda x: ns_.mvn_dim(x[0], x.T @ x),
                                          lambda x: ns_.mvn_dim(None, x.T @ x)],
     "sourcediff.numeric_stats.mvn_xshape": [lambda x: ns_.mvn_xshape(x, x[0], x.T @ x)],
