@@ -10,18 +10,7 @@ holds about ``2 sqrt(n)`` states and runs each step twice forward. Each step is
 differentiated by sourcediff itself (its split adjoint, compiled once).
 ``make_loop(snapshots=s)`` gives a loop on Griewank's binomial schedule (Revolve) with
 ``s`` snapshots, for tighter memory; ``make_loop(every=k)`` segments of ``k`` steps.
-
-Examples
---------
->>> import numpy as np
->>> from sourcediff import checkpoint, grad
->>> def step(h, a, b):
-...     return np.tanh(a * h + b)
->>> def loss(a, b):
-...     return checkpoint.loop(step, 0.5, 100_000, a, b)
->>> da, db = grad(loss, wrt=(0, 1))(0.9, 0.1)
->>> checkpoint.last_stats()
-Stats(n=100000, schedule='segments of 317', peak_states=631, forward_steps=199855, backward_steps=100000)
+``loop``'s own docstring has the examples; docs/checkpointing.md the measurements.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import gast
 
+from . import lambda_site, registry
 from . import nodes as N
-from . import registry
 from .errors import MissingRuleError, SourceDiffError, SourceUnavailableError
 
 
@@ -105,8 +105,8 @@ def parse_function(fn, generators_as_lists=True):
     node = module.body[0]
     if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
         node.decorator_list = []
-    elif _find_lambda(module, code) is not None:
-        node = _lambda_to_def(_find_lambda(module, code), name)
+    elif _find_lambda(module, code, all_lines, name) is not None:
+        node = _lambda_to_def(_find_lambda(module, code, all_lines, name), name)
     else:
         raise SourceUnavailableError(f"cannot find the definition of '{name}' in its source",
                                      function=name)
@@ -132,9 +132,10 @@ def _file_lines(fn):
         return []
 
 
-def _find_lambda(module, code):
+def _find_lambda(module, code, file_lines=(), name="lambda"):
     """The lambda in ``module`` that compiled to ``code``: same parameter names, and it
-    reads every free variable ``code`` reads (``lambda a: lambda x: x * a`` holds two)."""
+    reads every free variable ``code`` reads (``lambda a: lambda x: x * a`` holds two);
+    several still fitting are told apart by their place in the file (:mod:`lambda_site`)."""
     lams = [n for n in N.walk(module) if isinstance(n, gast.Lambda)]
     params = code.co_varnames[:code.co_argcount]
     fits = [lam for lam in lams
@@ -143,6 +144,8 @@ def _find_lambda(module, code):
     if len(fits) > 1:  # still several: the innermost ones first, by the names they read
         fits = [lam for lam in fits if set(N.names_in(lam.body)) <= set(
             code.co_names + code.co_varnames + code.co_freevars)] or fits
+    if len(fits) > 1:
+        return lambda_site.pick(fits, code, file_lines, name)
     return fits[0] if fits else None
 
 
@@ -167,7 +170,7 @@ def _parse_lambda(fn, name, lines, first, filename, all_lines):
                 module = N.parse(chunk)
             except SyntaxError:
                 continue
-            lam = _find_lambda(module, fn.__code__)
+            lam = _find_lambda(module, fn.__code__, all_lines, name)
             if lam is not None:
                 fdef = _lambda_to_def(lam, name)
                 gast.increment_lineno(module, first - 1)

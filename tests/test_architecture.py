@@ -69,7 +69,7 @@ FUNCTION_IMPORTS = {
 LAYERS = [
     ("leaves", "errors nodes names codegen _typing compiler_hook"),
     ("values", "duck structure signature freevars markers lift"),
-    ("early passes", "resolve split"),
+    ("early passes", "resolve split lambda_site"),
     ("helpers", "runtime numeric numeric_complex numeric_fft numeric_fill numeric_linalg "
                 "numeric_matfun numeric_reduce numeric_shape numeric_cot numeric_ode "
                 "numeric_special numeric_stats splitcall schedules"),

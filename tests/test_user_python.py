@@ -516,3 +516,22 @@ def test_pickling_a_gradient_of_a_redefined_function_says_why_not(monkeypatch):
     with pytest.raises(pickle.PicklingError, match=r"grad\(user_python_helpers/rosen, wrt=0\)"):
         pickle.dumps(g)
     assert g.__qualname__ == "rosen" and "rosen" in repr(g)
+
+
+# --- several lambdas on one line ---------------------------------------------------------
+# inspect gives a lambda's whole line; the lambda a code object came from is told apart by
+# its bytecode, or by the columns of its instructions (3.11+)
+SQUARE, SINE = (lambda x: np.sum(x ** 2)), (lambda x: np.sum(np.sin(x)))
+TWICE, THRICE = (lambda x: x * 2.0), (lambda x: x * 3.0)
+
+
+def test_lambdas_on_one_line_get_their_own_gradient():
+    x = np.array([0.3, 0.7, -1.1])
+    np.testing.assert_allclose(sd.grad(SQUARE)(x), 2 * x)
+    np.testing.assert_allclose(sd.grad(SINE)(x), np.cos(x))
+    assert sd.grad(TWICE)(1.5) == 2.0
+    assert sd.grad(THRICE)(1.5) == 3.0
+    # in the opposite order of first use too (each has its own cache entry)
+    assert sd.grad(lambda y: THRICE(y) + TWICE(y))(0.5) == 5.0
+    if sys.version_info >= (3, 11):
+        assert "cos" in sd.source(sd.grad(SINE)) and "cos" not in sd.source(sd.grad(SQUARE))
