@@ -23,6 +23,7 @@ from .markers import stop_gradient
 from .resolve import MISSING, static_value
 from .reverse import (bind_nodes, index_expr, is_bound_method, is_method_of_local,
                       is_user_function)
+from .signature import param_names
 
 
 class Tangents:
@@ -117,7 +118,6 @@ class Tangents:
         """``lst`` is a list from outside (a global or closure log, not an argument or a
         list this function builds): it has no tangent. Refused if the function reads it
         back, where a tangent would be needed."""
-        from .signature import param_names
         tree = self.parsed.tree
         if lst not in self.ns or lst in set(N.names_in(tree, gast.Store)) | set(
                 param_names(tree.args)):

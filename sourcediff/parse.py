@@ -7,6 +7,7 @@ tree are those of the original file, so errors point at the user's line.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import gast
 from . import nodes as N
 from . import registry
 from .errors import MissingRuleError, SourceDiffError, SourceUnavailableError
+from .fence import fail
 
 
 @dataclass
@@ -251,8 +253,6 @@ def _list_of_generator_calls(tree, fn):
     """``list(layers(W))`` where ``layers`` is a generator function (of the module, a
     closure or defined here): its call gives a list already (see
     :func:`_generator_function_as_list`), so the ``list()`` around it goes."""
-    import builtins
-
     gens = {n.name for n in N.walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree
             and any(isinstance(m, (gast.Yield, gast.YieldFrom)) for m in _own_nodes(n))}
     scope = dict(getattr(fn, "__globals__", {}))
@@ -287,7 +287,6 @@ def refuse_generator(fn):
     helper that the differentiated function calls is differentiated as a list.)"""
     if not inspect.isgeneratorfunction(fn):
         return
-    from .fence import fail
     parsed = parse_function(fn, generators_as_lists=False)
     for node in _own_nodes(parsed.tree):
         if isinstance(node, (gast.Yield, gast.YieldFrom)):

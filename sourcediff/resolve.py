@@ -12,11 +12,11 @@ import builtins
 import gast
 
 from . import nodes as N
+from .signature import param_names
 
 
 def free_names(tree):
     """Names read in ``tree`` that it never binds (parameters included as bound)."""
-    from .signature import param_names
     bound = set(param_names(tree.args))
     read = []
     for node in N.walk(tree):

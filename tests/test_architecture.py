@@ -39,31 +39,12 @@ FUNCTION_IMPORTS = {
     ("sourcediff.runtime_calls", "sourcediff.errors"): "only where it raises (export)",
     # left for a later session (owned by others while this list was written): each is a
     # downward import that can move to the top of its module
-    ("sourcediff.check", "sourcediff.api"): "later: move to the top",
-    ("sourcediff.check", "sourcediff.higher"): "later: move to the top",
-    ("sourcediff.cli", "sourcediff.export"): "later: move to the top",
-    ("sourcediff.cli", "sourcediff.driver"): "later: move to the top",
-    ("sourcediff.cli", "sourcediff.custom"): "later: move to the top",
-    ("sourcediff.cli", "sourcediff.structure"): "later: move to the top",
-    ("sourcediff.cli", "inspect"): "later: move to the top",
-    ("sourcediff.duck", "sourcediff.errors"): "later: move to the top",
-    ("sourcediff.fence", "sourcediff.signature"): "later: move to the top",
-    ("sourcediff.fence", "sourcediff.runtime"): "later: move to the top",
-    ("sourcediff.fence", "sourcediff.resolve"): "later: move to the top",
-    ("sourcediff.fence", "numpy"): "later: move to the top",
-    ("sourcediff.forward", "sourcediff.signature"): "later: move to the top",
-    ("sourcediff.inplace", "sourcediff.shapes"): "later: move to the top",
     ("sourcediff.optimize", "sourcediff.inplace"): "later: one pipeline in the driver",
     ("sourcediff.optimize", "sourcediff.saves"): "later: one pipeline in the driver",
     ("sourcediff.optimize", "sourcediff.shapes"): "later: one pipeline in the driver",
     ("sourcediff.optimize", "sourcediff.contract"): "later: one pipeline in the driver",
     ("sourcediff.optimize", "random"): "later: move to the top",
     ("sourcediff.optimize", "numpy"): "later: move to the top",
-    ("sourcediff.parse", "builtins"): "later: move to the top",
-    ("sourcediff.parse", "sourcediff.fence"): "later: move to the top",
-    ("sourcediff.resolve", "sourcediff.signature"): "later: move to the top",
-    ("sourcediff.structure", "dataclasses"): "later: move to the top",
-    ("sourcediff.tape.graph", "sourcediff.errors"): "later: move to the top",
 }
 
 # the layers, bottom first (docs/architecture.md): a module imports only modules of its own
