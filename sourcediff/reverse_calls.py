@@ -113,9 +113,9 @@ class CallSweep:
                                      self.extra_globals)
         tmp = self.names.temp("cts")
         if self.pullback is not None:  # the forward pass ran it once and kept its pullback
-            s.sd_split_call = ("call", func, args, tuple(  # the arguments given cotangents
-                i for i, a in enumerate(args)
-                if any(n in self.active for n, _ in _packed(a, N.const(None)))))
+            needed = tuple(i for i, a in enumerate(args)  # the arguments given cotangents
+                           if any(n in self.active for n, _ in _packed(a, N.const(None))))
+            N.set_anno(s, "split_call", ("call", func, args, needed))
             out = [N.assign(tmp, N.call(N.name(self.pullback), [g]))]
         else:
             out = [N.assign(tmp, N.call("vjp_call", [func, g, *args]))]
@@ -135,7 +135,7 @@ class CallSweep:
         obj = value.func.value
         tmp = self.names.temp("cts")
         if self.pullback is not None:  # the forward pass ran it once and kept its pullback
-            s.sd_split_call = ("method", value.func, value.args, None)
+            N.set_anno(s, "split_call", ("method", value.func, value.args, None))
             out = [N.assign(tmp, N.call(N.name(self.pullback), [g]))]
         else:
             out = [N.assign(tmp, N.call("vjp_method", [g, N.clone(obj),
