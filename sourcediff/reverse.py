@@ -26,8 +26,9 @@ from . import registry
 from .activity import BINOPS, UNARY, operands
 from .fence import check_discarded_call
 from .resolve import static_value
-from .reverse_calls import (CallSweep, _ours, bind_nodes, is_bound_method,  # noqa: F401
-                            is_method_of_local, is_user_call, is_user_function)
+from .calls import (bind_nodes, is_bound_method, is_method_of_local,  # noqa: F401
+                    is_user_call, is_user_function)
+from .reverse_calls import CallSweep
 from .reverse_index import IndexSweep, index_expr  # noqa: F401
 from .reverse_flow import FlowSweep, _contributed, _has_effect, _pop  # noqa: F401
 

@@ -60,7 +60,7 @@ LAYERS = [
     ("rule table", "registry custom rules rules_complex rules_fft rules_fill rules_linalg "
                    "rules_reduce rules_scipy rules_shape rules_cot rules_matfun rules_ode "
                    "rules_special rules_stats supported"),
-    ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
+    ("passes", "parse fence calls closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes optimize inplace "
                "contract fold zeros invariance scaling remat free indices"),
     ("pipeline", "driver"),
