@@ -19,8 +19,8 @@ import types
 
 import gast
 
-from . import registry
 from . import nodes as N
+from . import registry
 from .activity import refuse
 from .custom import Primitive
 from .errors import MissingRuleError, columns
@@ -28,7 +28,8 @@ from .fence import fail
 from .markers import stop_gradient
 from .resolve import MISSING, never_read, static_value
 
-# what a missing rule is called in each mode, and how to add one
+# what a refused argument and a missing rule are called in each mode, and how to add one
+_REFUSED = {"rev": "", "fwd": "the tangent of "}
 _MISSING_RULE = {
     "rev": ("derivative", lambda fn: f"wrap it: f = sourcediff.primitive("
             f"{getattr(fn, '__name__', 'f')}) and give it f.defvjp(lambda g, ans, *args: "
@@ -36,9 +37,6 @@ _MISSING_RULE = {
     "fwd": ("tangent", lambda fn: "mark it with sourcediff.primitive and give it "
             "f.defjvp(...), or add a defrule(...) line to sourcediff/rules.py"),
 }
-
-
-_REFUSED = {"rev": "", "fwd": "the tangent of "}  # (what a refusal names)
 
 
 class CallDispatch:
