@@ -13,7 +13,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._typing import Wrt
+from .api import grad
 from .errors import SourceDiffError
+from .higher import jvp
 from .structure import resolve_wrt
 
 
@@ -108,8 +110,6 @@ def check_grad(f: Callable[..., Any], *args: Any, wrt: Wrt = 0,
     >>> check_grad(f, np.array([0.1, 0.2]), 1.5, wrt=(0, 1), order=2)
     True
     """
-    from .api import grad
-    from .higher import jvp
     rng = np.random.default_rng(seed)
     idx, _ = resolve_wrt(f, wrt)
     report = []

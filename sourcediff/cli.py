@@ -16,11 +16,15 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib.util
+import inspect
 import os
 import sys
 
-from . import __version__
+from . import __version__, driver
+from .custom import Primitive
 from .errors import SourceDiffError
+from .export import export_source
+from .structure import resolve_wrt
 
 EXAMPLES = """\
 examples:
@@ -106,7 +110,6 @@ def find_function(module, func, path):
         if not hasattr(obj, part):
             raise UsageError(f"{path} has no function {func!r}")
         obj = getattr(obj, part)
-    from .custom import Primitive
     if isinstance(obj, Primitive):
         raise UsageError(f"{func!r} in {path} is a sourcediff.primitive: its derivative is "
                          "the rule given to defvjp, not generated code")
@@ -119,7 +122,6 @@ def find_function(module, func, path):
 
 def parse_wrt(text, fn):
     """``"0,b"`` -> (indices, single?): digits are indices, anything else a name."""
-    from .structure import resolve_wrt
     items = [w.strip() for w in text.split(",")]
     if not all(items):
         raise UsageError(f"--wrt {text!r} has an empty item")
@@ -131,7 +133,6 @@ def parse_shapes(text, fn):
     """``"w=(3, 2);b=()"`` -> the specialisation tuple (None for unnamed arguments)."""
     if text is None:
         return None
-    import inspect
     params = list(inspect.signature(fn).parameters)
     spec = [None] * len(params)
     for item in filter(None, (s.strip() for s in text.split(";"))):
@@ -186,7 +187,6 @@ def _header(path, fn, wrt_names, mode, spec):
 
 
 def cmd_show(args):
-    from . import driver
     path, func = split_target(args.target)
     fn = find_function(load_module(path), func, path)
     wrt, _single = parse_wrt(args.wrt, fn)
@@ -200,7 +200,6 @@ def cmd_show(args):
 
 
 def cmd_export(args):
-    from .export import export_source
     path, func = split_target(args.target)
     out = args.output
     folder = os.path.dirname(os.path.abspath(out))

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ArgumentError
+
 
 def is_duck(x):
     """``x`` is an array of another library that dispatches through NumPy's functions
@@ -51,7 +53,6 @@ def key(x):
     """:class:`Key` of duck array ``x``; an unknown size (Dask after a boolean mask) is an
     error, since the generated code reads shapes."""
     if any(n != n for n in x.shape):  # NaN: unknown until computed
-        from .errors import ArgumentError
         raise ArgumentError(
             f"an argument is a {name(x)} of unknown shape {x.shape}",
             hint="give it known chunk sizes first (for Dask: x.compute_chunk_sizes()), "

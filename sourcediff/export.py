@@ -112,15 +112,15 @@ class _Module:
             self.alias(name, obj.__name__)
         elif isinstance(obj, Primitive):
             self.function(name, obj.fn, where)
-        elif getattr(obj, "__module__", None) == runtime.__name__ and \
-                getattr(runtime, getattr(obj, "__name__", ""), None) is obj:
+        elif _runtime_module(obj) is not None:
             if obj is runtime.jvp_call:
                 raise ExportError("export writes reverse mode only; jvp_call is forward mode")
-            src = _def_source(obj)
-            self.defs[obj.__name__] = ("runtime", (inspect.getsourcelines(obj)[1],), src)
+            src, home = _def_source(obj), _runtime_module(obj)
+            self.defs[obj.__name__] = ("runtime", (runtime.MODULES.index(home),
+                                                   inspect.getsourcelines(obj)[1]), src)
             self.alias(name, obj.__name__)
             self.bind(obj.__name__, obj)
-            self.need(src, vars(runtime), f"sourcediff.runtime.{obj.__name__}")
+            self.need(src, vars(home), f"{home.__name__}.{obj.__name__}")
         elif str(getattr(obj, "__module__", "") or "").startswith("sourcediff"):
             raise ExportError(f"{where} uses sourcediff's {name} at run time, which a "
                               "standalone module cannot", filename=self.origin)
@@ -197,6 +197,15 @@ class _Module:
             else:   # the whole list escapes: every argument may be read
                 used[id(target)].update(range(len(target.args) - 2))
         return [(c.args[0], sorted(used[id(c)])) for c in calls]
+
+
+def _runtime_module(obj):
+    """The runtime module (``runtime.MODULES``) defining helper ``obj``, or None."""
+    home = next((m for m in runtime.MODULES if m.__name__ == getattr(obj, "__module__", None)),
+                None)
+    if home is not None and getattr(home, getattr(obj, "__name__", ""), None) is obj:
+        return home
+    return None
 
 
 def _describe(obj):

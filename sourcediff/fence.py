@@ -15,9 +15,13 @@ import types
 from collections import Counter
 
 import gast
+import numpy as np
 
 from . import nodes as N
 from .errors import UnsupportedSyntaxError, columns
+from .resolve import static_value
+from .runtime import copy_of, zeros_for
+from .signature import param_names
 
 TAPE = "or differentiate it with the runtime tape: grad(f, mode='tape')"
 
@@ -88,7 +92,6 @@ def _check_attribute_store(parsed, stmt, target, attr):
             stmt, gast.AnnAssign):
         _fail(parsed, stmt, "assignment to an attribute", hint)
     obj = attr.value.id
-    from .signature import param_names
     if obj in set(N.names_in(parsed.tree, gast.Store)) | set(param_names(parsed.tree.args)):
         _fail(parsed, stmt, "assignment to an attribute", hint + " (only an object from "
               "outside the function, a counter or a log, may have its attributes set)")
@@ -144,7 +147,6 @@ def check_discarded_call(parsed, call, touched, ns):
     """``f(x)`` as a statement: its result is dropped, so it can only matter by changing
     an argument in place (``np.tanh(h, out=h)``, ``x.sort()``). Both modes refuse it where
     ``touched`` (the differentiated names it reads) is not empty, except for ``print``."""
-    from .resolve import static_value
     touched = list(dict.fromkeys(touched))
     fn = static_value(call.func, ns)
     if fn is setattr and len(call.args) == 3:  # obj.attr = v (the fence checked v)
@@ -243,9 +245,6 @@ _FRESH = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_li
 def check_inplace(parsed, body, params, ns):
     """``y[i] = v`` is differentiated only where ``y`` is an array this function made
     (``np.zeros``, ``np.copy``, arithmetic...) and no other name refers to it."""
-    import numpy as np
-
-    from .resolve import static_value
     module = gast.Module(body=body, type_ignores=[])
     targets = {}
     for node in N.walk(module):
@@ -313,7 +312,6 @@ _VIEWS = ("reshape", "transpose", "ravel", "squeeze", "expand_dims", "swapaxes",
 
 def _view_of(v, ns, np):
     """The name whose data ``v`` may share without copying (``y.T``, ``np.reshape(y)``...)."""
-    from .resolve import static_value
     while True:
         if isinstance(v, gast.Name):
             return v.id
@@ -334,7 +332,6 @@ def own_arguments(parsed, body, params, ns):
     """``x[i] = v`` on an argument ``x``: the function is differentiated as a function of
     ``x``'s value, so it first takes its own copy (``x = copy_of(x)``) and the caller's
     array is never written to. Returns ``body`` with those copies in front."""
-    from .runtime import copy_of
     written = []
     for node in N.walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
@@ -352,7 +349,6 @@ def own_arguments(parsed, body, params, ns):
 
 
 def _is_fresh(fn, np):
-    from .runtime import copy_of, zeros_for
     if fn is zeros_for or fn is copy_of:  # an adjoint buffer (grad of grad), an own copy
         return True
     return isinstance(fn, np.ufunc) or any(fn is getattr(np, n, None) for n in _FRESH)

@@ -117,22 +117,24 @@ class Flattener:
         if counter:
             pre.append(N.assign(counter, N.const(0)))
             inc = N.assign(counter, N.binop(N.name(counter), gast.Add(), N.const(1)))
-            inc.sd_counter_inc = True
+            N.set_anno(inc, "counter_inc", True)
             new_body = [inc] + new_body
         if isinstance(s, gast.For):
             new = N.for_(s.target, s.iter, new_body)
         else:
             new = gast.While(test=N.const(True), body=new_body, orelse=[])
-        new.sd_counter = counter
+        N.set_anno(new, "counter", counter)
         return _loc(pre, s) + [gast.copy_location(new, s)], returns
 
     def plain_while(self, s, test, brk_if, rest):
         counter = self.fresh("n")
         rest, _ = self.block(rest, None)
         inc = N.assign(counter, N.binop(N.name(counter), gast.Add(), N.const(1)))
-        inc.sd_counter_inc = True
+        N.set_anno(inc, "counter_inc", True)
         new = gast.While(test=N.const(True), body=test + [brk_if] + rest + [inc], orelse=[])
-        new.sd_test, new.sd_rest, new.sd_counter = test, rest + [inc], counter
+        N.set_anno(new, "test", test)
+        N.set_anno(new, "rest", rest + [inc])
+        N.set_anno(new, "counter", counter)
         return _loc([N.assign(counter, N.const(0))], s) + [gast.copy_location(new, s)]
 
 

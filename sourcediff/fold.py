@@ -228,8 +228,7 @@ def _fold_tangents(stmts, plain, tangent):
 
 def fold(fdef):
     """Fold ``fdef`` in place; True if anything changed."""
-    start = next((i for i, s in enumerate(fdef.body)
-                  if N.is_comment(s) and s.value.value == "reverse pass"), len(fdef.body))
+    start = N.reverse_start(fdef.body)
     user, generated = fdef.body[:start], fdef.body[start:]
     plain, adjoint = _Fold(identities=False), _Fold()
     if not generated:  # forward-mode code: tangent statements interleave with user ones

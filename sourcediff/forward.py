@@ -16,16 +16,19 @@ from . import closures
 from . import nodes as N
 from . import registry, runtime, splitcall
 from .activity import BINOPS, NONDIFF_ATTRS, UNARY, operands, refuse
-from .custom import Primitive
-from .errors import MissingRuleError, columns
+from .calls import CallDispatch
 from .fence import check_discarded_call, fail
-from .markers import stop_gradient
-from .resolve import MISSING, static_value
-from .reverse import (bind_nodes, index_expr, is_bound_method, is_method_of_local,
-                      is_user_function)
+from .resolve import static_value
+from .reverse import index_expr
+from .signature import param_names
 
 
-class Tangents:
+class Tangents(CallDispatch):
+    """Forward mode's state: the varied names and their tangents' names; at a call,
+    :class:`calls.CallDispatch` decides which handler below writes the tangent."""
+
+    mode = "fwd"
+
     def __init__(self, parsed, ns, varied, names):
         self.parsed = parsed
         self.ns = ns
@@ -117,7 +120,6 @@ class Tangents:
         """``lst`` is a list from outside (a global or closure log, not an argument or a
         list this function builds): it has no tangent. Refused if the function reads it
         back, where a tangent would be needed."""
-        from .signature import param_names
         tree = self.parsed.tree
         if lst not in self.ns or lst in set(N.names_in(tree, gast.Store)) | set(
                 param_names(tree.args)):
@@ -207,53 +209,41 @@ class Tangents:
 
     def call(self, value, ans, s):
         fn = static_value(value.func, self.ns)
-        if fn is stop_gradient:
-            return None
         if fn in (runtime.vjp_call, runtime.vjp_method, runtime.jvp_call, runtime.jvp_method,
                   runtime.jvp_pair, splitcall.split_res, splitcall.pullback_res):
             return self.generated_call(fn, value, s)
         if fn in (runtime.add_cot, runtime.add_owned):  # linear; None is zero (containers too)
             return N.call(fn.__name__, [self.arg_tangent(a) for a in value.args])
-        if (fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn) \
-                or is_bound_method(fn) or getattr(fn, "plain_function", None) is not None:
-            func, args = closures.callee(self.parsed, value, self.ns, self.varied, self.names,
-                                         self.extra_globals)
-            return N.call("jvp_call", [func, N.tuple_([self.arg_tangent(a) for a in args]),
-                                       *args])
-        if is_method_of_local(value.func, fn):  # self.predict(w, X): see Sweep.method_call
-            if value.keywords:
-                fail(self.parsed, value, "keyword arguments in a method call",
-                     "pass the arguments by position")
-            obj = value.func.value
-            tans = [self.arg_tangent(a) for a in [obj, *value.args]]
-            return N.call("jvp_method", [N.clone(obj), N.const(value.func.attr),
-                                         N.tuple_(tans), *[N.clone(a) for a in value.args]])
-        if fn is MISSING:
-            fail(self.parsed, value, "a call to a function that is not known at compile time",
-                 "call a module-level function, or mark it with sourcediff.primitive")
-        if isinstance(fn, Primitive):
-            rule_name = self.names.global_name(f"{fn.__name__}_jvp")
-            self.extra_globals[rule_name] = fn.jvp_or_raise()
-            tans = [N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
-                    else N.const(None) for a in value.args]
-            return N.call(N.name(rule_name), [N.tuple_(tans), ans, *value.args])
-        rule = registry.lookup(fn)
-        if rule is None:
-            if registry.is_nondiff(fn):
-                return None
-            name = registry.qualified_name(fn)
-            raise MissingRuleError(
-                f"no tangent rule for {name}", function=self.parsed.name,
-                filename=self.parsed.filename, lineno=getattr(s, "lineno", None),
-                source_line=self.parsed.line(getattr(s, "lineno", None)),
-                construct=name, **columns(s, value=True),
-                hint="mark it with sourcediff.primitive and give it f.defjvp(...), or add a "
-                     "defrule(...) line to sourcediff/rules.py")
-        try:
-            bound = rule.bind(value.args, {k.arg: k.value for k in value.keywords})
-        except TypeError as exc:
-            fail(self.parsed, value, f"this call to {rule.name} ({exc})", "check its arguments")
-        bind_nodes(rule, bound)
+        if getattr(fn, "plain_function", None) is not None:  # a gradient object (grad(h))
+            return self.user_call(value, s, ans)
+        return self.dispatch(value, s, ans)
+
+    # -- the handlers of calls.CallDispatch ------------------------------------------
+    def nothing(self):
+        return None
+
+    def user_call(self, value, s, ans):
+        func, args = closures.callee(self.parsed, value, self.ns, self.varied, self.names,
+                                     self.extra_globals)
+        return N.call("jvp_call", [func, N.tuple_([self.arg_tangent(a) for a in args]), *args])
+
+    def method_call(self, value, s, ans):  # self.predict(w, X): see Sweep.method_call
+        if value.keywords:
+            fail(self.parsed, value, "keyword arguments in a method call",
+                 "pass the arguments by position")
+        obj = value.func.value
+        tans = [self.arg_tangent(a) for a in [obj, *value.args]]
+        return N.call("jvp_method", [N.clone(obj), N.const(value.func.attr),
+                                     N.tuple_(tans), *[N.clone(a) for a in value.args]])
+
+    def user_primitive(self, fn, value, s, ans):
+        rule_name = self.names.global_name(f"{fn.__name__}_jvp")
+        self.extra_globals[rule_name] = fn.jvp_or_raise()
+        tans = [N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
+                else N.const(None) for a in value.args]
+        return N.call(N.name(rule_name), [N.tuple_(tans), ans, *value.args])
+
+    def rule_call(self, fn, value, rule, bound, s, ans):
         if any(p.variadic or p.name in rule.seq_vjps for p in rule.params):
             return self.seq_tangent(fn, value, rule, bound, ans)
         return self.apply(rule, bound, ans, s)
@@ -334,18 +324,8 @@ class Tangents:
 
     def apply(self, rule, bound, ans, s=None):
         terms = []
-        mapping = dict(bound)
-        mapping["ans"] = ans
-        for p in rule.params:
-            arg = bound[p.name]
-            if not (isinstance(arg, gast.Name) and arg.id in self.varied):
-                continue
-            tpl = rule.template(p.name, "fwd")
-            if tpl is None:
-                if rule.refuses(p.name, "fwd"):
-                    refuse(self.parsed, s, f"the tangent of {rule.name} with respect to its "
-                           f"argument '{p.name}'", [arg.id])
-                continue
+        mapping = {**bound, "ans": ans}
+        for p, arg, tpl in self.templates(rule, bound, s, self.varied):
             mapping["d" + p.name] = N.name(self.dot(arg.id))
             term = N.substitute(tpl, mapping)
             if rule.broadcast:

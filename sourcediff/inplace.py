@@ -27,6 +27,7 @@ import gast
 import numpy as np
 
 from . import nodes as N
+from . import shapes
 from .duck import is_duck
 from .resolve import MISSING, static_value
 
@@ -179,7 +180,6 @@ def _visit(stmts, k, env):
 
 def rewrite(fdef, ns, spec, kinds, params):
     """Rewrite ``a = <expression>`` statements of ``fdef`` to update fresh arrays in place."""
-    from . import shapes
     rw = _Rewriter(lambda: shapes.analyse(fdef, ns, spec, params), infer(fdef, ns, kinds, params),
                    ns)
     for block in list(N.blocks(fdef)):

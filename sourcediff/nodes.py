@@ -92,6 +92,54 @@ def is_comment(node):
             and node.value.kind == "comment")
 
 
+# --- node facts: what a pass leaves on a node for a later pass -----------------------------
+# A node's facts are one dict in its attribute ``anno`` (as in Tangent),
+# replaced whole on each change, so a copy of the node (``clone``) shares them until one of
+# the two changes. The keys, by the pass that writes them:
+#   reverse_pass  driver: the comment that starts an adjoint's reverse pass (``reverse_mark``)
+#   counter, test, rest  flatten: a while loop's trip counter, its test and its other
+#                 statements; counter_inc: the statement counting its trips (never saved)
+#   pop, site     reverse_flow, reverse_index, saves: the name a restore pops, and the id of
+#                 the assignment it undoes (pairs it with its push); push: the name pushed;
+#                 first: the first assignment of a name (nothing to save before it)
+#   split_call    reverse_calls: a call the forward pass runs once (``("call", func, args,
+#                 cotangent args)`` or ``("method", func, args, None)``)
+#   pullbacks     split: the list that call's pullbacks are pushed to
+#   scaling       scaling: a column scaling to move through a matrix product
+def anno(node, key, default=None):
+    """Fact ``key`` of ``node`` (``default`` if it has none)."""
+    return getattr(node, "anno", _NO_FACTS).get(key, default)
+
+
+def has_anno(node, key):
+    return key in getattr(node, "anno", _NO_FACTS)
+
+
+def set_anno(node, key, value):
+    node.anno = {**getattr(node, "anno", _NO_FACTS), key: value}
+
+
+def del_anno(node, key):
+    facts = dict(getattr(node, "anno", _NO_FACTS))
+    del facts[key]
+    node.anno = facts
+
+
+_NO_FACTS = {}
+
+
+def reverse_mark():
+    """The comment ``# reverse pass`` that ends an adjoint's forward pass, marked as such."""
+    node = comment("reverse pass")
+    set_anno(node, "reverse_pass", True)
+    return node
+
+
+def reverse_start(body):
+    """The position of the ``reverse_mark`` in ``body`` (``len(body)`` if it has none)."""
+    return next((i for i, s in enumerate(body) if anno(s, "reverse_pass")), len(body))
+
+
 def is_pop(node, of=None):
     """``lst.pop()`` (of the list named ``of``, if given): a stack restoring a value."""
     return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
@@ -184,7 +232,7 @@ def clone(node, memo=None):
     for k, v in node.__dict__.items():
         if isinstance(v, (gast.AST, list)):
             v = clone(v, memo)
-        elif isinstance(v, (dict, set)):
+        elif isinstance(v, (dict, set)) and k != "anno":  # (facts: shared, see anno)
             v = copy.deepcopy(v)
         d[k] = v
     return new

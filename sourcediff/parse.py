@@ -7,6 +7,7 @@ tree are those of the original file, so errors point at the user's line.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ import gast
 from . import lambda_site, registry
 from . import nodes as N
 from .errors import MissingRuleError, SourceDiffError, SourceUnavailableError
+from .fence import fail
+from .resolve import library_of
 
 
 @dataclass
@@ -30,24 +33,6 @@ class Parsed:
         if lineno and 0 < lineno <= len(self.lines):
             return self.lines[lineno - 1]
         return None
-
-
-_LIBRARIES = ("numpy", "scipy")  # differentiated through the rule table only
-
-
-def _library_of(fn):
-    """``scipy.stats.chi2.cdf`` if ``fn`` is NumPy's or SciPy's own Python code, else None."""
-    owner = getattr(fn, "__self__", None)
-    func = getattr(fn, "__func__", fn)
-    module = getattr(func, "__module__", None) or ""
-    if module.split(".")[0] not in _LIBRARIES:
-        return None
-    name = getattr(func, "__name__", "?")
-    if owner is not None and not isinstance(owner, type) and getattr(owner, "name", None):
-        return f"{module.split('.')[0]}.stats.{owner.name}.{name}" if ".stats" in module \
-            else f"{type(owner).__name__}.{name}"
-    public = module.split("._")[0] if "._" in module else module
-    return f"{public}.{name}"
 
 
 def parse_function(fn, generators_as_lists=True):
@@ -67,7 +52,7 @@ def parse_function(fn, generators_as_lists=True):
             function=name,
             hint="wrap it in a Python function, or give it a rule with "
                  "sourcediff.primitive(...).defvjp(...), or use mode='tape'")
-    library = _library_of(fn)
+    library = library_of(fn)
     if library is not None and (registry.lookup(fn) or registry.is_nondiff(fn)):
         raise SourceUnavailableError(   # its rule is used where a function calls it
             f"'{name}' ({library}) is {library.split('.')[0]}'s own: sourcediff does not "
@@ -254,8 +239,6 @@ def _list_of_generator_calls(tree, fn):
     """``list(layers(W))`` where ``layers`` is a generator function (of the module, a
     closure or defined here): its call gives a list already (see
     :func:`_generator_function_as_list`), so the ``list()`` around it goes."""
-    import builtins
-
     gens = {n.name for n in N.walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree
             and any(isinstance(m, (gast.Yield, gast.YieldFrom)) for m in _own_nodes(n))}
     scope = dict(getattr(fn, "__globals__", {}))
@@ -290,7 +273,6 @@ def refuse_generator(fn):
     helper that the differentiated function calls is differentiated as a list.)"""
     if not inspect.isgeneratorfunction(fn):
         return
-    from .fence import fail
     parsed = parse_function(fn, generators_as_lists=False)
     for node in _own_nodes(parsed.tree):
         if isinstance(node, (gast.Yield, gast.YieldFrom)):

@@ -12,11 +12,11 @@ import builtins
 import gast
 
 from . import nodes as N
+from .signature import param_names
 
 
 def free_names(tree):
     """Names read in ``tree`` that it never binds (parameters included as bound)."""
-    from .signature import param_names
     bound = set(param_names(tree.args))
     read = []
     for node in N.walk(tree):
@@ -96,3 +96,30 @@ class _Missing:
 
 _MISSING = _Missing()
 MISSING = _MISSING
+
+
+LIBRARIES = ("numpy", "scipy")  # differentiated through the rule table only
+
+
+def library_of(fn):
+    """``scipy.stats.chi2.cdf`` if ``fn`` is NumPy's or SciPy's own Python code, else None.
+    The compiler never reads a library's source: a function of theirs is differentiated
+    through its rule, or is a MissingRuleError."""
+    owner = getattr(fn, "__self__", None)
+    func = getattr(fn, "__func__", fn)
+    module = getattr(func, "__module__", None) or ""
+    if module.split(".")[0] not in LIBRARIES:
+        return None
+    name = getattr(func, "__name__", "?")
+    if owner is not None and not isinstance(owner, type) and getattr(owner, "name", None):
+        return f"{module.split('.')[0]}.stats.{owner.name}.{name}" if ".stats" in module \
+            else f"{type(owner).__name__}.{name}"
+    public = module.split("._")[0] if "._" in module else module
+    return f"{public}.{name}"
+
+
+def never_read(fn):
+    """A function whose source the compiler never reads as user code: a library's own
+    (:func:`library_of`) or sourcediff's."""
+    module = getattr(getattr(fn, "__func__", fn), "__module__", None) or ""
+    return library_of(fn) is not None or module.split(".")[0] == "sourcediff"

@@ -26,8 +26,9 @@ from . import registry
 from .activity import BINOPS, UNARY, operands
 from .fence import check_discarded_call
 from .resolve import static_value
-from .reverse_calls import (CallSweep, _ours, bind_nodes, is_bound_method,  # noqa: F401
-                            is_method_of_local, is_user_call, is_user_function)
+from .calls import (bind_nodes, is_bound_method, is_method_of_local,  # noqa: F401
+                    is_user_call, is_user_function)
+from .reverse_calls import CallSweep
 from .reverse_index import IndexSweep, index_expr  # noqa: F401
 from .reverse_flow import FlowSweep, _contributed, _has_effect, _pop  # noqa: F401
 
@@ -171,14 +172,14 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
             return self.setitem(s)
         x = target.id
         if x in self.active and self.has_adjoint(x):
-            pulled = getattr(s, "sd_pullbacks", None)  # a call run once (split.py)
+            pulled = N.anno(s, "pullbacks")  # a call run once (split.py)
             self.pullback = self.names.temp("pb") if pulled else None
             if x in self.maybe and x not in self.defined:
                 self.need_init(x)
             real = self.make_real(x)
             ops = operands(s.value, self.ns)
             g = N.name(self.bar(x))
-            restore = x in self.multidef and not getattr(s, "sd_first", False)
+            restore = x in self.multidef and not N.anno(s, "first", False)
             if x in ops and self.multidef_or_loop(x):
                 # x = f(x, ...): the rule needs the old x (restored first) and the new one
                 tmp, ans = self.names.temp("g"), self.names.temp("ans")
@@ -192,7 +193,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
             else:
                 body = self.unless_none(x, s.value, self.bar(x), lambda: self.adjoint_of(s, x, g))
                 out = body + (self.cut(x) if self.multidef_or_loop(x) else [])
-            if self.pullback is not None and getattr(s, "sd_split_call", None):
+            if self.pullback is not None and N.anno(s, "split_call"):
                 # taken back on every run of this statement, even where its cotangent is
                 # None: the list is last in, first out, one pullback per forward call
                 out = [N.assign(self.pullback, N.call("pullback_of", [N.name(pulled)]))] + out
@@ -200,8 +201,8 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
             if out:
                 out = [N.comment(self.describe(s))] + real + out
         else:
-            restore = x in self.multidef and not getattr(s, "sd_first", False)
-        if restore and not getattr(s, "sd_counter_inc", False):  # counters are never pushed
+            restore = x in self.multidef and not N.anno(s, "first", False)
+        if restore and not N.anno(s, "counter_inc", False):  # counters are never pushed
             out.append(_pop(x, id(s)))
         return out
 

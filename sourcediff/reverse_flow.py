@@ -52,7 +52,7 @@ class FlowSweep:
         if not _has_effect(body):
             return []
         it = N.clone(s.iter)
-        counter = getattr(s, "sd_counter", None)
+        counter = N.anno(s, "counter")
         if counter is not None:
             it = gast.Subscript(value=it, slice=gast.Slice(lower=None, upper=N.name(counter),
                                                            step=None), ctx=gast.Load())
@@ -62,15 +62,15 @@ class FlowSweep:
         return out
 
     def while_(self, s):
-        if not hasattr(s, "sd_test"):
+        if not N.has_anno(s, "test"):
             return self.while_general(s)
-        test, rest = s.sd_test, s.sd_rest
+        test, rest = N.anno(s, "test"), N.anno(s, "rest")
         self._loop_prepare(s.body)
         iteration = self.loop_body(rest, test)
         final_test = self.block(test)  # the last check, which failed
         if not _has_effect(iteration):
             return final_test
-        loop = N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]),
+        loop = N.for_(N.name("_", store=True), N.call("range", [N.name(N.anno(s, "counter"))]),
                       iteration)
         return final_test + [loop]
 
@@ -79,19 +79,19 @@ class FlowSweep:
         body = self.loop_body(s.body)
         if not _has_effect(body):
             return []
-        return [N.for_(N.name("_", store=True), N.call("range", [N.name(s.sd_counter)]), body)]
+        return [N.for_(N.name("_", store=True), N.call("range", [N.name(N.anno(s, "counter"))]), body)]
 
 
 def _pop(v, site=None):
     node = N.assign(v, N.parse_expr("_stack.pop()"))
-    node.sd_pop = v
-    node.sd_site = site  # the assignment it undoes (pairs it with its push)
+    N.set_anno(node, "pop", v)
+    N.set_anno(node, "site", site)  # the assignment it undoes (pairs it with its push)
     return node
 
 
 def _has_effect(stmts):
-    return any(not N.is_comment(s) and not getattr(s, "sd_pop", None) for s in stmts) or any(
-        getattr(s, "sd_pop", None) for s in stmts)
+    return any(not N.is_comment(s) and not N.anno(s, "pop") for s in stmts) or any(
+        N.anno(s, "pop") for s in stmts)
 
 
 def _contributed(stmts, ns, active):

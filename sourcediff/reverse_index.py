@@ -61,7 +61,7 @@ class IndexSweep:
         if y in self.multidef:
             restore = N.assign(gast.Subscript(value=N.name(y), slice=N.clone(target.slice),
                                               ctx=gast.Store()), N.parse_expr("_stack.pop()"))
-            restore.sd_pop = y
+            N.set_anno(restore, "pop", y)
             out.append(restore)
         return out
 

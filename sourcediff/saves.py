@@ -16,7 +16,7 @@ def _def_sites(stmts, in_loop=False):
     """(name, in_loop) for each place a name is (re)bound, in order."""
     for s in stmts:
         if isinstance(s, gast.Assign):
-            if getattr(s, "sd_counter_inc", False):
+            if N.anno(s, "counter_inc", False):
                 continue
             t = s.targets[0]
             if isinstance(t, gast.Name):
@@ -41,7 +41,7 @@ def mark_first_defs(body, params):
     for s in body:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             if s.targets[0].id not in seen:
-                s.sd_first = True
+                N.set_anno(s, "first", True)
             seen.add(s.targets[0].id)
         else:
             seen.update(N.names_in(s, gast.Store))
@@ -69,7 +69,7 @@ def multidef(body, params=()):
 def _path_counts(stmts, counts):
     """Update ``counts``: name -> the most assignments along any path through ``stmts``."""
     for s in stmts:
-        if isinstance(s, gast.Assign) and not getattr(s, "sd_counter_inc", False):
+        if isinstance(s, gast.Assign) and not N.anno(s, "counter_inc", False):
             t = s.targets[0]
             name = t.id if isinstance(t, gast.Name) else t.value.id
             counts[name] = counts.get(name, 0) + (1 if isinstance(t, gast.Name) else 2)
@@ -100,7 +100,7 @@ def insert(body, rev, params):
         saved = now
     forward = _push(body, saved)
     forward, rev = _name_straight_line_saves(forward, rev)
-    if any(getattr(n, "sd_push", None) and "_stack" in N.names_in(n)
+    if any(N.anno(n, "push") and "_stack" in N.names_in(n)
            for st in forward for n in N.walk(st)):
         pre = [N.assign("_stack", N.parse_expr("[]"))]
         pre += [_preinit(v) for v in sorted(saved) if v not in params
@@ -128,11 +128,11 @@ def loop_invariants(body, params=(), rev=()):
         for s in loop.body:
             t = s.targets[0] if isinstance(s, gast.Assign) else None
             if isinstance(t, gast.Name) and counts.get(t.id) == 1 \
-                    and not getattr(s, "sd_counter_inc", False):
+                    and not N.anno(s, "counter_inc", False):
                 sites[t.id] = s.value
     # the reverse sweep must not assign them either (only its pops, which go)
     changed.update(t.id for s in rev for node in N.walk(s) if isinstance(node, gast.Assign)
-                   and not getattr(node, "sd_pop", None)
+                   and not N.anno(node, "pop")
                    for t in node.targets if isinstance(t, gast.Name))
     invariant = set()
     while True:
@@ -147,14 +147,14 @@ def loop_invariants(body, params=(), rev=()):
 def _name_straight_line_saves(forward, rev):
     """A value overwritten in straight-line code (not in a loop or branch) is kept in a
     named variable, ``x_prev = x``, instead of on the stack."""
-    pops = {getattr(s, "sd_site", None): i for i, s in enumerate(rev)
-            if getattr(s, "sd_pop", None) and getattr(s, "sd_site", None) is not None}
+    pops = {N.anno(s, "site"): i for i, s in enumerate(rev)
+            if N.anno(s, "pop") and N.anno(s, "site") is not None}
     taken = set(N.names_in(gast.Module(body=forward + rev, type_ignores=[])))
     for i, s in enumerate(forward):
-        site = getattr(s, "sd_site", None)
+        site = N.anno(s, "site")
         if site is None or site not in pops:
             continue
-        v = s.sd_push
+        v = N.anno(s, "push")
         name = f"{v}_prev"
         k = 2
         while name in taken:
@@ -163,7 +163,7 @@ def _name_straight_line_saves(forward, rev):
         forward[i] = _tag(_loc(N.assign(name, N.name(v)), s), v)
         j = pops[site]
         restore = N.assign(v, N.name(name))
-        restore.sd_pop = v
+        N.set_anno(restore, "pop", v)
         rev[j] = _loc(restore, rev[j])
     return forward, rev
 
@@ -191,7 +191,7 @@ def defined_up_front(body, v):
 def _prune_pops(stmts, saved):
     out = []
     for s in stmts:
-        pop = getattr(s, "sd_pop", None)
+        pop = N.anno(s, "pop")
         if pop is not None and pop not in saved:
             continue
         for field in ("body", "orelse"):
@@ -218,11 +218,11 @@ def _drop_empty(stmts):
 def _push(stmts, saved):
     out = []
     for s in stmts:
-        if isinstance(s, gast.Assign) and not getattr(s, "sd_counter_inc", False):
+        if isinstance(s, gast.Assign) and not N.anno(s, "counter_inc", False):
             t = s.targets[0]
-            if isinstance(t, gast.Name) and t.id in saved and not getattr(s, "sd_first", False):
+            if isinstance(t, gast.Name) and t.id in saved and not N.anno(s, "first", False):
                 push = _tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s), t.id)
-                push.sd_site = id(s)
+                N.set_anno(push, "site", id(s))
                 out.append(push)
             elif isinstance(t, gast.Subscript) and t.value.id in saved:
                 old = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice),
@@ -247,12 +247,12 @@ def _push(stmts, saved):
 
 def _preinit(v):
     node = N.assign(v, N.const(None))  # so the first push has something to save
-    node.sd_push = v
+    N.set_anno(node, "push", v)
     return node
 
 
 def _tag(node, v):
-    node.sd_push = v
+    N.set_anno(node, "push", v)
     return node
 
 
@@ -260,13 +260,12 @@ def prune_unread(fdef):
     """After optimisation: drop the pushes and pops of values the reverse sweep no
     longer reads (a dropped ``unbroadcast`` may have been their only reader)."""
     body = fdef.body
-    start = next((i for i, s in enumerate(body)
-                  if N.is_comment(s) and s.value.value == "reverse pass"), len(body))
+    start = N.reverse_start(body)
     rev = body[start:]
     inside = {}  # popped name -> ids of the nodes inside its pops
     for s in rev:
         for node in N.walk(s):
-            v = getattr(node, "sd_pop", None)
+            v = N.anno(node, "pop")
             if v is not None:
                 inside.setdefault(v, set()).update(id(n) for n in N.walk(node))
     # a pop's own target does not count as a read; its restores of y[idx] read y; nor
@@ -274,7 +273,7 @@ def prune_unread(fdef):
     first = {}
     for k, s in enumerate(rev):
         for node in N.walk(s):
-            v = getattr(node, "sd_pop", None)
+            v = N.anno(node, "pop")
             if v is not None:
                 first.setdefault(v, k)
     read = {node.id for k, s in enumerate(rev) for node in N.walk(s)
@@ -284,8 +283,8 @@ def prune_unread(fdef):
     unread = set(inside) - read
     if not unread:
         return False
-    _remove(fdef, lambda s: getattr(s, "sd_pop", None) in unread
-            or getattr(s, "sd_push", None) in unread)
+    _remove(fdef, lambda s: N.anno(s, "pop") in unread
+            or N.anno(s, "push") in unread)
     return True
 
 

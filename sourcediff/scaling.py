@@ -43,8 +43,8 @@ def scale_through_products(fdef, sh):
                 matrix, scale = split
                 if all(_fits(node, side, matrix, sh) for node, side in reads[name]):
                     for node, side in reads[name]:
-                        node.sd_scaling = (side, matrix, scale, len(sh.of(
-                            node.right if side == "left" else node.left)))
+                        N.set_anno(node, "scaling", (side, matrix, scale, len(sh.of(
+                            node.right if side == "left" else node.left))))
                     fdef.body[i] = gast.Pass()
                     changed = True
             seen.update(N.names_in(s, gast.Store))
@@ -77,8 +77,8 @@ def _fits(node, side, matrix, sh):
 
 
 def _apply(node):
-    side, matrix, scale, ndim = node.sd_scaling
-    del node.sd_scaling
+    side, matrix, scale, ndim = N.anno(node, "scaling")
+    N.del_anno(node, "scaling")
     if side == "left":  # (X * s) @ b -> X @ (s * b)
         s = N.name(scale.id) if ndim == 1 else N.call("np.expand_dims", [N.name(scale.id),
                                                                             N.const(1)])
@@ -91,7 +91,7 @@ def _apply(node):
 class _Apply(N.Transformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
-        return _apply(node) if hasattr(node, "sd_scaling") else node
+        return _apply(node) if N.has_anno(node, "scaling") else node
 
 
 class _VectorFirst(N.Transformer):

@@ -41,12 +41,12 @@ class NotSplittable(Exception):
 
 def mark(body, ns, active, names, is_user_call):
     """Give each ``x = call`` to user code whose ``x`` is active its pullback list
-    (``s.sd_pullbacks``); the reverse sweep pops it, :func:`rewrite` runs the call."""
+    (``N.anno(s, "pullbacks")``); the reverse sweep pops it, :func:`rewrite` runs the call."""
     for s in _assigns(body):
         t, v = s.targets[0], s.value
         if isinstance(t, gast.Name) and t.id in active and isinstance(v, gast.Call) \
                 and is_user_call(v, static_value(v.func, ns)):
-            s.sd_pullbacks = names.temp("pullbacks")
+            N.set_anno(s, "pullbacks", names.temp("pullbacks"))
 
 
 def rewrite(forward, reverse=None, names=None):
@@ -57,11 +57,11 @@ def rewrite(forward, reverse=None, names=None):
     ``_pb = pbs.pop(); cts = pullback_res(_pb, g)``; both lists changed in place."""
     lists = []
     for s in _assigns(forward):
-        call = getattr(s, "sd_split_call", None)
+        call = N.anno(s, "split_call")
         if call is None:
             continue
-        pbs = N.name(s.sd_pullbacks)
-        lists.append(N.assign(s.sd_pullbacks, gast.List(elts=[], ctx=gast.Load())))
+        pbs = N.name(N.anno(s, "pullbacks"))
+        lists.append(N.assign(N.anno(s, "pullbacks"), gast.List(elts=[], ctx=gast.Load())))
         kind, func, args, needed = call
         # only the arguments the caller differentiates get cotangents (wrt=...; constants
         # written in the call get none anyway)
@@ -88,7 +88,7 @@ def _residual_call(forward, s, func, args, names, wrt):
     new = [N.assign(rr, N.call("split_res", [N.clone(func), *[N.clone(a) for a in args]],
                                wrt)),
            N.assign(s.targets[0].id, item[0]),
-           N.expr_stmt(N.call(N.attr(N.name(s.sd_pullbacks), "append"), [item[1]]))]
+           N.expr_stmt(N.call(N.attr(N.name(N.anno(s, "pullbacks")), "append"), [item[1]]))]
     _replace(forward, s, new)
 
 
@@ -125,8 +125,7 @@ def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied):
     ``varied`` (a loop's range, a length, data) are read by ``held``, so forward mode
     over ``bwd`` knows them constant."""
     body = fdef.body
-    start = next(i for i, s in enumerate(body)
-                 if N.is_comment(s) and s.value.value == "reverse pass")
+    start = N.reverse_start(body)
     ret = body[-1]
     forward, reverse = body[:start], body[start:-1]
     value, grads = ret.value.elts[0], ret.value.elts[1]
@@ -159,8 +158,7 @@ def to_split_form(fdef, seed, name):
     on the forward pass's values.
     None where the value needs the reverse pass (then the caller keeps ``vjp_call``)."""
     body = fdef.body
-    start = next(i for i, s in enumerate(body)
-                 if N.is_comment(s) and s.value.value == "reverse pass")
+    start = N.reverse_start(body)
     ret = body[-1]
     forward, reverse = body[:start], body[start:-1]
     value, grads = ret.value.elts[0], ret.value.elts[1]

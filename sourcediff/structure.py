@@ -6,6 +6,7 @@ gradients the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Any, Callable, Iterable, Sequence
 
@@ -260,7 +261,6 @@ def kind_of(x):
 
 def _recognise(t):
     """The Kind of a NamedTuple or dataclass type (None for any other type)."""
-    import dataclasses
     if issubclass(t, tuple) and isinstance(getattr(t, "_fields", None), tuple) \
             and hasattr(t, "_make"):
         return Kind(t, tuple, lambda x, children: type(x)._make(children), t._fields)
@@ -274,7 +274,6 @@ def _new_dataclass(x, children):
     """A new instance of ``x``'s dataclass with these field values. Like Equinox, it
     sets the fields without running ``__init__`` or ``__post_init__`` (a gradient need
     not pass the checks a parameter does), frozen or not."""
-    import dataclasses
     out = object.__new__(type(x))
     for f, v in zip(dataclasses.fields(x), children):
         object.__setattr__(out, f.name, v)

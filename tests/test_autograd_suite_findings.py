@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sourcediff import MissingRuleError, grad, hessian, jvp, vjp
+from sourcediff import MissingRuleError, grad, hessian, jvp, resolve, runtime, vjp
 
 
 def linspace_loss(x):
@@ -175,6 +175,23 @@ def test_library_functions_are_never_read():
         grad(f)(np.array([0.5, 1.5]))
     except MissingRuleError as err:
         assert "scipy.stats" in str(err) and "cdf" in str(err)
+
+
+def test_one_predicate_says_whose_source_is_never_read():
+    """resolve.library_of / never_read decide for parse (reading a source) and for both
+    sweeps (a user call or a rule call): a NumPy function written in Python is never read,
+    in forward mode either."""
+    polyval = np.polynomial.polynomial.polyval
+    assert resolve.library_of(polyval) == "numpy.polynomial.polynomial.polyval"
+    assert resolve.never_read(polyval) and resolve.never_read(runtime.like)
+    assert not resolve.never_read(rebinds_its_argument)
+    assert resolve.library_of(rebinds_its_argument) is None
+
+    def g(x):
+        return np.sum(polyval(x, [1.0, 2.0]))
+
+    with pytest.raises(MissingRuleError, match="no tangent rule for .*polyval"):
+        jvp(g, (np.array([0.5, 1.5]),), (np.ones(2),))
 
 
 def test_reverse_over_reverse_of_a_complex_argument():

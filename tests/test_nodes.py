@@ -71,3 +71,27 @@ def test_clone_copies_like_deepcopy():
     assert not any(id(n) in old_nodes for n in N.walk(new))  # nothing shared
     assert new.body[1] is new.body[-1]  # shared once, copied once
     assert new.body[0].sd_note == {"k": [1]} and new.body[0].sd_note is not tree.body[0].sd_note
+
+
+def test_node_facts_are_annotations_a_copy_shares_until_one_changes():
+    stmt = N.assign("y", N.name("x"))
+    assert N.anno(stmt, "pop") is None and N.anno(stmt, "first", False) is False
+    assert not N.has_anno(stmt, "pop")
+    N.set_anno(stmt, "pop", "y")
+    twin = N.clone(stmt)
+    assert N.anno(twin, "pop") == "y"
+    N.set_anno(twin, "pop", "z")  # changing the copy's fact leaves the original's
+    N.set_anno(twin, "site", 7)
+    assert N.anno(stmt, "pop") == "y" and not N.has_anno(stmt, "site")
+    N.del_anno(twin, "pop")
+    assert not N.has_anno(twin, "pop") and N.anno(twin, "site") == 7
+    assert N.anno(stmt, "pop") == "y"
+
+
+def test_the_reverse_pass_starts_at_its_marker_not_at_a_comment_of_that_text():
+    body = [N.comment("reverse pass"), N.assign("y", N.name("x")), N.reverse_mark(),
+            N.assign("x_bar", N.name("y_bar"))]
+    assert N.reverse_start(body) == 2  # a plain comment with the same words is no marker
+    assert N.reverse_start(body[:2]) == 2  # none: the whole body is the forward pass
+    assert N.reverse_start(N.clone(body)) == 2  # the mark survives a copy
+    assert N.is_comment(body[2]) and body[2].value.value == "reverse pass"  # printed as before

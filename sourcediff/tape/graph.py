@@ -14,6 +14,8 @@ import contextlib
 import itertools
 import threading
 
+from ..errors import SourceDiffError
+
 _node_order = itertools.count()
 _levels = itertools.count(1)
 _active = threading.local()
@@ -40,7 +42,6 @@ def tracing(level):
         yield
     except ValueError as exc:
         if held[-1] and "read-only" in str(exc):
-            from ..errors import SourceDiffError
             raise SourceDiffError(
                 "an array that a recorded operation uses was changed in place afterwards "
                 f"({exc}); the tape keeps a reference to it, so the gradient would be wrong",
