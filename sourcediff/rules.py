@@ -17,7 +17,7 @@ import numpy as np
 from . import numeric as nm
 from . import splitcall
 from . import runtime as rt
-from .registry import defmethod, defnondiff, defrule
+from .registry import defchanging, deffacts, defhelper, defmethod, defnondiff, defrule
 
 # --- arithmetic: operators, their NumPy ufuncs --------------------------------
 defrule((operator.add, np.add), "x, y", ("g", "g"), ("dx", "dy"), broadcast=True)
@@ -43,7 +43,7 @@ defrule((math.fmod, np.fmod), "x, y", ("g", "-g * np.trunc(x / y)"),
 defrule(operator.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
         ("dx @ b".replace("dx", "da"), "a @ db"))
 defrule(np.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
-        ("np.matmul(da, b)", "np.matmul(a, db)"))
+        ("np.matmul(da, b)", "np.matmul(a, db)"), shaped=True, fresh=True, expensive=True)
 
 # --- elementwise functions ------------------------------------------------------
 defrule((np.reciprocal,), "x", ("-g * ans * ans",), ("-dx * ans * ans",))
@@ -106,80 +106,92 @@ defrule(np.logaddexp, "x, y", ("g * np.exp(x - ans)", "g * np.exp(y - ans)"),
         ("dx * np.exp(x - ans)", "dy * np.exp(y - ans)"), broadcast=True)
 defrule(np.where, "condition, x, y", (None, "np.where(condition, g, 0.0)",
                                       "np.where(condition, 0.0, g)"),
-        (None, "np.where(condition, dx, 0.0)", "np.where(condition, 0.0, dy)"), broadcast=True)
+        (None, "np.where(condition, dx, 0.0)", "np.where(condition, 0.0, dy)"), broadcast=True,
+        shaped=True)
 defrule(np.clip, "a, a_min, a_max",
         ("g * clip_mask(a, a_min, a_max)", "g * (a < a_min)", "g * (a > a_max)"),
         ("da * clip_mask(a, a_min, a_max)", "da_min * (a < a_min)", "da_max * (a > a_max)"),
-        broadcast=True)
-defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",))
-defrule((np.copy, np.ascontiguousarray), "a", ("g",), ("da",))
+        broadcast=True, shaped=True)
+defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",), shaped=True)
+deffacts(np.asarray, view=True)  # (may return its argument itself)
+deffacts(np.array, fresh=True)
+defrule(np.copy, "a", ("g",), ("da",), shaped=True, same_kind=True, fresh=True)
+defrule(np.ascontiguousarray, "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
 defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
 
 # --- reductions -------------------------------------------------------------------
 defrule(np.sum, "a, axis=None, keepdims=False", ("unreduce(g, a, axis, keepdims)",),
-        ("np.sum(da, axis=axis, keepdims=keepdims)",))
+        ("np.sum(da, axis=axis, keepdims=keepdims)",), shaped=True, same_kind=True)
 defrule(np.mean, "a, axis=None, keepdims=False",
         ("unreduce(g, a, axis, keepdims) / reduced_count(a, ans)",),
-        ("np.mean(da, axis=axis, keepdims=keepdims)",))
+        ("np.mean(da, axis=axis, keepdims=keepdims)",), shaped=True, same_kind=True)
 defrule(np.prod, "a, axis=None, keepdims=False", ("prod_vjp(g, ans, a, axis, keepdims)",),
         ("np.sum(da * prod_vjp(np.ones_like(ans), ans, a, axis, keepdims), axis=axis, "
-         "keepdims=keepdims)",))
+         "keepdims=keepdims)",), shaped=True)
 defrule((np.max, np.amax), "a, axis=None, keepdims=False",
         ("unreduce_select(g, ans, a, axis, keepdims)",),
         ("np.sum(unreduce_select(np.ones_like(ans), ans, a, axis, keepdims) * da, axis=axis, "
-         "keepdims=keepdims)",))
+         "keepdims=keepdims)",), shaped=True, same_kind=True)
 defrule((np.min, np.amin), "a, axis=None, keepdims=False",
         ("unreduce_select(g, ans, a, axis, keepdims)",),
         ("np.sum(unreduce_select(np.ones_like(ans), ans, a, axis, keepdims) * da, axis=axis, "
-         "keepdims=keepdims)",))
+         "keepdims=keepdims)",), shaped=True, same_kind=True)
 defrule((builtins.sum, nm.builtin_sum), "a, start=0", ("builtin_sum_vjp(g, a)", "unbroadcast(g, start)"),
         ("builtin_sum(da)", "broadcast_like(dstart, ans)"))
 defrule(nm.builtin_sum_vjp, "v, a", ("builtin_sum(g)", None), ("builtin_sum_vjp(dv, a)", None))
 defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False",
         ("norm_vjp(g, ans, x, ord, axis, keepdims)",),
         ("np.real(np.sum(norm_vjp(np.ones_like(ans), ans, x, ord, axis, keepdims) * dx, "
-         "axis=axis, keepdims=keepdims))",))
+         "axis=axis, keepdims=keepdims))",), shaped=True)
 
 # --- linear algebra and shape -------------------------------------------------------
 defrule(np.dot, "a, b", ("dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"),
-        ("np.dot(da, b)", "np.dot(a, db)"))
+        ("np.dot(da, b)", "np.dot(a, db)"), shaped=True, fresh=True, expensive=True)
 defrule(np.outer, "a, b", ("np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
                            "np.reshape(np.dot(np.ravel(a), g), np.shape(b))"),
-        ("np.outer(da, b)", "np.outer(a, db)"))
+        ("np.outer(da, b)", "np.outer(a, db)"), shaped=True, fresh=True, expensive=True)
 defrule(np.inner, "a, b", ("dot_vjp_a(g, a, np.swapaxes(np.atleast_2d(b), -1, -2)) if np.ndim(b) > 1 else g * b",
                            "g * a"), ("np.inner(da, b)", "np.inner(a, db)"))
 defrule(np.trace, "a, offset=0, axis1=0, axis2=1", ("trace_vjp(g, a, offset, axis1, axis2)",),
-        ("np.trace(da, offset, axis1, axis2)",))
-defrule(np.transpose, "a, axes=None", ("untranspose(g, axes)",), ("np.transpose(da, axes)",))
+        ("np.trace(da, offset, axis1, axis2)",), shaped=True)
+defrule(np.transpose, "a, axes=None", ("untranspose(g, axes)",), ("np.transpose(da, axes)",),
+        shaped=True, same_kind=True, view=True)
 defrule(np.swapaxes, "a, axis1, axis2", ("np.swapaxes(g, axis1, axis2)", None, None),
-        ("np.swapaxes(da, axis1, axis2)",))
+        ("np.swapaxes(da, axis1, axis2)",), shaped=True, view=True)
 defrule(np.moveaxis, "a, source, destination",
         ("np.moveaxis(g, destination, source)", None, None),
-        ("np.moveaxis(da, source, destination)",))
-defrule(np.reshape, "a, shape", ("reshape_like(g, a)", None), ("np.reshape(da, shape)",))
-defrule(np.ravel, "a", ("reshape_like(g, a)",), ("np.ravel(da)",))
-defrule(np.squeeze, "a, axis=None", ("reshape_like(g, a)",), ("np.squeeze(da, axis)",))
-defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)", None), ("np.expand_dims(da, axis)",))
-defrule(np.atleast_1d, "a", ("reshape_like(g, a)",), ("np.atleast_1d(da)",))
-defrule(np.atleast_2d, "a", ("reshape_like(g, a)",), ("np.atleast_2d(da)",))
-defrule(np.atleast_3d, "a", ("reshape_like(g, a)",), ("np.atleast_3d(da)",))
+        ("np.moveaxis(da, source, destination)",), shaped=True, view=True)
+defrule(np.reshape, "a, shape", ("reshape_like(g, a)", None), ("np.reshape(da, shape)",),
+        shaped=True, same_kind=True, view=True)
+defrule(np.ravel, "a", ("reshape_like(g, a)",), ("np.ravel(da)",), shaped=True, same_kind=True,
+        view=True)
+defrule(np.squeeze, "a, axis=None", ("reshape_like(g, a)",), ("np.squeeze(da, axis)",),
+        shaped=True, same_kind=True, view=True)
+defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)", None), ("np.expand_dims(da, axis)",),
+        shaped=True, same_kind=True, view=True)
+defrule(np.atleast_1d, "a", ("reshape_like(g, a)",), ("np.atleast_1d(da)",), shaped=True, view=True)
+defrule(np.atleast_2d, "a", ("reshape_like(g, a)",), ("np.atleast_2d(da)",), shaped=True, view=True)
+defrule(np.atleast_3d, "a", ("reshape_like(g, a)",), ("np.atleast_3d(da)",), view=True)
 defrule(np.linalg.det, "a",
         ("np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",),
-        ("ans * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)",))
+        ("ans * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)",), expensive=True)
 defrule(np.linalg.inv, "a", ("-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",),
-        ("-(ans @ da @ ans)",))
-defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), ("np.broadcast_to(da, shape)",))
+        ("-(ans @ da @ ans)",), expensive=True)
+defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), ("np.broadcast_to(da, shape)",),
+        shaped=True, same_kind=True, view=True)
 defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
-        seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"})
+        seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"}, shaped=True, fresh=True)
 defrule(nm.r_concat, "parts", (None,), (None,), seq_vjp={"parts": "r_unconcat(g, parts)"})
 defrule(nm.c_concat, "parts", (None,), (None,), seq_vjp={"parts": "c_unconcat(g, parts)"})
-defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstack(g, arrays, axis)"})
+defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstack(g, arrays, axis)"},
+        shaped=True, fresh=True)
 defrule(np.einsum, "subscripts, *operands", (), (),
-        seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"})
+        seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"},
+        shaped=True, expensive=True)
 defrule(np.cumsum, "a, axis=None", ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),
-        ("np.cumsum(da, axis)",))
-defrule(np.flip, "m, axis=None", ("np.flip(g, axis)",), ("np.flip(dm, axis)",))
+        ("np.cumsum(da, axis)",), shaped=True, same_kind=True, expensive=True)
+defrule(np.flip, "m, axis=None", ("np.flip(g, axis)",), ("np.flip(dm, axis)",), view=True)
 defrule(np.take, "a, indices, axis=None",
         ("reshape_like(unindex(g, np.ravel(a), indices), a) if axis is None else "
          "unindex(g, a, (slice(None),) * (axis % np.ndim(a)) + (indices,))", None),
@@ -189,45 +201,54 @@ defrule(np.take, "a, indices, axis=None",
 defrule(operator.getitem, "x, idx", ("unindex(g, x, idx)", None), ("dx[idx]", None))
 
 # --- the helpers generated code calls (so adjoints are differentiable again) ------------
-defrule(rt.unbroadcast, "v, x", ("broadcast_like(g, v)", None), ("unbroadcast(dv, x)", None))
+defrule(rt.unbroadcast, "v, x", ("broadcast_like(g, v)", None), ("unbroadcast(dv, x)", None),
+        shape_like=1, same_kind=True)
 defrule(rt.unbroadcast_to, "v, shape", ("broadcast_like(g, v)", None), ("unbroadcast_to(dv, shape)",))
-defrule(rt.broadcast_like, "t, ans_", ("unbroadcast(g, t)", None), ("broadcast_like(dt, ans_)",))
+defrule(rt.broadcast_like, "t, ans_", ("unbroadcast(g, t)", None), ("broadcast_like(dt, ans_)",),
+        shape_like=1, same_kind=True)
 defrule(rt.unreduce, "v, x, axis=None, keepdims=False",
         ("np.sum(g, axis=axis, keepdims=keepdims) if np.ndim(x) else g", None),
-        ("unreduce(dv, x, axis, keepdims)",))
-defrule(rt.reshape_like, "v, x", ("reshape_like(g, v)", None), ("reshape_like(dv, x)",))
+        ("unreduce(dv, x, axis, keepdims)",), shape_like=1, same_kind=True)
+defrule(rt.reshape_like, "v, x", ("reshape_like(g, v)", None), ("reshape_like(dv, x)",),
+        shape_like=1, same_kind=True)
 defrule(rt.real_if, "v, x", ("g", None), ("real_if(dv, x)", None))
-defrule(rt.real_cot, "v, x", ("unbroadcast(g, v)", None), ("real_cot(dv, x)", None))
+defrule(rt.real_cot, "v, x", ("unbroadcast(g, v)", None), ("real_cot(dv, x)", None),
+        shape_like=1, same_kind=True)
 defrule(rt.untranspose, "v, axes=None", ("np.transpose(g, axes)",), ("untranspose(dv, axes)",))
-defrule(rt.unindex, "v, x, idx", ("g[idx]", None, None), ("unindex(dv, x, idx)",))
+defrule(rt.unindex, "v, x, idx", ("g[idx]", None, None), ("unindex(dv, x, idx)",), shape_like=1)
 defrule(rt.matmul_vjp_a, "v, a, b", ("np.matmul(g, b)", None, "matmul_vjp_b(v, g, b)"),
-        ("matmul_vjp_a(dv, a, b)", None, "matmul_vjp_a(v, a, db)"))
+        ("matmul_vjp_a(dv, a, b)", None, "matmul_vjp_a(v, a, db)"), shape_like=1)
 defrule(rt.matmul_vjp_b, "v, a, b", ("np.matmul(a, g)", "matmul_vjp_a(v, a, g)", None),
-        ("matmul_vjp_b(dv, a, b)", "matmul_vjp_b(v, da, b)", None))
+        ("matmul_vjp_b(dv, a, b)", "matmul_vjp_b(v, da, b)", None), shape_like=2)
 defrule(rt.dot_vjp_a, "v, a, b", ("np.dot(g, b)", None, "dot_vjp_b(v, g, b)"),
-        ("dot_vjp_a(dv, a, b)", None, "dot_vjp_a(v, a, db)"))
+        ("dot_vjp_a(dv, a, b)", None, "dot_vjp_a(v, a, db)"), shape_like=1)
 defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "dot_vjp_a(v, a, g)", None),
-        ("dot_vjp_b(dv, a, b)", "dot_vjp_b(v, da, b)", None))
+        ("dot_vjp_b(dv, a, b)", "dot_vjp_b(v, da, b)", None), shape_like=2)
 
 defrule(rt.cut_index, "v, idx", ("cut_index(g, idx)", None), ("cut_index(dv, idx)", None))
-defrule(rt.copy_of, "v", ("g",), ("dv",))
+defrule(rt.copy_of, "v", ("g",), ("dv",), fresh=True)
 defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
         ("np.sum(g * unreduce_select(np.ones_like(ans_), ans_, x, axis, keepdims), axis=axis, "
          "keepdims=keepdims)", None, None),
-        ("unreduce_select(dv, ans_, x, axis, keepdims)", None, None))
+        ("unreduce_select(dv, ans_, x, axis, keepdims)", None, None), shape_like=2, same_kind=True)
 
 # --- functions whose results carry no gradient -------------------------------------------
-defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
-           np.argmin, np.argsort, np.shape, np.ndim, np.size, builtins.len, np.zeros_like,
-           np.ones_like, np.empty_like, np.zeros, np.ones, np.empty, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
-           np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
-           np.logical_and, np.logical_or, np.logical_not, np.all, np.any, np.nonzero,
+defnondiff(np.sign, shaped=True)
+defnondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax, np.argmin,
+           np.shape, np.ndim, np.size, builtins.len, np.all, np.any, np.nonzero,
            np.floor_divide, builtins.int, builtins.round, builtins.range,
            builtins.bool, builtins.isinstance, math.floor, math.ceil, operator.floordiv,
            operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
-           np.random.rand, rt.zeros_for, rt.zeros_like_grad,
-           rt.zeros_tangent, rt.keys_of)
+           np.random.rand, rt.keys_of)
+defnondiff(np.argsort, expensive=True)
+defnondiff(np.zeros_like, np.ones_like, shaped=True, fresh=True)
+defnondiff(np.empty_like, np.zeros, np.ones, np.empty, np.eye, np.identity, fresh=True)
+defnondiff(np.isnan, np.isinf, np.isfinite, np.equal, np.not_equal, np.less, np.less_equal,
+           np.greater, np.greater_equal, np.logical_and, np.logical_or, np.logical_not,
+           boolean=True)
+defnondiff(rt.zeros_for, shape_like=0, fresh=True)      # a new zero adjoint buffer
+defnondiff(rt.zeros_like_grad, rt.zeros_tangent, shape_like=0)
 defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
            np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
 defnondiff(operator.and_, operator.or_, operator.xor, operator.lshift, operator.rshift,
@@ -240,9 +261,29 @@ for _name in ("sum", "mean", "prod", "max", "min", "dot", "reshape", "ravel", "s
     defmethod(_name, getattr(np, _name))
 defmethod("flatten", np.ravel)
 defmethod("item", nm.item_of)
+# methods that change their object in place (the fence reads a discarded call's effects)
+defchanging("sort", "fill", "resize", "put", "partition", "itemset", "setflags", "byteswap",
+            "append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+            "popitem", "__setitem__", "__iadd__")
+
+# --- facts of functions without a rule, and of families -----------------------------------------
+# unary ufuncs with a float64 result for a float64 argument (they can write into out=)
+deffacts(np.tanh, np.exp, np.log, np.sin, np.cos, np.tan, np.sqrt, np.sinh, np.cosh, np.arctan,
+         np.arcsin, np.arccos, np.arctanh, np.arcsinh, np.log1p, np.expm1, np.log2, np.log10,
+         np.exp2, np.square, np.abs, np.negative, np.cbrt, np.fabs, float_ufunc=True)
+deffacts(np.logical_xor, np.signbit, boolean=True)
+deffacts(np.convolve, np.correlate, expensive=True)
+# functions that write into an argument (np.add.at is ufunc.at)
+deffacts(np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.random.shuffle, np.ufunc.at,
+         np.put_along_axis, builtins.setattr, writes=True)
+deffacts(slice, range, reversed, len, tuple, list, pure=True)
 
 rt.HELPERS.update(nm.HELPERS)  # generated code calls them by name, like runtime's
 rt.HELPERS.update(splitcall.HELPERS)
+# helpers without a rule: scatter_into's result has its buffer's shape; these have effects
+defhelper("scatter_into", shape_like=1)
+defhelper("scatter_add", "pop_cot", "split_call", "split_method", "pullback_of", "jvp_pair",
+          pure=False)
 
 # --- calls into generated code (higher order, see forward.Tangents.generated_call) -------------
 # ``vjp_call``, ``vjp_method``, ``jvp_call`` and ``jvp_method`` get their tangent from
@@ -258,7 +299,7 @@ defrule(rt.filled_tangent, "t, a", ("g", None), ("filled_tangent(dt, a)", None))
 # np.inner: its cotangents for any number of leading axes (the templates above it were right
 # for 1-D b only), each bilinear, so differentiable again
 defrule(np.inner, "a, b", ("inner_vjp_a(g, a, b)", "inner_vjp_b(g, a, b)"),
-        ("np.inner(da, b)", "np.inner(a, db)"))
+        ("np.inner(da, b)", "np.inner(a, db)"), shaped=True, expensive=True)
 defrule(rt.inner_vjp_a, "v, a, b", ("np.inner(g, b)", None, "inner_vjp_b(v, g, b)"),
         ("inner_vjp_a(dv, a, b)", None, "inner_vjp_a(v, a, db)"))
 defrule(rt.inner_vjp_b, "v, a, b", ("np.inner(a, g)",

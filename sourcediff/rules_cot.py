@@ -84,7 +84,8 @@ defrule(rt.prod_vjp, "v, ans_, x, axis=None, keepdims=False",
          "-g * ans / x if np.ndim(x) else 0.0 * x"),
         ("prod_vjp(dv, ans_, x, axis, keepdims)",
          "prod_vjp(v, dans_, x, axis, keepdims) if np.ndim(x) else 0.0 * dans_",
-         "-prod_vjp(v, ans_, x, axis, keepdims) * dx / x if np.ndim(x) else 0.0 * dx"))
+         "-prod_vjp(v, ans_, x, axis, keepdims) * dx / x if np.ndim(x) else 0.0 * dx"),
+        shape_like=2)
 defrule(rt.norm_vjp, "v, ans_, x, ord=None, axis=None, keepdims=False",
         ("unbroadcast(np.sum(g * norm_vjp(np.ones_like(ans_), ans_, x, ord, axis, keepdims), "
          "axis=axis, keepdims=keepdims), v)",
@@ -92,7 +93,7 @@ defrule(rt.norm_vjp, "v, ans_, x, ord=None, axis=None, keepdims=False",
          "norm_x_cot(v, ans_, x, g, ord, axis, keepdims)"),
         ("norm_vjp(dv, ans_, x, ord, axis, keepdims)",
          "norm_vjp_dans(v, ans_, x, dans_, ord, axis, keepdims)",
-         "norm_vjp_dx(v, ans_, x, dx, ord, axis, keepdims)"))
+         "norm_vjp_dx(v, ans_, x, dx, ord, axis, keepdims)"), shape_like=2)
 
 # --- multilinear: the cotangent of operand i, differentiated in g and the other operands ----
 # <G, einsum_vjp(v, s, ops, i)> = <v, einsum(s, ops with ops[i] = G)>: so the reverse rule in

@@ -25,7 +25,7 @@ for _f in (np.fft.fft, np.fft.ifft):
     _name = _f.__name__
     defrule(_f, "a, n=None, axis=-1, norm=None",
             (f"fit(np.fft.{_name}(g, None, axis, norm), a)",),
-            (f"np.fft.{_name}(da, n, axis, norm)",))
+            (f"np.fft.{_name}(da, n, axis, norm)",), expensive=True)
 for _f in (np.fft.fft2, np.fft.ifft2):
     _name = _f.__name__
     defrule(_f, "a, s=None, axes=(-2, -1), norm=None",

@@ -72,7 +72,7 @@ defrule(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False",
 defrule(np.cumprod, "a, axis=None",
         ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g * ans) if axis is None else g * ans, "
          "axis), axis), axis) / (np.ravel(a) if axis is None else a), a)",),
-        ("ans * np.cumsum(da / a, axis)",))
+        ("ans * np.cumsum(da / a, axis)",), expensive=True)
 
 # --- elementwise ----------------------------------------------------------------------------------
 defrule(np.sinc, "x", ("g * sinc_d1(x)",), ("dx * sinc_d1(x)",))

@@ -30,8 +30,8 @@ defrule(ns.unpad, "v, array, pad_width, mode='constant'",
         ("unpad(dv, array, pad_width, mode)", None, None, None))
 defrule(np.roll, "a, shift, axis=None", ("np.roll(g, np.negative(shift), axis)", None),
         ("np.roll(da, shift, axis)", None))
-defrule(np.fliplr, "m", ("np.fliplr(g)",), ("np.fliplr(dm)",))
-defrule(np.flipud, "m", ("np.flipud(g)",), ("np.flipud(dm)",))
+defrule(np.fliplr, "m", ("np.fliplr(g)",), ("np.fliplr(dm)",), view=True)
+defrule(np.flipud, "m", ("np.flipud(g)",), ("np.flipud(dm)",), view=True)
 defrule(np.rot90, "m, k=1, axes=None", ("np.rot90(g, -k, (0, 1) if axes is None else axes)",),
         ("np.rot90(dm, k, (0, 1) if axes is None else axes)",))
 
@@ -68,7 +68,8 @@ defrule(np.rollaxis, "a, axis, start=0",
 defrule(np.diag, "v, k=0", ("undiag(g, v, k)",), ("np.diag(dv, k)",))
 defrule(ns.undiag, "u, v, k=0", ("np.diag(g, k)", None), ("undiag(du, v, k)", None))
 defrule(np.diagonal, "a, offset=0, axis1=0, axis2=1",
-        ("undiagonal(g, a, offset, axis1, axis2)",), ("np.diagonal(da, offset, axis1, axis2)",))
+        ("undiagonal(g, a, offset, axis1, axis2)",), ("np.diagonal(da, offset, axis1, axis2)",),
+        view=True)
 defrule(ns.undiagonal, "v, a, offset=0, axis1=0, axis2=1",
         ("np.diagonal(g, offset, axis1, axis2)", None),
         ("undiagonal(dv, a, offset, axis1, axis2)", None))
@@ -82,7 +83,7 @@ defrule(ns.untake_along, "v, arr, indices, axis=-1",
         ("np.take_along_axis(g, indices, axis)", None, None),
         ("untake_along(dv, arr, indices, axis)", None, None))
 defrule(np.sort, "a, axis=-1", ("untake_along(g, a, np.argsort(a, axis=axis), axis)",),
-        ("np.take_along_axis(da, np.argsort(a, axis=axis), axis)",))
+        ("np.take_along_axis(da, np.argsort(a, axis=axis), axis)",), expensive=True)
 defrule(np.select, "condlist, choicelist, default=0",
         (None, None, "unbroadcast(g * select_rest(condlist, ans), default)"),
         (None, "broadcast_like(np.select(condlist, dchoicelist, 0.0), ans)",
@@ -97,7 +98,7 @@ defrule(ns.undiff, "v, a, n=1, axis=-1", ("np.diff(g, n, axis)", None),
 
 # --- products and contractions --------------------------------------------------------------
 defrule(np.kron, "a, b", ("kron_vjp_a(g, a, b)", "kron_vjp_b(g, a, b)"),
-        ("np.kron(da, b)", "np.kron(a, db)"))
+        ("np.kron(da, b)", "np.kron(a, db)"), expensive=True)
 defrule(ns.kron_vjp_a, "v, a, b", ("np.kron(g, b)", None, "kron_vjp_b(v, g, b)"),
         ("kron_vjp_a(dv, a, b)", None, "kron_vjp_a(v, a, db)"))
 defrule(ns.kron_vjp_b, "v, a, b", ("np.kron(a, g)", "kron_vjp_a(v, a, g)", None),
@@ -112,7 +113,7 @@ defrule(np.vdot, "a, b", ("np.reshape(np.conj(g * np.ravel(b)), np.shape(a))",
         ("np.vdot(da, b)", "np.vdot(a, db)"))
 defrule(np.tensordot, "a, b, axes=2",
         ("tensordot_vjp_a(g, a, b, axes)", "tensordot_vjp_b(g, a, b, axes)"),
-        ("np.tensordot(da, b, axes)", "np.tensordot(a, db, axes)"))
+        ("np.tensordot(da, b, axes)", "np.tensordot(a, db, axes)"), expensive=True)
 defrule(ns.tensordot_vjp_a, "v, a, b, axes=2",
         ("np.tensordot(g, b, axes)", None, "tensordot_vjp_b(v, g, b, axes)"),
         ("tensordot_vjp_a(dv, a, b, axes)", None, "tensordot_vjp_a(v, a, db, axes)"))
