@@ -224,7 +224,7 @@ def _scaled(d, g):
     ``-np.sin(x)`` gives ``-g * np.sin(x)``, ``1 / x`` gives ``g / x``, ``1 + x`` gives
     ``g * (1 + x)``."""
     top = ast.parse(d, mode="eval").body
-    if not (isinstance(top, ast.BinOp) and isinstance(top.op, (ast.Mult, ast.Div))
+    if not (_enclosed(d) or isinstance(top, ast.BinOp) and isinstance(top.op, (ast.Mult, ast.Div))
             or isinstance(top, (ast.UnaryOp, ast.Call, ast.Name, ast.Attribute, ast.Subscript,
                                 ast.Constant))):
         return f"{g} * ({d})"  # a sum, a comparison...: in parentheses
@@ -232,6 +232,16 @@ def _scaled(d, g):
     if body.startswith("1 / "):
         return f"{sign}{g} / {body[4:]}"
     return f"{sign}{g} * {body}"
+
+
+def _enclosed(d):
+    """``d`` is one parenthesised expression: ``(a - b)``, not ``(a) - (b)``."""
+    depth = 0
+    for i, c in enumerate(d):
+        depth += (c == "(") - (c == ")")
+        if depth == 0:
+            return i == len(d) - 1 and d[0] == "("
+    return False
 
 
 def _from_deriv(names, deriv):

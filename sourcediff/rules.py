@@ -24,12 +24,10 @@ defrule((operator.add, np.add), "x, y", ("g", "g"), ("dx", "dy"), broadcast=True
 defrule((operator.sub, np.subtract), "x, y", ("g", "-g"), ("dx", "-dy"), broadcast=True)
 defrule((operator.mul, np.multiply), "x, y", ("g * y", "x * g"), ("dx * y", "x * dy"),
         broadcast=True)
-defrule((operator.truediv, np.divide), "x, y", ("g / y", "-g * ans / y"),
-        ("dx / y", "-dy * ans / y"), broadcast=True)
+defrule((operator.truediv, np.divide), "x, y", deriv=("1 / y", "-ans / y"), broadcast=True)
 # (x = 0 read as 1 in d/dy, where ans is 0: no log(0) for a second derivative to multiply)
 defrule((operator.pow, np.power, math.pow), "x, y",
-        ("g * y * x ** (y - 1 + (y == 0))", "g * xlogy(ans, np.where(x == 0, 1.0, x))"),
-        ("dx * y * x ** (y - 1 + (y == 0))", "dy * xlogy(ans, np.where(x == 0, 1.0, x))"),
+        deriv=("y * x ** (y - 1 + (y == 0))", "xlogy(ans, np.where(x == 0, 1.0, x))"),
         broadcast=True)
 defrule(nm.xlogy, "a, x", ("xlogy(g, x)", "g * a / x"), ("xlogy(da, x)", "dx * a / x"),
         broadcast=True)
@@ -46,71 +44,57 @@ defrule(np.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
         ("np.matmul(da, b)", "np.matmul(a, db)"), shaped=True, fresh=True, expensive=True)
 
 # --- elementwise functions ------------------------------------------------------
-defrule((np.reciprocal,), "x", ("-g * ans * ans",), ("-dx * ans * ans",))
-defrule(np.square, "x", ("g * 2 * x",), ("dx * 2 * x",))
-defrule((np.sqrt, math.sqrt), "x", ("g * 0.5 / ans",), ("dx * 0.5 / ans",))
-defrule(np.cbrt, "x", ("g / (3 * ans * ans)",), ("dx / (3 * ans * ans)",))
-defrule((np.exp, math.exp), "x", ("g * ans",), ("dx * ans",))
-defrule(np.exp2, "x", ("g * ans * 0.6931471805599453",), ("dx * ans * 0.6931471805599453",))
-defrule((np.expm1, math.expm1), "x", ("g * (ans + 1)",), ("dx * (ans + 1)",))
-defrule(np.log, "x", ("g / x",), ("dx / x",))
-defrule((np.log2, math.log2), "x", ("g / (x * 0.6931471805599453)",),
-        ("dx / (x * 0.6931471805599453)",))
-defrule((np.log10, math.log10), "x", ("g / (x * 2.302585092994046)",),
-        ("dx / (x * 2.302585092994046)",))
-defrule((np.log1p, math.log1p), "x", ("g / (1 + x)",), ("dx / (1 + x)",))
+defrule((np.reciprocal,), "x", deriv="-ans * ans")
+defrule(np.square, "x", deriv="2 * x")
+defrule((np.sqrt, math.sqrt), "x", deriv="0.5 / ans")
+defrule(np.cbrt, "x", deriv="1 / (3 * ans * ans)")
+defrule((np.exp, math.exp), "x", deriv="ans")
+defrule(np.exp2, "x", deriv="ans * 0.6931471805599453")
+defrule((np.expm1, math.expm1), "x", deriv="ans + 1")
+defrule(np.log, "x", deriv="1 / x")
+defrule((np.log2, math.log2), "x", deriv="1 / (x * 0.6931471805599453)")
+defrule((np.log10, math.log10), "x", deriv="1 / (x * 2.302585092994046)")
+defrule((np.log1p, math.log1p), "x", deriv="1 / (1 + x)")
 defrule(math.log, "x, base=2.718281828459045",
-        ("g / (x * math.log(base))", "-g * ans / (base * math.log(base))"),
-        ("dx / (x * math.log(base))", "-dbase * ans / (base * math.log(base))"))
-defrule(np.sin, "x", ("g * np.cos(x)",), ("dx * np.cos(x)",))
-defrule(np.cos, "x", ("-g * np.sin(x)",), ("-dx * np.sin(x)",))
-defrule(np.tan, "x", ("g * (1 + ans * ans)",), ("dx * (1 + ans * ans)",))
-defrule(math.sin, "x", ("g * math.cos(x)",), ("dx * math.cos(x)",))
-defrule(math.cos, "x", ("-g * math.sin(x)",), ("-dx * math.sin(x)",))
-defrule(math.tan, "x", ("g * (1 + ans * ans)",), ("dx * (1 + ans * ans)",))
-defrule(np.arcsin, "x", ("g / np.sqrt(1 - x * x)",), ("dx / np.sqrt(1 - x * x)",))
-defrule(np.arccos, "x", ("-g / np.sqrt(1 - x * x)",), ("-dx / np.sqrt(1 - x * x)",))
-defrule(math.asin, "x", ("g / math.sqrt(1 - x * x)",), ("dx / math.sqrt(1 - x * x)",))
-defrule(math.acos, "x", ("-g / math.sqrt(1 - x * x)",), ("-dx / math.sqrt(1 - x * x)",))
-defrule((np.arctan, math.atan), "x", ("g / (1 + x * x)",), ("dx / (1 + x * x)",))
-defrule((np.arctan2, math.atan2), "y, x", ("g * x / (x * x + y * y)", "-g * y / (x * x + y * y)"),
-        ("dy * x / (x * x + y * y)", "-dx * y / (x * x + y * y)"), broadcast=True)
-defrule(np.sinh, "x", ("g * np.cosh(x)",), ("dx * np.cosh(x)",))
-defrule(np.cosh, "x", ("g * np.sinh(x)",), ("dx * np.sinh(x)",))
-defrule(math.sinh, "x", ("g * math.cosh(x)",), ("dx * math.cosh(x)",))
-defrule(math.cosh, "x", ("g * math.sinh(x)",), ("dx * math.sinh(x)",))
-defrule((np.tanh, math.tanh), "x", ("g * (1 - ans * ans)",), ("dx * (1 - ans * ans)",))
-defrule(np.arcsinh, "x", ("g / np.sqrt(x * x + 1)",), ("dx / np.sqrt(x * x + 1)",))
-defrule(np.arccosh, "x", ("g / np.sqrt(x * x - 1)",), ("dx / np.sqrt(x * x - 1)",))
-defrule(np.arctanh, "x", ("g / (1 - x * x)",), ("dx / (1 - x * x)",))
-defrule(math.erf, "x", ("g * 1.1283791670955126 * math.exp(-x * x)",),
-        ("dx * 1.1283791670955126 * math.exp(-x * x)",))
-# np.abs, np.real, np.imag, np.conj, np.angle: in rules_complex (not holomorphic)
-defrule(np.maximum, "x, y", ("g * (x >= y)", "g * (x < y)"),
-        ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
-defrule(np.minimum, "x, y", ("g * (x <= y)", "g * (x > y)"),
-        ("dx * (x <= y)", "dy * (x > y)"), broadcast=True)
-# max(a, b) / min(a, b) of two numbers (the builtins over a sequence are not covered)
-defrule(builtins.max, "x, y", ("g * (x >= y)", "g * (x < y)"),
-        ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
-defrule(builtins.min, "x, y", ("g * (x <= y)", "g * (x > y)"),
-        ("dx * (x <= y)", "dy * (x > y)"), broadcast=True)
-defrule(np.fmax, "x, y", ("g * (x >= y)", "g * (x < y)"),
-        ("dx * (x >= y)", "dy * (x < y)"), broadcast=True)
-defrule(np.fmin, "x, y", ("g * (x <= y)", "g * (x > y)"),
-        ("dx * (x <= y)", "dy * (x > y)"), broadcast=True)
-defrule(np.hypot, "x, y", ("g * x / ans", "g * y / ans"), ("dx * x / ans", "dy * y / ans"),
+        deriv=("1 / (x * math.log(base))", "-ans / (base * math.log(base))"))
+defrule(np.sin, "x", deriv="np.cos(x)")
+defrule(np.cos, "x", deriv="-np.sin(x)")
+defrule(np.tan, "x", deriv="1 + ans * ans")
+defrule(math.sin, "x", deriv="math.cos(x)")
+defrule(math.cos, "x", deriv="-math.sin(x)")
+defrule(math.tan, "x", deriv="1 + ans * ans")
+defrule(np.arcsin, "x", deriv="1 / np.sqrt(1 - x * x)")
+defrule(np.arccos, "x", deriv="-1 / np.sqrt(1 - x * x)")
+defrule(math.asin, "x", deriv="1 / math.sqrt(1 - x * x)")
+defrule(math.acos, "x", deriv="-1 / math.sqrt(1 - x * x)")
+defrule((np.arctan, math.atan), "x", deriv="1 / (1 + x * x)")
+defrule((np.arctan2, math.atan2), "y, x", deriv=("x / (x * x + y * y)", "-y / (x * x + y * y)"),
         broadcast=True)
-defrule(math.hypot, "x, y", ("g * x / ans", "g * y / ans"), ("dx * x / ans", "dy * y / ans"))
-defrule(np.logaddexp, "x, y", ("g * np.exp(x - ans)", "g * np.exp(y - ans)"),
-        ("dx * np.exp(x - ans)", "dy * np.exp(y - ans)"), broadcast=True)
+defrule(np.sinh, "x", deriv="np.cosh(x)")
+defrule(np.cosh, "x", deriv="np.sinh(x)")
+defrule(math.sinh, "x", deriv="math.cosh(x)")
+defrule(math.cosh, "x", deriv="math.sinh(x)")
+defrule((np.tanh, math.tanh), "x", deriv="1 - ans * ans")
+defrule(np.arcsinh, "x", deriv="1 / np.sqrt(x * x + 1)")
+defrule(np.arccosh, "x", deriv="1 / np.sqrt(x * x - 1)")
+defrule(np.arctanh, "x", deriv="1 / (1 - x * x)")
+defrule(math.erf, "x", deriv="1.1283791670955126 * math.exp(-x * x)")
+# np.abs, np.real, np.imag, np.conj, np.angle: in rules_complex (not holomorphic)
+defrule(np.maximum, "x, y", deriv=("x >= y", "x < y"), broadcast=True)
+defrule(np.minimum, "x, y", deriv=("x <= y", "x > y"), broadcast=True)
+# max(a, b) / min(a, b) of two numbers (the builtins over a sequence are not covered)
+defrule(builtins.max, "x, y", deriv=("x >= y", "x < y"), broadcast=True)
+defrule(builtins.min, "x, y", deriv=("x <= y", "x > y"), broadcast=True)
+defrule(np.fmax, "x, y", deriv=("x >= y", "x < y"), broadcast=True)
+defrule(np.fmin, "x, y", deriv=("x <= y", "x > y"), broadcast=True)
+defrule(np.hypot, "x, y", deriv=("x / ans", "y / ans"), broadcast=True)
+defrule(math.hypot, "x, y", deriv=("x / ans", "y / ans"))
+defrule(np.logaddexp, "x, y", deriv=("np.exp(x - ans)", "np.exp(y - ans)"), broadcast=True)
 defrule(np.where, "condition, x, y", (None, "np.where(condition, g, 0.0)",
                                       "np.where(condition, 0.0, g)"),
         (None, "np.where(condition, dx, 0.0)", "np.where(condition, 0.0, dy)"), broadcast=True,
         shaped=True)
-defrule(np.clip, "a, a_min, a_max",
-        ("g * clip_mask(a, a_min, a_max)", "g * (a < a_min)", "g * (a > a_max)"),
-        ("da * clip_mask(a, a_min, a_max)", "da_min * (a < a_min)", "da_max * (a > a_max)"),
+defrule(np.clip, "a, a_min, a_max", deriv=("clip_mask(a, a_min, a_max)", "a < a_min", "a > a_max"),
         broadcast=True, shaped=True)
 defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",), shaped=True)
 deffacts(np.asarray, view=True)  # (may return its argument itself)
@@ -154,32 +138,30 @@ defrule(np.outer, "a, b", ("np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
 defrule(np.inner, "a, b", ("dot_vjp_a(g, a, np.swapaxes(np.atleast_2d(b), -1, -2)) if np.ndim(b) > 1 else g * b",
                            "g * a"), ("np.inner(da, b)", "np.inner(a, db)"))
 defrule(np.trace, "a, offset=0, axis1=0, axis2=1", ("trace_vjp(g, a, offset, axis1, axis2)",),
-        ("np.trace(da, offset, axis1, axis2)",), shaped=True)
-defrule(np.transpose, "a, axes=None", ("untranspose(g, axes)",), ("np.transpose(da, axes)",),
-        shaped=True, same_kind=True, view=True)
-defrule(np.swapaxes, "a, axis1, axis2", ("np.swapaxes(g, axis1, axis2)", None, None),
-        ("np.swapaxes(da, axis1, axis2)",), shaped=True, view=True)
-defrule(np.moveaxis, "a, source, destination",
-        ("np.moveaxis(g, destination, source)", None, None),
-        ("np.moveaxis(da, source, destination)",), shaped=True, view=True)
-defrule(np.reshape, "a, shape", ("reshape_like(g, a)", None), ("np.reshape(da, shape)",),
-        shaped=True, same_kind=True, view=True)
-defrule(np.ravel, "a", ("reshape_like(g, a)",), ("np.ravel(da)",), shaped=True, same_kind=True,
-        view=True)
-defrule(np.squeeze, "a, axis=None", ("reshape_like(g, a)",), ("np.squeeze(da, axis)",),
-        shaped=True, same_kind=True, view=True)
-defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)", None), ("np.expand_dims(da, axis)",),
-        shaped=True, same_kind=True, view=True)
-defrule(np.atleast_1d, "a", ("reshape_like(g, a)",), ("np.atleast_1d(da)",), shaped=True, view=True)
-defrule(np.atleast_2d, "a", ("reshape_like(g, a)",), ("np.atleast_2d(da)",), shaped=True, view=True)
-defrule(np.atleast_3d, "a", ("reshape_like(g, a)",), ("np.atleast_3d(da)",), view=True)
+        linear=True, shaped=True)
+defrule(np.transpose, "a, axes=None", ("untranspose(g, axes)",), linear=True, shaped=True,
+        same_kind=True, view=True)
+defrule(np.swapaxes, "a, axis1, axis2", ("np.swapaxes(g, axis1, axis2)", None, None), linear=True,
+        shaped=True, view=True)
+defrule(np.moveaxis, "a, source, destination", ("np.moveaxis(g, destination, source)", None, None),
+        linear=True, shaped=True, view=True)
+defrule(np.reshape, "a, shape", ("reshape_like(g, a)", None), linear=True, shaped=True,
+        same_kind=True, view=True)
+defrule(np.ravel, "a", ("reshape_like(g, a)",), linear=True, shaped=True, same_kind=True, view=True)
+defrule(np.squeeze, "a, axis=None", ("reshape_like(g, a)",), linear=True, shaped=True,
+        same_kind=True, view=True)
+defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)", None), linear=True, shaped=True,
+        same_kind=True, view=True)
+defrule(np.atleast_1d, "a", ("reshape_like(g, a)",), linear=True, shaped=True, view=True)
+defrule(np.atleast_2d, "a", ("reshape_like(g, a)",), linear=True, shaped=True, view=True)
+defrule(np.atleast_3d, "a", ("reshape_like(g, a)",), linear=True, view=True)
 defrule(np.linalg.det, "a",
         ("np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",),
         ("ans * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)",), expensive=True)
 defrule(np.linalg.inv, "a", ("-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",),
         ("-(ans @ da @ ans)",), expensive=True)
-defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), ("np.broadcast_to(da, shape)",),
-        shaped=True, same_kind=True, view=True)
+defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), linear=True, shaped=True,
+        same_kind=True, view=True)
 defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"}, shaped=True, fresh=True)
 defrule(nm.r_concat, "parts", (None,), (None,), seq_vjp={"parts": "r_unconcat(g, parts)"})
@@ -189,13 +171,14 @@ defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstac
 defrule(np.einsum, "subscripts, *operands", (), (),
         seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"},
         shaped=True, expensive=True)
-defrule(np.cumsum, "a, axis=None", ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),
-        ("np.cumsum(da, axis)",), shaped=True, same_kind=True, expensive=True)
-defrule(np.flip, "m, axis=None", ("np.flip(g, axis)",), ("np.flip(dm, axis)",), view=True)
+defrule(np.cumsum, "a, axis=None",
+        ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),
+        linear=True, shaped=True, same_kind=True, expensive=True)
+defrule(np.flip, "m, axis=None", ("np.flip(g, axis)",), linear=True, view=True)
 defrule(np.take, "a, indices, axis=None",
         ("reshape_like(unindex(g, np.ravel(a), indices), a) if axis is None else "
          "unindex(g, a, (slice(None),) * (axis % np.ndim(a)) + (indices,))", None),
-        ("np.take(da, indices, axis)", None))
+        linear=True)
 
 # --- indexing: x[idx] -----------------------------------------------------------------
 defrule(operator.getitem, "x, idx", ("unindex(g, x, idx)", None), ("dx[idx]", None))

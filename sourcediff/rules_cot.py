@@ -114,8 +114,8 @@ defrule(nl.multi_dot_vjp, "v, arrays, i",
                            "for k, p in enumerate(arrays)], j) for j, a in enumerate(arrays)]"})
 
 # --- np.sinc's derivatives, any order ---------------------------------------------------------
-defrule(nr.sinc_d2, "x", ("g * sinc_dn(x, 3)",), ("dx * sinc_dn(x, 3)",))
-defrule(nc.sinc_dn, "x, n", ("g * sinc_dn(x, n + 1)", None), ("dx * sinc_dn(x, n + 1)", None))
+defrule(nr.sinc_d2, "x", deriv="sinc_dn(x, 3)")
+defrule(nc.sinc_dn, "x, n", deriv=("sinc_dn(x, n + 1)", None))
 # einsum_at(v, s, ops, i): einsum(s, *ops) with ops[i] = v (multilinear, as einsum)
 defrule(nc.einsum_at, "v, subscripts, operands, i",
         {"v": "einsum_vjp(g, subscripts, [v if j == i else o for j, o in enumerate(operands)], i)",

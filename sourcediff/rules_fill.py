@@ -39,6 +39,5 @@ defrule(nf.arange_cot, "v, stop, which=0", ("arange_dot(g, v, stop, which)", Non
         ("arange_cot(dv, stop, which)", None))
 defrule(nf.arange_dot, "d, ans_, stop, which=0", ("arange_cot(g, stop, which)", None, None),
         ("arange_dot(dd, ans_, stop, which)", None, None))
-defrule(np.heaviside, "x1, x2", (None, "g * (x1 == 0)"), (None, "dx2 * (x1 == 0)"),
-        broadcast=True)
+defrule(np.heaviside, "x1, x2", deriv=(None, "x1 == 0"), broadcast=True)
 defrule(np.random.normal, "loc=0.0, scale=1.0, size=None", refuse=("loc", "scale"))
