@@ -17,7 +17,7 @@ from . import runtime
 _KEEPALIVE: list = []       # keep keyed objects alive so ids stay unique
 
 
-def _key(fn):
+def key(fn):
     """A function's key; a bound method's (``scipy.stats.norm.pdf``, a new object at each
     attribute read) is its object's and function's."""
     if isinstance(fn, types.MethodType):
@@ -25,7 +25,7 @@ def _key(fn):
     return id(fn)
 
 
-def _same(a, b):
+def same(a, b):
     return a is b or (isinstance(a, types.MethodType) and a == b)
 
 
@@ -34,13 +34,13 @@ class Facts:
     """What a call of one function or runtime helper does, besides its derivative."""
 
     shaped: bool = False      # its output's shape follows from its inputs' shapes (never data)
-    shape_like: int | None = None   # (a helper) its output has the shape of this argument
+    shape_like: int | None = None  # (a helper) its output has the shape of this argument
     same_kind: bool = False   # its output has the dtype kind of its first argument
     float_ufunc: bool = False  # a unary ufunc: float64 in, a new float64 out (it takes out=)
     fresh: bool = False       # it returns a new array, sharing no data with its arguments
     view: bool = False        # it may return a view of its first argument (shared data)
     writes: bool = False      # it changes an argument in place (np.copyto)
-    pure: bool | None = None       # True: it only computes its result; False: it has effects
+    pure: bool | None = None  # True: it only computes its result; False: it has effects
     expensive: bool = False   # worth saving rather than computing again (remat)
     boolean: bool = False     # its output is boolean (a comparison, a mask)
 
@@ -57,16 +57,16 @@ def _note_names(name, facts):
     if name is None:
         return
     for fact in FACT_NAMES:
-        if getattr(facts, fact) not in (False, None):
+        if getattr(facts, fact) is not False and getattr(facts, fact) is not None:
             _NAMED.setdefault(fact, set()).add(name)
 
 
 def deffacts(*fns, **facts):
     """Declare facts of functions (added to what their declaration says)."""
     for fn in fns:
-        old = _FACTS.get(_key(fn))
-        new = replace(old[1] if old is not None and _same(old[0], fn) else NO_FACTS, **facts)
-        _FACTS[_key(fn)] = (fn, new)
+        old = _FACTS.get(key(fn))
+        new = replace(old[1] if old is not None and same(old[0], fn) else NO_FACTS, **facts)
+        _FACTS[key(fn)] = (fn, new)
         _KEEPALIVE.append(fn)
         _note_names(getattr(fn, "__name__", None), new)
 
@@ -85,8 +85,8 @@ def defchanging(*methods):
 
 def of(fn):
     """The :class:`Facts` of a function (a runtime helper's by its name)."""
-    hit = _FACTS.get(_key(fn))
-    if hit is not None and _same(hit[0], fn):
+    hit = _FACTS.get(key(fn))
+    if hit is not None and same(hit[0], fn):
         return hit[1]
     name = getattr(fn, "__name__", None)
     if name in _HELPER_FACTS and runtime.HELPERS.get(name) is fn:

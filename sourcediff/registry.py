@@ -39,7 +39,9 @@ from dataclasses import dataclass, field
 
 from . import nodes as N
 from . import runtime
-from .facts import _key, _same, defchanging, deffacts, defhelper  # noqa: F401 (declarations)
+from .facts import defchanging, deffacts, defhelper  # noqa: F401 (the rules modules declare)
+from .facts import key as _key
+from .facts import same as _same
 
 _RULES: dict = {}          # id(function) -> Rule
 _KEEPALIVE: list = []       # keep keyed objects alive so ids stay unique
@@ -188,7 +190,7 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
 
     ``deriv`` (instead of ``vjp`` and ``jvp``) gives each parameter's local derivative,
     ``linear=True`` the forward template of a function linear in its first parameter, and
-    the other keywords the call's :class:`Facts`.
+    the other keywords the call's :class:`~sourcediff.facts.Facts`.
     """
     if not isinstance(fns, (tuple, list)):
         fns = (fns,)
@@ -203,7 +205,8 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
     if linear:
         if jvp:
             raise TypeError("defrule: give linear=True or jvp=, not both")
-        jvps = {names[0]: f"{name or qualified_name(fns[0])}({', '.join(['d' + names[0]] + names[1:])})"}
+        first, *rest = names
+        jvps = {first: f"{name or qualified_name(fns[0])}({', '.join(['d' + first, *rest])})"}
     nondiff = frozenset({k for k, v in vjps.items() if v is None} | {
         p.name for p in plist if p.name not in vjps and not p.required and not p.variadic}) - set(
         refuse)
@@ -257,7 +260,7 @@ def _from_deriv(names, deriv):
 
 def defnondiff(*fns, **facts):
     """Functions whose outputs never carry a gradient (``np.sign``, ``len``...); the
-    keywords are their :class:`Facts`."""
+    keywords are their :class:`~sourcediff.facts.Facts`."""
     for fn in fns:
         _NONDIFF[_key(fn)] = fn
         _KEEPALIVE.append(fn)

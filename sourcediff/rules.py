@@ -1,8 +1,11 @@
-"""The rule table: every primitive's derivative, written once.
+"""The rule table: every primitive's derivative and facts, written once.
 
 Read a line as: ``defrule(functions, "parameters", vjp=(one reverse template
-per parameter), jvp=(one forward term per parameter))``. See
-:mod:`sourcediff.registry` for the template vocabulary. The compiler inlines
+per parameter), jvp=(one forward term per parameter))``, or ``deriv=`` (each
+parameter's local derivative: both templates) or ``linear=True`` (the forward
+template is the function applied to the tangent); the other keywords are the
+call's facts (:mod:`sourcediff.facts`: ``shaped``, ``view``, ``expensive``...).
+See :mod:`sourcediff.registry` for the template vocabulary. The compiler inlines
 these templates into generated code; the tape compiles them to callables.
 """
 
