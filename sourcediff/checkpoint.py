@@ -10,7 +10,15 @@ holds about ``2 sqrt(n)`` states and runs each step twice forward. Each step is
 differentiated by sourcediff itself (its split adjoint, compiled once).
 ``make_loop(snapshots=s)`` gives a loop on Griewank's binomial schedule (Revolve) with
 ``s`` snapshots, for tighter memory; ``make_loop(every=k)`` segments of ``k`` steps.
-``loop``'s own docstring has the examples; docs/checkpointing.md the measurements.
+docs/checkpointing.md has the measurements; ``loop``'s docstring more examples.
+
+Examples
+--------
+>>> from sourcediff import checkpoint, grad
+>>> def step(h, a):
+...     return 0.5 * (h + a / h)   # Newton's iteration for sqrt(a)
+>>> round(grad(lambda a: checkpoint.loop(step, 1.0, 50, a))(4.0), 12)  # d sqrt(a) / da
+0.25
 """
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ from collections import Counter
 import gast
 import numpy as np
 
+from . import facts
 from . import nodes as N
 from .errors import UnsupportedSyntaxError, columns
 from .resolve import static_value
-from .runtime import copy_of, zeros_for
+from .runtime import copy_of
 from .signature import param_names
 
 TAPE = "or differentiate it with the runtime tape: grad(f, mode='tape')"
@@ -157,13 +158,6 @@ def check_discarded_call(parsed, call, touched, ns):
              "only grow with .append")
 
 
-_CHANGING_METHODS = {"sort", "fill", "resize", "put", "partition", "itemset", "setflags",
-                     "byteswap", "append", "extend", "insert", "pop", "remove", "clear",
-                     "update", "setdefault", "popitem", "__setitem__", "__iadd__"}
-_CHANGING_FUNCTIONS = {"copyto", "put", "place", "putmask", "fill_diagonal", "shuffle", "at",
-                       "put_along_axis", "setattr"}
-
-
 def _leaves_unchanged(fn, call, touched, depth=0):
     """Whether ``fn``, a Python function whose source can be read (``plot(ax, mat)``),
     leaves the arguments of ``call`` that hold ``touched`` names unchanged: its code
@@ -213,7 +207,7 @@ def _changes(tree, watched, glob, depth):
             continue
         f = node.func
         if isinstance(f, ast.Attribute) and _root(f.value) in watched \
-                and f.attr in _CHANGING_METHODS:
+                and facts.changes_object(f.attr):
             return True
         if any(k.arg == "out" and _root(k.value) in watched for k in node.keywords):
             return True
@@ -221,7 +215,7 @@ def _changes(tree, watched, glob, depth):
         if not passed and not any(_root(k.value) in watched for k in node.keywords):
             continue
         name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
-        if name in _CHANGING_FUNCTIONS:
+        if facts.named(name, "writes"):  # np.copyto(p, ...), np.add.at(p, ...)
             return True
         callee = glob.get(f.id) if isinstance(f, ast.Name) else None
         if callee is not None and getattr(callee, "__module__", "").split(".")[0] not in (
@@ -235,11 +229,6 @@ def _changes(tree, watched, glob, depth):
             if node.keywords or not _leaves_unchanged(callee, inner, ["_sd_x"], depth + 1):
                 return True
     return False
-
-
-_FRESH = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
-          "full_like", "copy", "array", "arange", "linspace", "eye", "identity", "stack",
-          "concatenate", "outer", "dot", "matmul")
 
 
 def check_inplace(parsed, body, params, ns):
@@ -305,11 +294,6 @@ def _moved(module):
     return out
 
 
-_VIEWS = ("reshape", "transpose", "ravel", "squeeze", "expand_dims", "swapaxes", "moveaxis",
-          "flip", "fliplr", "flipud", "asarray", "atleast_1d", "atleast_2d", "atleast_3d",
-          "broadcast_to", "diagonal", "real", "imag")
-
-
 def _view_of(v, ns, np):
     """The name whose data ``v`` may share without copying (``y.T``, ``np.reshape(y)``...)."""
     while True:
@@ -318,11 +302,10 @@ def _view_of(v, ns, np):
         if isinstance(v, gast.Attribute) and v.attr in ("T", "mT", "real", "imag"):
             v = v.value
         elif isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and (
-                v.func.attr in _VIEWS or v.func.attr == "view") and static_value(
+                facts.named(v.func.attr, "view") or v.func.attr == "view") and static_value(
                 v.func, ns) is not getattr(np, v.func.attr, None):
             v = v.func.value  # a method: y.reshape(...)
-        elif isinstance(v, gast.Call) and v.args and any(
-                static_value(v.func, ns) is getattr(np, n, None) for n in _VIEWS):
+        elif isinstance(v, gast.Call) and v.args and facts.of(static_value(v.func, ns)).view:
             v = v.args[0]
         else:
             return None
@@ -349,6 +332,5 @@ def own_arguments(parsed, body, params, ns):
 
 
 def _is_fresh(fn, np):
-    if fn is zeros_for or fn is copy_of:  # an adjoint buffer (grad of grad), an own copy
-        return True
-    return isinstance(fn, np.ufunc) or any(fn is getattr(np, n, None) for n in _FRESH)
+    # (fresh: np.zeros..., an adjoint buffer zeros_for (grad of grad), an own copy copy_of)
+    return isinstance(fn, np.ufunc) or facts.of(fn).fresh

@@ -13,6 +13,7 @@ import operator
 
 import gast
 
+from . import facts
 from . import nodes as N
 
 
@@ -183,11 +184,6 @@ def _merge_constants(node):
     return out
 
 
-_BOOL_FUNCS = {"greater", "less", "equal", "not_equal", "greater_equal", "less_equal",
-               "logical_and", "logical_or", "logical_not", "logical_xor", "isnan", "isinf",
-               "isfinite", "signbit"}
-
-
 def _may_be_bool(node):
     """An expression whose value is boolean (a comparison, a mask): ``1.0 * node`` is a
     float array, ``node`` alone is not."""
@@ -198,7 +194,7 @@ def _may_be_bool(node):
     if isinstance(node, gast.Call):
         f = node.func
         name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", None)
-        return name in _BOOL_FUNCS
+        return facts.named(name, "boolean")
     return False
 
 

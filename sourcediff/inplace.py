@@ -26,6 +26,7 @@ import functools
 import gast
 import numpy as np
 
+from . import facts
 from . import nodes as N
 from . import shapes
 from .duck import is_duck
@@ -40,16 +41,6 @@ R = "real"      # any other bool, integer or float dtype (never complex)
 _ARITH = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.MatMult, gast.FloorDiv,
           gast.Mod)
 _IN_PLACE = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "divide"}
-# unary ufuncs with a float64 result for a float64 argument
-_FLOAT_UFUNCS = {np.tanh, np.exp, np.log, np.sin, np.cos, np.tan, np.sqrt, np.sinh, np.cosh,
-                 np.arctan, np.arcsin, np.arccos, np.arctanh, np.arcsinh, np.log1p, np.expm1,
-                 np.log2, np.log10, np.exp2, np.square, np.abs, np.absolute, np.negative,
-                 np.cbrt, np.fabs}
-# calls whose result has the dtype kind of their first argument (a float64 stays float64)
-_SAME_KIND = {np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.transpose, np.reshape,
-              np.broadcast_to, np.squeeze, np.ravel, np.expand_dims, np.copy, np.cumsum}
-_SAME_KIND_HELPERS = {"unbroadcast", "unreduce", "unreduce_select", "real_cot",
-                      "reshape_like", "broadcast_like"}
 
 
 def kind_of(value):
@@ -124,12 +115,13 @@ class Kinds:
         if not e.args:
             return None
         first = self.of(e.args[0])
-        if isinstance(e.func, gast.Name) and e.func.id in _SAME_KIND_HELPERS:
+        # (same_kind: a float64 stays float64; float_ufunc: a unary ufunc, float64 out)
+        if isinstance(e.func, gast.Name) and facts.of_helper(e.func.id).same_kind:
             return first if first in (F, None) else R
         fn = static_value(e.func, self.ns)
         if fn is MISSING:
             return None
-        if fn in _SAME_KIND or fn in _FLOAT_UFUNCS and len(e.args) == 1:
+        if facts.of(fn).same_kind or facts.of(fn).float_ufunc and len(e.args) == 1:
             return first if first in (F, None) else R
         if fn in (np.dot, np.matmul) and len(e.args) == 2:
             return _combine(first, self.of(e.args[1]))
@@ -223,7 +215,7 @@ class _Rewriter:
                     return head + [N.expr_stmt(N.call(ufunc, [e.left, N.name(a)], [
                         N.keyword("out", N.name(a))]))]
             if isinstance(e, gast.Call) and len(e.args) == 1 and not e.keywords \
-                    and static_value(e.func, self.ns) in _FLOAT_UFUNCS \
+                    and facts.of(static_value(e.func, self.ns)).float_ufunc \
                     and self.fits(e.args[0], None, shape, a):
                 return self.expand(a, e.args[0]) + [N.expr_stmt(N.call(
                     e.func, [N.name(a)], [N.keyword("out", N.name(a))]))]
@@ -254,7 +246,7 @@ class _Rewriter:
             return isinstance(e.op, gast.USub)
         if isinstance(e, gast.Call) and not e.keywords:
             fn = static_value(e.func, self.ns)
-            return fn in _FLOAT_UFUNCS and len(e.args) == 1 \
+            return facts.of(fn).float_ufunc and len(e.args) == 1 \
                 or fn in (np.dot, np.matmul) and len(e.args) == 2
         return False
 

@@ -14,17 +14,13 @@ from collections import Counter
 import gast
 
 from . import nodes as N
-from . import registry, runtime
+from . import facts, registry, runtime
 from .fold import fold
 from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from .zeros import zero_adjoints
 from .resolve import MISSING, static_value
-
-_IMPURE_HELPERS = {"scatter_add", "pop_cot", "split_call", "split_method", "pullback_of",
-                   "jvp_pair"}
-_PURE_BUILTINS = (slice, range, reversed, len, tuple, list)
 
 
 def pure_function(fn):
@@ -45,7 +41,7 @@ def pure_function(fn):
     rule = registry.lookup(fn)
     if rule is not None:
         return rule.user_vjp is None and rule.user_jvp is None
-    return registry.is_nondiff(fn) or any(fn is b for b in _PURE_BUILTINS)
+    return registry.is_nondiff(fn) or facts.of(fn).pure is True  # (slice, range, len...)
 
 
 class Info:
@@ -146,7 +142,7 @@ class Optimizer:
         for node in N.walk(expr):
             if isinstance(node, gast.Call):
                 if isinstance(node.func, gast.Name) and node.func.id in runtime.HELPERS:
-                    if node.func.id in _IMPURE_HELPERS:
+                    if facts.of_helper(node.func.id).pure is False:  # (scatter_add...)
                         return False
                     continue
                 fn = static_value(node.func, self.ns)

@@ -20,17 +20,28 @@ its ``d<param>``; the output tangent is the sum of the active terms.
 machinery sums each cotangent back to its operand's shape (``unbroadcast``)
 and broadcasts each tangent term to the output's shape, and the compiler
 leaves both out where it knows the shapes already agree.
+
+``deriv=`` gives both templates of an elementwise function from its local derivative:
+``deriv="np.cosh(x)"`` is ``g * np.cosh(x)`` in reverse mode and ``dx * np.cosh(x)`` in
+forward mode (one per parameter, like ``vjp``). ``linear=True`` declares a function linear
+in its first parameter: its forward template is the function applied to that tangent
+(``np.reshape(da, shape)``).
+
+The other keywords of ``defrule`` and ``defnondiff`` are the call's facts (shape, dtype,
+aliasing, purity...: :mod:`sourcediff.facts`), declared with its derivative.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
-import types
 from dataclasses import dataclass, field
-
 
 from . import nodes as N
 from . import runtime
+from .facts import defchanging, deffacts, defhelper  # noqa: F401 (the rules modules declare)
+from .facts import key as _key
+from .facts import same as _same
 
 _RULES: dict = {}          # id(function) -> Rule
 _KEEPALIVE: list = []       # keep keyed objects alive so ids stay unique
@@ -166,20 +177,8 @@ def _parse_params(spec):
     return params
 
 
-def _key(fn):
-    """A function's key; a bound method's (``scipy.stats.norm.pdf``, a new object at each
-    attribute read) is its object's and function's."""
-    if isinstance(fn, types.MethodType):
-        return (id(fn.__self__), id(fn.__func__))
-    return id(fn)
-
-
-def _same(a, b):
-    return a is b or (isinstance(a, types.MethodType) and a == b)
-
-
 def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=None,
-            refuse=()):
+            refuse=(), deriv=None, linear=False, **facts):
     """Register one rule for one or more aliases (``np.sin`` and ``math.sin``...).
 
     ``vjp`` and ``jvp`` are tuples aligned with the non-variadic parameters
@@ -188,13 +187,26 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
     (``axis=None``); one without a default and without a rule is refused when a
     differentiated value reaches it, and so is each parameter named in ``refuse`` (one
     the output depends on in a way no rule states: ``np.random.normal``'s ``loc``).
+
+    ``deriv`` (instead of ``vjp`` and ``jvp``) gives each parameter's local derivative,
+    ``linear=True`` the forward template of a function linear in its first parameter, and
+    the other keywords the call's :class:`~sourcediff.facts.Facts`.
     """
     if not isinstance(fns, (tuple, list)):
         fns = (fns,)
     plist = _parse_params(params)
     names = [p.name for p in plist if not p.variadic]
+    if deriv is not None:
+        if vjp or jvp:
+            raise TypeError("defrule: give deriv= or vjp= and jvp=, not both")
+        vjp, jvp = _from_deriv(names, deriv)
     vjps = dict(vjp) if isinstance(vjp, dict) else dict(zip(names, vjp))
     jvps = dict(jvp) if isinstance(jvp, dict) else dict(zip(names, jvp))
+    if linear:
+        if jvp:
+            raise TypeError("defrule: give linear=True or jvp=, not both")
+        first, *rest = names
+        jvps = {first: f"{name or qualified_name(fns[0])}({', '.join(['d' + first, *rest])})"}
     nondiff = frozenset({k for k, v in vjps.items() if v is None} | {
         p.name for p in plist if p.name not in vjps and not p.required and not p.variadic}) - set(
         refuse)
@@ -206,14 +218,53 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
                     dict(seq_vjp or {}), nondiff)
         _RULES[_key(fn)] = rule
         _KEEPALIVE.append(fn)
+    deffacts(*fns, **facts)
     return rule
 
 
-def defnondiff(*fns):
-    """Functions whose outputs never carry a gradient (``np.sign``, ``len``...)."""
+def _scaled(d, g):
+    """The template ``g`` times the local derivative ``d``, written as a person would:
+    ``-np.sin(x)`` gives ``-g * np.sin(x)``, ``1 / x`` gives ``g / x``, ``1 + x`` gives
+    ``g * (1 + x)``."""
+    top = ast.parse(d, mode="eval").body
+    if not (_enclosed(d) or isinstance(top, ast.BinOp) and isinstance(top.op, (ast.Mult, ast.Div))
+            or isinstance(top, (ast.UnaryOp, ast.Call, ast.Name, ast.Attribute, ast.Subscript,
+                                ast.Constant))):
+        return f"{g} * ({d})"  # a sum, a comparison...: in parentheses
+    sign, body = ("-", d[1:]) if d.startswith("-") else ("", d)
+    if body.startswith("1 / "):
+        return f"{sign}{g} / {body[4:]}"
+    return f"{sign}{g} * {body}"
+
+
+def _enclosed(d):
+    """``d`` is one parenthesised expression: ``(a - b)``, not ``(a) - (b)``."""
+    depth = 0
+    for i, c in enumerate(d):
+        depth += (c == "(") - (c == ")")
+        if depth == 0:
+            return i == len(d) - 1 and d[0] == "("
+    return False
+
+
+def _from_deriv(names, deriv):
+    """The reverse and forward templates (dicts by parameter) of local derivatives."""
+    if isinstance(deriv, str):
+        deriv = (deriv,)
+    if not isinstance(deriv, dict):
+        deriv = dict(zip(names, deriv))
+    vjp = {p: None if d is None else _scaled(d, "g") for p, d in deriv.items()}
+    jvp = {p: None if d is None else _scaled(d, "d" + p) for p, d in deriv.items()}
+    return vjp, jvp
+
+
+def defnondiff(*fns, **facts):
+    """Functions whose outputs never carry a gradient (``np.sign``, ``len``...); the
+    keywords are their :class:`~sourcediff.facts.Facts`."""
     for fn in fns:
         _NONDIFF[_key(fn)] = fn
         _KEEPALIVE.append(fn)
+    deffacts(*fns, **facts)
 
 
 def defmethod(name, fn):

@@ -26,11 +26,8 @@ import math
 import gast
 import numpy as np
 
+from . import facts
 from . import nodes as N
-
-_EXPENSIVE = {"matmul", "dot", "einsum", "tensordot", "inner", "outer", "solve", "inv",
-              "cholesky", "svd", "eigh", "det", "slogdet", "lstsq", "pinv", "kron",
-              "convolve", "correlate", "fft", "ifft", "cumsum", "cumprod", "sort", "argsort"}
 
 
 def rematerialise(fdef, sh, pure):
@@ -217,7 +214,7 @@ def _expensive(e):
         if isinstance(n, gast.Call):
             f = n.func
             name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
-            if name in _EXPENSIVE:
+            if facts.named(name, "expensive"):
                 return True
     return False
 

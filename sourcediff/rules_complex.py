@@ -36,8 +36,8 @@ defrule(np.angle, "z, deg=False",
          "(57.29577951308232 if deg else 1.0)",),
         ("np.imag(dz * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z)))) * "
          "(57.29577951308232 if deg else 1.0)",))
-defrule(np.real, "val", ("np.real(g)",), ("np.real(dval)",))
-defrule(np.imag, "val", ("-1j * np.real(g)",), ("np.imag(dval)",))
+defrule(np.real, "val", ("np.real(g)",), linear=True, view=True)
+defrule(np.imag, "val", ("-1j * np.real(g)",), linear=True, view=True)
 defrule((np.conj, np.conjugate), "x", ("np.conj(g)",), ("np.conj(dx)",))
 defrule(builtins.complex, "real=0.0, imag=0.0", ("g", "1j * g"), ("dreal + 0j", "1j * dimag"))
 defmethod("conj", np.conj)

@@ -84,7 +84,8 @@ defrule(rt.prod_vjp, "v, ans_, x, axis=None, keepdims=False",
          "-g * ans / x if np.ndim(x) else 0.0 * x"),
         ("prod_vjp(dv, ans_, x, axis, keepdims)",
          "prod_vjp(v, dans_, x, axis, keepdims) if np.ndim(x) else 0.0 * dans_",
-         "-prod_vjp(v, ans_, x, axis, keepdims) * dx / x if np.ndim(x) else 0.0 * dx"))
+         "-prod_vjp(v, ans_, x, axis, keepdims) * dx / x if np.ndim(x) else 0.0 * dx"),
+        shape_like=2)
 defrule(rt.norm_vjp, "v, ans_, x, ord=None, axis=None, keepdims=False",
         ("unbroadcast(np.sum(g * norm_vjp(np.ones_like(ans_), ans_, x, ord, axis, keepdims), "
          "axis=axis, keepdims=keepdims), v)",
@@ -92,7 +93,7 @@ defrule(rt.norm_vjp, "v, ans_, x, ord=None, axis=None, keepdims=False",
          "norm_x_cot(v, ans_, x, g, ord, axis, keepdims)"),
         ("norm_vjp(dv, ans_, x, ord, axis, keepdims)",
          "norm_vjp_dans(v, ans_, x, dans_, ord, axis, keepdims)",
-         "norm_vjp_dx(v, ans_, x, dx, ord, axis, keepdims)"))
+         "norm_vjp_dx(v, ans_, x, dx, ord, axis, keepdims)"), shape_like=2)
 
 # --- multilinear: the cotangent of operand i, differentiated in g and the other operands ----
 # <G, einsum_vjp(v, s, ops, i)> = <v, einsum(s, ops with ops[i] = G)>: so the reverse rule in
@@ -113,8 +114,8 @@ defrule(nl.multi_dot_vjp, "v, arrays, i",
                            "for k, p in enumerate(arrays)], j) for j, a in enumerate(arrays)]"})
 
 # --- np.sinc's derivatives, any order ---------------------------------------------------------
-defrule(nr.sinc_d2, "x", ("g * sinc_dn(x, 3)",), ("dx * sinc_dn(x, 3)",))
-defrule(nc.sinc_dn, "x, n", ("g * sinc_dn(x, n + 1)", None), ("dx * sinc_dn(x, n + 1)", None))
+defrule(nr.sinc_d2, "x", deriv="sinc_dn(x, 3)")
+defrule(nc.sinc_dn, "x, n", deriv=("sinc_dn(x, n + 1)", None))
 # einsum_at(v, s, ops, i): einsum(s, *ops) with ops[i] = v (multilinear, as einsum)
 defrule(nc.einsum_at, "v, subscripts, operands, i",
         {"v": "einsum_vjp(g, subscripts, [v if j == i else o for j, o in enumerate(operands)], i)",

@@ -24,43 +24,36 @@ _ONE = "None if n is None else (n,)"   # a 1-D transform's n as an n-D one's s
 for _f in (np.fft.fft, np.fft.ifft):
     _name = _f.__name__
     defrule(_f, "a, n=None, axis=-1, norm=None",
-            (f"fit(np.fft.{_name}(g, None, axis, norm), a)",),
-            (f"np.fft.{_name}(da, n, axis, norm)",))
+            (f"fit(np.fft.{_name}(g, None, axis, norm), a)",), linear=True, expensive=True)
 for _f in (np.fft.fft2, np.fft.ifft2):
     _name = _f.__name__
     defrule(_f, "a, s=None, axes=(-2, -1), norm=None",
-            (f"fit(np.fft.{_name}(g, None, axes, norm), a)",),
-            (f"np.fft.{_name}(da, s, axes, norm)",))
+            (f"fit(np.fft.{_name}(g, None, axes, norm), a)",), linear=True)
 for _f in (np.fft.fftn, np.fft.ifftn):
     _name = _f.__name__
     defrule(_f, "a, s=None, axes=None, norm=None",
-            (f"fit(np.fft.{_name}(g, None, fft_axes(a, s, axes), norm), a)",),
-            (f"np.fft.{_name}(da, s, axes, norm)",))
+            (f"fit(np.fft.{_name}(g, None, fft_axes(a, s, axes), norm), a)",), linear=True)
 
 defrule(np.fft.rfft, "a, n=None, axis=-1, norm=None",
-        (f"rfftn_vjp(g, a, {_ONE}, (axis,), norm)",), ("np.fft.rfft(da, n, axis, norm)",))
-defrule(np.fft.rfft2, "a, s=None, axes=(-2, -1), norm=None",
-        ("rfftn_vjp(g, a, s, axes, norm)",), ("np.fft.rfft2(da, s, axes, norm)",))
-defrule(np.fft.rfftn, "a, s=None, axes=None, norm=None",
-        ("rfftn_vjp(g, a, s, axes, norm)",), ("np.fft.rfftn(da, s, axes, norm)",))
+        (f"rfftn_vjp(g, a, {_ONE}, (axis,), norm)",), linear=True)
+defrule(np.fft.rfft2, "a, s=None, axes=(-2, -1), norm=None", ("rfftn_vjp(g, a, s, axes, norm)",),
+        linear=True)
+defrule(np.fft.rfftn, "a, s=None, axes=None, norm=None", ("rfftn_vjp(g, a, s, axes, norm)",),
+        linear=True)
 defrule(np.fft.irfft, "a, n=None, axis=-1, norm=None",
-        (f"irfftn_vjp(g, a, {_ONE}, (axis,), norm)",), ("np.fft.irfft(da, n, axis, norm)",))
-defrule(np.fft.irfft2, "a, s=None, axes=(-2, -1), norm=None",
-        ("irfftn_vjp(g, a, s, axes, norm)",), ("np.fft.irfft2(da, s, axes, norm)",))
-defrule(np.fft.irfftn, "a, s=None, axes=None, norm=None",
-        ("irfftn_vjp(g, a, s, axes, norm)",), ("np.fft.irfftn(da, s, axes, norm)",))
+        (f"irfftn_vjp(g, a, {_ONE}, (axis,), norm)",), linear=True)
+defrule(np.fft.irfft2, "a, s=None, axes=(-2, -1), norm=None", ("irfftn_vjp(g, a, s, axes, norm)",),
+        linear=True)
+defrule(np.fft.irfftn, "a, s=None, axes=None, norm=None", ("irfftn_vjp(g, a, s, axes, norm)",),
+        linear=True)
 # hfft(a) is irfft(conj(a)) and ihfft(a) is conj(rfft(a)), each with the opposite norm
 defrule(np.fft.hfft, "a, n=None, axis=-1, norm=None",
-        (f"np.conj(irfftn_vjp(g, a, {_ONE}, (axis,), swap_norm(norm)))",),
-        ("np.fft.hfft(da, n, axis, norm)",))
+        (f"np.conj(irfftn_vjp(g, a, {_ONE}, (axis,), swap_norm(norm)))",), linear=True)
 defrule(np.fft.ihfft, "a, n=None, axis=-1, norm=None",
-        (f"rfftn_vjp(np.conj(g), a, {_ONE}, (axis,), swap_norm(norm))",),
-        ("np.fft.ihfft(da, n, axis, norm)",))
+        (f"rfftn_vjp(np.conj(g), a, {_ONE}, (axis,), swap_norm(norm))",), linear=True)
 # the shifts are permutations: each one's transpose is the other
-defrule(np.fft.fftshift, "x, axes=None", ("np.fft.ifftshift(g, axes)",),
-        ("np.fft.fftshift(dx, axes)",))
-defrule(np.fft.ifftshift, "x, axes=None", ("np.fft.fftshift(g, axes)",),
-        ("np.fft.ifftshift(dx, axes)",))
+defrule(np.fft.fftshift, "x, axes=None", ("np.fft.ifftshift(g, axes)",), linear=True)
+defrule(np.fft.ifftshift, "x, axes=None", ("np.fft.fftshift(g, axes)",), linear=True)
 defnondiff(nf.swap_norm, nf.fft_axes)
 # the sample frequencies k / (n d) are proportional to 1 / d (the spacing)
 for _fn in (np.fft.fftfreq, np.fft.rfftfreq):

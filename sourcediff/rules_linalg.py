@@ -32,21 +32,21 @@ defrule(np.linalg.solve, "a, b",
          f"{_GB}[..., :, None] * ans[..., None, :]), a)", f"unbroadcast({_GB}, b)"),
         ("np.linalg.solve(a, -np.matmul(da, ans)) if np.ndim(b) > 1 else "
          "np.linalg.solve(a, -np.matmul(da, ans[..., None]))[..., 0]",
-         "np.linalg.solve(a, db)"))
+         "np.linalg.solve(a, db)"), expensive=True)
 
 defrule(np.linalg.cholesky, "a",
         (f"lower_sym_adj({_t('np.linalg.inv(ans)')} @ chol_phi({_t('ans')} @ g) @ "
          "np.linalg.inv(ans))",),
         ("ans @ chol_phi(np.linalg.solve(ans, " + _t("np.linalg.solve(ans, " + _t("lower_sym(da)")
-                                                     + ")") + "))",))
+                                                     + ")") + "))",), expensive=True)
 defrule(np.linalg.slogdet, "a",
         (f"np.expand_dims({_cot(1)}, (-2, -1)) * {_t('np.linalg.inv(a)')}",),
-        ("(0.0 * ans[0], np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1))",))
+        ("(0.0 * ans[0], np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1))",), expensive=True)
 
 _EIG_S = (f"ans[1] @ ({_cot(0)}[..., None] * np.eye(np.shape(a)[-1]) + eigh_gapinv(ans[0]) * "
           f"({_t('ans[1]')} @ {_cot(1)})) @ {_t('ans[1]')}")
 defrule(np.linalg.eigh, "a, UPLO='L'", (f"lower_sym_adj({_EIG_S}, UPLO == 'U')",),
-        ("eigh_jvp(da, ans, UPLO)",))
+        ("eigh_jvp(da, ans, UPLO)",), expensive=True)
 _EIGV = "np.linalg.eigh(a, UPLO)[1]"
 defrule(np.linalg.eigvalsh, "a, UPLO='L'",
         (f"lower_sym_adj({_EIGV} @ (g[..., None] * {_t(_EIGV)}), UPLO == 'U')",),
@@ -72,7 +72,7 @@ _S_ONLY = "np.linalg.svd(a, full_matrices=False)"
 defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False",
         (f"(svd_guard(g, ans, a) * ({_U} @ ({_CORE}) @ {_VH} + {_EXTRA_U} + {_EXTRA_V}) if "
          f"compute_uv else {_S_ONLY}[0] @ (g[..., :, None] * {_S_ONLY}[2]))",),
-        ("svd_jvp(da, ans, a, full_matrices, compute_uv)",))
+        ("svd_jvp(da, ans, a, full_matrices, compute_uv)",), expensive=True)
 
 # p = pinv(a), of constant rank near a (the derivative of the Moore-Penrose inverse)
 _P, _PT, _I_M, _I_N = "ans", _t("ans"), "np.eye(np.shape(a)[-2])", "np.eye(np.shape(a)[-1])"
@@ -80,7 +80,7 @@ defrule(np.linalg.pinv, "a, rcond=None, hermitian=False",
         (f"-{_PT} @ g @ {_PT} + ({_I_M} - a @ {_P}) @ {_t('g')} @ {_P} @ {_PT} + "
          f"{_PT} @ {_P} @ {_t('g')} @ ({_I_N} - {_P} @ a)",),
         (f"-{_P} @ da @ {_P} + {_P} @ {_PT} @ {_t('da')} @ ({_I_M} - a @ {_P}) + "
-         f"({_I_N} - {_P} @ a) @ {_t('da')} @ {_PT} @ {_P}",))
+         f"({_I_N} - {_P} @ a) @ {_t('da')} @ {_PT} @ {_P}",), expensive=True)
 
 # multi_dot is multilinear: its tangent takes one operand's tangent at a time
 defrule(np.linalg.multi_dot, "arrays", (None,), {"arrays": "multi_dot_jvp(arrays, darrays)"},

@@ -50,7 +50,7 @@ defrule(np.linalg.lstsq, "a, b, rcond=None",
          f"{_R} * (da @ {_X2}), axis=0) if np.size(ans[1]) else 0.0 * ans[1]), 0.0, "
          "svd_jvp(da, None, a, False, False))",
          f"(np.reshape({_P} @ {_DB2}, np.shape(ans[0])), (2.0 * np.sum({_R} * {_DB2}, axis=0) "
-         "if np.size(ans[1]) else 0.0 * ans[1]), 0.0, 0.0 * ans[3])"))
+         "if np.size(ans[1]) else 0.0 * ans[1]), 0.0, 0.0 * ans[3])"), expensive=True)
 
 defrule(mf.up_blocks, "a, e", ("diag_blocks(g)", "upper_right(g)"),
         ("up_blocks(da, np.zeros(np.shape(da)))", "up_blocks(np.zeros(np.shape(de)), de)"))

@@ -72,19 +72,15 @@ defrule(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False",
 defrule(np.cumprod, "a, axis=None",
         ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g * ans) if axis is None else g * ans, "
          "axis), axis), axis) / (np.ravel(a) if axis is None else a), a)",),
-        ("ans * np.cumsum(da / a, axis)",))
+        ("ans * np.cumsum(da / a, axis)",), expensive=True)
 
 # --- elementwise ----------------------------------------------------------------------------------
-defrule(np.sinc, "x", ("g * sinc_d1(x)",), ("dx * sinc_d1(x)",))
-defrule(nr.sinc_d1, "x", ("g * sinc_d2(x)",), ("dx * sinc_d2(x)",))
-defrule(np.logaddexp2, "x, y", ("g * np.exp2(x - ans)", "g * np.exp2(y - ans)"),
-        ("dx * np.exp2(x - ans)", "dy * np.exp2(y - ans)"), broadcast=True)
+defrule(np.sinc, "x", deriv="sinc_d1(x)")
+defrule(nr.sinc_d1, "x", deriv="sinc_d2(x)")
+defrule(np.logaddexp2, "x, y", deriv=("np.exp2(x - ans)", "np.exp2(y - ans)"), broadcast=True)
 defrule(np.float_power, "x, y",
-        ("g * y * np.float_power(x, y - 1)", "g * xlogy(ans, np.where(x == 0, 1.0, x))"),
-        ("dx * y * np.float_power(x, y - 1)", "dy * xlogy(ans, np.where(x == 0, 1.0, x))"),
+        deriv=("y * np.float_power(x, y - 1)", "xlogy(ans, np.where(x == 0, 1.0, x))"),
         broadcast=True)
-defrule((np.deg2rad, np.radians), "x", ("g * 0.017453292519943295",),
-        ("dx * 0.017453292519943295",))
-defrule((np.rad2deg, np.degrees), "x", ("g * 57.29577951308232",), ("dx * 57.29577951308232",))
-defrule(np.nan_to_num, "x, copy=True, nan=0.0, posinf=None, neginf=None",
-        ("g * np.isfinite(x)",), ("dx * np.isfinite(x)",))
+defrule((np.deg2rad, np.radians), "x", deriv="0.017453292519943295")
+defrule((np.rad2deg, np.degrees), "x", deriv="57.29577951308232")
+defrule(np.nan_to_num, "x, copy=True, nan=0.0, posinf=None, neginf=None", deriv="np.isfinite(x)")

@@ -22,34 +22,28 @@ rt.HELPERS.update(sp_digamma=sp.digamma, sp_polygamma=sp.polygamma, sp_xlogy=sp.
                   cho_solve=sl.cho_solve)
 
 
-def _rule(fn, params, vjp, jvp, **kw):
+def _rule(fn, params, vjp=(), jvp=(), **kw):
     where = "scipy.linalg" if getattr(sl, fn.__name__, None) is fn else "scipy.special"
     defrule(fn, params, vjp, jvp, name=f"{where}.{fn.__name__}", **kw)
 
 
-_rule(sp.gammaln, "x", ("g * sp_digamma(x)",), ("dx * sp_digamma(x)",))
-_rule(sp.digamma, "x", ("g * sp_polygamma(1, x)",), ("dx * sp_polygamma(1, x)",))
-_rule(sp.polygamma, "n, x", (None, "g * sp_polygamma(n + 1, x)"),
-      (None, "dx * sp_polygamma(n + 1, x)"))
-_rule(sp.gamma, "x", ("g * ans * sp_digamma(x)",), ("dx * ans * sp_digamma(x)",))
-_rule(sp.erf, "x", ("g * 1.1283791670955126 * np.exp(-x * x)",),
-      ("dx * 1.1283791670955126 * np.exp(-x * x)",))
-_rule(sp.erfc, "x", ("-g * 1.1283791670955126 * np.exp(-x * x)",),
-      ("-dx * 1.1283791670955126 * np.exp(-x * x)",))
-_rule(sp.erfinv, "y", ("g * 0.886226925452758 * np.exp(ans * ans)",),
-      ("dy * 0.886226925452758 * np.exp(ans * ans)",))
-_rule(sp.erfcinv, "y", ("-g * 0.886226925452758 * np.exp(ans * ans)",),
-      ("-dy * 0.886226925452758 * np.exp(ans * ans)",))
+_rule(sp.gammaln, "x", deriv="sp_digamma(x)")
+_rule(sp.digamma, "x", deriv="sp_polygamma(1, x)")
+_rule(sp.polygamma, "n, x", deriv=(None, "sp_polygamma(n + 1, x)"))
+_rule(sp.gamma, "x", deriv="ans * sp_digamma(x)")
+_rule(sp.erf, "x", deriv="1.1283791670955126 * np.exp(-x * x)")
+_rule(sp.erfc, "x", deriv="-1.1283791670955126 * np.exp(-x * x)")
+_rule(sp.erfinv, "y", deriv="0.886226925452758 * np.exp(ans * ans)")
+_rule(sp.erfcinv, "y", deriv="-0.886226925452758 * np.exp(ans * ans)")
 # the regularised incomplete gamma functions: rules_special.py
-_rule(sp.expit, "x", ("g * ans * (1 - ans)",), ("dx * ans * (1 - ans)",))
-_rule(sp.logit, "x", ("g / (x * (1 - x))",), ("dx / (x * (1 - x))",))
+_rule(sp.expit, "x", deriv="ans * (1 - ans)")
+_rule(sp.logit, "x", deriv="1 / (x * (1 - x))")
 _rule(sp.xlogy, "x, y", ("sp_xlogy(g, y)", "g * x / y"), ("sp_xlogy(dx, y)", "dy * x / y"),
       broadcast=True)
 _rule(sp.xlog1py, "x, y", ("sp_xlog1py(g, y)", "g * x / (1 + y)"),
       ("sp_xlog1py(dx, y)", "dy * x / (1 + y)"), broadcast=True)
-_rule(sp.betaln, "a, b", ("g * (sp_digamma(a) - sp_digamma(a + b))",
-                          "g * (sp_digamma(b) - sp_digamma(a + b))"),
-      ("da * (sp_digamma(a) - sp_digamma(a + b))", "db * (sp_digamma(b) - sp_digamma(a + b))"),
+_rule(sp.betaln, "a, b",
+      deriv=("sp_digamma(a) - sp_digamma(a + b)", "sp_digamma(b) - sp_digamma(a + b)"),
       broadcast=True)
 _SHARE = "np.exp(a - unreduce(ans, a, axis, keepdims))"
 _rule(sp.logsumexp, "a, axis=None, b=None, keepdims=False",

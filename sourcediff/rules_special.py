@@ -21,7 +21,7 @@ rt.HELPERS.update({f"sp_{n}": getattr(sp, n) for n in
                    ("betaln", "j0", "j1", "jv", "y0", "y1", "yv", "i0", "i1", "iv", "ive")})
 
 
-def _rule(fn, params, vjp, jvp, **kw):
+def _rule(fn, params, vjp=(), jvp=(), **kw):
     defrule(fn, params, vjp, jvp, name=f"scipy.special.{fn.__name__}", **kw)
 
 
@@ -29,10 +29,8 @@ def _elementwise(fn, params, derivs):
     """An elementwise function from ``d(fn)/d(param)`` templates (None: no gradient;
     "REFUSE": no rule, an error when a differentiated value reaches it)."""
     names = [p.strip().split("=")[0] for p in params.split(",")]
-    _rule(fn, params, {n: None if d is None else f"g * ({d})"
-                       for n, d in zip(names, derivs) if d != "REFUSE"},
-          {n: f"d{n} * ({d})" for n, d in zip(names, derivs) if d not in (None, "REFUSE")},
-          broadcast=True)
+    _rule(fn, params, deriv={n: None if d is None else f"({d})"
+                             for n, d in zip(names, derivs) if d != "REFUSE"}, broadcast=True)
 
 
 _elementwise(sp.rgamma, "x", ("-ans * sp_digamma(x)",))
@@ -44,7 +42,7 @@ _rule(sp.betainc, "a, b, x",
       {"x": "broadcast_like(dx * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - "
             "sp_betaln(a, b)), ans)"})
 _MULTI = "np.sum(sp_digamma(np.expand_dims(a, -1) - 0.5 * np.arange(d)), axis=-1)"
-_rule(sp.multigammaln, "a, d", (f"g * {_MULTI}", None), (f"da * {_MULTI}", None))
+_rule(sp.multigammaln, "a, d", deriv=(_MULTI, None))
 
 # Bessel functions: J, Y (and their recurrences), I and the scaled I
 _elementwise(sp.j0, "x", ("-sp_j1(x)",))

@@ -19,6 +19,7 @@ import warnings
 import gast
 import numpy as np
 
+from . import facts
 from . import nodes as N
 from .freevars import is_static
 from .resolve import MISSING, static_value
@@ -31,19 +32,6 @@ from .indices import scatter_into as _scatter_into
 from .indices import whole as _whole
 from .zeros import accumulates, placeholder_safe
 
-# functions whose output shape follows from their inputs' shapes (never from data)
-_SHAPE_SAFE = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.dot, np.matmul,
-               np.outer, np.inner, np.transpose, np.reshape, np.ravel, np.squeeze,
-               np.expand_dims, np.concatenate, np.stack, np.trace, np.linalg.norm, np.einsum,
-               np.where, np.clip, np.broadcast_to, np.swapaxes, np.moveaxis, np.atleast_1d,
-               np.atleast_2d, np.cumsum, np.copy, np.asarray, np.array, np.zeros_like,
-               np.ones_like, np.sign}
-# runtime helpers whose result has the shape of one of their arguments (by position)
-_HELPER_SHAPE = {"unbroadcast": 1, "reshape_like": 1, "unreduce": 1, "matmul_vjp_a": 1,
-                 "matmul_vjp_b": 2, "dot_vjp_a": 1, "dot_vjp_b": 2, "unindex": 1,
-                 "unreduce_select": 2, "prod_vjp": 2, "norm_vjp": 2, "broadcast_like": 1,
-                 "zeros_for": 0, "zeros_like_grad": 0, "zeros_tangent": 0, "real_cot": 1,
-                 "scatter_into": 1}
 _INTS = "<ints>"  # the key of Shapes.ints in an environment
 _SAFE = "<placeholder safe>"  # the key of Shapes.safe in an environment
 _SOME_INT = object()  # Shapes.ints: an int whose value changes (an item of a range)
@@ -148,11 +136,11 @@ class Shapes:
             return None
 
     def call(self, e):
-        if isinstance(e.func, gast.Name) and e.func.id in _HELPER_SHAPE and len(e.args) > \
-                _HELPER_SHAPE[e.func.id]:
+        like = facts.of_helper(e.func.id).shape_like if isinstance(e.func, gast.Name) else None
+        if like is not None and len(e.args) > like:  # (the shape of argument ``like``)
             if e.func.id in ("unbroadcast", "reshape_like") and self.of(e.args[0]) is None:
                 return None  # an unknown cotangent may be a scalar zero placeholder: so is this
-            return self.of(e.args[_HELPER_SHAPE[e.func.id]])
+            return self.of(e.args[like])
         if isinstance(e.func, gast.Name) and e.func.id == "untranspose" and e.args and (
                 len(e.args) == 1 or _is_none(e.args[1])):
             shape = self.of(e.args[0])
@@ -169,7 +157,7 @@ class Shapes:
             for s in shapes:
                 out = _broadcast(out, s)
             return out
-        if fn in _SHAPE_SAFE:
+        if facts.of(fn).shaped:  # its output's shape follows from its inputs' shapes
             return self.evaluate(fn, e.args, e.keywords)
         if fn in (np.zeros, np.ones, np.empty) and e.args:
             dims = self.int_value(e.args[0])

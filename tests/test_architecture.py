@@ -57,7 +57,7 @@ LAYERS = [
                 "numeric_complex numeric_fft numeric_fill numeric_linalg "
                 "numeric_matfun numeric_reduce numeric_shape numeric_cot numeric_ode "
                 "numeric_special numeric_stats splitcall schedules"),
-    ("rule table", "registry custom rules rules_complex rules_fft rules_fill rules_linalg "
+    ("rule table", "facts registry custom rules rules_complex rules_fft rules_fill rules_linalg "
                    "rules_reduce rules_scipy rules_shape rules_cot rules_matfun rules_ode "
                    "rules_special rules_stats supported"),
     ("passes", "parse fence calls closures normalize normalize_stmts flatten activity reverse "

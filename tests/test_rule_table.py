@@ -1,0 +1,242 @@
+"""Issue #17: one home for each fact. A primitive is declared once in the rule table with
+its derivative and its facts (shape, dtype kind, fresh or view, writes, purity, cost,
+boolean output); the passes ask the table (:mod:`sourcediff.facts`) and keep no list of
+their own.
+
+The first tests read the pass modules with ``ast`` and fail on a module-level table of
+NumPy functions or runtime helpers; the others check that each query answers from the
+declarations (a function declared here, in the test, is seen by the pass) and that
+``deriv=`` and ``linear=`` give the templates a person would write.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import types
+
+import numpy as np
+import pytest
+
+from sourcediff import facts, fence, fold, inplace, optimize, registry, remat, runtime, shapes
+from sourcediff import nodes as N
+from test_architecture import LAYERS, MODULES
+
+# the modules that transform code: they ask the table, never a list of their own
+PASSES = [f"sourcediff.{m}" for name, ms in LAYERS if name in ("early passes", "passes", "pipeline")
+          for m in ms.split()]
+
+# module-level literals that name NumPy functions without being facts of them, each with why
+NOT_FACTS = {
+    ("sourcediff.inplace", "_IN_PLACE"): "the spelling of an operator's in-place ufunc (syntax)",
+}
+
+
+def _named(node):
+    """What in a literal's item names a NumPy function or a runtime helper (or None)."""
+    if isinstance(node, ast.Attribute):
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id == "np":
+            value = np
+            for part in ast.unparse(node).split(".")[1:]:
+                value = getattr(value, part, None)
+            if callable(value) and not isinstance(value, type):  # (np.ndarray is a type)
+                return ast.unparse(node)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        s = node.value
+        if s in runtime.HELPERS or s in facts._HELPER_FACTS:
+            return f"helper {s!r}"
+        data = isinstance(getattr(np.ndarray, s, None), types.GetSetDescriptorType)
+        if not s.startswith("_") and not data and callable(getattr(np, s, None)):
+            return f"np.{s} (by name)"  # (an array's data attribute, x.shape, is not one)
+    return None
+
+
+def tables(source):
+    """``(name, [what it names])`` for each module-level set, tuple, list or dict literal
+    (also inside ``frozenset(...)``...) that names NumPy functions or runtime helpers."""
+    found = []
+    for stmt in ast.parse(source).body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            target, value = stmt.targets[0].id, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target, value = ast.unparse(stmt.target), stmt.value
+        else:
+            continue  # (ADD, MUL = "add", "mul" is two constants, not a table)
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in (
+                "frozenset", "set", "tuple", "list", "dict") and value.args:
+            value = value.args[0]
+        if isinstance(value, ast.Dict):
+            items = [k for k in value.keys if k is not None] + value.values
+        elif isinstance(value, (ast.Set, ast.Tuple, ast.List)):
+            items = value.elts
+        else:
+            continue
+        names = [n for n in map(_named, items) if n]
+        if names:
+            found.append((target, names))
+    return found
+
+
+def test_the_scan_finds_a_table():
+    src = ("_SAFE = {np.sum, np.linalg.norm}\n_HELPERS = ('unbroadcast', 'reshape_like')\n"
+           "_VIEWS = frozenset({'reshape', 'transpose'})\n_ATTRS = {'shape', 'ndim'}\n"
+           "_TYPES = (np.ndarray, np.float64)\nADD, MUL = 'add', 'mul'\nLIMIT = 4096\n")
+    assert tables(src) == [("_SAFE", ["np.sum", "np.linalg.norm"]),
+                           ("_HELPERS", ["helper 'unbroadcast'", "helper 'reshape_like'"]),
+                           ("_VIEWS", ["np.reshape (by name)", "np.transpose (by name)"])]
+
+
+def test_no_pass_keeps_a_table_of_primitives():
+    assert len(PASSES) > 20 and "sourcediff.shapes" in PASSES
+    found = {(m, name): names for m in PASSES if m in MODULES
+             for name, names in tables(MODULES[m].read_text())}
+    stale = set(NOT_FACTS) - set(found)
+    assert not stale, f"listed in NOT_FACTS but gone: {sorted(stale)}"
+    extra = {k: v for k, v in found.items() if k not in NOT_FACTS}
+    assert not extra, ("a pass keeps its own list of primitives; declare the fact in the rule "
+                       f"table (defrule/defnondiff/deffacts/defhelper keywords): {extra}")
+
+
+# --- deriv= and linear= ------------------------------------------------------------------------
+@pytest.mark.parametrize("fn, vjp, jvp", [
+    (np.cosh, "g * np.sinh(x)", "dx * np.sinh(x)"),
+    (np.cos, "-g * np.sin(x)", "-dx * np.sin(x)"),
+    (np.log, "g / x", "dx / x"),
+    (np.arccos, "-g / np.sqrt(1 - x * x)", "-dx / np.sqrt(1 - x * x)"),
+    (np.tan, "g * (1 + ans * ans)", "dx * (1 + ans * ans)"),
+])
+def test_deriv_gives_both_templates(fn, vjp, jvp):
+    rule = registry.lookup(fn)
+    assert rule.vjps == {"x": vjp} and rule.jvps == {"x": jvp}
+
+
+def test_deriv_of_two_parameters_and_linear():
+    rule = registry.lookup(np.arctan2)
+    assert rule.vjps == {"y": "g * x / (x * x + y * y)", "x": "-g * y / (x * x + y * y)"}
+    assert rule.jvps == {"y": "dy * x / (x * x + y * y)", "x": "-dx * y / (x * x + y * y)"}
+    assert registry.lookup(np.maximum).jvps == {"x": "dx * (x >= y)", "y": "dy * (x < y)"}
+    assert registry.lookup(np.reshape).jvps == {"a": "np.reshape(da, shape)"}
+    assert registry.lookup(np.fft.rfft).jvps == {"a": "np.fft.rfft(da, n, axis, norm)"}
+    assert registry.lookup(np.reshape).nondiff == {"shape"}
+
+
+@pytest.mark.parametrize("deriv, template", [
+    ("np.cos(x)", "g * np.cos(x)"), ("-np.sin(x)", "-g * np.sin(x)"), ("1 / x", "g / x"),
+    ("-1 / x", "-g / x"), ("2 * x", "g * 2 * x"), ("-a * b", "-g * a * b"),
+    ("1 + x", "g * (1 + x)"), ("-a + b", "g * (-a + b)"), ("x < y", "g * (x < y)"),
+    ("(a - b)", "g * (a - b)"), ("a % b", "g * (a % b)"), ("a @ b", "g * (a @ b)"),
+    ("1 / a + b", "g * (1 / a + b)"), ("a if c else b", "g * (a if c else b)"),
+])
+def test_deriv_is_placed_as_a_person_would(deriv, template):
+    """The template means ``g * deriv`` whatever the operators in ``deriv``."""
+    assert registry._scaled(deriv, "g") == template
+    env = {"np": np, "x": 0.7, "y": 1.3, "a": np.array([[0.4, 1.1], [-0.3, 2.0]]),
+           "b": np.array([[2.5, -0.7], [1.2, 0.9]]), "c": False, "g": 1.5}
+    assert eval(template, env) == pytest.approx(1.5 * eval(deriv, env))
+
+
+def _cube(x):
+    return x ** 3
+
+
+def _sigmoid(x, y):
+    return 1.0 / (1.0 + math.exp(-x * y))
+
+
+def test_a_rule_declared_with_deriv_differentiates_against_finite_differences():
+    registry.defrule(_cube, "x", deriv="3 * x * x")
+    registry.defrule(_sigmoid, "x, y", deriv=("ans * (1 - ans) * y", "ans * (1 - ans) * x"))
+    h = 1e-6
+    for fn, args in ((_cube, (0.8,)), (_sigmoid, (0.3, -1.7))):
+        rule = registry.lookup(fn)
+        ans = fn(*args)
+        for i, p in enumerate(rule.param_names):
+            up, down = list(args), list(args)
+            up[i] += h
+            down[i] -= h
+            fd = (fn(*up) - fn(*down)) / (2 * h)
+            assert rule.vjp_fn(p)(1.0, ans, *args) == pytest.approx(fd, rel=1e-6)
+            assert rule.jvp_fn(p)(ans, 2.0, *args) == pytest.approx(2.0 * fd, rel=1e-6)
+    with pytest.raises(TypeError, match="not both"):
+        registry.defrule(_cube, "x", ("g",), deriv="3 * x * x")
+
+
+# --- each fact, asked by its pass, answers from the table ------------------------------------
+def _rows_twice(a):
+    return np.concatenate([a, a])
+
+
+def _call(src):
+    return N.parse_expr(src)
+
+
+def test_shape_facts():
+    ns = {"np": np, "f": _rows_twice}
+    sh = shapes.Shapes(ns, {"x": (2, 3), "g": (4, 3)})
+    assert sh.of(_call("f(x)")) is None       # not declared: its shape is not guessed
+    registry.deffacts(_rows_twice, shaped=True)
+    assert sh.of(_call("f(x)")) == (4, 3)
+    assert sh.of(_call("unbroadcast(g, x)")) == (2, 3)   # helper: shape_like=1
+    assert facts.of_helper("scatter_into").shape_like == 1
+    assert facts.of(runtime.zeros_for).shape_like == 0
+
+
+def _same_kind_fn(a):
+    return a[::-1].copy()
+
+
+def test_dtype_kind_facts():
+    kinds = inplace.Kinds({"np": np, "f": _same_kind_fn}, {"x": inplace.F})
+    assert kinds.of(_call("f(x)")) is None
+    registry.deffacts(_same_kind_fn, same_kind=True)
+    assert kinds.of(_call("f(x)")) == inplace.F
+    assert kinds.of(_call("np.tanh(x)")) == inplace.F                  # float_ufunc
+    assert kinds.of(_call("unbroadcast(x, x)")) == inplace.F           # helper, same_kind
+    assert facts.of(np.tanh).float_ufunc and not facts.of(math.tanh).float_ufunc
+
+
+def _fresh_fn(a):
+    return np.array(a)
+
+
+def _view_fn(a):
+    return a[1:]
+
+
+def test_aliasing_facts():
+    assert not fence._is_fresh(_fresh_fn, np)
+    registry.deffacts(_fresh_fn, fresh=True)
+    registry.deffacts(_view_fn, view=True)
+    assert fence._is_fresh(_fresh_fn, np) and fence._is_fresh(np.zeros, np)
+    assert fence._is_fresh(runtime.copy_of, np) and not fence._is_fresh(np.asarray, np)
+    ns = {"np": np, "v": _view_fn}
+    assert fence._view_of(_call("v(y)"), ns, np) == "y"
+    assert fence._view_of(_call("np.fliplr(y)"), ns, np) == "y"
+    assert fence._view_of(_call("y.squeeze()"), ns, np) == "y"        # a method, by name
+    assert fence._view_of(_call("np.copy(y)"), ns, np) is None
+    assert facts.named("copyto", "writes") and facts.changes_object("append")
+    assert not facts.named("copy", "writes") and not facts.changes_object("copy")
+
+
+def _pure_fn(a):
+    return a
+
+
+def test_purity_cost_and_boolean_facts():
+    assert not optimize.pure_function(_pure_fn)
+    registry.deffacts(_pure_fn, pure=True)
+    assert optimize.pure_function(_pure_fn) and optimize.pure_function(len)
+    assert facts.of_helper("scatter_add").pure is False
+    assert facts.of_helper("unbroadcast").pure is None
+    assert remat._expensive(_call("np.linalg.solve(a, b)"))
+    assert not remat._expensive(_call("np.tanh(a)"))
+    assert fold._may_be_bool(_call("np.isnan(a)")) and fold._may_be_bool(_call("np.signbit(a)"))
+    assert not fold._may_be_bool(_call("np.exp(a)"))
+
+
+def test_a_fact_has_one_spelling():
+    with pytest.raises(TypeError):
+        registry.deffacts(_pure_fn, pur=True)
