@@ -9,119 +9,19 @@ elimination. Only generated names are ever propagated away; user names stay.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import gast
 
 from . import nodes as N
-from . import registry, runtime
+from . import inplace, runtime, saves, shapes, shapes_rewrite
+from .contract import contract_sums
 from .fold import fold
 from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from .zeros import zero_adjoints
 from .resolve import MISSING, static_value
-
-_IMPURE_HELPERS = {"scatter_add", "pop_cot", "split_call", "split_method", "pullback_of",
-                   "jvp_pair"}
-_PURE_BUILTINS = (slice, range, reversed, len, tuple, list)
-
-
-def pure_function(fn):
-    """Is a call of ``fn`` known to do nothing but compute its result, so that the
-    optimiser may drop, merge or move it? Declared pure: NumPy's functions in the rule
-    table and the functions declared non-differentiable, and a few builtins. Everything
-    else runs as written: a user function (it may print, append to a list, count calls),
-    a user ``@primitive``, and a random draw (``np.random.*``, a ``Generator``'s or
-    ``random.Random``'s methods), even though it is declared non-differentiable."""
-    import random
-
-    import numpy as np
-    owner = getattr(fn, "__self__", None)
-    module = getattr(fn, "__module__", None) or ""
-    if isinstance(owner, (np.random.RandomState, np.random.Generator, random.Random)) or (
-            module == "random" or module.startswith("numpy.random")):
-        return False
-    rule = registry.lookup(fn)
-    if rule is not None:
-        return rule.user_vjp is None and rule.user_jvp is None
-    return registry.is_nondiff(fn) or any(fn is b for b in _PURE_BUILTINS)
-
-
-class Info:
-    """Definition and use counts over the whole function, and which names are indexed
-    (``subscripted``) or changed in place (``mutated``: ``y[i] = v``, ``lst.append``,
-    ``scatter_add``), all from one walk."""
-
-    def __init__(self, fdef):
-        defs, uses, looped = {}, {}, {}
-        subscripted, mutated = set(), set()
-        for a in fdef.args.args:
-            defs[a.id] = defs.get(a.id, 0) + 1
-        # one walk, each node with the number of loops around it
-        todo = [(fdef, 0)]
-        pop, push = todo.pop, todo.append
-        ast_type, name_type, loops = gast.AST, gast.Name, (gast.For, gast.While)
-        while todo:
-            node, depth = pop()
-            if type(node) is name_type:
-                ctx = type(node.ctx)
-                if ctx is gast.Load:
-                    uses[node.id] = uses.get(node.id, 0) + 1
-                elif ctx is not gast.Param:  # parameters counted above
-                    defs[node.id] = defs.get(node.id, 0) + 1
-                    if depth and ctx is gast.Store:
-                        looped[node.id] = looped.get(node.id, 0) + depth
-                continue
-            kind = type(node)
-            if kind is gast.Subscript:
-                if type(node.value) is name_type:
-                    subscripted.add(node.value.id)
-                    if type(node.ctx) is gast.Store:
-                        mutated.add(node.value.id)
-            elif kind is gast.Call:
-                f = node.func
-                if type(f) is gast.Attribute and type(f.value) is name_type:
-                    mutated.add(f.value.id)
-                elif type(f) is name_type and f.id == "scatter_add" and type(
-                        node.args[0]) is name_type:
-                    mutated.add(node.args[0].id)
-            elif kind in loops:
-                depth += 1
-            for field in node._fields:
-                v = getattr(node, field, None)
-                if isinstance(v, ast_type):
-                    push((v, depth))
-                elif type(v) is list:
-                    for x in v:
-                        if isinstance(x, ast_type):
-                            push((x, depth))
-        self.defs, self.uses = defs, uses
-        self.subscripted, self.mutated = subscripted, mutated
-        self.stores = dict(defs)  # assignments as written (a loop body's count once)
-        for a in fdef.args.args:
-            self.stores[a.id] = 2  # a parameter already holds a value when the body starts
-        # names assigned inside loops count as multiply defined
-        for name, n in looped.items():
-            defs[name] += 2 * n
-
-    def single(self, name):
-        return self.defs.get(name, 0) == 1
-
-    def once(self, name):
-        """Assigned by one statement, perhaps in a loop (each iteration a fresh value).
-        Callers must check that every use follows that statement in its own block."""
-        return self.stores.get(name, 0) == 1
-
-
-USER_NAMES = "__sourcediff_user_names__"  # key in ns: the names the user's function uses
-
-
-def generated(name, user=frozenset()):
-    """A name the compiler made (a temporary, an adjoint), free to inline or drop: spelled
-    as the compiler spells them, and not one of the user's own (``_h``, ``y_bar``)."""
-    return (name.startswith("_") or name.endswith("_bar") or "_bar_" in name) and \
-        name not in user
+from .usage import (_IMPURE_HELPERS, USER_NAMES, Info, Loads, assigned_in, drop_pass,
+                    expr_size, generated, is_plain_assign, pure_function, top_exprs)
 
 
 class Optimizer:
@@ -188,15 +88,15 @@ class Optimizer:
         subscripted, mutated = info.subscripted, info.mutated
         changed = False
         for block in list(N.blocks(fdef)):
-            loads = _Loads(block)
+            loads = Loads(block)
             for i, s in enumerate(block):
-                if not _is_plain_assign(s):
+                if not is_plain_assign(s):
                     continue
                 a, v = s.targets[0].id, s.value
                 if not (generated(a, self.user) and info.once(a)) or a in self.keep:
                     continue
                 if isinstance(v, gast.Name) and not info.single(v.id) and not (
-                        info.once(v.id) and _assigned_in(block[:i], v.id)):
+                        info.once(v.id) and assigned_in(block[:i], v.id)):
                     continue  # v could change between here and a use
                 if isinstance(v, gast.Name) and v.id in mutated:
                     continue  # y[i] = ... between here and a use would change what it reads
@@ -216,7 +116,7 @@ class Optimizer:
                 block[i] = gast.Pass()
                 loads.changed(i)
                 changed = True
-        _drop_pass(fdef)
+        drop_pass(fdef)
         return changed
 
     def cse(self, fdef):
@@ -226,7 +126,7 @@ class Optimizer:
         for block in list(N.blocks(fdef)):
             seen = {}
             for s in block:
-                if not _is_plain_assign(s) or isinstance(s.value, (
+                if not is_plain_assign(s) or isinstance(s.value, (
                         gast.Name, gast.Constant, gast.List, gast.Dict, gast.ListComp,
                         gast.DictComp)):
                     continue
@@ -251,16 +151,16 @@ class Optimizer:
         info = Info(fdef)
         changed = False
         for block in list(N.blocks(fdef)):
-            loads = _Loads(block)
+            loads = Loads(block)
             i = 0
             while i < len(block):
                 s = block[i]
-                if (_is_plain_assign(s) and generated(s.targets[0].id, self.user)
+                if (is_plain_assign(s) and generated(s.targets[0].id, self.user)
                         and s.targets[0].id not in self.keep
                         and info.once(s.targets[0].id)
                         and info.uses.get(s.targets[0].id, 0) == 1 and self.pure(s.value)):
                     j = self._use_site(block, loads, i, s.targets[0].id, s.value)
-                    if j is not None and _size(block[j]) + _size(s.value) > _MAX_INLINE:
+                    if j is not None and expr_size(block[j]) + expr_size(s.value) > _MAX_INLINE:
                         j = None
                     if j is not None:
                         mapping = {s.targets[0].id: s.value}
@@ -273,7 +173,7 @@ class Optimizer:
                         loads.changed(j)
                         changed = True
                 i += 1
-        _drop_pass(fdef)
+        drop_pass(fdef)
         return changed
 
     def _use_site(self, block, loads, i, name, value):
@@ -283,11 +183,11 @@ class Optimizer:
             if N.is_comment(s) or isinstance(s, gast.Pass):
                 continue
             if loads[j][name]:
-                exprs = _top_exprs(s)
+                exprs = top_exprs(s)
                 if exprs is not None and any(name in N.names_in(e, gast.Load) for e in exprs):
                     return j
                 return None  # used inside a nested block: evaluation count would change
-            if not _is_plain_assign(s) or s.targets[0].id in reads:
+            if not is_plain_assign(s) or s.targets[0].id in reads:
                 return None
             if not self.pure(s.value) and not isinstance(s.value, (gast.Name, gast.Constant)):
                 return None
@@ -305,7 +205,7 @@ class Optimizer:
                 s = block[i]
                 if N.is_comment(s):
                     continue
-                if not _is_plain_assign(s):
+                if not is_plain_assign(s):
                     doomed = set()
                     continue
                 a = s.targets[0].id
@@ -316,7 +216,7 @@ class Optimizer:
             for i in dead:
                 block[i] = gast.Pass()
             changed = changed or bool(dead)
-        _drop_pass(fdef)
+        drop_pass(fdef)
         return changed
 
     def liveness(self, fdef):
@@ -326,7 +226,7 @@ class Optimizer:
         live = set(N.names_in(ret, gast.Load)) if isinstance(ret, gast.Return) else set()
         self._dropped = False
         self._live_block(fdef.body, live)
-        _drop_pass(fdef)
+        drop_pass(fdef)
         return self._dropped
 
     def _live_block(self, block, live):
@@ -346,7 +246,7 @@ class Optimizer:
                 # a loop body may run again: everything it reads stays live throughout
                 live |= set(N.names_in(s, gast.Load))
                 self._live_block(s.body, set(live))
-            elif _is_plain_assign(s):  # (a stack pop is impure, so it stays)
+            elif is_plain_assign(s):  # (a stack pop is impure, so it stays)
                 a = s.targets[0].id
                 if a not in live and a not in self.keep and self.pure(s.value):
                     block[i] = gast.Pass()
@@ -365,86 +265,20 @@ class Optimizer:
             info = Info(fdef)
             for block in list(N.blocks(fdef)):
                 for i, s in enumerate(block):
-                    if not _is_plain_assign(s):
+                    if not is_plain_assign(s):
                         continue
                     a = s.targets[0].id
                     if (info.uses.get(a, 0) == 0 and a not in self.keep and self.pure(s.value)
                             or isinstance(s.value, gast.Name) and s.value.id == a):  # a = a
                         block[i] = gast.Pass()
                         dropped = True
-            _drop_pass(fdef)
+            drop_pass(fdef)
             if not dropped:
                 return changed
             changed = True
 
 
 _MAX_INLINE = 14
-
-
-_COUNTED = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Name, gast.Subscript, gast.Constant}
-
-
-def _size(node):
-    """Operations and leaves in an expression, or in a statement's top-level expressions."""
-    todo = [node] if isinstance(node, gast.expr) else list(_top_exprs(node) or [])
-    count = 0
-    ast_type = gast.AST
-    while todo:
-        n = todo.pop()
-        if type(n) in _COUNTED:
-            count += 1
-        for field in n._fields:
-            v = getattr(n, field, None)
-            if isinstance(v, ast_type):
-                todo.append(v)
-            elif type(v) is list:
-                todo.extend(x for x in v if isinstance(x, ast_type))
-    return count
-
-
-def _assigned_in(stmts, name):
-    return any(_is_plain_assign(t) and t.targets[0].id == name for t in stmts)
-
-
-class _Loads:
-    """How often each name is read by each statement of one block, computed on demand
-    and forgotten when a pass rewrites that statement."""
-
-    def __init__(self, block):
-        self.block = block
-        self._memo = {}
-
-    def __getitem__(self, j):
-        c = self._memo.get(j)
-        if c is None:
-            c = self._memo[j] = Counter(N.names_in(self.block[j], gast.Load))
-        return c
-
-    def changed(self, j):
-        self._memo.pop(j, None)
-
-
-def _is_plain_assign(s):
-    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-
-
-def _top_exprs(s):
-    if isinstance(s, gast.Assign):
-        return [s.value] + ([s.targets[0]] if isinstance(s.targets[0], gast.Subscript) else [])
-    if isinstance(s, gast.AugAssign):
-        return [s.value, s.target]
-    if isinstance(s, (gast.Return, gast.Expr)):
-        return [s.value] if s.value is not None else []
-    if isinstance(s, gast.If):
-        return [s.test]
-    return None
-
-
-def _drop_pass(fdef):
-    for _node, field, block in N.owned_blocks(fdef):
-        if any(isinstance(s, gast.Pass) for s in block):
-            kept = [s for s in block if not isinstance(s, gast.Pass)]
-            block[:] = kept if kept or field != "body" else [gast.Pass()]
 
 
 def drop_dangling_comments(fdef):
@@ -470,17 +304,15 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     :func:`inplace.kinds_of`) are what the code may assume about its arguments.
     ``outside``: data the function reads from its module or closure (the user's objects,
     like its arguments: a gradient that is one of them is returned as a copy)."""
-    from . import inplace, saves, shapes
     zero_adjoints(fdef)
     if specialize is not None:
-        shapes.specialize(fdef, ns, specialize, params)
+        shapes_rewrite.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
     opt.run(fdef)
-    if specialize is not None and shapes.simplify_products(fdef, ns, specialize, params):
+    if specialize is not None and shapes_rewrite.simplify_products(fdef, ns, specialize, params):
         opt.run(fdef)
     if specialize is not None and any(isinstance(n, gast.Attribute) and n.attr == "outer"
                                       for n in N.walk(fdef)):
-        from .contract import contract_sums
         if contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params)):
             opt.run(fdef)
     if specialize is not None and any(isinstance(n, gast.MatMult) for n in N.walk(fdef)) \
@@ -516,7 +348,7 @@ def unalias(fdef, params):
                 grads[k] = N.call("copy_of", [g])
     mutated = Info(fdef).mutated - {"_stack"}
     for node in N.walk(fdef):
-        if _is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
+        if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
                 node.value, gast.Name) and node.value.id in mutated \
                 and node.value.id != node.targets[0].id:
             node.value = N.call("copy_of", [node.value])

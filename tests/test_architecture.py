@@ -51,12 +51,6 @@ FUNCTION_IMPORTS = {
     ("sourcediff.fence", "numpy"): "later: move to the top",
     ("sourcediff.forward", "sourcediff.signature"): "later: move to the top",
     ("sourcediff.inplace", "sourcediff.shapes"): "later: move to the top",
-    ("sourcediff.optimize", "sourcediff.inplace"): "later: one pipeline in the driver",
-    ("sourcediff.optimize", "sourcediff.saves"): "later: one pipeline in the driver",
-    ("sourcediff.optimize", "sourcediff.shapes"): "later: one pipeline in the driver",
-    ("sourcediff.optimize", "sourcediff.contract"): "later: one pipeline in the driver",
-    ("sourcediff.optimize", "random"): "later: move to the top",
-    ("sourcediff.optimize", "numpy"): "later: move to the top",
     ("sourcediff.parse", "builtins"): "later: move to the top",
     ("sourcediff.parse", "sourcediff.fence"): "later: move to the top",
     ("sourcediff.resolve", "sourcediff.signature"): "later: move to the top",
@@ -77,8 +71,9 @@ LAYERS = [
                    "rules_reduce rules_scipy rules_shape rules_cot rules_matfun rules_ode "
                    "rules_special rules_stats supported"),
     ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
-               "reverse_calls reverse_index reverse_flow forward saves shapes optimize inplace "
-               "contract fold zeros invariance scaling remat free indices"),
+               "reverse_calls reverse_index reverse_flow forward saves shapes shapes_rewrite "
+               "usage optimize inplace contract fold zeros invariance scaling remat free "
+               "indices"),
     ("pipeline", "driver"),
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.scipy_view tape.shim "
@@ -93,8 +88,6 @@ LAYER_OF["sourcediff"] = len(LAYERS) - 1  # the package: the public names (expor
 # modules still over MAX_LINES, to be split along their ideas
 LONG_MODULES = {
     "sourcediff.runtime",    # the reverse-sweep, call and container helpers
-    "sourcediff.optimize",   # being edited by another engineer
-    "sourcediff.shapes",     # being edited by another engineer
 }
 
 
