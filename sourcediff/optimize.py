@@ -14,6 +14,7 @@ import gast
 from . import nodes as N
 from . import inplace, runtime, saves, shapes, shapes_rewrite
 from .contract import contract_sums
+from .deadcode import DeadCode
 from .fold import fold
 from .free import release
 from .remat import rematerialise
@@ -24,16 +25,18 @@ from .usage import (_IMPURE_HELPERS, USER_NAMES, Info, Loads, assigned_in, drop_
                     expr_size, generated, is_plain_assign, pure_function, top_exprs)
 
 
-class Optimizer:
+class Optimizer(DeadCode):
     def __init__(self, ns, keep):
         self.ns = ns
         self.keep = keep
         self.user = ns.get(USER_NAMES, frozenset())
-        self._pure = None  # during a pass: id(expr) -> (expr, pure?)
+        self._pure = None  # during a run: id(expr) -> (expr, pure?)
+        self._facts = None  # during a run: (Info, blocks) while no pass changes the tree
+        self._facts_kept = False  # set by a pass whose change leaves them true
 
     def pure(self, expr):
         """No side effects (calls of rules, NumPy and pure helpers only)? Remembered during
-        a pass: what a pass inlines is pure, so an expression stays as pure as it was."""
+        a run: what a pass inlines is pure, so an expression stays as pure as it was."""
         memo = self._pure
         if memo is None:
             return self._is_pure(expr)
@@ -73,21 +76,50 @@ class Optimizer:
         (or six rounds have passed)."""
         passes = self.passes()
         quiet = 0  # passes in a row that changed nothing
+        self._pure, self._facts = {}, None
         for turn in range(6 * len(passes)):
             if quiet == len(passes):
                 break
-            self._pure = {}
-            quiet = 0 if passes[turn % len(passes)](fdef) else quiet + 1
-        self._pure = None
+            self._facts_kept = False
+            if passes[turn % len(passes)](fdef):
+                quiet = 0
+                if not self._facts_kept:
+                    self._facts = None
+            else:
+                quiet += 1
+        self._pure = self._facts = None
         drop_dangling_comments(fdef)
         return fdef
 
+    def facts(self, fdef):
+        """The :class:`Info` of ``fdef`` and its statement lists. During :meth:`run` they
+        are kept from one pass to the next while no pass changes the tree."""
+        kept = self._kept()
+        if kept[0] is None:
+            kept[0] = Info(fdef)
+        return kept[0], self.blocks(fdef)
+
+    def blocks(self, fdef):
+        """``fdef``'s statement lists (kept as :meth:`facts` are)."""
+        kept = self._kept()
+        if kept[1] is None:
+            kept[1] = list(N.blocks(fdef))
+        return kept[1]
+
+    def _kept(self):
+        kept = self._facts
+        if kept is None:
+            kept = [None, None]  # Info, blocks: computed when first asked for
+            if self._pure is not None:  # (during a run)
+                self._facts = kept
+        return kept
+
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
-        info = Info(fdef)
-        subscripted, mutated = info.subscripted, info.mutated
+        info, blocks = self.facts(fdef)
+        subscripted, mutated = set(info.subscripted), info.mutated
         changed = False
-        for block in list(N.blocks(fdef)):
+        for block in blocks:
             loads = Loads(block)
             for i, s in enumerate(block):
                 if not is_plain_assign(s):
@@ -116,14 +148,15 @@ class Optimizer:
                 block[i] = gast.Pass()
                 loads.changed(i)
                 changed = True
-        drop_pass(fdef)
+        if changed:
+            drop_pass(fdef)
         return changed
 
     def cse(self, fdef):
-        info = Info(fdef)
+        info, blocks = self.facts(fdef)
         mutated = info.mutated
         changed = False
-        for block in list(N.blocks(fdef)):
+        for block in blocks:
             seen = {}
             for s in block:
                 if not is_plain_assign(s) or isinstance(s.value, (
@@ -148,9 +181,9 @@ class Optimizer:
 
     def substitute(self, fdef):
         """Inline generated temporaries used exactly once, right where they are used."""
-        info = Info(fdef)
+        info, blocks = self.facts(fdef)
         changed = False
-        for block in list(N.blocks(fdef)):
+        for block in blocks:
             loads = Loads(block)
             i = 0
             while i < len(block):
@@ -173,7 +206,11 @@ class Optimizer:
                         loads.changed(j)
                         changed = True
                 i += 1
-        drop_pass(fdef)
+        if changed:
+            drop_pass(fdef)
+            # every count but the inlined names' (gone from the tree) is as it was, and
+            # no statement list came or went
+            self._facts_kept = True
         return changed
 
     def _use_site(self, block, loads, i, name, value):
@@ -192,90 +229,6 @@ class Optimizer:
             if not self.pure(s.value) and not isinstance(s.value, (gast.Name, gast.Constant)):
                 return None
         return None
-
-    def dead_stores(self, fdef):
-        """``a = e1`` overwritten by ``a = e2`` in the same block before any read."""
-        changed = False
-        for block in list(N.blocks(fdef)):
-            # walking backwards: names a plain assignment here would store in vain, because
-            # straight-line assignments below overwrite them before anything reads them
-            doomed = set()
-            dead = []
-            for i in range(len(block) - 1, -1, -1):
-                s = block[i]
-                if N.is_comment(s):
-                    continue
-                if not is_plain_assign(s):
-                    doomed = set()
-                    continue
-                a = s.targets[0].id
-                if a in doomed and self.pure(s.value):
-                    dead.append(i)
-                doomed.add(a)
-                doomed.difference_update(N.names_in(s.value, gast.Load))
-            for i in dead:
-                block[i] = gast.Pass()
-            changed = changed or bool(dead)
-        drop_pass(fdef)
-        return changed
-
-    def liveness(self, fdef):
-        """Drop pure assignments whose value no later statement can read (e.g. the zero
-        an overwritten adjoint is cut to, at the end of a branch)."""
-        ret = fdef.body[-1]
-        live = set(N.names_in(ret, gast.Load)) if isinstance(ret, gast.Return) else set()
-        self._dropped = False
-        self._live_block(fdef.body, live)
-        drop_pass(fdef)
-        return self._dropped
-
-    def _live_block(self, block, live):
-        for i in range(len(block) - 1, -1, -1):
-            s = block[i]
-            if isinstance(s, gast.If):
-                after = set(live)
-                body = self._live_block(s.body, set(after))
-                orelse = self._live_block(s.orelse, set(after))
-                live.clear()
-                live.update(body | orelse | set(N.names_in(s.test, gast.Load)))
-                if all(isinstance(b, gast.Pass) for b in s.body) and not s.orelse \
-                        and isinstance(s.test, (gast.Name, gast.Constant)):
-                    block[i] = gast.Pass()
-                    self._dropped = True
-            elif isinstance(s, (gast.For, gast.While)):
-                # a loop body may run again: everything it reads stays live throughout
-                live |= set(N.names_in(s, gast.Load))
-                self._live_block(s.body, set(live))
-            elif is_plain_assign(s):  # (a stack pop is impure, so it stays)
-                a = s.targets[0].id
-                if a not in live and a not in self.keep and self.pure(s.value):
-                    block[i] = gast.Pass()
-                    self._dropped = True
-                    continue
-                live.discard(a)
-                live |= set(N.names_in(s.value, gast.Load))
-            else:
-                live |= set(N.names_in(s, gast.Load))
-        return live
-
-    def dce(self, fdef):
-        changed = False
-        while True:
-            dropped = False
-            info = Info(fdef)
-            for block in list(N.blocks(fdef)):
-                for i, s in enumerate(block):
-                    if not is_plain_assign(s):
-                        continue
-                    a = s.targets[0].id
-                    if (info.uses.get(a, 0) == 0 and a not in self.keep and self.pure(s.value)
-                            or isinstance(s.value, gast.Name) and s.value.id == a):  # a = a
-                        block[i] = gast.Pass()
-                        dropped = True
-            drop_pass(fdef)
-            if not dropped:
-                return changed
-            changed = True
 
 
 _MAX_INLINE = 14
@@ -309,15 +262,8 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         shapes_rewrite.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
     opt.run(fdef)
-    if specialize is not None and shapes_rewrite.simplify_products(fdef, ns, specialize, params):
-        opt.run(fdef)
-    if specialize is not None and any(isinstance(n, gast.Attribute) and n.attr == "outer"
-                                      for n in N.walk(fdef)):
-        if contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params)):
-            opt.run(fdef)
-    if specialize is not None and any(isinstance(n, gast.MatMult) for n in N.walk(fdef)) \
-            and scale_through_products(fdef, shapes.analyse(fdef, ns, specialize, params)):
-        opt.run(fdef)
+    if specialize is not None:
+        _rewrite_by_shapes(fdef, ns, specialize, params, opt)
     if saves.prune_unread(fdef):
         opt.run(fdef)
     if specialize is not None and any(isinstance(s, gast.For) for s in fdef.body) \
@@ -331,6 +277,34 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         release(fdef, lambda: shapes.analyse(fdef, ns, specialize, params),
                 set(keep) | set(outside))
     return fdef
+
+
+def _rewrite_by_shapes(fdef, ns, spec, params, opt):
+    """The rewrites that need the shapes of the finished function, each where the
+    function holds what it rewrites (one walk finds which), the optimiser run again after
+    each that changed something."""
+    found = _found(fdef)
+    if "broadcast_to" in found and shapes_rewrite.simplify_products(fdef, ns, spec, params):
+        opt.run(fdef)
+        found = _found(fdef)
+    if "outer" in found and contract_sums(fdef, shapes.analyse(fdef, ns, spec, params)):
+        opt.run(fdef)
+        found = _found(fdef)
+    if "@" in found and scale_through_products(fdef, shapes.analyse(fdef, ns, spec, params)):
+        opt.run(fdef)
+
+
+def _found(fdef):
+    """The attribute names (``outer``, ``broadcast_to``) in ``fdef``, and ``@`` if it
+    multiplies matrices."""
+    out = set()
+    attribute, matmult = gast.Attribute, gast.MatMult
+    for n in N.walk(fdef):
+        if type(n) is attribute:
+            out.add(n.attr)
+        elif type(n) is matmult:
+            out.add("@")
+    return out
 
 
 def unalias(fdef, params):

@@ -154,9 +154,6 @@ def specialize(fdef, ns, spec, params):
 def simplify_products(fdef, ns, spec, params):
     """``np.broadcast_to(c, S) * X`` -> ``c * X`` where ``X`` already has shape ``S``.
     True if anything changed."""
-    if not any(isinstance(n, gast.Attribute) and n.attr == "broadcast_to"
-               for n in N.walk(fdef)):
-        return False
     sh = analyse(fdef, ns, spec, params)
     # a name bound to np.broadcast_to(constant, shape) is as cheap to repeat as to read
     consts = {}

@@ -119,7 +119,7 @@ def _straight(block, mutated):
             block[i:i + 1] = s.body  # ``v is not None`` for v = scatter_into(...)
             changed = True
             continue
-        names = set(N.names_in(s)) if zeros or arrays else ()
+        names = _names(s) if zeros or arrays else ()
         for v in [v for v in zeros if v in names]:
             k, zero = zeros.pop(v)
             if _first_use(s, v, zero, mutated) is not None:
@@ -197,7 +197,7 @@ def _loop(block, i, after, mutated, names, zeros):
     if _names(loop, jumps=True) or loop.orelse:
         return False
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
-    mentions = [set(N.names_in(s)) for s in body]
+    mentions = [_names(s) for s in body]
     changed = False
     for last in range(len(body) - 1, -1, -1):
         v, zero = _placeholder(body[last])
@@ -225,8 +225,8 @@ def placeholder_safe(stmts):
     other read follows, in its own block, an assignment of a real value. Their shape is
     then that of the values they are given (``e``'s, for ``v = v + e``)."""
     root = gast.Module(body=stmts, type_ignores=[])
-    candidates = {_placeholder(s)[0] for s in N.walk(root) if _placeholder(s)[1] == 0.0}
-    candidates.discard(None)
+    candidates = {v for block in N.blocks(root) for v, zero in map(_placeholder, block)
+                  if v is not None and zero == 0.0}
     unsafe = set()
     for block in N.blocks(root):
         assigned = set()
@@ -246,7 +246,7 @@ def placeholder_safe(stmts):
             heads = _heads(s)
             unsafe.update(r for h in heads for r in N.names_in(h)
                           if r in candidates and r not in assigned)
-            if heads is not None and not isinstance(s, gast.Assign):
+            if heads is not None and not isinstance(s, gast.Assign) and assigned:
                 assigned.difference_update(N.names_in(s, gast.Store))
             elif isinstance(s, gast.Assign):
                 assigned.difference_update(N.names_in(s.targets[0], gast.Store))

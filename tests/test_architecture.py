@@ -72,8 +72,8 @@ LAYERS = [
                    "rules_special rules_stats supported"),
     ("passes", "parse fence closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes shapes_rewrite "
-               "usage optimize inplace contract fold zeros invariance scaling remat free "
-               "indices"),
+               "usage deadcode optimize inplace contract fold zeros invariance scaling remat "
+               "free indices"),
     ("pipeline", "driver"),
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.scipy_view tape.shim "
