@@ -287,7 +287,8 @@ def _rewrite_by_shapes(fdef, ns, spec, params, opt):
     if "broadcast_to" in found and shapes_rewrite.simplify_products(fdef, ns, spec, params):
         opt.run(fdef)
         found = _found(fdef)
-    if "outer" in found and contract_sums(fdef, shapes.analyse(fdef, ns, spec, params)):
+    if ("outer" in found or "sum" in found) and contract_sums(
+            fdef, shapes.analyse(fdef, ns, spec, params)):
         opt.run(fdef)
         found = _found(fdef)
     if "@" in found and scale_through_products(fdef, shapes.analyse(fdef, ns, spec, params)):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import numeric_grad
 from corpus import CASES
 
+import sourcediff
 from sourcediff import driver, nodes, optimize
 from sourcediff.errors import SourceDiffError
 from sourcediff.inplace import kinds_of
@@ -53,3 +55,38 @@ def test_each_pass_reports_exactly_whether_it_changed_the_code(case, checked_pas
     wrong = [(name, said, did) for name, said, did in checked_passes if said != did]
     assert not wrong, f"passes that misreported (name, said, did): {wrong}"
     assert any(said for _, said, _ in checked_passes)
+
+
+# -- factors the same along a sum's axes are applied to the sum (contract._hoist) ----------
+
+def scaled_mixture(mu, log_s, x):
+    d = (x[:, None, :] - mu) / np.exp(log_s)
+    return np.sum(np.log(np.sum(np.exp(-0.5 * np.sum(d ** 2, axis=2)), axis=1)))
+
+
+def _checked_source(f, args, wrt):
+    g = sourcediff.grad(f, wrt=wrt)
+    got = g(*args)
+    for a, e in zip(got, numeric_grad(f, args, wrt)):
+        np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-8)
+    return sourcediff.source(g)
+
+
+def test_a_factor_constant_along_the_summed_axis_divides_the_sum():
+    r = np.random.default_rng(0)
+    args = (r.standard_normal((3, 2)), 0.1 * r.standard_normal((3, 2)),
+            r.standard_normal((7, 2)))
+    src = _checked_source(scaled_mixture, args, (0, 1))
+    # d's adjoint is summed over the points first, then divided by the (3, 2) scales
+    assert "np.sum(d_bar, axis=0) / _t" in src, src
+    assert "/ _t3, axis=0)" not in src, src
+
+
+def test_a_factor_along_the_summed_axis_stays_inside():
+    # w[:, None] varies along the summed axis 0 and c[None, :] (shape (1, 3)) keeps it:
+    # taking either out of the sum would give a wrong gradient
+    def f(a, w, c):
+        return np.sum(np.sum(a * w[:, None] / c[None, :], axis=0) ** 2)
+    r = np.random.default_rng(1)
+    args = (r.standard_normal((4, 3)), r.standard_normal(4), 1.5 + r.random(3))
+    _checked_source(f, args, (0, 1, 2))
