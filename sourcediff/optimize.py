@@ -284,7 +284,8 @@ def _rewrite_by_shapes(fdef, ns, spec, params, opt):
     function holds what it rewrites (one walk finds which), the optimiser run again after
     each that changed something."""
     found = _found(fdef)
-    if "broadcast_to" in found and shapes_rewrite.simplify_products(fdef, ns, spec, params):
+    if ("broadcast_to" in found or "reshape" in found) and shapes_rewrite.simplify_products(
+            fdef, ns, spec, params):
         opt.run(fdef)
         found = _found(fdef)
     if ("outer" in found or "sum" in found) and contract_sums(
@@ -296,7 +297,7 @@ def _rewrite_by_shapes(fdef, ns, spec, params, opt):
 
 
 def _found(fdef):
-    """The attribute names (``outer``, ``broadcast_to``) in ``fdef``, and ``@`` if it
+    """The attribute names (``outer``, ``broadcast_to``, ``sum``) in ``fdef``, and ``@`` if it
     multiplies matrices."""
     out = set()
     attribute, matmult = gast.Attribute, gast.MatMult

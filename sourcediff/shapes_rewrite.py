@@ -10,6 +10,8 @@ generic helper.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import gast
 import numpy as np
 
@@ -152,8 +154,9 @@ def specialize(fdef, ns, spec, params):
 
 
 def simplify_products(fdef, ns, spec, params):
-    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where ``X`` already has shape ``S``.
-    True if anything changed."""
+    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where the product has shape ``S``
+    anyway, and ``np.reshape(np.sum(x, axis=a, keepdims=True), S)`` -> ``np.sum(x,
+    axis=a)`` where that has shape ``S``. True if anything changed."""
     sh = analyse(fdef, ns, spec, params)
     # a name bound to np.broadcast_to(constant, shape) is as cheap to repeat as to read
     consts = {}
@@ -168,18 +171,25 @@ def simplify_products(fdef, ns, spec, params):
             if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                     and s.targets[0].id in consts):
                 N.substitute(s, consts)
-    # a name bound once to np.broadcast_to(e, shape) and read once: its read may not
-    # need the broadcast (then the name is bound to e)
-    loads = N.names_in(fdef, gast.Load)
-    spread = {}
+    # a name bound once to np.broadcast_to(e, shape): if no read needs the broadcast
+    # (each is a factor of a product that has the shape anyway), it is bound to e; and a
+    # name bound once and read once, by a reshape (see _Products.visit_Call)
+    spread, once = {}, {}
+    loads = Counter(N.names_in(fdef, gast.Load))
     for block in N.blocks(fdef):
         for s in block:
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                    and _is_broadcast(s.value) and stores.count(s.targets[0].id) == 1 \
-                    and loads.count(s.targets[0].id) == 1:
-                spread[s.targets[0].id] = s
-    products = _Products(sh, spread)
+                    and stores.count(s.targets[0].id) == 1:
+                if _is_broadcast(s.value):
+                    spread[s.targets[0].id] = s
+                elif loads[s.targets[0].id] == 1:
+                    once[s.targets[0].id] = s
+    products = _Products(sh, spread, once)
     products.visit(fdef)
+    for name, n in products.spared.items():
+        if n == loads[name]:
+            spread[name].value = spread[name].value.args[0]
+            products.changed = True
     return bool(consts) or products.changed
 
 
@@ -195,9 +205,11 @@ def _is_const_broadcast(v):
 
 
 class _Products(N.Transformer):
-    def __init__(self, sh, spread):
+    def __init__(self, sh, spread, once):
         self.sh = sh
         self.spread = spread    # name -> its one assignment, of np.broadcast_to(e, shape)
+        self.spared = Counter()  # name in spread -> its reads that need no broadcast
+        self.once = once        # name -> its one assignment (it is read once)
 
     def visit_BinOp(self, node):
         if isinstance(node.op, (gast.Add, gast.Sub)):
@@ -218,15 +230,13 @@ class _Products(N.Transformer):
         shapes = [self.sh.of(f) for f in factors]
         changed = False
         for i, f in enumerate(factors):
-            bound = self.spread.get(f.id) if isinstance(f, gast.Name) else None
-            spread = bound.value if bound is not None else f
-            if not (_is_broadcast(spread) and any(
-                    s == tuple(spread.args[1].value) for j, s in enumerate(shapes) if j != i)):
+            named = isinstance(f, gast.Name) and f.id in self.spread
+            spread = self.spread[f.id].value if named else f
+            if not (_is_broadcast(spread) and _spared(self.sh.of(spread.args[0]), tuple(
+                    spread.args[1].value), shapes[:i] + shapes[i + 1:])):
                 continue
-            if bound is not None:
-                bound.value = spread.args[0]  # its one read is this product
-                del self.spread[f.id]
-                self.changed = True
+            if named:
+                self.spared[f.id] += 1
             else:
                 factors[i] = spread.args[0]
                 changed = True
@@ -236,3 +246,55 @@ class _Products(N.Transformer):
         for f in factors[1:]:
             out = N.binop(out, gast.Mult(), f)
         return out
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if not (isinstance(f, gast.Attribute) and f.attr == "reshape" and len(node.args) == 2
+                and isinstance(node.args[1], gast.Constant) and not node.keywords):
+            return node
+        arg, target = node.args[0], tuple(node.args[1].value)
+        bound = self.once.get(arg.id) if isinstance(arg, gast.Name) else None
+        new = self.unkept(bound.value if bound is not None else arg, target)
+        if new is None:
+            return node
+        if bound is None:
+            return new
+        bound.value = new  # (its one read is this reshape)
+        return arg
+
+    def unkept(self, e, target):
+        """``np.sum(x, axis=a, keepdims=True)`` without keepdims, if that has shape
+        ``target`` (the reshape only dropped the kept axes), else None."""
+        if not (isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute)
+                and e.func.attr == "sum" and len(e.args) == 1):
+            return None
+        keywords = {k.arg: k.value for k in e.keywords}
+        if set(keywords) != {"axis", "keepdims"} or not (
+                isinstance(keywords["keepdims"], gast.Constant)
+                and keywords["keepdims"].value is True):
+            return None
+        shape, axis = self.sh.of(e.args[0]), _const_index(keywords["axis"])
+        if shape is None or not isinstance(axis, (int, tuple)):
+            return None
+        try:
+            summed = np.zeros(shape).sum(axis=axis).shape
+        except (ValueError, TypeError):
+            return None
+        if summed != target:
+            return None
+        return N.call("np.sum", [e.args[0]], [N.keyword("axis", keywords["axis"])])
+
+
+def _spared(inner, shape, others):
+    """Whether a product of factors of shapes ``others`` and ``np.broadcast_to(e,
+    shape)`` (``inner``: ``e``'s shape) has that same shape with ``e`` itself."""
+    if any(s == shape for s in others):
+        return True
+    if inner is None or any(s is None for s in others):
+        return False
+    rest = ()
+    for s in others:
+        rest = broadcast(rest, s)
+    spared = broadcast(rest, inner)
+    return spared is not None and spared == broadcast(rest, shape)

@@ -90,3 +90,21 @@ def test_a_factor_along_the_summed_axis_stays_inside():
     r = np.random.default_rng(1)
     args = (r.standard_normal((4, 3)), r.standard_normal(4), 1.5 + r.random(3))
     _checked_source(f, args, (0, 1, 2))
+
+
+# -- broadcasts and kept axes a product or a reshape would undo (shapes_rewrite) ---------
+
+def pair_forces(x, k):
+    diff = x[:, None, :] - x[None, :, :]
+    dist = np.sqrt(np.sum(diff ** 2, axis=2) + 1e-6)
+    f = np.sum((k * (dist - 0.3) / dist)[:, :, None] * diff, axis=1)
+    return np.sum(f * x)
+
+
+def test_no_broadcast_or_kept_axes_the_product_does_not_need():
+    r = np.random.default_rng(2)
+    src = _checked_source(pair_forces, (r.standard_normal((5, 2)), 1.3), (0, 1))
+    # the adjoint of the sum over axis 1 is spread by the products that read it, and
+    # the adjoint of c[:, :, None] is summed without keeping the axis it then drops
+    assert "np.broadcast_to" not in src, src
+    assert "keepdims=True), (5, 5))" not in src, src
