@@ -323,8 +323,47 @@ def unalias(fdef, params):
             if isinstance(g, gast.Name) and g.id in params:
                 grads[k] = N.call("copy_of", [g])
     mutated = Info(fdef).mutated - {"_stack"}
-    for node in N.walk(fdef):
-        if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
-                node.value, gast.Name) and node.value.id in mutated \
-                and node.value.id != node.targets[0].id:
-            node.value = N.call("copy_of", [node.value])
+    for block in N.blocks(fdef):
+        for i, node in enumerate(block):
+            if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
+                    node.value, gast.Name) and node.value.id in mutated \
+                    and node.value.id != node.targets[0].id \
+                    and not _rebound_first(block[i + 1:], node.value.id):
+                node.value = N.call("copy_of", [node.value])
+
+
+def _rebound_first(stmts, y):
+    """Whether ``stmts`` bind ``y`` to a new value (``y = ...``) before anything could
+    change its present value in place: then a name given that value keeps it."""
+    for s in stmts:
+        if N.is_comment(s):
+            continue
+        if isinstance(s, (gast.For, gast.While, gast.If, gast.With, gast.Try)):
+            if y in N.names_in(s):
+                return False
+            continue
+        if _changes(s, y):
+            return False
+        if is_plain_assign(s) and s.targets[0].id == y:
+            return True
+    return False
+
+
+def _changes(s, y):
+    """Whether statement ``s`` may change ``y``'s value in place (``y[i] = ...``,
+    ``y += ...``, ``y.append(...)``, ``scatter_add(y, ...)``, ``scatter_into(y, ...)``)."""
+    if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name) and s.target.id == y:
+        return True
+    for n in N.walk(s):
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(
+                n.value, gast.Name) and n.value.id == y:
+            return True
+        if isinstance(n, gast.Call):
+            f = n.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                    and f.value.id == y:
+                return True
+            if isinstance(f, gast.Name) and f.id in ("scatter_add", "scatter_into") \
+                    and n.args and isinstance(n.args[0], gast.Name) and n.args[0].id == y:
+                return True
+    return False

@@ -108,3 +108,20 @@ def test_no_broadcast_or_kept_axes_the_product_does_not_need():
     # the adjoint of c[:, :, None] is summed without keeping the axis it then drops
     assert "np.broadcast_to" not in src, src
     assert "keepdims=True), (5, 5))" not in src, src
+
+
+def orbit(x, v, k):
+    for _ in range(4):
+        diff = x[:, None, :] - x[None, :, :]
+        v = v - 0.1 * k * np.sum(diff, axis=1)
+        x = x + 0.1 * v
+    return np.sum(x ** 2) + np.sum(v ** 2)
+
+
+def test_a_value_rebound_before_any_change_in_place_is_not_copied():
+    # x_bar's value is handed on at the top of each reverse step, then x_bar is a new
+    # buffer that the indexed adjoints are added into: the handed-on value needs no copy
+    r = np.random.default_rng(3)
+    src = _checked_source(orbit, (r.standard_normal((4, 2)), r.standard_normal((4, 2)), 0.7),
+                          (0, 1, 2))
+    assert "x_bar[" in src and "copy_of(x_bar)" not in src, src
