@@ -181,20 +181,32 @@ _LOCAL = threading.local()  # .memo during zero_adjoints, per thread:
 def _names(s, jumps=False):
     """The names ``s`` mentions (or, with ``jumps``, whether it holds a break or
     continue), remembered per statement during one run (a rewrite here only ever removes
-    a name from a statement, so a remembered set is never too small)."""
+    a name from a statement, so a remembered set is never too small). A compound
+    statement's are its own expressions' and its statements' (each read once)."""
     memo = _LOCAL.memo
     hit = memo.get(id(s))
     if hit is None or hit[0] is not s:
-        breaks = isinstance(s, (gast.For, gast.While)) and any(
-            isinstance(n, (gast.Break, gast.Continue)) for n in N.walk(s))
-        hit = memo[id(s)] = (s, set(N.names_in(s)), breaks)
+        names, jump = set(), isinstance(s, (gast.Break, gast.Continue))
+        for field in s._fields:
+            v = getattr(s, field, None)
+            if type(v) is list and v and isinstance(v[0], gast.stmt):
+                for child in v:
+                    names |= _names(child)
+                    jump = jump or _names(child, jumps=True)
+            elif isinstance(v, gast.AST):
+                names.update(N.names_in(v))
+            elif type(v) is list:
+                for x in v:
+                    if isinstance(x, gast.AST):
+                        names.update(N.names_in(x))
+        hit = memo[id(s)] = (s, names, jump)
     return hit[2] if jumps else hit[1]
 
 
 def _loop(block, i, after, mutated, names, zeros):
     loop = block[i]
     body = loop.body
-    if _names(loop, jumps=True) or loop.orelse:
+    if _names(loop, jumps=True) or loop.orelse:  # (a break or continue anywhere in it)
         return False
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
     mentions = [_names(s) for s in body]
