@@ -1,5 +1,5 @@
 """Adjoints known to hold their zero placeholder (sourcediff/zeros.py), and what that
-lets shape specialisation drop inside loops (sourcediff/shapes.py, saves.prune_unread).
+lets shape specialisation drop inside loops (sourcediff/shapes_rewrite.py, saves.prune_unread).
 
 A reverse loop cuts an adjoint back to ``0.0`` (or ``None``) each iteration once it is
 consumed; the first contribution of the next iteration is then taken as it is. The
