@@ -43,6 +43,8 @@ class _Contract(N.Transformer):
         self.generic_visit(node)
         new = _rewrite(node, self.sh)
         if new is None:
+            new = _hoist(node, self.sh)
+        if new is None:
             return node
         self.changed = True
         return new
@@ -121,6 +123,53 @@ def _rewrite(node, sh):
             start += len(s)
     out_labels = "".join(_LETTERS[i] for i in range(n) if i not in axes)
     return _emit(terms, out_labels, dict(zip(_LETTERS, result)))
+
+
+def _hoist(node, sh):
+    """``np.sum(a * b / c, axis=0)`` where ``c`` is the same along every summed axis (its
+    shape lacks them: they are leading axes it broadcasts over) -> ``np.sum(a * b,
+    axis=0) / c``: the factor is applied to the (smaller) sum, not to every term. A
+    negation comes out too. None unless the shapes are known and this changes something."""
+    if not (_is_np(node.func, "sum") and len(node.args) == 1):
+        return None
+    full = sh.of(node.args[0])
+    axes = _summed_axes(node, len(full)) if full is not None else None
+    if not axes:
+        return None
+    negate, kept, hoisted = False, [], []
+    for f, divide in _terms(node.args[0]):
+        while isinstance(f, gast.UnaryOp) and isinstance(f.op, gast.USub):
+            negate, f = not negate, f.operand
+        shape = sh.of(f)
+        if shape is None:
+            return None
+        # (a factor with a call stays: moving it would change the order calls run in)
+        constant = len(full) - len(shape) > max(axes) and not any(
+            isinstance(n, gast.Call) for n in N.walk(f))
+        (hoisted if constant else kept).append((f, divide, shape))
+    if not kept or kept[0][1] or not (hoisted or negate):
+        return None
+    try:
+        if np.broadcast_shapes(*[shape for _, _, shape in kept]) != full:
+            return None  # the factors left would sum something smaller
+    except ValueError:
+        return None
+    inner = kept[0][0]
+    for f, divide, _ in kept[1:]:
+        inner = N.binop(inner, gast.Div() if divide else gast.Mult(), f)
+    out = N.call("np.sum", [inner], node.keywords)
+    for f, divide, _ in hoisted:
+        out = N.binop(out, gast.Div() if divide else gast.Mult(), f)
+    return N.neg(out) if negate else out
+
+
+def _terms(e):
+    """The factors of a product or quotient: (factor, whether it divides)."""
+    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Mult):
+        return _terms(e.left) + _terms(e.right)
+    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Div):
+        return _terms(e.left) + [(e.right, True)]
+    return [(e, False)]
 
 
 def _emit(terms, out_labels, size):

@@ -111,7 +111,8 @@ def scatter_into(fdef, sh):
                                               s))
                 arrays.add(v)
                 continue
-            arrays.difference_update(N.names_in(s, gast.Store))
+            if arrays:
+                arrays.difference_update(N.names_in(s, gast.Store))
             out.append(s)
         block[:] = out
 

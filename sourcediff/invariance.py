@@ -32,6 +32,7 @@ from .resolve import MISSING, static_value
 
 ADD, MUL = "add", "mul"
 ANY = "any"          # depends on m in a way not followed
+_BINOP_KINDS = {gast.Add: (ADD, 1), gast.Sub: (ADD, -1), gast.Mult: (MUL, 1), gast.Div: (MUL, -1)}
 _MAX_STATEMENTS = 400
 
 
@@ -145,24 +146,16 @@ class _Kinds:
         a, b = self.aligned(e.left, so), self.aligned(e.right, so)
         if ANY in (a, b):
             return ANY
-        op = type(e.op)
-        if op in (gast.Add, gast.Sub):
-            sign = 1 if op is gast.Add else -1
-            if a is None:
-                return b if b[0] == ADD and sign == 1 else (ADD, -b[1], b[2]) \
-                    if b[0] == ADD else ANY
-            if b is None:
-                return a if a[0] == ADD else ANY
-            return _combine(a, b, ADD, sign)
-        if op in (gast.Mult, gast.Div):
-            sign = 1 if op is gast.Mult else -1
-            if a is None:
-                return b if b[0] == MUL and sign == 1 else (MUL, -b[1], b[2]) \
-                    if b[0] == MUL else ANY
-            if b is None:
-                return a if a[0] == MUL else ANY
-            return _combine(a, b, MUL, sign)
-        return ANY
+        # (kind, sign): a sum or difference shifts, a product or quotient scales
+        kind, sign = _BINOP_KINDS.get(type(e.op), (None, 0))
+        if kind is None:
+            return ANY
+        if a is None:  # a constant operand: the other one's kind, its sign flipped by -, /
+            return b if b[0] == kind and sign == 1 else (kind, -b[1], b[2]) \
+                if b[0] == kind else ANY
+        if b is None:
+            return a if a[0] == kind else ANY
+        return _combine(a, b, kind, sign)
 
     def subscript(self, e):
         k = self.of(e.value)

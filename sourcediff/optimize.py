@@ -9,127 +9,34 @@ elimination. Only generated names are ever propagated away; user names stay.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import gast
 
 from . import nodes as N
-from . import facts, registry, runtime
+from . import facts, inplace, runtime, saves, shapes, shapes_rewrite
+from .contract import contract_sums
+from .deadcode import DeadCode
 from .fold import fold
 from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from .zeros import zero_adjoints
 from .resolve import MISSING, static_value
+from .usage import (USER_NAMES, Info, Loads, assigned_in, drop_pass,
+                    expr_size, generated, is_plain_assign, pure_function, top_exprs)
 
 
-def pure_function(fn):
-    """Is a call of ``fn`` known to do nothing but compute its result, so that the
-    optimiser may drop, merge or move it? Declared pure: NumPy's functions in the rule
-    table and the functions declared non-differentiable, and a few builtins. Everything
-    else runs as written: a user function (it may print, append to a list, count calls),
-    a user ``@primitive``, and a random draw (``np.random.*``, a ``Generator``'s or
-    ``random.Random``'s methods), even though it is declared non-differentiable."""
-    import random
-
-    import numpy as np
-    owner = getattr(fn, "__self__", None)
-    module = getattr(fn, "__module__", None) or ""
-    if isinstance(owner, (np.random.RandomState, np.random.Generator, random.Random)) or (
-            module == "random" or module.startswith("numpy.random")):
-        return False
-    rule = registry.lookup(fn)
-    if rule is not None:
-        return rule.user_vjp is None and rule.user_jvp is None
-    return registry.is_nondiff(fn) or facts.of(fn).pure is True  # (slice, range, len...)
-
-
-class Info:
-    """Definition and use counts over the whole function, and which names are indexed
-    (``subscripted``) or changed in place (``mutated``: ``y[i] = v``, ``lst.append``,
-    ``scatter_add``), all from one walk."""
-
-    def __init__(self, fdef):
-        defs, uses, looped = {}, {}, {}
-        subscripted, mutated = set(), set()
-        for a in fdef.args.args:
-            defs[a.id] = defs.get(a.id, 0) + 1
-        # one walk, each node with the number of loops around it
-        todo = [(fdef, 0)]
-        pop, push = todo.pop, todo.append
-        ast_type, name_type, loops = gast.AST, gast.Name, (gast.For, gast.While)
-        while todo:
-            node, depth = pop()
-            if type(node) is name_type:
-                ctx = type(node.ctx)
-                if ctx is gast.Load:
-                    uses[node.id] = uses.get(node.id, 0) + 1
-                elif ctx is not gast.Param:  # parameters counted above
-                    defs[node.id] = defs.get(node.id, 0) + 1
-                    if depth and ctx is gast.Store:
-                        looped[node.id] = looped.get(node.id, 0) + depth
-                continue
-            kind = type(node)
-            if kind is gast.Subscript:
-                if type(node.value) is name_type:
-                    subscripted.add(node.value.id)
-                    if type(node.ctx) is gast.Store:
-                        mutated.add(node.value.id)
-            elif kind is gast.Call:
-                f = node.func
-                if type(f) is gast.Attribute and type(f.value) is name_type:
-                    mutated.add(f.value.id)
-                elif type(f) is name_type and f.id == "scatter_add" and type(
-                        node.args[0]) is name_type:
-                    mutated.add(node.args[0].id)
-            elif kind in loops:
-                depth += 1
-            for field in node._fields:
-                v = getattr(node, field, None)
-                if isinstance(v, ast_type):
-                    push((v, depth))
-                elif type(v) is list:
-                    for x in v:
-                        if isinstance(x, ast_type):
-                            push((x, depth))
-        self.defs, self.uses = defs, uses
-        self.subscripted, self.mutated = subscripted, mutated
-        self.stores = dict(defs)  # assignments as written (a loop body's count once)
-        for a in fdef.args.args:
-            self.stores[a.id] = 2  # a parameter already holds a value when the body starts
-        # names assigned inside loops count as multiply defined
-        for name, n in looped.items():
-            defs[name] += 2 * n
-
-    def single(self, name):
-        return self.defs.get(name, 0) == 1
-
-    def once(self, name):
-        """Assigned by one statement, perhaps in a loop (each iteration a fresh value).
-        Callers must check that every use follows that statement in its own block."""
-        return self.stores.get(name, 0) == 1
-
-
-USER_NAMES = "__sourcediff_user_names__"  # key in ns: the names the user's function uses
-
-
-def generated(name, user=frozenset()):
-    """A name the compiler made (a temporary, an adjoint), free to inline or drop: spelled
-    as the compiler spells them, and not one of the user's own (``_h``, ``y_bar``)."""
-    return (name.startswith("_") or name.endswith("_bar") or "_bar_" in name) and \
-        name not in user
-
-
-class Optimizer:
+class Optimizer(DeadCode):
     def __init__(self, ns, keep):
         self.ns = ns
         self.keep = keep
         self.user = ns.get(USER_NAMES, frozenset())
-        self._pure = None  # during a pass: id(expr) -> (expr, pure?)
+        self._pure = None  # during a run: id(expr) -> (expr, pure?)
+        self._facts = None  # during a run: (Info, blocks) while no pass changes the tree
+        self._facts_kept = False  # set by a pass whose change leaves them true
 
     def pure(self, expr):
         """No side effects (calls of rules, NumPy and pure helpers only)? Remembered during
-        a pass: what a pass inlines is pure, so an expression stays as pure as it was."""
+        a run: what a pass inlines is pure, so an expression stays as pure as it was."""
         memo = self._pure
         if memo is None:
             return self._is_pure(expr)
@@ -169,30 +76,59 @@ class Optimizer:
         (or six rounds have passed)."""
         passes = self.passes()
         quiet = 0  # passes in a row that changed nothing
+        self._pure, self._facts = {}, None
         for turn in range(6 * len(passes)):
             if quiet == len(passes):
                 break
-            self._pure = {}
-            quiet = 0 if passes[turn % len(passes)](fdef) else quiet + 1
-        self._pure = None
+            self._facts_kept = False
+            if passes[turn % len(passes)](fdef):
+                quiet = 0
+                if not self._facts_kept:
+                    self._facts = None
+            else:
+                quiet += 1
+        self._pure = self._facts = None
         drop_dangling_comments(fdef)
         return fdef
 
+    def facts(self, fdef):
+        """The :class:`Info` of ``fdef`` and its statement lists. During :meth:`run` they
+        are kept from one pass to the next while no pass changes the tree."""
+        kept = self._kept()
+        if kept[0] is None:
+            kept[0] = Info(fdef)
+        return kept[0], self.blocks(fdef)
+
+    def blocks(self, fdef):
+        """``fdef``'s statement lists (kept as :meth:`facts` are)."""
+        kept = self._kept()
+        if kept[1] is None:
+            kept[1] = list(N.blocks(fdef))
+        return kept[1]
+
+    def _kept(self):
+        kept = self._facts
+        if kept is None:
+            kept = [None, None]  # Info, blocks: computed when first asked for
+            if self._pure is not None:  # (during a run)
+                self._facts = kept
+        return kept
+
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
-        info = Info(fdef)
-        subscripted, mutated = info.subscripted, info.mutated
+        info, blocks = self.facts(fdef)
+        subscripted, mutated = set(info.subscripted), info.mutated
         changed = False
-        for block in list(N.blocks(fdef)):
-            loads = _Loads(block)
+        for block in blocks:
+            loads = Loads(block)
             for i, s in enumerate(block):
-                if not _is_plain_assign(s):
+                if not is_plain_assign(s):
                     continue
                 a, v = s.targets[0].id, s.value
                 if not (generated(a, self.user) and info.once(a)) or a in self.keep:
                     continue
                 if isinstance(v, gast.Name) and not info.single(v.id) and not (
-                        info.once(v.id) and _assigned_in(block[:i], v.id)):
+                        info.once(v.id) and assigned_in(block[:i], v.id)):
                     continue  # v could change between here and a use
                 if isinstance(v, gast.Name) and v.id in mutated:
                     continue  # y[i] = ... between here and a use would change what it reads
@@ -212,17 +148,18 @@ class Optimizer:
                 block[i] = gast.Pass()
                 loads.changed(i)
                 changed = True
-        _drop_pass(fdef)
+        if changed:
+            drop_pass(fdef)
         return changed
 
     def cse(self, fdef):
-        info = Info(fdef)
+        info, blocks = self.facts(fdef)
         mutated = info.mutated
         changed = False
-        for block in list(N.blocks(fdef)):
+        for block in blocks:
             seen = {}
             for s in block:
-                if not _is_plain_assign(s) or isinstance(s.value, (
+                if not is_plain_assign(s) or isinstance(s.value, (
                         gast.Name, gast.Constant, gast.List, gast.Dict, gast.ListComp,
                         gast.DictComp)):
                     continue
@@ -244,19 +181,19 @@ class Optimizer:
 
     def substitute(self, fdef):
         """Inline generated temporaries used exactly once, right where they are used."""
-        info = Info(fdef)
+        info, blocks = self.facts(fdef)
         changed = False
-        for block in list(N.blocks(fdef)):
-            loads = _Loads(block)
+        for block in blocks:
+            loads = Loads(block)
             i = 0
             while i < len(block):
                 s = block[i]
-                if (_is_plain_assign(s) and generated(s.targets[0].id, self.user)
+                if (is_plain_assign(s) and generated(s.targets[0].id, self.user)
                         and s.targets[0].id not in self.keep
                         and info.once(s.targets[0].id)
                         and info.uses.get(s.targets[0].id, 0) == 1 and self.pure(s.value)):
                     j = self._use_site(block, loads, i, s.targets[0].id, s.value)
-                    if j is not None and _size(block[j]) + _size(s.value) > _MAX_INLINE:
+                    if j is not None and expr_size(block[j]) + expr_size(s.value) > _MAX_INLINE:
                         j = None
                     if j is not None:
                         mapping = {s.targets[0].id: s.value}
@@ -269,7 +206,11 @@ class Optimizer:
                         loads.changed(j)
                         changed = True
                 i += 1
-        _drop_pass(fdef)
+        if changed:
+            drop_pass(fdef)
+            # every count but the inlined names' (gone from the tree) is as it was, and
+            # no statement list came or went
+            self._facts_kept = True
         return changed
 
     def _use_site(self, block, loads, i, name, value):
@@ -279,168 +220,18 @@ class Optimizer:
             if N.is_comment(s) or isinstance(s, gast.Pass):
                 continue
             if loads[j][name]:
-                exprs = _top_exprs(s)
+                exprs = top_exprs(s)
                 if exprs is not None and any(name in N.names_in(e, gast.Load) for e in exprs):
                     return j
                 return None  # used inside a nested block: evaluation count would change
-            if not _is_plain_assign(s) or s.targets[0].id in reads:
+            if not is_plain_assign(s) or s.targets[0].id in reads:
                 return None
             if not self.pure(s.value) and not isinstance(s.value, (gast.Name, gast.Constant)):
                 return None
         return None
 
-    def dead_stores(self, fdef):
-        """``a = e1`` overwritten by ``a = e2`` in the same block before any read."""
-        changed = False
-        for block in list(N.blocks(fdef)):
-            # walking backwards: names a plain assignment here would store in vain, because
-            # straight-line assignments below overwrite them before anything reads them
-            doomed = set()
-            dead = []
-            for i in range(len(block) - 1, -1, -1):
-                s = block[i]
-                if N.is_comment(s):
-                    continue
-                if not _is_plain_assign(s):
-                    doomed = set()
-                    continue
-                a = s.targets[0].id
-                if a in doomed and self.pure(s.value):
-                    dead.append(i)
-                doomed.add(a)
-                doomed.difference_update(N.names_in(s.value, gast.Load))
-            for i in dead:
-                block[i] = gast.Pass()
-            changed = changed or bool(dead)
-        _drop_pass(fdef)
-        return changed
-
-    def liveness(self, fdef):
-        """Drop pure assignments whose value no later statement can read (e.g. the zero
-        an overwritten adjoint is cut to, at the end of a branch)."""
-        ret = fdef.body[-1]
-        live = set(N.names_in(ret, gast.Load)) if isinstance(ret, gast.Return) else set()
-        self._dropped = False
-        self._live_block(fdef.body, live)
-        _drop_pass(fdef)
-        return self._dropped
-
-    def _live_block(self, block, live):
-        for i in range(len(block) - 1, -1, -1):
-            s = block[i]
-            if isinstance(s, gast.If):
-                after = set(live)
-                body = self._live_block(s.body, set(after))
-                orelse = self._live_block(s.orelse, set(after))
-                live.clear()
-                live.update(body | orelse | set(N.names_in(s.test, gast.Load)))
-                if all(isinstance(b, gast.Pass) for b in s.body) and not s.orelse \
-                        and isinstance(s.test, (gast.Name, gast.Constant)):
-                    block[i] = gast.Pass()
-                    self._dropped = True
-            elif isinstance(s, (gast.For, gast.While)):
-                # a loop body may run again: everything it reads stays live throughout
-                live |= set(N.names_in(s, gast.Load))
-                self._live_block(s.body, set(live))
-            elif _is_plain_assign(s):  # (a stack pop is impure, so it stays)
-                a = s.targets[0].id
-                if a not in live and a not in self.keep and self.pure(s.value):
-                    block[i] = gast.Pass()
-                    self._dropped = True
-                    continue
-                live.discard(a)
-                live |= set(N.names_in(s.value, gast.Load))
-            else:
-                live |= set(N.names_in(s, gast.Load))
-        return live
-
-    def dce(self, fdef):
-        changed = False
-        while True:
-            dropped = False
-            info = Info(fdef)
-            for block in list(N.blocks(fdef)):
-                for i, s in enumerate(block):
-                    if not _is_plain_assign(s):
-                        continue
-                    a = s.targets[0].id
-                    if (info.uses.get(a, 0) == 0 and a not in self.keep and self.pure(s.value)
-                            or isinstance(s.value, gast.Name) and s.value.id == a):  # a = a
-                        block[i] = gast.Pass()
-                        dropped = True
-            _drop_pass(fdef)
-            if not dropped:
-                return changed
-            changed = True
-
 
 _MAX_INLINE = 14
-
-
-_COUNTED = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Name, gast.Subscript, gast.Constant}
-
-
-def _size(node):
-    """Operations and leaves in an expression, or in a statement's top-level expressions."""
-    todo = [node] if isinstance(node, gast.expr) else list(_top_exprs(node) or [])
-    count = 0
-    ast_type = gast.AST
-    while todo:
-        n = todo.pop()
-        if type(n) in _COUNTED:
-            count += 1
-        for field in n._fields:
-            v = getattr(n, field, None)
-            if isinstance(v, ast_type):
-                todo.append(v)
-            elif type(v) is list:
-                todo.extend(x for x in v if isinstance(x, ast_type))
-    return count
-
-
-def _assigned_in(stmts, name):
-    return any(_is_plain_assign(t) and t.targets[0].id == name for t in stmts)
-
-
-class _Loads:
-    """How often each name is read by each statement of one block, computed on demand
-    and forgotten when a pass rewrites that statement."""
-
-    def __init__(self, block):
-        self.block = block
-        self._memo = {}
-
-    def __getitem__(self, j):
-        c = self._memo.get(j)
-        if c is None:
-            c = self._memo[j] = Counter(N.names_in(self.block[j], gast.Load))
-        return c
-
-    def changed(self, j):
-        self._memo.pop(j, None)
-
-
-def _is_plain_assign(s):
-    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-
-
-def _top_exprs(s):
-    if isinstance(s, gast.Assign):
-        return [s.value] + ([s.targets[0]] if isinstance(s.targets[0], gast.Subscript) else [])
-    if isinstance(s, gast.AugAssign):
-        return [s.value, s.target]
-    if isinstance(s, (gast.Return, gast.Expr)):
-        return [s.value] if s.value is not None else []
-    if isinstance(s, gast.If):
-        return [s.test]
-    return None
-
-
-def _drop_pass(fdef):
-    for _node, field, block in N.owned_blocks(fdef):
-        if any(isinstance(s, gast.Pass) for s in block):
-            kept = [s for s in block if not isinstance(s, gast.Pass)]
-            block[:] = kept if kept or field != "body" else [gast.Pass()]
 
 
 def drop_dangling_comments(fdef):
@@ -466,22 +257,13 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     :func:`inplace.kinds_of`) are what the code may assume about its arguments.
     ``outside``: data the function reads from its module or closure (the user's objects,
     like its arguments: a gradient that is one of them is returned as a copy)."""
-    from . import inplace, saves, shapes
     zero_adjoints(fdef)
     if specialize is not None:
-        shapes.specialize(fdef, ns, specialize, params)
+        shapes_rewrite.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
     opt.run(fdef)
-    if specialize is not None and shapes.simplify_products(fdef, ns, specialize, params):
-        opt.run(fdef)
-    if specialize is not None and any(isinstance(n, gast.Attribute) and n.attr == "outer"
-                                      for n in N.walk(fdef)):
-        from .contract import contract_sums
-        if contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params)):
-            opt.run(fdef)
-    if specialize is not None and any(isinstance(n, gast.MatMult) for n in N.walk(fdef)) \
-            and scale_through_products(fdef, shapes.analyse(fdef, ns, specialize, params)):
-        opt.run(fdef)
+    if specialize is not None:
+        _rewrite_by_shapes(fdef, ns, specialize, params, opt)
     if saves.prune_unread(fdef):
         opt.run(fdef)
     if specialize is not None and any(isinstance(s, gast.For) for s in fdef.body) \
@@ -495,6 +277,36 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         release(fdef, lambda: shapes.analyse(fdef, ns, specialize, params),
                 set(keep) | set(outside))
     return fdef
+
+
+def _rewrite_by_shapes(fdef, ns, spec, params, opt):
+    """The rewrites that need the shapes of the finished function, each where the
+    function holds what it rewrites (one walk finds which), the optimiser run again after
+    each that changed something."""
+    found = _found(fdef)
+    if ("broadcast_to" in found or "reshape" in found) and shapes_rewrite.simplify_products(
+            fdef, ns, spec, params):
+        opt.run(fdef)
+        found = _found(fdef)
+    if ("outer" in found or "sum" in found) and contract_sums(
+            fdef, shapes.analyse(fdef, ns, spec, params)):
+        opt.run(fdef)
+        found = _found(fdef)
+    if "@" in found and scale_through_products(fdef, shapes.analyse(fdef, ns, spec, params)):
+        opt.run(fdef)
+
+
+def _found(fdef):
+    """The attribute names (``outer``, ``broadcast_to``, ``sum``) in ``fdef``, and ``@`` if it
+    multiplies matrices."""
+    out = set()
+    attribute, matmult = gast.Attribute, gast.MatMult
+    for n in N.walk(fdef):
+        if type(n) is attribute:
+            out.add(n.attr)
+        elif type(n) is matmult:
+            out.add("@")
+    return out
 
 
 def unalias(fdef, params):
@@ -511,8 +323,47 @@ def unalias(fdef, params):
             if isinstance(g, gast.Name) and g.id in params:
                 grads[k] = N.call("copy_of", [g])
     mutated = Info(fdef).mutated - {"_stack"}
-    for node in N.walk(fdef):
-        if _is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
-                node.value, gast.Name) and node.value.id in mutated \
-                and node.value.id != node.targets[0].id:
-            node.value = N.call("copy_of", [node.value])
+    for block in N.blocks(fdef):
+        for i, node in enumerate(block):
+            if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
+                    node.value, gast.Name) and node.value.id in mutated \
+                    and node.value.id != node.targets[0].id \
+                    and not _rebound_first(block[i + 1:], node.value.id):
+                node.value = N.call("copy_of", [node.value])
+
+
+def _rebound_first(stmts, y):
+    """Whether ``stmts`` bind ``y`` to a new value (``y = ...``) before anything could
+    change its present value in place: then a name given that value keeps it."""
+    for s in stmts:
+        if N.is_comment(s):
+            continue
+        if isinstance(s, (gast.For, gast.While, gast.If, gast.With, gast.Try)):
+            if y in N.names_in(s):
+                return False
+            continue
+        if _changes(s, y):
+            return False
+        if is_plain_assign(s) and s.targets[0].id == y:
+            return True
+    return False
+
+
+def _changes(s, y):
+    """Whether statement ``s`` may change ``y``'s value in place (``y[i] = ...``,
+    ``y += ...``, ``y.append(...)``, ``scatter_add(y, ...)``, ``scatter_into(y, ...)``)."""
+    if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name) and s.target.id == y:
+        return True
+    for n in N.walk(s):
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(
+                n.value, gast.Name) and n.value.id == y:
+            return True
+        if isinstance(n, gast.Call):
+            f = n.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                    and f.value.id == y:
+                return True
+            if isinstance(f, gast.Name) and f.id in ("scatter_add", "scatter_into") \
+                    and n.args and isinstance(n.args[0], gast.Name) and n.args[0].id == y:
+                return True
+    return False

@@ -263,23 +263,20 @@ def prune_unread(fdef):
     start = N.reverse_start(body)
     rev = body[start:]
     inside = {}  # popped name -> ids of the nodes inside its pops
-    for s in rev:
-        for node in N.walk(s):
-            v = N.anno(node, "pop")
-            if v is not None:
-                inside.setdefault(v, set()).update(id(n) for n in N.walk(node))
-    # a pop's own target does not count as a read; its restores of y[idx] read y; nor
-    # does a read in a top-level statement before any of its pops (the final value)
-    first = {}
+    first = {}   # popped name -> the top-level statement of its first pop
+    loads = []   # (top-level statement, Name read)
     for k, s in enumerate(rev):
         for node in N.walk(s):
             v = N.anno(node, "pop")
             if v is not None:
+                inside.setdefault(v, set()).update(id(n) for n in N.walk(node))
                 first.setdefault(v, k)
-    read = {node.id for k, s in enumerate(rev) for node in N.walk(s)
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)
-            and node.id in inside and id(node) not in inside[node.id]
-            and k >= first[node.id]}
+            elif type(node) is gast.Name and type(node.ctx) is gast.Load:
+                loads.append((k, node))
+    # a pop's own target does not count as a read; its restores of y[idx] read y; nor
+    # does a read in a top-level statement before any of its pops (the final value)
+    read = {node.id for k, node in loads if node.id in inside
+            and id(node) not in inside[node.id] and k >= first[node.id]}
     unread = set(inside) - read
     if not unread:
         return False
@@ -289,12 +286,9 @@ def prune_unread(fdef):
 
 
 def _remove(tree, drop):
-    for node in N.walk(tree):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], gast.stmt):
-                kept = [s for s in block if not drop(s)]
-                setattr(node, field, kept or ([gast.Pass()] if field == "body" else []))
+    for node, field, block in list(N.owned_blocks(tree)):
+        kept = [s for s in block if not drop(s)]
+        setattr(node, field, kept or ([gast.Pass()] if field == "body" else []))
 
 
 def _loc(node, src):

@@ -2,13 +2,13 @@
 
 Given the shapes of the arguments at the first call (``()`` for a Python
 scalar, ``a.shape`` for an array, ``None`` when unknown), infer the shape of
-every value the forward pass computes, and drop ``unbroadcast`` wherever
-the cotangent already has its operand's shape. Anything not known for
-certain stays ``None`` and keeps the generic helper, so specialisation can
-make code faster but never wrong. Adjoints are taken to have the shape of
+every value the forward pass computes (:mod:`shapes_rewrite` then drops
+``unbroadcast`` wherever the cotangent already has its operand's shape).
+Anything not known for certain stays ``None`` and keeps the generic helper,
+so specialisation can make code faster but never wrong. Adjoints are taken to have the shape of
 their primal: the reverse sweep only ever adds to a scalar ``0.0`` placeholder,
 and ``real_cot`` turns it into real zeros before a rule reads it (dropped here
-when the primal is a scalar).
+when the primal is a scalar, in :mod:`shapes_rewrite`).
 """
 
 from __future__ import annotations
@@ -24,16 +24,12 @@ from . import nodes as N
 from .freevars import is_static
 from .resolve import MISSING, static_value
 from .indices import MISSING_INDEX as _MISSING_INDEX
-from .indices import Scatter as _Scatter
 from .indices import const_index as _const_index
 from .indices import is_none as _is_none
-from .indices import same as _same
-from .indices import scatter_into as _scatter_into
-from .indices import whole as _whole
-from .zeros import accumulates, placeholder_safe
+from .zeros import accumulates
 
 _INTS = "<ints>"  # the key of Shapes.ints in an environment
-_SAFE = "<placeholder safe>"  # the key of Shapes.safe in an environment
+SAFE = "<placeholder safe>"  # the key of Shapes.safe in an environment
 _SOME_INT = object()  # Shapes.ints: an int whose value changes (an item of a range)
 _INT_OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
             gast.Mult: lambda a, b: a * b, gast.FloorDiv: lambda a, b: a // b}
@@ -48,7 +44,7 @@ class Shapes:
         self.env = env      # name -> shape tuple, or None (unknown)
         # name -> the int it holds at this specialisation (None: not one int)
         self.ints = env.setdefault(_INTS, {})
-        self.safe = env.get(_SAFE, ())  # adjoints whose placeholder only v = v + e reads
+        self.safe = env.get(SAFE, ())  # adjoints whose placeholder only v = v + e reads
 
     def int_value(self, e):
         """The int (or tuple of ints: a shape) ``e`` surely holds, given the argument
@@ -90,13 +86,13 @@ class Shapes:
             if isinstance(e.op, gast.MatMult):
                 return self.evaluate(np.matmul, [e.left, e.right], [])
             if type(e.op) in _BINOP:
-                return _broadcast(self.of(e.left), self.of(e.right))
+                return broadcast(self.of(e.left), self.of(e.right))
             return None
         if isinstance(e, gast.UnaryOp):
             return None if isinstance(e.op, gast.Not) else self.of(e.operand)
         if isinstance(e, gast.Compare) and len(e.ops) == 1 and isinstance(
                 e.ops[0], (gast.Eq, gast.NotEq, gast.Lt, gast.LtE, gast.Gt, gast.GtE)):
-            return _broadcast(self.of(e.left), self.of(e.comparators[0]))  # (y == 0)
+            return broadcast(self.of(e.left), self.of(e.comparators[0]))  # (y == 0)
         if isinstance(e, gast.Call):
             return self.call(e)
         if isinstance(e, gast.Subscript):
@@ -155,7 +151,7 @@ class Shapes:
             shapes = [self.of(a) for a in e.args]
             out = ()
             for s in shapes:
-                out = _broadcast(out, s)
+                out = broadcast(out, s)
             return out
         if facts.of(fn).shaped:  # its output's shape follows from its inputs' shapes
             return self.evaluate(fn, e.args, e.keywords)
@@ -223,32 +219,12 @@ def _memo_key(v):
         return ("repr", repr(v))
 
 
-def _sum_to(g, source, target):
-    """``np.sum(g, axis=...)`` taking shape ``source`` down to ``target`` (None if not)."""
-    lead = len(source) - len(target)
-    if lead < 0 or any(t not in (1, s) for s, t in zip(source[lead:], target)):
-        return None
-    axes = tuple(range(lead)) + tuple(lead + i for i, (s, t) in enumerate(
-        zip(source[lead:], target)) if t == 1 and s != 1)
-    negate = isinstance(g, gast.UnaryOp) and isinstance(g.op, gast.USub)
-    if negate:  # -np.sum(g) negates the small result, not the big operand (exactly equal)
-        g = g.operand
-    keywords = [N.keyword("axis", N.const(axes if len(axes) > 1 else axes[0]))]
-    kept = any(t == 1 and s != 1 for s, t in zip(source[lead:], target))
-    if kept and not lead:
-        keywords.append(N.keyword("keepdims", N.const(True)))
-    out = N.call("np.sum", [g], keywords)
-    if kept and lead:
-        out = N.call("np.reshape", [out, N.const(target)])
-    return N.neg(out) if negate else out
-
-
 def _is_value(a, shapes):
     return isinstance(a, (gast.Name, gast.BinOp, gast.UnaryOp, gast.Call, gast.Attribute,
                           gast.Subscript))
 
 
-def _broadcast(a, b):
+def broadcast(a, b):
     if a is None or b is None:
         return None
     try:
@@ -262,7 +238,7 @@ def infer(body, ns, env):
     int_seqs = {}
     for _ in range(3):
         before = dict(env)
-        _visit(body, Shapes(ns, env, int_seqs), env)
+        visit(body, Shapes(ns, env, int_seqs), env)
         if env == before:
             return env
     return {k: v if before.get(k) == v else None for k, v in env.items()}
@@ -287,7 +263,7 @@ def _item_shape(it, sh):
     return shape[1:] if shape else None
 
 
-def _visit(stmts, sh, env, frozen=frozenset()):
+def visit(stmts, sh, env, frozen=frozenset()):
     for s in stmts:
         if not (isinstance(s, (gast.Assign, gast.For)) and isinstance(
                 s.targets[0] if isinstance(s, gast.Assign) else s.target, gast.Name)):
@@ -327,117 +303,10 @@ def _visit(stmts, sh, env, frozen=frozenset()):
                 some = isinstance(s.iter, gast.Name) and sh.int_seqs.get(s.iter.id) \
                     and sh.ints.get(t, _SOME_INT) is _SOME_INT
                 sh.ints[t] = _SOME_INT if some else None
-            _visit(s.body, sh, env, frozen)
+            visit(s.body, sh, env, frozen)
         elif isinstance(s, (gast.If, gast.While, gast.With)):
-            _visit(s.body, sh, env, frozen)
-            _visit(getattr(s, "orelse", []), sh, env, frozen)
-
-
-class _Drop(N.Transformer):
-    def __init__(self, sh):
-        self.sh = sh
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        f = node.func
-        if isinstance(f, gast.Name) and f.id == "unbroadcast" and len(node.args) == 2:
-            target = self.sh.of(node.args[1])
-            if target is not None and self.sh.of(node.args[0]) == target:
-                return node.args[0]
-            source = self.sh.of(node.args[0])
-            if target == () and source is not None:
-                return N.call("np.sum", [node.args[0]]) if source else node.args[0]
-            if target is not None and source is not None:
-                return _sum_to(node.args[0], source, target) or node
-        if isinstance(f, gast.Name) and f.id == "untranspose" and (
-                len(node.args) == 1 or _is_none(node.args[1])) and not node.keywords:
-            return N.call("np.transpose", [node.args[0]])  # (what the helper does)
-        if isinstance(f, gast.Name) and f.id == "broadcast_like" and len(node.args) == 2:
-            target = self.sh.of(node.args[1])
-            if target is not None and self.sh.of(node.args[0]) == target:
-                return node.args[0]
-        if isinstance(f, gast.Name) and f.id in ("matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a",
-                                                 "dot_vjp_b") and len(node.args) == 3:
-            g, a, b = node.args
-            if len(self.sh.of(a) or ()) == 2 and len(self.sh.of(b) or ()) == 2 \
-                    and self.sh.of(g) is not None:  # (g may be a scalar zero placeholder)
-                # 2-D: the textbook formulas, g @ b.T and a.T @ g
-                if f.id.endswith("_a"):
-                    return N.binop(g, gast.MatMult(), N.attr(b, "T"))
-                return N.binop(N.attr(a, "T"), gast.MatMult(), g)
-            vector = _vector_vjp(f.id.endswith("_a"), g, a, b, self.sh)
-            if vector is not None:
-                return vector
-        if isinstance(f, gast.Name) and f.id == "real_cot" and (self.sh.of(node.args[1]) == ()
-                                                              or _same(self.sh, *node.args)):
-            return node.args[0]  # a scalar's placeholder is already its real zero
-        if isinstance(f, gast.Name) and f.id == "scatter_into" and _is_none(node.args[0]) \
-                and _whole(node.args[2]) is not None and self.sh.of(node.args[1]) \
-                and _same(self.sh, node.args[3], gast.Subscript(
-                    value=node.args[1], slice=_whole(node.args[2]), ctx=gast.Load())):
-            # a fresh buffer whose every entry the index reaches once: g, reshaped
-            return N.call("np.reshape", [node.args[3], N.const(self.sh.of(node.args[1]))])
-        if isinstance(f, gast.Name) and f.id == "zeros_tangent" and self.sh.of(node.args[0]) == ():
-            return N.const(0.0)
-        if isinstance(f, gast.Name) and f.id == "unreduce" and len(node.args) >= 2:
-            shape = self.sh.of(node.args[1])
-            if shape == ():
-                return node.args[0]
-            whole = len(node.args) < 3 or (isinstance(node.args[2], gast.Constant)
-                                           and node.args[2].value is None)
-            if shape is not None and whole and self.sh.of(node.args[0]) == ():
-                # the cotangent of a full reduction: a read-only broadcast, no data read
-                return N.call("np.broadcast_to", [node.args[0], N.const(shape)])
-            kept = len(node.args) == 4 and isinstance(node.args[3], gast.Constant) \
-                and node.args[3].value is True
-            g = self.sh.of(node.args[0])
-            axis = _const_index(node.args[2]) if len(node.args) > 2 else None
-            if shape and not kept and isinstance(axis, (int, tuple)) and g is not None \
-                    and g == np.zeros(shape).sum(axis=axis).shape:
-                # the reduced axes put back (size 1), then a read-only broadcast
-                return N.call("np.broadcast_to", [N.call("np.expand_dims", [
-                    node.args[0], node.args[2]]), N.const(shape)])
-            if shape and kept and g is not None and len(g) == len(shape) \
-                    and _broadcast(g, shape) == shape:
-                # keepdims=True: the cotangent already has the reduced axes, size 1
-                return N.call("np.broadcast_to", [node.args[0], N.const(shape)])
-        return node
-
-
-def _vector_vjp(first, g, a, b, sh):
-    """The adjoint of ``a @ b`` where a vector is involved, in closed form: an outer
-    product (which :mod:`contract` may fold into a later sum), a matrix-vector
-    product, or a scaled vector. None unless every shape is known and fits."""
-    sa, sb, sg = sh.of(a), sh.of(b), sh.of(g)
-    if sa is None or sb is None or sg is None:
-        return None
-    if len(sa) == 1 and len(sb) == 1 and sg == ():
-        return N.binop(g, gast.Mult(), b if first else a)
-    if len(sa) == 2 and len(sb) == 1 and sg == sa[:1]:       # (N, p) @ (p,)
-        return N.call("np.outer", [g, b]) if first else N.binop(g, gast.MatMult(), a)
-    if len(sa) == 1 and len(sb) == 2 and sg == sb[1:]:       # (p,) @ (p, q)
-        return N.binop(b, gast.MatMult(), g) if first else N.call("np.outer", [a, g])
-    return None
-
-
-def specialize(fdef, ns, spec, params):
-    env = {p: s for p, s in zip(params, spec)}
-    fwd, rev = [], []
-    for s in fdef.body:  # the forward pass: everything before the reverse-pass comment
-        if rev or (N.is_comment(s) and s.value.value == "reverse pass"):
-            rev.append(s)
-        else:
-            fwd.append(s)
-    infer(fwd, ns, env)
-    # temporaries of the reverse sweep (primal names keep their forward shapes)
-    frozen = frozenset(env)
-    env[_SAFE] = placeholder_safe(rev)
-    for _ in range(2):
-        _visit(rev, Shapes(ns, env), env, frozen)
-    _Drop(Shapes(ns, env)).visit(fdef)
-    _Scatter(Shapes(ns, env)).visit(fdef)
-    _scatter_into(fdef, Shapes(ns, env))
-    return fdef
+            visit(s.body, sh, env, frozen)
+            visit(getattr(s, "orelse", []), sh, env, frozen)
 
 
 def spec_of(args):
@@ -466,102 +335,9 @@ def output_shape(body, ns, env, out):
 def analyse(fdef, ns, spec, params):
     """The shapes of the values in the finished function ``fdef`` (a :class:`Shapes`)."""
     env = {p: sh for p, sh in zip(params, spec)}
-    fwd = []
-    for s in fdef.body:
-        if N.is_comment(s) and s.value.value == "reverse pass":
-            break
-        fwd.append(s)
-    infer(fwd, ns, env)
+    infer(fdef.body[:N.reverse_start(fdef.body)], ns, env)
     for _ in range(2):
-        _visit(fdef.body, Shapes(ns, env), env, frozenset(env))
+        visit(fdef.body, Shapes(ns, env), env, frozenset(env))
     return Shapes(ns, env)
 
 
-def simplify_products(fdef, ns, spec, params):
-    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where ``X`` already has shape ``S``.
-    True if anything changed."""
-    if not any(isinstance(n, gast.Attribute) and n.attr == "broadcast_to"
-               for n in N.walk(fdef)):
-        return False
-    sh = analyse(fdef, ns, spec, params)
-    # a name bound to np.broadcast_to(constant, shape) is as cheap to repeat as to read
-    consts = {}
-    for s in fdef.body:
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                and _is_const_broadcast(s.value):
-            consts[s.targets[0].id] = s.value
-    stores = N.names_in(fdef, gast.Store)
-    consts = {k: v for k, v in consts.items() if stores.count(k) == 1}
-    if consts:
-        for s in fdef.body:
-            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                    and s.targets[0].id in consts):
-                N.substitute(s, consts)
-    # a name bound once to np.broadcast_to(e, shape) and read once: its read may not
-    # need the broadcast (then the name is bound to e)
-    loads = N.names_in(fdef, gast.Load)
-    spread = {}
-    for block in N.blocks(fdef):
-        for s in block:
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                    and _is_broadcast(s.value) and stores.count(s.targets[0].id) == 1 \
-                    and loads.count(s.targets[0].id) == 1:
-                spread[s.targets[0].id] = s
-    products = _Products(sh, spread)
-    products.visit(fdef)
-    return bool(consts) or products.changed
-
-
-def _is_broadcast(v):
-    """``np.broadcast_to(e, shape)`` with a constant shape."""
-    return (isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute)
-            and v.func.attr == "broadcast_to" and len(v.args) == 2 and not v.keywords
-            and isinstance(v.args[1], gast.Constant))
-
-
-def _is_const_broadcast(v):
-    return _is_broadcast(v) and isinstance(v.args[0], gast.Constant)
-
-
-class _Products(N.Transformer):
-    def __init__(self, sh, spread):
-        self.sh = sh
-        self.spread = spread    # name -> its one assignment, of np.broadcast_to(e, shape)
-
-    def visit_BinOp(self, node):
-        if isinstance(node.op, (gast.Add, gast.Sub)):
-            self.generic_visit(node)
-            # a + np.broadcast_to(b, S) where a has shape S: the sum broadcasts b itself
-            for side, other in (("right", node.left), ("left", node.right)):
-                e = getattr(node, side)
-                if _is_broadcast(e) and self.sh.of(other) == tuple(e.args[1].value):
-                    setattr(node, side, e.args[0])
-                    self.changed = True
-            return node
-        if not isinstance(node.op, gast.Mult):
-            self.generic_visit(node)
-            return node
-        factors = N.factors(node)
-        for f in factors:
-            self.visit(f)
-        shapes = [self.sh.of(f) for f in factors]
-        changed = False
-        for i, f in enumerate(factors):
-            bound = self.spread.get(f.id) if isinstance(f, gast.Name) else None
-            spread = bound.value if bound is not None else f
-            if not (_is_broadcast(spread) and any(
-                    s == tuple(spread.args[1].value) for j, s in enumerate(shapes) if j != i)):
-                continue
-            if bound is not None:
-                bound.value = spread.args[0]  # its one read is this product
-                del self.spread[f.id]
-                self.changed = True
-            else:
-                factors[i] = spread.args[0]
-                changed = True
-        if not changed:
-            return node
-        out = factors[0]
-        for f in factors[1:]:
-            out = N.binop(out, gast.Mult(), f)
-        return out

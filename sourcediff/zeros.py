@@ -119,7 +119,7 @@ def _straight(block, mutated):
             block[i:i + 1] = s.body  # ``v is not None`` for v = scatter_into(...)
             changed = True
             continue
-        names = set(N.names_in(s)) if zeros or arrays else ()
+        names = _names(s) if zeros or arrays else ()
         for v in [v for v in zeros if v in names]:
             k, zero = zeros.pop(v)
             if _first_use(s, v, zero, mutated) is not None:
@@ -181,23 +181,35 @@ _LOCAL = threading.local()  # .memo during zero_adjoints, per thread:
 def _names(s, jumps=False):
     """The names ``s`` mentions (or, with ``jumps``, whether it holds a break or
     continue), remembered per statement during one run (a rewrite here only ever removes
-    a name from a statement, so a remembered set is never too small)."""
+    a name from a statement, so a remembered set is never too small). A compound
+    statement's are its own expressions' and its statements' (each read once)."""
     memo = _LOCAL.memo
     hit = memo.get(id(s))
     if hit is None or hit[0] is not s:
-        breaks = isinstance(s, (gast.For, gast.While)) and any(
-            isinstance(n, (gast.Break, gast.Continue)) for n in N.walk(s))
-        hit = memo[id(s)] = (s, set(N.names_in(s)), breaks)
+        names, jump = set(), isinstance(s, (gast.Break, gast.Continue))
+        for field in s._fields:
+            v = getattr(s, field, None)
+            if type(v) is list and v and isinstance(v[0], gast.stmt):
+                for child in v:
+                    names |= _names(child)
+                    jump = jump or _names(child, jumps=True)
+            elif isinstance(v, gast.AST):
+                names.update(N.names_in(v))
+            elif type(v) is list:
+                for x in v:
+                    if isinstance(x, gast.AST):
+                        names.update(N.names_in(x))
+        hit = memo[id(s)] = (s, names, jump)
     return hit[2] if jumps else hit[1]
 
 
 def _loop(block, i, after, mutated, names, zeros):
     loop = block[i]
     body = loop.body
-    if _names(loop, jumps=True) or loop.orelse:
+    if _names(loop, jumps=True) or loop.orelse:  # (a break or continue anywhere in it)
         return False
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
-    mentions = [set(N.names_in(s)) for s in body]
+    mentions = [_names(s) for s in body]
     changed = False
     for last in range(len(body) - 1, -1, -1):
         v, zero = _placeholder(body[last])
@@ -225,8 +237,8 @@ def placeholder_safe(stmts):
     other read follows, in its own block, an assignment of a real value. Their shape is
     then that of the values they are given (``e``'s, for ``v = v + e``)."""
     root = gast.Module(body=stmts, type_ignores=[])
-    candidates = {_placeholder(s)[0] for s in N.walk(root) if _placeholder(s)[1] == 0.0}
-    candidates.discard(None)
+    candidates = {v for block in N.blocks(root) for v, zero in map(_placeholder, block)
+                  if v is not None and zero == 0.0}
     unsafe = set()
     for block in N.blocks(root):
         assigned = set()
@@ -246,7 +258,7 @@ def placeholder_safe(stmts):
             heads = _heads(s)
             unsafe.update(r for h in heads for r in N.names_in(h)
                           if r in candidates and r not in assigned)
-            if heads is not None and not isinstance(s, gast.Assign):
+            if heads is not None and not isinstance(s, gast.Assign) and assigned:
                 assigned.difference_update(N.names_in(s, gast.Store))
             elif isinstance(s, gast.Assign):
                 assigned.difference_update(N.names_in(s.targets[0], gast.Store))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import numeric_grad
 from corpus import CASES
 
+import sourcediff
 from sourcediff import driver, nodes, optimize
 from sourcediff.errors import SourceDiffError
 from sourcediff.inplace import kinds_of
@@ -53,3 +55,73 @@ def test_each_pass_reports_exactly_whether_it_changed_the_code(case, checked_pas
     wrong = [(name, said, did) for name, said, did in checked_passes if said != did]
     assert not wrong, f"passes that misreported (name, said, did): {wrong}"
     assert any(said for _, said, _ in checked_passes)
+
+
+# -- factors the same along a sum's axes are applied to the sum (contract._hoist) ----------
+
+def scaled_mixture(mu, log_s, x):
+    d = (x[:, None, :] - mu) / np.exp(log_s)
+    return np.sum(np.log(np.sum(np.exp(-0.5 * np.sum(d ** 2, axis=2)), axis=1)))
+
+
+def _checked_source(f, args, wrt):
+    g = sourcediff.grad(f, wrt=wrt)
+    got = g(*args)
+    for a, e in zip(got, numeric_grad(f, args, wrt)):
+        np.testing.assert_allclose(a, e, rtol=1e-6, atol=1e-8)
+    return sourcediff.source(g)
+
+
+def test_a_factor_constant_along_the_summed_axis_divides_the_sum():
+    r = np.random.default_rng(0)
+    args = (r.standard_normal((3, 2)), 0.1 * r.standard_normal((3, 2)),
+            r.standard_normal((7, 2)))
+    src = _checked_source(scaled_mixture, args, (0, 1))
+    # d's adjoint is summed over the points first, then divided by the (3, 2) scales
+    assert "np.sum(d_bar, axis=0) / _t" in src, src
+    assert "/ _t3, axis=0)" not in src, src
+
+
+def test_a_factor_along_the_summed_axis_stays_inside():
+    # w[:, None] varies along the summed axis 0 and c[None, :] (shape (1, 3)) keeps it:
+    # taking either out of the sum would give a wrong gradient
+    def f(a, w, c):
+        return np.sum(np.sum(a * w[:, None] / c[None, :], axis=0) ** 2)
+    r = np.random.default_rng(1)
+    args = (r.standard_normal((4, 3)), r.standard_normal(4), 1.5 + r.random(3))
+    _checked_source(f, args, (0, 1, 2))
+
+
+# -- broadcasts and kept axes a product or a reshape would undo (shapes_rewrite) ---------
+
+def pair_forces(x, k):
+    diff = x[:, None, :] - x[None, :, :]
+    dist = np.sqrt(np.sum(diff ** 2, axis=2) + 1e-6)
+    f = np.sum((k * (dist - 0.3) / dist)[:, :, None] * diff, axis=1)
+    return np.sum(f * x)
+
+
+def test_no_broadcast_or_kept_axes_the_product_does_not_need():
+    r = np.random.default_rng(2)
+    src = _checked_source(pair_forces, (r.standard_normal((5, 2)), 1.3), (0, 1))
+    # the adjoint of the sum over axis 1 is spread by the products that read it, and
+    # the adjoint of c[:, :, None] is summed without keeping the axis it then drops
+    assert "np.broadcast_to" not in src, src
+    assert "keepdims=True), (5, 5))" not in src, src
+
+
+def orbit(x, v, k):
+    for _ in range(4):
+        diff = x[:, None, :] - x[None, :, :]
+        v = v - 0.1 * k * np.sum(diff, axis=1)
+        x = x + 0.1 * v
+    return np.sum(x ** 2) + np.sum(v ** 2)
+
+
+def test_a_value_rebound_before_any_change_in_place_is_not_copied():
+    # x_bar's value is handed on at the top of each reverse step, then x_bar is a new
+    # buffer that the indexed adjoints are added into: the handed-on value needs no copy
+    r = np.random.default_rng(3)
+    src = _checked_source(orbit, (r.standard_normal((4, 2)), r.standard_normal((4, 2)), 0.7),
+                          (0, 1, 2))
+    assert "x_bar[" in src and "copy_of(x_bar)" not in src, src

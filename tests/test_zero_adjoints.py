@@ -1,5 +1,5 @@
 """Adjoints known to hold their zero placeholder (sourcediff/zeros.py), and what that
-lets shape specialisation drop inside loops (sourcediff/shapes.py, saves.prune_unread).
+lets shape specialisation drop inside loops (sourcediff/shapes_rewrite.py, saves.prune_unread).
 
 A reverse loop cuts an adjoint back to ``0.0`` (or ``None``) each iteration once it is
 consumed; the first contribution of the next iteration is then taken as it is. The
@@ -16,24 +16,10 @@ import re
 import astor
 import gast
 import numpy as np
-from conftest import numeric_grad
+from generated_checks import checked_source, pushed
 
-import sourcediff as sd
 from sourcediff import nodes as N
 from sourcediff.zeros import zero_adjoints
-
-
-def _check(f, args, wrt):
-    g = sd.grad(f, wrt=wrt)
-    grads = g(*args)
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    for got, want in zip(grads, numeric_grad(f, args, wrt)):
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
-    return sd.source(g)
-
-
-def _pushed(src):
-    return set(re.findall(r"_stack\.append\((\w+)\)", src))
 
 
 def _reverse_loop(src):
@@ -57,7 +43,7 @@ def _pairs_args():
 
 
 def test_loop_adjoints_keep_their_shape():
-    src = _check(pairs, _pairs_args(), (0, 1, 2))
+    src = checked_source(pairs, _pairs_args(), (0, 1, 2))
     loop = _reverse_loop(src)
     for helper in ("unbroadcast(", "unreduce(", "scatter_into(", "real_cot(",
                    "scatter_add("):
@@ -66,12 +52,12 @@ def test_loop_adjoints_keep_their_shape():
 
 
 def test_values_kept_only_for_their_shape_are_not_saved():
-    src = _check(pairs, _pairs_args(), (0, 1, 2))
-    pushed = _pushed(src)
+    src = checked_source(pairs, _pairs_args(), (0, 1, 2))
+    saved = pushed(src)
     # diff ** 2 (read back only by unreduce for its shape), the sum under the sqrt, the
     # product summed into f, and v (read only before the loop's first pop) are not saved
-    assert pushed <= {"diff", "dist", "c", "x", "_t8", "_t10"}, pushed
-    assert "v" not in pushed
+    assert saved <= {"diff", "dist", "c", "x", "_t8", "_t10"}, saved
+    assert "v" not in saved
 
 
 def _rewrite(src):
@@ -128,4 +114,4 @@ def counted(a, b):
 
 
 def test_break_leaves_the_loop_alone():
-    _check(counted, (np.array([0.3, 0.7]), 0.2), (0, 1))
+    checked_source(counted, (np.array([0.3, 0.7]), 0.2), (0, 1))
