@@ -67,6 +67,23 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, agai
     return adj.for_function(fn)
 
 
+_out_shapes = {}  # (freevars.cache_key, argument shapes) -> output shape or None
+
+
+@provides
+def output_shape_of(fn, spec):
+    """The shape of ``fn(*args)`` for arguments of shapes ``spec``, if the compiler can
+    tell from ``fn``'s source (None otherwise): shape specialisation through a call into
+    user code (``split_call``)."""
+    key = _cache_key(fn, spec)
+    if key not in _out_shapes:
+        try:
+            _out_shapes[key] = driver.output_shape(fn, spec)
+        except SourceDiffError:  # (compiling the call will say why, if it matters)
+            _out_shapes[key] = None
+    return _out_shapes[key]
+
+
 def latest_adjoint(fn, wrt, kind, has_aux):
     """The adjoint of ``fn`` built last (for any shapes), None if none was."""
     return _latest.get(_cache_key(fn, wrt, kind, has_aux))

@@ -316,6 +316,12 @@ def build_jvp(fn, wrt, specialize=None, live=True):
     return _compile(fdef, parsed, ns, tangents.extra_globals, wrt_names, fname, names, live)
 
 
+def output_shape(fn, spec):
+    """The shape ``fn`` returns for arguments of shapes ``spec`` (None where unknown)."""
+    parsed, ns, body, out, _ = front(fn)
+    return shapes.output_shape(body, ns, dict(zip(param_names(parsed.tree.args), spec)), out)
+
+
 def _function(fname, arg_names, stmts):
     return gast.FunctionDef(
         name=fname,

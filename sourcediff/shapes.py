@@ -14,12 +14,14 @@ when the primal is a scalar).
 from __future__ import annotations
 
 import math
+import types
 import warnings
 
 import gast
 import numpy as np
 
 from . import nodes as N
+from .compiler_hook import compiler
 from .freevars import is_static
 from .resolve import MISSING, static_value
 from .indices import MISSING_INDEX as _MISSING_INDEX
@@ -157,6 +159,10 @@ class Shapes:
                 len(e.args) == 1 or _is_none(e.args[1])):
             shape = self.of(e.args[0])
             return None if shape is None else shape[::-1]
+        if isinstance(e.func, gast.Name) and e.func.id == "split_call" and len(e.args) > 1:
+            fn = static_value(e.args[1], self.ns)  # a call into user code: its output's shape
+            return compiler.output_shape_of(fn, tuple(self.of(a) for a in e.args[2:])) \
+                if isinstance(fn, types.FunctionType) else None
         fn = static_value(e.func, self.ns)
         if fn is MISSING:
             return None
