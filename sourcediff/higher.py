@@ -239,7 +239,7 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
                 for j in range(n_in):
                     e = np.zeros(x.size)
                     e[j] = 1.0
-                    tangents = [np.zeros_like(np.asarray(a, dtype=float)) if k != i else
+                    tangents = [zeros_tangent(a) if k != i else  # (an object: 0.0)
                                 e.reshape(x.shape) for k, a in enumerate(args)]
                     tangents = [t if np.ndim(a) else float(t) for t, a in zip(tangents, args)]
                     t_out = jvp(fn, args, tangents)[1]

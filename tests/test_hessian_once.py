@@ -9,6 +9,7 @@ import pytest
 
 from sourcediff import grad, hessian, hvp, jacobian
 from sourcediff.api import adjoint_of
+from sourcediff.errors import MissingRuleError
 from sourcediff.shapes import spec_of
 
 CALLS = []
@@ -210,3 +211,38 @@ def _fd_cross(x, y, eps=1e-6):
     g = grad(sliced)
     cols = [(g(x, y + eps * e) - g(x, y - eps * e)) / (2 * eps) for e in np.eye(2)]
     return np.stack(cols, axis=-1)
+
+
+class Holder:
+    """An object argument holding the function the loss calls (``ns.fn(x)``)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+def through_attribute(x, holder):
+    return np.sum(holder.fn(x) * 2.0)
+
+
+def plain_in_attribute(x, holder):
+    return np.sum(np.sin(x) * holder.fn)
+
+
+def test_an_object_argument_held_fixed_and_a_function_kept_in_its_attribute():
+    """hessian with an argument that is no array: held fixed (forward mode and the
+    recorded gradient alike); a function kept in an attribute runs once; a callable object
+    there is refused by name."""
+    x = np.array([0.4, -0.3])
+    h = hessian(through_attribute)
+    h(x, Holder(cube))
+    H, calls = count(lambda: h(x, Holder(cube)))
+    assert calls == ["cube"]
+    np.testing.assert_allclose(H, np.diag(12 * x), rtol=1e-12)
+    H = hessian(plain_in_attribute)(x, Holder(3.0))   # no user call: forward mode
+    np.testing.assert_allclose(H, np.diag(-3.0 * np.sin(x)), rtol=1e-12)
+
+    class Cube:
+        def __call__(self, z):
+            return z ** 3
+    with pytest.raises(MissingRuleError, match=r"\.fn"):
+        hessian(through_attribute)(x, Holder(Cube()))
