@@ -8,7 +8,9 @@ certain stays ``None`` and keeps the generic helper, so specialisation can
 make code faster but never wrong. Adjoints are taken to have the shape of
 their primal: the reverse sweep only ever adds to a scalar ``0.0`` placeholder,
 and ``real_cot`` turns it into real zeros before a rule reads it (dropped here
-when the primal is a scalar).
+when the primal is a scalar). A call into user code (``split_call``) has the shape its
+callee returns at the arguments' shapes, read from the callee's source
+(``compiled.output_shape_of``).
 """
 
 from __future__ import annotations
