@@ -42,27 +42,46 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, agai
     ``kind`` is "grad" (the value only if needed to check it is a scalar),
     "value" (value and gradient), "vjp" (takes the output's cotangent), "split"
     (gives the value and a pullback: :mod:`split`) or "residual" (the value and the
-    residuals ``pullback_res`` takes: :func:`split.to_residual_form`). ``spec`` gives the
-    arguments' shapes, ``dtypes`` their kinds (:func:`inplace.kinds_of`: then fresh
-    arrays are updated in place). Calls into user code run once (split), except in "vjp"
-    adjoints; with ``again`` (code that is differentiated again) and in "residual" ones
-    through residual forms, which forward mode differentiates."""
-    split_calls = ("pure" if again or kind == "residual" else True) if kind != "vjp" else False
-    key = _cache_key(fn, wrt, kind, has_aux, spec, dtypes, split_calls)
+    residuals ``pullback_res`` takes: :func:`split.to_residual_form`; "residual_bound":
+    the same for a method, whose reverse part gives no cotangent for ``self``). ``spec``
+    gives the arguments' shapes, ``dtypes`` their kinds (:func:`inplace.kinds_of`: then
+    fresh arrays are updated in place). Calls into user code run once (split), except in
+    "vjp" adjoints; with ``again`` (code that is differentiated again) and in "residual"
+    ones through residual forms, which forward mode differentiates."""
+    residual = kind in ("residual", "residual_bound")
+    split_calls = ("pure" if again or residual else True) if kind != "vjp" else False
+    latest = _cache_key(fn, wrt, kind, has_aux)  # (computed once: a call site pays it)
+    key = (*latest, spec, dtypes, split_calls)
     adj = _cache.get(key)
     if adj is None:
         with _lock:
             adj = _cache.get(key)
             if adj is None:
-                adj = driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split", "residual"),
+                adj = driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split") or residual,
                                            has_aux=has_aux, specialize=spec,
                                            need_value=(kind != "grad" or has_aux),
                                            kinds=dtypes, split_calls=split_calls,
-                                           split_form={"split": True, "residual": "residual"
-                                                       }.get(kind, False))
+                                           split_form=kind if residual else kind == "split")
                 _cache[key] = adj
-    _latest[_cache_key(fn, wrt, kind, has_aux)] = adj
+    _latest[latest] = adj
     return adj.for_function(fn)
+
+
+_out_shapes = {}  # (freevars.cache_key, argument shapes) -> output shape or None
+
+
+@provides
+def output_shape_of(fn, spec):
+    """The shape of ``fn(*args)`` for arguments of shapes ``spec``, if the compiler can
+    tell from ``fn``'s source (None otherwise): shape specialisation through a call into
+    user code (``split_call``)."""
+    key = _cache_key(fn, spec)
+    if key not in _out_shapes:
+        try:
+            _out_shapes[key] = driver.output_shape(fn, spec)
+        except SourceDiffError:  # (compiling the call will say why, if it matters)
+            _out_shapes[key] = None
+    return _out_shapes[key]
 
 
 def latest_adjoint(fn, wrt, kind, has_aux):
@@ -108,11 +127,12 @@ def plain(fn, args):
     return maker(args) if maker is not None else fn
 
 
-def selector(adj, keep, drop_args=(), set_args=None, real_of=None):
+def selector(adj, keep, drop_args=(), set_args=None, real_of=None, with_value=False):
     """A new function from generated code ``adj``: same arguments minus ``drop_args``
     (each set to ``set_args[name]`` instead), returning element ``keep`` of the result;
     with ``real_of`` (the indices of the arguments the kept cotangents belong to), each
-    one is the real part where its argument is real (``runtime.real_if``)."""
+    one is the real part where its argument is real (``runtime.real_if``). With
+    ``with_value``, ``(result[0], that element)``: the function's value too."""
     if getattr(adj, "source", None) is None:   # the tape's fallback: nothing to read back
         name = getattr(getattr(adj, "_vg", None), "__name__", None)
         raise SourceDiffError(
@@ -122,7 +142,8 @@ def selector(adj, keep, drop_args=(), set_args=None, real_of=None):
             hint="define the function with def in a file so sourcediff can compile it (a "
                  "function made by sourcediff.tape cannot be: use sourcediff.grad(f) for higher "
                  "order), or nest the tape: tape.grad(tape.grad(f))")
-    key = (keep, tuple(drop_args), tuple(sorted((set_args or {}).items())), real_of)
+    key = (keep, tuple(drop_args), tuple(sorted((set_args or {}).items())), real_of,
+           with_value)
     made = _selectors.setdefault(adj.fn, {})  # (its globals: the closure it reads)
     if key in made:
         return made[key]
@@ -143,7 +164,7 @@ def selector(adj, keep, drop_args=(), set_args=None, real_of=None):
         parts = [N.call("real_if", [v, N.name(names[i])]) for v, i in zip(parts, real_of)]
         value = gast.Tuple(elts=parts, ctx=gast.Load()) if isinstance(value, gast.Tuple) \
             else parts[0]
-    ret.value = value
+    ret.value = N.tuple_([ret.value.elts[0], value]) if with_value else value
     fdef.args.args = [a for a in fdef.args.args if a.id not in drop_args]
     sets = [N.assign(name, N.const(v)) for name, v in (set_args or {}).items()]
     fdef.body = fdef.body[:1] + sets + kept + fdef.body[1:]
@@ -175,8 +196,9 @@ class ForwardGrad:
                 function=self.__name__, hint="give the function a named parameter for it")
         return flat
 
-    def plain_function(self, args):
-        """Scalar wrt only: the derivative as a plain function of the same arguments."""
+    def plain_function(self, args, with_value=False):
+        """Scalar wrt only: the derivative as a plain function of the same arguments
+        (with ``with_value``, it gives ``(value, derivative)``)."""
         args = self._flat(args)
         if len(self.wrt) != 1 or np.ndim(args[self.wrt[0]]) != 0:
             raise ArgumentError(
@@ -185,7 +207,8 @@ class ForwardGrad:
         f = plain(self.inner, args)
         adj = jvp_adjoint(f, self.wrt, spec_of(args))
         tname = adj.fn.__code__.co_varnames[len(args)]
-        return selector(adj, (1,), drop_args=(tname,), set_args={tname: 1.0})
+        return selector(adj, (1,), drop_args=(tname,), set_args={tname: 1.0},
+                        with_value=with_value)
 
     def __call__(self, *args):
         args = self._flat(args)
@@ -258,6 +281,18 @@ def adjoint_view(fn, args, wrt, bound=None, seed_first=False, lead=0):
     key = ("cts", tuple(wrt), n, seed_first, lead)
     return _view(owner, key, name + "_cts", order, body, gast.List(elts=items, ctx=gast.Load()),
                  glob, base[0] if bound is not None else None, bound)
+
+
+@provides
+def residual_view(fn, args, wrt):
+    """``F(*args[1:]) == `` the residual form of ``fn`` (a method's function) at ``args``,
+    ``args[0]`` (the object) held by the view: plain generated code, so forward mode reads
+    it (``splitcall.split_res_fn`` of a bound method)."""
+    adj = adjoint_of(fn, wrt, "residual_bound", spec=spec_of(args))
+    fdef = N.parse(adj.source).body[0]
+    params = [a.id for a in fdef.args.args]
+    return _view(adj.fn, ("res", tuple(wrt), len(args)), fdef.name + "_bound", params[1:],
+                 fdef.body[:-1], fdef.body[-1].value, adj.fn.__globals__, params[0], args[0])
 
 
 @provides

@@ -14,6 +14,8 @@ _ENTRIES = (
     "jvp_adjoint",    # compiled: a function's tangent code, cached
     "adjoint_view",   # compiled: a callee's adjoint as a plain function (for jvp of it)
     "tangent_view",   # compiled: a callee's tangent code as a plain function
+    "residual_view",  # compiled: a method's residual form, self held (split_res of it)
+    "output_shape_of",  # compiled: a user function's output shape at argument shapes
     "spec_of",        # shapes: the arguments' shapes an adjoint is specialised on
     "kinds_of",       # inplace: the arguments' kinds (fresh arrays are updated in place)
     "gradient_vjp",   # rereverse: vjp of a gradient sourcediff made (reverse over reverse)

@@ -9,6 +9,7 @@ Each pass is one module with one entry point; this file only wires them.
 
 from __future__ import annotations
 
+import functools
 import types
 import weakref
 import zlib
@@ -27,6 +28,7 @@ from .resolve import MISSING, static_value
 from .activity import analyse
 from .names import NameGen
 from .reverse import Sweep, is_user_call, is_user_function
+from .calls import is_bound_method, is_method_of_local
 from .signature import param_names
 
 
@@ -210,7 +212,9 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     sweep.lazy = {v for v in sweep.scatter
                   if v not in params and not saves.defined_up_front(body, v)}
     if split_calls:
-        split.mark(body, ns, active, names, is_user_call if split_calls is True else plain_call)
+        split.mark(body, ns, active, names, is_user_call if split_calls is True else
+                   functools.partial(plain_call, local=split.local_functions(body),
+                                     active=active))
 
     # the seed: d(out)/d(out)
     seed_name = None
@@ -265,10 +269,11 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
             spec_params, spec = params + [seed_name], tuple(specialize) + (seed_shape,)
     fdef = optimize.optimize(fdef, ns, spec, spec_params, keep={seed_name} - {None},
                              kinds=kinds, outside=freevars.data_names(ns))
-    if split_form == "residual":
+    if split_form in ("residual", "residual_bound"):  # (bound: no cotangent for self)
         fdef.name = fname = names.global_name(f"{base}_forward")
         residual = (seed_name, params, wrt_names, names.global_name(f"{base}_reverse"),
-                    names.fresh("residuals"), activity.varied(fdef.body, ns, wrt_names))
+                    names.fresh("residuals"), activity.varied(fdef.body, ns, wrt_names),
+                    int(split_form == "residual_bound"))
         return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname, names, live,
                         residual)
     if split_form:
@@ -311,6 +316,12 @@ def build_jvp(fn, wrt, specialize=None, live=True):
     return _compile(fdef, parsed, ns, tangents.extra_globals, wrt_names, fname, names, live)
 
 
+def output_shape(fn, spec):
+    """The shape ``fn`` returns for arguments of shapes ``spec`` (None where unknown)."""
+    parsed, ns, body, out, _ = front(fn)
+    return shapes.output_shape(body, ns, dict(zip(param_names(parsed.tree.args), spec)), out)
+
+
 def _function(fname, arg_names, stmts):
     return gast.FunctionDef(
         name=fname,
@@ -321,11 +332,17 @@ def _function(fname, arg_names, stmts):
         body=stmts, decorator_list=[], returns=None, type_comment=None, type_params=[])
 
 
-def plain_call(value, fn):
-    """A call the residual form runs once (:mod:`split`): a plain user function, not a
-    gradient sourcediff made nor a method (those keep ``vjp_call`` at second order)."""
-    return isinstance(fn, types.FunctionType) and is_user_call(value, fn) \
-        and getattr(fn, "plain_function", None) is None
+def plain_call(value, fn, local=frozenset(), active=frozenset()):
+    """A call the residual form runs once (:mod:`split`): a plain user function, a method
+    (``model.predict`` read from a global, ``self.predict(...)`` on an object not
+    differentiated) or a function the body defines (``local``); not a gradient sourcediff
+    made (that keeps ``vjp_call`` at second order)."""
+    func = value.func
+    if fn is MISSING:
+        return (isinstance(func, gast.Name) and func.id in local) or (
+            is_method_of_local(func, fn) and func.value.id not in active)
+    return is_user_call(value, fn) and getattr(fn, "plain_function", None) is None \
+        and (isinstance(fn, types.FunctionType) or is_bound_method(fn))
 
 
 def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=None):

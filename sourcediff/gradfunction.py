@@ -105,9 +105,10 @@ class _Transformed:
             out.append(grads[j] if k is None else grads[j][k])
         return out[0] if self.single else tuple(out)
 
-    def plain_function(self, args):
+    def plain_function(self, args, with_value=False):
         """The generated adjoint trimmed to this gradient: a plain function of ``args``
-        (flat: defaults filled in, see :mod:`signature`)."""
+        (flat: defaults filled in, see :mod:`signature`); with ``with_value`` it gives
+        ``(value, gradient)``, the value None where it is a scalar for sure."""
         if self._pick is not None:
             raise ArgumentError("a gradient with respect to items of *args cannot be "
                                 "differentiated again",
@@ -116,7 +117,7 @@ class _Transformed:
                                      "returns the loss alone")
         # one gradient, or the tuple of them (wrt=(0, 1): jacobian gives the mixed blocks)
         return selector(self._adjoint(args, in_place=False), (1, 0) if self.single else (1,),
-                        real_of=tuple(self.wrt))
+                        real_of=tuple(self.wrt), with_value=with_value)
 
 
 def _check_scalar(fn, value):

@@ -8,12 +8,15 @@ Anything not known for certain stays ``None`` and keeps the generic helper,
 so specialisation can make code faster but never wrong. Adjoints are taken to have the shape of
 their primal: the reverse sweep only ever adds to a scalar ``0.0`` placeholder,
 and ``real_cot`` turns it into real zeros before a rule reads it (dropped here
-when the primal is a scalar, in :mod:`shapes_rewrite`).
+when the primal is a scalar, in :mod:`shapes_rewrite`). A call into user code
+(``split_call``) has the shape its callee returns at the arguments' shapes, read from
+the callee's source (``compiled.output_shape_of``).
 """
 
 from __future__ import annotations
 
 import math
+import types
 import warnings
 
 import gast
@@ -21,6 +24,7 @@ import numpy as np
 
 from . import facts
 from . import nodes as N
+from .compiler_hook import compiler
 from .freevars import is_static
 from .resolve import MISSING, static_value
 from .indices import MISSING_INDEX as _MISSING_INDEX
@@ -141,6 +145,10 @@ class Shapes:
                 len(e.args) == 1 or _is_none(e.args[1])):
             shape = self.of(e.args[0])
             return None if shape is None else shape[::-1]
+        if isinstance(e.func, gast.Name) and e.func.id == "split_call" and len(e.args) > 1:
+            fn = static_value(e.args[1], self.ns)  # a call into user code: its output's shape
+            return compiler.output_shape_of(fn, tuple(self.of(a) for a in e.args[2:])) \
+                if isinstance(fn, types.FunctionType) else None
         fn = static_value(e.func, self.ns)
         if fn is MISSING:
             return None

@@ -55,7 +55,7 @@ def rewrite(forward, reverse=None, names=None):
     With ``reverse`` (code differentiated again), the residual form instead: forward
     ``_rr = split_res(f, *args); y = _rr[0]; pbs.append(_rr[1])``, reverse
     ``_pb = pbs.pop(); cts = pullback_res(_pb, g)``; both lists changed in place."""
-    lists = []
+    lists, methods = [], set()
     for s in _assigns(forward):
         call = N.anno(s, "split_call")
         if call is None:
@@ -70,6 +70,8 @@ def rewrite(forward, reverse=None, names=None):
             N.keyword("wrt", N.tuple_([N.const(i) for i in needed]))]
         if reverse is not None:
             _residual_call(forward, s, func, args, names, wrt)
+            if kind == "method":  # obj.f(...): split_res(obj.f, ...), cotangents of the args
+                methods.add(N.anno(s, "pullbacks"))
             continue
         if kind == "method":
             s.value = N.call("split_method", [pbs, N.clone(func.value), N.const(func.attr),
@@ -78,7 +80,7 @@ def rewrite(forward, reverse=None, names=None):
             s.value = N.call("split_call", [pbs, N.clone(func), *[N.clone(a) for a in args]],
                              wrt)
     if reverse is not None:
-        _residual_pullbacks(reverse)
+        _residual_pullbacks(reverse, methods)
     return lists + forward
 
 
@@ -103,27 +105,38 @@ def _replace(stmts, old, new):
     return False
 
 
-def _residual_pullbacks(reverse):
+def _residual_pullbacks(reverse, methods):
     """``_pb = pullback_of(pbs)`` -> ``_pb = pbs.pop()``; ``cts = _pb(g)`` ->
-    ``cts = pullback_res(_pb, g)``."""
-    pbs = set()
+    ``cts = pullback_res(_pb, g)``. For a method call (``pbs`` in ``methods``), whose
+    split pullback led with the object's cotangent, ``cts[k]`` -> ``cts[k - 1]``: its
+    residual form gives the arguments' only (the object is not differentiated there)."""
+    pbs, shifted, cts = set(), set(), set()
     for s in _assigns(reverse):
         v = s.value
         if isinstance(v, gast.Call) and isinstance(v.func, gast.Name):
             if v.func.id == "pullback_of":
                 s.value = N.call(N.attr(N.clone(v.args[0]), "pop"), [])
                 pbs.add(s.targets[0].id)
+                if isinstance(v.args[0], gast.Name) and v.args[0].id in methods:
+                    shifted.add(s.targets[0].id)
             elif v.func.id in pbs:
                 s.value = N.call("pullback_res", [N.name(v.func.id), *v.args])
+                if v.func.id in shifted:
+                    cts.add(s.targets[0].id)
+    for node in N.walk(gast.Module(body=reverse, type_ignores=[])):
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
+                and node.value.id in cts and isinstance(node.slice, gast.Constant):
+            node.slice = N.const(node.slice.value - 1)
 
 
-def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied):
+def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied, first=0):
     """``f(params, seed) -> (value, grads)`` as two plain functions: the forward part
     ``f(params) -> (value, (bwd, *residuals))`` and the reverse part ``bwd(residuals,
-    seed) -> cotangents`` (one per parameter, None for those not in ``wrt_names``),
-    where the residuals are the forward values the reverse part reads. Those not in
-    ``varied`` (a loop's range, a length, data) are read by ``held``, so forward mode
-    over ``bwd`` knows them constant."""
+    seed) -> cotangents`` (one per parameter from ``params[first]`` on, None for those
+    not in ``wrt_names``: ``first=1`` leaves a method's ``self`` out), where the residuals
+    are the forward values the reverse part reads. Those not in ``varied`` (a loop's
+    range, a length, data) are read by ``held``, so forward mode over ``bwd`` knows them
+    constant."""
     body = fdef.body
     start = N.reverse_start(body)
     ret = body[-1]
@@ -132,6 +145,7 @@ def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied):
     made = set(params)
     for s in forward:
         made.update(N.names_in(s, gast.Store))
+    made.update(local_functions(forward))  # (a local def the reverse part calls)
     read = set()
     for s in reverse + [grads]:
         read.update(N.names_in(s, gast.Load))
@@ -140,7 +154,7 @@ def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied):
     fdef.body = forward + [N.return_(N.tuple_([value, N.tuple_(
         [N.name(bwd_name)] + [N.name(n) for n in kept])]))]
     by_name = dict(zip(wrt_names, grads.elts))
-    cts = [N.clone(by_name[p]) if p in by_name else N.const(None) for p in params]
+    cts = [N.clone(by_name[p]) if p in by_name else N.const(None) for p in params[first:]]
     unpack = [N.assign(n, gast.Subscript(value=N.name(res_name), slice=N.const(k + 1),
                                          ctx=gast.Load()) if n in varied else
                        N.call("held", [N.name(res_name), N.const(k + 1)]))
@@ -176,6 +190,18 @@ def to_split_form(fdef, seed, name):
     fdef.args = _arguments([a.id for a in fdef.args.args if a.id != seed])
     fdef.body = forward + [pullback, N.return_(N.tuple_([value, N.name(name)]))]
     return fdef
+
+
+def local_functions(body):
+    """The names bound by a ``def`` in ``body`` (its blocks included) and nowhere else."""
+    defs, other = set(), set()
+    for s in body:
+        for node in N.walk(s):
+            if isinstance(node, gast.FunctionDef):
+                defs.add(node.name)
+            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                other.add(node.id)
+    return defs - other
 
 
 def _arguments(names):

@@ -100,6 +100,15 @@ def split_res_fn(fn, *args, wrt=None):
     if not wrt:  # (never differentiated: jvp_pair just runs it)
         n = len(args)
         return lambda *a: (fn(*a), (_no_cotangents, (None,) * n))
+    if _is_method(fn):  # self.f(...): f's residual form with self held (no cotangent)
+        return compiler.residual_view(fn.__func__, (fn.__self__, *args),
+                                      tuple(i + 1 for i in wrt))
+    if type(fn) is not types.FunctionType or _made_gradient(fn):
+        raise MissingRuleError(
+            f"a second derivative through the call of {getattr(fn, '__name__', fn)!r}, a "
+            f"{type(fn).__name__}, is not supported", construct="a call of a method",
+            hint="call a function or a method written in Python (sourcediff reads its "
+                 "source); for a gradient sourcediff made, call it as a plain function")
     return compiler.adjoint_of(fn, wrt, "residual", spec=compiler.spec_of(args)).fn
 
 

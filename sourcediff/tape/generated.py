@@ -283,7 +283,7 @@ def _vjp_call(fn, g, *args):
     if not (has_box(args) or has_box(g)):
         return runtime.vjp_call(fn, g, *args)
     plain_args = unwrap_all(args)
-    bound = None
+    fn, bound = _untraced(fn), None
     if runtime._is_method(fn):
         fn, args, plain_args, bound = fn.__func__, (fn.__self__, *args), \
             (fn.__self__, *plain_args), fn.__self__
@@ -340,7 +340,19 @@ def _split_res(fn, *args, wrt=None):
     generated code), run traced."""
     if not has_box(args):
         return splitcall.split_res(fn, *args, wrt=wrt)
-    return traced_copy(splitcall.split_res_fn(fn, *unwrap_all(args), wrt=wrt))(*args)
+    return traced_copy(splitcall.split_res_fn(_untraced(fn), *unwrap_all(args), wrt=wrt))(*args)
+
+
+def _untraced(fn):
+    """A function the traced code defined (a local ``def``) sees the traced globals; the
+    compiler reads it with its module's own (a traced copy of its code sees them again)."""
+    glob = getattr(fn, "__globals__", None)
+    if type(fn) is not types.FunctionType or not isinstance(glob, _Globals):
+        return fn
+    new = types.FunctionType(fn.__code__, glob._module, fn.__name__, fn.__defaults__,
+                             fn.__closure__)
+    new.__kwdefaults__, new.__qualname__ = fn.__kwdefaults__, fn.__qualname__
+    return new
 
 
 def _pullback_res(residuals, g):
