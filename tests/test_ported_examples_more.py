@@ -38,7 +38,7 @@ _BACK = [
     (r"^from sourcediff import", "from autograd import"),
     (r"^from scipy\.integrate import odeint$", "from autograd.scipy.integrate import odeint"),
 ]
-_SIBLINGS = ("rnn", "gaussian_process", "gmm")  # ports that other ports import
+_SIBLINGS = ("rnn", "gaussian_process_regression", "gmm")  # ports that other ports import
 
 
 def _autograd_source(src):
@@ -341,7 +341,7 @@ def test_deep_gaussian_process():
 
 def test_gplvm_objective():
     """gplvm.py's objective (written in its __main__): sum() of a list of GP likelihoods."""
-    sd, ag = load("gaussian_process"), load("gaussian_process", True)
+    sd, ag = load("gaussian_process_regression"), load("gaussian_process_regression", True)
     data = np.random.RandomState(2).randn(6, 2)
 
     def objective(mod, norm):
@@ -399,7 +399,7 @@ def test_bayesian_optimization():
 @pytest.mark.parametrize("name", ["tanh", "negative_binomial_maxlike", "gmm", "hmm_em", "ica",
                                   "variational_autoencoder", "convnet",
                                   "mixture_variational_inference", "ode_net", "lstm",
-                                  "gaussian_process", "deep_gaussian_process", "gplvm",
+                                  "gaussian_process_regression", "deep_gaussian_process", "gplvm",
                                   "bayesian_optimization"])
 def test_runs_as_a_script(name):
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}

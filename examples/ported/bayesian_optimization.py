@@ -2,9 +2,9 @@
 # Copyright (c) 2014 by the Harvard Intelligent Probabilistic Systems Group).
 # Changes: imports (autograd.numpy -> numpy, autograd.value_and_grad ->
 # sourcediff.value_and_grad, autograd.scipy.stats.norm -> SciPy's; gaussian_process is
-# the ported gaussian_process.py); the figure is left out (the callback prints each new
-# point) and 3 iterations instead of 20: from the fourth on, the GP's covariance is not
-# positive definite for SciPy's multivariate_normal.logpdf (under autograd as well).
+# the ported gaussian_process_regression.py); the figure is left out (the callback prints
+# each new point) and 3 iterations instead of 20: from the fourth on, the GP's covariance
+# is not positive definite for SciPy's multivariate_normal.logpdf (under autograd as well).
 """This Bayesian optimization demo using gradient-based optimization
 to find the next query point."""
 
@@ -15,9 +15,9 @@ import numpy as np
 import numpy.random as npr
 
 try:
-    from gaussian_process import make_gp_funs, rbf_covariance
+    from gaussian_process_regression import make_gp_funs, rbf_covariance
 except ImportError:  # imported as examples.ported.bayesian_optimization
-    from .gaussian_process import make_gp_funs, rbf_covariance
+    from .gaussian_process_regression import make_gp_funs, rbf_covariance
 
 from sourcediff import value_and_grad
 

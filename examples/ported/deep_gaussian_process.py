@@ -1,8 +1,9 @@
 # Ported from HIPS/autograd, examples/deep_gaussian_process.py (MIT License,
 # Copyright (c) 2014 by the Harvard Intelligent Probabilistic Systems Group).
 # Changes: imports (autograd.numpy -> numpy, autograd.value_and_grad ->
-# sourcediff.value_and_grad; gaussian_process is the ported gaussian_process.py); the
-# figures are left out (the callback prints the likelihood) and CG stopped after 15
+# sourcediff.value_and_grad; gaussian_process is the ported gaussian_process.py, named
+# gaussian_process_regression.py here: examples/ has a gaussian_process.py of its own);
+# the figures are left out (the callback prints the likelihood) and CG stopped after 15
 # iterations so it runs in a few seconds.
 from scipy.optimize import minimize
 
@@ -10,9 +11,9 @@ import numpy as np
 import numpy.random as npr
 
 try:
-    from gaussian_process import make_gp_funs, rbf_covariance
+    from gaussian_process_regression import make_gp_funs, rbf_covariance
 except ImportError:  # imported as examples.ported.deep_gaussian_process
-    from .gaussian_process import make_gp_funs, rbf_covariance
+    from .gaussian_process_regression import make_gp_funs, rbf_covariance
 
 from sourcediff import value_and_grad
 

@@ -2,20 +2,9 @@
 # Copyright (c) 2014 by the Harvard Intelligent Probabilistic Systems Group).
 # Changes: imports (autograd.numpy -> numpy, autograd.value_and_grad ->
 # sourcediff.value_and_grad, autograd.scipy.stats.norm -> SciPy's; gaussian_process is the
-# ported gaussian_process.py, data.make_pinwheel the copy in the ported gmm.py); the
-# figures are left out (the callback prints the likelihood), fewer points and CG stopped
-# after 15 iterations so it runs in a few seconds.
-# Implements a Gaussian process latent-variable model.
-# The (high-dimensional) data, Y is explained by some low-dimensional latent
-# data X, warped by a function drawn from a GP prior (f).  So Y = f(X), but
-# we don't know X or f.
-#
-# In this example, we optimize X and the hyperparameters of the GP, but
-# we integrate over all possible functions f.
-#
-# Normally the observed data would be high-dimensional.
-#
-# David Duvenaud (duvenaud@gmail.com)
+# ported gaussian_process_regression.py, data.make_pinwheel the copy in the ported gmm.py);
+# the figures are left out (the callback prints the likelihood), fewer points and CG
+# stopped after 15 iterations so it runs in a few seconds.
 
 
 from scipy.optimize import minimize
@@ -25,10 +14,10 @@ import numpy as np
 import numpy.random as npr
 
 try:
-    from gaussian_process import make_gp_funs, rbf_covariance
+    from gaussian_process_regression import make_gp_funs, rbf_covariance
     from gmm import make_pinwheel
 except ImportError:  # imported as examples.ported.gplvm
-    from .gaussian_process import make_gp_funs, rbf_covariance
+    from .gaussian_process_regression import make_gp_funs, rbf_covariance
     from .gmm import make_pinwheel
 
 from sourcediff import value_and_grad

@@ -1,7 +1,8 @@
 # Ported from HIPS/autograd, examples/gaussian_process.py (MIT License,
 # Copyright (c) 2014 by the Harvard Intelligent Probabilistic Systems Group).
 # Changes: imports (autograd.numpy -> numpy, autograd.value_and_grad ->
-# sourcediff.value_and_grad, autograd.scipy.stats.multivariate_normal -> SciPy's); the
+# sourcediff.value_and_grad, autograd.scipy.stats.multivariate_normal -> SciPy's); named
+# gaussian_process_regression.py (examples/ has a gaussian_process.py of its own); the
 # plot is left out (the callback prints the likelihood) and CG stopped after 20
 # iterations so it runs in a few seconds.
 from scipy.optimize import minimize
