@@ -126,6 +126,10 @@ def _call_flow(value, ns):
         out.add(flow(a, ns))
     for k in value.keywords:
         out.add(flow(k.value, ns))
+    if any(isinstance(a, gast.Starred) for a in value.args):  # f(*x.shape, ...) (fence.py)
+        # the arguments' positions are known at run time only: none may be differentiated
+        out.refused.append(("a *args call with a differentiated argument", list(out.names),
+                            BOTH))
     rule = None if fn is MISSING else registry.lookup(fn)
     if rule is not None:
         out.refused += _unruled_params(rule, value, ns)

@@ -76,11 +76,16 @@ def check(parsed, allow_nested=True):
             _fail(parsed, node, "a nested def", "define the helper at module level")
         if isinstance(node, gast.Call):
             for a in node.args:
-                if isinstance(a, gast.Starred):
+                if isinstance(a, gast.Starred) and not _shape_of(a.value):
                     _fail(parsed, node, "a *args call", "pass each argument explicitly")
             for k in node.keywords:
                 if k.arg is None:
                     _fail(parsed, node, "a **kwargs call", "pass each keyword explicitly")
+
+
+def _shape_of(node):
+    """``x.shape``: a tuple of ints, so ``rs.randn(*x.shape)`` passes no gradient."""
+    return isinstance(node, gast.Attribute) and node.attr == "shape"
 
 
 def _check_attribute_store(parsed, stmt, target, attr):

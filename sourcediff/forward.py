@@ -144,6 +144,12 @@ class Tangents(CallDispatch):
             ad = (N.name(self.dot(a.id)) if isinstance(a, gast.Name) and a.id in self.varied
                   else N.call("zeros_tangent", [a]))
             return [N.expr_stmt(N.call(N.attr(N.name(self.dot(f.value.id)), "append"), [ad]))]
+        if isinstance(f, gast.Attribute) and f.attr == "pop" and not c.args and not c.keywords \
+                and isinstance(f.value, gast.Name) and f.value.id in self.varied \
+                and not self.outer_list(f.value.id, c):
+            # ``lst.pop()`` (the reverse pass of a loop that appended, run forward again
+            # by hessian/hvp): its tangent list, appended in step, drops its last item too
+            return [N.expr_stmt(N.call(N.attr(N.name(self.dot(f.value.id)), "pop"), []))]
         if isinstance(f, gast.Name) and f.id == "scatter_add" and isinstance(c.args[0], gast.Name) \
                 and c.args[0].id in self.varied:
             v = c.args[2]

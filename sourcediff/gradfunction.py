@@ -44,6 +44,9 @@ class _Transformed:
     """Base of the callables ``grad`` and friends return."""
 
     def __init__(self, fn, wrt, has_aux):
+        untraced = getattr(getattr(fn, "__globals__", None), "untraced", None)
+        if untraced is not None:  # made inside code the tape runs (see tape/shim.py)
+            fn = untraced(fn)
         self.fn = fn
         self.wrt_items, self.single = resolve_wrt(fn, wrt, names_ok=True)
         # the compiled code takes the arguments flat (see :mod:`signature`): wrt are flat

@@ -143,13 +143,20 @@ class Normalizer(StatementNormalizer):
             # dict(a=x, b=y) is a dict literal
             return gast.Dict(keys=[N.const(k.arg) for k in node.keywords],
                              values=[self.atom(k.value) for k in node.keywords])
+        if self.is_static(func) and static_value(func, self.ns) in (tuple, list) \
+                and len(node.args) == 1 and not node.keywords \
+                and isinstance(node.args[0], (gast.Tuple, gast.List)):
+            # tuple((params,)), list([a, b]) are the display itself
+            kind = gast.Tuple if static_value(func, self.ns) is tuple else gast.List
+            return self.simple(kind(elts=node.args[0].elts, ctx=gast.Load()))
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
             pass  # a method of a local (``out.append``): keep it visible to later passes
         elif isinstance(func, gast.Attribute) and not self.is_static(func):
             func = N.attr(self.atom(func.value), func.attr)  # f(x).m(): a method of a local
         elif not self.is_static(func):
             func = self.atom(func)
-        args = [self.atom(a) for a in node.args]
+        args = [gast.Starred(value=self.atom(a.value), ctx=gast.Load())  # (*x.shape: fence)
+                if isinstance(a, gast.Starred) else self.atom(a) for a in node.args]
         kws = [N.keyword(k.arg, self.atom(k.value)) for k in node.keywords]
         return N.call(func, args, kws)
 

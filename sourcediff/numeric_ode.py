@@ -20,16 +20,37 @@ from .errors import MissingRuleError
 from .runtime import jvp_call, vjp_call
 
 
+def _leaves(value):
+    """The arrays and numbers of ``value``, nested lists and tuples (a list of ``(W, b)``
+    layers passed in ``args``) read depth first."""
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
 def _flat(values):
-    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values] or
+    return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in _leaves(values)] or
                           [np.zeros(0)])
 
 
+def _filled(c, v):
+    """The cotangent (or tangent) ``c`` of ``v`` with zeros for None, at any depth."""
+    if isinstance(v, (list, tuple)):
+        return [_filled(ci, vi) for ci, vi in zip([None] * len(v) if c is None else c, v)]
+    return np.zeros(np.shape(v)) if c is None else c
+
+
 def _unflat(vec, like):
+    """``vec`` cut into values shaped as those of ``like`` (nested lists for its nested
+    lists and tuples, as the cotangent of a sequence is a list)."""
     out, i = [], 0
     for v in like:
-        n = int(np.size(v))
-        out.append(np.reshape(vec[i:i + n], np.shape(v)) if np.ndim(v) else float(vec[i]))
+        if isinstance(v, (list, tuple)):
+            n = sum(int(np.size(leaf)) for leaf in _leaves(v))
+            out.append(_unflat(vec[i:i + n], v))
+        else:
+            n = int(np.size(v))
+            out.append(np.reshape(vec[i:i + n], np.shape(v)) if np.ndim(v) else float(vec[i]))
         i += n
     return out
 
@@ -61,8 +82,7 @@ def odeint_vjp(g, ans, func, y0, t, args=(), rtol=None, atol=None, tfirst=False,
         call, k = _call(y, s, args, tfirst)
         out = vjp_call(func, a, *call)
         cy = np.zeros(n) if out[k] is None else np.ravel(out[k])
-        cargs = _flat([np.zeros(np.shape(v)) if c is None else c
-                       for c, v in zip(out[2:], args)])
+        cargs = _flat([_filled(c, v) for c, v in zip(out[2:], args)])
         return np.concatenate([np.ravel(func(*call)), -cy, -cargs])
 
     a, a_args = np.ravel(g[-1]).copy(), np.zeros(p)
@@ -80,8 +100,7 @@ def odeint_jvp(func, y0, t, args=(), dy0=None, dargs=None, rtol=None, atol=None,
     args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     shape = np.shape(y0)
     n = int(np.size(y0))
-    dargs = tuple(np.zeros(np.shape(v)) if d is None else d
-                  for d, v in zip(dargs or [None] * len(args), args))
+    dargs = tuple(_filled(d, v) for d, v in zip(dargs or [None] * len(args), args))
 
     def forwards(z, s):
         y, dy = np.reshape(z[:n], shape), np.reshape(z[n:], shape)

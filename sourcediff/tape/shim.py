@@ -254,6 +254,21 @@ class _Globals(dict):
         self._seen[name] = (value, new)
         return new
 
+    def untraced(self, fn):
+        """``fn``, a function made while traced code ran (a lambda it passes to ``grad``),
+        as it is without the tracer: its module's own globals, its code before
+        :func:`_with_traced_float`. The compiler reads that one (what it compiles then
+        records when called with traced values)."""
+        glob = self._module
+        if isinstance(glob, _Globals):
+            return glob.untraced(fn)
+        new = types.FunctionType(_UNTRACED_CODE.get(fn.__code__, fn.__code__), glob,
+                                 fn.__name__, fn.__defaults__, fn.__closure__)
+        new.__kwdefaults__ = fn.__kwdefaults__
+        new.__qualname__ = fn.__qualname__
+        new.__dict__.update(fn.__dict__)
+        return new
+
     def _replacement(self, value):
         if value is math:
             return MATH
@@ -312,7 +327,12 @@ def _with_traced_float(code):
         names = tuple(_FLOAT_NAME if n == "float" else n for n in names)
     if names == code.co_names and all(a is b for a, b in zip(consts, code.co_consts)):
         return code
-    return code.replace(co_consts=consts, co_names=names)
+    new = code.replace(co_consts=consts, co_names=names)
+    _UNTRACED_CODE[new] = code
+    return new
+
+
+_UNTRACED_CODE = {}  # code made by _with_traced_float -> its original (see _Globals.untraced)
 
 
 # --- plain array arguments ---------------------------------------------------------------------
