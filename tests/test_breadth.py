@@ -6,13 +6,13 @@ that do not depend on the signs their vectors are free to take."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pytest
 
-from sourcediff import MissingRuleError, SourceDiffError, codegen, grad, hessian, jvp, tape
+from checks import fd, loss_of
+from sourcediff import MissingRuleError, SourceDiffError, grad, hessian, jvp, tape
 
 scipy = pytest.importorskip("scipy")
 import scipy.linalg as sl  # noqa: E402
@@ -152,36 +152,15 @@ def qr_parts(a):
 
 
 CONST.update(svd_parts=svd_parts, svd_full=svd_full, qr_parts=qr_parts)
-_count = itertools.count()
 # the tape sees NumPy calls through their array arguments: a traced pad value alone is
 # converted to a plain array by np.pad, which the tape refuses (SciPy's functions written
 # in Python are seen through views of SciPy's modules: sourcediff/tape/scipy_view.py)
 TAPE_REFUSES = {"pad value"}
 
 
-def loss_of(expr):
-    src = f"def loss(x):\n    out = {expr}\n    return np.sum(out * np.sin(out))\n"
-    filename = f"<test_breadth {next(_count)}>"
-    codegen.register(filename, src)
-    ns = dict(CONST)
-    exec(compile(src, filename, "exec"), ns)
-    return ns["loss"]
-
-
-def fd(f, x, h=1e-6):
-    x = np.asarray(x, dtype=float)
-    out = np.zeros(x.shape)
-    for j in np.ndindex(x.shape):
-        e = np.zeros(x.shape)
-        e[j] = h
-        xp, xm = (x + e, x - e) if x.ndim else (float(x + h), float(x - h))
-        out[j] = (f(xp) - f(xm)) / (2 * h)
-    return out if x.ndim else float(out)
-
-
 @pytest.mark.parametrize("name, x, expr", CASES, ids=[c[0] for c in CASES])
 def test_rule_at_order_one(name, x, expr):
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_breadth")
     ref = fd(f, x)
     assert np.allclose(grad(f)(x), ref, rtol=1e-5, atol=1e-6), "reverse"
     if name in TAPE_REFUSES:
@@ -203,7 +182,7 @@ NORMS_AT_ORDER_TWO = ["np.linalg.norm(x, np.inf, axis=1) * np.linalg.norm(x, axi
 def test_norms_at_order_two(expr):
     """The np.linalg.norm orders beyond the composition table's case, against differences
     of the (order-1 checked) gradient (the spectral and nuclear norms': below)."""
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_breadth")
     x = RNG.normal(size=(3, 4))
     H = hessian(f)(x)
     for j in np.ndindex(x.shape):
@@ -219,7 +198,7 @@ def test_matrix_norm_second_derivative(ord_):
     differences of the order-1 gradient, on a matrix and a stack with keepdims."""
     for x, expr in ((M3, f"np.linalg.norm(x, {ord_!r})"),
                     (STACK, f"np.linalg.norm(x, {ord_!r}, axis=(2, 1), keepdims=True)")):
-        f = loss_of(expr)
+        f = loss_of(expr, CONST, "test_breadth")
         H = hessian(f)(x)
         for j in np.ndindex(x.shape):
             e = np.zeros(x.shape)

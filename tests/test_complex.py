@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
+from checks import fd_complex
 from sourcediff import grad, hessian, jvp, tape, value_and_grad
 from sourcediff.errors import ArgumentError, MissingRuleError
 
@@ -22,18 +23,6 @@ pytestmark = pytest.mark.filterwarnings("error::numpy.exceptions.ComplexWarning"
 Z = np.array([0.3 + 0.7j, -1.1 + 0.4j, 0.8 - 0.5j])
 W = np.array([0.5 - 0.2j, 0.9 + 0.3j, -0.4 + 1.2j])
 
-
-def fd_complex(f, z, h=1e-6):
-    """``d Re f/dx - i d Re f/dy`` for each entry of ``z``, by central differences."""
-    z = np.asarray(z, dtype=complex)
-    out = np.zeros(z.shape, complex)
-    for j in np.ndindex(z.shape):
-        e = np.zeros(z.shape, complex)
-        e[j] = h
-        dx = (np.real(f(z + e)) - np.real(f(z - e))) / (2 * h)
-        dy = (np.real(f(z + 1j * e)) - np.real(f(z - 1j * e))) / (2 * h)
-        out[j] = dx - 1j * dy
-    return out
 
 
 CASES = {

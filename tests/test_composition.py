@@ -7,34 +7,20 @@ code path."""
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 
 import numpy as np
 import pytest
 
+from checks import fd, loss_of
 from sourcediff import (SourceDiffError, grad, hessian, hvp, jacobian, jvp, registry, rules,
                         vjp)
-from sourcediff import codegen, tape
+from sourcediff import tape
 from sourcediff.errors import MissingRuleError
 
 assert rules  # the table is registered on import
 
-
-def fd(f, x, h=1e-6):
-    """Central differences of ``f`` (any output shape) with respect to float or array x."""
-    x = np.asarray(x, dtype=float)
-    cols = []
-    for j in np.ndindex(x.shape):
-        e = np.zeros(x.shape)
-        e[j] = h
-        xp, xm = x + e, x - e
-        if x.ndim == 0:
-            xp, xm = float(xp), float(xm)
-        cols.append((np.asarray(f(xp), dtype=float) - np.asarray(f(xm), dtype=float)) / (2 * h))
-    out = np.stack(cols, axis=-1)
-    return out.reshape(out.shape[:-1] + x.shape)
 
 
 # --- a loss with helpers, a lambda and a method in it --------------------------------------
@@ -604,18 +590,11 @@ def test_every_rule_in_the_table_has_a_second_order_case():
     assert not missing, f"add a case (or a listed skip) for: {missing}"
 
 
-_counter = itertools.count()
-
-
 def _loss_of(name, fn, expr):
-    src = (f"def rule_loss(x):\n    out = {expr}\n"
-           f"    return np.sum(out * out + np.sin(out))\n")
-    filename = f"<test_composition {name} {next(_counter)}>"
-    codegen.register(filename, src)
     ns = {"np": np, "math": math, "operator": operator, "P": fn, "A0": A0, "IDX": IDX,
           "svd_parts": svd_parts}
-    exec(compile(src, filename, "exec"), ns)
-    return ns["rule_loss"]
+    return loss_of(expr, ns, f"test_composition {name}", "np.sum(out * out + np.sin(out))",
+                   "rule_loss")
 
 
 def _check_order_two(name, f, x):
