@@ -217,7 +217,7 @@ defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
         ("unreduce_select(dv, ans_, x, axis, keepdims)", None, None))
 
 # --- functions whose results carry no gradient -------------------------------------------
-defnondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
+defnondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
            np.argmin, np.argsort, np.shape, np.ndim, np.size, builtins.len, np.zeros_like,
            np.ones_like, np.empty_like, np.zeros, np.ones, np.empty, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
            np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,

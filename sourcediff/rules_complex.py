@@ -36,6 +36,11 @@ defrule(np.angle, "z, deg=False",
          "(57.29577951308232 if deg else 1.0)",),
         ("np.imag(dz * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z)))) * "
          "(57.29577951308232 if deg else 1.0)",))
+# sign(z) = z / |z| for a complex z (0 at 0): ds = (dz - s Re(conj(s) dz)) / |z|, which is
+# exactly 0 for a real x (s * s == 1): a real sign stays constant
+_R = "np.where(ans == 0, np.inf, np.abs(x))"
+defrule(np.sign, "x", (f"(g - np.real(g * ans) * np.conj(ans)) / {_R}",),
+        (f"(dx - ans * np.real(np.conj(ans) * dx)) / {_R}",))
 defrule(np.real, "val", ("np.real(g)",), ("np.real(dval)",))
 defrule(np.imag, "val", ("-1j * np.real(g)",), ("np.imag(dval)",))
 defrule((np.conj, np.conjugate), "x", ("np.conj(g)",), ("np.conj(dx)",))

@@ -8,10 +8,13 @@ A matrix function differentiates through itself on a block matrix
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 
 from . import numeric_matfun as mf
 from . import runtime as rt
+from . import registry
 from .registry import defnondiff, defrule
 
 rt.HELPERS.update(mf.HELPERS)
@@ -19,6 +22,26 @@ rt.HELPERS.update(mf.HELPERS)
 
 def _t(x):
     return f"np.swapaxes({x}, -1, -2)"
+
+
+def refuse_complex(fn, of):
+    """Wrap ``fn``'s rule in ``refuse_complex``: its formula is for a real ``of`` (a complex
+    one needs conjugate transposes), so a complex one is refused, never silently wrong."""
+    rule = registry.lookup(fn)
+    for table in (rule.vjps, rule.jvps, rule.seq_vjps):
+        for param, src in table.items():
+            table[param] = _refusing(src, f"{of}, {rule.name!r}")
+
+
+def _refusing(src, args):
+    """``src`` wrapped in refuse_complex; a tuple's first item (forward mode reads a tuple
+    of tangents item by item)."""
+    tree = ast.parse(src, mode="eval")
+    if isinstance(tree.body, ast.Tuple):
+        first = ast.unparse(tree.body.elts[0])
+        rest = ", ".join(ast.unparse(e) for e in tree.body.elts[1:])
+        return f"(refuse_complex({first}, {args}), {rest})"
+    return f"refuse_complex({src}, {args})"
 
 
 def matrix_function(fn, call, params="a", name=None):
@@ -51,6 +74,7 @@ defrule(np.linalg.lstsq, "a, b, rcond=None",
          "svd_jvp(da, None, a, False, False))",
          f"(np.reshape({_P} @ {_DB2}, np.shape(ans[0])), (2.0 * np.sum({_R} * {_DB2}, axis=0) "
          "if np.size(ans[1]) else 0.0 * ans[1]), 0.0, 0.0 * ans[3])"))
+refuse_complex(np.linalg.lstsq, "a")
 
 defrule(mf.up_blocks, "a, e", ("diag_blocks(g)", "upper_right(g)"),
         ("up_blocks(da, np.zeros(np.shape(da)))", "up_blocks(np.zeros(np.shape(de)), de)"))
@@ -110,6 +134,8 @@ if sl is not None:
             seq_vjp={"c_and_lower": f"[np.tril({_AS} @ {_T}) if {_LOW} else "
                                     f"np.triu({_T} @ {_AS}), None]"},
             name="scipy.linalg.cho_solve")
+    refuse_complex(sl.cho_factor, "a")
+    refuse_complex(sl.cho_solve, "c_and_lower[0]")
 
     defrule(mf.conv_uncut, "g_, s1, s2, mode", ("conv_cut(g, s1, s2, mode)", None, None, None),
             ("conv_uncut(dg_, s1, s2, mode)", None, None, None))

@@ -245,3 +245,29 @@ def test_vector_p_norms(order):
     np.testing.assert_allclose(sourcediff.grad(f)(x), want, rtol=1e-6)
     np.testing.assert_allclose(sourcediff.tape.grad(f)(x), want, rtol=1e-6)
     assert sourcediff.jvp(f, (x,), (np.ones(3),))[1] == pytest.approx(want.sum(), rel=1e-6)
+
+
+def std_loss(x):
+    return np.std(x)
+
+
+def norm_loss(x):
+    return np.linalg.norm(x - 1.0)
+
+
+def var_loss(x):
+    return np.var(x, ddof=1)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_std_of_a_constant_is_nan_as_a_norm_at_zero():
+    """np.std of a constant vector is sqrt of a zero variance: like np.linalg.norm at 0
+    (the norm of the deviation), it has no derivative there, and both give NaN (a
+    decision: autograd gives 0 for std; a NaN is not mistaken for a gradient). np.var is
+    differentiable there: 0."""
+    x = np.ones(3)
+    for f in (std_loss, norm_loss):
+        assert np.all(np.isnan(grad(f)(x))) and np.all(np.isnan(tape.grad(f)(x)))
+        assert np.isnan(jvp(f, (x,), (np.arange(3.0),))[1])
+    assert np.array_equal(grad(var_loss)(x), np.zeros(3))
+    assert jvp(var_loss, (x,), (np.arange(3.0),))[1] == 0.0

@@ -455,7 +455,8 @@ _C = "(x + 1j * x[::-1, ::-1])"
 _R = "* (0.7 - 0.4j))"
 _M = "(x @ A0.T + np.array([[0.0, -1.0], [1.0, 0.0]]))"   # complex eigenvalues
 CASES.update({
-    "np.angle": ("a", f"P({_C})"), "np.imag": ("a", f"P({_C} * {_C})"),
+    "np.angle": ("a", f"P({_C})"), "np.sign": ("a", f"np.real(P({_C}) {_R}"),
+    "np.imag": ("a", f"P({_C} * {_C})"),
     "np.conjugate": ("a", f"np.real(P({_C}) * {_C} {_R}"),
     "builtins.complex": ("s", "np.real(P(x, x * x) ** 2)"),
     "sourcediff.numeric_complex.refuse_complex": ("a", "P(x, x, 'f')"),
