@@ -174,6 +174,7 @@ defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"})
 defrule(nm.r_concat, "parts", (None,), (None,), seq_vjp={"parts": "r_unconcat(g, parts)"})
 defrule(nm.c_concat, "parts", (None,), (None,), seq_vjp={"parts": "c_unconcat(g, parts)"})
+defnondiff(nm.einsum_subscripts)  # (sublists: integers)
 defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstack(g, arrays, axis)"})
 defrule(np.einsum, "subscripts, *operands", (), (),
         seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"})

@@ -46,9 +46,14 @@ defrule(np.linalg.cholesky, "a",
          "np.conj(np.linalg.inv(ans)))",),
         ("ans @ chol_phi(np.linalg.solve(ans, " + _h("np.linalg.solve(ans, lower_sym(da))")
          + "))",))
+# (sign, logabsdet) = slogdet(a): with t = tr(inv(a) da), d logabsdet = Re t and, for a
+# complex a, d sign = sign i Im t (a real sign is constant: i Im t is 0)
+_TR = "np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)"
+_SG = f"{_cot(0)} * ans[0]"
 defrule(np.linalg.slogdet, "a",
-        (f"np.expand_dims({_cot(1)}, (-2, -1)) * {_t('np.linalg.inv(a)')}",),
-        ("(0.0 * ans[0], np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1))",))
+        (f"np.expand_dims(np.real({_cot(1)}) + {_SG} - np.real({_SG}), (-2, -1)) * "
+         f"{_t('np.linalg.inv(a)')}",),
+        (f"(ans[0] * ({_TR} - np.real({_TR})), np.real({_TR}))",))
 
 _EIG_S = (f"np.conj(ans[1]) @ (np.real({_cot(0)})[..., None] * np.eye(np.shape(a)[-1]) + "
           f"eigh_gapinv(ans[0]) * ({_t('ans[1]')} @ {_cot(1)})) @ {_t('ans[1]')}")

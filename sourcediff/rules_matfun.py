@@ -8,40 +8,18 @@ A matrix function differentiates through itself on a block matrix
 
 from __future__ import annotations
 
-import ast
-
 import numpy as np
 
 from . import numeric_matfun as mf
 from . import runtime as rt
-from . import registry
 from .registry import defnondiff, defrule
+from .rules_complex import refuse_complex
 
 rt.HELPERS.update(mf.HELPERS)
 
 
 def _t(x):
     return f"np.swapaxes({x}, -1, -2)"
-
-
-def refuse_complex(fn, of):
-    """Wrap ``fn``'s rule in ``refuse_complex``: its formula is for a real ``of`` (a complex
-    one needs conjugate transposes), so a complex one is refused, never silently wrong."""
-    rule = registry.lookup(fn)
-    for table in (rule.vjps, rule.jvps, rule.seq_vjps):
-        for param, src in table.items():
-            table[param] = _refusing(src, f"{of}, {rule.name!r}")
-
-
-def _refusing(src, args):
-    """``src`` wrapped in refuse_complex; a tuple's first item (forward mode reads a tuple
-    of tangents item by item)."""
-    tree = ast.parse(src, mode="eval")
-    if isinstance(tree.body, ast.Tuple):
-        first = ast.unparse(tree.body.elts[0])
-        rest = ", ".join(ast.unparse(e) for e in tree.body.elts[1:])
-        return f"(refuse_complex({first}, {args}), {rest})"
-    return f"refuse_complex({src}, {args})"
 
 
 def matrix_function(fn, call, params="a", name=None):

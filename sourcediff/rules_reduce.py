@@ -88,3 +88,14 @@ defrule((np.deg2rad, np.radians), "x", ("g * 0.017453292519943295",),
 defrule((np.rad2deg, np.degrees), "x", ("g * 57.29577951308232",), ("dx * 57.29577951308232",))
 defrule(np.nan_to_num, "x, copy=True, nan=0.0, posinf=None, neginf=None",
         ("g * np.isfinite(x)",), ("dx * np.isfinite(x)",))
+
+# np.gradient is linear in f (its transpose: numeric_reduce.gradient_vjp); the spacing's
+# derivative is not written (refused)
+_GV = "gradient_vjp(g, ans, f, varargs, axis, edge_order)"
+defrule(np.gradient, "f, *varargs, axis=None, edge_order=1", {"f": _GV},
+        {"f": "gradient_of(df, varargs, axis, edge_order)"}, refuse=("varargs",))
+defrule(nr.gradient_of, "f, varargs=(), axis=None, edge_order=1", (_GV, None),
+        ("gradient_of(df, varargs, axis, edge_order)", None))
+defrule(nr.gradient_vjp, "g_, out, f, varargs=(), axis=None, edge_order=1",
+        ("gradient_of(g, varargs, axis, edge_order)", None, None),
+        ("gradient_vjp(dg_, out, f, varargs, axis, edge_order)", None, None))

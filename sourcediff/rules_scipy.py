@@ -14,6 +14,7 @@ import scipy.stats as st
 
 from . import runtime as rt
 from .registry import defnondiff, defrule
+from .rules_complex import refuse_complex
 
 # the templates call SciPy by these names
 rt.HELPERS.update(sp_digamma=sp.digamma, sp_polygamma=sp.polygamma, sp_xlogy=sp.xlogy,
@@ -32,6 +33,7 @@ _rule(sp.digamma, "x", ("g * sp_polygamma(1, x)",), ("dx * sp_polygamma(1, x)",)
 _rule(sp.polygamma, "n, x", (None, "g * sp_polygamma(n + 1, x)"),
       (None, "dx * sp_polygamma(n + 1, x)"))
 _rule(sp.gamma, "x", ("g * ans * sp_digamma(x)",), ("dx * ans * sp_digamma(x)",))
+refuse_complex(sp.digamma, "x")   # (its derivative: polygamma, real only in SciPy)
 _rule(sp.erf, "x", ("g * 1.1283791670955126 * np.exp(-x * x)",),
       ("dx * 1.1283791670955126 * np.exp(-x * x)",))
 _rule(sp.erfc, "x", ("-g * 1.1283791670955126 * np.exp(-x * x)",),

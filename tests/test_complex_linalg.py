@@ -1,4 +1,4 @@
-"""Issue #18: np.linalg.cholesky, eigh, eigvalsh, qr, svd and pinv of complex matrices,
+"""Issue #18: np.linalg.cholesky, eigh, eigvalsh, qr, svd, pinv, slogdet of complex matrices,
 under autograd's convention (docs/complex.md), in reverse mode (compiled and tape),
 forward mode and at order 2, against central differences along the real and the
 imaginary direction of each entry. Functions reading one triangle read a complex matrix
@@ -59,6 +59,9 @@ CASES = {
     "svd wide": (lambda a: np.sum(np.abs(svd_(a)[0] * svd_(a)[2][:, :2]) ** 2 * K9[:2, :2])
                  + np.sum(np.abs(svd_(a)[2]) ** 4 * K9[:2]), WIDE),
     "svd u s^2 vh": (lambda a: np.sum((svd_(a)[0] * svd_(a)[1] ** 2) @ svd_(a)[2] * W.T), TALL),
+    # slogdet's sign det/|det| moves for a complex matrix (it was taken as constant)
+    "slogdet sign": (lambda a: np.linalg.slogdet(a)[0] * W[0, 0] + np.linalg.slogdet(a)[1] ** 2,
+                     _A),
     "pinv": (lambda a: np.sum(np.linalg.pinv(a) * W) + np.sum(np.abs(np.linalg.pinv(a)) ** 2),
              TALL),
     "pinv wide": (lambda a: np.sum(np.linalg.pinv(a) * W[:, :2]), WIDE),
