@@ -204,12 +204,11 @@ class Normalizer(StatementNormalizer):
         if not any(isinstance(self.value_of(a), (list, tuple)) or (
                 isinstance(a, gast.Name) and a.id in self.list_names) for a in lists):
             return node
-        words = [_einsum_word(self.value_of(a)) for a in lists]
-        if all(w is not None for w in words):
-            spec = N.const(",".join(words[:pairs]) + ("->" + words[pairs] if has_out else ""))
-        else:
-            spec = self.helper_call(numeric.einsum_subscripts,
-                                    lists + ([] if has_out else [N.const(None)]))
+        lists += [] if has_out else [N.const(None)]
+        try:   # every sublist known here: the subscripts are a constant
+            spec = N.const(numeric.einsum_subscripts(*[self.value_of(a) for a in lists]))
+        except (TypeError, IndexError):
+            spec = self.helper_call(numeric.einsum_subscripts, lists)
         return N.call(node.func, [spec, *[args[2 * i] for i in range(pairs)]], node.keywords)
 
     def value_of(self, node):
@@ -310,31 +309,15 @@ def normalize(parsed, ns):
     return norm.block(parsed.tree.body)
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
 def _list_names(tree):
     """Local names every assignment of which (and there is one) is a literal list."""
     kinds = {}
     for n in gast.walk(tree):
         targets = n.targets if isinstance(n, gast.Assign) else getattr(n, "target", None)
         for t in (targets if isinstance(targets, list) else [targets]):
-            if isinstance(t, gast.Name):
-                literal = isinstance(n, gast.Assign) and isinstance(n.value, (gast.List, gast.Tuple))
-                kinds[t.id] = kinds.get(t.id, True) and literal
+            literal = isinstance(t, gast.Name) and isinstance(n, gast.Assign) and isinstance(
+                n.value, (gast.List, gast.Tuple))
+            for name in (gast.walk(t) if isinstance(t, gast.AST) else ()):
+                if isinstance(name, gast.Name):
+                    kinds[name.id] = kinds.get(name.id, True) and literal
     return {name for name, literal in kinds.items() if literal}
-
-
-def _einsum_word(value):
-    """The subscripts of one sublist value (ints below 52 and Ellipsis), or None."""
-    if not isinstance(value, (list, tuple)):
-        return None
-    word = ""
-    for e in value:
-        if e is Ellipsis:
-            word += "..."
-        elif isinstance(e, int) and not isinstance(e, bool) and 0 <= e < 52:
-            word += _LETTERS[e]
-        else:
-            return None
-    return word

@@ -49,6 +49,8 @@ def einsum_subscripts(*sublists):
     *ins, out = sublists
 
     def word(sub):
+        if any(isinstance(i, bool) or not (i is Ellipsis or 0 <= i < 52) for i in sub):
+            raise IndexError(f"an einsum sublist holds ints from 0 to 51 or Ellipsis: {sub}")
         return "".join("..." if i is Ellipsis else _LETTERS[i] for i in sub)
     return ",".join(word(s) for s in ins) + ("" if out is None else "->" + word(out))
 

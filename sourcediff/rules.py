@@ -114,6 +114,9 @@ defrule(np.clip, "a, a_min, a_max",
 defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",))
 defrule((np.copy, np.ascontiguousarray), "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
+# tuple(seq): of a tuple or list, the same values; of an array, its rows
+defrule(builtins.tuple, "iterable", ("g if isinstance(iterable, (list, tuple)) else "
+                                     "np.stack(tuple_cots(g, ans))",), ("tuple(diterable)",))
 defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
 
 # --- reductions -------------------------------------------------------------------

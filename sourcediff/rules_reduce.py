@@ -19,9 +19,12 @@ _N = "(reduced_count(a, ans) - ddof)"
 defrule(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
         (f"unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj{_DEV} / {_N}",),
         (f"np.real(np.sum(da * 2.0 * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / {_N}",))
+# std over one value (ddof 0) is 0 whatever the value: its derivative is 0, not 0 / 0;
+# elsewhere a zero std (equal values) is not differentiable: NaN, as np.linalg.norm at 0
+_SD = "np.where((ans == 0) & (reduced_count(a, ans) == 1), np.inf, ans)"
 defrule(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
-        (f"unreduce(np.real(g) / ans, a, axis, keepdims) * np.conj{_DEV} / {_N}",),
-        (f"np.real(np.sum(da * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / ({_N} * ans)",))
+        (f"unreduce(np.real(g) / {_SD}, a, axis, keepdims) * np.conj{_DEV} / {_N}",),
+        (f"np.real(np.sum(da * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / ({_N} * {_SD})",))
 _W = "weights_along(weights, a, axis)"
 _WSUM = f"np.sum(np.broadcast_to({_W}, np.shape(a)), axis=axis, keepdims=True)"
 defrule(np.average, "a, axis=None, weights=None, returned=False, keepdims=False",

@@ -269,13 +269,19 @@ def test_std_of_a_constant_is_nan_as_a_norm_at_zero():
     """np.std of a constant vector is sqrt of a zero variance: like np.linalg.norm at 0
     (the norm of the deviation), it has no derivative there, and both give NaN (a
     decision: autograd gives 0 for std; a NaN is not mistaken for a gradient). np.var is
-    differentiable there: 0."""
+    differentiable there: 0; so is std over a single value (0 whatever the value)."""
     x = np.ones(3)
     for f in (std_loss, norm_loss):
         assert np.all(np.isnan(grad(f)(x))) and np.all(np.isnan(tape.grad(f)(x)))
         assert np.isnan(jvp(f, (x,), (np.arange(3.0),))[1])
     assert np.array_equal(grad(var_loss)(x), np.zeros(3))
     assert jvp(var_loss, (x,), (np.arange(3.0),))[1] == 0.0
+    # over one value std is 0 whatever the value: its derivative is 0 (autograd's
+    # test_systematic::test_std, a scalar and a (1, 3) array along axis 0)
+    for f, x in ((std_loss, 3.5), (lambda a: np.sum(np.std(a, axis=0) ** 2), np.ones((1, 3)))):
+        assert np.all(grad(f)(x) == 0) and np.all(tape.grad(f)(x) == 0)
+        assert jvp(f, (x,), (np.ones_like(x),))[1] == 0
+        assert np.all(hessian(f)(x) == 0)
 
 
 def gradient_in_spacing(h):
@@ -340,3 +346,21 @@ def test_einsum_sublists_and_concatenators(f):
     assert np.allclose(tape.grad(f)(x), want, atol=1e-6)
     assert np.isclose(jvp(f, (x,), (np.cos(x),))[1], np.sum(want * np.cos(x)))
     assert np.allclose(hessian(f)(x), fd(grad(f), x, 1e-5), atol=1e-5)
+
+
+def tuple_of_parts(x):
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    t = tuple((u, s, vh))
+    rows = tuple(x)
+    return np.sum(t[1] ** 2) + np.sum(np.abs(t[0] * t[2][:, :1].T) ** 2) + np.sum(rows[0] * rows[1])
+
+
+def test_tuple_of_values_and_of_an_array():
+    """builtins.tuple: of a tuple, the same values; of an array, its rows (found by
+    autograd's test_linalg, which writes tuple((u, s, v)))."""
+    x = RNG.normal(size=(3, 3))
+    want = fd(tuple_of_parts, x)
+    assert np.allclose(grad(tuple_of_parts)(x), want, atol=1e-6)
+    assert np.allclose(tape.grad(tuple_of_parts)(x), want, atol=1e-6)
+    assert np.isclose(jvp(tuple_of_parts, (x,), (x,))[1], np.sum(want * x))
+    assert np.allclose(hessian(tuple_of_parts)(x), fd(grad(tuple_of_parts), x, 1e-5), atol=1e-4)
