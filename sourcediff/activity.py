@@ -155,9 +155,10 @@ def _unruled_params(rule, value, ns):
     for p in rule.params:
         arg = bound.get(p.name)
         modes = tuple(m for m in BOTH if rule.refuses(p.name, m))
-        if isinstance(arg, gast.AST) and modes:
-            out.append((f"{rule.name} with respect to its argument '{p.name}'",
-                        flow(arg, ns).names, modes))
+        for a in (arg if p.variadic and isinstance(arg, (list, tuple)) else [arg]):
+            if isinstance(a, gast.AST) and modes:   # (each item of a *param too)
+                out.append((f"{rule.name} with respect to its argument '{p.name}'",
+                            flow(a, ns).names, modes))
     return out
 
 

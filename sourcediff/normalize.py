@@ -34,6 +34,7 @@ class Normalizer(StatementNormalizer):
         self.local = set(N.names_in(parsed.tree, gast.Store)) | set(
             param_names(parsed.tree.args))
         self.all_names = set(N.names_in(parsed.tree)) | self.local
+        self.list_names = _list_names(parsed.tree)  # (einsum's sublists)
 
     # -- helpers -------------------------------------------------------------
     def temp(self):
@@ -138,7 +139,7 @@ class Normalizer(StatementNormalizer):
             elif method is not None or func.attr == "astype":
                 return self.method_call(func, node)
         if self.is_static(func) and static_value(func, self.ns) is np.einsum:
-            node = _einsum_sublists(node)
+            node = self.einsum_sublists(node)
         if self.is_static(func) and static_value(func, self.ns) is dict and not node.args:
             # dict(a=x, b=y) is a dict literal
             return gast.Dict(keys=[N.const(k.arg) for k in node.keywords],
@@ -194,6 +195,37 @@ class Normalizer(StatementNormalizer):
         """A call to one of sourcediff's numeric helpers (a rule in the table)."""
         self.ns.setdefault(fn.__name__, fn)
         return N.call(fn.__name__, args)
+
+    def einsum_sublists(self, node):
+        """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` (the sublist form) as
+        ``np.einsum("ab,bc->ac", a, b)``, the form the rule table knows. A sublist is a
+        literal list, a module-level one, or a local name the function only ever assigns
+        literal lists: the subscripts are a constant where every sublist is known here,
+        else built at run time (``einsum_subscripts``). With none of those (a first
+        argument that may be the subscripts string), the call stays as written."""
+        args = node.args
+        if not args or isinstance(self.value_of(args[0]), str):
+            return node
+        pairs, has_out = len(args) // 2, len(args) % 2
+        lists = [args[2 * i + 1] for i in range(pairs)] + ([args[-1]] if has_out else [])
+        if not any(isinstance(self.value_of(a), (list, tuple)) or (
+                isinstance(a, gast.Name) and a.id in self.list_names) for a in lists):
+            return node
+        lists += [] if has_out else [N.const(None)]
+        try:   # every sublist known here: the subscripts are a constant
+            spec = N.const(numeric.einsum_subscripts(*[self.value_of(a) for a in lists]))
+        except (TypeError, IndexError):
+            spec = self.helper_call(numeric.einsum_subscripts, lists)
+        return N.call(node.func, [spec, *[args[2 * i] for i in range(pairs)]], node.keywords)
+
+    def value_of(self, node):
+        """The value of a literal or module-level ``node``, or MISSING."""
+        if isinstance(node, gast.Constant):
+            return node.value
+        if isinstance(node, (gast.List, gast.Tuple)):
+            values = [self.value_of(e) for e in node.elts]
+            return MISSING if any(v is MISSING for v in values) else values
+        return static_value(node, self.ns) if self.is_static(node) else MISSING
 
     def static_subscript(self, node):
         """``np.r_[a, b]`` / ``np.c_[a, b]`` of values (no slices, no strings) as a call to
@@ -284,27 +316,15 @@ def normalize(parsed, ns):
     return norm.block(parsed.tree.body)
 
 
-def _einsum_sublists(node):
-    """``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` (the sublist form, with literal lists)
-    as ``np.einsum("ab,bc->ac", a, b)``, the form the rule table knows."""
-    args = node.args
-    if not args or (isinstance(args[0], gast.Constant) and isinstance(args[0].value, str)):
-        return node
-    pairs = len(args) // 2
-    lists = [args[2 * i + 1] for i in range(pairs)] + ([args[-1]] if len(args) % 2 else [])
-    letters = []
-    for lst in lists:
-        if not isinstance(lst, (gast.List, gast.Tuple)):
-            return node  # not literal: the rule table refuses it (subscripts not a string)
-        word = ""
-        for e in lst.elts:
-            if isinstance(e, gast.Constant) and e.value is Ellipsis:
-                word += "..."
-            elif isinstance(e, gast.Constant) and isinstance(e.value, int) and 0 <= e.value < 52:
-                word += "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[e.value]
-            else:
-                return node
-        letters.append(word)
-    spec = ",".join(letters[:pairs]) + ("->" + letters[pairs] if len(args) % 2 else "")
-    operands = [args[2 * i] for i in range(pairs)]
-    return N.call(node.func, [N.const(spec), *operands], node.keywords)
+def _list_names(tree):
+    """Local names every assignment of which (and there is one) is a literal list."""
+    kinds = {}
+    for n in gast.walk(tree):
+        targets = n.targets if isinstance(n, gast.Assign) else getattr(n, "target", None)
+        for t in (targets if isinstance(targets, list) else [targets]):
+            literal = isinstance(t, gast.Name) and isinstance(n, gast.Assign) and isinstance(
+                n.value, (gast.List, gast.Tuple))
+            for name in (gast.walk(t) if isinstance(t, gast.AST) else ()):
+                if isinstance(name, gast.Name):
+                    kinds[name.id] = kinds.get(name.id, True) and literal
+    return {name for name, literal in kinds.items() if literal}

@@ -39,6 +39,22 @@ def c_concat(parts):
     return np.c_[tuple(parts)]
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def einsum_subscripts(*sublists):
+    """The subscripts string of ``np.einsum``'s sublist form: ``einsum_subscripts([0, 1],
+    [1, 2], [0, 2])`` (one sublist per operand, then the output's, if given) is
+    ``"ab,bc->ac"``; ``...`` is an Ellipsis. ``out`` None: no output sublist."""
+    *ins, out = sublists
+
+    def word(sub):
+        if any(isinstance(i, bool) or not (i is Ellipsis or 0 <= i < 52) for i in sub):
+            raise IndexError(f"an einsum sublist holds ints from 0 to 51 or Ellipsis: {sub}")
+        return "".join("..." if i is Ellipsis else _LETTERS[i] for i in sub)
+    return ",".join(word(s) for s in ins) + ("" if out is None else "->" + word(out))
+
+
 def r_unconcat(g, parts):
     """The cotangents of ``np.r_``'s parts: slices of ``g`` along its first axis."""
     out, start = [], 0

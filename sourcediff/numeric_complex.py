@@ -11,15 +11,16 @@ import numpy as np
 from .errors import MissingRuleError
 
 
-def refuse_complex(v, x, name):
-    """``v``, where ``x`` is real; a MissingRuleError naming ``name`` where it is complex."""
+def real_or_refuse(x, name):
+    """True where ``x`` is real; a MissingRuleError naming ``name`` where it is complex (a
+    rule template's guard, evaluated before the formula it guards)."""
     if np.iscomplexobj(x):
         raise MissingRuleError(
             f"no derivative rule for {name} of a complex argument (its rule is for real "
             "arguments only)", construct=name,
             hint="differentiate with respect to real arguments here, or write the complex "
                  "function with the real and imaginary parts as real arrays")
-    return v
+    return True
 
 
 def real_where_real(t, out):
@@ -36,4 +37,4 @@ def real_where_real(t, out):
     return t
 
 
-HELPERS = {"refuse_complex": refuse_complex}  # (real_where_real is the API's)
+HELPERS = {"real_or_refuse": real_or_refuse}  # (real_where_real is the API's)

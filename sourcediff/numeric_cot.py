@@ -62,7 +62,7 @@ def sinc_dn(x, n):
     """The ``n``-th derivative of ``np.sinc`` (``sin(pi x) / (pi x)``): the recursion
     ``x s^(m) = pi^(m-1) sin(pi x + m pi / 2) - m s^(m-1)`` away from 0, its Taylor
     series near 0 (where the recursion cancels)."""
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x, dtype=np.result_type(x, float))   # (complex stays complex)
     small = np.abs(x) < 0.5
     xs = np.where(small, 1.0, x)
     s = np.sinc(xs)

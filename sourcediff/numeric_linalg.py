@@ -3,7 +3,10 @@
 ``lower_sym`` is what a function reading one triangle of its argument (``cholesky``,
 ``eigh``) sees of a perturbation, ``lower_sym_adj`` its transpose: with them the
 gradients are those of the functions as NumPy computes them (a symmetric ``A`` built
-from other values gets the same gradient either way). Helpers used in reverse
+from other values gets the same gradient either way). A complex matrix is read as
+LAPACK reads it: the Hermitian matrix of one triangle and the real part of the diagonal.
+Complex matrices follow docs/complex.md: a tangent map's transpose under
+``Re sum(g * dy)``, so a map that conjugates has a conjugating transpose. Helpers used in reverse
 templates have rules, so the adjoints differentiate again (``svd``'s reverse rule is
 written out of them in :mod:`sourcediff.rules_linalg`).
 """
@@ -20,18 +23,32 @@ def _t(x):
     return np.swapaxes(x, -1, -2)
 
 
+def _h(x):
+    """The conjugate transpose."""
+    return np.conj(np.swapaxes(x, -1, -2))
+
+
+def _imag_diag(x):
+    """``i Im`` of ``x``'s diagonal (a phase's derivative; zeros for a real ``x``)."""
+    return (x - np.real(x)) * np.eye(np.shape(x)[-1])
+
+
+def _real_diag(x):
+    return np.real(x) * np.eye(np.shape(x)[-1])
+
+
 def lower_sym(x, upper=False):
-    """The symmetric matrix made of ``x``'s lower (``upper``: upper) triangle."""
-    if upper:
-        return np.triu(x) + _t(np.triu(x, 1))
-    return np.tril(x) + _t(np.tril(x, -1))
+    """The symmetric (complex: Hermitian) matrix made of ``x``'s lower (``upper``: upper)
+    triangle and the real part of its diagonal."""
+    tri = np.triu(x, 1) if upper else np.tril(x, -1)
+    return tri + np.conj(_t(tri)) + _real_diag(x)
 
 
 def lower_sym_adj(g, upper=False):
-    """The transpose of :func:`lower_sym`: ``g + g.T`` on one triangle, ``g``'s diagonal."""
-    if upper:
-        return np.triu(g) + np.triu(_t(g), 1)
-    return np.tril(g) + np.tril(_t(g), -1)
+    """The transpose of :func:`lower_sym`: ``g + conj(g.T)`` on one triangle, the real
+    part of ``g``'s diagonal."""
+    h = g + np.conj(_t(g))
+    return (np.triu(h, 1) if upper else np.tril(h, -1)) + _real_diag(g)
 
 
 def chol_phi(x):
@@ -48,8 +65,8 @@ def eigh_gapinv(w):
 def eigh_jvp(da, ans, uplo="L"):
     """The tangent ``(dw, dv)`` of ``np.linalg.eigh(a, uplo)`` along ``da``."""
     w, v = ans
-    m = _t(v) @ lower_sym(da, uplo == "U") @ v
-    return np.diagonal(m, 0, -2, -1), v @ (eigh_gapinv(w) * m)
+    m = _h(v) @ lower_sym(da, uplo == "U") @ v
+    return np.real(np.diagonal(m, 0, -2, -1)), v @ (eigh_gapinv(w) * m)
 
 
 def qr_guard(a, mode="reduced"):
@@ -67,9 +84,9 @@ def qr_jvp(da, ans, a, mode="reduced"):
     qr_guard(a, mode)
     q, r = ans
     dx_rinv = _t(np.linalg.solve(_t(r), _t(da)))       # da @ inv(r)
-    qt = _t(q) @ dx_rinv
+    qt = _h(q) @ dx_rinv
     low = np.tril(qt, -1)
-    do = low - _t(low)
+    do = low - _h(low) + _imag_diag(qt)                # q^H dq (r's diagonal stays real)
     return q @ (do - qt) + dx_rinv, (qt - do) @ r
 
 
@@ -101,22 +118,23 @@ def svd_jvp(da, ans, a, full_matrices=True, compute_uv=True):
     """The tangent of ``np.linalg.svd(a, full_matrices, compute_uv)`` along ``da``."""
     if not compute_uv:
         u, _, vh = np.linalg.svd(a, full_matrices=False)
-        return np.diagonal(_t(u) @ da @ _t(vh), 0, -2, -1)
+        return np.real(np.diagonal(_h(u) @ da @ _h(vh), 0, -2, -1))
     u, s, vh, m, n, k = _svd_parts(ans, a, full_matrices)
     if full_matrices and m != n:
         _refuse_full("tangent")
-    v = _t(vh)
-    p = _t(u) @ da @ v                                  # k x k
-    ds = np.diagonal(p, 0, -2, -1)
+    v = _h(vh)
+    p = _h(u) @ da @ v                                  # k x k
+    ds = np.real(np.diagonal(p, 0, -2, -1))
     f = eigh_gapinv(s * s)
     sp, ps = s[..., :, None] * p, p * s[..., None, :]
-    du = u @ (f * (ps + _t(ps)))
-    dv = v @ (f * (sp + _t(sp)))
+    # a complex pair (u_i, v_i) has a common phase NumPy picks: u_i takes the change
+    du = u @ (f * (ps + _h(ps)) + _imag_diag(p) / s[..., None, :])
+    dv = v @ (f * (sp + _h(sp)))
     if m > k:
-        du = du + (np.eye(m) - u @ _t(u)) @ da @ v / s[..., None, :]
+        du = du + (np.eye(m) - u @ _h(u)) @ da @ v / s[..., None, :]
     if n > k:
-        dv = dv + (np.eye(n) - v @ vh) @ _t(da) @ u / s[..., None, :]
-    return du, ds, _t(dv)
+        dv = dv + (np.eye(n) - v @ vh) @ _h(da) @ u / s[..., None, :]
+    return du, ds, _h(dv)
 
 
 def _chain(mats, n):

@@ -69,7 +69,7 @@ def _cut(s1, s2, mode):
 
 def conv_uncut(g, s1, s2, mode):
     """The cotangent of the full convolution from that of its ``mode`` cut (zeros outside)."""
-    out = np.zeros(tuple(a + b - 1 for a, b in zip(s1, s2)))
+    out = np.zeros(tuple(a + b - 1 for a, b in zip(s1, s2)), np.result_type(g, float))
     out[_cut(s1, s2, mode)] = g
     return out
 

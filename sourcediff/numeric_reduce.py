@@ -1,6 +1,6 @@
 """Helpers of the reduction and elementwise rules (:mod:`sourcediff.rules_reduce`):
 order statistics (``np.quantile`` and kin), weighted averages, ``np.sinc``'s
-derivatives. Each has rules of its own, so adjoints calling them differentiate again.
+derivatives, the transpose of ``np.gradient``. Each has rules of its own, so adjoints calling them differentiate again.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .errors import MissingRuleError
+from .numeric_shape import tuple_cots
 
 
 def _quantile_plan(a, q, axis):
@@ -85,7 +86,7 @@ _PI = math.pi
 
 def sinc_d1(x):
     """d/dx of ``np.sinc`` (``sin(pi x) / (pi x)``), 0 at 0."""
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x, dtype=np.result_type(x, float))   # (complex stays complex)
     small = np.abs(x) < 1e-3
     xs = np.where(small, 1.0, x)
     far = (np.cos(_PI * xs) - np.sinc(xs)) / xs
@@ -95,7 +96,7 @@ def sinc_d1(x):
 
 def sinc_d2(x):
     """d2/dx2 of ``np.sinc``: ``(-pi sin(pi x) - 2 sinc'(x)) / x``, ``-pi^2 / 3`` at 0."""
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x, dtype=np.result_type(x, float))   # (complex stays complex)
     small = np.abs(x) < 1e-3
     xs = np.where(small, 1.0, x)
     far = (-_PI * np.sin(_PI * xs) - 2 * sinc_d1(xs)) / xs
@@ -103,6 +104,62 @@ def sinc_d2(x):
     return np.where(small, near, far)
 
 
+def _gradient_axes(f, axis):
+    nd = np.ndim(f)
+    if axis is None:
+        return list(range(nd))
+    return [a % nd for a in (axis if isinstance(axis, (tuple, list)) else (axis,))]
+
+
+def _gradient_spacings(varargs, n):
+    """np.gradient's spacing of each of its ``n`` axes (a scalar step or coordinates)."""
+    if not varargs:
+        return [1.0] * n
+    if len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        return [varargs[0]] * n
+    return list(varargs)
+
+
+def _gradient_t(g, spacing, axis, edge_order=1):
+    """The transpose of ``np.gradient(., spacing, axis=axis, edge_order=edge_order)``
+    applied to ``g``. Row ``i`` of that banded matrix reads a window of three consecutive
+    entries (two where the axis has two), starting at ``clip(i - 1, 0, n - 3)``, so each
+    residue mod 3 once: np.gradient of the three combs ``index % 3 == r`` gives every
+    row's coefficients, whatever the spacing and edge order."""
+    gm = np.moveaxis(np.asarray(g), axis, 0)
+    n = gm.shape[0]
+    width = min(3, n)
+    idx = np.arange(n)
+    rows = [np.gradient((idx % 3 == r).astype(float), spacing, edge_order=edge_order)
+            for r in range(3)]
+    start = np.clip(idx - 1, 0, n - width)
+    out = np.zeros(gm.shape, np.result_type(gm, float))
+    for w in range(width):
+        j = start + w
+        coef = np.choose(j % 3, rows).reshape((n,) + (1,) * (gm.ndim - 1))
+        np.add.at(out, j, coef * gm)
+    return np.moveaxis(out, 0, axis)
+
+
+def gradient_of(f, varargs=(), axis=None, edge_order=1):
+    """``np.gradient(f, *varargs, axis=axis, edge_order=edge_order)`` (templates pass the
+    spacings as one tuple)."""
+    return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
+
+
+def gradient_vjp(g_, ans, f, varargs=(), axis=None, edge_order=1):
+    """The cotangent of ``f`` in ``np.gradient(f, *varargs, axis=axis, edge_order=...)``:
+    the sum over the axes of each one's transpose (``g_``: one cotangent per axis, or
+    one array where NumPy returns one)."""
+    axes = _gradient_axes(f, axis)
+    steps = _gradient_spacings(varargs, len(axes))
+    cots = tuple_cots(g_, ans) if isinstance(ans, (list, tuple)) else [g_]
+    out = 0.0
+    for c, step, ax in zip(cots, steps, axes):
+        out = out + _gradient_t(np.broadcast_to(c, np.shape(f)), step, ax, edge_order)
+    return out
+
+
 HELPERS = {name: obj for name, obj in globals().items()
            if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", None)
-           == __name__}
+           == __name__ and name != "tuple_cots"}

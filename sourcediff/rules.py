@@ -105,6 +105,9 @@ deffacts(np.array, fresh=True)
 defrule(np.copy, "a", ("g",), ("da",), shaped=True, same_kind=True, fresh=True)
 defrule(np.ascontiguousarray, "a", ("g",), ("da",))
 defrule(builtins.float, "x", ("g",), ("dx",))
+# tuple(seq): of a tuple or list, the same values; of an array, its rows
+defrule(builtins.tuple, "iterable", ("g if isinstance(iterable, (list, tuple)) else "
+                                     "np.stack(tuple_cots(g, ans))",), ("tuple(diterable)",))
 defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
 
 # --- reductions -------------------------------------------------------------------
@@ -165,6 +168,7 @@ defrule(np.linalg.inv, "a", ("-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -
         ("-(ans @ da @ ans)",), expensive=True)
 defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), linear=True, shaped=True,
         same_kind=True, view=True)
+defnondiff(nm.einsum_subscripts)  # (sublists: integers)
 defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"}, shaped=True, fresh=True)
 defrule(nm.r_concat, "parts", (None,), (None,), seq_vjp={"parts": "r_unconcat(g, parts)"})
@@ -219,7 +223,6 @@ defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
         ("unreduce_select(dv, ans_, x, axis, keepdims)", None, None), shape_like=2, same_kind=True)
 
 # --- functions whose results carry no gradient -------------------------------------------
-defnondiff(np.sign, shaped=True)
 defnondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax, np.argmin,
            np.shape, np.ndim, np.size, builtins.len, np.all, np.any, np.nonzero,
            np.floor_divide, builtins.int, builtins.round, builtins.range,

@@ -13,6 +13,7 @@ conjugate of ``z / |z|``, which is ``np.sign(x)`` for a real ``x``.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import math
 import operator
@@ -21,7 +22,8 @@ import numpy as np
 
 from . import numeric_complex as nc
 from . import runtime as rt
-from .registry import defmethod, defrule
+from . import registry
+from .registry import defmethod, defnondiff, defrule
 
 # |z|, the angle, and the parts: dL/dx - i dL/dy of each, written with functions that
 # have rules (so they differentiate again). Where |z| is 0 the derivative is taken as 0.
@@ -36,15 +38,44 @@ defrule(np.angle, "z, deg=False",
          "(57.29577951308232 if deg else 1.0)",),
         ("np.imag(dz * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z)))) * "
          "(57.29577951308232 if deg else 1.0)",))
+# sign(z) = z / |z| for a complex z (0 at 0): ds = (dz - s Re(conj(s) dz)) / |z|, which is
+# exactly 0 for a real x (s * s == 1): a real sign stays constant
+_R = "np.where(ans == 0, np.inf, np.abs(x))"
+defrule(np.sign, "x", (f"(g - np.real(g * ans) * np.conj(ans)) / {_R}",),
+        (f"(dx - ans * np.real(np.conj(ans) * dx)) / {_R}",), shaped=True)
 defrule(np.real, "val", ("np.real(g)",), linear=True, view=True)
 defrule(np.imag, "val", ("-1j * np.real(g)",), linear=True, view=True)
+# real_if_close: the real part where it drops the imaginary one, else the identity
+defrule(np.real_if_close, "a, tol=100", ("g if np.iscomplexobj(ans) else np.real(g)",),
+        ("da if np.iscomplexobj(ans) else np.real(da)",))
 defrule((np.conj, np.conjugate), "x", ("np.conj(g)",), ("np.conj(dx)",))
 defrule(builtins.complex, "real=0.0, imag=0.0", ("g", "1j * g"), ("dreal + 0j", "1j * dimag"))
 defmethod("conj", np.conj)
 defmethod("conjugate", np.conjugate)
 
+
+def refuse_complex(fn, of):
+    """Guard ``fn``'s rule with ``real_or_refuse``: its formula is for a real ``of`` (complex
+    matrices need conjugate transposes; SciPy has no complex polygamma), so a complex one
+    is refused before the formula runs, never silently wrong."""
+    rule = registry.lookup(fn)
+    for table in (rule.vjps, rule.jvps, rule.seq_vjps):
+        for param, src in table.items():
+            table[param] = _guarded(src, f"real_or_refuse({of}, {rule.name!r})")
+
+
+def _guarded(src, guard):
+    """``src`` if ``guard`` holds; of a tuple, its first item (forward mode reads a tuple
+    of tangents item by item)."""
+    tree = ast.parse(src, mode="eval")
+    if isinstance(tree.body, ast.Tuple):
+        first = ast.unparse(tree.body.elts[0])
+        rest = ", ".join(ast.unparse(e) for e in tree.body.elts[1:])
+        return f"(({first}) if {guard} else None, {rest})"
+    return f"({src}) if {guard} else None"
+
+
 # --- the helpers ----------------------------------------------------------------------------
-defrule(nc.refuse_complex, "v, x, name", ("refuse_complex(g, x, name)", None, None),
-        ("refuse_complex(dv, x, name)", None, None))
+defnondiff(nc.real_or_refuse)   # (True, or the refusal)
 
 rt.HELPERS.update(nc.HELPERS)

@@ -4,7 +4,10 @@ Read a line as in :mod:`sourcediff.rules`. A function returning a tuple (``slogd
 ``eigh``, ``svd``, ``qr``) gets its output's cotangent as a list (None for entries
 nothing read: ``tuple_cot`` makes them zeros) and gives its tangent as a tuple.
 Functions reading one triangle (``cholesky``, ``eigh``) differentiate as they compute:
-see :mod:`sourcediff.numeric_linalg`.
+see :mod:`sourcediff.numeric_linalg`. Complex matrices (docs/complex.md): a rule is the
+transpose of its tangent map under ``Re sum(g * dy)``: plain transposes where the tangent
+is complex-linear, conjugates where it conjugates (``a^H``, a real part, a phase); for a
+real matrix each ``np.conj`` is the identity and the formula the real one.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import numeric_linalg as nl
-from . import registry
 from .registry import defnondiff, defrule
 
 
 def _t(x):
     return f"np.swapaxes({x}, -1, -2)"
+
+
+def _h(x):
+    return f"np.conj({_t(x)})"
 
 
 def _cot(k):
@@ -34,26 +40,32 @@ defrule(np.linalg.solve, "a, b",
          "np.linalg.solve(a, -np.matmul(da, ans[..., None]))[..., 0]",
          "np.linalg.solve(a, db)"), expensive=True)
 
+# l = cholesky(a): dl = l phi(inv(l) da inv(l)^H)
 defrule(np.linalg.cholesky, "a",
         (f"lower_sym_adj({_t('np.linalg.inv(ans)')} @ chol_phi({_t('ans')} @ g) @ "
-         "np.linalg.inv(ans))",),
-        ("ans @ chol_phi(np.linalg.solve(ans, " + _t("np.linalg.solve(ans, " + _t("lower_sym(da)")
-                                                     + ")") + "))",), expensive=True)
+         "np.conj(np.linalg.inv(ans)))",),
+        ("ans @ chol_phi(np.linalg.solve(ans, " + _h("np.linalg.solve(ans, lower_sym(da))")
+         + "))",), expensive=True)
+# (sign, logabsdet) = slogdet(a): with t = tr(inv(a) da), d logabsdet = Re t and, for a
+# complex a, d sign = sign i Im t (a real sign is constant: i Im t is 0)
+_TR = "np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)"
+_SG = f"{_cot(0)} * ans[0]"
 defrule(np.linalg.slogdet, "a",
-        (f"np.expand_dims({_cot(1)}, (-2, -1)) * {_t('np.linalg.inv(a)')}",),
-        ("(0.0 * ans[0], np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1))",), expensive=True)
+        (f"np.expand_dims(np.real({_cot(1)}) + {_SG} - np.real({_SG}), (-2, -1)) * "
+         f"{_t('np.linalg.inv(a)')}",),
+        (f"(ans[0] * ({_TR} - np.real({_TR})), np.real({_TR}))",), expensive=True)
 
-_EIG_S = (f"ans[1] @ ({_cot(0)}[..., None] * np.eye(np.shape(a)[-1]) + eigh_gapinv(ans[0]) * "
-          f"({_t('ans[1]')} @ {_cot(1)})) @ {_t('ans[1]')}")
+_EIG_S = (f"np.conj(ans[1]) @ (np.real({_cot(0)})[..., None] * np.eye(np.shape(a)[-1]) + "
+          f"eigh_gapinv(ans[0]) * ({_t('ans[1]')} @ {_cot(1)})) @ {_t('ans[1]')}")
 defrule(np.linalg.eigh, "a, UPLO='L'", (f"lower_sym_adj({_EIG_S}, UPLO == 'U')",),
         ("eigh_jvp(da, ans, UPLO)",), expensive=True)
 _EIGV = "np.linalg.eigh(a, UPLO)[1]"
 defrule(np.linalg.eigvalsh, "a, UPLO='L'",
-        (f"lower_sym_adj({_EIGV} @ (g[..., None] * {_t(_EIGV)}), UPLO == 'U')",),
-        (f"np.diagonal({_t(_EIGV)} @ lower_sym(da, UPLO == 'U') @ {_EIGV}, 0, -2, -1)",))
+        (f"lower_sym_adj(np.conj({_EIGV}) @ (np.real(g)[..., None] * {_t(_EIGV)}), UPLO == 'U')",),
+        (f"np.real(np.diagonal({_h(_EIGV)} @ lower_sym(da, UPLO == 'U') @ {_EIGV}, 0, -2, -1))",))
 defrule(np.linalg.qr, "a, mode='reduced'",
-        (f"qr_guard(a, mode) * ({_cot(0)} + ans[0] @ lower_sym(ans[1] @ {_t(_cot(1))} - "
-         f"{_t(_cot(0))} @ ans[0])) @ {_t('np.linalg.inv(ans[1])')}",),
+        (f"qr_guard(a, mode) * ({_cot(0)} + np.conj(ans[0] @ lower_sym(ans[1] @ {_t(_cot(1))} - "
+         f"{_t(_cot(0))} @ ans[0]))) @ {_t('np.linalg.inv(ans[1])')}",),
         ("qr_jvp(da, ans, a, mode)",))
 # u, s, vh = svd(a): the reverse rule is written out of primitives with rules (so a second
 # derivative goes through them); u and vh cut to the k = min(m, n) vectors that are unique
@@ -61,26 +73,32 @@ _K = "min(np.shape(a)[-2:])"
 _U, _S, _VH = f"ans[0][..., :, :{_K}]", "ans[1]", f"ans[2][..., :{_K}, :]"
 _GU, _GS, _GVH = f"{_cot(0)}[..., :, :{_K}]", _cot(1), f"{_cot(2)}[..., :{_K}, :]"
 _F = f"eigh_gapinv({_S} * {_S})"                          # 1 / (s_j^2 - s_i^2)
-_UG, _VG = f"({_t(_U)} @ {_GU})", f"({_VH} @ {_t(_GVH)})"
-_CORE = (f"({_F} * ({_UG} - {_t(_UG)})) * {_S}[..., None, :] + np.eye({_K}) * {_GS}[..., :, None]"
-         f" + {_S}[..., :, None] * ({_F} * ({_VG} - {_t(_VG)}))")
-_EXTRA_U = (f"((np.eye(np.shape(a)[-2]) - {_U} @ {_t(_U)}) @ {_GU} / {_S}[..., None, :] @ {_VH} "
-            f"if np.shape(a)[-2] > {_K} else 0.0)")
-_EXTRA_V = (f"(({_U} / {_S}[..., None, :]) @ {_GVH} @ (np.eye(np.shape(a)[-1]) - "
-            f"{_t(_VH)} @ {_VH}) if np.shape(a)[-1] > {_K} else 0.0)")
+# (complex: each pair u_i, v_i has a common phase NumPy picks; u_i takes its change, the
+# last term of _CORE, zeros for a real matrix; the rule is the conjugate of the real one
+# around that core, with the core's transposes conjugate ones)
+_UG, _VG = f"({_t(_U)} @ {_GU})", f"np.conj({_VH} @ {_t(_GVH)})"
+_CORE = (f"({_F} * ({_UG} - {_h(_UG)})) * {_S}[..., None, :] + np.eye({_K}) * "
+         f"np.real({_GS})[..., :, None] + {_S}[..., :, None] * ({_F} * ({_VG} - {_h(_VG)})) + "
+         f"np.eye({_K}) * ({_UG} - np.real({_UG})) / {_S}[..., None, :]")
+_EXTRA_U = (f"((np.eye(np.shape(a)[-2]) - {_U} @ {_h(_U)}) @ np.conj({_GU}) / {_S}[..., None, :] "
+            f"@ {_VH} if np.shape(a)[-2] > {_K} else 0.0)")
+_EXTRA_V = (f"(({_U} / {_S}[..., None, :]) @ np.conj({_GVH}) @ (np.eye(np.shape(a)[-1]) - "
+            f"{_h(_VH)} @ {_VH}) if np.shape(a)[-1] > {_K} else 0.0)")
 _S_ONLY = "np.linalg.svd(a, full_matrices=False)"
 defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False",
-        (f"(svd_guard(g, ans, a) * ({_U} @ ({_CORE}) @ {_VH} + {_EXTRA_U} + {_EXTRA_V}) if "
-         f"compute_uv else {_S_ONLY}[0] @ (g[..., :, None] * {_S_ONLY}[2]))",),
+        (f"(svd_guard(g, ans, a) * np.conj({_U} @ np.conj({_CORE}) @ {_VH} + {_EXTRA_U} + "
+         f"{_EXTRA_V}) if compute_uv else "
+         f"np.conj({_S_ONLY}[0] @ (np.real(g)[..., :, None] * {_S_ONLY}[2])))",),
         ("svd_jvp(da, ans, a, full_matrices, compute_uv)",), expensive=True)
 
 # p = pinv(a), of constant rank near a (the derivative of the Moore-Penrose inverse)
-_P, _PT, _I_M, _I_N = "ans", _t("ans"), "np.eye(np.shape(a)[-2])", "np.eye(np.shape(a)[-1])"
+_P, _PT, _PH = "ans", _t("ans"), _h("ans")
+_I_M, _I_N = "np.eye(np.shape(a)[-2])", "np.eye(np.shape(a)[-1])"
 defrule(np.linalg.pinv, "a, rcond=None, hermitian=False",
-        (f"-{_PT} @ g @ {_PT} + ({_I_M} - a @ {_P}) @ {_t('g')} @ {_P} @ {_PT} + "
-         f"{_PT} @ {_P} @ {_t('g')} @ ({_I_N} - {_P} @ a)",),
-        (f"-{_P} @ da @ {_P} + {_P} @ {_PT} @ {_t('da')} @ ({_I_M} - a @ {_P}) + "
-         f"({_I_N} - {_P} @ a) @ {_t('da')} @ {_PT} @ {_P}",), expensive=True)
+        (f"-{_PT} @ g @ {_PT} + np.conj(({_I_M} - a @ {_P}) @ {_t('g')} @ {_P} @ {_PH} + "
+         f"{_PH} @ {_P} @ {_t('g')} @ ({_I_N} - {_P} @ a))",),
+        (f"-{_P} @ da @ {_P} + {_P} @ {_PH} @ {_h('da')} @ ({_I_M} - a @ {_P}) + "
+         f"({_I_N} - {_P} @ a) @ {_h('da')} @ {_PH} @ {_P}",), expensive=True)
 
 # multi_dot is multilinear: its tangent takes one operand's tangent at a time
 defrule(np.linalg.multi_dot, "arrays", (None,), {"arrays": "multi_dot_jvp(arrays, darrays)"},
@@ -114,11 +132,4 @@ defrule(np.linalg.eigvals, "a",
         (f"{_t(f'np.linalg.inv({_EV})')} @ (g[..., None] * {_t(_EV)})",),
         (f"np.diagonal(np.linalg.solve({_EV}, da @ {_EV}), 0, -2, -1)",))
 
-# a complex matrix: these formulas are written for real ones (a complex one needs conjugate
-# transposes), so a complex argument is refused (refuse_complex), never silently wrong
-for _fn in (np.linalg.cholesky, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.qr,
-            np.linalg.svd, np.linalg.pinv):
-    _rule = registry.lookup(_fn)
-    for _table in (_rule.vjps, _rule.jvps):
-        _table["a"] = f"refuse_complex({_table['a']}, a, {_rule.name!r})"
 from . import rules_matfun  # noqa: E402,F401  (matrix functions; SciPy's when installed)

@@ -13,6 +13,7 @@ import numpy as np
 from . import numeric_matfun as mf
 from . import runtime as rt
 from .registry import defnondiff, defrule
+from .rules_complex import refuse_complex
 
 rt.HELPERS.update(mf.HELPERS)
 
@@ -51,6 +52,7 @@ defrule(np.linalg.lstsq, "a, b, rcond=None",
          "svd_jvp(da, None, a, False, False))",
          f"(np.reshape({_P} @ {_DB2}, np.shape(ans[0])), (2.0 * np.sum({_R} * {_DB2}, axis=0) "
          "if np.size(ans[1]) else 0.0 * ans[1]), 0.0, 0.0 * ans[3])"), expensive=True)
+refuse_complex(np.linalg.lstsq, "a")
 
 defrule(mf.up_blocks, "a, e", ("diag_blocks(g)", "upper_right(g)"),
         ("up_blocks(da, np.zeros(np.shape(da)))", "up_blocks(np.zeros(np.shape(de)), de)"))
@@ -110,6 +112,8 @@ if sl is not None:
             seq_vjp={"c_and_lower": f"[np.tril({_AS} @ {_T}) if {_LOW} else "
                                     f"np.triu({_T} @ {_AS}), None]"},
             name="scipy.linalg.cho_solve")
+    refuse_complex(sl.cho_factor, "a")
+    refuse_complex(sl.cho_solve, "c_and_lower[0]")
 
     defrule(mf.conv_uncut, "g_, s1, s2, mode", ("conv_cut(g, s1, s2, mode)", None, None, None),
             ("conv_uncut(dg_, s1, s2, mode)", None, None, None))

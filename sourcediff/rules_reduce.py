@@ -19,9 +19,12 @@ _N = "(reduced_count(a, ans) - ddof)"
 defrule(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
         (f"unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj{_DEV} / {_N}",),
         (f"np.real(np.sum(da * 2.0 * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / {_N}",))
+# std over one value (ddof 0) is 0 whatever the value: its derivative is 0, not 0 / 0;
+# elsewhere a zero std (equal values) is not differentiable: NaN, as np.linalg.norm at 0
+_SD = "np.where((ans == 0) & (reduced_count(a, ans) == 1), np.inf, ans)"
 defrule(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
-        (f"unreduce(np.real(g) / ans, a, axis, keepdims) * np.conj{_DEV} / {_N}",),
-        (f"np.real(np.sum(da * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / ({_N} * ans)",))
+        (f"unreduce(np.real(g) / {_SD}, a, axis, keepdims) * np.conj{_DEV} / {_N}",),
+        (f"np.real(np.sum(da * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / ({_N} * {_SD})",))
 _W = "weights_along(weights, a, axis)"
 _WSUM = f"np.sum(np.broadcast_to({_W}, np.shape(a)), axis=axis, keepdims=True)"
 defrule(np.average, "a, axis=None, weights=None, returned=False, keepdims=False",
@@ -84,3 +87,14 @@ defrule(np.float_power, "x, y",
 defrule((np.deg2rad, np.radians), "x", deriv="0.017453292519943295")
 defrule((np.rad2deg, np.degrees), "x", deriv="57.29577951308232")
 defrule(np.nan_to_num, "x, copy=True, nan=0.0, posinf=None, neginf=None", deriv="np.isfinite(x)")
+
+# np.gradient is linear in f (its transpose: numeric_reduce.gradient_vjp); the spacing's
+# derivative is not written (refused)
+_GV = "gradient_vjp(g, ans, f, varargs, axis, edge_order)"
+defrule(np.gradient, "f, *varargs, axis=None, edge_order=1", {"f": _GV},
+        {"f": "gradient_of(df, varargs, axis, edge_order)"}, refuse=("varargs",))
+defrule(nr.gradient_of, "f, varargs=(), axis=None, edge_order=1", (_GV, None),
+        ("gradient_of(df, varargs, axis, edge_order)", None))
+defrule(nr.gradient_vjp, "g_, out, f, varargs=(), axis=None, edge_order=1",
+        ("gradient_of(g, varargs, axis, edge_order)", None, None),
+        ("gradient_vjp(dg_, out, f, varargs, axis, edge_order)", None, None))

@@ -14,6 +14,7 @@ import scipy.stats as st
 
 from . import runtime as rt
 from .registry import defnondiff, defrule
+from .rules_complex import refuse_complex
 
 # the templates call SciPy by these names
 rt.HELPERS.update(sp_digamma=sp.digamma, sp_polygamma=sp.polygamma, sp_xlogy=sp.xlogy,
@@ -32,6 +33,7 @@ _rule(sp.digamma, "x", deriv="sp_polygamma(1, x)")
 _rule(sp.polygamma, "n, x", deriv=(None, "sp_polygamma(n + 1, x)"))
 _rule(sp.gamma, "x", deriv="ans * sp_digamma(x)")
 _rule(sp.erf, "x", deriv="1.1283791670955126 * np.exp(-x * x)")
+refuse_complex(sp.digamma, "x")   # (its derivative: polygamma, real only in SciPy)
 _rule(sp.erfc, "x", deriv="-1.1283791670955126 * np.exp(-x * x)")
 _rule(sp.erfinv, "y", deriv="0.886226925452758 * np.exp(ans * ans)")
 _rule(sp.erfcinv, "y", deriv="-0.886226925452758 * np.exp(ans * ans)")

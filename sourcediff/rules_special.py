@@ -15,6 +15,7 @@ import scipy.special as sp
 from . import numeric_special as ns
 from . import runtime as rt
 from .registry import defrule
+from .rules_complex import refuse_complex
 
 rt.HELPERS.update(ns.HELPERS)
 rt.HELPERS.update({f"sp_{n}": getattr(sp, n) for n in
@@ -57,6 +58,7 @@ _elementwise(sp.i1, "x", ("0.5 * (sp_i0(x) + sp_iv(2, x))",))
 _elementwise(sp.iv, "v, x", ("REFUSE", "0.5 * (sp_iv(v - 1, x) + sp_iv(v + 1, x))"))
 _elementwise(sp.ive, "v, x", ("REFUSE", "0.5 * (sp_ive(v - 1, x) + sp_ive(v + 1, x)) - "
                                         "np.sign(x) * ans"))
+refuse_complex(sp.ive, "x")   # (exp(-|Re x|) is not holomorphic: this rule is for real x)
 
 # the incomplete gamma functions, in x (closed form) and in a (series: numeric_special)
 _F = "np.exp((a - 1.0) * np.log(x) - x - sp_gammaln(a))"         # dP/dx

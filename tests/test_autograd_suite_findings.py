@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from checks import fd
 from sourcediff import MissingRuleError, grad, hessian, jvp, resolve, runtime, vjp
 
 
@@ -44,9 +45,6 @@ def arange_step(x):
 def heaviside_loss(x):
     return np.sum(np.heaviside(np.array([0.0, 1.0, -1.0, 0.0]), x) * np.array([1.0, 2.0, 3.0, 4.0]))
 
-
-def fd(f, x, h=1e-6):
-    return (f(x + h) - f(x - h)) / (2 * h)
 
 
 CASES = [linspace_loss, linspace_open, linspace_arrays, full_loss, full_like_loss,

@@ -6,13 +6,13 @@ that do not depend on the signs their vectors are free to take."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pytest
 
-from sourcediff import MissingRuleError, SourceDiffError, codegen, grad, hessian, jvp, tape
+from checks import fd, loss_of
+from sourcediff import MissingRuleError, SourceDiffError, grad, hessian, jvp, tape
 
 scipy = pytest.importorskip("scipy")
 import scipy.linalg as sl  # noqa: E402
@@ -113,6 +113,11 @@ CASES = [
     ("svd square", M3, "svd_full(x)"),
     ("qr", RNG.normal(size=(4, 3)), "qr_parts(x)"),
     ("qr stack", STACK, "qr_parts(x)"),
+    ("gradient", RNG.normal(size=(3, 4)), "np.gradient(x)[0] * np.gradient(x)[1]"),
+    ("gradient spacing axis", RNG.normal(size=(3, 4)),
+     "np.gradient(x, np.array([0.0, 0.4, 1.5, 1.9]), axis=1, edge_order=2) + np.gradient(x, 0.3, axis=-2)"),
+    ("gradient two points", RNG.normal(size=(2, 3)), "np.gradient(x, 0.5, 2.0)[0] * np.gradient(x[0])"),
+    ("real_if_close", RNG.normal(size=3), "np.real_if_close(x * (1 + 1e-16j)) + np.real(np.real_if_close(x * 1j))"),
     ("einsum ellipsis", RNG.normal(size=(1, 2, 3)), "np.einsum('...nd,...do->...no', x, STACK)"),
     ("einsum broadcast", RNG.normal(size=(2, 3)), "np.einsum('mnd,mdo->mno', x[None], STACK)"),
     # scipy
@@ -152,36 +157,15 @@ def qr_parts(a):
 
 
 CONST.update(svd_parts=svd_parts, svd_full=svd_full, qr_parts=qr_parts)
-_count = itertools.count()
 # the tape sees NumPy calls through their array arguments: a traced pad value alone is
 # converted to a plain array by np.pad, which the tape refuses (SciPy's functions written
 # in Python are seen through views of SciPy's modules: sourcediff/tape/scipy_view.py)
 TAPE_REFUSES = {"pad value"}
 
 
-def loss_of(expr):
-    src = f"def loss(x):\n    out = {expr}\n    return np.sum(out * np.sin(out))\n"
-    filename = f"<test_breadth {next(_count)}>"
-    codegen.register(filename, src)
-    ns = dict(CONST)
-    exec(compile(src, filename, "exec"), ns)
-    return ns["loss"]
-
-
-def fd(f, x, h=1e-6):
-    x = np.asarray(x, dtype=float)
-    out = np.zeros(x.shape)
-    for j in np.ndindex(x.shape):
-        e = np.zeros(x.shape)
-        e[j] = h
-        xp, xm = (x + e, x - e) if x.ndim else (float(x + h), float(x - h))
-        out[j] = (f(xp) - f(xm)) / (2 * h)
-    return out if x.ndim else float(out)
-
-
 @pytest.mark.parametrize("name, x, expr", CASES, ids=[c[0] for c in CASES])
 def test_rule_at_order_one(name, x, expr):
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_breadth")
     ref = fd(f, x)
     assert np.allclose(grad(f)(x), ref, rtol=1e-5, atol=1e-6), "reverse"
     if name in TAPE_REFUSES:
@@ -203,7 +187,7 @@ NORMS_AT_ORDER_TWO = ["np.linalg.norm(x, np.inf, axis=1) * np.linalg.norm(x, axi
 def test_norms_at_order_two(expr):
     """The np.linalg.norm orders beyond the composition table's case, against differences
     of the (order-1 checked) gradient (the spectral and nuclear norms': below)."""
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_breadth")
     x = RNG.normal(size=(3, 4))
     H = hessian(f)(x)
     for j in np.ndindex(x.shape):
@@ -219,7 +203,7 @@ def test_matrix_norm_second_derivative(ord_):
     differences of the order-1 gradient, on a matrix and a stack with keepdims."""
     for x, expr in ((M3, f"np.linalg.norm(x, {ord_!r})"),
                     (STACK, f"np.linalg.norm(x, {ord_!r}, axis=(2, 1), keepdims=True)")):
-        f = loss_of(expr)
+        f = loss_of(expr, CONST, "test_breadth")
         H = hessian(f)(x)
         for j in np.ndindex(x.shape):
             e = np.zeros(x.shape)
@@ -266,3 +250,117 @@ def test_vector_p_norms(order):
     np.testing.assert_allclose(sourcediff.grad(f)(x), want, rtol=1e-6)
     np.testing.assert_allclose(sourcediff.tape.grad(f)(x), want, rtol=1e-6)
     assert sourcediff.jvp(f, (x,), (np.ones(3),))[1] == pytest.approx(want.sum(), rel=1e-6)
+
+
+def std_loss(x):
+    return np.std(x)
+
+
+def norm_loss(x):
+    return np.linalg.norm(x - 1.0)
+
+
+def var_loss(x):
+    return np.var(x, ddof=1)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_std_of_a_constant_is_nan_as_a_norm_at_zero():
+    """np.std of a constant vector is sqrt of a zero variance: like np.linalg.norm at 0
+    (the norm of the deviation), it has no derivative there, and both give NaN (a
+    decision: autograd gives 0 for std; a NaN is not mistaken for a gradient). np.var is
+    differentiable there: 0; so is std over a single value (0 whatever the value)."""
+    x = np.ones(3)
+    for f in (std_loss, norm_loss):
+        assert np.all(np.isnan(grad(f)(x))) and np.all(np.isnan(tape.grad(f)(x)))
+        assert np.isnan(jvp(f, (x,), (np.arange(3.0),))[1])
+    assert np.array_equal(grad(var_loss)(x), np.zeros(3))
+    assert jvp(var_loss, (x,), (np.arange(3.0),))[1] == 0.0
+    # over one value std is 0 whatever the value: its derivative is 0 (autograd's
+    # test_systematic::test_std, a scalar and a (1, 3) array along axis 0)
+    for f, x in ((std_loss, 3.5), (lambda a: np.sum(np.std(a, axis=0) ** 2), np.ones((1, 3)))):
+        assert np.all(grad(f)(x) == 0) and np.all(tape.grad(f)(x) == 0)
+        assert jvp(f, (x,), (np.ones_like(x),))[1] == 0
+        assert np.all(hessian(f)(x) == 0)
+
+
+def gradient_in_spacing(h):
+    return np.sum(np.gradient(np.array([0.0, 1.0, 4.0]), h))
+
+
+def test_gradient_spacing_is_refused_and_values_hand_computed():
+    """np.gradient's spacing has no rule (a MissingRuleError, not a zero); in f the
+    transpose is hand-checked: sum(gradient(f)) of 3 points with unit spacing is
+    (f1 - f0) + (f2 - f0) / 2 + (f2 - f1) = -1.5 f0 + 0 f1 + 1.5 f2."""
+    for run in (grad(gradient_in_spacing), tape.grad(gradient_in_spacing),
+                lambda h: jvp(gradient_in_spacing, (h,), (1.0,))):
+        with pytest.raises(MissingRuleError, match="np.gradient.*varargs"):
+            run(0.5)   # (a *param's items were not checked by the compiler: a silent 0)
+    assert np.allclose(grad(lambda f: np.sum(np.gradient(f)))(np.array([0.0, 1.0, 4.0])),
+                       [-1.5, 0.0, 1.5])
+
+
+SUB_B = np.arange(6.0).reshape(3, 2) / 5
+SUB_IB = [1, 2]
+
+
+def einsum_literal(a):
+    return np.sum(np.einsum(a.reshape(1, 3), [0, 1], SUB_B, [1, 2], [0, 2]) ** 2)
+
+
+def einsum_ellipsis(a):
+    return np.sum(np.einsum(a, [Ellipsis, 0], SUB_B, [0, 1]) ** 2)
+
+
+def einsum_in_variables(a):
+    ia = [0, 1]
+    out = [0, 2]
+    return np.sum(np.einsum(a.reshape(1, 3), ia, SUB_B, SUB_IB, out) ** 2)
+
+
+def einsum_built_at_run_time(a, k):
+    ia = [0, k]
+    return np.sum(np.einsum(a.reshape(1, 3), ia, SUB_B, [k, 2]) ** 2)
+
+
+def einsum_spec_in_a_variable(a):
+    spec = "ij,jk->ik"
+    return np.sum(np.einsum(spec, a.reshape(1, 3), SUB_B) ** 2)
+
+
+def concatenators(x):
+    return np.sum(np.r_[x[:2], 3.0, x] * np.r_[1.0, x[1:], x]) + np.sum(np.c_[x, x ** 2] ** 2)
+
+
+@pytest.mark.parametrize("f", [einsum_literal, einsum_ellipsis, einsum_in_variables,
+                               lambda a: einsum_built_at_run_time(a, 1),
+                               einsum_spec_in_a_variable, concatenators],
+                         ids=lambda f: f.__name__)
+def test_einsum_sublists_and_concatenators(f):
+    """einsum's sublist form with the sublists literal, module-level, in local variables
+    or built at run time (the subscripts then are too); np.r_ / np.c_; in reverse
+    (compiled and tape), forward and at order 2."""
+    x = np.array([0.3, -0.8, 1.2])
+    want = fd(f, x)
+    assert np.allclose(grad(f)(x), want, atol=1e-6)
+    assert np.allclose(tape.grad(f)(x), want, atol=1e-6)
+    assert np.isclose(jvp(f, (x,), (np.cos(x),))[1], np.sum(want * np.cos(x)))
+    assert np.allclose(hessian(f)(x), fd(grad(f), x, 1e-5), atol=1e-5)
+
+
+def tuple_of_parts(x):
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    t = tuple((u, s, vh))
+    rows = tuple(x)
+    return np.sum(t[1] ** 2) + np.sum(np.abs(t[0] * t[2][:, :1].T) ** 2) + np.sum(rows[0] * rows[1])
+
+
+def test_tuple_of_values_and_of_an_array():
+    """builtins.tuple: of a tuple, the same values; of an array, its rows (found by
+    autograd's test_linalg, which writes tuple((u, s, v)))."""
+    x = RNG.normal(size=(3, 3))
+    want = fd(tuple_of_parts, x)
+    assert np.allclose(grad(tuple_of_parts)(x), want, atol=1e-6)
+    assert np.allclose(tape.grad(tuple_of_parts)(x), want, atol=1e-6)
+    assert np.isclose(jvp(tuple_of_parts, (x,), (x,))[1], np.sum(want * x))
+    assert np.allclose(hessian(tuple_of_parts)(x), fd(grad(tuple_of_parts), x, 1e-5), atol=1e-4)

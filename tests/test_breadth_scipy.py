@@ -5,12 +5,12 @@ has several branches)."""
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
 
-from sourcediff import MissingRuleError, SourceDiffError, codegen, grad, hessian, jvp, tape
+from checks import fd, loss_of
+from sourcediff import MissingRuleError, SourceDiffError, grad, hessian, jvp, tape
 
 scipy = pytest.importorskip("scipy")
 import scipy.linalg as sl  # noqa: E402
@@ -98,33 +98,11 @@ def decay(t, y, k, c):
 
 
 CONST.update(oscillator=oscillator, decay=decay)
-_count = itertools.count()
-
-
-def loss_of(expr):
-    src = f"def loss(x):\n    out = {expr}\n    return np.sum(out * np.sin(out))\n"
-    filename = f"<test_breadth_scipy {next(_count)}>"
-    codegen.register(filename, src)
-    ns = dict(CONST)
-    exec(compile(src, filename, "exec"), ns)
-    return ns["loss"]
-
-
-def fd(f, x, h=1e-6):
-    x = np.asarray(x, dtype=float)
-    out = []
-    for j in np.ndindex(x.shape):
-        e = np.zeros(x.shape)
-        e[j] = h
-        xp, xm = (x + e, x - e) if x.ndim else (float(x + h), float(x - h))
-        out.append((np.asarray(f(xp)) - np.asarray(f(xm))) / (2 * h))
-    out = np.stack(out, axis=-1)
-    return out.reshape(out.shape[:-1] + x.shape) if x.ndim else out[..., 0]
 
 
 @pytest.mark.parametrize("name, x, expr", CASES, ids=[c[0] for c in CASES])
 def test_rule_at_order_one(name, x, expr):
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_breadth_scipy")
     ref = fd(f, x)
     assert np.max(np.abs(ref)) > 1e-3, "the case must exercise the rule"
     assert np.allclose(grad(f)(x), ref, rtol=1e-5, atol=1e-6), "reverse"
@@ -159,7 +137,7 @@ CONST["svd_parts"] = svd_parts
 
 @pytest.mark.parametrize("name, x, expr", ORDER_TWO, ids=[c[0] for c in ORDER_TWO])
 def test_branches_at_order_two(name, x, expr):
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_breadth_scipy")
     H = hessian(f)(x)
     assert np.allclose(H, fd(grad(f), x, 1e-5), rtol=1e-5, atol=1e-5)
 
@@ -178,7 +156,7 @@ def test_matrix_functions_against_closed_forms():
 
 
 def test_lstsq_singular_values_refused():
-    f = loss_of("np.linalg.lstsq(x, V4)[3]")
+    f = loss_of("np.linalg.lstsq(x, V4)[3]", CONST, "test_breadth_scipy")
     with pytest.raises(MissingRuleError, match="lstsq"):
         grad(f)(CONST["A43"])
 
@@ -216,7 +194,7 @@ def test_gammainc_order_derivative_against_its_integral(a, x):
     ("sp.jv(x, 1.5)", 0.5), ("sp.yv(x, 1.5)", 0.5), ("sp.iv(x, 1.5)", 0.5),
     ("sp.ive(x, 1.5)", 0.5), ("sp.betainc(x, 2.0, 0.3)", 1.5), ("sp.betainc(2.0, x, 0.3)", 1.5)])
 def test_real_orders_and_betainc_shapes_are_refused(expr, x):
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_breadth_scipy")
     for run in (lambda: grad(f)(x), lambda: jvp(f, (x,), (1.0,)), lambda: tape.grad(f)(x)):
         with pytest.raises(MissingRuleError, match="scipy.special"):
             run()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from checks import fd_complex
 from sourcediff import grad, hessian, jvp, tape
 
 pytestmark = pytest.mark.filterwarnings("error::numpy.exceptions.ComplexWarning")
@@ -27,16 +28,6 @@ def loss(y):
     w = W[tuple(slice(0, n) for n in np.shape(y))]
     return np.real(np.sum(w * y)) + 0.1 * np.sum(np.abs(y) ** 2)
 
-
-def fd_complex(f, a, h=1e-6):
-    out = np.zeros(a.shape, a.dtype)
-    for j in np.ndindex(a.shape):
-        e = np.zeros(a.shape, a.dtype)
-        e[j] = h
-        out[j] = (f(a + e) - f(a - e)) / (2 * h)
-        if np.iscomplexobj(a):
-            out[j] -= 1j * (f(a + 1j * e) - f(a - 1j * e)) / (2 * h)
-    return out
 
 
 def _cases():

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import sourcediff  # noqa: F401  (the table registers on import)
+from sourcediff import numeric_complex as nx
 from sourcediff import numeric_cot as nc
 from sourcediff import numeric_linalg as nl
 from sourcediff import numeric_matfun as mf
@@ -34,7 +35,7 @@ def _x(x):
 
 
 SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
-    "np.sign": [np.sign], "np.floor": [np.floor], "np.ceil": [np.ceil],
+    "np.floor": [np.floor], "np.ceil": [np.ceil],
     "np.round": [lambda x: np.round(x, 1)], "np.around": [lambda x: np.around(x, 1)],
     "np.rint": [np.rint], "np.trunc": [np.trunc], "np.argmax": [lambda x: np.argmax(x, 1)],
     "np.argmin": [np.argmin], "np.argsort": [np.argsort],
@@ -81,6 +82,7 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
                                           lambda x: ns.pad_mask(X, 1, x[0, 0])],
     "sourcediff.numeric_shape.select_rest": [lambda x: ns.select_rest([x > 0], x)],
     "sourcediff.numeric_linalg.qr_guard": [lambda x: nl.qr_guard(x.T)],
+    "sourcediff.numeric_complex.real_or_refuse": [lambda x: nx.real_or_refuse(x, "f")],
     "sourcediff.runtime_linalg.norm_axes": [lambda x: rt.norm_axes(x, 2, (0, 1)), rt.norm_axes],
     "sourcediff.runtime_linalg.norm_curvature": [lambda x: rt.norm_curvature(x.ravel(), 3),
                                           lambda x: rt.norm_curvature(x, 1, (0, 1))],
@@ -115,6 +117,7 @@ NO_FLOAT_INPUT = {  # qualified name -> why no float value reaches it
     # a length, data read from outside: split.to_residual_form decides)
     "sourcediff.splitcall.held": "residuals chosen by the compiler",
     "sourcediff.numeric_fft.swap_norm": "a norm string",
+    "sourcediff.numeric.einsum_subscripts": "einsum's integer sublists",
     "sourcediff.numeric_fft.fft_axes": "an array's axes (its shape)",
 }
 

@@ -22,6 +22,22 @@ from sourcediff import facts, fence, fold, inplace, optimize, registry, remat, r
 from sourcediff import nodes as N
 from test_architecture import LAYERS, MODULES
 
+
+@pytest.fixture(autouse=True)
+def _table_restored():
+    """Rules and facts a test declares leave the table as it was (other tests audit every
+    rule in the table, in whatever order they run)."""
+    tables = (registry._RULES, registry._NONDIFF, registry._METHODS, facts._FACTS,
+              facts._HELPER_FACTS)
+    saved = [dict(t) for t in tables]
+    named = {k: set(v) if isinstance(v, (set, frozenset)) else v for k, v in facts._NAMED.items()}
+    yield
+    for t, copy in zip(tables, saved):
+        t.clear()
+        t.update(copy)
+    facts._NAMED.clear()
+    facts._NAMED.update(named)
+
 # the modules that transform code: they ask the table, never a list of their own
 PASSES = [f"sourcediff.{m}" for name, ms in LAYERS if name in ("early passes", "passes", "pipeline")
           for m in ms.split()]

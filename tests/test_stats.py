@@ -6,12 +6,12 @@ tests/test_composition.py's table. What has no closed form is refused."""
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
 
-from sourcediff import MissingRuleError, codegen, grad, hessian, jvp, tape
+from checks import fd, loss_of
+from sourcediff import MissingRuleError, grad, hessian, jvp, tape
 
 scipy = pytest.importorskip("scipy")
 import scipy.stats as st  # noqa: E402
@@ -65,32 +65,11 @@ CASES += [
      "st.dirichlet.pdf(x, np.append(x + 0.5, 1.5))"),
 ]
 
-_count = itertools.count()
-
-
-def loss_of(expr):
-    src = f"def loss(x):\n    out = {expr}\n    return np.sum(out * np.sin(out))\n"
-    filename = f"<test_stats {next(_count)}>"
-    codegen.register(filename, src)
-    ns = dict(CONST)
-    exec(compile(src, filename, "exec"), ns)
-    return ns["loss"]
-
-
-def fd(f, x, h=1e-6):
-    x = np.asarray(x, dtype=float)
-    out = np.zeros(x.shape)
-    for j in np.ndindex(x.shape):
-        e = np.zeros(x.shape)
-        e[j] = h
-        xp, xm = (x + e, x - e) if x.ndim else (float(x + h), float(x - h))
-        out[j] = (f(xp) - f(xm)) / (2 * h)
-    return out if x.ndim else float(out)
 
 
 @pytest.mark.parametrize("name, x, expr", CASES, ids=[c[0] for c in CASES])
 def test_distribution_at_order_one(name, x, expr):
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_stats")
     ref = fd(f, x)
     assert np.all(np.abs(ref) > 0) or np.any(np.abs(ref) > 1e-3), "a case must exercise"
     assert np.allclose(grad(f)(x), ref, rtol=1e-5, atol=1e-6), "reverse"
@@ -121,7 +100,7 @@ def test_hand_computed_values():
 
 def test_second_order_in_the_parameters():
     f = loss_of("st.t.logpdf(x[0], x[1] + 2.0, x[0] * 0.1, x[1] + 0.5) + "
-                "st.multivariate_normal.logpdf(M, x, SPD)[0]")
+                "st.multivariate_normal.logpdf(M, x, SPD)[0]", CONST, "test_stats")
     x = np.array([0.3, 0.6, -0.2])
     H = hessian(f)(x)
     H_fd = np.stack([(grad(f)(x + e) - grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5], -1)
@@ -134,13 +113,13 @@ def test_second_order_in_the_parameters():
 def test_cdf_in_a_shape_parameter_is_refused(expr):
     """t's df and beta's a, b in the cdf (incomplete beta in its parameters): no closed
     form (gamma's and chi2's go through the incomplete gamma function's order)."""
-    f = loss_of(expr)
+    f = loss_of(expr, CONST, "test_stats")
     for run in (lambda: grad(f)(2.5), lambda: jvp(f, (2.5,), (1.0,)), lambda: tape.grad(f)(2.5)):
         with pytest.raises(MissingRuleError, match="scipy.stats"):
             run()
 
 
 def test_no_rule_is_an_error_not_a_zero():
-    f = loss_of("st.multivariate_normal.cdf(x, np.zeros(2), np.eye(2))")
+    f = loss_of("st.multivariate_normal.cdf(x, np.zeros(2), np.eye(2))", CONST, "test_stats")
     with pytest.raises(MissingRuleError):
         grad(f)(np.array([0.1, 0.2]))

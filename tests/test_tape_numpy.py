@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import fd
-from sourcediff import tape
+from sourcediff import grad, tape
 from sourcediff.errors import MissingRuleError
 
 rng = np.random.default_rng(42)
@@ -198,3 +198,21 @@ def test_nested_grads_do_not_confuse_perturbations():
     def outer(x):
         return x * tape.grad(lambda y: x * y)(3.0)
     assert tape.grad(outer)(2.0) == 4.0
+
+
+def filled(x):
+    a = np.full((2, 3), x[0], dtype=float)
+    b = np.full_like(x, x[1] * 2.0)
+    c = np.full_like(x, 1.5)
+    c[0] = x[2] * 3.0
+    e = np.full_like(x[:, None], x[1], shape=(3, 2))
+    return np.sum(a * a) + np.sum(b * x) + np.sum(c * c) + np.sum(np.sin(e))
+
+
+def test_full_and_full_like_record_through_their_rules():
+    """np.full / np.full_like of a traced fill value go through rules_fill.py's rules
+    (the shim had its own broadcast for them); of a constant, a traced constant that
+    a later store records into."""
+    x = np.array([0.3, -0.7, 1.1])
+    assert np.allclose(tape.grad(filled)(x), fd(filled, (x,), 0))
+    assert np.allclose(tape.grad(filled)(x), grad(filled)(x))

@@ -38,6 +38,7 @@ import types
 
 import numpy as np
 
+from .. import numeric
 from . import callsites, record, scipy_view
 from .graph import current_level, find_top, has_box, holds, is_box, is_constant, map_tree
 from .tracer import Tracer, TracerConversionError
@@ -101,22 +102,11 @@ def _cast(out, dtype):
 def _creator(fn):
     @functools.wraps(fn)
     def create(*args, **kwargs):
-        if has_box(args) or has_box(kwargs):   # np.arange(x, 5.0): through its rule
-            return record.call_rule(fn, args, kwargs)
+        if has_box(args) or has_box(kwargs):   # np.arange(x, 5.0), np.full(3, x): its rule
+            out = record.call_rule(fn, args, kwargs)
+            return out if is_box(out) else _here(out)  # (np.full_like(x, 1.0): a constant)
         return _here(fn(*args, **kwargs))
     return create
-
-
-def _full(shape, fill_value, dtype=None, order="C", **kwargs):
-    if is_box(fill_value) and not is_constant(fill_value):
-        return _cast(np.broadcast_to(fill_value, shape), dtype)
-    return _here(np.full(shape, fill_value, dtype, order, **kwargs))
-
-
-def _full_like(a, fill_value, dtype=None, *args, **kwargs):
-    if is_box(fill_value) and not is_constant(fill_value):
-        return _cast(np.broadcast_to(fill_value, np.shape(a)), dtype)
-    return _here(np.full_like(a, fill_value, dtype, *args, **kwargs))
 
 
 def _array(obj, dtype=None, *args, copy=True, ndmin=0, **kwargs):
@@ -179,14 +169,43 @@ def _numpy_attribute(name):
     return value
 
 
+class _Concatenator:
+    """``np.r_`` / ``np.c_``: of traced values (no slices or strings), through the rules of
+    ``numeric.r_concat`` / ``c_concat``, as the compiler writes them; else NumPy's."""
+
+    def __init__(self, real, helper):
+        self.real, self.helper = real, helper
+
+    def __getitem__(self, key):
+        parts = key if isinstance(key, tuple) else (key,)
+        if has_box(parts) and not any(isinstance(p, (slice, str)) for p in parts):
+            return record.call_rule(self.helper, (list(parts),), {})
+        return self.real[key]
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def _einsum(*args, **kwargs):
+    """``np.einsum`` in its sublist form too: as the subscripts string, so the traced
+    operands reach einsum's rule."""
+    if args and not isinstance(args[0], str):
+        pairs = len(args) // 2
+        out = args[-1] if len(args) % 2 else None
+        spec = numeric.einsum_subscripts(*[args[2 * i + 1] for i in range(pairs)], out)
+        args = (spec, *[args[2 * i] for i in range(pairs)])
+    return _lists_as_arrays(np.einsum)(*args, **kwargs)
+
+
 NP = types.ModuleType("numpy", np.__doc__)
 NP.__dict__["__getattr__"] = _numpy_attribute
 for _fn in (np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye,
-            np.identity, np.arange, np.linspace, np.copy):
+            np.identity, np.arange, np.linspace, np.copy, np.full, np.full_like):
     NP.__dict__[_fn.__name__] = _creator(_fn)
-NP.__dict__.update(full=functools.wraps(np.full)(_full),
-                   full_like=functools.wraps(np.full_like)(_full_like),
-                   array=functools.wraps(np.array)(_array))
+NP.__dict__.update(array=functools.wraps(np.array)(_array),
+                   einsum=functools.wraps(np.einsum)(_einsum),
+                   r_=_Concatenator(np.r_, numeric.r_concat),
+                   c_=_Concatenator(np.c_, numeric.c_concat))
 for _fn in (np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray):
     NP.__dict__[_fn.__name__] = _as_array(_fn)
 for _name in list(NP.__dict__):
