@@ -16,6 +16,7 @@ import numpy as np
 from . import structure
 from ._typing import T, Wrt
 from .api import GradFunction, grad, vjp
+from .gradfunction import _method
 from .compiled import (ForwardGrad, _is_method, _like, _signature_fn, adjoint_view,  # noqa: F401
                        flat_primals, jvp_adjoint, plain, selector, tangent_view)
 from .custom import Primitive
@@ -222,6 +223,9 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     array([[2., 0.],
            [1., 0.]])
     """
+    if _is_method(fn):
+        return _method(jacobian, fn, wrt)
+
     def jac(*args):
         idx, single = resolve_wrt(_signature_fn(fn), wrt)
         blocks = recorded_jacobian(fn, args, idx, single)
@@ -234,7 +238,9 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         for i in idx:
             x = np.asarray(args[i], dtype=float)
             n_out, n_in = sum(int(np.size(o)) for o in outs), int(x.size)
-            if multi or n_in <= n_out:   # forward: one pass per input element
+            # forward: one pass per input element (also where an argument held fixed is
+            # not a float, an object: reverse mode would differentiate every argument)
+            if multi or n_in <= n_out or not all(_float_leaf(a) for a in args):
                 cols = [[] for _ in outs]
                 for j in range(n_in):
                     e = np.zeros(x.size)
@@ -262,6 +268,11 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         return tuple(blocks) if multi else blocks[0]
     jac.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
     return jac
+
+
+def _float_leaf(a):
+    return isinstance(a, (float, complex, np.floating, np.complexfloating)) or (
+        isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.inexact))
 
 
 def hessian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
@@ -306,6 +317,8 @@ def hessian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     >>> H[0][1]                                     # d2f / dx dy
     array([2., 4.])
     """
+    if _is_method(fn):  # model.loss: its function, with the object first and held fixed
+        return _method(hessian, fn, wrt)
     return jacobian(grad(fn, wrt), wrt)
 
 
@@ -338,6 +351,8 @@ def hvp(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     >>> hvp(f)(np.array([1.0, 2.0]), 3.0, np.array([1.0, 0.0]))
     array([6., 0.])
     """
+    if _is_method(fn):
+        return _method(hvp, fn, wrt)
 
     def product(*args_and_v):
         *args, v = args_and_v

@@ -46,7 +46,7 @@ FUNCTION_IMPORTS = {
 LAYERS = [
     ("leaves", "errors nodes names codegen _typing compiler_hook"),
     ("values", "duck structure signature freevars markers lift"),
-    ("early passes", "resolve split lambda_site"),
+    ("early passes", "resolve split lambda_site source_check"),
     ("helpers", "runtime runtime_broadcast runtime_linalg runtime_cot runtime_calls numeric "
                 "numeric_complex numeric_fft numeric_fill numeric_linalg "
                 "numeric_matfun numeric_reduce numeric_shape numeric_cot numeric_ode "
