@@ -23,65 +23,10 @@ from .custom import Primitive
 from .numeric_complex import real_where_real
 from .rereverse import recorded_jacobian
 from .runtime import zeros_tangent
-from .errors import ArgumentError, SourceDiffError
+from .errors import ArgumentError
 from .shapes import spec_of
+from .jvp_inputs import check_jvp_inputs, float_leaf
 from .structure import resolve_wrt, structure_mismatch
-
-
-def check_jvp_inputs(fn, primals, tangents):
-    """What ``grad`` refuses, ``jvp`` refuses too: non-numeric primals and tangents, a
-    complex tangent of a real primal, int primals moved along a nonzero tangent (held fixed, with a zero
-    tangent, they are fine), and functions made by the runtime tape."""
-    from .tape.api import TapeFunction
-    name = getattr(fn, "__name__", None)
-    if isinstance(getattr(fn, "__func__", fn), TapeFunction):
-        raise SourceDiffError(
-            f"jvp cannot differentiate '{name}': it was made by sourcediff.tape."
-            f"{getattr(fn, 'made_by', 'grad')}, which records at run time and has no source "
-            "for forward mode", function=name,
-            hint="for higher order use the compiler: jvp(sourcediff.grad(f), ...), "
-                 "sourcediff.hessian(f) or sourcediff.hvp(f); or nest the tape: "
-                 "tape.grad(tape.grad(f))")
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        p_leaves = dict(structure.leaves(p, ""))
-        for path, leaf in structure.leaves(t, ""):
-            complex_ok = np.iscomplexobj(p_leaves.get(path, 0.0))
-            if not _real_number(leaf) and not (complex_ok and np.iscomplexobj(leaf)):
-                kind = (f"an array of dtype {leaf.dtype}" if isinstance(leaf, np.ndarray) else
-                        "a complex number" if np.iscomplexobj(leaf) else
-                        f"a {type(leaf).__name__}")
-                raise ArgumentError(
-                    f"tangent {i}{path} is {kind}: jvp needs real tangents for real primals",
-                    function=name,
-                    hint="a complex tangent moves a complex primal only; to move a real "
-                         "argument into the complex plane, pass it as a complex number")
-        if _held_fixed(p, t):
-            continue
-        try:
-            structure.check_differentiable(fn, p, i)
-        except ArgumentError as e:
-            hint = e.hint
-            if "int" in e.bare_message.rsplit(": it is ", 1)[-1]:
-                hint = ("pass floats (e.g. 2.0 or x.astype(float)), or give this argument a "
-                        "zero tangent to hold it fixed")
-            else:
-                hint = hint.replace("leave this argument out of wrt",
-                                    "give it a zero tangent to hold it fixed")
-            raise ArgumentError(e.bare_message, function=e.function, filename=e.filename,
-                                lineno=e.lineno, hint=hint) from None
-
-
-def _real_number(x):
-    if isinstance(x, np.ndarray):
-        return np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer) \
-            or x.dtype == bool
-    return isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating))
-
-
-def _held_fixed(p, t):
-    """A primal with a zero tangent that is no float (an int, a flag, a string): not
-    moved, so not differentiated."""
-    return all(not np.any(v) for _, v in structure.leaves(t, ""))
 
 
 def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
@@ -240,7 +185,7 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
             n_out, n_in = sum(int(np.size(o)) for o in outs), int(x.size)
             # forward: one pass per input element (also where an argument held fixed is
             # not a float, an object: reverse mode would differentiate every argument)
-            if multi or n_in <= n_out or not all(_float_leaf(a) for a in args):
+            if multi or n_in <= n_out or not all(float_leaf(a) for a in args):
                 cols = [[] for _ in outs]
                 for j in range(n_in):
                     e = np.zeros(x.size)
@@ -268,11 +213,6 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         return tuple(blocks) if multi else blocks[0]
     jac.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
     return jac
-
-
-def _float_leaf(a):
-    return isinstance(a, (float, complex, np.floating, np.complexfloating)) or (
-        isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.inexact))
 
 
 def hessian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:

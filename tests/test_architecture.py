@@ -30,7 +30,7 @@ FUNCTION_IMPORTS = {
     ("sourcediff.adjoints", "sourcediff.tape"): "the fallback where the source is unreadable",
     ("sourcediff.pullback", "sourcediff.tape"): "the fallback where the source is unreadable",
     ("sourcediff.checkpoint_step", "sourcediff.tape"): "the fallback where a step is unreadable",
-    ("sourcediff.higher", "sourcediff.tape.api"): "the tape, to recognise its functions",
+    ("sourcediff.jvp_inputs", "sourcediff.tape.api"): "the tape, to recognise its functions",
     ("sourcediff.rereverse", "sourcediff.tape.generated"): "reverse over reverse runs the tape",
     # export copies a helper's source into a standalone module: the error is imported
     # only on the path that raises it, so the copy needs no sourcediff at run time
@@ -62,7 +62,7 @@ LAYERS = [
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.scipy_view tape.shim "
              "tape.sweep tape.tracer tape.generated"),
-    ("API", "entry adjoints gradfunction pullback api higher rereverse pickling check "
+    ("API", "entry adjoints gradfunction pullback api jvp_inputs higher rereverse pickling check "
             "checkpoint_step checkpoint"),
     ("tools", "export export_text cli __main__"),
 ]
