@@ -16,71 +16,17 @@ import numpy as np
 from . import structure
 from ._typing import T, Wrt
 from .api import GradFunction, grad, vjp
+from .gradfunction import _method
 from .compiled import (ForwardGrad, _is_method, _like, _signature_fn, adjoint_view,  # noqa: F401
                        flat_primals, jvp_adjoint, plain, selector, tangent_view)
 from .custom import Primitive
 from .numeric_complex import real_where_real
 from .rereverse import recorded_jacobian
 from .runtime import zeros_tangent
-from .errors import ArgumentError, SourceDiffError
+from .errors import ArgumentError
 from .shapes import spec_of
+from .jvp_inputs import check_jvp_inputs, float_leaf
 from .structure import resolve_wrt, structure_mismatch
-
-
-def check_jvp_inputs(fn, primals, tangents):
-    """What ``grad`` refuses, ``jvp`` refuses too: non-numeric primals and tangents, a
-    complex tangent of a real primal, int primals moved along a nonzero tangent (held fixed, with a zero
-    tangent, they are fine), and functions made by the runtime tape."""
-    from .tape.api import TapeFunction
-    name = getattr(fn, "__name__", None)
-    if isinstance(getattr(fn, "__func__", fn), TapeFunction):
-        raise SourceDiffError(
-            f"jvp cannot differentiate '{name}': it was made by sourcediff.tape."
-            f"{getattr(fn, 'made_by', 'grad')}, which records at run time and has no source "
-            "for forward mode", function=name,
-            hint="for higher order use the compiler: jvp(sourcediff.grad(f), ...), "
-                 "sourcediff.hessian(f) or sourcediff.hvp(f); or nest the tape: "
-                 "tape.grad(tape.grad(f))")
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        p_leaves = dict(structure.leaves(p, ""))
-        for path, leaf in structure.leaves(t, ""):
-            complex_ok = np.iscomplexobj(p_leaves.get(path, 0.0))
-            if not _real_number(leaf) and not (complex_ok and np.iscomplexobj(leaf)):
-                kind = (f"an array of dtype {leaf.dtype}" if isinstance(leaf, np.ndarray) else
-                        "a complex number" if np.iscomplexobj(leaf) else
-                        f"a {type(leaf).__name__}")
-                raise ArgumentError(
-                    f"tangent {i}{path} is {kind}: jvp needs real tangents for real primals",
-                    function=name,
-                    hint="a complex tangent moves a complex primal only; to move a real "
-                         "argument into the complex plane, pass it as a complex number")
-        if _held_fixed(p, t):
-            continue
-        try:
-            structure.check_differentiable(fn, p, i)
-        except ArgumentError as e:
-            hint = e.hint
-            if "int" in e.bare_message.rsplit(": it is ", 1)[-1]:
-                hint = ("pass floats (e.g. 2.0 or x.astype(float)), or give this argument a "
-                        "zero tangent to hold it fixed")
-            else:
-                hint = hint.replace("leave this argument out of wrt",
-                                    "give it a zero tangent to hold it fixed")
-            raise ArgumentError(e.bare_message, function=e.function, filename=e.filename,
-                                lineno=e.lineno, hint=hint) from None
-
-
-def _real_number(x):
-    if isinstance(x, np.ndarray):
-        return np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer) \
-            or x.dtype == bool
-    return isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating))
-
-
-def _held_fixed(p, t):
-    """A primal with a zero tangent that is no float (an int, a flag, a string): not
-    moved, so not differentiated."""
-    return all(not np.any(v) for _, v in structure.leaves(t, ""))
 
 
 def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
@@ -222,6 +168,9 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     array([[2., 0.],
            [1., 0.]])
     """
+    if _is_method(fn):
+        return _method(jacobian, fn, wrt)
+
     def jac(*args):
         idx, single = resolve_wrt(_signature_fn(fn), wrt)
         blocks = recorded_jacobian(fn, args, idx, single)
@@ -234,7 +183,9 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         for i in idx:
             x = np.asarray(args[i], dtype=float)
             n_out, n_in = sum(int(np.size(o)) for o in outs), int(x.size)
-            if multi or n_in <= n_out:   # forward: one pass per input element
+            # forward: one pass per input element (also where an argument held fixed is
+            # not a float, an object: reverse mode would differentiate every argument)
+            if multi or n_in <= n_out or not all(float_leaf(a) for a in args):
                 cols = [[] for _ in outs]
                 for j in range(n_in):
                     e = np.zeros(x.size)
@@ -306,6 +257,8 @@ def hessian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     >>> H[0][1]                                     # d2f / dx dy
     array([2., 4.])
     """
+    if _is_method(fn):  # model.loss: its function, with the object first and held fixed
+        return _method(hessian, fn, wrt)
     return jacobian(grad(fn, wrt), wrt)
 
 
@@ -338,6 +291,8 @@ def hvp(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     >>> hvp(f)(np.array([1.0, 2.0]), 3.0, np.array([1.0, 0.0]))
     array([6., 0.])
     """
+    if _is_method(fn):
+        return _method(hvp, fn, wrt)
 
     def product(*args_and_v):
         *args, v = args_and_v

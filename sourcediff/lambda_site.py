@@ -16,37 +16,21 @@ import astor
 import gast
 
 from .errors import SourceUnavailableError
+from .source_check import compiled_from, fingerprint
 
 
-def _text(lam):
+def text(lam):
     """A lambda's canonical text (positions and formatting left out); ``lam`` a gast node,
     or a standard ``ast`` one."""
     tree = lam if type(lam).__module__ == "ast" else gast.gast_to_ast(lam)
     return astor.to_source(tree).strip()
 
 
-def _fingerprint(code):
-    """What a code object computes, without its place in the file."""
-    consts = tuple(_fingerprint(c) if hasattr(c, "co_code") else (type(c), repr(c))
-                   for c in code.co_consts)
-    return code.co_code, consts, code.co_names, code.co_varnames, code.co_freevars
-
-
 def _by_code(texts, code):
-    """The indices of ``texts`` (lambdas) that compile to what ``code`` computes; the
-    free variables ``code`` reads are made cells of an enclosing function, as theirs are."""
-    cells = "".join(f"    {v} = None\n" for v in code.co_freevars)
-    want, hits = _fingerprint(code), []
-    for i, text in enumerate(texts):
-        try:
-            module = compile(f"def _outer():\n{cells}    return ({text})\n", "<lambda>", "exec")
-        except SyntaxError:
-            continue
-        outer = next(c for c in module.co_consts if hasattr(c, "co_code"))
-        inner = [c for c in outer.co_consts if hasattr(c, "co_code")]
-        if inner and _fingerprint(inner[0]) == want:
-            hits.append(i)
-    return hits
+    """The indices of ``texts`` (lambdas) that compile to what ``code`` computes."""
+    want = fingerprint(code)
+    return [i for i, text in enumerate(texts)
+            if (other := compiled_from(text, code)) is not None and fingerprint(other) == want]
 
 
 def _span(code):
@@ -78,13 +62,13 @@ def _in_file(code, file_lines):
     if not around:
         return None
     inner = min(around, key=lambda n: (n.end_lineno - n.lineno, n.end_col_offset - n.col_offset))
-    return _text(inner)
+    return text(inner)
 
 
 def pick(fits, code, file_lines, name):
     """The one lambda of ``fits`` (gast nodes that all fit ``code``'s parameters and
     names) that compiled to ``code``."""
-    texts = [_text(lam) for lam in fits]
+    texts = [text(lam) for lam in fits]
     if len(set(texts)) == 1:  # the same text: any of them is the function
         return fits[0]
     same = _by_code(texts, code)

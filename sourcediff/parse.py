@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import gast
 
-from . import lambda_site, registry
+from . import lambda_site, registry, source_check
 from . import nodes as N
 from .errors import MissingRuleError, SourceDiffError, SourceUnavailableError
 from .fence import fail
@@ -90,11 +90,14 @@ def parse_function(fn, generators_as_lists=True):
     node = module.body[0]
     if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
         node.decorator_list = []
+        if source_check.changed(src, code):
+            raise _edited(name, code)
     elif _find_lambda(module, code, all_lines, name) is not None:
         node = _lambda_to_def(_find_lambda(module, code, all_lines, name), name)
     else:
         raise SourceUnavailableError(f"cannot find the definition of '{name}' in its source",
                                      function=name)
+    _mangle_private(node, fn)
     _generators_as_lists(node)
     if generators_as_lists:
         _list_of_generator_calls(node, fn)
@@ -108,6 +111,34 @@ def parse_function(fn, generators_as_lists=True):
             if getattr(n, "end_col_offset", None) is not None:
                 n.end_col_offset += dedent
     return Parsed(fn, node, file_lines or code.co_filename, all_lines, name)
+
+
+def _mangle_private(tree, fn):
+    """``self.__x`` in a method of class ``C`` reads ``self._C__x``, as Python compiles it
+    (private name mangling); the generated function lives outside the class, so the
+    names are mangled here."""
+    parts = getattr(fn, "__qualname__", "").split(".")
+    owner = parts[-2] if len(parts) > 1 else ""
+    if not owner or owner == "<locals>" or not owner.strip("_"):
+        return
+    prefix = "_" + owner.lstrip("_")
+
+    def mangled(n):
+        return prefix + n if n.startswith("__") and not n.endswith("__") else n
+    for node in N.walk(tree):
+        if isinstance(node, gast.Attribute):
+            node.attr = mangled(node.attr)
+        elif isinstance(node, gast.Name):
+            node.id = mangled(node.id)
+
+
+def _edited(name, code):
+    return SourceUnavailableError(
+        f"the source of '{name}' in its file is not the code that runs: the file was "
+        "edited after the function was defined", function=name,
+        filename=code.co_filename, lineno=code.co_firstlineno,
+        hint="reload the module (importlib.reload) or restart the interpreter, so that "
+             "the code that runs is the code in the file")
 
 
 def _file_lines(fn):
@@ -131,6 +162,8 @@ def _find_lambda(module, code, file_lines=(), name="lambda"):
             code.co_names + code.co_varnames + code.co_freevars)] or fits
     if len(fits) > 1:
         return lambda_site.pick(fits, code, file_lines, name)
+    if fits and source_check.changed(lambda_site.text(fits[0]), code):
+        raise _edited(name, code)
     return fits[0] if fits else None
 
 

@@ -30,7 +30,7 @@ FUNCTION_IMPORTS = {
     ("sourcediff.adjoints", "sourcediff.tape"): "the fallback where the source is unreadable",
     ("sourcediff.pullback", "sourcediff.tape"): "the fallback where the source is unreadable",
     ("sourcediff.checkpoint_step", "sourcediff.tape"): "the fallback where a step is unreadable",
-    ("sourcediff.higher", "sourcediff.tape.api"): "the tape, to recognise its functions",
+    ("sourcediff.jvp_inputs", "sourcediff.tape.api"): "the tape, to recognise its functions",
     ("sourcediff.rereverse", "sourcediff.tape.generated"): "reverse over reverse runs the tape",
     # export copies a helper's source into a standalone module: the error is imported
     # only on the path that raises it, so the copy needs no sourcediff at run time
@@ -46,7 +46,7 @@ FUNCTION_IMPORTS = {
 LAYERS = [
     ("leaves", "errors nodes names codegen _typing compiler_hook"),
     ("values", "duck structure signature freevars markers lift"),
-    ("early passes", "resolve split lambda_site"),
+    ("early passes", "resolve split lambda_site source_check"),
     ("helpers", "runtime runtime_broadcast runtime_linalg runtime_cot runtime_calls numeric "
                 "numeric_complex numeric_fft numeric_fill numeric_linalg "
                 "numeric_matfun numeric_reduce numeric_shape numeric_cot numeric_ode "
@@ -62,7 +62,7 @@ LAYERS = [
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.scipy_view tape.shim "
              "tape.sweep tape.tracer tape.generated"),
-    ("API", "entry adjoints gradfunction pullback api higher rereverse pickling check "
+    ("API", "entry adjoints gradfunction pullback api jvp_inputs higher rereverse pickling check "
             "checkpoint_step checkpoint"),
     ("tools", "export export_text cli __main__"),
 ]

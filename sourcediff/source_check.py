@@ -1,0 +1,69 @@
+"""Does the source read from the file still describe the code that runs?
+
+sourcediff differentiates the text of a function, read from its file, while Python runs
+the code compiled at import. When the file has been edited since (a notebook, an editor,
+a module not reloaded), the two differ and the gradient would be that of the new text:
+a wrong gradient with no error. So the text is compiled and compared with the running
+code: its parameters, the names and constants it reads and writes, in order, and its
+operators (``+``, ``**``, ``<``, ...), nested functions included. How a call is set up
+is left out of the comparison: the same text may compile to different call
+instructions (pytest's assertion rewriting, for one), while an edit that changes what
+is computed changes a name, a constant, an operator or their order.
+"""
+
+from __future__ import annotations
+
+import dis
+import re
+import textwrap
+
+_OPERATORS = ("BINARY_", "UNARY_", "INPLACE_", "COMPARE_OP", "CONTAINS_OP", "IS_OP")
+_ACCESS = ("LOAD_", "STORE_", "DELETE_")
+_MANGLED = re.compile(r"^_[A-Za-z0-9]\w*?(__\w+)$")  # _Class__x: a private name in a class
+
+
+def _unmangled(name):
+    m = _MANGLED.match(name)
+    return m.group(1) if m and not name.endswith("__") else name
+
+
+def _arg(i):
+    """An instruction's argument as written, whatever the call set-up around it
+    (``NULL + np``, ``sum + NULL|self``: how a call compiles, not what it reads)."""
+    return re.sub(r"^NULL \+ |^NULL\|self \+ | \+ NULL(\|self)?$", "", i.argrepr)
+
+
+def fingerprint(code):
+    """What ``code`` computes, without its place in the file or how its calls compile:
+    its parameters, the names and constants it reads and writes in order, its operators,
+    and the same of the functions nested in it."""
+    nested = tuple(fingerprint(c) for c in code.co_consts if hasattr(c, "co_code"))
+    steps = tuple((i.opname.split("_")[0], _unmangled(_arg(i)))
+                  for i in dis.get_instructions(code)
+                  if i.opname.startswith(_OPERATORS + _ACCESS) and not hasattr(i.argval, "co_code"))
+    return code.co_argcount, code.co_kwonlyargcount, steps, nested
+
+
+def compiled_from(text, code):
+    """The code object ``text`` (a ``def`` or a ``lambda``, dedented) compiles to, with
+    the free variables ``code`` reads made cells of an enclosing function, as they are
+    where ``code`` was defined; None if the text does not compile alone."""
+    cells = "".join(f"    {v} = None\n" for v in code.co_freevars)
+    body = textwrap.indent(text if text.lstrip().startswith(("def ", "async def ", "@"))
+                           else f"return ({text})", "    ")
+    try:
+        module = compile(f"def _outer():\n{cells}{body}\n", "<source check>", "exec")
+    except SyntaxError:
+        return None
+    outer = next(c for c in module.co_consts if hasattr(c, "co_code"))
+    inner = [c for c in outer.co_consts if hasattr(c, "co_code")
+             and c.co_name == code.co_name]
+    return inner[0] if inner else None
+
+
+def changed(text, code):
+    """True when ``text`` compiles to code that computes something else than ``code``
+    (the file was edited after the function was defined); False when it matches or when
+    the text cannot be compiled alone (nothing to compare)."""
+    other = compiled_from(text, code)
+    return other is not None and fingerprint(other) != fingerprint(code)
