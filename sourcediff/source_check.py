@@ -30,6 +30,8 @@ def _unmangled(name):
 def _arg(i):
     """An instruction's argument as written, whatever the call set-up around it
     (``NULL + np``, ``sum + NULL|self``: how a call compiles, not what it reads)."""
+    if isinstance(i.argval, str) and "<locals>." in i.argval:  # a qualified name: where the
+        return i.argval.rsplit("<locals>.", 1)[1]             # text was compiled, not what
     return re.sub(r"^NULL \+ |^NULL\|self \+ | \+ NULL(\|self)?$", "", i.argrepr)
 
 
@@ -38,9 +40,14 @@ def fingerprint(code):
     its parameters, the names and constants it reads and writes in order, its operators,
     and the same of the functions nested in it."""
     nested = tuple(fingerprint(c) for c in code.co_consts if hasattr(c, "co_code"))
-    steps = tuple((i.opname.split("_")[0], _unmangled(_arg(i)))
-                  for i in dis.get_instructions(code)
-                  if i.opname.startswith(_OPERATORS + _ACCESS) and not hasattr(i.argval, "co_code"))
+    ins = list(dis.get_instructions(code))
+    # a class body records its first line (3.13: __firstlineno__): where, not what
+    ins = [i for k, i in enumerate(ins) if i.argval != "__firstlineno__" and not (
+        k + 1 < len(ins) and ins[k + 1].argval == "__firstlineno__")]
+    steps = tuple((i.opname if i.opname.startswith(_OPERATORS) else i.opname.split("_")[0],
+                   _unmangled(_arg(i))) for i in ins
+                  if i.opname.startswith(_OPERATORS + _ACCESS) and i.opname != "LOAD_CLOSURE"
+                  and not hasattr(i.argval, "co_code"))
     return code.co_argcount, code.co_kwonlyargcount, steps, nested
 
 
@@ -49,6 +56,8 @@ def compiled_from(text, code):
     the free variables ``code`` reads made cells of an enclosing function, as they are
     where ``code`` was defined; None if the text does not compile alone."""
     cells = "".join(f"    {v} = None\n" for v in code.co_freevars)
+    if code.co_name not in code.co_freevars and code.co_name.isidentifier():
+        cells += f"    global {code.co_name}\n"  # its own name: a global where it runs
     body = textwrap.indent(text if text.lstrip().startswith(("def ", "async def ", "@"))
                            else f"return ({text})", "    ")
     try:

@@ -68,6 +68,15 @@ def test_the_comparison_tells_an_edit_from_the_same_text():
     src = "def loss(w, b):\n    return np.sum((w * 2.0 + b) ** 2) / w.size\n"
     assert not source_check.changed(src, loss.__code__)
     assert not source_check.changed("@decorated\n" + src, loss.__code__)
+
+    def nested(x):
+        class Box:
+            pass
+        return sum([x * k for k in range(3)]) + (lambda y: y * 2.0)(x)
+    text = ("def nested(x):\n    class Box:\n        pass\n"
+            "    return sum([x * k for k in range(3)]) + (lambda y: y * 2.0)(x)\n")
+    assert not source_check.changed(text, nested.__code__)  # (qualified names differ)
+    assert source_check.changed(text.replace("y * 2.0", "y * 3.0"), nested.__code__)
     for old, new in (("2.0", "3.0"), ("+ b", "- b"), ("+ b", "+ w"), ("** 2", "** 3"),
                      ("np.sum", "np.mean"), ("/ w.size", "* w.size")):
         assert source_check.changed(src.replace(old, new), loss.__code__), (old, new)
