@@ -43,6 +43,13 @@ class Facts:
     pure: bool | None = None  # True: it only computes its result; False: it has effects
     expensive: bool = False   # worth saving rather than computing again (remat)
     boolean: bool = False     # its output is boolean (a comparison, a mask)
+    like: bool = False        # a new array like its first argument (np.zeros_like): the tape
+    #                           keeps it traced, as a constant, so y[i] = v records into it
+    shape_arg: bool = False   # its first argument is its output's shape (np.zeros(shape))
+    reduce_as: object = None  # (a ufunc) the function its .reduce is (np.add.reduce: np.sum)
+    tape: str | None = None   # (a helper) how the tape runs it in generated code: "as written"
+    #                           (it only moves Python containers) or "refused" (forward-mode
+    #                           and run-once plumbing)
 
 
 NO_FACTS = Facts()
