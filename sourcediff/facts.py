@@ -3,8 +3,9 @@
 A primitive is declared once, with all its facts: the keywords of ``defrule`` and
 ``defnondiff`` (:mod:`sourcediff.registry`), or ``deffacts`` for a function without a rule
 and for a family (the float ufuncs); the runtime helpers generated code calls by name are
-declared with ``defhelper``. A pass asks :func:`of` (a function), :func:`of_helper` (a
-helper's name) or :func:`named` (a call read by its name only); none keeps its own list.
+declared with ``defhelper``. A pass, or the runtime tape, asks :func:`of` (a function),
+:func:`of_helper` (a helper's name), :func:`named` (a call read by its name only) or
+:func:`changes_object` (a method); none keeps its own list (tests/test_rule_table.py).
 """
 
 from __future__ import annotations
