@@ -3,8 +3,9 @@
 A primitive is declared once, with all its facts: the keywords of ``defrule`` and
 ``defnondiff`` (:mod:`sourcediff.registry`), or ``deffacts`` for a function without a rule
 and for a family (the float ufuncs); the runtime helpers generated code calls by name are
-declared with ``defhelper``. A pass asks :func:`of` (a function), :func:`of_helper` (a
-helper's name) or :func:`named` (a call read by its name only); none keeps its own list.
+declared with ``defhelper``. A pass, or the runtime tape, asks :func:`of` (a function),
+:func:`of_helper` (a helper's name), :func:`named` (a call read by its name only) or
+:func:`changes_object` (a method); none keeps its own list (tests/test_rule_table.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ class Facts:
     pure: bool | None = None  # True: it only computes its result; False: it has effects
     expensive: bool = False   # worth saving rather than computing again (remat)
     boolean: bool = False     # its output is boolean (a comparison, a mask)
+    like: bool = False        # a new array like its first argument (np.zeros_like): the tape
+    #                           keeps it traced, as a constant, so y[i] = v records into it
+    shape_arg: bool = False   # its first argument is its output's shape (np.zeros(shape))
+    reduce_as: object = None  # (a ufunc) the function its .reduce is (np.add.reduce: np.sum)
+    tape: str | None = None   # (a helper) how the tape runs it in generated code: "as written"
+    #                           (it only moves Python containers) or "refused" (forward-mode
+    #                           and run-once plumbing)
 
 
 NO_FACTS = Facts()

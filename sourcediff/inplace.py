@@ -247,7 +247,7 @@ class _Rewriter:
         if isinstance(e, gast.Call) and not e.keywords:
             fn = static_value(e.func, self.ns)
             return facts.of(fn).float_ufunc and len(e.args) == 1 \
-                or fn in (np.dot, np.matmul) and len(e.args) == 2
+                or facts.of(fn).fresh and len(e.args) == 2  # (np.dot(a, b, out))
         return False
 
 

@@ -231,8 +231,10 @@ defnondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
            np.random.rand, rt.keys_of)
 defnondiff(np.argsort, expensive=True)
-defnondiff(np.zeros_like, np.ones_like, shaped=True, fresh=True)
-defnondiff(np.empty_like, np.zeros, np.ones, np.empty, np.eye, np.identity, fresh=True)
+defnondiff(np.zeros_like, np.ones_like, shaped=True, fresh=True, like=True)
+defnondiff(np.empty_like, like=True, fresh=True)
+defnondiff(np.zeros, np.ones, np.empty, shape_arg=True, fresh=True)
+defnondiff(np.eye, np.identity, fresh=True)
 defnondiff(np.isnan, np.isinf, np.isfinite, np.equal, np.not_equal, np.less, np.less_equal,
            np.greater, np.greater_equal, np.logical_and, np.logical_or, np.logical_not,
            boolean=True)
@@ -252,7 +254,7 @@ defmethod("flatten", np.ravel)
 defmethod("item", nm.item_of)
 # methods that change their object in place (the fence reads a discarded call's effects)
 defchanging("sort", "fill", "resize", "put", "partition", "itemset", "setflags", "byteswap",
-            "append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+            "setfield", "append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
             "popitem", "__setitem__", "__iadd__")
 
 # --- facts of functions without a rule, and of families -----------------------------------------
@@ -266,6 +268,11 @@ deffacts(np.convolve, np.correlate, expensive=True)
 deffacts(np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.random.shuffle, np.ufunc.at,
          np.put_along_axis, builtins.setattr, writes=True)
 deffacts(slice, range, reversed, len, tuple, list, pure=True)
+# ufunc.reduce spelled as the reduction the table knows (the tape records np.add.reduce as np.sum)
+deffacts(np.add, reduce_as=np.sum)
+deffacts(np.multiply, reduce_as=np.prod)
+deffacts(np.maximum, reduce_as=np.max)
+deffacts(np.minimum, reduce_as=np.min)
 
 rt.HELPERS.update(nm.HELPERS)  # generated code calls them by name, like runtime's
 rt.HELPERS.update(splitcall.HELPERS)
@@ -273,6 +280,11 @@ rt.HELPERS.update(splitcall.HELPERS)
 defhelper("scatter_into", shape_like=1)
 defhelper("scatter_add", "pop_cot", "split_call", "split_method", "pullback_of", "jvp_pair",
           pure=False)
+# how the tape runs these in generated code (reverse over reverse): as written, they only move
+# Python containers and add; forward-mode and run-once plumbing is refused on traced values
+defhelper("add_cot", "nonzero_or_none", "Stack", "like", "attr_cot", tape="as written")
+deffacts(rt.keys_of, splitcall.held, tape="as written")
+defhelper("split_call", "split_method", "pullback_of", tape="refused")
 
 # --- calls into generated code (higher order, see forward.Tangents.generated_call) -------------
 # ``vjp_call``, ``vjp_method``, ``jvp_call`` and ``jvp_method`` get their tangent from

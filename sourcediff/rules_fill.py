@@ -17,10 +17,10 @@ from .registry import defrule
 
 defrule(np.full, "shape, fill_value, dtype=None, order='C'",
         (None, "unbroadcast(g, fill_value)"), (None, "np.full(np.shape(ans), dfill_value)"),
-        fresh=True)
+        fresh=True, like=True)
 defrule(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None",
         (None, "unbroadcast(g, fill_value)"), (None, "np.full(np.shape(ans), dfill_value)"),
-        fresh=True)
+        fresh=True, like=True)
 defrule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0",
         ("linspace_cot(g, start, stop, num, endpoint, retstep, axis, 0)",
          "linspace_cot(g, start, stop, num, endpoint, retstep, axis, 1)"),

@@ -20,6 +20,11 @@ import pytest
 
 from sourcediff import facts, fence, fold, inplace, optimize, registry, remat, runtime, shapes
 from sourcediff import nodes as N
+from sourcediff import grad
+from sourcediff.errors import MissingRuleError
+from sourcediff.tape import generated
+from sourcediff.tape.graph import Const
+from sourcediff.tape.tracer import Tracer
 from test_architecture import LAYERS, MODULES
 
 
@@ -38,9 +43,10 @@ def _table_restored():
     facts._NAMED.clear()
     facts._NAMED.update(named)
 
-# the modules that transform code: they ask the table, never a list of their own
-PASSES = [f"sourcediff.{m}" for name, ms in LAYERS if name in ("early passes", "passes", "pipeline")
-          for m in ms.split()]
+# the modules that transform code, and the runtime tape: they ask the table, never a list of
+# their own
+PASSES = [f"sourcediff.{m}" for name, ms in LAYERS
+          if name in ("early passes", "passes", "pipeline", "tape") for m in ms.split()]
 
 # module-level literals that name NumPy functions without being facts of them, each with why
 NOT_FACTS = {
@@ -106,7 +112,8 @@ def test_the_scan_finds_a_table():
 
 
 def test_no_pass_keeps_a_table_of_primitives():
-    assert len(PASSES) > 20 and "sourcediff.shapes" in PASSES
+    assert len(PASSES) > 20 and {"sourcediff.shapes", "sourcediff.tape.record",
+                                 "sourcediff.tape.tracer", "sourcediff.tape.generated"} <= set(PASSES)
     found = {(m, name): names for m in PASSES if m in MODULES
              for name, names in tables(MODULES[m].read_text())}
     stale = set(NOT_FACTS) - set(found)
@@ -256,3 +263,78 @@ def test_purity_cost_and_boolean_facts():
 def test_a_fact_has_one_spelling():
     with pytest.raises(TypeError):
         registry.deffacts(_pure_fn, pur=True)
+
+
+# --- the tape asks the same table --------------------------------------------------------------
+def _summed_twice_at_0(x):
+    return np.sum(_NOT_SHIMMED["zeros_at_0"](x))
+
+
+# (a function whose globals the tape does not replace: np.zeros_like reaches the tape through
+# NumPy's __array_function__, as from a helper of another module)
+_NOT_SHIMMED = {"np": np}
+exec("def zeros_at_0(x):\n    y = np.zeros_like(x)\n    y[0] = 2 * x[0]\n    return y\n",
+     _NOT_SHIMMED)
+
+
+def _add_reduce(x):
+    return np.add.reduce(x * x)
+
+
+def test_the_tape_asks_the_table():
+    x = np.array([1.0, 3.0])
+    # like: np.zeros_like's result stays traced (a constant), so y[0] = 2 * x[0] records
+    np.testing.assert_allclose(grad(_summed_twice_at_0, mode="tape")(x), [2.0, 0.0])
+    # reduce_as: np.add.reduce is recorded as np.sum (d/dx sum(x * x) = 2 x)
+    np.testing.assert_allclose(grad(_add_reduce, mode="tape")(x), 2 * x)
+    registry.deffacts(np.zeros_like, like=False)
+    registry.deffacts(np.add, reduce_as=None)
+    with pytest.raises(ValueError):   # a plain array: the traced value cannot be stored
+        grad(_summed_twice_at_0, mode="tape")(x)
+    with pytest.raises(MissingRuleError, match="np.add.reduce"):
+        grad(_add_reduce, mode="tape")(x)
+
+
+def _sorts_a_constant(x):
+    y = np.zeros_like(x) + 1.0
+    y.sort()
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("method", ["sort", "partition", "put", "itemset", "resize", "setfield",
+                                    "setflags", "byteswap"])
+def test_methods_that_change_an_array_are_one_fact(method):
+    """The tape never forwards a changing method to a traced constant's array (a recorded
+    operation may have saved it) and the fence reads a discarded call of it as an effect:
+    both ask facts.changes_object (the tape's own list lacked fill, the fence's setfield)."""
+    assert facts.changes_object(method)
+    constant = Tracer(np.array([2.0, 1.0]), Const(), 1)
+    with pytest.raises(AttributeError, match=method):
+        getattr(constant, method)
+    assert constant.tolist() == [2.0, 1.0]   # (one that does not change it is forwarded)
+
+
+def test_a_sorted_constant_is_refused_not_wrong():
+    with pytest.raises(AttributeError, match="sort"):
+        grad(_sorts_a_constant, mode="tape")(np.array([1.0, 3.0]))
+
+
+def test_tape_facts_of_helpers_are_declared_once():
+    """Each helper's ``tape`` fact names a runtime helper; a helper the tape has its own
+    version of (@_traced_form) has none."""
+    declared = {name for name in runtime.HELPERS if facts.of_helper(name).tape}
+    assert {"add_cot", "keys_of", "held", "split_call", "pullback_of"} <= declared
+    assert all(facts.of_helper(name).tape in ("as written", "refused") for name in declared)
+    assert facts.named("Stack", "tape") and not facts.named("zeros_for", "tape")
+    assert set(generated._TRACED) <= set(runtime.HELPERS)
+    assert not declared & set(generated._TRACED)
+    assert {"zeros_for", "scatter_add", "vjp_call", "real_if"} <= set(generated._TRACED)
+
+
+def test_a_shape_argument_is_a_fact():
+    sh = shapes.Shapes({"np": np, "f": _rows_twice}, {})
+    assert sh.of(_call("np.zeros((2, 3))")) == (2, 3)
+    registry.deffacts(_rows_twice, shape_arg=True)
+    assert sh.of(_call("f((4, 1))")) == (4, 1)
+    registry.deffacts(np.zeros, shape_arg=False)
+    assert sh.of(_call("np.zeros((2, 3))")) is None

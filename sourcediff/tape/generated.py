@@ -28,7 +28,7 @@ import types
 
 import numpy as np
 
-from .. import registry, runtime, splitcall, structure
+from .. import facts, registry, runtime, splitcall, structure
 from ..compiler_hook import compiler
 from ..errors import ArgumentError, MissingRuleError
 from . import record, sweep
@@ -38,13 +38,17 @@ from .shim import _Globals, traced_float
 from .api import _like
 from .tracer import Tracer
 
-# generated code's plumbing: run as written (only Python containers and ``+``)
-_AS_WRITTEN = frozenset({"add_cot", "nonzero_or_none", "keys_of", "Stack", "like",
-                         "attr_cot"})
-# helpers of forward-mode (tangent) code and of run-once calls: refused here
-# (the functions building views of generated code, adjoint_fn, tangent_fn..., are
-# non-differentiable: they run on plain values)
-_REFUSED = frozenset({"split_call", "split_method", "pullback_of"})
+# the tape's own versions of the helpers that allocate or update buffers and call into
+# generated code (name in generated code -> function), filled by @_traced_form below; how the
+# tape runs the other helpers is their ``tape`` fact (facts.of_helper(name).tape)
+_TRACED: dict = {}
+
+
+def _traced_form(name):
+    def register(fn):
+        _TRACED[name] = fn
+        return fn
+    return register
 
 
 def vjp_of_generated(fn, primals, name=None):
@@ -184,9 +188,12 @@ def unsupported(name):
 @functools.lru_cache(maxsize=None)
 def traced_helper(name, fn):
     """``fn`` as the tape runs it inside generated code."""
-    if name in _AS_WRITTEN:
+    how = facts.of_helper(name).tape
+    if how == "as written":   # generated code's plumbing (only Python containers and ``+``)
         return fn
-    if name in _REFUSED:
+    if how == "refused":      # forward-mode (tangent) code and run-once calls
+        # (the functions building views of generated code, adjoint_fn, tangent_fn..., are
+        # non-differentiable: they run on plain values)
         def refuse(*args, **kwargs):
             if has_box(args) or has_box(kwargs):
                 raise unsupported(name)
@@ -240,6 +247,7 @@ def _top(args, kwargs):
 
 
 # --- cotangent buffers ------------------------------------------------------------------
+@_traced_form("zeros_for")
 def _zeros_for(x):
     out = runtime.zeros_for(unwrap_all(x))
     level = current_level()
@@ -248,6 +256,7 @@ def _zeros_for(x):
     return out
 
 
+@_traced_form("scatter_add")
 def _scatter_add(buf, idx, g):
     idx = unwrap_all(idx)
     if isinstance(buf, (list, dict)):
@@ -263,6 +272,7 @@ def _scatter_add(buf, idx, g):
     buf.value, buf.node, buf.level = new.value, new.node, new.level
 
 
+@_traced_form("scatter_into")
 def _scatter_into(buf, x, idx, g):
     if buf is None:
         buf = _zeros_for(x)
@@ -272,12 +282,14 @@ def _scatter_into(buf, x, idx, g):
     return buf
 
 
+@_traced_form("add_owned")
 def _add_owned(a, b):
     if a is None:
         return b if is_box(b) else runtime.add_owned(None, b)
     return runtime.add_cot(a, b)
 
 
+@_traced_form("vjp_call")
 def _vjp_call(fn, g, *args):
     """A call into user code: its generated adjoint (a plain function), run traced."""
     if not (has_box(args) or has_box(g)):
@@ -299,6 +311,7 @@ def _vjp_call(fn, g, *args):
     return traced_copy(view)(*args[first:], g)
 
 
+@_traced_form("vjp_method")
 def _vjp_method(g, obj, name, *args):
     if not (has_box(args) or has_box(g)):
         return runtime.vjp_method(g, obj, name, *args)
@@ -308,6 +321,7 @@ def _vjp_method(g, obj, name, *args):
     raise unsupported(f"the method .{name}")
 
 
+@_traced_form("jvp_pair")
 def _jvp_pair(fn, tangents, *args):
     """A call's value and tangent in tangent code: its tangent view (generated code), run
     traced."""
@@ -317,10 +331,12 @@ def _jvp_pair(fn, tangents, *args):
     return traced_copy(view)(*args, tuple(tangents))
 
 
+@_traced_form("jvp_call")
 def _jvp_call(fn, tangents, *args):
     return _jvp_pair(fn, tangents, *args)[1]
 
 
+@_traced_form("jvp_method")
 def _jvp_method(obj, name, tangents, *args):
     if not (has_box(args) or has_box(tangents)):
         return runtime.jvp_method(obj, name, tangents, *args)
@@ -335,6 +351,7 @@ def _traced_complex(real=0.0, imag=0.0):
     return complex(real, imag)
 
 
+@_traced_form("split_res")
 def _split_res(fn, *args, wrt=None):
     """A call's value and residuals in code differentiated again: its residual form (plain
     generated code), run traced."""
@@ -355,6 +372,7 @@ def _untraced(fn):
     return new
 
 
+@_traced_form("pullback_res")
 def _pullback_res(residuals, g):
     """The reverse part of a residual form (plain generated code, first in the
     residuals), run traced."""
@@ -363,6 +381,7 @@ def _pullback_res(residuals, g):
     return traced_copy(residuals[0])(residuals, g)
 
 
+@_traced_form("real_if")
 def _real_if(g, x):
     """``real_if`` through its rule; a container's cotangent (a list argument's) as it is
     (real_if leaves containers alone)."""
@@ -371,9 +390,4 @@ def _real_if(g, x):
     return _REAL_IF(g, x)
 
 
-_TRACED = {"real_if": _real_if, "split_res": _split_res, "pullback_res": _pullback_res,
-           "held": splitcall.held, "zeros_for": _zeros_for, "scatter_add": _scatter_add,
-           "scatter_into": _scatter_into, "add_owned": _add_owned, "vjp_call": _vjp_call,
-           "vjp_method": _vjp_method, "jvp_call": _jvp_call, "jvp_pair": _jvp_pair,
-           "jvp_method": _jvp_method}
 _REAL_IF = traced_helper("real_if", runtime.real_if)

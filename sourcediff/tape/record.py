@@ -13,20 +13,13 @@ import functools
 
 import numpy as np
 
-from .. import markers, registry, rules, runtime  # noqa: F401  (rules fills the table)
+from .. import facts, markers, registry, rules, runtime  # noqa: F401  (rules fills the table)
 from ..errors import ArgumentError, MissingRuleError
 from .graph import (Const, Node, find_top, has_box, hold, is_box, is_constant, unwrap,
                     unwrap_all)
 
 # Keyword arguments that change how a value is computed but not its derivative.
 _BENIGN_KWARGS = frozenset({"dtype", "order", "casting", "subok", "optimize"})
-
-# Array-creating functions whose result stays traced (as a constant), so that
-# ``y = np.zeros_like(x); y[i] = v`` records the assignment.
-_LIKE_CREATORS = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
-
-# ``ufunc.reduce`` spelled as the reduction the table knows.
-_REDUCERS = {np.add: np.sum, np.multiply: np.prod, np.maximum: np.max, np.minimum: np.min}
 
 
 def missing_rule(fn, detail=""):
@@ -73,7 +66,7 @@ def call_nondiff(fn, args, kwargs):
     """A function whose output carries no gradient: run it on plain values."""
     out = fn(*unwrap_all(args), **unwrap_all(kwargs))
     top = find_top(args, kwargs)
-    if fn in _LIKE_CREATORS and top is not None:
+    if top is not None and facts.of(fn).like:  # (y = np.zeros_like(x); y[i] = v records)
         return constant(out, top.level, type(top))
     return out
 
@@ -126,8 +119,8 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if method == "outer" and len(inputs) == 2:
         a, b = inputs
         return ufunc(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b, **kwargs)
-    if method == "reduce" and ufunc in _REDUCERS:
-        return _REDUCERS[ufunc](*inputs, **kwargs)
+    if method == "reduce" and facts.of(ufunc).reduce_as is not None:
+        return facts.of(ufunc).reduce_as(*inputs, **kwargs)
     if only_constants(inputs, kwargs):
         return call_on_constants(getattr(ufunc, method), inputs, kwargs)
     raise missing_rule(ufunc, f".{method}")

@@ -24,7 +24,7 @@ import operator
 
 import numpy as np
 
-from .. import markers, registry
+from .. import facts, markers, registry
 from ..errors import SourceDiffError
 from . import record
 from .graph import Box, Const, is_constant, unwrap_all
@@ -44,12 +44,6 @@ def _conversion_error(what):
              "np.stack([...]) instead of np.array([...]), y = np.zeros_like(x) instead of "
              "np.zeros(...) before y[i] = x; or wrap the value in stop_gradient(...) if it is "
              "meant to be a constant")
-
-
-# Array methods that change the array in place: never forwarded for a constant
-# (a recorded operation may have saved the same array).
-_MUTATING = frozenset({"sort", "partition", "put", "itemset", "resize", "setfield",
-                       "setflags", "byteswap"})
 
 
 def _item(x):
@@ -230,8 +224,10 @@ class Tracer(Box):
         if name.startswith("__"):
             raise AttributeError(name)
         fn = registry.method_function(name)
-        if fn is None and is_constant(self) and name not in _MUTATING:
-            return getattr(self.value, name)       # no gradient to lose: a plain result
+        # no gradient to lose: a plain result (but never a method that changes the array in
+        # place, declared with defchanging: a recorded operation may have saved the array)
+        if fn is None and is_constant(self) and not facts.changes_object(name):
+            return getattr(self.value, name)
         if fn is None:
             raise AttributeError(
                 f"traced value has no attribute '{name}' (the tape knows the array methods "
