@@ -166,7 +166,19 @@ def parse_ast(src, mode="exec"):
 
 
 def parse_expr(src):
-    return parse(src, mode="eval").body
+    """The expression ``src`` as a fresh tree (a copy of the one parsed the first time:
+    the compiler spells the same few callees, ``np.sum``, ``_stack.pop``, again and
+    again)."""
+    tree = _EXPRS.get(src)
+    if tree is None:
+        tree = parse(src, mode="eval").body
+        if len(_EXPRS) < _EXPRS_MAX:
+            _EXPRS[src] = tree
+    return clone(tree)
+
+
+_EXPRS = {}  # source -> its parsed expression, never handed out (copies are)
+_EXPRS_MAX = 4096
 
 
 def parse_stmts(src):
