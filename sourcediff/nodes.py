@@ -274,6 +274,7 @@ def names_in(node, ctx=None):
     todo = [node]
     pop, push = todo.pop, todo.append
     ast_type, name_type = gast.AST, gast.Name
+    fields_of = NAME_FIELDS
     while todo:
         n = pop()
         if type(n) is name_type:
@@ -281,7 +282,8 @@ def names_in(node, ctx=None):
                 out.append(n.id)
             if n.annotation is None:
                 continue
-        for field in reversed(n._fields):
+        fields = fields_of.get(n.__class__) or name_fields(n.__class__)
+        for field in fields:
             v = getattr(n, field, None)
             if isinstance(v, ast_type):
                 push(v)
@@ -290,6 +292,20 @@ def names_in(node, ctx=None):
                     if isinstance(x, ast_type):
                         push(x)
     return out
+
+
+NAME_FIELDS = {}  # node class -> its fields that may hold a Name, last first
+_NO_NAME_FIELDS = {"ctx", "op", "ops", "id", "attr", "kind", "type_comment", "arg"}
+
+
+def name_fields(cls):
+    """The fields of node class ``cls`` that may hold a Name (or a node holding one),
+    last first: not contexts, operators, nor strings."""
+    fields = NAME_FIELDS.get(cls)
+    if fields is None:
+        fields = NAME_FIELDS[cls] = tuple(
+            f for f in reversed(cls._fields) if f not in _NO_NAME_FIELDS)
+    return fields
 
 
 def is_atom(node):
