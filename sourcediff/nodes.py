@@ -1,4 +1,5 @@
-"""All knowledge of gast node fields lives here: small factories and queries.
+"""All knowledge of gast node fields lives here (and in :mod:`walks`, the walks over
+trees, re-exported): small factories and queries.
 
 Passes build nodes only through these helpers (or by parsing template source),
 never by filling gast constructors by hand, so a gast upgrade touches one file.
@@ -9,9 +10,10 @@ from __future__ import annotations
 import ast
 import copy
 import threading
-from collections import deque
 
 import gast
+
+from .walks import NAME_FIELDS, blocks, name_fields, names_in, owned_blocks, walk  # noqa: F401
 
 
 def name(id_, store=False):
@@ -185,48 +187,6 @@ def parse_stmts(src):
     return parse(src).body
 
 
-def walk(node):
-    """``ast.walk`` (same breadth-first order), without its per-node generator overhead."""
-    todo = deque([node])
-    pop, push, extend = todo.popleft, todo.append, todo.extend
-    ast_type, list_type = gast.AST, list
-    while todo:
-        n = pop()
-        for field in n._fields:
-            v = getattr(n, field, None)
-            if isinstance(v, ast_type):
-                push(v)
-            elif type(v) is list_type:
-                extend([x for x in v if isinstance(x, ast_type)])
-        yield n
-
-
-def blocks(root):
-    """Every statement list (``body``, ``orelse``) under ``root``, in the order ``walk``
-    meets them, visiting statements only (never the expressions inside them)."""
-    for _node, _field, block in owned_blocks(root):
-        yield block
-
-
-def owned_blocks(root):
-    """``(node, field, block)`` for every statement list ``block`` under ``root``."""
-    todo = deque([root])
-    pop, push = todo.popleft, todo.append
-    stmt_types = (gast.stmt, gast.excepthandler)
-    while todo:
-        n = pop()
-        for field in n._fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, stmt_types):
-                        push(x)
-        for field in ("body", "orelse"):
-            block = getattr(n, field, None)
-            if type(block) is list and block and isinstance(block[0], gast.stmt):
-                yield n, field, block
-
-
 def clone(node, memo=None):
     """A deep copy of a tree (``copy.deepcopy`` semantics for ASTs, several times
     faster): nodes and lists are copied, a node reached twice is copied once, and
@@ -264,48 +224,6 @@ def factors(node):
     if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
         return factors(node.left) + factors(node.right)
     return [node]
-
-
-def names_in(node, ctx=None):
-    """Ids of Name nodes in ``node`` (optionally only Load or Store ones), in source
-    order. (Called for nearly every statement by every optimiser pass: hence the
-    hand-written walk.)"""
-    out = []
-    todo = [node]
-    pop, push = todo.pop, todo.append
-    ast_type, name_type = gast.AST, gast.Name
-    fields_of = NAME_FIELDS
-    while todo:
-        n = pop()
-        if type(n) is name_type:
-            if ctx is None or isinstance(n.ctx, ctx):
-                out.append(n.id)
-            if n.annotation is None:
-                continue
-        fields = fields_of.get(n.__class__) or name_fields(n.__class__)
-        for field in fields:
-            v = getattr(n, field, None)
-            if isinstance(v, ast_type):
-                push(v)
-            elif type(v) is list:
-                for x in reversed(v):
-                    if isinstance(x, ast_type):
-                        push(x)
-    return out
-
-
-NAME_FIELDS = {}  # node class -> its fields that may hold a Name, last first
-_NO_NAME_FIELDS = {"ctx", "op", "ops", "id", "attr", "kind", "type_comment", "arg"}
-
-
-def name_fields(cls):
-    """The fields of node class ``cls`` that may hold a Name (or a node holding one),
-    last first: not contexts, operators, nor strings."""
-    fields = NAME_FIELDS.get(cls)
-    if fields is None:
-        fields = NAME_FIELDS[cls] = tuple(
-            f for f in reversed(cls._fields) if f not in _NO_NAME_FIELDS)
-    return fields
 
 
 def is_atom(node):
