@@ -13,7 +13,8 @@ import threading
 
 import gast
 
-from .walks import NAME_FIELDS, blocks, name_fields, names_in, owned_blocks, walk  # noqa: F401
+from .walks import (NAME_FIELDS, blocks, child_fields, name_fields, names_in,  # noqa: F401
+                    owned_blocks, walk)
 
 
 def name(id_, store=False):
@@ -297,17 +298,23 @@ class Transformer:
     or its replacement (never None or a list); names and constants are not visited."""
 
     changed = False
+    _methods = {}  # (Transformer class, node class) -> its visit_X function, or None
 
     def visit(self, node):
-        method = getattr(self, "visit_" + node.__class__.__name__, None)
-        new = self.generic_visit(node) if method is None else method(node)
+        key = (self.__class__, node.__class__)
+        try:
+            method = self._methods[key]
+        except KeyError:
+            method = self._methods[key] = getattr(
+                self.__class__, "visit_" + node.__class__.__name__, None)
+        new = self.generic_visit(node) if method is None else method(self, node)
         if new is not node:
             self.changed = True
         return new
 
     def generic_visit(self, node):
         ast_type = gast.AST
-        for field in node._fields:
+        for field in child_fields(node.__class__):
             v = getattr(node, field, None)
             if isinstance(v, ast_type):
                 if type(v) not in LEAVES:

@@ -18,10 +18,7 @@ def walk(node):
     fields_of = _CHILD_FIELDS
     while todo:
         n = pop()
-        fields = fields_of.get(n.__class__)
-        if fields is None:
-            fields = fields_of[n.__class__] = tuple(
-                f for f in n._fields if f not in _LEAF_FIELDS)
+        fields = fields_of.get(n.__class__) or child_fields(n.__class__)
         for field in fields:
             v = getattr(n, field, None)
             if isinstance(v, ast_type):
@@ -34,6 +31,14 @@ def walk(node):
 _LEAF_FIELDS = {"id", "attr", "kind", "type_comment", "arg", "level", "module", "simple",
                 "is_async", "conversion"}  # (fields that never hold a node)
 _CHILD_FIELDS = {}  # node class -> its fields but those
+
+
+def child_fields(cls):
+    """The fields of node class ``cls`` that may hold a node (not its strings)."""
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+    return fields
 _BLOCK_FIELDS = {}  # node class -> its fields that may hold statements
 
 
