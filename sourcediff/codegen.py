@@ -15,6 +15,7 @@ import threading
 import warnings
 
 import gast
+from gast.ast3 import GAstToAst3
 
 
 @contextlib.contextmanager
@@ -39,16 +40,63 @@ _registered = {}
 
 def to_source(fdef):
     """Python source of a gast FunctionDef, with comment markers as ``#`` lines."""
-    tree = gast.gast_to_ast(gast.Module(body=[fdef], type_ignores=[]))  # (a new tree)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
-                and node.value.kind == "comment":
-            node.value = ast.Constant(value=_COMMENT + node.value.value, kind=None)
+    tree = _ToAst().visit(gast.Module(body=[fdef], type_ignores=[]))  # (a new tree)
     with _quiet_astor():
         src = astor.to_source(tree)
     src = re.sub(r"^(\s*)(\"\"\"|'|\")" + _COMMENT + r"(.*?)\2\s*$",
                  lambda m: f"{m.group(1)}# {_unescape(m.group(3))}", src, flags=re.M)
     return src
+
+
+class _ToAst(GAstToAst3):
+    """``gast.gast_to_ast`` (its per-version conversions kept), with comment markers
+    spelled for printing, and without the per-node overhead of ``ast.NodeTransformer``:
+    the visitor and the fields to copy are looked up once per node class."""
+
+    _methods = {}  # gast class -> the function converting it
+    _targets = {}  # gast class -> (ast class, fields, attributes)
+
+    def visit(self, node):
+        method = self._methods.get(node.__class__)
+        if method is None:
+            method = getattr(type(self), "visit_" + node.__class__.__name__, None) \
+                or type(self).generic_visit
+            self._methods[node.__class__] = method
+        return method(self, node)
+
+    def _visit(self, node):
+        if isinstance(node, ast.AST):
+            return self.visit(node)
+        if isinstance(node, list):
+            return [self._visit(n) for n in node]
+        return node
+
+    def generic_visit(self, node):
+        target = self._targets.get(node.__class__)
+        if target is None:
+            cls = getattr(ast, node.__class__.__name__, None)
+            target = self._targets[node.__class__] = (cls, node._fields, node._attributes)
+        cls, fields, attributes = target
+        if cls is None:  # (a node that is not part of the AST)
+            return None
+        missing = _MISSING
+        new = cls(**{f: self._visit(v) for f in fields
+                     if (v := getattr(node, f, missing)) is not missing})
+        for a in attributes:
+            v = getattr(node, a, missing)
+            if v is not missing:
+                setattr(new, a, v)
+        return new
+
+    def visit_Expr(self, node):
+        v = node.value
+        if type(v) is gast.Constant and v.kind == "comment":
+            new = ast.Expr(value=ast.Constant(value=_COMMENT + v.value, kind=None))
+            return ast.copy_location(new, node)
+        return self.generic_visit(node)
+
+
+_MISSING = object()
 
 
 def _unescape(text):

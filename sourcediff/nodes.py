@@ -1,4 +1,5 @@
-"""All knowledge of gast node fields lives here: small factories and queries.
+"""All knowledge of gast node fields lives here (and in :mod:`walks`, the walks over
+trees, re-exported): small factories and queries.
 
 Passes build nodes only through these helpers (or by parsing template source),
 never by filling gast constructors by hand, so a gast upgrade touches one file.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import ast
 import copy
 import threading
-from collections import deque
 
 import gast
+
+from .walks import (NAME_FIELDS, blocks, child_fields, name_fields, names_in,  # noqa: F401
+                    owned_blocks, walk)
 
 
 def name(id_, store=False):
@@ -166,53 +169,23 @@ def parse_ast(src, mode="exec"):
 
 
 def parse_expr(src):
-    return parse(src, mode="eval").body
+    """The expression ``src`` as a fresh tree (a copy of the one parsed the first time:
+    the compiler spells the same few callees, ``np.sum``, ``_stack.pop``, again and
+    again)."""
+    tree = _EXPRS.get(src)
+    if tree is None:
+        tree = parse(src, mode="eval").body
+        if len(_EXPRS) < _EXPRS_MAX:
+            _EXPRS[src] = tree
+    return clone(tree)
+
+
+_EXPRS = {}  # source -> its parsed expression, never handed out (copies are)
+_EXPRS_MAX = 4096
 
 
 def parse_stmts(src):
     return parse(src).body
-
-
-def walk(node):
-    """``ast.walk`` (same breadth-first order), without its per-node generator overhead."""
-    todo = deque([node])
-    pop, push, extend = todo.popleft, todo.append, todo.extend
-    ast_type, list_type = gast.AST, list
-    while todo:
-        n = pop()
-        for field in n._fields:
-            v = getattr(n, field, None)
-            if isinstance(v, ast_type):
-                push(v)
-            elif type(v) is list_type:
-                extend([x for x in v if isinstance(x, ast_type)])
-        yield n
-
-
-def blocks(root):
-    """Every statement list (``body``, ``orelse``) under ``root``, in the order ``walk``
-    meets them, visiting statements only (never the expressions inside them)."""
-    for _node, _field, block in owned_blocks(root):
-        yield block
-
-
-def owned_blocks(root):
-    """``(node, field, block)`` for every statement list ``block`` under ``root``."""
-    todo = deque([root])
-    pop, push = todo.popleft, todo.append
-    stmt_types = (gast.stmt, gast.excepthandler)
-    while todo:
-        n = pop()
-        for field in n._fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                for x in v:
-                    if isinstance(x, stmt_types):
-                        push(x)
-        for field in ("body", "orelse"):
-            block = getattr(n, field, None)
-            if type(block) is list and block and isinstance(block[0], gast.stmt):
-                yield n, field, block
 
 
 def clone(node, memo=None):
@@ -252,32 +225,6 @@ def factors(node):
     if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
         return factors(node.left) + factors(node.right)
     return [node]
-
-
-def names_in(node, ctx=None):
-    """Ids of Name nodes in ``node`` (optionally only Load or Store ones), in source
-    order. (Called for nearly every statement by every optimiser pass: hence the
-    hand-written walk.)"""
-    out = []
-    todo = [node]
-    pop, push = todo.pop, todo.append
-    ast_type, name_type = gast.AST, gast.Name
-    while todo:
-        n = pop()
-        if type(n) is name_type:
-            if ctx is None or isinstance(n.ctx, ctx):
-                out.append(n.id)
-            if n.annotation is None:
-                continue
-        for field in reversed(n._fields):
-            v = getattr(n, field, None)
-            if isinstance(v, ast_type):
-                push(v)
-            elif type(v) is list:
-                for x in reversed(v):
-                    if isinstance(x, ast_type):
-                        push(x)
-    return out
 
 
 def is_atom(node):
@@ -351,17 +298,23 @@ class Transformer:
     or its replacement (never None or a list); names and constants are not visited."""
 
     changed = False
+    _methods = {}  # (Transformer class, node class) -> its visit_X function, or None
 
     def visit(self, node):
-        method = getattr(self, "visit_" + node.__class__.__name__, None)
-        new = self.generic_visit(node) if method is None else method(node)
+        key = (self.__class__, node.__class__)
+        try:
+            method = self._methods[key]
+        except KeyError:
+            method = self._methods[key] = getattr(
+                self.__class__, "visit_" + node.__class__.__name__, None)
+        new = self.generic_visit(node) if method is None else method(self, node)
         if new is not node:
             self.changed = True
         return new
 
     def generic_visit(self, node):
         ast_type = gast.AST
-        for field in node._fields:
+        for field in child_fields(node.__class__):
             v = getattr(node, field, None)
             if isinstance(v, ast_type):
                 if type(v) not in LEAVES:

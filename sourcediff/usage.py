@@ -48,6 +48,7 @@ class Info:
         todo = [(fdef, 0)]
         pop, push = todo.pop, todo.append
         ast_type, name_type, loops = gast.AST, gast.Name, (gast.For, gast.While)
+        fields_of = N.NAME_FIELDS
         while todo:
             node, depth = pop()
             if type(node) is name_type:
@@ -74,7 +75,7 @@ class Info:
                     mutated.add(node.args[0].id)
             elif kind in loops:
                 depth += 1
-            for field in node._fields:
+            for field in fields_of.get(kind) or N.name_fields(kind):
                 v = getattr(node, field, None)
                 if isinstance(v, ast_type):
                     push((v, depth))

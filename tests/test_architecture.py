@@ -44,7 +44,7 @@ FUNCTION_IMPORTS = {
 # the layers, bottom first (docs/architecture.md): a module imports only modules of its own
 # layer or of the layers below
 LAYERS = [
-    ("leaves", "errors nodes names codegen _typing compiler_hook"),
+    ("leaves", "errors walks nodes names codegen _typing compiler_hook"),
     ("values", "duck structure signature freevars markers lift"),
     ("early passes", "resolve split lambda_site source_check"),
     ("helpers", "runtime runtime_broadcast runtime_linalg runtime_cot runtime_calls numeric "

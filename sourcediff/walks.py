@@ -1,0 +1,115 @@
+"""Walks over gast trees: every node (``walk``), the statement lists (``blocks``), the
+names (``names_in``). The compiler's passes call these for nearly every statement, every
+round: hence the hand-written loops, and the fields to look at kept per node class.
+(:mod:`nodes` re-exports them.)"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import gast
+
+
+def walk(node):
+    """``ast.walk`` (same breadth-first order), without its per-node generator overhead."""
+    todo = deque([node])
+    pop, push, extend = todo.popleft, todo.append, todo.extend
+    ast_type, list_type = gast.AST, list
+    fields_of = _CHILD_FIELDS
+    while todo:
+        n = pop()
+        fields = fields_of.get(n.__class__) or child_fields(n.__class__)
+        for field in fields:
+            v = getattr(n, field, None)
+            if isinstance(v, ast_type):
+                push(v)
+            elif type(v) is list_type:
+                extend([x for x in v if isinstance(x, ast_type)])
+        yield n
+
+
+_LEAF_FIELDS = {"id", "attr", "kind", "type_comment", "arg", "level", "module", "simple",
+                "is_async", "conversion"}  # (fields that never hold a node)
+_CHILD_FIELDS = {}  # node class -> its fields but those
+
+
+def child_fields(cls):
+    """The fields of node class ``cls`` that may hold a node (not its strings)."""
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+    return fields
+_BLOCK_FIELDS = {}  # node class -> its fields that may hold statements
+
+
+def blocks(root):
+    """Every statement list (``body``, ``orelse``) under ``root``, in the order ``walk``
+    meets them, visiting statements only (never the expressions inside them)."""
+    for _node, _field, block in owned_blocks(root):
+        yield block
+
+
+def owned_blocks(root):
+    """``(node, field, block)`` for every statement list ``block`` under ``root``."""
+    todo = deque([root])
+    pop, push = todo.popleft, todo.append
+    stmt_types = (gast.stmt, gast.excepthandler)
+    fields_of = _BLOCK_FIELDS
+    while todo:
+        n = pop()
+        fields = fields_of.get(n.__class__)
+        if fields is None:
+            fields = fields_of[n.__class__] = tuple(
+                f for f in n._fields if f in ("body", "orelse", "finalbody", "handlers"))
+        for field in fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                for x in v:
+                    if isinstance(x, stmt_types):
+                        push(x)
+        for field in ("body", "orelse"):
+            block = getattr(n, field, None)
+            if type(block) is list and block and isinstance(block[0], gast.stmt):
+                yield n, field, block
+
+
+def names_in(node, ctx=None):
+    """Ids of Name nodes in ``node`` (optionally only Load or Store ones), in source
+    order. (Called for nearly every statement by every optimiser pass: hence the
+    hand-written walk.)"""
+    out = []
+    todo = [node]
+    pop, push = todo.pop, todo.append
+    ast_type, name_type = gast.AST, gast.Name
+    fields_of = NAME_FIELDS
+    while todo:
+        n = pop()
+        if type(n) is name_type:
+            if ctx is None or isinstance(n.ctx, ctx):
+                out.append(n.id)
+            if n.annotation is None:
+                continue
+        fields = fields_of.get(n.__class__) or name_fields(n.__class__)
+        for field in fields:
+            v = getattr(n, field, None)
+            if isinstance(v, ast_type):
+                push(v)
+            elif type(v) is list:
+                for x in reversed(v):
+                    if isinstance(x, ast_type):
+                        push(x)
+    return out
+
+
+NAME_FIELDS = {}  # node class -> its fields that may hold a Name, last first
+_NO_NAME_FIELDS = {"ctx", "op", "ops", "id", "attr", "kind", "type_comment", "arg"}
+
+
+def name_fields(cls):
+    """The fields of node class ``cls`` that may hold a Name (or a node holding one),
+    last first: not contexts, operators, nor strings."""
+    fields = NAME_FIELDS.get(cls)
+    if fields is None:
+        fields = NAME_FIELDS[cls] = tuple(
+            f for f in reversed(cls._fields) if f not in _NO_NAME_FIELDS)
+    return fields
