@@ -111,3 +111,68 @@ def test_jacobian_of_a_function_returning_a_tuple():
     for k in range(2):
         np.testing.assert_allclose(J_scaled[k], fd(lambda x, k=k: _pair(x)[1][k], (X,), 0),
                                    rtol=1e-6)
+
+
+# --- f(*args) with args a tuple or list display ------------------------------------------
+
+def _helper(a, b, c=1.0):
+    return np.sum(a * np.sin(b)) * c
+
+
+def _star_tuple(x):
+    args = (x, 2 * x)
+    return _helper(*args)
+
+
+def _star_list_and_more(x, y):
+    args = [x, y]
+    last = (x,)
+    return _helper(*args, 3.0) + _helper(y, *last)
+
+
+def test_a_starred_tuple_display_is_expanded():
+    got = sd.grad(_star_tuple)(X)
+    np.testing.assert_allclose(got, fd(_star_tuple, (X,), 0), rtol=1e-6)
+    np.testing.assert_allclose(got, np.sin(2 * X) + 2 * X * np.cos(2 * X), rtol=1e-12)
+    # order 2: d2/dx2 of x sin 2x = 4 cos 2x - 4 x sin 2x (elementwise)
+    hand = np.diag(4 * np.cos(2 * X) - 4 * X * np.sin(2 * X))
+    np.testing.assert_allclose(sd.hessian(_star_tuple)(X), hand, rtol=1e-10, atol=1e-12)
+    for k in range(2):
+        np.testing.assert_allclose(
+            sd.hessian(_star_tuple)(X)[k],
+            fd(lambda x, k=k: sd.grad(_star_tuple)(x)[k], (X,), 0), rtol=1e-6)
+    assert "_helper(*args)" in sd.source(sd.grad(_star_tuple))  # the comment keeps the line
+
+
+def test_a_starred_list_display_among_other_arguments():
+    Y = np.array([1.0, 2.0])
+    dx, dy = sd.grad(_star_list_and_more, wrt=(0, 1))(X, Y)
+    np.testing.assert_allclose(dx, fd(_star_list_and_more, (X, Y), 0), rtol=1e-6)
+    np.testing.assert_allclose(dy, fd(_star_list_and_more, (X, Y), 1), rtol=1e-6)
+    # 3 sum(x sin y) + sum(y sin x)
+    np.testing.assert_allclose(dx, 3 * np.sin(Y) + Y * np.cos(X), rtol=1e-12)
+    np.testing.assert_allclose(dy, 3 * X * np.cos(Y) + np.sin(X), rtol=1e-12)
+
+
+def _star_changed(x):
+    args = [x, x]
+    args.append(2.0)
+    return _helper(*args)
+
+
+def _star_assigned_twice(x):
+    args = (x, x)
+    if np.sum(x) > 0:
+        args = (x, 2 * x)
+    return _helper(*args)
+
+
+def _star_slice(x):
+    args = (x, x)
+    return _helper(*args[:2])
+
+
+@pytest.mark.parametrize("f", [_star_changed, _star_assigned_twice, _star_slice])
+def test_a_starred_call_of_unknown_length_is_still_refused(f):
+    with pytest.raises(sd.UnsupportedSyntaxError, match=r"a \*args call"):
+        sd.grad(f)(X)
