@@ -42,16 +42,17 @@ def vjp(fn: Callable[..., T], *primals: Any) -> tuple[T, Callable[[T], tuple[Any
     out : object
         ``fn(*primals)``.
     pullback : callable
-        ``pullback(cotangent) -> tuple``; ``cotangent`` has the shape of
-        ``out``, and the tuple holds one cotangent per primal, each shaped like
-        its primal. It may be called again (later calls rerun the forward
-        pass).
+        ``pullback(cotangent) -> tuple``; ``cotangent`` has the structure and
+        shapes of ``out`` (for a tuple, list or dict of arrays, one of those;
+        None for a part that gets no cotangent), and the tuple holds one
+        cotangent per primal, each shaped like its primal. It may be called
+        again (later calls rerun the forward pass).
 
     Raises
     ------
     SourceDiffError
         As :func:`grad`; :class:`ArgumentError` for a cotangent of the wrong
-        shape.
+        structure or shape.
 
     See Also
     --------
