@@ -68,6 +68,7 @@ def front(fn, has_aux=False):
     ns = resolve.namespace(fn, parsed.tree)
     resolve.rename_reserved(parsed.tree, ns, runtime.HELPERS)
     ns[optimize.USER_NAMES] = frozenset(N.names_in(parsed.tree))  # (kept: _h, y_bar)
+    normalize.expand_starred_calls(parsed.tree)  # f(*args), args a tuple display
     fence.check(parsed)
     ns[activity.CLOSURE_READS] = closure_reads(parsed)
     aux = split_aux(parsed) if has_aux else None

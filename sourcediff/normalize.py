@@ -328,3 +328,45 @@ def _list_names(tree):
                 if isinstance(name, gast.Name):
                     kinds[name.id] = kinds.get(name.id, True) and literal
     return {name for name, literal in kinds.items() if literal}
+
+
+def expand_starred_calls(tree):
+    """``f(*args)`` where ``args`` is a tuple or list display assigned once (and never
+    changed) becomes ``f(args[0], args[1], ...)``: its length is known here. Other
+    ``*args`` calls stay, for the fence to refuse."""
+    displays = _fixed_displays(tree)
+    for node in N.walk(tree):
+        if isinstance(node, gast.Call) and any(
+                isinstance(a, gast.Starred) and isinstance(a.value, gast.Name)
+                and a.value.id in displays for a in node.args):
+            args = []
+            for a in node.args:
+                n = displays.get(a.value.id) if isinstance(a, gast.Starred) and isinstance(
+                    a.value, gast.Name) else None
+                if n is None:
+                    args.append(a)
+                    continue
+                for i in range(n):
+                    item = gast.Subscript(value=N.name(a.value.id), slice=N.const(i),
+                                          ctx=gast.Load())
+                    N.set_location([item], getattr(a, "lineno", None) or node.lineno)
+                    args.append(item)
+            node.args = args
+
+
+def _fixed_displays(tree):
+    """Names (not parameters anywhere in ``tree``) stored once, by ``name = (a, b, ...)``
+    or ``[a, b, ...]`` without a starred item, and never changed in place: their length."""
+    stores, lengths, changed = {}, {}, set()
+    for node in N.walk(tree):
+        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1  # (a parameter counts too)
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], gast.Name) and isinstance(node.value, (gast.Tuple, gast.List)) \
+                and not any(isinstance(e, gast.Starred) for e in node.value.elts):
+            lengths[node.targets[0].id] = len(node.value.elts)
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(
+                node.value, gast.Name):
+            if not isinstance(node.ctx, gast.Load) or isinstance(node, gast.Attribute):
+                changed.add(node.value.id)  # args[0] = ..., args.append(...)
+    return {k: n for k, n in lengths.items() if stores.get(k) == 1 and k not in changed}

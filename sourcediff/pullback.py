@@ -8,11 +8,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import runtime, signature, split
+from . import runtime, signature, split, structure
 from ._typing import T
 from .compiled import adjoint_of, flat_primals
 from .compiler_hook import compiler
-from .errors import ArgumentError, SourceUnavailableError
+from .errors import SourceUnavailableError
 from .custom import Primitive
 from .shapes import spec_of
 from .adjoints import _PrimitiveAdjoint
@@ -42,16 +42,17 @@ def vjp(fn: Callable[..., T], *primals: Any) -> tuple[T, Callable[[T], tuple[Any
     out : object
         ``fn(*primals)``.
     pullback : callable
-        ``pullback(cotangent) -> tuple``; ``cotangent`` has the shape of
-        ``out``, and the tuple holds one cotangent per primal, each shaped like
-        its primal. It may be called again (later calls rerun the forward
-        pass).
+        ``pullback(cotangent) -> tuple``; ``cotangent`` has the structure and
+        shapes of ``out`` (for a tuple, list or dict of arrays, one of those;
+        None for a part that gets no cotangent), and the tuple holds one
+        cotangent per primal, each shaped like its primal. It may be called
+        again (later calls rerun the forward pass).
 
     Raises
     ------
     SourceDiffError
         As :func:`grad`; :class:`ArgumentError` for a cotangent of the wrong
-        shape.
+        structure or shape.
 
     See Also
     --------
@@ -97,11 +98,7 @@ def vjp(fn: Callable[..., T], *primals: Any) -> tuple[T, Callable[[T], tuple[Any
     taken = []
 
     def pullback(cotangent):
-        if np.shape(cotangent) != np.shape(out):
-            raise ArgumentError(
-                f"the cotangent has shape {np.shape(cotangent)} but the output of "
-                f"'{fn.__name__}' has shape {np.shape(out)}", function=fn.__name__,
-                hint="pass a cotangent shaped like the output, e.g. np.ones_like(out)")
+        structure.cotangent_leaves(out, cotangent, fn.__name__)  # raises if they differ
         if first is not None and not taken:
             taken.append(True)  # a split pullback replays its forward pass's saves once
             grads = first(cotangent)

@@ -163,6 +163,65 @@ def flatten(value):
     return flat, rebuild
 
 
+def cotangent_leaves(out, ct, function=None, path=""):
+    """The leaves of ``ct``, a cotangent for the output ``out``: one per leaf of ``out``,
+    None under a None (no cotangent there). A tuple and a list stand for each other, and
+    a container kind's cotangent may be the list of its children's. Raises
+    :class:`ArgumentError` (for ``function``, a name) naming the first place where the
+    two differ."""
+    if ct is None:
+        return [None for _ in leaves(out)]
+    parts = _parts(out)
+    if parts is None:
+        if _parts(ct) is not None:
+            raise ArgumentError(f"the cotangent{path} is a {type(ct).__name__} but the "
+                                f"output{path} is {_what(out)}", function=function)
+        want, got = np.shape(out), np.shape(ct)
+        if want != got:
+            raise ArgumentError(f"the cotangent{path} has shape {got} but the output{path} "
+                                f"has shape {want}", function=function,
+                                hint="pass a cotangent shaped exactly like the output, "
+                                     "e.g. np.ones_like(out); None for no cotangent")
+        return [ct]
+    given = _parts(ct)
+    if isinstance(out, dict):
+        same = isinstance(ct, dict) and set(ct) == set(out)
+        given = [(k, ct[k]) for k in out] if same else None
+    elif given is not None and [k for k, _ in given] != [k for k, _ in parts]:
+        same_length = isinstance(ct, (list, tuple)) and len(ct) == len(parts)
+        given = list(zip([k for k, _ in parts], ct)) if same_length else None
+    if given is None:
+        raise ArgumentError(
+            f"the cotangent{path} is {_what(ct)} but the output{path} is {_what(out)}",
+            function=function, hint="pass a cotangent with the output's structure (None for a part that "
+                 "gets no cotangent)")
+    found = []
+    for (key, part), (_, c) in zip(parts, given):
+        found += cotangent_leaves(part, c, function, f"{path}[{key!r}]")
+    return found
+
+
+def _parts(value):
+    """(key, child) pairs of a container, in a fixed order; None for a leaf."""
+    if isinstance(value, dict):
+        return list(value.items())
+    kind = kind_of(value)
+    if kind is not None:
+        return list(zip(kind.names(value), kind.flatten(value)))
+    if isinstance(value, (list, tuple)):
+        return list(enumerate(value))
+    return None
+
+
+def _what(value):
+    """A short description of a value's structure, for error messages."""
+    if isinstance(value, dict):
+        return f"a dict with keys {list(value)}"
+    if isinstance(value, (list, tuple)) or kind_of(value) is not None:
+        return f"a {type(value).__name__} of {len(_parts(value))} part(s)"
+    return f"an array of shape {np.shape(value)}"
+
+
 # --- container kinds ------------------------------------------------------------------
 # Besides dict, list and tuple, a value may be a *container kind*: a dataclass instance,
 # a NamedTuple (both recognised by themselves) or a type given to register_container. A

@@ -169,8 +169,8 @@ def uses_loop_else(x):
 
 
 def uses_starred_call(x):
-    args = (x,)
-    return np.sin(*args)  # <-
+    args = (x, x)  # (a display's own *args is expanded: tests/test_everyday_python.py)
+    return np.sin(*args[:1])  # <-
 
 
 def uses_kwargs_call(x):

@@ -118,8 +118,8 @@ def vjp(f, *primals):
 
     def pullback(cotangent):
         seeds = {}
-        for leaf, ct in zip(out_leaves, _match_cotangent(f, out_leaves, cotangent)):
-            if _on_trace(leaf, level):
+        for leaf, ct in zip(out_leaves, structure.cotangent_leaves(raw_out, cotangent, _name(f))):
+            if ct is not None and _on_trace(leaf, level):
                 seeds[leaf.node] = sweep.add(seeds.get(leaf.node), ct)
         sources = sweep.backward(seeds)
         return tuple(_gradient(traced, sources) for traced in inputs)
@@ -239,21 +239,6 @@ def _ones_like(value):
         return 1.0
     dtype = np.result_type(plain)
     return np.ones(np.shape(plain), dtype if np.issubdtype(dtype, np.floating) else float)
-
-
-def _match_cotangent(f, out_leaves, cotangent):
-    """The cotangent's leaves, checked against the output's structure and shapes."""
-    ct_leaves, _ = structure.flatten(cotangent)
-    if len(ct_leaves) != len(out_leaves):
-        raise ArgumentError(f"the cotangent has {len(ct_leaves)} part(s) but the output has "
-                            f"{len(out_leaves)}", function=_name(f))
-    for out, ct in zip(out_leaves, ct_leaves):
-        want, got = np.shape(unwrap_all(out)), np.shape(unwrap_all(ct))
-        if want != got:
-            raise ArgumentError(f"the cotangent has shape {got} but the output has shape {want}",
-                                function=_name(f),
-                                hint="pass a cotangent shaped exactly like f's output")
-    return ct_leaves
 
 
 def _name(f):

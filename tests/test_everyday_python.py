@@ -1,0 +1,178 @@
+"""Everyday Python that autograd's own tests and examples use (issues #18, #22).
+
+Each case is checked against central finite differences of the scalar
+``<cotangent, f(x)>`` and against a value worked out by hand, through the
+compiler and, where it applies, the runtime tape.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import sourcediff as sd
+from conftest import fd
+
+ENGINES = {"compiler": sd.vjp, "tape": sd.tape.vjp}
+
+
+def _pair(x):
+    return np.sin(x), x[0] * x
+
+
+def _ragged(x):
+    return np.sin(x), np.sum(x * x)
+
+
+def _as_list(x):
+    return [np.sin(x), x[0] * x]
+
+
+def _as_dict(x):
+    return {"s": np.sin(x), "total": np.sum(x)}
+
+
+def _nested(x):
+    return np.sin(x), [x * x, {"c": np.sum(x)}]
+
+
+X = np.array([0.3, 0.7])
+ONES = np.ones(2)
+
+
+def _contract(out, ct):
+    """<ct, out> over every leaf (None: no contribution)."""
+    if ct is None:
+        return 0.0
+    if isinstance(out, dict):
+        return sum(_contract(out[k], ct[k]) for k in out)
+    if isinstance(out, (tuple, list)):
+        return sum(_contract(o, c) for o, c in zip(out, ct))
+    return float(np.sum(np.asarray(out) * ct))
+
+
+# (function, cotangent, hand-computed gradient at X)
+TUPLE_CASES = {
+    "tuple": (_pair, (ONES, 2 * ONES),
+              np.cos(X) + 2 * (X[0] + np.array([np.sum(X), 0.0]))),
+    "ragged": (_ragged, (ONES, 3.0), np.cos(X) + 6 * X),
+    "list": (_as_list, [ONES, ONES], np.cos(X) + X[0] + np.array([np.sum(X), 0.0])),
+    "dict": (_as_dict, {"total": 2.0, "s": ONES}, np.cos(X) + 2),
+    "none entry": (_pair, (None, ONES), X[0] + np.array([np.sum(X), 0.0])),
+    "nested": (_nested, (ONES, [None, {"c": 2.0}]), np.cos(X) + 2),
+    "tuple for a list": (_as_list, (ONES, None), np.cos(X)),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("case", TUPLE_CASES)
+def test_vjp_of_a_function_returning_a_container(engine, case):
+    f, ct, hand = TUPLE_CASES[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the compiler takes these itself: no tape fallback
+        out, pullback = ENGINES[engine](f, X)
+    expected = f(X)
+    assert type(out) is type(expected)
+    numeric = fd(lambda x: _contract(f(x), ct), (X,), 0)
+    for _ in range(2):  # a second call reruns the forward pass (compiler)
+        (got,) = pullback(ct)
+        np.testing.assert_allclose(got, numeric, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(got, hand, rtol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("ct, message", [
+    ((ONES,), "the cotangent is a tuple of 1 part(s) but the output is a tuple of 2"),
+    ((ONES, np.ones(3)), "the cotangent[1] has shape (3,) but the output[1] has shape (2,)"),
+    (ONES, "the cotangent is an array of shape (2,) but the output is a tuple of 2"),
+    (({"a": ONES}, ONES), "the cotangent[0] is a dict but the output[0] is an array"),
+])
+def test_a_cotangent_of_the_wrong_structure_is_refused(engine, ct, message):
+    out, pullback = ENGINES[engine](_pair, X)
+    with pytest.raises(sd.ArgumentError) as info:
+        pullback(ct)
+    assert message in str(info.value)
+    assert "_pair" in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_dict_cotangent_needs_the_outputs_keys(engine):
+    out, pullback = ENGINES[engine](_as_dict, X)
+    with pytest.raises(sd.ArgumentError, match=r"keys \['s'\] but the output is a dict with "
+                                               r"keys \['s', 'total'\]"):
+        pullback({"s": ONES})
+
+
+def test_jacobian_of_a_function_returning_a_tuple():
+    J_sin, J_scaled = sd.jacobian(_pair)(X)
+    np.testing.assert_allclose(J_sin, np.diag(np.cos(X)), rtol=1e-12)
+    # d(x0 * x)/dx = x0 * I + x e0^T
+    np.testing.assert_allclose(J_scaled, [[2 * X[0], 0.0], [X[1], X[0]]], rtol=1e-12)
+    for k in range(2):
+        np.testing.assert_allclose(J_scaled[k], fd(lambda x, k=k: _pair(x)[1][k], (X,), 0),
+                                   rtol=1e-6)
+
+
+# --- f(*args) with args a tuple or list display ------------------------------------------
+
+def _helper(a, b, c=1.0):
+    return np.sum(a * np.sin(b)) * c
+
+
+def _star_tuple(x):
+    args = (x, 2 * x)
+    return _helper(*args)
+
+
+def _star_list_and_more(x, y):
+    args = [x, y]
+    last = (x,)
+    return _helper(*args, 3.0) + _helper(y, *last)
+
+
+def test_a_starred_tuple_display_is_expanded():
+    got = sd.grad(_star_tuple)(X)
+    np.testing.assert_allclose(got, fd(_star_tuple, (X,), 0), rtol=1e-6)
+    np.testing.assert_allclose(got, np.sin(2 * X) + 2 * X * np.cos(2 * X), rtol=1e-12)
+    # order 2: d2/dx2 of x sin 2x = 4 cos 2x - 4 x sin 2x (elementwise)
+    hand = np.diag(4 * np.cos(2 * X) - 4 * X * np.sin(2 * X))
+    np.testing.assert_allclose(sd.hessian(_star_tuple)(X), hand, rtol=1e-10, atol=1e-12)
+    for k in range(2):
+        np.testing.assert_allclose(
+            sd.hessian(_star_tuple)(X)[k],
+            fd(lambda x, k=k: sd.grad(_star_tuple)(x)[k], (X,), 0), rtol=1e-6)
+    assert "_helper(*args)" in sd.source(sd.grad(_star_tuple))  # the comment keeps the line
+
+
+def test_a_starred_list_display_among_other_arguments():
+    Y = np.array([1.0, 2.0])
+    dx, dy = sd.grad(_star_list_and_more, wrt=(0, 1))(X, Y)
+    np.testing.assert_allclose(dx, fd(_star_list_and_more, (X, Y), 0), rtol=1e-6)
+    np.testing.assert_allclose(dy, fd(_star_list_and_more, (X, Y), 1), rtol=1e-6)
+    # 3 sum(x sin y) + sum(y sin x)
+    np.testing.assert_allclose(dx, 3 * np.sin(Y) + Y * np.cos(X), rtol=1e-12)
+    np.testing.assert_allclose(dy, 3 * X * np.cos(Y) + np.sin(X), rtol=1e-12)
+
+
+def _star_changed(x):
+    args = [x, x]
+    args.append(2.0)
+    return _helper(*args)
+
+
+def _star_assigned_twice(x):
+    args = (x, x)
+    if np.sum(x) > 0:
+        args = (x, 2 * x)
+    return _helper(*args)
+
+
+def _star_slice(x):
+    args = (x, x)
+    return _helper(*args[:2])
+
+
+@pytest.mark.parametrize("f", [_star_changed, _star_assigned_twice, _star_slice])
+def test_a_starred_call_of_unknown_length_is_still_refused(f):
+    with pytest.raises(sd.UnsupportedSyntaxError, match=r"a \*args call"):
+        sd.grad(f)(X)
