@@ -276,6 +276,7 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     if specialize is not None:
         release(fdef, lambda: shapes.analyse(fdef, ns, specialize, params),
                 set(keep) | set(outside))
+    saves.batch_loop_saves(fdef)
     return fdef
 
 

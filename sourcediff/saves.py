@@ -293,3 +293,94 @@ def _remove(tree, drop):
 
 def _loc(node, src):
     return N.set_location([node], getattr(src, "lineno", 0))[0]
+
+
+def batch_loop_saves(fdef):
+    """Last: a loop whose body pushes several values at its top level (and nowhere
+    deeper) pushes them as one tuple at the top of each iteration instead, and the
+    matching reverse loop pops that tuple once, at its top, into ``v_prev`` names that
+    its restores read (``v = v_prev``). A value pushed is one no earlier statement of the
+    iteration assigns, so the top of the iteration holds the value pushed today."""
+    body = fdef.body
+    start = N.reverse_start(body)
+    forward = _loops_by_iterable(body[:start], reverse=False)
+    backward = _loops_by_iterable(body[start:], reverse=True)
+    taken = set(N.names_in(fdef))
+    for it, fwd in forward.items():
+        rev = backward.get(it)
+        if rev is not None:
+            _batch(fwd, rev, taken)
+
+
+def _loops_by_iterable(stmts, reverse):
+    """``for t in X`` (``for t in reversed(X)`` if ``reverse``) by ``X``, for the names
+    ``X`` only one such loop iterates."""
+    found, seen = {}, set()
+    for s in stmts:
+        for node in N.walk(s):
+            if not isinstance(node, gast.For):
+                continue
+            it = node.iter
+            if reverse:
+                if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)
+                        and it.func.id == "reversed" and len(it.args) == 1):
+                    continue
+                it = it.args[0]
+            if isinstance(it, gast.Name):
+                found[it.id] = None if it.id in seen else node
+                seen.add(it.id)
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _stack_calls(node, attr):
+    return sum(1 for n in N.walk(node) if isinstance(n, gast.Call)
+               and isinstance(n.func, gast.Attribute) and n.func.attr == attr
+               and isinstance(n.func.value, gast.Name) and n.func.value.id == "_stack")
+
+
+def _pushed(s):
+    """``v`` for ``_stack.append(v)``, else None."""
+    if isinstance(s, gast.Expr) and _stack_calls(s, "append") == 1 \
+            and isinstance(s.value, gast.Call) and len(s.value.args) == 1 \
+            and isinstance(s.value.args[0], gast.Name) and s.value.func.attr == "append":
+        return s.value.args[0].id
+    return None
+
+
+def _popped(s):
+    """``v`` for ``v = _stack.pop()``, else None."""
+    if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+            and isinstance(s.targets[0], gast.Name) and N.is_pop(s.value, "_stack"):
+        return s.targets[0].id
+    return None
+
+
+def _batch(fwd, rev, taken):
+    pushes = [(k, _pushed(s)) for k, s in enumerate(fwd.body) if _pushed(s)]
+    pops = [(k, _popped(s)) for k, s in enumerate(rev.body) if _popped(s)]
+    names = [v for _, v in pushes]
+    if len(pushes) < 2 or names[::-1] != [v for _, v in pops] \
+            or _stack_calls(fwd, "append") != len(pushes) \
+            or _stack_calls(rev, "pop") != len(pops) or fwd.orelse or rev.orelse:
+        return
+    for k, v in pushes:  # the value at the top of the iteration is the one pushed
+        if any(v in N.names_in(s, gast.Store) for s in fwd.body[:k]) \
+                or v in N.names_in(fwd.target, gast.Store):
+            return
+    prev = []
+    for v in names:
+        name, j = f"{v}_prev", 2
+        while name in taken:
+            name, j = f"{v}_prev{j}", j + 1
+        taken.add(name)
+        prev.append(name)
+    push = _loc(N.expr_stmt(N.call("_stack.append", [gast.Tuple(
+        elts=[N.name(v) for v in names], ctx=gast.Load())])), fwd.body[pushes[0][0]])
+    fwd.body = [push] + [s for s in fwd.body if not _pushed(s)]
+    unpack = _loc(N.assign(gast.Tuple(elts=[N.name(p, store=True) for p in prev],
+                                      ctx=gast.Store()), N.parse_expr("_stack.pop()")),
+                  rev.body[pops[0][0]])
+    restore = dict(zip(names, prev))
+    for k, v in pops:
+        rev.body[k] = _loc(N.assign(v, N.name(restore[v])), rev.body[k])
+    rev.body.insert(0, unpack)

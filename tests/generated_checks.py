@@ -21,5 +21,9 @@ def checked_source(f, args, wrt):
 
 
 def pushed(src):
-    """The names generated code saves on its stack."""
-    return set(re.findall(r"_stack\.append\((\w+)\)", src))
+    """The names generated code saves on its stack: one value, ``_stack.append(x)``, or
+    a loop iteration's values as one tuple, ``_stack.append((x, v))``."""
+    out = set(re.findall(r"_stack\.append\((\w+)\)", src))
+    for group in re.findall(r"_stack\.append\(\(([\w\s,]+)\)\)", src):
+        out.update(n.strip() for n in group.split(",") if n.strip())
+    return out
