@@ -21,7 +21,7 @@ from .compiled import (ForwardGrad, _is_method, _like, _signature_fn, adjoint_vi
                        flat_primals, jvp_adjoint, plain, selector, tangent_view)
 from .custom import Primitive
 from .numeric_complex import real_where_real
-from .rereverse import recorded_jacobian
+from .rereverse import gradient_cotangents, recorded_jacobian
 from .runtime import zeros_tangent
 from .errors import ArgumentError
 from .shapes import spec_of
@@ -336,13 +336,7 @@ def symmetric_gradient_vjp(made, primals):
     out = made(*primals)
 
     def pullback(cotangent):
-        vs = (cotangent,) if single else tuple(cotangent)
-        outs = (out,) if single else tuple(out)
-        if len(vs) != len(outs) or any(np.shape(c) != np.shape(o) for c, o in zip(vs, outs)):
-            raise ArgumentError(
-                "the cotangent does not match the gradient: pass one shaped like each "
-                "gradient (a tuple for a tuple wrt)", function=name,
-                hint="pass np.ones_like(g) for each gradient g")
+        vs = gradient_cotangents(cotangent, out, single, name)
         tangents = [np.zeros(np.shape(p)) if np.ndim(p) else 0.0 for p in primals]
         for i, v in zip(items, vs):
             tangents[i] = tangents[i] + v

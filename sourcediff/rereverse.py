@@ -45,16 +45,23 @@ def gradient_vjp(made, primals):
     single = made.single
 
     def pullback(cotangent):
-        vs = (cotangent,) if single else tuple(cotangent)
-        outs = (out,) if single else tuple(out)
-        if len(vs) != len(outs) or any(np.shape(c) != np.shape(o) for c, o in zip(vs, outs)):
-            raise ArgumentError(
-                "the cotangent does not match the gradient: pass one shaped like each "
-                "gradient (a tuple for a tuple wrt)", function=name,
-                hint="pass np.ones_like(g) for each gradient g")
+        vs = gradient_cotangents(cotangent, out, single, name)
         return pull(vs[0] if single else tuple(vs))
 
     return out, pullback
+
+
+def gradient_cotangents(cotangent, out, single, name):
+    """The cotangents of a gradient's outputs as a tuple, each shaped like its gradient;
+    a clear error otherwise."""
+    vs = (cotangent,) if single else tuple(cotangent)
+    outs = (out,) if single else tuple(out)
+    if len(vs) != len(outs) or any(np.shape(c) != np.shape(o) for c, o in zip(vs, outs)):
+        raise ArgumentError(
+            "the cotangent does not match the gradient: pass one shaped like each "
+            "gradient (a tuple for a tuple wrt)", function=name,
+            hint="pass np.ones_like(g) for each gradient g")
+    return vs
 
 
 def recorded_gradient(made, primals):
