@@ -19,8 +19,9 @@ pytest.importorskip("mypy")
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(tempfile.gettempdir()) / f"sourcediff-mypy-{sys.version_info[0]}{sys.version_info[1]}"
-PUBLIC_MODULES = ["__init__.py", "_typing.py", "api.py", "higher.py", "check.py", "custom.py",
-                  "markers.py", "errors.py", "structure.py"]
+PUBLIC_MODULES = ["__init__.py", "_typing.py", "transforms/api.py", "transforms/higher.py",
+                  "transforms/check.py", "prims/custom.py", "values/markers.py", "errors.py",
+                  "values/structure.py"]
 
 USER = '''
 import numpy as np
