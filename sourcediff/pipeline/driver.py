@@ -230,15 +230,13 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
             rev.append(N.assign(names.adjoint(out.id), N.name(seed_name)))
         else:
             rev.append(N.assign(names.adjoint(out.id), N.const(1.0)))
-        sweep.defined.add(out.id)
-        sweep.maybe.add(out.id)
-        sweep.real.add(out.id)
+        sweep.adj.written(out.id)
     rev += sweep.block(body)
 
     results = []
     for p in wrt_names:
         if sweep.has_adjoint(p):
-            if p not in sweep.defined:  # assigned on some paths only
+            if p not in sweep.adj.defined:  # assigned on some paths only
                 sweep.need_init(p)
             results.append(N.name(names.adjoint(p)))
         else:
