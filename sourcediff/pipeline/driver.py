@@ -352,14 +352,15 @@ def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=No
     from outside comes through the residuals, read by the forward part's prologue)."""
     env, closure_name, bwd = {}, None, None
     if live:
-        reads = freevars.data_reads(fdef, parsed.fn, ns)
+        renamed = ns.get(resolve.RENAMED, {})
+        reads = freevars.data_reads(fdef, parsed.fn, ns, renamed)
         # data from outside is never a value from compile time: read by the prologue, or
         # not read at all (then not kept alive by the compiled function either)
         loaded = set(N.names_in(fdef, gast.Load))
         ns = {k: v for k, v in ns.items()
               if k not in reads and (k in loaded or freevars.is_static(v))}
         via = {where: names.fresh(where) for where in set(reads.values())}
-        fdef.body[1:1] = freevars.prologue(reads, parsed.name, via)
+        fdef.body[1:1] = freevars.prologue(reads, parsed.name, via, renamed)
         env = freevars.environment(parsed.fn, reads, via)
         closure_name = via.get(freevars.CLOSURE)
     if residual is not None:
