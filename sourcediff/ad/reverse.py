@@ -28,6 +28,7 @@ from ..front.fence import check_discarded_call
 from ..front.resolve import static_value
 from .calls import (bind_nodes, is_bound_method, is_method_of_local, is_user_call,  # noqa: F401
                     is_user_function)
+from .adjoint_state import AdjointState
 from .reverse_calls import CallSweep
 from .reverse_index import IndexSweep, index_expr  # noqa: F401
 from .reverse_flow import FlowSweep, _contributed, _has_effect, _pop  # noqa: F401
@@ -42,12 +43,9 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         self.active = active
         self.names = names          # a NameGen
         self.multidef = multidef    # names assigned more than once / in loops
-        self.defined = set()        # adjoints definitely assigned here
-        self.maybe = set()          # adjoints assigned on some path
+        self.adj = AdjointState()   # what is known of each adjoint here (adjoint_state.py)
         self.init = {}              # adjoint name -> its starting zero
         self.scatter = set()        # adjoints updated in place (x[i] reads)
-        self.zeroed = set()         # adjoints just cut to zero (next write assigns)
-        self.real = set()           # adjoints surely past their scalar 0.0 placeholder
         self.containers = set()     # lists, tuples, dicts: adjoints add with add_cot
         self.varied = set(active)   # names that depend on wrt (a superset of active)
         self.loop_locals = set()    # temporaries assigned once, inside a loop
@@ -63,7 +61,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         return self.names.adjoint(v)
 
     def has_adjoint(self, v):
-        return v in self.defined or v in self.maybe
+        return self.adj.exists(v)
 
     def need_init(self, v):
         name = self.bar(v)  # the name now: a later straight-line cut may rename v's adjoint
@@ -71,20 +69,18 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         inits = self.loop_inits[-1] if v in self.loop_locals and self.loop_inits else self.init
         if name not in inits:
             inits[name] = self.zero(v)
-        self.real.discard(v)  # it may still hold that zero
-        self.defined.add(v)
-        self.maybe.add(v)
+        self.adj.started(v)  # (it may still hold that zero)
 
     def accumulate(self, v, contribution):
         """``v_bar += contribution`` (a plain assignment when it is the first)."""
         b = self.bar(v)
         if v in self.scatter:
             self.need_init(v)
-        if v in self.zeroed and v not in self.scatter:
-            self.zeroed.discard(v)
+        if v in self.adj.zeroed and v not in self.scatter:
+            self.adj.zeroed.discard(v)
             value = contribution
-        elif v in self.defined or v in self.maybe:
-            if v not in self.defined:
+        elif self.adj.exists(v):
+            if self.adj.only_maybe(v):
                 self.need_init(v)
             if v in self.lazy and v in self.scatter:  # scatter_into will write into it
                 value = N.call("add_owned", [N.name(b), contribution])
@@ -94,29 +90,24 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
                 value = N.binop(N.name(b), gast.Add(), contribution)
         else:
             value = contribution
-        self.defined.add(v)
-        self.maybe.add(v)
-        self.real.add(v)
+        self.adj.written(v)
         return [N.assign(b, value)]
 
     def cut(self, v):
         """The adjoint of an overwritten value starts again from zero."""
         if not self.has_adjoint(v):
             return []
-        self.real.discard(v)
+        self.adj.real.discard(v)
         if v in self.loop_locals and v not in self.scatter:
             # never read again in this iteration; the next one starts it afresh
-            self.defined.discard(v)
-            self.maybe.discard(v)
-            self.zeroed.discard(v)
+            self.adj.dropped(v)
             return []
         if self.depth == 0 and v not in self.scatter:
             # straight-line code: the older value's adjoint gets a fresh name
             self.names.new_version(v)
-            self.defined.discard(v)
-            self.maybe.discard(v)
+            self.adj.renamed(v)
             return []
-        self.zeroed.add(v)
+        self.adj.cut(v)
         return [N.assign(self.bar(v), self.zero(v))]
 
     def placeholder(self, v):
@@ -125,9 +116,9 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
 
     def make_real(self, v):
         """Before a rule reads ``v``'s adjoint: the placeholder becomes real zeros."""
-        if v in self.real or not self.placeholder(v):
+        if v in self.adj.real or not self.placeholder(v):
             return []
-        self.real.add(v)
+        self.adj.real.add(v)
         b = self.bar(v)
         return [N.assign(b, N.call("real_cot", [N.name(b), N.name(v)]))]
 
@@ -152,11 +143,11 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
             return self.expr_call(s) if isinstance(s.value, gast.Call) else []
         # only straight-line code may rely on a fresh zero: none holds across a compound
         # statement (a zero set in one branch, or in a loop that may not run)
-        self.zeroed.clear()
+        self.adj.zeroed.clear()
         handler = {gast.If: self.if_, gast.For: self.for_, gast.While: self.while_,
                    gast.With: self.with_}.get(type(s))
         out = handler(s) if handler is not None else []
-        self.zeroed.clear()
+        self.adj.zeroed.clear()
         return out
 
     def with_(self, s):
@@ -174,7 +165,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         if x in self.active and self.has_adjoint(x):
             pulled = N.anno(s, "pullbacks")  # a call run once (split.py)
             self.pullback = self.names.temp("pb") if pulled else None
-            if x in self.maybe and x not in self.defined:
+            if self.adj.only_maybe(x):
                 self.need_init(x)
             real = self.make_real(x)
             ops = operands(s.value, self.ns)
@@ -212,13 +203,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         still be None when the sweep reaches ``x = value``."""
         if x not in self.lazy and (x not in self.containers or self.none_safe(value)):
             return make()
-        start_d, start_m, start_r = set(self.defined), set(self.maybe), set(self.real)
-        self.depth += 1
-        body = make()
-        self.depth -= 1
-        self.defined = start_d
-        self.maybe |= start_m
-        self.real &= start_r
+        body = self.may_not_run(make)
         if not body:
             return []
         test = gast.Compare(left=N.name(g), ops=[gast.IsNot()], comparators=[N.const(None)])
@@ -298,13 +283,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         return self.accumulate(v, c)
 
     def _under_branch(self, fn):
-        before, real = set(self.defined), set(self.real)
-        self.depth += 1
-        out = fn()
-        self.depth -= 1
-        self.defined = before  # the branch may not run
-        self.real &= real
-        return out
+        return self.may_not_run(fn)
 
     def expr_call(self, s):
         call_ = s.value

@@ -14,24 +14,29 @@ class FlowSweep:
     """The :class:`reverse.Sweep` methods for branches and loops."""
 
     def if_(self, s):
-        start_d, start_m, start_r = set(self.defined), set(self.maybe), set(self.real)
+        start = self.adj.fork()
         self.depth += 1
         body = self.block(s.body)
-        body_d, body_m, body_r = self.defined, self.maybe, self.real
-        self.defined, self.maybe, self.real = set(start_d), set(start_m), start_r
-        self.zeroed = set()  # the other branch's zeros do not hold here
+        after_body, self.adj = self.adj, start  # (the other branch's zeros do not hold)
         orelse = self.block(s.orelse)
         self.depth -= 1
-        self.real = body_r & self.real
-        self.defined = body_d & self.defined
-        self.maybe = body_m | self.maybe
+        self.adj = after_body.join(self.adj)
         if not body and not orelse:
             return []
         return [N.if_(N.clone(s.test), body, orelse)]
 
+    def may_not_run(self, make):
+        """The statements ``make()`` gives, inside a branch that may not run."""
+        before = self.adj.fork()
+        self.depth += 1
+        out = make()
+        self.depth -= 1
+        self.adj = self.adj.join(before)
+        return out
+
     def _loop_prepare(self, body):
         for v in _contributed(body, self.ns, self.active):
-            if v not in self.defined and v not in self.loop_locals:
+            if v not in self.adj.defined and v not in self.loop_locals:
                 self.need_init(v)
 
     def loop_body(self, *blocks):
@@ -39,9 +44,10 @@ class FlowSweep:
         of iteration-local adjoints first."""
         self.loop_inits.append({})
         self.depth += 1
-        before, self.real = self.real, set()  # an earlier iteration may leave a placeholder
+        before = self.adj.fork()
+        self.adj.real = set()  # an earlier iteration may leave a placeholder
         out = [stmt for b in blocks for stmt in self.block(b)]
-        self.real &= before  # (the loop may not run at all)
+        self.adj = self.adj.join(before)  # (the loop may not run at all)
         self.depth -= 1
         inits = self.loop_inits.pop()
         return [N.assign(name, zero) for name, zero in inits.items()] + out

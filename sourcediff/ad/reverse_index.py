@@ -42,7 +42,7 @@ class IndexSweep:
         out = []
         idx = index_expr(target.slice)
         if y in self.active and self.has_adjoint(y):
-            if y not in self.defined:
+            if y not in self.adj.defined:
                 self.need_init(y)
             out += self.make_real(y)
             b = N.name(self.bar(y))

@@ -62,8 +62,6 @@ def check(parsed, allow_nested=True):
                           "only `with no_grad():` is supported inside a differentiated function")
         if isinstance(node, (gast.For, gast.While)) and node.orelse:
             _fail(parsed, node, "else on a loop", "use a flag variable instead")
-        if isinstance(node, gast.Raise) and False:
-            pass
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
             targets = node.targets if isinstance(node, gast.Assign) else [node.target]
             for t in targets:

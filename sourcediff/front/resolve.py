@@ -56,14 +56,16 @@ RENAMED = "__sourcediff_renamed__"  # key in ns: {name in generated code: user's
 
 
 def rename_reserved(tree, ns, reserved):
-    """A function, class or module the user named like a name generated code reserves
-    (a runtime helper such as ``like`` or ``unbroadcast``) gets a name of its own in
-    ``tree`` and ``ns`` (``like_user``), so generated code never mixes the two up."""
+    """A name of the user's that generated code reserves (a runtime helper such as
+    ``like`` or ``unbroadcast``) gets a name of its own in ``tree`` and ``ns``
+    (``like_user``), so generated code never mixes the two up: a global (function, class,
+    module or data) the function reads, and a local or parameter of its own."""
     taken = set(N.names_in(tree)) | set(ns) | set(reserved)
     renamed = {}
-    for name in [n for n in ns if n in reserved and ns[n] is not reserved[n]]:
-        if not (callable(ns[name]) or isinstance(ns[name], type(builtins))):
-            continue  # data is read by name at each call (freevars): left as it is
+    local = {node.id for node in N.walk(tree) if isinstance(node, gast.Name)
+             and isinstance(node.ctx, (gast.Store, gast.Param)) and node.id in reserved}
+    for name in sorted(local) + [n for n in ns if n in reserved and ns[n] is not reserved[n]
+                                 and n not in local]:
         new = f"{name}_user"
         while new in taken:
             new += "_"
@@ -71,7 +73,8 @@ def rename_reserved(tree, ns, reserved):
         for node in N.walk(tree):
             if isinstance(node, gast.Name) and node.id == name:
                 node.id = new
-        ns[new] = ns.pop(name)
+        if name in ns and name not in local:
+            ns[new] = ns.pop(name)
         renamed[new] = name
     ns[RENAMED] = renamed
     return renamed

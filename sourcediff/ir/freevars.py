@@ -100,31 +100,35 @@ def cache_key(fn, *parts):
     return (code, Same(glob), cells, reads, *parts)
 
 
-def data_reads(fdef, fn, ns):
+def data_reads(fdef, fn, ns, renamed=None):
     """``{name: GLOBALS or CLOSURE}`` for the data names ``fdef`` reads from ``fn``'s
-    module or closure, in the order it first reads them."""
+    module or closure, in the order it first reads them. ``renamed``: {name in
+    ``fdef``: the user's name} for names generated code reserves (``resolve.RENAMED``)."""
     code = getattr(fn, "__code__", None)
     cells = set(code.co_freevars) if code is not None and fn.__closure__ else set()
     glob = getattr(fn, "__globals__", {})
+    renamed = renamed or {}
     out = {}
     for name in N.names_in(fdef, gast.Load):
         if name in out or name not in ns or is_static(ns[name]):
             continue
-        if name in cells:
+        if renamed.get(name, name) in cells:
             out[name] = CLOSURE
-        elif name in glob:
+        elif renamed.get(name, name) in glob:
             out[name] = GLOBALS
     return out
 
 
-def prologue(reads, fname, via):
+def prologue(reads, fname, via, renamed=None):
     """The statements that read ``reads`` (``data_reads``) at each call; ``via`` maps
     GLOBALS and CLOSURE to the names the generated code has for them."""
     if not reads:
         return []
+    renamed = renamed or {}
     stmts = [N.comment(f"data {fname} reads from outside: the values at this call")]
     for name, where in reads.items():
-        item = gast.Subscript(value=N.name(via[where]), slice=N.const(name), ctx=gast.Load())
+        item = gast.Subscript(value=N.name(via[where]), slice=N.const(renamed.get(name, name)),
+                              ctx=gast.Load())
         if where == CLOSURE:
             item = gast.Attribute(value=item, attr="cell_contents", ctx=gast.Load())
         stmts.append(N.assign(name, item))

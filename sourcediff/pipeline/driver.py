@@ -230,15 +230,13 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
             rev.append(N.assign(names.adjoint(out.id), N.name(seed_name)))
         else:
             rev.append(N.assign(names.adjoint(out.id), N.const(1.0)))
-        sweep.defined.add(out.id)
-        sweep.maybe.add(out.id)
-        sweep.real.add(out.id)
+        sweep.adj.written(out.id)
     rev += sweep.block(body)
 
     results = []
     for p in wrt_names:
         if sweep.has_adjoint(p):
-            if p not in sweep.defined:  # assigned on some paths only
+            if p not in sweep.adj.defined:  # assigned on some paths only
                 sweep.need_init(p)
             results.append(N.name(names.adjoint(p)))
         else:
@@ -354,14 +352,15 @@ def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=No
     from outside comes through the residuals, read by the forward part's prologue)."""
     env, closure_name, bwd = {}, None, None
     if live:
-        reads = freevars.data_reads(fdef, parsed.fn, ns)
+        renamed = ns.get(resolve.RENAMED, {})
+        reads = freevars.data_reads(fdef, parsed.fn, ns, renamed)
         # data from outside is never a value from compile time: read by the prologue, or
         # not read at all (then not kept alive by the compiled function either)
         loaded = set(N.names_in(fdef, gast.Load))
         ns = {k: v for k, v in ns.items()
               if k not in reads and (k in loaded or freevars.is_static(v))}
         via = {where: names.fresh(where) for where in set(reads.values())}
-        fdef.body[1:1] = freevars.prologue(reads, parsed.name, via)
+        fdef.body[1:1] = freevars.prologue(reads, parsed.name, via, renamed)
         env = freevars.environment(parsed.fn, reads, via)
         closure_name = via.get(freevars.CLOSURE)
     if residual is not None:
