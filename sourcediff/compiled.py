@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import types
 import weakref
-import zlib
 
 import gast
 import numpy as np
@@ -169,9 +168,7 @@ def selector(adj, keep, drop_args=(), set_args=None, real_of=None, with_value=Fa
     sets = [N.assign(name, N.const(v)) for name, v in (set_args or {}).items()]
     fdef.body = fdef.body[:1] + sets + kept + fdef.body[1:]
     fdef.name = f"{fdef.name}_d"
-    src = codegen.to_source(fdef)
-    filename = f"<sourcediff {fdef.name}:{zlib.crc32(src.encode()):08x}>"
-    fn = codegen.compile_function(src, fdef.name, adj.fn.__globals__, filename)
+    fn, _ = codegen.compile_tree(fdef, adj.fn.__globals__)
     made[key] = fn
     return fn
 
@@ -370,9 +367,6 @@ def _view(owner, key, name, params, body, result, glob, self_name, bound):
     for helper in ("zeros_tangent", "filled_tangent"):
         glob.setdefault(helper, HELPERS[helper])
     glob.setdefault("np", np)
-    fdef = driver._function(name, params, [*body, N.return_(result)])
-    src = codegen.to_source(fdef)
-    filename = f"<sourcediff {name}:{zlib.crc32(src.encode()):08x}>"
-    fn = codegen.compile_function(src, name, glob, filename)
+    fn, _ = codegen.compile_tree(N.function_def(name, params, [*body, N.return_(result)]), glob)
     made[key] = (bound, fn)
     return fn

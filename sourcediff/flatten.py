@@ -19,6 +19,7 @@ from __future__ import annotations
 import gast
 
 from . import nodes as N
+from .errors import SourceDiffError
 
 
 class _Loop:
@@ -182,3 +183,30 @@ def flatten(parsed, body):
     new, _ = fl.block(body, None)
     pre = [N.assign(fl.ret, N.const(None)), N.assign(fl.retflag, N.const(False))]
     return N.set_location(pre, getattr(parsed.tree, "lineno", 0)) + new, N.name(fl.ret)
+
+
+def split_aux(parsed):
+    """``return loss, aux`` -> ``_aux = aux; return loss`` (for ``has_aux=True``)."""
+
+    class Split(gast.NodeTransformer):
+        def visit_Return(self, node):
+            v = node.value
+            if not (isinstance(v, gast.Tuple) and len(v.elts) == 2):
+                raise SourceDiffError(
+                    "has_aux=True needs the function to return a pair (loss, aux)",
+                    function=parsed.name, filename=parsed.filename,
+                    lineno=getattr(node, "lineno", None),
+                    source_line=parsed.line(getattr(node, "lineno", None)),
+                    hint="return loss, aux")
+            keep = N.assign("_aux", v.elts[1])
+            ret = N.return_(v.elts[0])
+            return N.set_location([keep, ret], node.lineno)
+
+        def visit_FunctionDef(self, node):
+            if node is parsed.tree:
+                self.generic_visit(node)
+            return node
+    Split().visit(parsed.tree)
+    parsed.tree.body.insert(0, N.set_location([N.assign("_aux", N.const(None))],
+                                              parsed.tree.lineno)[0])
+    return N.name("_aux")

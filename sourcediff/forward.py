@@ -29,14 +29,14 @@ class Tangents(CallDispatch):
 
     mode = "fwd"
 
-    def __init__(self, parsed, ns, varied, names):
+    def __init__(self, parsed, ns, varied, names, sequences=()):
         self.parsed = parsed
         self.ns = ns
         self.varied = varied
         self.names = names
+        self.sequences = set(sequences)  # names holding lists or tuples: + joins them
         self.extra_globals = {}
         self.no_grad = 0
-        self.sequences = set()      # names holding lists or tuples (driver.sequences)
 
     def dot(self, v):
         return self.names.tangent(v)

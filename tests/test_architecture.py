@@ -58,7 +58,7 @@ LAYERS = [
                "reverse_calls reverse_index reverse_flow forward saves shapes shapes_rewrite "
                "usage deadcode optimize inplace contract fold zeros invariance scaling remat "
                "free indices"),
-    ("pipeline", "driver"),
+    ("pipeline", "link driver"),
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.scipy_view tape.shim "
              "tape.sweep tape.tracer tape.generated"),
