@@ -22,7 +22,6 @@ from . import signature
 from .fence import fail
 from .resolve import static_value
 
-_lifted = {}  # (function source file, line, name) -> lifted function
 
 
 def nested_definition(parsed, name):
@@ -78,10 +77,8 @@ def lift(parsed, call_, varied):
     if not any(n in varied for n in free):
         return None
     free += enclosing_cells(parsed, inner, free)
-    key = (parsed.filename, getattr(inner, "lineno", 0), call_.func.id, tuple(free))
-    if key not in _lifted:
-        _lifted[key] = _compile(parsed, inner, call_.func.id, free)
-    return _lifted[key], free
+    key = ("lifted", parsed.filename, getattr(inner, "lineno", 0), call_.func.id, tuple(free))
+    return codegen.cached(key, lambda: _compile(parsed, inner, call_.func.id, free)), free
 
 
 def lifted_function(parsed, inner, name):
@@ -92,11 +89,9 @@ def lifted_function(parsed, inner, name):
     if not free:
         return None
     free += enclosing_cells(parsed, inner, free)
-    key = (parsed.filename, getattr(inner, "lineno", 0), getattr(inner, "col_offset", 0),
-           name, tuple(free))
-    if key not in _lifted:
-        _lifted[key] = _compile(parsed, inner, name, free)
-    return _lifted[key], free
+    key = ("lifted", parsed.filename, getattr(inner, "lineno", 0),
+           getattr(inner, "col_offset", 0), name, tuple(free))
+    return codegen.cached(key, lambda: _compile(parsed, inner, name, free)), free
 
 
 def _compile(parsed, inner, name, free):

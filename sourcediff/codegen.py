@@ -1,5 +1,6 @@
 """Pass 8: print the generated tree with astor and compile it in memory (the one
-place generated source becomes a function: :func:`compile_function`).
+place generated source becomes a function: :func:`compile_function`), and keep what was
+compiled (:func:`cached`).
 
 The source is registered in ``linecache`` under a deterministic file name,
 so tracebacks, ``inspect.getsource`` and debuggers show the generated code.
@@ -132,6 +133,25 @@ def compile_tree(fdef, namespace, label=None):
     the function's name."""
     src = to_source(fdef)
     return compile_function(src, fdef.name, namespace, label or fdef.name), src
+
+
+_compiled = {}   # key -> what was compiled for it (see cached)
+_compiling = threading.RLock()  # re-entrant: compiling one function may compile another
+_NOTHING = object()
+
+
+def cached(key, make):
+    """``make()``, made once per ``key`` and kept: the one cache of what the compiler
+    builds (adjoints ``("adjoint", ...)``, tangent code ``("jvp", ...)``, lifted nested
+    functions ``("lifted", ...)``, output shapes ``("output shape", ...)``), under one lock.
+    A hit takes no lock."""
+    hit = _compiled.get(key, _NOTHING)
+    if hit is _NOTHING:
+        with _compiling:
+            hit = _compiled.get(key, _NOTHING)
+            if hit is _NOTHING:
+                hit = _compiled[key] = make()
+    return hit
 
 
 def register(filename, src):

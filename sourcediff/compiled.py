@@ -9,7 +9,6 @@ transforms (``api``, ``higher``) sit above this module.
 
 from __future__ import annotations
 
-import threading
 import types
 import weakref
 
@@ -29,8 +28,8 @@ from .structure import resolve_wrt
 provides(spec_of)
 provides(kinds_of)
 
-_lock = threading.RLock()
-_cache = {}   # (freevars.cache_key, wrt, kind, options, shapes, dtypes) -> Adjoint
+# adjoints and tangent code are kept in codegen's one cache (codegen.cached), keyed
+# ("adjoint", freevars.cache_key, wrt, kind, options, shapes, dtypes) and ("jvp", ...)
 _latest = {}  # the same key without shapes -> the adjoint built last
 
 
@@ -50,23 +49,14 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, agai
     residual = kind in ("residual", "residual_bound")
     split_calls = ("pure" if again or residual else True) if kind != "vjp" else False
     latest = _cache_key(fn, wrt, kind, has_aux)  # (computed once: a call site pays it)
-    key = (*latest, spec, dtypes, split_calls)
-    adj = _cache.get(key)
-    if adj is None:
-        with _lock:
-            adj = _cache.get(key)
-            if adj is None:
-                adj = driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split") or residual,
-                                           has_aux=has_aux, specialize=spec,
-                                           need_value=(kind != "grad" or has_aux),
-                                           kinds=dtypes, split_calls=split_calls,
-                                           split_form=kind if residual else kind == "split")
-                _cache[key] = adj
+    adj = codegen.cached(("adjoint", *latest, spec, dtypes, split_calls), lambda: (
+        driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split") or residual,
+                             has_aux=has_aux, specialize=spec,
+                             need_value=(kind != "grad" or has_aux), kinds=dtypes,
+                             split_calls=split_calls,
+                             split_form=kind if residual else kind == "split")))
     _latest[latest] = adj
     return adj.for_function(fn)
-
-
-_out_shapes = {}  # (freevars.cache_key, argument shapes) -> output shape or None
 
 
 @provides
@@ -74,13 +64,12 @@ def output_shape_of(fn, spec):
     """The shape of ``fn(*args)`` for arguments of shapes ``spec``, if the compiler can
     tell from ``fn``'s source (None otherwise): shape specialisation through a call into
     user code (``split_call``)."""
-    key = _cache_key(fn, spec)
-    if key not in _out_shapes:
+    def make():
         try:
-            _out_shapes[key] = driver.output_shape(fn, spec)
+            return driver.output_shape(fn, spec)
         except SourceDiffError:  # (compiling the call will say why, if it matters)
-            _out_shapes[key] = None
-    return _out_shapes[key]
+            return None
+    return codegen.cached(("output shape", *_cache_key(fn, spec)), make)
 
 
 def latest_adjoint(fn, wrt, kind, has_aux):
@@ -88,20 +77,13 @@ def latest_adjoint(fn, wrt, kind, has_aux):
     return _latest.get(_cache_key(fn, wrt, kind, has_aux))
 
 
-_jvp_lock = threading.RLock()
-_jvp_cache = {}
 _selectors = weakref.WeakKeyDictionary()  # adjoint function -> {selection: function}
 
 
 @provides
 def jvp_adjoint(fn, wrt, spec):
-    key = _cache_key(fn, wrt, spec)
-    adj = _jvp_cache.get(key)
-    if adj is None:
-        with _jvp_lock:
-            adj = _jvp_cache.get(key)
-            if adj is None:
-                adj = _jvp_cache[key] = driver.build_jvp(fn, wrt, specialize=spec)
+    adj = codegen.cached(("jvp", *_cache_key(fn, wrt, spec)),
+                         lambda: driver.build_jvp(fn, wrt, specialize=spec))
     return adj.for_function(fn)
 
 

@@ -54,7 +54,7 @@ class Unit:
     aux: object = None              # fence: the aux atom (has_aux)
     body: list | None = None        # normalise, flatten: the statements transformed
     out: object = None              # flatten: the returned atom
-    names: NameGen | None = None    # names: the one name generator
+    names: NameGen | None = None    # parse: the one name generator (roles recorded)
     active: set | None = None       # activity: names carrying a derivative to the output
     cut: set | None = None          # activity: names the output does not depend on
     varied: set | None = None       # activity: names depending on wrt
@@ -85,10 +85,31 @@ def parse_stage(u):
     u.parsed = parse.parse_function(u.fn)
     u.ns = resolve.namespace(u.fn, u.parsed.tree)
     resolve.rename_reserved(u.parsed.tree, u.ns, runtime.HELPERS)
+    rename_stack(u.parsed.tree, u.ns)
     u.ns[optimize.USER_NAMES] = frozenset(N.names_in(u.parsed.tree))  # (kept: _h, y_bar)
     normalize.expand_starred_calls(u.parsed.tree)  # f(*args), args a tuple display
     u.params = param_names(u.parsed.tree.args)
     u.wrt_names = [u.params[i] for i in u.wrt]
+    u.names = NameGen(set(u.params) | set(u.ns) | set(N.names_in(u.parsed.tree))
+                      | set(runtime.HELPERS) | {"np", "math"})
+    u.names.reserve("_stack", "stack")
+
+
+def rename_stack(tree, ns):
+    """A name of the user's spelled ``_stack`` (the name of the saved values' stack in
+    generated code) is renamed ``_stack_user`` (or with more underscores)."""
+    used = set(N.names_in(tree))
+    if "_stack" not in used:
+        return
+    taken = used | set(ns)
+    new = "_stack_user"
+    while new in taken:
+        new += "_"
+    for node in N.walk(tree):
+        if isinstance(node, gast.Name) and node.id == "_stack":
+            node.id = new
+    if "_stack" in ns:
+        ns[new] = ns.pop("_stack")
 
 
 def fence_stage(u):
@@ -96,12 +117,12 @@ def fence_stage(u):
     fence.check(u.parsed)
     u.ns[activity.CLOSURE_READS] = closure_reads(u.parsed)
     if u.options.has_aux:
-        u.aux = flatten.split_aux(u.parsed)
+        u.aux = flatten.split_aux(u.parsed, u.names)
 
 
 def normalize_stage(u):
     """body: one operation per statement; arguments written in place copied first."""
-    body = normalize.normalize(u.parsed, u.ns)
+    body = normalize.normalize(u.parsed, u.ns, u.names)
     body = fence.own_arguments(u.parsed, body, u.params, u.ns)
     fence.check_inplace(u.parsed, body, u.params, u.ns)
     u.body = body
@@ -109,7 +130,7 @@ def normalize_stage(u):
 
 def flatten_stage(u):
     """body, out: no return, break or continue inside control flow; the returned atom."""
-    u.body, u.out = flatten.flatten(u.parsed, u.body)
+    u.body, u.out = flatten.flatten(u.parsed, u.body, u.names)
 
 
 FRONT = (
@@ -136,11 +157,9 @@ def activity_stage(u):
     u.active = analyse(u.body, u.ns, u.wrt_names, outs, u.parsed, cut=u.cut)
 
 
-def adjoint_names(u):
-    """names: the name generator, every name in use taken."""
-    taken = set(u.params) | set(u.ns) | set(N.names_in(u.parsed.tree)) | set(N.names_in(
-        gast.Module(body=u.body, type_ignores=[])))
-    u.names = NameGen(taken | set(runtime.HELPERS) | {"np", "math", "_stack"})
+def take_names(u):
+    """names: every name now in use taken (builtins the front introduced, ...)."""
+    u.names.take(set(u.ns) | set(N.names_in(gast.Module(body=u.body, type_ignores=[]))))
 
 
 def reverse_facts(u):
@@ -155,7 +174,7 @@ def reverse_facts(u):
         containers=containers(body, u.ns, params, spec),
         sequences=sequences(u.parsed, body, u.ns, params, spec),
         varied=activity.varied(body, u.ns, u.wrt_names, u.cut),
-        loop_locals=saves.loop_locals(body),
+        loop_locals=saves.loop_locals(body, u.names),
         scatter=scatter,
         lazy={v for v in scatter if v not in params and not saves.defined_up_front(body, v)})
 
@@ -174,8 +193,8 @@ def sweep_stage(u):
     sweep = Sweep(u.parsed, u.ns, u.active, u.names, u.multidef, **u.facts)
     out = u.out
     if u.options.with_seed:  # a parameter even when the output does not depend on wrt
-        u.seed_name = u.names.fresh(f"{out.id}_bar" if isinstance(out, gast.Name)
-                                    and not out.id.startswith("_") else "out_bar")
+        user_out = isinstance(out, gast.Name) and u.names.role(out.id) is None
+        u.seed_name = u.names.fresh(f"{out.id}_bar" if user_out else "out_bar", "seed")
     rev = []
     if isinstance(out, gast.Name) and out.id in u.active:
         rev += sweep.seed(out.id, N.name(u.seed_name) if u.seed_name else N.const(1.0))
@@ -188,7 +207,7 @@ def sweep_stage(u):
 def saves_stage(u):
     """forward, rev: values the reverse pass reads that the forward pass overwrites are
     saved and restored."""
-    u.forward, u.rev = saves.insert(u.body, u.rev, u.params)
+    u.forward, u.rev = saves.insert(u.body, u.rev, u.params, u.names)
 
 
 def split_calls_stage(u):
@@ -205,8 +224,8 @@ def assemble_adjoint(u):
     value = N.clone(out)
     if isinstance(out, gast.Name) and out.id in u.multidef:
         # the reverse pass restores overwritten values: keep the output's now
-        u.forward.append(N.assign("_value", N.clone(out)))
-        value = N.name("_value")
+        value = N.name(u.names.fresh("_value", "save"))
+        u.forward.append(N.assign(value.id, N.clone(out)))
     if not opts.need_value and u.specialize is not None and shapes.output_shape(
             u.body, u.ns, dict(zip(u.params, u.specialize)), out) == ():
         value = N.const(None)  # a scalar for sure: grad needs no value to check
@@ -218,6 +237,7 @@ def assemble_adjoint(u):
     stmts += [N.reverse_mark(), *u.inits, *u.rev]
     stmts.append(N.return_(N.tuple_([value, N.tuple_(u.results)] + ([u.aux] if u.aux else []))))
     u.fdef = N.function_def(u.fname, u.params + ([u.seed_name] if u.seed_name else []), stmts)
+    N.set_anno(u.fdef, "names", u.names)  # (later passes ask it a name's role)
 
 
 def optimize_adjoint(u):
@@ -237,11 +257,11 @@ def split_form_stage(u):
     if form in ("residual", "residual_bound"):  # (bound: no cotangent for self)
         u.fdef.name = u.fname = names.global_name(f"{base}_forward")
         u.residual = (u.seed_name, u.params, u.wrt_names, names.global_name(f"{base}_reverse"),
-                      names.fresh("residuals"), activity.varied(u.fdef.body, u.ns, u.wrt_names),
+                      names.fresh("residuals", "pullback"), activity.varied(u.fdef.body, u.ns, u.wrt_names),
                       int(form == "residual_bound"))
     elif form:
         u.fdef.name = u.fname = names.global_name(f"{base}_split")
-        u.fdef = split.to_split_form(u.fdef, u.seed_name, names.fresh(f"{base}_pullback"))
+        u.fdef = split.to_split_form(u.fdef, u.seed_name, names.fresh(f"{base}_pullback", "pullback"))
         if u.fdef is None:
             raise split.NotSplittable(u.parsed.name)
 
@@ -255,7 +275,7 @@ def compile_stage(u):
 ADJOINT = FRONT + (
     ("refuse a container output", refuse_outputs),
     ("activity", activity_stage),
-    ("names", adjoint_names),
+    ("names", take_names),
     ("reverse facts", reverse_facts),
     ("mark split calls", mark_split_calls),
     ("reverse sweep", sweep_stage),
@@ -274,13 +294,6 @@ def varied_stage(u):
     u.varied = activity.varied(u.body, u.ns, u.wrt_names)
     activity.check_refusals(u.parsed, u.body, u.ns, u.wrt_names,
                             [u.out.id] if isinstance(u.out, gast.Name) else [])
-
-
-def tangent_names(u):
-    """names: the name generator, every name in use taken."""
-    taken = set(u.params) | set(u.ns) | set(N.names_in(gast.Module(body=u.body,
-                                                                   type_ignores=[])))
-    u.names = NameGen(taken | set(runtime.HELPERS) | {"np", "math"})
 
 
 def tangent_stage(u):
@@ -308,6 +321,7 @@ def assemble_jvp(u):
              N.return_(N.tuple_([N.clone(u.out), *u.results]))]
     arg_names = u.params + [u.names.tangent(p) for p in u.wrt_names]
     u.fdef = N.function_def(u.fname, arg_names, stmts)
+    N.set_anno(u.fdef, "names", u.names)
 
 
 def optimize_jvp(u):
@@ -318,7 +332,7 @@ def optimize_jvp(u):
 
 JVP = FRONT + (
     ("activity", varied_stage),
-    ("names", tangent_names),
+    ("names", take_names),
     ("tangent sweep", tangent_stage),
     ("assemble", assemble_jvp),
     ("optimise", optimize_jvp),

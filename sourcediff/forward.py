@@ -83,7 +83,7 @@ class Tangents(CallDispatch):
             if _is_jvp_call(tan):  # the pair reads the old x before x is rebound
                 return self._pair(x, tan)
             tan = tan if tan is not None else N.call("zeros_tangent", [N.name(tmp)])
-            dtmp = self.names.temp("dnew")
+            dtmp = self.names.temp("dnew", "tangent")
             return [N.assign(tmp, value), N.assign(dtmp, tan), N.assign(x, N.name(tmp)),
                     N.assign(self.dot(x), N.name(dtmp))]
         tan = self.tangent(value, N.name(x), s)

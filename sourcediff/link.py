@@ -63,7 +63,7 @@ def link(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=None):
         loaded = set(N.names_in(fdef, gast.Load))
         ns = {k: v for k, v in ns.items()
               if k not in reads and (k in loaded or freevars.is_static(v))}
-        via = {where: names.fresh(where) for where in set(reads.values())}
+        via = {where: names.fresh(where, "global") for where in set(reads.values())}
         fdef.body[1:1] = freevars.prologue(reads, parsed.name, via)
         env = freevars.environment(parsed.fn, reads, via)
         closure_name = via.get(freevars.CLOSURE)

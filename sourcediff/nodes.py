@@ -119,6 +119,7 @@ def is_comment(node):
 #                 cotangent args)`` or ``("method", func, args, None)``)
 #   pullbacks     split: the list that call's pullbacks are pushed to
 #   scaling       scaling: a column scaling to move through a matrix product
+#   names         driver: on the generated FunctionDef, its NameGen (a name's role, see names.py)
 def anno(node, key, default=None):
     """Fact ``key`` of ``node`` (``default`` if it has none)."""
     return getattr(node, "anno", _NO_FACTS).get(key, default)

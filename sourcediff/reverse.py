@@ -195,7 +195,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         x = target.id
         if x in self.active and self.has_adjoint(x):
             pulled = N.anno(s, "pullbacks")  # a call run once (split.py)
-            self.pullback = self.names.temp("pb") if pulled else None
+            self.pullback = self.names.temp("pb", "pullback") if pulled else None
             if x in self.maybe and x not in self.defined:
                 self.need_init(x)
             real = self.make_real(x)
