@@ -21,6 +21,7 @@ from .compiler_hook import provides
 from .errors import ArgumentError, NonScalarOutputError, SourceDiffError
 from .freevars import cache_key as _cache_key
 from .inplace import kinds_of
+from .names import NameGen
 from .runtime import HELPERS, like
 from .shapes import spec_of
 from .structure import resolve_wrt
@@ -325,11 +326,7 @@ def _fresh(tree, base):
     taken = set(N.names_in(tree)) | {a.id for node in N.walk(tree)
                                      if isinstance(node, gast.FunctionDef)
                                      for a in node.args.args}
-    name, k = base, 0
-    while name in taken:
-        k += 1
-        name = f"{base}{k}"
-    return name
+    return NameGen(taken).fresh(base, "global")
 
 
 def _view(owner, key, name, params, body, result, glob, self_name, bound):

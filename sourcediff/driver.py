@@ -1,10 +1,15 @@
-"""The pipeline, read top to bottom: source -> adjoint function.
+"""The pipeline, declared as data: source -> adjoint (or tangent) function.
 
-    parse -> resolve names -> fence -> normalise -> flatten control flow
-          -> activity -> reverse sweep -> save/restore -> optimise
-          -> print -> compile
+Each mode is a table of named stages (:data:`FRONT`, then :data:`ADJOINT` or
+:data:`JVP`), each a function of one compilation unit (:class:`Unit`), run in order
+by :func:`run`:
 
-Each pass is one module with one entry point; this file only wires them.
+    parse -> fence -> normalise -> flatten
+      -> activity -> reverse sweep -> save/restore -> split calls -> assemble
+      -> optimise (optimize.py's own passes) -> split form -> compile (link.py)
+
+Each pass is one module with one entry point; this file only wires them. A new pass
+is one line in a table.
 """
 
 from __future__ import annotations
