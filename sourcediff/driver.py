@@ -26,7 +26,7 @@ from .activity import analyse
 from .calls import containers, is_user_call, plain_call, sequences
 from .closures import closure_reads
 from .forward import Tangents
-from .names import NameGen
+from .names import NAMES, NameGen
 from .reverse import Sweep
 from .signature import param_names
 
@@ -98,6 +98,7 @@ def parse_stage(u):
     u.names = NameGen(set(u.params) | set(u.ns) | set(N.names_in(u.parsed.tree))
                       | set(runtime.HELPERS) | {"np", "math"})
     u.names.reserve("_stack", "stack")
+    u.ns[NAMES] = u.names  # (for the passes that see the namespace only: shapes)
 
 
 def rename_stack(tree, ns):

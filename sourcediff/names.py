@@ -10,6 +10,8 @@ fold it as a tangent) asks :meth:`NameGen.role`, never the name's spelling: a us
 
 from __future__ import annotations
 
+NAMES = "__sourcediff_names__"  # key in a function's namespace: its NameGen
+
 # the roles, and what a name of each holds
 ROLES = {
     "adjoint": "the adjoint of a value (x_bar)",
@@ -35,6 +37,7 @@ class NameGen:
         self.tangents = {}
         self.counters = {}
         self.roles = {}     # name -> role (see ROLES), for every name made here
+        self.primals = {}   # adjoint or tangent name -> the name it is the derivative of
         self._dummy = None
 
     def take(self, names):
@@ -71,17 +74,20 @@ class NameGen:
         """The current name of ``v``'s adjoint (``v_bar``)."""
         if v not in self.adjoints:
             self.adjoints[v] = self.fresh(f"{self._base(v)}_bar", "adjoint")
+            self.primals[self.adjoints[v]] = v
         return self.adjoints[v]
 
     def tangent(self, v):
         """The name of ``v``'s tangent (``v_dot``)."""
         if v not in self.tangents:
             self.tangents[v] = self.fresh(f"{self._base(v)}_dot", "tangent")
+            self.primals[self.tangents[v]] = v
         return self.tangents[v]
 
     def new_version(self, v):
         """``v``'s adjoint gets a new name (the older value's adjoint is done)."""
         self.adjoints[v] = self.fresh(f"{v}_bar", "adjoint")
+        self.primals[self.adjoints[v]] = v
 
     def save(self, v):
         """A name keeping ``v``'s value for the reverse pass: ``v_prev``, ``v_prev2`` ..."""
@@ -98,6 +104,10 @@ class NameGen:
 
     def global_name(self, base):
         return self.fresh(base, "global")
+
+    def primal(self, name):
+        """The name whose adjoint or tangent ``name`` is (None for any other name)."""
+        return self.primals.get(name)
 
     def role(self, name):
         """The role of a name made here (see :data:`ROLES`); None for any other name."""

@@ -152,3 +152,21 @@ def test_seed_of_a_user_output_is_named_after_it():
     assert "def user_h_adjoint(x, _h_bar):" in src
     src = driver.build_adjoint(lambda x: np.sin(x) * 2.0, (0,), with_seed=True).source
     assert "out_bar)" in src.splitlines()[0]
+
+
+y_bar = np.array([1.0, 2.0, 3.0])   # data named like the adjoint of a local y
+
+
+def reads_global_y_bar(x):
+    y = np.sum(x * x)
+    z = y * y_bar
+    return np.sum(z)
+
+
+def test_user_global_named_like_an_adjoint_has_its_own_shape():
+    """Shape specialisation takes an adjoint's shape from its value's, found through the
+    NameGen (``names.primal``), not by the spelling ``y_bar``: the global ``y_bar`` is
+    not a scalar like ``y`` (the gradient was silently wrong)."""
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(sourcediff.grad(reads_global_y_bar)(x),
+                               fd(reads_global_y_bar, x), rtol=1e-6)
