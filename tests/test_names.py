@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff import driver, tape
-from sourcediff import nodes as N
-from sourcediff.names import ROLES, NameGen
+from sourcediff.pipeline import driver
+from sourcediff import tape
+from sourcediff.ir import nodes as N
+from sourcediff.ir.names import ROLES, NameGen
 
 
 def fd(f, x, eps=1e-6):

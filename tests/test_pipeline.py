@@ -4,8 +4,8 @@
 
 import numpy as np
 
-from sourcediff import driver
-from sourcediff import nodes as N
+from sourcediff.pipeline import driver
+from sourcediff.ir import nodes as N
 
 
 def f(x, w):
