@@ -202,3 +202,62 @@ def test_no_long_module():
         f"{m} ({lengths[m]})" for m in long)
     done = sorted(m for m in LONG_MODULES if lengths.get(m, 0) <= MAX_LINES)
     assert not done, f"now short, remove from LONG_MODULES: {done}"
+
+
+def _calls(path, name):
+    """The calls of the plain name ``name`` in a module, as ast.Call nodes."""
+    tree = ast.parse(path.read_text())
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Name) and n.func.id == name]
+
+
+# module -> why it compiles source that is not generated code becoming a function
+OTHER_COMPILES = {
+    "sourcediff.front.source_check": "compiles the user's source to compare it with the running code",
+    "sourcediff.tools.export_text": "compiles a helper's source to read the names it uses",
+    "sourcediff.prims.registry": "rule templates are expressions, compiled to lambdas for the tape",
+    "sourcediff.tape.record": "rule templates with helpers traced, expressions as in registry",
+}
+
+
+def test_generated_source_becomes_a_function_in_one_place():
+    """``exec`` only in codegen.compile_function; ``compile``/``eval`` elsewhere only where
+    listed above (an expression, or source read, never a generated function made)."""
+    execs = sorted(m for m, p in MODULES.items()
+                   if _calls(p, "exec") and m != "sourcediff.ir.codegen")
+    assert not execs, f"exec outside codegen.compile_function: {execs}"
+    others = sorted(m for m, p in MODULES.items() if (_calls(p, "compile") or _calls(p, "eval"))
+                    and m != "sourcediff.ir.codegen" and m not in OTHER_COMPILES)
+    assert not others, f"compile or eval outside codegen (or list it with its reason): {others}"
+
+
+# module -> why it holds a lock of its own
+LOCKS = {
+    "sourcediff.ir.codegen": "the one cache of compiled code; astor's warnings filter",
+    "sourcediff.ir.nodes": "every parse, one thread at a time (CPython's AST conversion state "
+                        "is per interpreter)",
+}
+
+
+def test_one_cache_one_lock():
+    """What the compiler builds is kept in codegen.cached, under its one lock (the
+    weak per-function tables of views in compiled.py hold no lock: a race builds a view
+    twice, never a wrong one)."""
+    locked = sorted(m for m, p in MODULES.items()
+                    if any(isinstance(n, ast.Attribute) and n.attr in ("Lock", "RLock")
+                           for n in ast.walk(ast.parse(p.read_text()))))
+    assert set(locked) <= set(LOCKS), f"locks outside codegen: {sorted(set(locked) - set(LOCKS))}"
+
+
+def test_the_sweeps_are_not_patched_from_outside():
+    """The driver gives each sweep its facts in its constructor; no stage sets a field."""
+    tree = ast.parse(MODULES["sourcediff.pipeline.driver"].read_text())
+    made = {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign)
+            and isinstance(n.value, ast.Call) and isinstance(n.value.func, ast.Name)
+            and n.value.func.id in ("Sweep", "Tangents") for t in n.targets
+            if isinstance(t, ast.Name)}
+    assert made, "the driver builds the sweeps"
+    patched = sorted({n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                      and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)
+                      and n.value.id in made})
+    assert not patched, f"fields of a sweep set from the driver: {patched}"

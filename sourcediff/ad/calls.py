@@ -144,3 +144,52 @@ def is_method_of_local(func, fn):
     """``obj.name(...)`` where ``obj`` is a local or an argument (``fn`` unresolved)."""
     return fn is MISSING and isinstance(func, gast.Attribute) and isinstance(
         func.value, gast.Name)
+
+
+def containers(body, ns, params, spec):
+    """Names that may hold lists, tuples or dicts (their adjoints add with add_cot)."""
+    out = {p for i, p in enumerate(params) if spec is None or spec[i] is None}
+    for node in N.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            v = node.value
+            if isinstance(v, (gast.List, gast.Tuple, gast.Dict, gast.ListComp)):
+                out.add(node.targets[0].id)
+            elif isinstance(v, gast.Call):
+                fn = static_value(v.func, ns)
+                if fn in (list, tuple, dict) or is_user_function(fn) or fn is MISSING:
+                    out.add(node.targets[0].id)
+            elif isinstance(v, (gast.Subscript, gast.Attribute)) and isinstance(
+                    v.value, gast.Name) and v.value.id in out:  # (p.w: a dataclass field)
+                out.add(node.targets[0].id)
+    return out
+
+
+def sequences(parsed, body, ns, params, spec):
+    """Names that hold a list or tuple for sure or by their argument's type (a literal,
+    ``list()``/``tuple()``, ``*args``, a parameter specialised as neither float nor array):
+    ``a + b`` on them joins sequences."""
+    args = parsed.tree.args
+    out = {args.vararg.id} if args.vararg is not None else set()
+    if spec is not None:
+        out |= {p for p, s in zip(params, spec) if s is None}
+    for node in N.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            v = node.value
+            if isinstance(v, (gast.List, gast.Tuple, gast.ListComp)) or (
+                    isinstance(v, gast.Call) and static_value(v.func, ns) in (
+                        list, tuple)):
+                out.add(node.targets[0].id)
+    return out
+
+
+def plain_call(value, fn, local=frozenset(), active=frozenset()):
+    """A call the residual form runs once (:mod:`split`): a plain user function, a method
+    (``model.predict`` read from a global, ``self.predict(...)`` on an object not
+    differentiated) or a function the body defines (``local``); not a gradient sourcediff
+    made (that keeps ``vjp_call`` at second order)."""
+    func = value.func
+    if fn is MISSING:
+        return (isinstance(func, gast.Name) and func.id in local) or (
+            is_method_of_local(func, fn) and func.value.id not in active)
+    return is_user_call(value, fn) and getattr(fn, "plain_function", None) is None \
+        and (isinstance(fn, types.FunctionType) or is_bound_method(fn))

@@ -31,14 +31,14 @@ class Tangents(CallDispatch):
 
     mode = "fwd"
 
-    def __init__(self, parsed, ns, varied, names):
+    def __init__(self, parsed, ns, varied, names, sequences=()):
         self.parsed = parsed
         self.ns = ns
         self.varied = varied
         self.names = names
+        self.sequences = set(sequences)  # names holding lists or tuples: + joins them
         self.extra_globals = {}
         self.no_grad = 0
-        self.sequences = set()      # names holding lists or tuples (driver.sequences)
 
     def dot(self, v):
         return self.names.tangent(v)
@@ -85,7 +85,7 @@ class Tangents(CallDispatch):
             if _is_jvp_call(tan):  # the pair reads the old x before x is rebound
                 return self._pair(x, tan)
             tan = tan if tan is not None else N.call("zeros_tangent", [N.name(tmp)])
-            dtmp = self.names.temp("dnew")
+            dtmp = self.names.temp("dnew", "tangent")
             return [N.assign(tmp, value), N.assign(dtmp, tan), N.assign(x, N.name(tmp)),
                     N.assign(self.dot(x), N.name(dtmp))]
         tan = self.tangent(value, N.name(x), s)

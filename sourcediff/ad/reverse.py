@@ -37,24 +37,44 @@ from .reverse_flow import FlowSweep, _contributed, _has_effect, _pop  # noqa: F4
 class Sweep(CallSweep, IndexSweep, FlowSweep):
     """State of one reverse sweep: which adjoints exist, which need a zero."""
 
-    def __init__(self, parsed, ns, active, names, multidef):
+    def __init__(self, parsed, ns, active, names, multidef, *, containers=(), sequences=(),
+                 varied=None, loop_locals=(), scatter=(), lazy=()):
+        """The facts about names the sweep reads are given here, once (the driver's
+        ``reverse facts`` stage computes them); the other fields are the sweep's own state."""
         self.parsed = parsed
         self.ns = ns
         self.active = active
         self.names = names          # a NameGen
         self.multidef = multidef    # names assigned more than once / in loops
+        self.containers = set(containers)  # lists, tuples, dicts: adjoints add with add_cot
+        self.sequences = set(sequences)    # names holding lists or tuples: + joins them
+        self.varied = set(active if varied is None else varied)  # depend on wrt (>= active)
+        self.loop_locals = set(loop_locals)  # temporaries assigned once, inside a loop
+        self.scatter = set(scatter)  # adjoints updated in place (x[i] reads)
+        self.lazy = set(lazy)       # indexed names that may not exist when the sweep starts
         self.adj = AdjointState()   # what is known of each adjoint here (adjoint_state.py)
         self.init = {}              # adjoint name -> its starting zero
-        self.scatter = set()        # adjoints updated in place (x[i] reads)
-        self.containers = set()     # lists, tuples, dicts: adjoints add with add_cot
-        self.varied = set(active)   # names that depend on wrt (a superset of active)
-        self.loop_locals = set()    # temporaries assigned once, inside a loop
-        self.lazy = set()           # indexed names that may not exist when the sweep starts
         self.loop_inits = []        # per enclosing loop: adjoints zeroed each iteration
         self.depth = 0              # nesting of compound statements
         self.extra_globals = {}
         self.pullback = None        # the pullback of the call being differentiated (split.py)
-        self.sequences = set()      # names holding lists or tuples (driver.sequences)
+
+    def seed(self, v, value):
+        """``v_bar = value``: the output's adjoint, before the sweep starts."""
+        self.adj.written(v)
+        return [N.assign(self.bar(v), value)]
+
+    def gradient(self, v):
+        """After the sweep: the expression giving ``v``'s adjoint (zeros if it has none)."""
+        if not self.has_adjoint(v):
+            return N.call("zeros_like_grad", [N.name(v)])
+        if v not in self.adj.defined:  # assigned on some paths only
+            self.need_init(v)
+        return N.name(self.bar(v))
+
+    def inits(self):
+        """The adjoints that start from a zero, assigned before the reverse pass."""
+        return [N.assign(name, zero) for name, zero in self.init.items()]
 
     # -- adjoint bookkeeping ------------------------------------------------------
     def bar(self, v):
@@ -164,7 +184,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         x = target.id
         if x in self.active and self.has_adjoint(x):
             pulled = N.anno(s, "pullbacks")  # a call run once (split.py)
-            self.pullback = self.names.temp("pb") if pulled else None
+            self.pullback = self.names.temp("pb", "pullback") if pulled else None
             if self.adj.only_maybe(x):
                 self.need_init(x)
             real = self.make_real(x)

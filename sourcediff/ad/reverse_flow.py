@@ -76,8 +76,8 @@ class FlowSweep:
         final_test = self.block(test)  # the last check, which failed
         if not _has_effect(iteration):
             return final_test
-        loop = N.for_(N.name("_", store=True), N.call("range", [N.name(N.anno(s, "counter"))]),
-                      iteration)
+        loop = N.for_(N.name(self.names.dummy(), store=True),
+                      N.call("range", [N.name(N.anno(s, "counter"))]), iteration)
         return final_test + [loop]
 
     def while_general(self, s):
@@ -85,7 +85,8 @@ class FlowSweep:
         body = self.loop_body(s.body)
         if not _has_effect(body):
             return []
-        return [N.for_(N.name("_", store=True), N.call("range", [N.name(N.anno(s, "counter"))]), body)]
+        return [N.for_(N.name(self.names.dummy(), store=True),
+                       N.call("range", [N.name(N.anno(s, "counter"))]), body)]
 
 
 def _pop(v, site=None):

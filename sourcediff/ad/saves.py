@@ -47,15 +47,16 @@ def mark_first_defs(body, params):
             seen.update(N.names_in(s, gast.Store))
 
 
-def loop_locals(body):
-    """Temporaries (``_tN``) assigned at one place, inside a loop: their values and
-    adjoints live for one iteration only."""
+def loop_locals(body, names):
+    """Temporaries (``_tN``, their role in ``names``, the NameGen: a user's ``_tx`` is
+    not one) assigned at one place, inside a loop: their values and adjoints live for
+    one iteration only."""
     counts, inside = {}, set()
     for name, in_loop in _def_sites(body):
         counts[name] = counts.get(name, 0) + 1
         if in_loop:
             inside.add(name)
-    return {n for n in inside if counts[n] == 1 and n.startswith("_t")}
+    return {n for n in inside if counts[n] == 1 and names.role(n) == "temp"}
 
 
 def multidef(body, params=()):
@@ -88,8 +89,9 @@ def _path_counts(stmts, counts):
             _path_counts(s.body, counts)
 
 
-def insert(body, rev, params):
-    """(forward with pushes, reverse with the pops that are needed)."""
+def insert(body, rev, params, names):
+    """(forward with pushes, reverse with the pops that are needed); ``names``: the
+    NameGen (``x_prev``)."""
     multi = multidef(body, params) - loop_invariants(body, params, rev)
     saved = multi
     while True:  # dropping a pop can empty a branch whose test was the only reader
@@ -99,7 +101,7 @@ def insert(body, rev, params):
             break
         saved = now
     forward = _push(body, saved)
-    forward, rev = _name_straight_line_saves(forward, rev)
+    forward, rev = _name_straight_line_saves(forward, rev, names)
     if any(N.anno(n, "push") and "_stack" in N.names_in(n)
            for st in forward for n in N.walk(st)):
         pre = [N.assign("_stack", N.parse_expr("[]"))]
@@ -144,22 +146,17 @@ def loop_invariants(body, params=(), rev=()):
         invariant |= new
 
 
-def _name_straight_line_saves(forward, rev):
+def _name_straight_line_saves(forward, rev, names):
     """A value overwritten in straight-line code (not in a loop or branch) is kept in a
     named variable, ``x_prev = x``, instead of on the stack."""
     pops = {N.anno(s, "site"): i for i, s in enumerate(rev)
             if N.anno(s, "pop") and N.anno(s, "site") is not None}
-    taken = set(N.names_in(gast.Module(body=forward + rev, type_ignores=[])))
     for i, s in enumerate(forward):
         site = N.anno(s, "site")
         if site is None or site not in pops:
             continue
         v = N.anno(s, "push")
-        name = f"{v}_prev"
-        k = 2
-        while name in taken:
-            name, k = f"{v}_prev{k}", k + 1
-        taken.add(name)
+        name = names.save(v)
         forward[i] = _tag(_loc(N.assign(name, N.name(v)), s), v)
         j = pops[site]
         restore = N.assign(v, N.name(name))
@@ -305,11 +302,10 @@ def batch_loop_saves(fdef):
     start = N.reverse_start(body)
     forward = _loops_by_iterable(body[:start], reverse=False)
     backward = _loops_by_iterable(body[start:], reverse=True)
-    taken = set(N.names_in(fdef))
     for it, fwd in forward.items():
         rev = backward.get(it)
         if rev is not None:
-            _batch(fwd, rev, taken)
+            _batch(fwd, rev, N.anno(fdef, "names"))
 
 
 def _loops_by_iterable(stmts, reverse):
@@ -355,7 +351,7 @@ def _popped(s):
     return None
 
 
-def _batch(fwd, rev, taken):
+def _batch(fwd, rev, gen):
     pushes = [(k, _pushed(s)) for k, s in enumerate(fwd.body) if _pushed(s)]
     pops = [(k, _popped(s)) for k, s in enumerate(rev.body) if _popped(s)]
     names = [v for _, v in pushes]
@@ -367,13 +363,7 @@ def _batch(fwd, rev, taken):
         if any(v in N.names_in(s, gast.Store) for s in fwd.body[:k]) \
                 or v in N.names_in(fwd.target, gast.Store):
             return
-    prev = []
-    for v in names:
-        name, j = f"{v}_prev", 2
-        while name in taken:
-            name, j = f"{v}_prev{j}", j + 1
-        taken.add(name)
-        prev.append(name)
+    prev = [gen.save(v) for v in names]
     push = _loc(N.expr_stmt(N.call("_stack.append", [gast.Tuple(
         elts=[N.name(v) for v in names], ctx=gast.Load())])), fwd.body[pushes[0][0]])
     fwd.body = [push] + [s for s in fwd.body if not _pushed(s)]

@@ -43,7 +43,7 @@ def mark(body, ns, active, names, is_user_call):
         t, v = s.targets[0], s.value
         if isinstance(t, gast.Name) and t.id in active and isinstance(v, gast.Call) \
                 and is_user_call(v, static_value(v.func, ns)):
-            N.set_anno(s, "pullbacks", names.temp("pullbacks"))
+            N.set_anno(s, "pullbacks", names.temp("pullbacks", "pullback"))
 
 
 def rewrite(forward, reverse=None, names=None):
@@ -82,7 +82,7 @@ def rewrite(forward, reverse=None, names=None):
 
 
 def _residual_call(forward, s, func, args, names, wrt):
-    rr = names.temp("rr")
+    rr = names.temp("rr", "pullback")
     item = [gast.Subscript(value=N.name(rr), slice=N.const(k), ctx=gast.Load()) for k in (0, 1)]
     new = [N.assign(rr, N.call("split_res", [N.clone(func), *[N.clone(a) for a in args]],
                                wrt)),

@@ -13,7 +13,6 @@ positional arguments the callee's generated code takes (see :mod:`signature`).
 
 from __future__ import annotations
 
-import zlib
 
 import gast
 
@@ -23,7 +22,6 @@ from ..ir import signature
 from .fence import fail
 from .resolve import static_value
 
-_lifted = {}  # (function source file, line, name) -> lifted function
 
 
 def nested_definition(parsed, name):
@@ -79,10 +77,8 @@ def lift(parsed, call_, varied):
     if not any(n in varied for n in free):
         return None
     free += enclosing_cells(parsed, inner, free)
-    key = (parsed.filename, getattr(inner, "lineno", 0), call_.func.id, tuple(free))
-    if key not in _lifted:
-        _lifted[key] = _compile(parsed, inner, call_.func.id, free)
-    return _lifted[key], free
+    key = ("lifted", parsed.filename, getattr(inner, "lineno", 0), call_.func.id, tuple(free))
+    return codegen.cached(key, lambda: _compile(parsed, inner, call_.func.id, free)), free
 
 
 def lifted_function(parsed, inner, name):
@@ -93,28 +89,18 @@ def lifted_function(parsed, inner, name):
     if not free:
         return None
     free += enclosing_cells(parsed, inner, free)
-    key = (parsed.filename, getattr(inner, "lineno", 0), getattr(inner, "col_offset", 0),
-           name, tuple(free))
-    if key not in _lifted:
-        _lifted[key] = _compile(parsed, inner, name, free)
-    return _lifted[key], free
+    key = ("lifted", parsed.filename, getattr(inner, "lineno", 0),
+           getattr(inner, "col_offset", 0), name, tuple(free))
+    return codegen.cached(key, lambda: _compile(parsed, inner, name, free)), free
 
 
 def _compile(parsed, inner, name, free):
     args = signature.param_names(inner.args) + free
     body = inner.body if isinstance(inner, gast.FunctionDef) else [N.return_(inner.body)]
     fname = f"{name}_lifted" if name.isidentifier() else "lifted"
-    fdef = gast.FunctionDef(
-        name=fname,
-        args=gast.arguments(args=[gast.Name(id=a, ctx=gast.Param(), annotation=None,
-                                            type_comment=None) for a in args],
-                            posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
-                            kwarg=None, defaults=[]),
-        body=[N.clone(s) for s in body], decorator_list=[], returns=None, type_comment=None,
-        type_params=[])
-    src = codegen.to_source(fdef)
-    filename = f"<sourcediff lifted {parsed.name}.{fname}:{zlib.crc32(src.encode()):08x}>"
-    return codegen.compile_function(src, fname, getattr(parsed.fn, "__globals__", {}), filename)
+    fdef = N.function_def(fname, args, [N.clone(s) for s in body])
+    return codegen.compile_tree(fdef, getattr(parsed.fn, "__globals__", {}),
+                                f"lifted {parsed.name}.{fname}")[0]
 
 
 def callee(parsed, call_, ns, varied, names, extra_globals):
@@ -166,3 +152,19 @@ def bound_arguments(parsed, call_, ns, names, extra_globals):
         return signature.bind_call(sig, call_, default)
     except TypeError as exc:
         fail(parsed, call_, f"this call to {label} ({exc})", "check its arguments")
+
+
+def closure_reads(parsed):
+    """For each nested function: the enclosing locals it reads."""
+    out = {}
+    for node in N.walk(parsed.tree):
+        name = None
+        if isinstance(node, gast.FunctionDef) and node is not parsed.tree:
+            name = node.name
+        elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) \
+                and isinstance(node.targets[0], gast.Name):
+            name = node.targets[0].id
+        inner = nested_definition(parsed, name) if name else None
+        if inner is not None:
+            out[name] = free_locals(parsed, inner)
+    return out

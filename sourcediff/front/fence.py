@@ -19,7 +19,7 @@ import numpy as np
 
 from ..prims import facts
 from ..ir import nodes as N
-from ..errors import UnsupportedSyntaxError, columns
+from ..errors import NonScalarOutputError, UnsupportedSyntaxError, columns
 from .resolve import static_value
 from ..runtime import copy_of
 from ..ir.signature import param_names
@@ -337,3 +337,21 @@ def own_arguments(parsed, body, params, ns):
 def _is_fresh(fn, np):
     # (fresh: np.zeros..., an adjoint buffer zeros_for (grad of grad), an own copy copy_of)
     return isinstance(fn, np.ufunc) or facts.of(fn).fresh
+
+
+def refuse_container_output(parsed, body, out):
+    """``grad`` of a function returning a tuple, list or dict: say so before any work."""
+    if not isinstance(out, gast.Name):
+        return
+    for node in N.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                and node.targets[0].id == out.id and isinstance(
+                    node.value, (gast.Tuple, gast.List, gast.Dict)):
+            kind = {gast.Tuple: "a tuple", gast.List: "a list", gast.Dict: "a dict"}[
+                type(node.value)]
+            raise NonScalarOutputError(
+                f"grad needs a scalar output, but '{parsed.name}' returns {kind}",
+                function=parsed.name, filename=parsed.filename, lineno=node.lineno,
+                source_line=parsed.line(node.lineno),
+                hint="return one number; for (loss, aux) pass has_aux=True; for several "
+                     "outputs use vjp or jacobian")

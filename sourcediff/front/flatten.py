@@ -19,6 +19,7 @@ from __future__ import annotations
 import gast
 
 from ..ir import nodes as N
+from ..errors import SourceDiffError
 
 
 class _Loop:
@@ -28,20 +29,14 @@ class _Loop:
 
 
 class Flattener:
-    def __init__(self, parsed, taken):
+    def __init__(self, parsed, names):
         self.parsed = parsed
-        self.taken = set(taken)
-        self.counts = {}
+        self.names = names          # the NameGen
         self.ret = None
         self.retflag = None
 
     def fresh(self, base):
-        n = self.counts.get(base, 0) + 1
-        while f"_{base}{n}" in self.taken:
-            n += 1
-        self.counts[base] = n
-        self.taken.add(f"_{base}{n}")
-        return f"_{base}{n}"
+        return self.names.temp(base, "control")
 
     def block(self, stmts, loop):
         """(new statements, whether the block may exit early)."""
@@ -170,10 +165,9 @@ def _split_while(body):
     return None
 
 
-def flatten(parsed, body):
+def flatten(parsed, body, names):
     """(new body without its final return, the returned atom)."""
-    taken = set(N.names_in(gast.Module(body=body, type_ignores=[])))
-    fl = Flattener(parsed, taken)
+    fl = Flattener(parsed, names)
     if body and isinstance(body[-1], gast.Return) and not any(
             isinstance(n, gast.Return) for n in _walk_stmts(body[:-1])):
         new, _ = fl.block(body[:-1], None)
@@ -182,3 +176,31 @@ def flatten(parsed, body):
     new, _ = fl.block(body, None)
     pre = [N.assign(fl.ret, N.const(None)), N.assign(fl.retflag, N.const(False))]
     return N.set_location(pre, getattr(parsed.tree, "lineno", 0)) + new, N.name(fl.ret)
+
+
+def split_aux(parsed, names):
+    """``return loss, aux`` -> ``_aux = aux; return loss`` (for ``has_aux=True``)."""
+    aux = names.fresh("_aux", "aux")  # (not a name of the user's: _aux_1 if it is)
+
+    class Split(gast.NodeTransformer):
+        def visit_Return(self, node):
+            v = node.value
+            if not (isinstance(v, gast.Tuple) and len(v.elts) == 2):
+                raise SourceDiffError(
+                    "has_aux=True needs the function to return a pair (loss, aux)",
+                    function=parsed.name, filename=parsed.filename,
+                    lineno=getattr(node, "lineno", None),
+                    source_line=parsed.line(getattr(node, "lineno", None)),
+                    hint="return loss, aux")
+            keep = N.assign(aux, v.elts[1])
+            ret = N.return_(v.elts[0])
+            return N.set_location([keep, ret], node.lineno)
+
+        def visit_FunctionDef(self, node):
+            if node is parsed.tree:
+                self.generic_visit(node)
+            return node
+    Split().visit(parsed.tree)
+    parsed.tree.body.insert(0, N.set_location([N.assign(aux, N.const(None))],
+                                              parsed.tree.lineno)[0])
+    return N.name(aux)

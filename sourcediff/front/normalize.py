@@ -28,22 +28,18 @@ _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "real", "imag"}
 
 
 class Normalizer(StatementNormalizer):
-    def __init__(self, parsed, ns, temps):
+    def __init__(self, parsed, ns, names):
         self.parsed = parsed
         self.ns = ns
-        self.temps = temps          # shared counter dict {"n": int}
+        self.names = names          # the NameGen (temporaries: _t1, _t2 ...)
         self.out = []
         self.local = set(N.names_in(parsed.tree, gast.Store)) | set(
             param_names(parsed.tree.args))
-        self.all_names = set(N.names_in(parsed.tree)) | self.local
         self.list_names = _list_names(parsed.tree)  # (einsum's sublists)
 
     # -- helpers -------------------------------------------------------------
     def temp(self):
-        self.temps["n"] += 1
-        while f"_t{self.temps['n']}" in self.all_names:
-            self.temps["n"] += 1
-        return f"_t{self.temps['n']}"
+        return self.names.temp("t")
 
     def emit(self, stmt, src):
         # a new statement keeps the columns of the code it comes from (for error carets)
@@ -184,11 +180,8 @@ class Normalizer(StatementNormalizer):
         if lifted is None:
             return node
         fn, free = lifted
-        gname = f"{name}_lifted".lstrip("_")
-        while gname in self.all_names or self.ns.get(gname, fn) is not fn:
-            gname += "_"
+        gname = self.names.global_name(f"{name}_lifted".lstrip("_"))
         self.ns[gname] = fn
-        self.all_names.add(gname)
         transform = N.call(inner_call.func, [N.name(gname), *inner_call.args[1:]],
                            inner_call.keywords)
         return N.call(transform, [*node.args, *[N.name(v) for v in free]], node.keywords)
@@ -307,14 +300,14 @@ class Normalizer(StatementNormalizer):
         return block
 
     # -- statements ----------------------------------------------------------------
-def normalize(parsed, ns):
+def normalize(parsed, ns, names):
     """The function body in A-normal form (a list of statements)."""
     if "np" not in ns:
         ns["np"] = np
     for name, obj in (("len", len), ("range", range), ("min", min), ("list", list),
                       ("setattr", setattr)):
         ns.setdefault(name, obj)  # builtins the rewrites below introduce
-    norm = Normalizer(parsed, ns, {"n": 0})
+    norm = Normalizer(parsed, ns, names)
     return norm.block(parsed.tree.body)
 
 

@@ -1,4 +1,6 @@
-"""Pass 8: print the generated tree with astor and compile it in memory.
+"""Pass 8: print the generated tree with astor and compile it in memory (the one
+place generated source becomes a function: :func:`compile_function`), and keep what was
+compiled (:func:`cached`).
 
 The source is registered in ``linecache`` under a deterministic file name,
 so tracebacks, ``inspect.getsource`` and debuggers show the generated code.
@@ -13,6 +15,7 @@ import linecache
 import re
 import threading
 import warnings
+import zlib
 
 import gast
 from gast.ast3 import GAstToAst3
@@ -103,17 +106,52 @@ def _unescape(text):
     return text.replace("\\'", "'").replace('\\"', '"').replace("\\\\", "\\")
 
 
-def compile_function(src, name, namespace, filename):
-    """Exec ``src`` (defining ``name``) with ``namespace`` as its globals."""
-    lines = src.splitlines(keepends=True)
-    linecache.cache[filename] = (len(src), None, lines, filename)
-    _registered[filename] = src
-    code = compile(src, filename, "exec")
+def filename(label, src):
+    """The file name generated code is registered under: ``<sourcediff label:crc>``, the
+    same for the same source (deterministic), different for a different one."""
+    return f"<sourcediff {label}:{zlib.crc32(src.encode()):08x}>"
+
+
+def compile_function(src, name, namespace, label, shown=True):
+    """Exec ``src`` (defining ``name``) with a copy of ``namespace`` as its globals, the
+    source registered for tracebacks and ``inspect`` under :func:`filename` (``label``:
+    what it is). ``shown``: :func:`sourcediff.source` of the function gives ``src``.
+    Every piece of generated source becomes a function here."""
+    where = filename(label, src)
+    register(where, src)
+    code = compile(src, where, "exec")
     glob = dict(namespace)
     exec(code, glob)
     fn = glob[name]
-    fn.__sourcediff_source__ = src
+    if shown:
+        fn.__sourcediff_source__ = src
     return fn
+
+
+def compile_tree(fdef, namespace, label=None):
+    """Print ``fdef`` and compile it: (the function, its source). ``label`` defaults to
+    the function's name."""
+    src = to_source(fdef)
+    return compile_function(src, fdef.name, namespace, label or fdef.name), src
+
+
+_compiled = {}   # key -> what was compiled for it (see cached)
+_compiling = threading.RLock()  # re-entrant: compiling one function may compile another
+_NOTHING = object()
+
+
+def cached(key, make):
+    """``make()``, made once per ``key`` and kept: the one cache of what the compiler
+    builds (adjoints ``("adjoint", ...)``, tangent code ``("jvp", ...)``, lifted nested
+    functions ``("lifted", ...)``, output shapes ``("output shape", ...)``), under one lock.
+    A hit takes no lock."""
+    hit = _compiled.get(key, _NOTHING)
+    if hit is _NOTHING:
+        with _compiling:
+            hit = _compiled.get(key, _NOTHING)
+            if hit is _NOTHING:
+                hit = _compiled[key] = make()
+    return hit
 
 
 def register(filename, src):

@@ -84,6 +84,16 @@ def return_(value):
     return gast.Return(value=value)
 
 
+def function_def(name_, params, body):
+    """``def name_(*params): body`` (plain positional parameters)."""
+    return gast.FunctionDef(
+        name=name_, args=gast.arguments(
+            args=[gast.Name(id=a, ctx=gast.Param(), annotation=None, type_comment=None)
+                  for a in params], posonlyargs=[], vararg=None, kwonlyargs=[],
+            kw_defaults=[], kwarg=None, defaults=[]),
+        body=body, decorator_list=[], returns=None, type_comment=None, type_params=[])
+
+
 def comment(text):
     """A comment line, carried as a marker statement and printed by codegen."""
     node = gast.Expr(value=gast.Constant(value=text, kind="comment"))
@@ -109,6 +119,7 @@ def is_comment(node):
 #                 cotangent args)`` or ``("method", func, args, None)``)
 #   pullbacks     split: the list that call's pullbacks are pushed to
 #   scaling       scaling: a column scaling to move through a matrix product
+#   names         driver: on the generated FunctionDef, its NameGen (a name's role, see names.py)
 def anno(node, key, default=None):
     """Fact ``key`` of ``node`` (``default`` if it has none)."""
     return getattr(node, "anno", _NO_FACTS).get(key, default)

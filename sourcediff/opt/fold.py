@@ -208,16 +208,18 @@ def _leading_neg(node):
     return None
 
 
-def _fold_tangents(stmts, plain, tangent):
+def _fold_tangents(stmts, plain, tangent, names):
+    """Tangent statements (their target's role, see :mod:`names`: a user's ``v_dot`` is
+    the user's) folded as generated code, the user's statements as written."""
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             t = s.targets[0].id
-            (tangent if t.endswith("_dot") or t.startswith("_dnew") else plain).visit(s)
+            (tangent if names.role(t) == "tangent" else plain).visit(s)
         elif isinstance(s, (gast.If, gast.For, gast.While)):
             field = "iter" if isinstance(s, gast.For) else "test"
             setattr(s, field, plain.visit(getattr(s, field)))
-            _fold_tangents(s.body, plain, tangent)
-            _fold_tangents(s.orelse, plain, tangent)
+            _fold_tangents(s.body, plain, tangent, names)
+            _fold_tangents(s.orelse, plain, tangent, names)
         else:
             plain.visit(s)
 
@@ -228,7 +230,7 @@ def fold(fdef):
     user, generated = fdef.body[:start], fdef.body[start:]
     plain, adjoint = _Fold(identities=False), _Fold()
     if not generated:  # forward-mode code: tangent statements interleave with user ones
-        _fold_tangents(fdef.body, plain, adjoint)
+        _fold_tangents(fdef.body, plain, adjoint, N.anno(fdef, "names"))
     else:
         for s in user:
             plain.visit(s)

@@ -32,6 +32,7 @@ def release(fdef, analyse, keep=()):
     if any(isinstance(n, (gast.FunctionDef, gast.Lambda)) for s in body for n in N.walk(s)):
         return False  # a closure may read a name after its last mention
     params = {a.id for a in fdef.args.args}
+    names = N.anno(fdef, "names")  # (the NameGen: the stack of saved values is never released)
     bound, last = {}, {}
     for i, s in enumerate(body[:-1]):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
@@ -42,7 +43,7 @@ def release(fdef, analyse, keep=()):
     drops = {}
     candidates = [(n, i) for n, i in last.items() if not (
         n in params or n in keep or n in returned or n not in bound or bound[n] > i
-        or n.startswith("_stack"))]
+        or names.role(n) == "stack")]
     sh = analyse() if candidates else None
     for n, i in candidates:
         shape = sh.of(N.name(n))

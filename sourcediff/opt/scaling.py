@@ -136,16 +136,11 @@ def _share_products(fdef):
                                 for x in N.walk(node) if isinstance(x, gast.expr)
                                 and not isinstance(x, gast.Name)):
                     where.setdefault(N.fingerprint(node), []).append((i, node))
-    taken = set(N.names_in(fdef))
     inserts = []
-    k = 0
     for sites in where.values():
         if len({i for i, _ in sites}) < 2:
             continue
-        k += 1
-        while f"_p{k}" in taken:
-            k += 1
-        name = f"_p{k}"
+        name = N.anno(fdef, "names").temp("p")  # (the function's NameGen: _p1, _p2 ...)
         inserts.append((sites[0][0], N.assign(name, N.clone(sites[0][1]))))
         for _, node in sites:
             node.__class__ = gast.Name  # the node becomes a read of the shared product

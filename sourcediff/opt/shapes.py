@@ -26,6 +26,7 @@ from ..prims import facts
 from ..ir import nodes as N
 from ..ir.compiler_hook import compiler
 from ..ir.freevars import is_static
+from ..ir.names import NAMES
 from ..front.resolve import MISSING, static_value
 from .indices import MISSING_INDEX as _MISSING_INDEX
 from .indices import const_index as _const_index
@@ -79,12 +80,10 @@ class Shapes:
         if isinstance(e, gast.Name):
             if e.id in self.env:
                 return self.env[e.id]
-            for suffix in ("_bar", "_dot"):
-                if e.id.endswith(suffix):
-                    base = e.id[:-4]
-                    for cand in (base, "_" + base):
-                        if cand in self.env:
-                            return self.env[cand]
+            names = self.ns.get(NAMES)  # an adjoint or tangent has its value's shape
+            primal = names.primal(e.id) if names is not None else None
+            if primal in self.env:
+                return self.env[primal]
             return None  # data read from outside may change between calls (freevars)
         if isinstance(e, gast.BinOp):
             if isinstance(e.op, gast.MatMult):

@@ -9,10 +9,8 @@ transforms (``api``, ``higher``) sit above this module.
 
 from __future__ import annotations
 
-import threading
 import types
 import weakref
-import zlib
 
 import gast
 import numpy as np
@@ -24,6 +22,7 @@ from ..ir.compiler_hook import provides
 from ..errors import ArgumentError, NonScalarOutputError, SourceDiffError
 from ..ir.freevars import cache_key as _cache_key
 from ..opt.inplace import kinds_of
+from ..ir.names import NameGen
 from ..runtime import HELPERS, like
 from ..opt.shapes import spec_of
 from ..values.structure import resolve_wrt
@@ -31,8 +30,8 @@ from ..values.structure import resolve_wrt
 provides(spec_of)
 provides(kinds_of)
 
-_lock = threading.RLock()
-_cache = {}   # (freevars.cache_key, wrt, kind, options, shapes, dtypes) -> Adjoint
+# adjoints and tangent code are kept in codegen's one cache (codegen.cached), keyed
+# ("adjoint", freevars.cache_key, wrt, kind, options, shapes, dtypes) and ("jvp", ...)
 _latest = {}  # the same key without shapes -> the adjoint built last
 
 
@@ -52,23 +51,14 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, agai
     residual = kind in ("residual", "residual_bound")
     split_calls = ("pure" if again or residual else True) if kind != "vjp" else False
     latest = _cache_key(fn, wrt, kind, has_aux)  # (computed once: a call site pays it)
-    key = (*latest, spec, dtypes, split_calls)
-    adj = _cache.get(key)
-    if adj is None:
-        with _lock:
-            adj = _cache.get(key)
-            if adj is None:
-                adj = driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split") or residual,
-                                           has_aux=has_aux, specialize=spec,
-                                           need_value=(kind != "grad" or has_aux),
-                                           kinds=dtypes, split_calls=split_calls,
-                                           split_form=kind if residual else kind == "split")
-                _cache[key] = adj
+    adj = codegen.cached(("adjoint", *latest, spec, dtypes, split_calls), lambda: (
+        driver.build_adjoint(fn, wrt, with_seed=kind in ("vjp", "split") or residual,
+                             has_aux=has_aux, specialize=spec,
+                             need_value=(kind != "grad" or has_aux), kinds=dtypes,
+                             split_calls=split_calls,
+                             split_form=kind if residual else kind == "split")))
     _latest[latest] = adj
     return adj.for_function(fn)
-
-
-_out_shapes = {}  # (freevars.cache_key, argument shapes) -> output shape or None
 
 
 @provides
@@ -76,13 +66,12 @@ def output_shape_of(fn, spec):
     """The shape of ``fn(*args)`` for arguments of shapes ``spec``, if the compiler can
     tell from ``fn``'s source (None otherwise): shape specialisation through a call into
     user code (``split_call``)."""
-    key = _cache_key(fn, spec)
-    if key not in _out_shapes:
+    def make():
         try:
-            _out_shapes[key] = driver.output_shape(fn, spec)
+            return driver.output_shape(fn, spec)
         except SourceDiffError:  # (compiling the call will say why, if it matters)
-            _out_shapes[key] = None
-    return _out_shapes[key]
+            return None
+    return codegen.cached(("output shape", *_cache_key(fn, spec)), make)
 
 
 def latest_adjoint(fn, wrt, kind, has_aux):
@@ -90,20 +79,13 @@ def latest_adjoint(fn, wrt, kind, has_aux):
     return _latest.get(_cache_key(fn, wrt, kind, has_aux))
 
 
-_jvp_lock = threading.RLock()
-_jvp_cache = {}
 _selectors = weakref.WeakKeyDictionary()  # adjoint function -> {selection: function}
 
 
 @provides
 def jvp_adjoint(fn, wrt, spec):
-    key = _cache_key(fn, wrt, spec)
-    adj = _jvp_cache.get(key)
-    if adj is None:
-        with _jvp_lock:
-            adj = _jvp_cache.get(key)
-            if adj is None:
-                adj = _jvp_cache[key] = driver.build_jvp(fn, wrt, specialize=spec)
+    adj = codegen.cached(("jvp", *_cache_key(fn, wrt, spec)),
+                         lambda: driver.build_jvp(fn, wrt, specialize=spec))
     return adj.for_function(fn)
 
 
@@ -170,9 +152,7 @@ def selector(adj, keep, drop_args=(), set_args=None, real_of=None, with_value=Fa
     sets = [N.assign(name, N.const(v)) for name, v in (set_args or {}).items()]
     fdef.body = fdef.body[:1] + sets + kept + fdef.body[1:]
     fdef.name = f"{fdef.name}_d"
-    src = codegen.to_source(fdef)
-    filename = f"<sourcediff {fdef.name}:{zlib.crc32(src.encode()):08x}>"
-    fn = codegen.compile_function(src, fdef.name, adj.fn.__globals__, filename)
+    fn, _ = codegen.compile_tree(fdef, adj.fn.__globals__)
     made[key] = fn
     return fn
 
@@ -347,11 +327,7 @@ def _fresh(tree, base):
     taken = set(N.names_in(tree)) | {a.id for node in N.walk(tree)
                                      if isinstance(node, gast.FunctionDef)
                                      for a in node.args.args}
-    name, k = base, 0
-    while name in taken:
-        k += 1
-        name = f"{base}{k}"
-    return name
+    return NameGen(taken).fresh(base, "global")
 
 
 def _view(owner, key, name, params, body, result, glob, self_name, bound):
@@ -371,9 +347,6 @@ def _view(owner, key, name, params, body, result, glob, self_name, bound):
     for helper in ("zeros_tangent", "filled_tangent"):
         glob.setdefault(helper, HELPERS[helper])
     glob.setdefault("np", np)
-    fdef = driver._function(name, params, [*body, N.return_(result)])
-    src = codegen.to_source(fdef)
-    filename = f"<sourcediff {name}:{zlib.crc32(src.encode()):08x}>"
-    fn = codegen.compile_function(src, name, glob, filename)
+    fn, _ = codegen.compile_tree(N.function_def(name, params, [*body, N.return_(result)]), glob)
     made[key] = (bound, fn)
     return fn

@@ -1,380 +1,376 @@
-"""The pipeline, read top to bottom: source -> adjoint function.
+"""The pipeline, declared as data: source -> adjoint (or tangent) function.
 
-    parse -> resolve names -> fence -> normalise -> flatten control flow
-          -> activity -> reverse sweep -> save/restore -> optimise
-          -> print -> compile
+Each mode is a table of named stages (:data:`FRONT`, then :data:`ADJOINT` or
+:data:`JVP`), each a function of one compilation unit (:class:`Unit`), run in order
+by :func:`run`:
 
-Each pass is one module with one entry point; this file only wires them.
+    parse -> fence -> normalise -> flatten
+      -> activity -> reverse sweep -> save/restore -> split calls -> assemble
+      -> optimise (optimize.py's own passes) -> split form -> compile (link.py)
+
+Each pass is one module with one entry point; this file only wires them. A new pass
+is one line in a table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import types
-import weakref
-import zlib
 
 import gast
-import numpy as np
 
-from ..ad import activity, invariance, split, saves
-from ..ir import codegen, freevars
+from ..ad import activity, invariance, saves, split
 from ..front import fence, flatten, normalize, parse, resolve
+from ..ir import freevars
+from . import link
 from ..opt import optimize, shapes
 from .. import runtime
 from ..ir import nodes as N
-from ..front.closures import free_locals, nested_definition
-from ..errors import NonScalarOutputError, SourceDiffError
-from ..ad.forward import Tangents
-from ..front.resolve import MISSING, static_value
 from ..ad.activity import analyse
-from ..ir.names import NameGen
-from ..ad.reverse import Sweep, is_user_call, is_user_function
-from ..ad.calls import is_bound_method, is_method_of_local
+from ..ad.calls import containers, is_user_call, plain_call, sequences
+from ..front.closures import closure_reads
+from ..ad.forward import Tangents
+from ..ir.names import NAMES, NameGen
+from ..ad.reverse import Sweep
 from ..ir.signature import param_names
 
 
-class Adjoint:
-    """A compiled adjoint: ``fn(*args, [seed]) -> (value, grads)`` and its source."""
-
-    def __init__(self, fn, source, wrt_names, name, tree, closure_name=None):
-        self.fn = fn
-        self.source = source
-        self.tree = tree  # the gast FunctionDef it was printed from
-        self.wrt_names = wrt_names
-        self.name = name
-        self.closure_name = closure_name  # the global its closure reads go through
-        self.statics = ()  # the names of the functions, modules... it resolved when compiled
-        self._bound = weakref.WeakKeyDictionary()  # function -> this adjoint on its cells
-
-    def for_function(self, fn):
-        """This adjoint for ``fn``, a function with the same code (a closure made again,
-        say): the same compiled code, reading ``fn``'s own closure cells."""
-        if self.closure_name is None:
-            return self
-        bound = self._bound.get(fn)
-        if bound is None:
-            glob = dict(self.fn.__globals__)
-            glob[self.closure_name] = freevars.cells(fn)
-            code_fn = types.FunctionType(self.fn.__code__, glob, self.fn.__name__)
-            code_fn.__sourcediff_source__ = self.source
-            bound = self._bound[fn] = Adjoint(code_fn, self.source, self.wrt_names, self.name,
-                                              self.tree, self.closure_name)
-            bound.statics = self.statics
-        return bound
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What to build (see :func:`build_adjoint`)."""
+    with_seed: bool = False     # the adjoint takes the output's cotangent
+    has_aux: bool = False       # the function returns (loss, aux)
+    need_value: bool = True     # the value is returned too
+    live: bool = True           # data globals and closure cells read at each call
+    split_calls: object = False  # calls into user code run once (True, or "pure")
+    split_form: object = False   # f(*args) -> (value, pullback), or a residual form
 
 
-def front(fn, has_aux=False):
-    """Passes shared by both modes: (parsed, names, body, returned atom, aux atom)."""
-    parsed = parse.parse_function(fn)
-    ns = resolve.namespace(fn, parsed.tree)
-    resolve.rename_reserved(parsed.tree, ns, runtime.HELPERS)
-    ns[optimize.USER_NAMES] = frozenset(N.names_in(parsed.tree))  # (kept: _h, y_bar)
-    normalize.expand_starred_calls(parsed.tree)  # f(*args), args a tuple display
-    fence.check(parsed)
-    ns[activity.CLOSURE_READS] = closure_reads(parsed)
-    aux = split_aux(parsed) if has_aux else None
-    body = normalize.normalize(parsed, ns)
-    body = fence.own_arguments(parsed, body, param_names(parsed.tree.args), ns)
-    fence.check_inplace(parsed, body, param_names(parsed.tree.args), ns)
-    body, out = flatten.flatten(parsed, body)
-    return parsed, ns, body, out, aux
+@dataclasses.dataclass
+class Unit:
+    """One function on its way through a pipeline. The caller gives the first five
+    fields; each stage reads fields set before it and sets its own (its docstring
+    says which), so a stage is a function of the unit and nothing else."""
+    fn: object
+    wrt: tuple = ()                 # the indices of the arguments differentiated
+    specialize: tuple | None = None  # the arguments' shapes (None: generic code)
+    kinds: tuple | None = None      # the arguments' dtype kinds
+    options: Options = Options()
+    parsed: object = None           # parse: the parsed function (tree, file, lines)
+    ns: dict | None = None          # parse: name -> value for the names it reads
+    params: list | None = None      # parse: flat parameter names (*args a tuple)
+    wrt_names: list | None = None   # parse: the parameters differentiated
+    aux: object = None              # fence: the aux atom (has_aux)
+    body: list | None = None        # normalise, flatten: the statements transformed
+    out: object = None              # flatten: the returned atom
+    names: NameGen | None = None    # parse: the one name generator (roles recorded)
+    active: set | None = None       # activity: names carrying a derivative to the output
+    cut: set | None = None          # activity: names the output does not depend on
+    varied: set | None = None       # activity: names depending on wrt
+    facts: dict | None = None       # reverse facts: what the sweep knows of each name
+    multidef: set | None = None     # reverse facts: names assigned more than once
+    seed_name: str | None = None    # sweep: the parameter taking the output's cotangent
+    forward: list | None = None     # sweep: the forward statements; save/restore
+    rev: list | None = None         # sweep: the reverse statements
+    inits: list | None = None       # sweep: adjoints starting from zero
+    results: list | None = None     # sweep: one gradient (or tangent) per output
+    extra_globals: dict | None = None  # sweep: values the generated code reads by name
+    fname: str | None = None        # assemble: the generated function's name
+    fdef: object = None             # assemble, optimise: the generated FunctionDef
+    residual: tuple | None = None   # split form: split.to_residual_form's arguments
+    result: link.Adjoint | None = None   # compile: the compiled function and its source
 
 
-def refuse_container_output(parsed, body, out):
-    """``grad`` of a function returning a tuple, list or dict: say so before any work."""
-    if not isinstance(out, gast.Name):
+def run(pipeline, unit):
+    """Run each stage of ``pipeline`` (a tuple of (name, stage)) on ``unit``."""
+    for _name, stage in pipeline:
+        stage(unit)
+    return unit
+
+
+# -- the passes both modes share ------------------------------------------------------
+def parse_stage(u):
+    """parsed, ns, params, wrt_names: the source read, its names resolved."""
+    u.parsed = parse.parse_function(u.fn)
+    u.ns = resolve.namespace(u.fn, u.parsed.tree)
+    resolve.rename_reserved(u.parsed.tree, u.ns, runtime.HELPERS)
+    rename_stack(u.parsed.tree, u.ns)
+    u.ns[optimize.USER_NAMES] = frozenset(N.names_in(u.parsed.tree))  # (kept: _h, y_bar)
+    normalize.expand_starred_calls(u.parsed.tree)  # f(*args), args a tuple display
+    u.params = param_names(u.parsed.tree.args)
+    u.wrt_names = [u.params[i] for i in u.wrt]
+    u.names = NameGen(set(u.params) | set(u.ns) | set(N.names_in(u.parsed.tree))
+                      | set(runtime.HELPERS) | {"np", "math"})
+    u.names.reserve("_stack", "stack")
+    u.ns[NAMES] = u.names  # (for the passes that see the namespace only: shapes)
+
+
+def rename_stack(tree, ns):
+    """A name of the user's spelled ``_stack`` (the name of the saved values' stack in
+    generated code) is renamed ``_stack_user`` (or with more underscores)."""
+    used = set(N.names_in(tree))
+    if "_stack" not in used:
         return
-    for node in N.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
-                and node.targets[0].id == out.id and isinstance(
-                    node.value, (gast.Tuple, gast.List, gast.Dict)):
-            kind = {gast.Tuple: "a tuple", gast.List: "a list", gast.Dict: "a dict"}[
-                type(node.value)]
-            raise NonScalarOutputError(
-                f"grad needs a scalar output, but '{parsed.name}' returns {kind}",
-                function=parsed.name, filename=parsed.filename, lineno=node.lineno,
-                source_line=parsed.line(node.lineno),
-                hint="return one number; for (loss, aux) pass has_aux=True; for several "
-                     "outputs use vjp or jacobian")
+    taken = used | set(ns)
+    new = "_stack_user"
+    while new in taken:
+        new += "_"
+    for node in N.walk(tree):
+        if isinstance(node, gast.Name) and node.id == "_stack":
+            node.id = new
+    if "_stack" in ns:
+        ns[new] = ns.pop("_stack")
 
 
-def closure_reads(parsed):
-    """For each nested function: the enclosing locals it reads."""
-    out = {}
-    for node in N.walk(parsed.tree):
-        name = None
-        if isinstance(node, gast.FunctionDef) and node is not parsed.tree:
-            name = node.name
-        elif isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) \
-                and isinstance(node.targets[0], gast.Name):
-            name = node.targets[0].id
-        inner = nested_definition(parsed, name) if name else None
-        if inner is not None:
-            out[name] = free_locals(parsed, inner)
-    return out
+def fence_stage(u):
+    """Refuse what is not supported, before any work; aux: ``return loss, aux`` split."""
+    fence.check(u.parsed)
+    u.ns[activity.CLOSURE_READS] = closure_reads(u.parsed)
+    if u.options.has_aux:
+        u.aux = flatten.split_aux(u.parsed, u.names)
 
 
-def split_aux(parsed):
-    """``return loss, aux`` -> ``_aux = aux; return loss`` (for ``has_aux=True``)."""
-
-    class Split(gast.NodeTransformer):
-        def visit_Return(self, node):
-            v = node.value
-            if not (isinstance(v, gast.Tuple) and len(v.elts) == 2):
-                raise SourceDiffError(
-                    "has_aux=True needs the function to return a pair (loss, aux)",
-                    function=parsed.name, filename=parsed.filename,
-                    lineno=getattr(node, "lineno", None),
-                    source_line=parsed.line(getattr(node, "lineno", None)),
-                    hint="return loss, aux")
-            keep = N.assign("_aux", v.elts[1])
-            ret = N.return_(v.elts[0])
-            return N.set_location([keep, ret], node.lineno)
-
-        def visit_FunctionDef(self, node):
-            if node is parsed.tree:
-                self.generic_visit(node)
-            return node
-    Split().visit(parsed.tree)
-    parsed.tree.body.insert(0, N.set_location([N.assign("_aux", N.const(None))],
-                                              parsed.tree.lineno)[0])
-    return N.name("_aux")
+def normalize_stage(u):
+    """body: one operation per statement; arguments written in place copied first."""
+    body = normalize.normalize(u.parsed, u.ns, u.names)
+    body = fence.own_arguments(u.parsed, body, u.params, u.ns)
+    fence.check_inplace(u.parsed, body, u.params, u.ns)
+    u.body = body
 
 
-def containers(body, ns, params, spec):
-    """Names that may hold lists, tuples or dicts (their adjoints add with add_cot)."""
-    out = {p for i, p in enumerate(params) if spec is None or spec[i] is None}
-    for node in N.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
-            v = node.value
-            if isinstance(v, (gast.List, gast.Tuple, gast.Dict, gast.ListComp)):
-                out.add(node.targets[0].id)
-            elif isinstance(v, gast.Call):
-                fn = static_value(v.func, ns)
-                if fn in (list, tuple, dict) or is_user_function(fn) or fn is MISSING:
-                    out.add(node.targets[0].id)
-            elif isinstance(v, (gast.Subscript, gast.Attribute)) and isinstance(
-                    v.value, gast.Name) and v.value.id in out:  # (p.w: a dataclass field)
-                out.add(node.targets[0].id)
-    return out
+def flatten_stage(u):
+    """body, out: no return, break or continue inside control flow; the returned atom."""
+    u.body, u.out = flatten.flatten(u.parsed, u.body, u.names)
 
 
-def sequences(parsed, body, ns, params, spec):
-    """Names that hold a list or tuple for sure or by their argument's type (a literal,
-    ``list()``/``tuple()``, ``*args``, a parameter specialised as neither float nor array):
-    ``a + b`` on them joins sequences."""
-    args = parsed.tree.args
-    out = {args.vararg.id} if args.vararg is not None else set()
-    if spec is not None:
-        out |= {p for p, s in zip(params, spec) if s is None}
-    for node in N.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
-            v = node.value
-            if isinstance(v, (gast.List, gast.Tuple, gast.ListComp)) or (
-                    isinstance(v, gast.Call) and resolve.static_value(v.func, ns) in (
-                        list, tuple)):
-                out.add(node.targets[0].id)
-    return out
+FRONT = (
+    ("parse", parse_stage),
+    ("fence", fence_stage),
+    ("normalise", normalize_stage),
+    ("flatten", flatten_stage),
+)
+
+# -- reverse mode ---------------------------------------------------------------------
+def refuse_outputs(u):
+    """``grad`` of a function returning a container: refused before any work."""
+    if not u.options.with_seed:
+        fence.refuse_container_output(u.parsed, u.body, u.out)
+
+
+def activity_stage(u):
+    """cut, active: less what the output does not depend on at these shapes."""
+    u.cut = set()
+    outs = [u.out.id] if isinstance(u.out, gast.Name) else []
+    if u.specialize is not None and outs:
+        env = shapes.infer(u.body, u.ns, dict(zip(u.params, u.specialize)))
+        u.cut = invariance.invariant_names(u.body, u.ns, env, u.out.id) - set(u.params)
+    u.active = analyse(u.body, u.ns, u.wrt_names, outs, u.parsed, cut=u.cut)
+
+
+def take_names(u):
+    """names: every name now in use taken (builtins the front introduced, ...)."""
+    u.names.take(set(u.ns) | set(N.names_in(gast.Module(body=u.body, type_ignores=[]))))
+
+
+def reverse_facts(u):
+    """multidef, facts: what the reverse sweep knows of each name, given to it whole."""
+    body, params, spec = u.body, u.params, u.specialize
+    u.multidef = saves.multidef(body, params)
+    saves.mark_first_defs(body, params)
+    scatter = {n.value.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
+               if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
+               and isinstance(n.value, gast.Name) and n.value.id in u.active}
+    u.facts = dict(
+        containers=containers(body, u.ns, params, spec),
+        sequences=sequences(u.parsed, body, u.ns, params, spec),
+        varied=activity.varied(body, u.ns, u.wrt_names, u.cut),
+        loop_locals=saves.loop_locals(body, u.names),
+        scatter=scatter,
+        lazy={v for v in scatter if v not in params and not saves.defined_up_front(body, v)})
+
+
+def mark_split_calls(u):
+    """Calls into user code the forward pass runs once get their pullback lists."""
+    if u.options.split_calls:
+        split.mark(u.body, u.ns, u.active, u.names,
+                   is_user_call if u.options.split_calls is True else functools.partial(
+                       plain_call, local=split.local_functions(u.body), active=u.active))
+
+
+def sweep_stage(u):
+    """seed_name, rev, results, inits, extra_globals: the reverse sweep, from the
+    output's adjoint (1.0, or the seed parameter) back to each wrt's."""
+    sweep = Sweep(u.parsed, u.ns, u.active, u.names, u.multidef, **u.facts)
+    out = u.out
+    if u.options.with_seed:  # a parameter even when the output does not depend on wrt
+        user_out = isinstance(out, gast.Name) and u.names.role(out.id) is None
+        u.seed_name = u.names.fresh(f"{out.id}_bar" if user_out else "out_bar", "seed")
+    rev = []
+    if isinstance(out, gast.Name) and out.id in u.active:
+        rev += sweep.seed(out.id, N.name(u.seed_name) if u.seed_name else N.const(1.0))
+    u.rev = rev + sweep.block(u.body)
+    u.results = [sweep.gradient(p) for p in u.wrt_names]
+    u.inits = sweep.inits()
+    u.extra_globals = sweep.extra_globals
+
+
+def saves_stage(u):
+    """forward, rev: values the reverse pass reads that the forward pass overwrites are
+    saved and restored."""
+    u.forward, u.rev = saves.insert(u.body, u.rev, u.params, u.names)
+
+
+def split_calls_stage(u):
+    """forward: the calls marked run by ``split_call`` (or in residual form)."""
+    if u.options.split_calls is True:
+        u.forward = split.rewrite(u.forward)
+    elif u.options.split_calls:  # "pure": code differentiated again (split.to_residual_form)
+        u.forward = split.rewrite(u.forward, u.rev, u.names)
+
+
+def assemble_adjoint(u):
+    """fname, fdef: the adjoint function, forward pass then reverse pass."""
+    out, opts = u.out, u.options
+    value = N.clone(out)
+    if isinstance(out, gast.Name) and out.id in u.multidef:
+        # the reverse pass restores overwritten values: keep the output's now
+        value = N.name(u.names.fresh("_value", "save"))
+        u.forward.append(N.assign(value.id, N.clone(out)))
+    if not opts.need_value and u.specialize is not None and shapes.output_shape(
+            u.body, u.ns, dict(zip(u.params, u.specialize)), out) == ():
+        value = N.const(None)  # a scalar for sure: grad needs no value to check
+    base = u.parsed.tree.name
+    u.fname = u.names.global_name(f"{base}_adjoint" if opts.with_seed else f"{base}_grad")
+    doc = (f"Adjoint of {u.parsed.name} with respect to {', '.join(u.wrt_names)} "
+           f"(generated by sourcediff).")
+    stmts = [N.expr_stmt(N.const(doc)), N.comment("forward pass"), *u.forward]
+    stmts += [N.reverse_mark(), *u.inits, *u.rev]
+    stmts.append(N.return_(N.tuple_([value, N.tuple_(u.results)] + ([u.aux] if u.aux else []))))
+    u.fdef = N.function_def(u.fname, u.params + ([u.seed_name] if u.seed_name else []), stmts)
+    N.set_anno(u.fdef, "names", u.names)  # (later passes ask it a name's role)
+
+
+def optimize_adjoint(u):
+    """fdef: optimised (:func:`optimize.optimize`, its own pipeline of passes)."""
+    spec_params, spec = u.params, u.specialize
+    if u.options.split_form and spec is not None:  # the pullback's seed is shaped like the value
+        seed_shape = shapes.output_shape(u.body, u.ns, dict(zip(u.params, spec)), u.out)
+        if seed_shape is not None:
+            spec_params, spec = u.params + [u.seed_name], tuple(spec) + (seed_shape,)
+    u.fdef = optimize.optimize(u.fdef, u.ns, spec, spec_params, keep={u.seed_name} - {None},
+                               kinds=u.kinds, outside=freevars.data_names(u.ns))
+
+
+def split_form_stage(u):
+    """fname, fdef, residual: ``f(*args) -> (value, pullback)``, or the residual form."""
+    form, base, names = u.options.split_form, u.parsed.tree.name, u.names
+    if form in ("residual", "residual_bound"):  # (bound: no cotangent for self)
+        u.fdef.name = u.fname = names.global_name(f"{base}_forward")
+        u.residual = (u.seed_name, u.params, u.wrt_names, names.global_name(f"{base}_reverse"),
+                      names.fresh("residuals", "pullback"), activity.varied(u.fdef.body, u.ns, u.wrt_names),
+                      int(form == "residual_bound"))
+    elif form:
+        u.fdef.name = u.fname = names.global_name(f"{base}_split")
+        u.fdef = split.to_split_form(u.fdef, u.seed_name, names.fresh(f"{base}_pullback", "pullback"))
+        if u.fdef is None:
+            raise split.NotSplittable(u.parsed.name)
+
+
+def compile_stage(u):
+    """result: the function printed and compiled (:func:`codegen.compile_function`)."""
+    u.result = link.link(u.fdef, u.parsed, u.ns, u.extra_globals, u.wrt_names, u.fname,
+                         u.names, u.options.live, u.residual)
+
+
+ADJOINT = FRONT + (
+    ("refuse a container output", refuse_outputs),
+    ("activity", activity_stage),
+    ("names", take_names),
+    ("reverse facts", reverse_facts),
+    ("mark split calls", mark_split_calls),
+    ("reverse sweep", sweep_stage),
+    ("save/restore", saves_stage),
+    ("split calls", split_calls_stage),
+    ("assemble", assemble_adjoint),
+    ("optimise", optimize_adjoint),
+    ("split form", split_form_stage),
+    ("compile", compile_stage),
+)
+
+
+# -- forward mode ---------------------------------------------------------------------
+def varied_stage(u):
+    """varied: the names depending on wrt; refused constructs among them."""
+    u.varied = activity.varied(u.body, u.ns, u.wrt_names)
+    activity.check_refusals(u.parsed, u.body, u.ns, u.wrt_names,
+                            [u.out.id] if isinstance(u.out, gast.Name) else [])
+
+
+def tangent_stage(u):
+    """forward, results, extra_globals: each statement followed by its tangent's."""
+    tangents = Tangents(u.parsed, u.ns, u.varied, u.names, sequences=sequences(
+        u.parsed, u.body, u.ns, u.params, u.specialize))
+    new_body = tangents.block(u.body)
+    # a parameter held fixed that a loop makes varied (``x = np.tanh(x * w)``): its
+    # tangent is read before the loop first writes it, so it starts at zero
+    u.forward = [N.assign(u.names.tangent(p), N.call("zeros_tangent", [N.name(p)]))
+                 for p in u.params if p in u.varied and p not in u.wrt_names] + new_body
+    if isinstance(u.out, gast.Name) and u.out.id in u.varied:
+        u.results = [N.name(u.names.tangent(u.out.id))]
+    else:
+        u.results = [N.call("zeros_tangent", [N.clone(u.out)])]
+    u.extra_globals = tangents.extra_globals
+
+
+def assemble_jvp(u):
+    """fname, fdef: ``f_jvp(*args, *tangents) -> (out, out_dot)``."""
+    u.fname = u.names.global_name(f"{u.parsed.tree.name}_jvp")
+    doc = (f"Tangent (forward mode) of {u.parsed.name} along {', '.join(u.wrt_names)} "
+           f"(generated by sourcediff).")
+    stmts = [N.expr_stmt(N.const(doc)), *u.forward,
+             N.return_(N.tuple_([N.clone(u.out), *u.results]))]
+    arg_names = u.params + [u.names.tangent(p) for p in u.wrt_names]
+    u.fdef = N.function_def(u.fname, arg_names, stmts)
+    N.set_anno(u.fdef, "names", u.names)
+
+
+def optimize_jvp(u):
+    """fdef: optimised (:func:`optimize.optimize`)."""
+    u.fdef = optimize.optimize(u.fdef, u.ns, u.specialize, u.params, keep=set(),
+                               outside=freevars.data_names(u.ns))
+
+
+JVP = FRONT + (
+    ("activity", varied_stage),
+    ("names", take_names),
+    ("tangent sweep", tangent_stage),
+    ("assemble", assemble_jvp),
+    ("optimise", optimize_jvp),
+    ("compile", compile_stage),
+)
 
 
 def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need_value=True,
                   kinds=None, live=True, split_calls=False, split_form=False):
-    """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``.
+    """Generate the adjoint of ``fn`` with respect to argument indices ``wrt``
+    (the :data:`ADJOINT` pipeline).
 
     ``specialize`` (argument shapes) and ``kinds`` (argument dtypes) let it assume those.
     ``split_calls``: calls into user code run once (:mod:`split`); ``split_form``: the
     result is ``f(*args) -> (value, pullback)`` (needs ``with_seed``).
     ``live``: read data globals and closure variables at each call (see :mod:`freevars`);
     else they are the generated function's own globals (for an exported module)."""
-    parsed, ns, body, out, aux = front(fn, has_aux)
-    params = param_names(parsed.tree.args)  # flat: *args a tuple, **kwargs a dict
-    if not with_seed:
-        refuse_container_output(parsed, body, out)
-    wrt_names = [params[i] for i in wrt]
-    cut = set()
-    if specialize is not None and isinstance(out, gast.Name):
-        env = shapes.infer(body, ns, dict(zip(params, specialize)))
-        cut = invariance.invariant_names(body, ns, env, out.id) - set(params)
-    active = analyse(body, ns, wrt_names, [out.id] if isinstance(out, gast.Name) else [],
-                     parsed, cut=cut)
-
-    taken = set(params) | set(ns) | set(N.names_in(parsed.tree)) | set(N.names_in(
-        gast.Module(body=body, type_ignores=[])))
-    names = NameGen(taken | set(runtime.HELPERS) | {"np", "math", "_stack"})
-    multidef = saves.multidef(body, params)
-    saves.mark_first_defs(body, params)
-    sweep = Sweep(parsed, ns, active, names, multidef)
-    sweep.containers = containers(body, ns, params, specialize)
-    sweep.sequences = sequences(parsed, body, ns, params, specialize)
-    sweep.varied = activity.varied(body, ns, wrt_names, cut)
-    sweep.loop_locals = saves.loop_locals(body)
-    sweep.scatter = {n.value.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
-                     if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
-                     and isinstance(n.value, gast.Name) and n.value.id in active}
-    sweep.lazy = {v for v in sweep.scatter
-                  if v not in params and not saves.defined_up_front(body, v)}
-    if split_calls:
-        split.mark(body, ns, active, names, is_user_call if split_calls is True else
-                   functools.partial(plain_call, local=split.local_functions(body),
-                                     active=active))
-
-    # the seed: d(out)/d(out)
-    seed_name = None
-    if with_seed:  # a parameter even when the output does not depend on wrt
-        seed_name = names.fresh(f"{out.id}_bar" if isinstance(out, gast.Name)
-                                and not out.id.startswith("_") else "out_bar")
-    rev = []
-    if isinstance(out, gast.Name) and out.id in active:
-        if with_seed:
-            rev.append(N.assign(names.adjoint(out.id), N.name(seed_name)))
-        else:
-            rev.append(N.assign(names.adjoint(out.id), N.const(1.0)))
-        sweep.adj.written(out.id)
-    rev += sweep.block(body)
-
-    results = []
-    for p in wrt_names:
-        if sweep.has_adjoint(p):
-            if p not in sweep.adj.defined:  # assigned on some paths only
-                sweep.need_init(p)
-            results.append(N.name(names.adjoint(p)))
-        else:
-            results.append(N.call("zeros_like_grad", [N.name(p)]))
-    inits = [N.assign(name, zero) for name, zero in sweep.init.items()]
-    forward, rev = saves.insert(body, rev, params)
-    if split_calls is True:
-        forward = split.rewrite(forward)
-    elif split_calls:  # "pure": code differentiated again (split.to_residual_form)
-        forward = split.rewrite(forward, rev, names)
-    value = N.clone(out)
-    if isinstance(out, gast.Name) and out.id in multidef:
-        # the reverse pass restores overwritten values: keep the output's now
-        forward.append(N.assign("_value", N.clone(out)))
-        value = N.name("_value")
-    if not need_value and specialize is not None and shapes.output_shape(
-            body, ns, dict(zip(params, specialize)), out) == ():
-        value = N.const(None)  # a scalar for sure: grad needs no value to check
-    base = parsed.tree.name
-    fname = names.global_name(f"{base}_adjoint" if with_seed else f"{base}_grad")
-    doc = (f"Adjoint of {parsed.name} with respect to {', '.join(wrt_names)} "
-           f"(generated by sourcediff).")
-    stmts = [N.expr_stmt(N.const(doc)), N.comment("forward pass"), *forward]
-    stmts += [N.reverse_mark(), *inits, *rev]
-    stmts.append(N.return_(N.tuple_([value, N.tuple_(results)] + ([aux] if aux else []))))
-    fdef = _function(fname, params + ([seed_name] if seed_name else []), stmts)
-    spec_params, spec = params, specialize
-    if split_form and specialize is not None:  # the pullback's seed is shaped like the value
-        seed_shape = shapes.output_shape(body, ns, dict(zip(params, specialize)), out)
-        if seed_shape is not None:
-            spec_params, spec = params + [seed_name], tuple(specialize) + (seed_shape,)
-    fdef = optimize.optimize(fdef, ns, spec, spec_params, keep={seed_name} - {None},
-                             kinds=kinds, outside=freevars.data_names(ns))
-    if split_form in ("residual", "residual_bound"):  # (bound: no cotangent for self)
-        fdef.name = fname = names.global_name(f"{base}_forward")
-        residual = (seed_name, params, wrt_names, names.global_name(f"{base}_reverse"),
-                    names.fresh("residuals"), activity.varied(fdef.body, ns, wrt_names),
-                    int(split_form == "residual_bound"))
-        return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname, names, live,
-                        residual)
-    if split_form:
-        fdef.name = fname = names.global_name(f"{base}_split")
-        fdef = split.to_split_form(fdef, seed_name, names.fresh(f"{base}_pullback"))
-        if fdef is None:
-            raise split.NotSplittable(parsed.name)
-    return _compile(fdef, parsed, ns, sweep.extra_globals, wrt_names, fname, names, live)
+    options = Options(with_seed, has_aux, need_value, live, split_calls, split_form)
+    return run(ADJOINT, Unit(fn, tuple(wrt), specialize, kinds, options)).result
 
 
 def build_jvp(fn, wrt, specialize=None, live=True):
-    """Generate ``f_jvp(*args, *tangents) -> (out, out_dot)`` for arguments ``wrt``."""
-    parsed, ns, body, out, _ = front(fn)
-    params = param_names(parsed.tree.args)  # flat: *args a tuple, **kwargs a dict
-    wrt_names = [params[i] for i in wrt]
-    varied = activity.varied(body, ns, wrt_names)
-    activity.check_refusals(parsed, body, ns, wrt_names,
-                            [out.id] if isinstance(out, gast.Name) else [])
-    taken = set(params) | set(ns) | set(N.names_in(gast.Module(body=body, type_ignores=[])))
-    names = NameGen(taken | set(runtime.HELPERS) | {"np", "math"})
-    tangents = Tangents(parsed, ns, varied, names)
-    tangents.sequences = sequences(parsed, body, ns, params, specialize)
-    new_body = tangents.block(body)
-    # a parameter held fixed that a loop makes varied (``x = np.tanh(x * w)``): its
-    # tangent is read before the loop first writes it, so it starts at zero
-    new_body = [N.assign(names.tangent(p), N.call("zeros_tangent", [N.name(p)]))
-                for p in params if p in varied and p not in wrt_names] + new_body
-    if isinstance(out, gast.Name) and out.id in varied:
-        out_dot = N.name(names.tangent(out.id))
-    else:
-        out_dot = N.call("zeros_tangent", [N.clone(out)])
-    fname = names.global_name(f"{parsed.tree.name}_jvp")
-    doc = (f"Tangent (forward mode) of {parsed.name} along {', '.join(wrt_names)} "
-           f"(generated by sourcediff).")
-    stmts = [N.expr_stmt(N.const(doc)), *new_body, N.return_(N.tuple_([N.clone(out), out_dot]))]
-    arg_names = params + [names.tangent(p) for p in wrt_names]
-    fdef = _function(fname, arg_names, stmts)
-    fdef = optimize.optimize(fdef, ns, specialize, params, keep=set(),
-                             outside=freevars.data_names(ns))
-    return _compile(fdef, parsed, ns, tangents.extra_globals, wrt_names, fname, names, live)
+    """Generate ``f_jvp(*args, *tangents) -> (out, out_dot)`` for arguments ``wrt``
+    (the :data:`JVP` pipeline)."""
+    return run(JVP, Unit(fn, tuple(wrt), specialize, options=Options(live=live))).result
 
 
 def output_shape(fn, spec):
     """The shape ``fn`` returns for arguments of shapes ``spec`` (None where unknown)."""
-    parsed, ns, body, out, _ = front(fn)
-    return shapes.output_shape(body, ns, dict(zip(param_names(parsed.tree.args), spec)), out)
-
-
-def _function(fname, arg_names, stmts):
-    return gast.FunctionDef(
-        name=fname,
-        args=gast.arguments(args=[gast.Name(id=a, ctx=gast.Param(), annotation=None,
-                                            type_comment=None) for a in arg_names],
-                            posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
-                            kwarg=None, defaults=[]),
-        body=stmts, decorator_list=[], returns=None, type_comment=None, type_params=[])
-
-
-def plain_call(value, fn, local=frozenset(), active=frozenset()):
-    """A call the residual form runs once (:mod:`split`): a plain user function, a method
-    (``model.predict`` read from a global, ``self.predict(...)`` on an object not
-    differentiated) or a function the body defines (``local``); not a gradient sourcediff
-    made (that keeps ``vjp_call`` at second order)."""
-    func = value.func
-    if fn is MISSING:
-        return (isinstance(func, gast.Name) and func.id in local) or (
-            is_method_of_local(func, fn) and func.value.id not in active)
-    return is_user_call(value, fn) and getattr(fn, "plain_function", None) is None \
-        and (isinstance(fn, types.FunctionType) or is_bound_method(fn))
-
-
-def _compile(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=None):
-    """Compile ``fdef``; with ``residual`` (:func:`split.to_residual_form`'s arguments) its
-    residual form, the reverse part compiled first into the same globals (what it reads
-    from outside comes through the residuals, read by the forward part's prologue)."""
-    env, closure_name, bwd = {}, None, None
-    if live:
-        renamed = ns.get(resolve.RENAMED, {})
-        reads = freevars.data_reads(fdef, parsed.fn, ns, renamed)
-        # data from outside is never a value from compile time: read by the prologue, or
-        # not read at all (then not kept alive by the compiled function either)
-        loaded = set(N.names_in(fdef, gast.Load))
-        ns = {k: v for k, v in ns.items()
-              if k not in reads and (k in loaded or freevars.is_static(v))}
-        via = {where: names.fresh(where) for where in set(reads.values())}
-        fdef.body[1:1] = freevars.prologue(reads, parsed.name, via, renamed)
-        env = freevars.environment(parsed.fn, reads, via)
-        closure_name = via.get(freevars.CLOSURE)
-    if residual is not None:
-        fdef, bwd = split.to_residual_form(fdef, *residual)
-    glob = {**ns, **runtime.HELPERS, **extra, "np": np, "math": __import__("math"), **env}
-    if bwd is not None:
-        bsrc = codegen.to_source(bwd)
-        glob[bwd.name] = codegen.compile_function(
-            bsrc, bwd.name, glob, f"<sourcediff {parsed.name}:{bwd.name}:"
-            f"{zlib.crc32(bsrc.encode()):08x}>")
-    src = codegen.to_source(fdef)
-    filename = f"<sourcediff {parsed.name}:{fname}:{zlib.crc32(src.encode()):08x}>"
-    compiled = codegen.compile_function(src, fname, glob, filename)
-    adj = Adjoint(compiled, src, wrt_names, fname, fdef, closure_name)
-    renamed = ns.get(resolve.RENAMED, {})
-    adj.statics = tuple(sorted(renamed.get(n, n) for n in freevars.static_names(ns)))
-    return adj
+    u = run(FRONT, Unit(fn))
+    return shapes.output_shape(u.body, u.ns, dict(zip(u.params, spec)), u.out)

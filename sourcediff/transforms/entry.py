@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-import zlib
 
 import gast
 import numpy as np
@@ -42,10 +41,8 @@ def public_function(state):
             "_sd_ndarray": np.ndarray, "__name__": "sourcediff.generated"}
     args = ", ".join(names)
     src = f"def {state.fn.__name__}_grad({args}):\n    return _sd_dispatch({args})\n"
-    filename = f"<sourcediff dispatch {state.fn.__name__}>"
-    codegen.register(filename, src)
-    exec(compile(src, filename, "exec"), glob)
-    fn = glob[f"{state.fn.__name__}_grad"]
+    fn = codegen.compile_function(src, f"{state.fn.__name__}_grad", glob,
+                                  f"dispatch {state.fn.__name__}", shown=False)
     functools.update_wrapper(fn, state.fn, assigned=("__module__", "__qualname__", "__doc__"),
                              updated=())
     del fn.__wrapped__  # inspect should show the generated code, not the user's
@@ -123,12 +120,9 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
         result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
     name = public.__code__.co_name
     src = _splice(adj.source, adj.name, name, guard, stmts + [N.return_(result)])
-    filename = f"<sourcediff entry {name}:{zlib.crc32(src.encode()):08x}>"
-    code = compile(src, filename, "exec")
-    codegen.register(filename, src)
-    scratch = {}
-    exec(code, glob, scratch)
-    public.__code__ = scratch[name].__code__
+    # only the code is kept: it runs with the public function's own globals
+    public.__code__ = codegen.compile_function(src, name, glob, f"entry {name}",
+                                               shown=False).__code__
 
 
 def _splice(source, old_name, name, head, tail):

@@ -23,7 +23,6 @@ Two paths, each where it is needed:
 from __future__ import annotations
 
 import re
-import zlib
 
 import numpy as np
 
@@ -198,7 +197,6 @@ def gradient_adjoint_view(fn, args, active=True):
                 "zeros_tangent": runtime.HELPERS["zeros_tangent"]}
     fname = f"{getattr(made.fn, '__name__', 'h')}_grad_cts".replace("<", "_").replace(">", "_")
     src = f"def {fname}({', '.join(params + ['_sd_g'])}):\n{body}\n"
-    filename = f"<sourcediff {fname}:{zlib.crc32(src.encode()):08x}>"
-    view = codegen.compile_function(src, fname, {"np": np, **glob}, filename)
+    view = codegen.compile_function(src, fname, {"np": np, **glob}, fname)
     _VIEWS[key] = (made, view)
     return view
