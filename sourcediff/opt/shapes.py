@@ -23,6 +23,7 @@ import gast
 import numpy as np
 
 from ..prims import facts
+from ..errors import ArgumentError
 from ..ir import nodes as N
 from ..ir.compiler_hook import compiler
 from ..ir.freevars import is_static
@@ -317,9 +318,11 @@ def visit(stmts, sh, env, frozen=frozenset()):
 
 
 def spec_of(args):
-    """The specialisation key of a call: each argument's shape, or None."""
+    """The specialisation key of a call: each argument's shape, or None. A module is
+    refused: generated code resolves ``xp.sum`` when it is compiled, from globals, so a
+    module passed as an argument (``def f(x, xp=np)``) would be taken for an array."""
     out = []
-    for a in args:
+    for i, a in enumerate(args):
         t = type(a)
         if t is float or t is int:
             out.append(())
@@ -327,6 +330,13 @@ def spec_of(args):
             out.append(a.shape)
         elif isinstance(a, (np.floating, np.integer)):
             out.append(())
+        elif isinstance(a, types.ModuleType):
+            raise ArgumentError(
+                f"argument {i} is the module {a.__name__!r}: sourcediff reads the modules a "
+                "function uses from its globals when it compiles it, not from its arguments",
+                hint=f"import {a.__name__} at module level and call it by that name inside "
+                     "the function instead of through a parameter; or differentiate it with "
+                     "the runtime tape: grad(f, mode='tape')")
         else:
             out.append(None)
     return tuple(out)
