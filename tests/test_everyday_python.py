@@ -176,3 +176,53 @@ def _star_slice(x):
 def test_a_starred_call_of_unknown_length_is_still_refused(f):
     with pytest.raises(sd.UnsupportedSyntaxError, match=r"a \*args call"):
         sd.grad(f)(X)
+
+
+# --- dicts built key by key (was refused as "an in-place update ... may share its data") --
+def dict_stepwise(x):
+    d = {}
+    d["a"] = x * 2.0
+    d["b"] = np.sin(x)
+    return np.sum(d["a"] * d["b"])
+
+
+def dict_key_overwritten(x):
+    d = {"a": x}
+    d["a"] = d["a"] * 3.0
+    d["b"] = d["a"] ** 2
+    return np.sum(d["b"]) + np.sum(d["a"])
+
+
+def dict_in_a_loop(x):
+    terms = {}
+    for i in range(3):
+        terms[i] = x[i] ** 2 * (i + 1.0)
+    total = 0.0
+    for i in range(3):
+        total = total + terms[i] * x[(i + 1) % 3]
+    return total
+
+
+@pytest.mark.parametrize("f", [dict_stepwise, dict_key_overwritten, dict_in_a_loop],
+                         ids=lambda f: f.__name__)
+def test_a_dict_built_key_by_key(f):
+    x = np.array([0.4, -1.3, 0.9])
+    want = fd(f, (x,), 0)
+    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sd.tape.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    v = np.array([1.0, 0.5, -2.0])
+    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
+    H = sd.hessian(f)(x)   # order 2: against differences of the order-1 gradient
+    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
+    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
+
+
+def test_a_dict_argument_updated_by_key_is_not_changed():
+    def f(p):
+        p["w"] = p["w"] * 2.0
+        return np.sum(p["w"] ** 2) + p["b"]
+    p = {"w": np.array([1.0, -2.0]), "b": 0.5}
+    g = sd.grad(f)(p)
+    assert set(g) == {"w", "b"} and g["b"] == pytest.approx(1.0)
+    np.testing.assert_allclose(g["w"], 8.0 * np.array([1.0, -2.0]))
+    np.testing.assert_array_equal(p["w"], [1.0, -2.0])   # the caller's dict is unchanged

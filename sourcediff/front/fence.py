@@ -252,7 +252,8 @@ def check_inplace(parsed, body, params, ns):
                 continue
             v = node.value
             if node.targets[0].id == y:
-                fresh = isinstance(v, (gast.BinOp, gast.UnaryOp, gast.List, gast.Constant)) \
+                fresh = isinstance(v, (gast.BinOp, gast.UnaryOp, gast.List, gast.Dict,
+                                       gast.Constant)) \
                     or N.is_pop(v, "_stack") or (  # a stack restoring y's own earlier value
                         isinstance(v, gast.Call) and _is_fresh(static_value(v.func, ns), np)) \
                     or (  # y = y_prev: its own array back

@@ -250,6 +250,10 @@ def cut_index(b, idx):
         return None
     if _is_scalar(b) and b == 0:  # a zero placeholder stays zero
         return b
+    if isinstance(b, (list, dict)):  # a container's: the slot holds no cotangent (None)
+        out = copy_of(b)
+        out[idx] = None
+        return out
     if is_duck(b):  # (item assignment on a Dask array rebinds that object's graph)
         out = b.copy()
         out[idx] = 0.0
@@ -332,6 +336,10 @@ def zeros_tangent(x):
 
 def tangent_setitem(t, idx, v):
     """The tangent of ``y`` after ``y[idx] = v`` (a new array, never in place)."""
+    if isinstance(t, (list, dict)):  # a container's tangent: a new one, the slot replaced
+        out = copy_of(t)
+        out[idx] = v
+        return out
     if is_duck(t) or is_duck(v):  # (no copy through np.array: it would compute)
         t = t if is_duck(t) else np.asarray(t, like=v)
         out = t.astype(np.result_type(t.dtype, getattr(v, "dtype", v), 1.0))
