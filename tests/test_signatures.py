@@ -439,7 +439,7 @@ def test_plain_signatures_keep_the_fast_entry():
     def plain(a, b):
         return np.sum(a * b)
     g = grad(plain)
-    assert not isinstance(g, sd.api.GradFunction)  # the generated plain function
+    assert not isinstance(g, sd.transforms.api.GradFunction)  # the generated plain function
     close(g(X, Y), Y)
     close(g(a=X, b=Y), Y)
 

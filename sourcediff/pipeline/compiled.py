@@ -90,7 +90,9 @@ def jvp_adjoint(fn, wrt, spec):
 
 
 def _is_method(fn):
-    return isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType)
+    """A bound method of a Python function, or a transform of one (``grad(model.loss)``)."""
+    return (isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType)) \
+        or getattr(fn, "__sourcediff_bound__", None) is not None
 
 
 def flat_primals(fn, primals):

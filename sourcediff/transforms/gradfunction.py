@@ -6,6 +6,7 @@ arguments, compiles the adjoint specialised on their types and shapes at the fir
 from __future__ import annotations
 
 import functools
+import types
 
 import gast
 import numpy as np
@@ -334,16 +335,31 @@ def _flat_wrt(sig, items):
 
 
 def _method(transform, fn, wrt, **options):
-    """``transform`` of a bound method: its function, with ``self`` passed first."""
-    idx, single = resolve_wrt(fn, wrt, names_ok=True)
+    """``transform`` of a bound method: its function, with ``self`` passed first. What it
+    returns is a method again (``__sourcediff_bound__``: the transformed function, the
+    object, the method), so a transform of it (``jacobian(grad(model.loss))``) is one of
+    the transformed function, with the object held fixed."""
+    func, owner, method = bound_parts(fn)
+    idx, single = resolve_wrt(method, wrt, names_ok=True)
     idx = tuple(i + 1 if isinstance(i, int) else i for i in idx)  # (names stay names)
     shifted = idx[0] if single else idx
-    inner = transform(fn.__func__, shifted, **options)
-    owner = fn.__self__
+    inner = transform(func, shifted, **options)
 
-    @functools.wraps(fn)
+    @functools.wraps(method)
     def method_transform(*args, **kwargs):
         return inner(owner, *args, **kwargs)
     del method_transform.__wrapped__
     method_transform.__sourcediff_state__ = getattr(inner, "__sourcediff_state__", inner)
+    method_transform.__sourcediff_bound__ = (inner, owner, method)
     return method_transform
+
+
+def bound_parts(fn):
+    """(function, object, the method whose signature callers see) of a bound method or of
+    a transform of one (:func:`_method`); None if ``fn`` is neither."""
+    made = getattr(fn, "__sourcediff_bound__", None)
+    if made is not None:
+        return made
+    if isinstance(fn, types.MethodType):
+        return fn.__func__, fn.__self__, fn
+    return None

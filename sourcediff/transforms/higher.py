@@ -16,7 +16,7 @@ import numpy as np
 from ..values import structure
 from .._typing import T, Wrt
 from .api import GradFunction, grad, vjp
-from .gradfunction import _method
+from .gradfunction import _method, bound_parts
 from ..pipeline.compiled import (ForwardGrad, _is_method, _like, _signature_fn,  # noqa: F401
                                  adjoint_view, flat_primals, jvp_adjoint, plain, selector,
                                  tangent_view)
@@ -112,7 +112,8 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
         return ans, fn.jvp_or_raise()(tangents, ans, *primals)
     held = ()
     if _is_method(fn):  # model.loss: its function, with the object first and held fixed
-        held, fn = (fn.__self__,), fn.__func__
+        fn, owner, _ = bound_parts(fn)
+        held = (owner,)
     flat, wrt, packed = flat_primals(fn, held + primals)
     wrt = wrt[len(held):]
     fn = plain(fn, flat)

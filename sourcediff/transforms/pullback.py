@@ -76,6 +76,10 @@ def vjp(fn: Callable[..., T], *primals: Any) -> tuple[T, Callable[[T], tuple[Any
     (array([3.        , 3.54030231]), array([0., 1.]))
     """
     made = getattr(fn, "__sourcediff_state__", fn)
+    bound = getattr(fn, "__sourcediff_bound__", None)
+    if bound is not None and isinstance(made, GradFunction):  # grad(model.loss)
+        out, pull = compiler.gradient_vjp(made, (bound[1], *primals))  # (the object fixed)
+        return out, lambda cotangent: pull(cotangent)[1:]
     if hasattr(fn, "plain_function") or isinstance(made, GradFunction):
         return compiler.gradient_vjp(made, primals)  # reverse over reverse: rereverse.py
     wrt, flat, packed = tuple(range(len(primals))), primals, False
