@@ -226,3 +226,38 @@ def test_a_dict_argument_updated_by_key_is_not_changed():
     assert set(g) == {"w", "b"} and g["b"] == pytest.approx(1.0)
     np.testing.assert_allclose(g["w"], 8.0 * np.array([1.0, -2.0]))
     np.testing.assert_array_equal(p["w"], [1.0, -2.0])   # the caller's dict is unchanged
+
+
+# --- builtin max/min of one sequence (was refused: the table's max takes two arguments) ---
+def max_of_a_list(x):
+    parts = [x[0] * 2.0, np.sin(x[1]), x[2] ** 2]
+    return max(parts) * min(parts) + max(x) - min(x[1:] * 3.0)
+
+
+def max_of_a_tuple_in_a_loop(x):
+    best = 0.0
+    for i in range(2):
+        best = best + max((x[i] * x[i + 1], np.cos(x[i])))
+    return best
+
+
+@pytest.mark.parametrize("f", [max_of_a_list, max_of_a_tuple_in_a_loop],
+                         ids=lambda f: f.__name__)
+def test_builtin_max_and_min_of_a_sequence(f):
+    x = np.array([0.4, -1.3, 0.9])
+    want = fd(f, (x,), 0)
+    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sd.tape.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    v = np.array([1.0, 0.5, -2.0])
+    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
+    H = sd.hessian(f)(x)
+    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
+    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
+
+
+def test_builtin_max_of_equal_items_takes_the_first():
+    """As builtin max does: the value, and so the gradient, is the first maximal item's."""
+    def f(x):
+        return max([x[0], x[1], x[0] * 0.0 + 1.0])
+    g = sd.grad(f)(np.array([1.0, 1.0]))
+    np.testing.assert_array_equal(g, [1.0, 0.0])

@@ -222,6 +222,14 @@ class Tangents(CallDispatch):
             return self.generated_call(fn, value, s)
         if fn in (runtime.add_cot, runtime.add_owned):  # linear; None is zero (containers too)
             return N.call(fn.__name__, [self.arg_tangent(a) for a in value.args])
+        if fn is runtime.scatter_into:  # linear in the buffer and the value it adds in
+            buf, x, idx, g = value.args
+            dg = self.arg_tangent(g)
+            if isinstance(dg, gast.Constant):  # the value added is a constant
+                return None if isinstance(self.arg_tangent(buf), gast.Constant) else \
+                    self.arg_tangent(buf)
+            fresh = N.call("scatter_into", [N.const(None), N.clone(x), N.clone(idx), dg])
+            return N.call("add_cot", [self.arg_tangent(buf), fresh])  # (never in place)
         if getattr(fn, "plain_function", None) is not None:  # a gradient object (grad(h))
             return self.user_call(value, s, ans)
         return self.dispatch(value, s, ans)

@@ -136,6 +136,15 @@ class Normalizer(StatementNormalizer):
                     return self.helper_call(method, [self.atom(func.value)])
             elif method is not None or func.attr == "astype":
                 return self.method_call(func, node)
+        if self.is_static(func) and static_value(func, self.ns) in (max, min) \
+                and len(node.args) == 1 and not node.keywords \
+                and not isinstance(node.args[0], gast.Starred):
+            # max(a) of one sequence: its item at the index builtin max takes it from
+            seq = self.atom(node.args[0])
+            pick = numeric.index_of_max if static_value(func, self.ns) is max \
+                else numeric.index_of_min
+            return gast.Subscript(value=seq, slice=self.atom(self.helper_call(pick, [seq])),
+                                  ctx=gast.Load())
         if self.is_static(func) and static_value(func, self.ns) is np.einsum:
             node = self.einsum_sublists(node)
         if self.is_static(func) and static_value(func, self.ns) is dict and not node.args:

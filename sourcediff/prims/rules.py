@@ -169,6 +169,7 @@ defrule(np.linalg.inv, "a", ("-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -
 defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), linear=True, shaped=True,
         same_kind=True, view=True)
 defnondiff(nm.einsum_subscripts)  # (sublists: integers)
+defnondiff(nm.index_of_max, nm.index_of_min)  # max(a), min(a): a[index_of_max(a)]
 defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"}, shaped=True, fresh=True)
 defrule(nm.r_concat, "parts", (None,), (None,), seq_vjp={"parts": "r_unconcat(g, parts)"})

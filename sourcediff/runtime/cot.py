@@ -277,6 +277,10 @@ def add_cot(a, b):
         return b
     if b is None:
         return a
+    if _is_scalar(a) and a == 0 and isinstance(b, (list, tuple, dict)):  # a zero placeholder
+        return b
+    if _is_scalar(b) and b == 0 and isinstance(a, (list, tuple, dict)):
+        return a
     if kind_of(a) is not None and not isinstance(a, tuple):  # a container kind's zero
         a = _cot_items(a, 0)
     if kind_of(b) is not None and not isinstance(b, tuple):

@@ -85,6 +85,24 @@ def builtin_sum_vjp(g, a):
     return np.broadcast_to(g, np.shape(a)).copy()
 
 
+def index_of_max(a):
+    """The index builtin ``max(a)`` takes its value from: the first of equal items."""
+    best = 0
+    for i in range(1, len(a)):
+        if a[i] > a[best]:
+            best = i
+    return best
+
+
+def index_of_min(a):
+    """The index builtin ``min(a)`` takes its value from: the first of equal items."""
+    best = 0
+    for i in range(1, len(a)):
+        if a[i] < a[best]:
+            best = i
+    return best
+
+
 def builtin_sum(a, start=0):
     """Builtin ``sum`` (the name generated code uses, so a user's ``sum`` cannot shadow it)."""
     return builtins.sum(a, start)
