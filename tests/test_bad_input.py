@@ -168,7 +168,8 @@ def uses_starred_call(x):
 
 
 def uses_kwargs_call(x):
-    kw = {"a_min": 0.0, "a_max": 1.0}
+    kw = {"a_min": 0.0}
+    kw["a_max"] = 1.0  # (keys not known from a display: a display alone is expanded)
     return np.clip(x, **kw)  # <-
 
 

@@ -261,3 +261,26 @@ def test_builtin_max_of_equal_items_takes_the_first():
         return max([x[0], x[1], x[0] * 0.0 + 1.0])
     g = sd.grad(f)(np.array([1.0, 1.0]))
     np.testing.assert_array_equal(g, [1.0, 0.0])
+
+
+# --- f(**kw) where kw is a dict display of the function (was refused: a **kwargs call) ---
+def _dense(a, scale=2.0, *, shift=0.5):
+    return np.tanh(a * scale + shift)
+
+
+def kwargs_of_a_display(x):
+    options = {"shift": x[0] * 0.5, "scale": 3.0}
+    fixed = {"shift": 0.1}
+    return np.sum(_dense(x, **options)) + np.sum(_dense(x, 1.5, **fixed))
+
+
+def test_a_call_with_the_keywords_of_a_dict_display():
+    x = np.array([0.4, -1.3, 0.9])
+    f = kwargs_of_a_display
+    want = fd(f, (x,), 0)
+    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    v = np.array([1.0, 0.5, -2.0])
+    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
+    H = sd.hessian(f)(x)
+    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
+    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
