@@ -138,8 +138,8 @@ def uses_with_open(x):
 
 
 def uses_starred_assign(x):
-    a, *rest = x  # <-
-    return a * 2.0
+    (a, *rest), b = x, 2.0  # <-  (nested: one flat a, *rest = seq is supported)
+    return a * 2.0 + b * rest[0]
 
 
 class Holder:

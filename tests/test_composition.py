@@ -456,6 +456,7 @@ _R = "* (0.7 - 0.4j))"
 _M = "(x @ A0.T + np.array([[0.0, -1.0], [1.0, 0.0]]))"   # complex eigenvalues
 CASES.update({
     "builtins.tuple": ("a", "P(x)[1] * P((x[0], x * x))[1] + P([x[1]])[0]"),
+    "builtins.list": ("a", "P(x)[1] * P((x[0], x * x))[1] + P([x[1]])[0]"),
     "np.real_if_close": ("a", f"np.real(P({_C})) + P(x * (1 + 1e-16j))"),
     "np.gradient": ("a", "P(x * x, 0.5, np.array([0.0, 0.3, 1.0]))[1] + P(x * x, axis=1, edge_order=2)"),
     "sourcediff.runtime.numeric_reduce.gradient_vjp": ("a", "P((x * x, x), (x, x), x, (0.5, 2.0), None, 1)"),

@@ -263,8 +263,8 @@ def uses_attribute_store(x):
 
 
 def uses_starred_assign(x):
-    a, *rest = x
-    return a * 2.0
+    (a, *rest), b = x, 2.0
+    return a * 2.0 + b * rest[0]
 
 
 SYNTAX_CASES = [

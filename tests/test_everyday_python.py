@@ -284,3 +284,33 @@ def test_a_call_with_the_keywords_of_a_dict_display():
     H = sd.hessian(f)(x)
     cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
     np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
+
+
+# --- a, *rest = seq (was refused: starred assignment) --------------------------------------
+def star_at_the_end(x):
+    a, b, *rest = x
+    return a * b + rest[0] * rest[1] + len(rest)
+
+
+def star_in_the_middle(x):
+    first, *middle, last = [x[0] * 2.0, np.sin(x[1]), x[2] ** 2, x[0] * x[2]]
+    return first * last + sum(middle) * middle[0]
+
+
+def star_first(x):
+    *init, z = tuple(x)
+    return z * np.sum(np.stack(init)) + len(init)
+
+
+@pytest.mark.parametrize("f", [star_at_the_end, star_in_the_middle, star_first],
+                         ids=lambda f: f.__name__)
+def test_starred_assignment(f):
+    x = np.array([0.4, -1.3, 0.9, 0.6])
+    want = fd(f, (x,), 0)
+    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sd.tape.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    v = np.array([1.0, 0.5, -2.0, 0.3])
+    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
+    H = sd.hessian(f)(x)
+    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(4) * 1e-5]
+    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)

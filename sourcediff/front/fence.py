@@ -68,8 +68,10 @@ def check(parsed, allow_nested=True):
                 for sub in N.walk(t):
                     if isinstance(sub, gast.Attribute) and isinstance(sub.ctx, gast.Store):
                         _check_attribute_store(parsed, node, t, sub)
-                    if isinstance(sub, gast.Starred):
-                        _fail(parsed, node, "starred assignment", "unpack each element by index")
+                    if isinstance(sub, gast.Starred) and not _one_star_of(t, sub):
+                        _fail(parsed, node, "this starred assignment",
+                              "unpack each element by index, or use one *name in a flat "
+                              "a, *rest = seq")
         if isinstance(node, gast.FunctionDef) and node is not tree and not allow_nested:
             _fail(parsed, node, "a nested def", "define the helper at module level")
         if isinstance(node, gast.Call):
@@ -79,6 +81,13 @@ def check(parsed, allow_nested=True):
             for k in node.keywords:
                 if k.arg is None:
                     _fail(parsed, node, "a **kwargs call", "pass each keyword explicitly")
+
+
+def _one_star_of(target, star):
+    """``star`` is the one starred name of the flat tuple or list ``target``."""
+    return isinstance(target, (gast.Tuple, gast.List)) and star in target.elts and sum(
+        isinstance(e, gast.Starred) for e in target.elts) == 1 and isinstance(
+            star.value, gast.Name)
 
 
 def _shape_of(node):

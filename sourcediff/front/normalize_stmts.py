@@ -77,6 +77,20 @@ class StatementNormalizer:
         fail(self.parsed, s, "this assignment target", "assign to a plain name")
 
     def unpack(self, target, value, s):
+        stars = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
+        if stars:  # a, *rest, z = seq: rest = list(seq[1:-1]), as Python builds it
+            whole, k, n = self.atom(value), stars[0], len(target.elts)
+            for i, tgt in enumerate(target.elts):
+                if i == k:
+                    part = gast.Subscript(value=N.load(whole), slice=gast.Slice(
+                        lower=N.const(k), upper=N.const(i - n + 1) if i < n - 1 else None,
+                        step=None), ctx=gast.Load())
+                    tgt, item = tgt.value, N.call("list", [part])
+                else:
+                    item = gast.Subscript(value=N.load(whole),
+                                          slice=N.const(i if i < k else i - n), ctx=gast.Load())
+                self.assign(gast.copy_location(N.assign(tgt, item), s))
+            return
         if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
             temps = [self.atom(v) for v in value.elts]
             stored = set(N.names_in(target))

@@ -108,6 +108,8 @@ defrule(builtins.float, "x", ("g",), ("dx",))
 # tuple(seq): of a tuple or list, the same values; of an array, its rows
 defrule(builtins.tuple, "iterable", ("g if isinstance(iterable, (list, tuple)) else "
                                      "np.stack(tuple_cots(g, ans))",), ("tuple(diterable)",))
+defrule(builtins.list, "iterable", ("g if isinstance(iterable, (list, tuple)) else "
+                                    "np.stack(tuple_cots(g, ans))",), ("list(diterable)",))
 defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
 
 # --- reductions -------------------------------------------------------------------
