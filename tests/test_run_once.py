@@ -5,7 +5,7 @@ leaves a pullback that the reverse pass takes back, last in first out."""
 import numpy as np
 import pytest
 
-from sourcediff import grad, source, tape, value_and_grad, vjp
+from sourcediff import grad, hessian, source, tape, value_and_grad, vjp
 
 CALLS = []
 RS = np.random.RandomState(0)
@@ -391,3 +391,25 @@ def test_a_callee_computes_only_the_cotangents_its_caller_uses():
     fd_H = np.array([(g(W + 1e-6 * e.reshape(2, 2), x) - g(W - 1e-6 * e.reshape(2, 2), x))
                      .ravel() / 2e-6 for e in np.eye(4)]).T.reshape(2, 2, 2, 2)
     np.testing.assert_allclose(H, fd_H, rtol=1e-6, atol=1e-8)
+
+
+def _power(y, p=2.0):
+    return y ** p
+
+
+def _power_of_a_constant(x):
+    return np.sum(_power(x, 3.0))
+
+
+def test_a_constant_argument_of_a_call_gets_no_cotangent():
+    """h(x, 3.0): the callee's adjoint is taken with respect to x only (wrt=(0,)), so no
+    cotangent of 3.0 is computed (it read log(x): NaN warnings for a negative x)."""
+    import warnings
+
+    x = np.array([-0.5, 0.3])
+    g = grad(_power_of_a_constant)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(g(x), 3.0 * x ** 2)
+        np.testing.assert_allclose(hessian(_power_of_a_constant)(x), np.diag(6.0 * x))
+    assert "split_call(_pullbacks1, _power, x, 3.0, wrt=(0,))" in source(g)

@@ -535,3 +535,47 @@ def test_lambdas_on_one_line_get_their_own_gradient():
     assert sd.grad(lambda y: THRICE(y) + TWICE(y))(0.5) == 5.0
     if sys.version_info >= (3, 11):
         assert "cos" in sd.source(sd.grad(SINE)) and "cos" not in sd.source(sd.grad(SQUARE))
+
+
+# --- an object called like a function (a layer with __call__; was "no derivative rule") --
+class _Module:
+    def __call__(self, x):
+        return self.forward(x)
+
+
+class _Dense(_Module):
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def forward(self, x):
+        return np.tanh(self.w * x + self.b)
+
+
+class _Scale:
+    def __init__(self, s):
+        self.s = s
+
+    def __call__(self, x, power=2.0):
+        return self.s * x ** power
+
+
+_LAYER = _Dense(np.array([0.5, -1.0, 2.0]), 0.1)
+_SCALE = _Scale(1.5)
+
+
+def _calls_objects(x):
+    h = _LAYER(x)
+    return np.sum(_SCALE(h, power=3.0)) + np.sum(_SCALE(x))
+
+
+def test_an_object_with_call_is_differentiated_through_its_code():
+    x = np.array([0.4, -1.3, 0.9])
+    f = _calls_objects
+    eye = np.eye(3) * 1e-6
+    want = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in eye])
+    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    v = np.array([1.0, 0.5, -2.0])
+    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
+    H = sd.hessian(f)(x)
+    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
+    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)

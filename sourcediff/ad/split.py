@@ -60,11 +60,12 @@ def rewrite(forward, reverse=None, names=None):
         pbs = N.name(N.anno(s, "pullbacks"))
         lists.append(N.assign(N.anno(s, "pullbacks"), gast.List(elts=[], ctx=gast.Load())))
         kind, func, args, needed = call
-        # only the arguments the caller differentiates get cotangents (wrt=...; constants
-        # written in the call get none anyway)
-        wrt = [] if needed is None or all(i in needed or isinstance(a, gast.Constant)
-                                          for i, a in enumerate(args)) else [
-            N.keyword("wrt", N.tuple_([N.const(i) for i in needed]))]
+        # only the arguments the caller differentiates get cotangents (wrt=...): not the
+        # constants written in the call (h(x, 3.0): no cotangent for 3.0 is computed)
+        wanted = [i for i, a in enumerate(args) if (needed is None or i in needed)
+                  and not isinstance(a, gast.Constant)]
+        wrt = [] if not wanted or len(wanted) == len(args) else [
+            N.keyword("wrt", N.tuple_([N.const(i) for i in wanted]))]
         if reverse is not None:
             _residual_call(forward, s, func, args, names, wrt)
             if kind == "method":  # obj.f(...): split_res(obj.f, ...), cotangents of the args

@@ -12,6 +12,8 @@ Array methods become NumPy calls (``x.sum(0)`` -> ``np.sum(x, 0)``,
 
 from __future__ import annotations
 
+import types
+
 import gast
 import numpy as np
 
@@ -20,7 +22,7 @@ from . import closures
 from ..runtime import numeric
 from ..prims import registry
 from .fence import fail
-from .resolve import MISSING, static_value
+from .resolve import MISSING, never_read, static_value
 from .normalize_stmts import StatementNormalizer, _unpack  # noqa: F401
 from ..ir.signature import param_names
 
@@ -128,6 +130,9 @@ class Normalizer(StatementNormalizer):
 
     def call(self, node):
         node = self.lift_transformed(node)
+        if self.is_static(node.func) and _callable_object(static_value(node.func, self.ns)):
+            # layer(x), an object with a __call__ written in Python: layer.__call__(x)
+            node = N.call(N.attr(node.func, "__call__"), node.args, node.keywords)
         func = node.func
         if isinstance(func, gast.Attribute) and not self.is_static(func):
             method = registry.method_function(func.attr)
@@ -332,6 +337,16 @@ def _list_names(tree):
                 if isinstance(name, gast.Name):
                     kinds[name.id] = kinds.get(name.id, True) and literal
     return {name for name, literal in kinds.items() if literal}
+
+
+def _callable_object(obj):
+    """An instance whose class defines ``__call__`` in Python code the compiler reads (not
+    a function, a class, a library's or sourcediff's own object, one with a rule)."""
+    call = next((vars(c)["__call__"] for c in type(obj).__mro__ if "__call__" in vars(c)),
+                None) if callable(obj) else None
+    return isinstance(call, types.FunctionType) and not isinstance(obj, type) \
+        and not never_read(call) and registry.lookup(obj) is None \
+        and not registry.is_nondiff(obj)
 
 
 def expand_starred_calls(tree):
