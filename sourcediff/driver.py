@@ -17,8 +17,8 @@ import zlib
 import gast
 import numpy as np
 
-from . import (activity, codegen, fence, flatten, freevars, invariance, normalize, optimize,
-               parse, resolve, split,
+from . import (activity, codegen, fence, flatten, freevars, inplace, invariance, normalize,
+               optimize, parse, resolve, split,
                runtime, saves, shapes)
 from . import nodes as N
 from .closures import free_locals, nested_definition
@@ -206,6 +206,11 @@ def build_adjoint(fn, wrt, with_seed=False, has_aux=False, specialize=None, need
     sweep.containers = containers(body, ns, params, specialize)
     sweep.sequences = sequences(parsed, body, ns, params, specialize)
     sweep.varied = activity.varied(body, ns, wrt_names, cut)
+    if kinds is not None and len(kinds) == len(params) and not (
+            parsed.tree.args.vararg or parsed.tree.args.kwarg):  # the names surely real:
+        # a complex_only rule's template is left out for them (np.sign of a real x)
+        env = inplace.infer(gast.Module(body=body, type_ignores=[]), ns, kinds, params).env
+        sweep.real_kind = {n for n, k in env.items() if k is not None}
     sweep.loop_locals = saves.loop_locals(body)
     sweep.scatter = {n.value.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
                      if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)

@@ -228,14 +228,20 @@ class Normalizer(StatementNormalizer):
         return static_value(node, self.ns) if self.is_static(node) else MISSING
 
     def static_subscript(self, node):
-        """``np.r_[a, b]`` / ``np.c_[a, b]`` of values (no slices, no strings) as a call to
-        a helper with a rule; other subscripts of module-level objects stay as they are."""
+        """``np.r_[a, b]`` / ``np.c_[a, b]`` of values and slices (no strings) as a call to
+        a helper with a rule, each slice ``start:stop:step`` the array ``r_range`` makes
+        of it; other subscripts of module-level objects stay as they are."""
         base = static_value(node.value, self.ns)
         helper = {id(np.r_): numeric.r_concat, id(np.c_): numeric.c_concat}.get(id(base))
         items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-        if helper is None or any(isinstance(e, gast.Slice) or (
-                isinstance(e, gast.Constant) and isinstance(e.value, str)) for e in items):
-            return None
+        if helper is None or any(isinstance(e, gast.Constant) and isinstance(e.value, str)
+                                 for e in items) or all(isinstance(e, gast.Slice) and all(
+                b is None or isinstance(b, gast.Constant) for b in (e.lower, e.upper, e.step))
+                                                        for e in items):
+            return None  # (constant slices only: a constant, np.r_[0:3], left to NumPy)
+        items = [self.helper_call(numeric.r_range, [
+            self.atom(b) if b is not None else N.const(None) for b in (e.lower, e.upper, e.step)])
+                 if isinstance(e, gast.Slice) else e for e in items]
         return self.helper_call(helper, [self.atom(N.tuple_(items))])
 
     def method_call(self, func, node):

@@ -21,6 +21,7 @@ import scipy.stats as st
 from . import numeric_stats
 from . import runtime as rt
 from .registry import defnondiff, defrule
+from .rules_special import BETAINC_SHAPES
 
 rt.HELPERS.update(numeric_stats.HELPERS)
 _METHODS = ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "pmf", "logpmf")
@@ -32,13 +33,13 @@ for _dist in ("norm", "t", "beta", "gamma", "chi2", "poisson"):
 _Z = "((x - loc) / scale)"
 
 
-def _define(dist, how, params, vjps):
+def _define(dist, how, params, vjps, why=None):
     """One method's rule from its reverse terms ``param -> d(method)/d(param)``; each
     forward term is the same derivative times the tangent."""
     defrule(getattr(getattr(st, dist), how), params,
             {p: f"g * {d}" for p, d in vjps.items()},
             {p: f"d{p} * ({d})" for p, d in vjps.items()},
-            broadcast=True, name=f"scipy.stats.{dist}.{how}")
+            broadcast=True, name=f"scipy.stats.{dist}.{how}", why=why)
 
 
 def location_scale(dist, shapes, dlz, dshape, methods=("pdf", "logpdf", "cdf", "logcdf", "sf",
@@ -67,7 +68,9 @@ def location_scale(dist, shapes, dlz, dshape, methods=("pdf", "logpdf", "cdf", "
                 d = f"({d.format(z=_Z)})"
                 vjps[p] = {"cdf": d, "sf": f"-{d}", "logcdf": f"{d} * np.exp(-ans)",
                            "logsf": f"-{d} * np.exp(-ans)"}[how]
-        _define(dist, how, params, vjps)
+        _define(dist, how, params, vjps,
+                {s: f"the cdf is an incomplete beta function of it: {BETAINC_SHAPES}"
+                 for s in shapes if s not in vjps})
 
 
 # norm: pdf, logpdf, cdf and logcdf are in rules_scipy (numerically guarded tails); the
@@ -124,6 +127,16 @@ for _how, _g, _f in (("logpdf", "g", ""), ("pdf", "(g * ans)", " * ans")):
              "mean": f"np.reshape(np.sum(dmean * {_SOL}, axis=-1), np.shape(ans)){_f}",
              "cov": f"np.reshape(0.5 * np.einsum('...i,ij,...j->...', {_SOL}, {_DS}, {_SOL}) - "
                     f"0.5 * np.trace(np.linalg.solve({_S}, {_DS})), np.shape(ans)){_f}"},
+            name=f"scipy.stats.multivariate_normal.{_how}")
+
+# multivariate_normal.cdf and logcdf: refused in every argument, with the reason
+_MVN_CDF = ("SciPy integrates it numerically, by randomised quasi-Monte Carlo from three "
+            "dimensions on, to abseps=1e-5: sourcediff has no rule for it, nor has autograd")
+for _how in ("cdf", "logcdf"):
+    defrule(getattr(st.multivariate_normal, _how), "x, mean=None, cov=1, allow_singular=False, "
+            "maxpts=None, abseps=1e-05, releps=1e-05, lower_limit=None, rng=None",
+            refuse=("x", "mean", "cov", "lower_limit"),
+            why=dict.fromkeys(("x", "mean", "cov", "lower_limit"), _MVN_CDF),
             name=f"scipy.stats.multivariate_normal.{_how}")
 
 # dirichlet: x (K, ...) on the simplex, or its first K - 1 rows (the last is 1 - their sum)

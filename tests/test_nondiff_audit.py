@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import sourcediff  # noqa: F401  (the table registers on import)
+from sourcediff import numeric as nm
 from sourcediff import numeric_complex as nx
 from sourcediff import numeric_cot as nc
 from sourcediff import numeric_linalg as nl
@@ -76,6 +77,8 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
     "sourcediff.runtime_broadcast.reduced_count": [lambda x: rt.reduced_count(x, np.sum(x, 0))],
     "sourcediff.runtime_cot.clip_mask": [lambda x: rt.clip_mask(x, -1.0, 1.0),
                                      lambda x: rt.clip_mask(X, x[0, 0] - 2.0, x[0, 1] + 3.0)],
+    "sourcediff.numeric.r_range_weights": [lambda x: nm.r_range_weights(0.5, x.ravel()),
+                                           lambda x: nm.r_range_weights(3j, x.ravel())],
     "sourcediff.runtime_cot.zeros_for": [rt.zeros_for], "sourcediff.runtime_cot.zeros_like_grad":
     [rt.zeros_like_grad], "sourcediff.runtime_cot.zeros_tangent": [rt.zeros_tangent],
     "sourcediff.numeric_shape.pad_mask": [lambda x: ns.pad_mask(x, 1),
