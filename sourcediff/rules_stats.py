@@ -128,15 +128,26 @@ for _how, _g, _f in (("logpdf", "g", ""), ("pdf", "(g * ans)", " * ans")):
              "cov": f"np.reshape(0.5 * np.einsum('...i,ij,...j->...', {_SOL}, {_DS}, {_SOL}) - "
                     f"0.5 * np.trace(np.linalg.solve({_S}, {_DS})), np.shape(ans)){_f}"},
             name=f"scipy.stats.multivariate_normal.{_how}")
+defrule(numeric_stats.mvn_cdf_dx, "x, mean, cov, lower_limit=None",
+        refuse=("x", "mean", "cov"), why=dict.fromkeys(("x", "mean", "cov"), (
+            "a second derivative of multivariate_normal.cdf: the derivative of the cdf of "
+            "the other coordinates given one has no rule")))
 
-# multivariate_normal.cdf and logcdf: refused in every argument, with the reason
-_MVN_CDF = ("SciPy integrates it numerically, by randomised quasi-Monte Carlo from three "
-            "dimensions on, to abseps=1e-5: sourcediff has no rule for it, nor has autograd")
-for _how in ("cdf", "logcdf"):
+# multivariate_normal.cdf and logcdf in x and mean (mvn_cdf_dx: the density of each
+# coordinate times the cdf of the others given it); cov and lower_limit are refused
+_DX = "mvn_cdf_dx(x, mean, cov, lower_limit)"
+_MVN_COV = ("its derivative in the covariance needs the density of each pair of "
+            "coordinates times the cdf of the others: no rule, nor has autograd any cdf rule")
+for _how, _g, _f in (("cdf", "g", ""), ("logcdf", "(g * np.exp(-ans))", " * np.exp(-ans)")):
+    _GB = f"np.reshape({_g}, np.shape({_R})[:-1])"
     defrule(getattr(st.multivariate_normal, _how), "x, mean=None, cov=1, allow_singular=False, "
             "maxpts=None, abseps=1e-05, releps=1e-05, lower_limit=None, rng=None",
-            refuse=("x", "mean", "cov", "lower_limit"),
-            why=dict.fromkeys(("x", "mean", "cov", "lower_limit"), _MVN_CDF),
+            {"x": f"np.reshape(unbroadcast({_GB}[..., None] * {_DX}, {_XR}), np.shape(x))",
+             "mean": f"unbroadcast(-{_GB}[..., None] * {_DX}, mean)"},
+            {"x": f"np.reshape(np.sum(np.reshape(dx, np.shape({_XR})) * {_DX}, axis=-1), "
+                  f"np.shape(ans)){_f}",
+             "mean": f"np.reshape(-np.sum(dmean * {_DX}, axis=-1), np.shape(ans)){_f}"},
+            refuse=("cov", "lower_limit"), why={"cov": _MVN_COV, "lower_limit": _MVN_COV},
             name=f"scipy.stats.multivariate_normal.{_how}")
 
 # dirichlet: x (K, ...) on the simplex, or its first K - 1 rows (the last is 1 - their sum)

@@ -227,7 +227,8 @@ def test_every_rule_parameter_is_ruled_or_declared():
                             ("sourcediff.numeric_ode.odeint_vjp", "t"),
                             ("sourcediff.numeric_ode.odeint_vjp_args", "t")] + [
         (f"scipy.stats.multivariate_normal.{how}", p) for how in ("cdf", "logcdf")
-        for p in ("x", "mean", "cov", "lower_limit")] + [
+        for p in ("cov", "lower_limit")] + [
+        ("sourcediff.numeric_stats.mvn_cdf_dx", p) for p in ("x", "mean", "cov")] + [
         (f"scipy.stats.{d}.{how}", p) for d, ps in (("t", ["df"]), ("beta", ["a", "b"]))
         for how in ("cdf", "logcdf", "sf", "logsf") for p in ps])
 
