@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import MissingRuleError
+
 
 def mvn_cov(cov, d):
     """The ``d x d`` covariance matrix ``multivariate_normal`` reads from ``cov``."""
@@ -51,7 +53,6 @@ def mvn_cdf_dx(x, mean, cov, lower_limit=None):
     (a normal one; SciPy's own in two dimensions and more). Exact (to SciPy's accuracy
     of those cdfs: to machine precision up to three dimensions)."""
     if lower_limit is not None:
-        from .errors import MissingRuleError
         raise MissingRuleError(
             "no derivative rule for scipy.stats.multivariate_normal.cdf with a lower_limit",
             construct="scipy.stats.multivariate_normal.cdf", hint="leave lower_limit None")

@@ -7,11 +7,13 @@ method's rule needs only ``l'(z)`` and ``dl/dshape``. ``cdf``/``sf`` (and their 
 differentiated in ``x``, ``loc`` and ``scale`` (through the density); in a shape
 parameter they are differentiated where the incomplete gamma function's order derivative
 serves (``gamma``'s ``a``, ``chi2``'s ``df``) and refused otherwise (``t``'s ``df``,
-``beta``'s ``a`` and ``b``): a ``MissingRuleError``, never a silent zero. ``poisson`` is differentiated in ``mu`` (``k``
-and ``loc`` are integers: its functions are piecewise constant in them),
+``beta``'s ``a`` and ``b``, incomplete beta functions there): a ``MissingRuleError`` that
+says why, never a silent zero. ``poisson`` is differentiated in ``mu`` (``k`` and ``loc``
+are integers: its functions are piecewise constant in them),
 ``multivariate_normal.logpdf/pdf`` in ``x``, ``mean`` and ``cov`` (a number, a diagonal or
-a matrix, read through its lower triangle as SciPy's ``eigh`` does), ``dirichlet.logpdf/pdf``
-in ``x`` and ``alpha``.
+a matrix, read through its lower triangle as SciPy's ``eigh`` does), its ``cdf/logcdf`` in
+``x`` and ``mean`` to first order (``cov`` refused), ``dirichlet.logpdf/pdf`` in ``x`` and
+``alpha``.
 """
 
 from __future__ import annotations
