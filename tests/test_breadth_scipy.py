@@ -336,7 +336,7 @@ def test_what_the_cdfs_differentiate():
     x = np.array([0.4, 0.1, 1.3])
     assert np.allclose(grad(f)(x), fd(f, x), rtol=1e-6, atol=1e-8)
     assert np.allclose(hessian(f)(x), fd(grad(f), x, 1e-5), rtol=1e-5, atol=1e-6)
-    from sourcediff import supported
+    from sourcediff.prims import supported
     page = supported.PATH.read_text()
     assert "`scipy.stats.t.cdf`: not in `df`" in page
     assert "`scipy.stats.beta.cdf`: not in `a`, `b`" in page

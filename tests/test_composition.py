@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from checks import fd, loss_of
-from sourcediff import (SourceDiffError, grad, hessian, hvp, jacobian, jvp, registry, rules,
-                        vjp)
+from sourcediff import SourceDiffError, grad, hessian, hvp, jacobian, jvp, vjp
+from sourcediff.prims import registry, rules
 from sourcediff import tape
 from sourcediff.errors import MissingRuleError
 
@@ -310,7 +310,7 @@ UNARY_NP = ["np.negative", "np.positive", "np.reciprocal", "np.square", "np.sqrt
             "np.sin", "np.cos", "np.tan", "np.arcsin", "np.arccos", "np.arctan", "np.sinh",
             "np.cosh", "np.tanh", "np.arcsinh", "np.arctanh", "np.copy", "np.ascontiguousarray",
             "np.real", "np.ravel", "np.atleast_1d", "np.atleast_2d", "np.atleast_3d",
-            "np.linalg.norm", "sourcediff.runtime_cot.copy_of", "operator.neg", "operator.pos",
+            "np.linalg.norm", "sourcediff.runtime.cot.copy_of", "operator.neg", "operator.pos",
             "np.asarray", "np.array"]
 UNARY_MATH = ["math.sqrt", "math.exp", "math.expm1", "math.log2", "math.log10", "math.log1p",
               "math.sin", "math.cos", "math.tan", "math.asin", "math.acos", "math.atan",
@@ -337,15 +337,15 @@ CASES.update({
     "math.fmod": ("s", "P(x * 2.0, 0.3 * x + 0.5)"), "math.log": ("s", "P(x, 3.0 + x)"),
     "math.atan2": ("s", "P(x, 0.5 * x + 0.2)"), "math.hypot": ("s", "P(x, 0.3 * x + 0.2)"),
     "builtins.max": ("s", "P(x, 0.3)"), "builtins.min": ("s", "P(x, 0.3)"),
-    "np.arccosh": ("a", "P(x + 1.5)"), "sourcediff.numeric.xlogy": ("a", "P(x, x + 0.5)"),
+    "np.arccosh": ("a", "P(x + 1.5)"), "sourcediff.runtime.numeric.xlogy": ("a", "P(x, x + 0.5)"),
     "np.where": ("a", "P(x > 0.45, x, x * x)"), "np.clip": ("a", "P(x, x[0, 0] * 0.9, 0.6)"),
-    "sourcediff.numeric.item_of": ("a", "P(x[0, 1])"),
+    "sourcediff.runtime.numeric.item_of": ("a", "P(x[0, 1])"),
     "builtins.sum": ("a", "P([x[0], x[1]], x[0])"),
-    "sourcediff.numeric.builtin_sum": ("a", "P([x[0], x[1]], x[0])"),
-    "sourcediff.numeric.builtin_sum_vjp": ("a", "P(x[0], A0)"),
+    "sourcediff.runtime.numeric.builtin_sum": ("a", "P([x[0], x[1]], x[0])"),
+    "sourcediff.runtime.numeric.builtin_sum_vjp": ("a", "P(x[0], A0)"),
     "np.outer": ("a", "P(x[0], x[1])"), "np.inner": ("a", "P(x, x[:, ::-1])"),
-    "sourcediff.runtime_linalg.inner_vjp_a": ("a", "P(x[:, :2] * x[:, 1:], A0, x)"),
-    "sourcediff.runtime_linalg.inner_vjp_b": ("a", "P(x[:, :2] * x[:, 1:], A0, x)"),
+    "sourcediff.runtime.linalg.inner_vjp_a": ("a", "P(x[:, :2] * x[:, 1:], A0, x)"),
+    "sourcediff.runtime.linalg.inner_vjp_b": ("a", "P(x[:, :2] * x[:, 1:], A0, x)"),
     "np.trace": ("a", "P(x @ x.T)"), "np.transpose": ("a", "P(x, (1, 0))"),
     "np.swapaxes": ("a", "P(x, 0, 1)"), "np.moveaxis": ("a", "P(x, 0, 1)"),
     "np.reshape": ("a", "P(x, (3, 2))"), "np.squeeze": ("a", "P(x[None])"),
@@ -353,24 +353,24 @@ CASES.update({
     "np.linalg.inv": ("a", "P(x @ x.T + np.eye(2))"),
     "np.broadcast_to": ("a", "P(x[0], (2, 3))"), "np.concatenate": ("a", "P((x, x * x), 0)"),
     "np.stack": ("a", "P((x, x * x), 0)"), "np.einsum": ("a", "P('ij,kj->ik', x, x)"),
-    "sourcediff.numeric.r_concat": ("a", "P((x[0], x[1]))"),
-    "sourcediff.numeric.c_concat": ("a", "P((x[0], x[1]))"),
+    "sourcediff.runtime.numeric.r_concat": ("a", "P((x[0], x[1]))"),
+    "sourcediff.runtime.numeric.c_concat": ("a", "P((x[0], x[1]))"),
     "np.take": ("a", "P(x, IDX, 1)"), "operator.getitem": ("a", "P(x, (1, slice(0, 2)))"),
-    "sourcediff.runtime_broadcast.unbroadcast": ("a", "P(x, x[0])"),
-    "sourcediff.runtime_broadcast.unbroadcast_to": ("a", "P(x, (3,))"),
-    "sourcediff.runtime_broadcast.broadcast_like": ("a", "P(x[0], x)"),
-    "sourcediff.runtime_broadcast.unreduce": ("a", "P(np.sum(x, axis=0), x, 0, False)"),
-    "sourcediff.runtime_cot.reshape_like": ("a", "P(np.ravel(x), x)"),
-    "sourcediff.runtime_cot.real_cot": ("a", "P(x, x)"),
-    "sourcediff.runtime_cot.untranspose": ("a", "P(x, (1, 0))"),
-    "sourcediff.runtime_cot.unindex": ("a", "P(x[0], x, 0)"),
-    "sourcediff.runtime_linalg.matmul_vjp_a": ("a", "P(x[:, :2] * x[:, 1:], A0, x.T)"),
-    "sourcediff.runtime_linalg.matmul_vjp_b": ("a", "P(x[:, :2] * x[:, 1:], A0, x.T)"),
-    "sourcediff.runtime_linalg.dot_vjp_a": ("a", "P(x[:, :2] * x[:, 1:], A0, x.T)"),
-    "sourcediff.runtime_linalg.dot_vjp_b": ("a", "P(x[:, :2] * x[:, 1:], A0, x.T)"),
-    "sourcediff.runtime_cot.cut_index": ("a", "P(x, 0)"),
-    "sourcediff.runtime_broadcast.unreduce_select": ("a", "P(np.sum(x, axis=0), np.max(A0, axis=0), A0, 0, False)"),
-    "sourcediff.runtime_calls.filled_tangent": ("a", "P(x, x)"),
+    "sourcediff.runtime.broadcast.unbroadcast": ("a", "P(x, x[0])"),
+    "sourcediff.runtime.broadcast.unbroadcast_to": ("a", "P(x, (3,))"),
+    "sourcediff.runtime.broadcast.broadcast_like": ("a", "P(x[0], x)"),
+    "sourcediff.runtime.broadcast.unreduce": ("a", "P(np.sum(x, axis=0), x, 0, False)"),
+    "sourcediff.runtime.cot.reshape_like": ("a", "P(np.ravel(x), x)"),
+    "sourcediff.runtime.cot.real_cot": ("a", "P(x, x)"),
+    "sourcediff.runtime.cot.untranspose": ("a", "P(x, (1, 0))"),
+    "sourcediff.runtime.cot.unindex": ("a", "P(x[0], x, 0)"),
+    "sourcediff.runtime.linalg.matmul_vjp_a": ("a", "P(x[:, :2] * x[:, 1:], A0, x.T)"),
+    "sourcediff.runtime.linalg.matmul_vjp_b": ("a", "P(x[:, :2] * x[:, 1:], A0, x.T)"),
+    "sourcediff.runtime.linalg.dot_vjp_a": ("a", "P(x[:, :2] * x[:, 1:], A0, x.T)"),
+    "sourcediff.runtime.linalg.dot_vjp_b": ("a", "P(x[:, :2] * x[:, 1:], A0, x.T)"),
+    "sourcediff.runtime.cot.cut_index": ("a", "P(x, 0)"),
+    "sourcediff.runtime.broadcast.unreduce_select": ("a", "P(np.sum(x, axis=0), np.max(A0, axis=0), A0, 0, False)"),
+    "sourcediff.runtime.calls.filled_tangent": ("a", "P(x, x)"),
 })
 # issue #18 (breadth): rules_shape, rules_reduce, rules_linalg, rules_scipy and their helpers
 CASES.update({name: ("a", "P(x)") for name in
@@ -387,8 +387,8 @@ CASES.update({name: ("a", "P((x, x * x))") for name in
 CASES.update({name: ("a", "P(x, x[0] + 0.5)") for name in
               ["scipy.special.xlogy", "scipy.special.xlog1py", "scipy.special.betaln"]})
 CASES.update({name: ("a", "P(x[:, :2])") for name in
-              ["sourcediff.numeric_linalg.chol_phi", "sourcediff.numeric_linalg.lower_sym",
-               "sourcediff.numeric_linalg.lower_sym_adj"]})
+              ["sourcediff.runtime.numeric_linalg.chol_phi", "sourcediff.runtime.numeric_linalg.lower_sym",
+               "sourcediff.runtime.numeric_linalg.lower_sym_adj"]})
 CASES.update({
     "np.append": ("a", "P(x, x[:1] * 2.0, 0)"), "np.array_split": ("a", "P(x, 2, 1)[0]"),
     "np.split": ("a", "P(x, 3, 1)[2]"), "np.average": ("a", "P(x, 1, x[0] + 0.5)"),
@@ -417,32 +417,32 @@ CASES.update({
     "np.select": ("a", "P([x > 0.5, x < 0.4], [x * x, x[0]], np.sin(x))"),
     "np.partition": ("a", "P(x * x[::-1], 1, 1)"), "np.linalg.pinv": ("a", "P(x)"),
     "np.linalg.multi_dot": ("a", "P([x[0], x.T, x, A0.T])"),
-    "sourcediff.numeric_linalg.eigh_gapinv": ("a", "P(x[0])"),
-    "sourcediff.numeric_reduce.quantile_gather": ("a", "P(x, A0, 0.3, 1)"),
-    "sourcediff.numeric_reduce.quantile_spread": ("a", "P(np.sum(x, axis=1), A0, 0.3, 1)"),
-    "sourcediff.numeric_reduce.weights_along": ("a", "P(x[0], A0, 1)"),
-    "sourcediff.numeric_shape.kron_vjp_a": ("a", "P(np.ravel(x), A0[0, :2], x[1])"),
-    "sourcediff.numeric_shape.kron_vjp_b": ("a", "P(np.ravel(x), x[0, :2], A0[1])"),
-    "sourcediff.numeric_shape.tensordot_vjp_a": ("a", "P(x[:, :2] * x[:, 1:], A0, x, ([1], [1]))"),
-    "sourcediff.numeric_shape.tensordot_vjp_b": ("a", "P(x[:, :2] * x[:, 1:], x, A0, ([1], [1]))"),
-    "sourcediff.numeric_shape.unappend": ("a", "P(np.ravel(x), A0[0], A0[1], None, 1)"),
-    "sourcediff.numeric_shape.undiag": ("a", "P(x[0, :2], A0, 0)"),
-    "sourcediff.numeric_shape.undiagonal": ("a", "P(x[0, :2], A0)"),
-    "sourcediff.numeric_shape.undiff": ("a", "P(x[:, :2], A0, 1, 1)"),
-    "sourcediff.numeric_shape.unpad": ("a", "P(np.pad(x, 1) * 2.0, A0, 1)"),
-    "sourcediff.numeric_shape.unrepeat": ("a", "P(np.repeat(x, 2, 0), A0, 2, 0)"),
-    "sourcediff.numeric_shape.untake_along": ("a", "P(x[:1], A0, np.array([[1, 0, 1]]), 0)"),
-    "sourcediff.numeric_shape.untile": ("a", "P(np.tile(x, (2, 1)), A0, (2, 1))"),
-    "sourcediff.rules_scipy.tri_part": ("a", "P(x[:, :2], True)"),
+    "sourcediff.runtime.numeric_linalg.eigh_gapinv": ("a", "P(x[0])"),
+    "sourcediff.runtime.numeric_reduce.quantile_gather": ("a", "P(x, A0, 0.3, 1)"),
+    "sourcediff.runtime.numeric_reduce.quantile_spread": ("a", "P(np.sum(x, axis=1), A0, 0.3, 1)"),
+    "sourcediff.runtime.numeric_reduce.weights_along": ("a", "P(x[0], A0, 1)"),
+    "sourcediff.runtime.numeric_shape.kron_vjp_a": ("a", "P(np.ravel(x), A0[0, :2], x[1])"),
+    "sourcediff.runtime.numeric_shape.kron_vjp_b": ("a", "P(np.ravel(x), x[0, :2], A0[1])"),
+    "sourcediff.runtime.numeric_shape.tensordot_vjp_a": ("a", "P(x[:, :2] * x[:, 1:], A0, x, ([1], [1]))"),
+    "sourcediff.runtime.numeric_shape.tensordot_vjp_b": ("a", "P(x[:, :2] * x[:, 1:], x, A0, ([1], [1]))"),
+    "sourcediff.runtime.numeric_shape.unappend": ("a", "P(np.ravel(x), A0[0], A0[1], None, 1)"),
+    "sourcediff.runtime.numeric_shape.undiag": ("a", "P(x[0, :2], A0, 0)"),
+    "sourcediff.runtime.numeric_shape.undiagonal": ("a", "P(x[0, :2], A0)"),
+    "sourcediff.runtime.numeric_shape.undiff": ("a", "P(x[:, :2], A0, 1, 1)"),
+    "sourcediff.runtime.numeric_shape.unpad": ("a", "P(np.pad(x, 1) * 2.0, A0, 1)"),
+    "sourcediff.runtime.numeric_shape.unrepeat": ("a", "P(np.repeat(x, 2, 0), A0, 2, 0)"),
+    "sourcediff.runtime.numeric_shape.untake_along": ("a", "P(x[:1], A0, np.array([[1, 0, 1]]), 0)"),
+    "sourcediff.runtime.numeric_shape.untile": ("a", "P(np.tile(x, (2, 1)), A0, (2, 1))"),
+    "sourcediff.prims.rules_scipy.tri_part": ("a", "P(x[:, :2], True)"),
 })
 CASES.update({  # arrays built from values (rules_fill.py)
     "np.full": ("a", "P((3, 2, 3), x)"), "np.full_like": ("a", "P(A0, x * x)"),
     "np.linspace": ("a", "P(x, x[0] * 2.0 + 1.0, 4)"),
-    "sourcediff.numeric_fill.linspace_cot": ("a", "P(np.tile(x, (4, 1, 1)), x, x[0], 4)"),
-    "sourcediff.numeric_fill.linspace_dot": ("a", "P(x, np.zeros((2, 4, 3)), 4, False, 1)"),
+    "sourcediff.runtime.numeric_fill.linspace_cot": ("a", "P(np.tile(x, (4, 1, 1)), x, x[0], 4)"),
+    "sourcediff.runtime.numeric_fill.linspace_dot": ("a", "P(x, np.zeros((2, 4, 3)), 4, False, 1)"),
     "np.arange": ("s", "P(x, 4.0, x * 0.5 + 0.3)"),
-    "sourcediff.numeric_fill.arange_cot": ("a", "P(x, 9.0, 2)"),
-    "sourcediff.numeric_fill.arange_dot": ("s", "P(x, np.zeros(4), 9.0, 2)"),
+    "sourcediff.runtime.numeric_fill.arange_cot": ("a", "P(x, 9.0, 2)"),
+    "sourcediff.runtime.numeric_fill.arange_dot": ("s", "P(x, np.zeros(4), 9.0, 2)"),
     "np.heaviside": ("a", "P(A0 * (A0 > 0), x)"), "np.row_stack": ("a", "P([x, x * 2.0])"),
     "np.fft.fftfreq": ("s", "P(5, x)"), "np.fft.rfftfreq": ("s", "P(6, x * x)"),
     "np.hsplit": ("a", "P(x, 3)[1] * P(x, [1])[1][:, :1]"), "np.vsplit": ("a", "P(x, 2)[0]"),
@@ -458,13 +458,13 @@ CASES.update({
     "builtins.tuple": ("a", "P(x)[1] * P((x[0], x * x))[1] + P([x[1]])[0]"),
     "np.real_if_close": ("a", f"np.real(P({_C})) + P(x * (1 + 1e-16j))"),
     "np.gradient": ("a", "P(x * x, 0.5, np.array([0.0, 0.3, 1.0]))[1] + P(x * x, axis=1, edge_order=2)"),
-    "sourcediff.numeric_reduce.gradient_vjp": ("a", "P((x * x, x), (x, x), x, (0.5, 2.0), None, 1)"),
-    "sourcediff.numeric_reduce.gradient_of": ("a", "P(x * x, (np.array([0.0, 0.3, 1.0]),), 1, 2)"),
+    "sourcediff.runtime.numeric_reduce.gradient_vjp": ("a", "P((x * x, x), (x, x), x, (0.5, 2.0), None, 1)"),
+    "sourcediff.runtime.numeric_reduce.gradient_of": ("a", "P(x * x, (np.array([0.0, 0.3, 1.0]),), 1, 2)"),
     "np.angle": ("a", f"P({_C})"), "np.sign": ("a", f"np.real(P({_C}) {_R}"),
     "np.imag": ("a", f"P({_C} * {_C})"),
     "np.conjugate": ("a", f"np.real(P({_C}) * {_C} {_R}"),
     "builtins.complex": ("s", "np.real(P(x, x * x) ** 2)"),
-    "sourcediff.runtime_broadcast.real_if": ("a", f"P({_C} * 0.5, x)"),
+    "sourcediff.runtime.broadcast.real_if": ("a", f"P({_C} * 0.5, x)"),
     "np.fft.fft": ("a", f"np.real(P({_C}, 4, 1, 'ortho') {_R}"),
     "np.fft.ifft": ("a", f"np.real(P({_C}, 1, 0) {_R}"),
     "np.fft.fft2": ("a", f"np.real(P({_C}, (3, 2)) {_R}"),
@@ -481,37 +481,37 @@ CASES.update({
     "np.fft.fftshift": ("a", "P(x, 1)"), "np.fft.ifftshift": ("a", "P(x)"),
     "np.linalg.eig": ("a", f"np.abs(P({_M})[1] * P({_M})[0])"),
     "np.linalg.eigvals": ("a", f"np.real(P({_M}) {_R}"),
-    "sourcediff.numeric_fft.fit": ("a", "P(x, A0[:1, :2]) + P(x[:1, :2], A0)[0, 1]"),
-    "sourcediff.numeric_fft.rfftn_vjp": ("a", f"P({_C}[:, :2], A0, None, (1,))"),
-    "sourcediff.numeric_fft.irfftn_vjp": (
+    "sourcediff.runtime.numeric_fft.fit": ("a", "P(x, A0[:1, :2]) + P(x[:1, :2], A0)[0, 1]"),
+    "sourcediff.runtime.numeric_fft.rfftn_vjp": ("a", f"P({_C}[:, :2], A0, None, (1,))"),
+    "sourcediff.runtime.numeric_fft.irfftn_vjp": (
         "a", f"np.real(P(np.concatenate((x, x[:, :1] * 0.5), 1), A0, None, (1,)) {_R}"),
 })
 # the cotangent helpers generated adjoints call (issue #16: each has both rules)
 CASES.update({
-    "sourcediff.runtime_cot.get_cot": ("a", "P(x * x, 1)"),
-    "sourcediff.numeric_cot.put_cot": ("a", "P(x[0] * x[1], A0, 1)"),
-    "sourcediff.runtime_cot.take_cot": ("a", "P(x * x, (1, slice(0, 2)), A0[0, :2])"),
-    "sourcediff.runtime_cot.pop_cot": ("a", "P(x * x, [1.0, 2.0])"),
-    "sourcediff.numeric.plus_cot": ("a", "P(x * x, A0[0], A0, 0)"),
-    "sourcediff.numeric_shape.tuple_cots": ("a", "P([x[:1] * x[1:], None], (A0[:1], A0))[0]"),
-    "sourcediff.numeric_shape.tuple_cot": ("a", "P([x[:1] * x[1:], None], (A0[:1], A0), 0)"),
-    "sourcediff.runtime_cot.unconcatenate": ("a", "P(x * x, (A0[:, :1], A0[:, 1:]), 1)[1]"),
-    "sourcediff.runtime_cot.unstack": ("a", "P(x * x, (A0[0], A0[1]), 0)[1]"),
-    "sourcediff.numeric_shape.unjoin": ("a", "P(x * x, (A0[0], A0[1]), 'v')[1]"),
-    "sourcediff.numeric_shape.unsplit": ("a", "P([x[:1] * x[1:], None], A0, 2, 0)"),
-    "sourcediff.numeric_shape.unselect": ("a", "P(x * x, [A0 > 0.3, A0 < 0.0], [A0, A0[0]])[1]"),
-    "sourcediff.numeric.r_unconcat": ("a", "P(x[0] * x[1], (A0[0, :1], A0[0, 1:]))[1]"),
-    "sourcediff.numeric.c_unconcat": ("a", "P(x * x, (A0[:, :1], A0[:, 1:]))[1]"),
-    "sourcediff.runtime_linalg.trace_vjp": ("a", "P(x[0, 0] * x[1, 1], A0[:, :2])"),
-    "sourcediff.runtime_broadcast.prod_vjp": ("a", "P(np.sum(x, 0), np.prod(x + 1.0, axis=0), x + 1.0, 0)"),
-    "sourcediff.runtime_linalg.norm_vjp": ("a", "P(x[0, 0] * 2.0, np.linalg.norm(x), x)"),
-    "sourcediff.runtime_linalg.einsum_vjp": ("a", "P(x @ x.T, 'ij,kj->ik', [x, x * 2.0], 0)"),
-    "sourcediff.numeric_linalg.multi_dot_vjp": ("a", "P(x * x, [x, x.T, A0], 0)"),
-    "sourcediff.numeric_reduce.sinc_d1": ("a", "P(x)"),
-    "sourcediff.numeric_reduce.sinc_d2": ("a", "P(x)"),
-    "sourcediff.numeric_cot.sinc_dn": ("a", "P(x * 3.0 - 1.0, 3)"),
-    "sourcediff.numeric_cot.norm_x_cot": ("a", "P(x[0, 0] * 2.0, np.linalg.norm(x), x, x * x)"),
-    "sourcediff.numeric_cot.einsum_at": ("a", "P(x * x, 'ij,kj->ik', [x, A0], 1)"),
+    "sourcediff.runtime.cot.get_cot": ("a", "P(x * x, 1)"),
+    "sourcediff.runtime.numeric_cot.put_cot": ("a", "P(x[0] * x[1], A0, 1)"),
+    "sourcediff.runtime.cot.take_cot": ("a", "P(x * x, (1, slice(0, 2)), A0[0, :2])"),
+    "sourcediff.runtime.cot.pop_cot": ("a", "P(x * x, [1.0, 2.0])"),
+    "sourcediff.runtime.numeric.plus_cot": ("a", "P(x * x, A0[0], A0, 0)"),
+    "sourcediff.runtime.numeric_shape.tuple_cots": ("a", "P([x[:1] * x[1:], None], (A0[:1], A0))[0]"),
+    "sourcediff.runtime.numeric_shape.tuple_cot": ("a", "P([x[:1] * x[1:], None], (A0[:1], A0), 0)"),
+    "sourcediff.runtime.cot.unconcatenate": ("a", "P(x * x, (A0[:, :1], A0[:, 1:]), 1)[1]"),
+    "sourcediff.runtime.cot.unstack": ("a", "P(x * x, (A0[0], A0[1]), 0)[1]"),
+    "sourcediff.runtime.numeric_shape.unjoin": ("a", "P(x * x, (A0[0], A0[1]), 'v')[1]"),
+    "sourcediff.runtime.numeric_shape.unsplit": ("a", "P([x[:1] * x[1:], None], A0, 2, 0)"),
+    "sourcediff.runtime.numeric_shape.unselect": ("a", "P(x * x, [A0 > 0.3, A0 < 0.0], [A0, A0[0]])[1]"),
+    "sourcediff.runtime.numeric.r_unconcat": ("a", "P(x[0] * x[1], (A0[0, :1], A0[0, 1:]))[1]"),
+    "sourcediff.runtime.numeric.c_unconcat": ("a", "P(x * x, (A0[:, :1], A0[:, 1:]))[1]"),
+    "sourcediff.runtime.linalg.trace_vjp": ("a", "P(x[0, 0] * x[1, 1], A0[:, :2])"),
+    "sourcediff.runtime.broadcast.prod_vjp": ("a", "P(np.sum(x, 0), np.prod(x + 1.0, axis=0), x + 1.0, 0)"),
+    "sourcediff.runtime.linalg.norm_vjp": ("a", "P(x[0, 0] * 2.0, np.linalg.norm(x), x)"),
+    "sourcediff.runtime.linalg.einsum_vjp": ("a", "P(x @ x.T, 'ij,kj->ik', [x, x * 2.0], 0)"),
+    "sourcediff.runtime.numeric_linalg.multi_dot_vjp": ("a", "P(x * x, [x, x.T, A0], 0)"),
+    "sourcediff.runtime.numeric_reduce.sinc_d1": ("a", "P(x)"),
+    "sourcediff.runtime.numeric_reduce.sinc_d2": ("a", "P(x)"),
+    "sourcediff.runtime.numeric_cot.sinc_dn": ("a", "P(x * 3.0 - 1.0, 3)"),
+    "sourcediff.runtime.numeric_cot.norm_x_cot": ("a", "P(x[0, 0] * 2.0, np.linalg.norm(x), x, x * x)"),
+    "sourcediff.runtime.numeric_cot.einsum_at": ("a", "P(x * x, 'ij,kj->ik', [x, A0], 1)"),
 })
 # scipy.stats (rules_stats.py): x in (0.31, 0.64), so every support holds
 _SHAPES = {"norm": "", "t": "x[0] + 2.0, ", "beta": "x[0] + 1.5, x[1] + 2.0, ",
@@ -531,8 +531,8 @@ CASES.update({
     "scipy.stats.multivariate_normal.pdf": ("a", "P(x, x[0] * 0.5, x.T @ x + np.eye(3))"),
     "scipy.stats.dirichlet.logpdf": ("a", "P(x.T / np.sum(x, axis=1), x[0] + 1.0)"),
     "scipy.stats.dirichlet.pdf": ("a", "P(x.T / np.sum(x, axis=1), x[0] + 1.0)"),
-    "sourcediff.numeric_stats.mvn_cov": ("a", "P(x[0], 3)"),
-    "sourcediff.numeric_stats.mvn_cov_adj": ("a", "P(x[:, :2], A0[0, :2])"),
+    "sourcediff.runtime.numeric_stats.mvn_cov": ("a", "P(x[0], 3)"),
+    "sourcediff.runtime.numeric_stats.mvn_cov_adj": ("a", "P(x[:, :2], A0[0, :2])"),
 })
 CASES.update({  # matrix functions and SciPy's factor-and-solve pairs (rules_matfun.py)
     "np.linalg.matrix_power": ("a", "P(x @ x.T + np.eye(2), 3)"),
@@ -545,19 +545,19 @@ CASES.update({  # matrix functions and SciPy's factor-and-solve pairs (rules_mat
                                           "x[:, 1:])"),
     "scipy.linalg.cho_factor": ("a", "P(x @ x.T + np.eye(2))[0]"),
     "scipy.linalg.cho_solve": ("a", "P((np.linalg.cholesky(x @ x.T + np.eye(2)), True), x)"),
-    "sourcediff.numeric_matfun.up_blocks": ("a", "P(x[:, :2], x[:, 1:])"),
-    "sourcediff.numeric_matfun.upper_right": ("a", "P(x[:, :2])"),
-    "sourcediff.numeric_matfun.diag_blocks": ("a", "P(x[:, :2])"),
+    "sourcediff.runtime.numeric_matfun.up_blocks": ("a", "P(x[:, :2], x[:, 1:])"),
+    "sourcediff.runtime.numeric_matfun.upper_right": ("a", "P(x[:, :2])"),
+    "sourcediff.runtime.numeric_matfun.diag_blocks": ("a", "P(x[:, :2])"),
     "scipy.signal.convolve": ("a", "P(x, x[:, 1:] * 2.0, 'same') + P(x, A0[:1, :2])[:, 1:]"),
-    "sourcediff.numeric_matfun.conv_uncut": ("a", "P(x[:, :2], (2, 3), (1, 2), 'valid')"),
-    "sourcediff.numeric_matfun.conv_cut": ("a", "P(x, (2, 2), (1, 2), 'same')"),
+    "sourcediff.runtime.numeric_matfun.conv_uncut": ("a", "P(x[:, :2], (2, 3), (1, 2), 'valid')"),
+    "sourcediff.runtime.numeric_matfun.conv_cut": ("a", "P(x, (2, 2), (1, 2), 'same')"),
 })
 CASES.update({name: ("a", "P(x)") for name in  # more of scipy.special (rules_special.py)
               ["scipy.special.rgamma", "scipy.special.j0", "scipy.special.j1",
                "scipy.special.y0", "scipy.special.y1", "scipy.special.i0", "scipy.special.i1"]})
 CASES.update({name: ("a", "P(1.5, x)") for name in
               ["scipy.special.jv", "scipy.special.yv", "scipy.special.iv", "scipy.special.ive",
-               "sourcediff.numeric_special.gammainc_da"]})
+               "sourcediff.runtime.numeric_special.gammainc_da"]})
 CASES.update({
     "scipy.special.yn": ("a", "P(2, x)"), "scipy.special.beta": ("a", "P(x, x[0] + 0.5)"),
     "scipy.special.betainc": ("a", "P(2.0, 3.0, x)"),
@@ -568,17 +568,17 @@ CASES.update({
 CASES.update({
     "scipy.integrate.odeint": ("a", "P(ode_rhs, x[0], np.linspace(0.0, 1.0, 4), (x[1, :2],), "
                                     "rtol=1e-11, atol=1e-11)"),
-    "sourcediff.numeric_ode.unflat_cot": ("a", "P(np.ravel(x), (A0[0], (x[1, :2], 1.0)))[1][0] "
+    "sourcediff.runtime.numeric_ode.unflat_cot": ("a", "P(np.ravel(x), (A0[0], (x[1, :2], 1.0)))[1][0] "
                                           "* P(np.ravel(x) ** 2, (A0[0], (A0[1, :2], 1.0)))[1][1]"),
-    "sourcediff.numeric.r_range": ("a", "P(x[0, 0], 3.0, x[0, 1] + 0.5) * "
+    "sourcediff.runtime.numeric.r_range": ("a", "P(x[0, 0], 3.0, x[0, 1] + 0.5) * "
                                         "P(x[1, 0], x[1, 1] + 2.0, 3j)"),
-    "sourcediff.numeric_ode.flat_cot": ("a", "P([x[0], [x[1], None]], (A0[0], (x[1], 1.0)))"),
+    "sourcediff.runtime.numeric_ode.flat_cot": ("a", "P([x[0], [x[1], None]], (A0[0], (x[1], 1.0)))"),
 })
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)
-    "sourcediff.numeric_ode.odeint_vjp": "odeint's adjoint solve: its second derivative is "
+    "sourcediff.runtime.numeric_ode.odeint_vjp": "odeint's adjoint solve: its second derivative is "
     "odeint's third, refused (MissingRuleError for odeint_hvp, tests/test_breadth_scipy.py); "
     "its first derivative runs in every second derivative of odeint (the case above)",
-    "sourcediff.numeric_ode.odeint_vjp_args": "as odeint_vjp",
+    "sourcediff.runtime.numeric_ode.odeint_vjp_args": "as odeint_vjp",
     "scipy.stats.multivariate_normal.cdf": "first order only: its cotangent helper "
     "mvn_cdf_dx refuses (tests/test_breadth_scipy.py)",
     "scipy.stats.multivariate_normal.logcdf": "as multivariate_normal.cdf",
@@ -659,7 +659,7 @@ BATCHED = {name: "P(x)" for name in UNARY_NP if name not in ("np.linalg.norm",)}
 BATCHED.update({name: "P(x, x[0, 0] * 0.8 + 0.2)" for name in
                 ["np.add", "np.subtract", "np.multiply", "np.divide", "np.hypot",
                  "np.logaddexp", "np.arctan2", "np.maximum", "np.minimum", "np.power",
-                 "sourcediff.numeric.xlogy"]})
+                 "sourcediff.runtime.numeric.xlogy"]})
 BATCHED.update({name: "P(x, np.swapaxes(x, -1, -2))" for name in ["operator.matmul", "np.matmul"]})
 BATCHED.update({name: "P(x, (0, 2))" for name in ["np.sum", "np.mean", "np.prod", "np.max", "np.min"]})
 BATCHED.update({
@@ -673,18 +673,18 @@ BATCHED.update({
     "np.broadcast_to": "P(x[0, 0], (2, 2, 3))", "np.reshape": "P(x, (4, 3))",
     "np.expand_dims": "P(x, 1)", "np.squeeze": "P(x[:, None])", "np.swapaxes": "P(x, 0, 2)",
     "np.moveaxis": "P(x, 0, 2)", "np.inner": "P(x, x[0])", "np.tensordot": "P(x, x, ([1, 2], [1, 2]))",
-    "sourcediff.runtime_broadcast.unbroadcast": "P(x, x[0, 0])",
-    "sourcediff.runtime_broadcast.unreduce": "P(np.sum(x, axis=(0, 2)), x, (0, 2), False)",
-    "sourcediff.runtime_linalg.matmul_vjp_a": "P(x[..., :2] * x[..., 1:], x, np.swapaxes(x, -1, -2))",
-    "sourcediff.runtime_linalg.matmul_vjp_b": "P(x[..., :2] * x[..., 1:], x, np.swapaxes(x, -1, -2))",
-    "sourcediff.runtime_broadcast.prod_vjp": "P(np.sum(x, (0, 2)), np.prod(x + 1.0, axis=(0, 2)), x + 1.0, (0, 2))",
-    "sourcediff.runtime_linalg.norm_vjp": "P(x[0, 0, :2], np.linalg.norm(x[0], axis=0)[:2], x[0][:, :2], None, 0)",
-    "sourcediff.runtime_linalg.trace_vjp": "P(x[0, 0, :2], np.zeros((2, 2, 2)), 0, 1, 2)",
-    "sourcediff.runtime_linalg.einsum_vjp": "P(x @ np.swapaxes(x, -1, -2), 'bij,bkj->bik', [x, x * 2.0], 1)",
-    "sourcediff.runtime_cot.unstack": "P(x * x, (x[0], x[1]), 0)[1]",
-    "sourcediff.runtime_cot.get_cot": "P(x * x, (1, 0))",
-    "sourcediff.numeric.plus_cot": "P([x[0], x[1] * x[0]], [A0], [A0], 1)[0]",
-    "sourcediff.runtime_cot.unconcatenate": "P(x * x, (x[:, :1], x[:, 1:]), 1)[1]",
+    "sourcediff.runtime.broadcast.unbroadcast": "P(x, x[0, 0])",
+    "sourcediff.runtime.broadcast.unreduce": "P(np.sum(x, axis=(0, 2)), x, (0, 2), False)",
+    "sourcediff.runtime.linalg.matmul_vjp_a": "P(x[..., :2] * x[..., 1:], x, np.swapaxes(x, -1, -2))",
+    "sourcediff.runtime.linalg.matmul_vjp_b": "P(x[..., :2] * x[..., 1:], x, np.swapaxes(x, -1, -2))",
+    "sourcediff.runtime.broadcast.prod_vjp": "P(np.sum(x, (0, 2)), np.prod(x + 1.0, axis=(0, 2)), x + 1.0, (0, 2))",
+    "sourcediff.runtime.linalg.norm_vjp": "P(x[0, 0, :2], np.linalg.norm(x[0], axis=0)[:2], x[0][:, :2], None, 0)",
+    "sourcediff.runtime.linalg.trace_vjp": "P(x[0, 0, :2], np.zeros((2, 2, 2)), 0, 1, 2)",
+    "sourcediff.runtime.linalg.einsum_vjp": "P(x @ np.swapaxes(x, -1, -2), 'bij,bkj->bik', [x, x * 2.0], 1)",
+    "sourcediff.runtime.cot.unstack": "P(x * x, (x[0], x[1]), 0)[1]",
+    "sourcediff.runtime.cot.get_cot": "P(x * x, (1, 0))",
+    "sourcediff.runtime.numeric.plus_cot": "P([x[0], x[1] * x[0]], [A0], [A0], 1)[0]",
+    "sourcediff.runtime.cot.unconcatenate": "P(x * x, (x[:, :1], x[:, 1:]), 1)[1]",
 })
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff import check_grad, grad, jvp, registry, tape
+from sourcediff import check_grad, grad, jvp, tape
+from sourcediff.prims import registry
 from sourcediff.errors import MissingRuleError, SourceDiffError
 
 X = np.array([1.3, 2.7, 0.4])
@@ -224,11 +225,11 @@ def test_every_rule_parameter_is_ruled_or_declared():
                             ("scipy.special.betainc", "a"), ("scipy.special.betainc", "b"),
                             ("scipy.integrate.odeint", "t"),
                             # (and odeint's adjoint solves, differentiated again)
-                            ("sourcediff.numeric_ode.odeint_vjp", "t"),
-                            ("sourcediff.numeric_ode.odeint_vjp_args", "t")] + [
+                            ("sourcediff.runtime.numeric_ode.odeint_vjp", "t"),
+                            ("sourcediff.runtime.numeric_ode.odeint_vjp_args", "t")] + [
         (f"scipy.stats.multivariate_normal.{how}", p) for how in ("cdf", "logcdf")
         for p in ("cov", "lower_limit")] + [
-        ("sourcediff.numeric_stats.mvn_cdf_dx", p) for p in ("x", "mean", "cov")] + [
+        ("sourcediff.runtime.numeric_stats.mvn_cdf_dx", p) for p in ("x", "mean", "cov")] + [
         (f"scipy.stats.{d}.{how}", p) for d, ps in (("t", ["df"]), ("beta", ["a", "b"]))
         for how in ("cdf", "logcdf", "sf", "logsf") for p in ps])
 
