@@ -332,14 +332,22 @@ def concatenators(x):
     return np.sum(np.r_[x[:2], 3.0, x] * np.r_[1.0, x[1:], x]) + np.sum(np.c_[x, x ** 2] ** 2)
 
 
+def concatenators_with_slices(x):
+    """Slices in np.r_ / np.c_ (an arange, a linspace for an imaginary step)."""
+    return np.sum(np.r_[0:3, x, 5:7] * np.r_[x, 1:4:0.5][:8] ** 2) + np.sum(
+        np.c_[0:1:3j, x ** 2, 2:5] * x[1]) + np.sum(np.r_[x, :2] * np.r_[x[0]:3:1.5, x]) + \
+        np.sum(np.r_[x[1]:x[2]:4j] ** 2) + np.sum(np.r_[0.5:3:x[2]] ** 3)
+
+
 @pytest.mark.parametrize("f", [einsum_literal, einsum_ellipsis, einsum_in_variables,
                                lambda a: einsum_built_at_run_time(a, 1),
-                               einsum_spec_in_a_variable, concatenators],
+                               einsum_spec_in_a_variable, concatenators,
+                               concatenators_with_slices],
                          ids=lambda f: f.__name__)
 def test_einsum_sublists_and_concatenators(f):
     """einsum's sublist form with the sublists literal, module-level, in local variables
-    or built at run time (the subscripts then are too); np.r_ / np.c_; in reverse
-    (compiled and tape), forward and at order 2."""
+    or built at run time (the subscripts then are too); np.r_ / np.c_, slices in them
+    too; in reverse (compiled and tape), forward and at order 2."""
     x = np.array([0.3, -0.8, 1.2])
     want = fd(f, x)
     assert np.allclose(grad(f)(x), want, atol=1e-6)
@@ -364,3 +372,29 @@ def test_tuple_of_values_and_of_an_array():
     assert np.allclose(tape.grad(tuple_of_parts)(x), want, atol=1e-6)
     assert np.isclose(jvp(tuple_of_parts, (x,), (x,))[1], np.sum(want * x))
     assert np.allclose(hessian(tuple_of_parts)(x), fd(grad(tuple_of_parts), x, 1e-5), atol=1e-4)
+
+
+def sign_loss(x):
+    return np.sum(np.sign(x) * x ** 2)
+
+
+def test_real_sign_has_no_adjoint_line():
+    """np.sign's rule is for complex input (complex_only): a real sign is piecewise
+    constant, so the gradient specialised to a real argument has no line for it (no
+    conj, no division by |x|), while a complex argument keeps the rule; both against
+    differences (the complex one along the real and the imaginary direction)."""
+    from checks import fd_complex
+
+    from sourcediff import source
+    g = grad(sign_loss)
+    x = np.array([0.7, -1.3, 2.0])
+    assert np.allclose(g(x), fd(sign_loss, x))
+    code = source(g)
+    assert "np.conj" not in code and "np.inf" not in code, code
+    z = np.array([0.7 + 0.4j, -1.3 + 0.0j, 2.0 - 1.1j])
+    assert np.allclose(g(z), fd_complex(sign_loss, z), rtol=1e-6, atol=1e-7)
+    code = source(g)
+    assert "np.conj" in code and "np.inf" in code, code
+    assert np.allclose(g(x), fd(sign_loss, x)) and "np.conj" not in source(g)
+    assert np.allclose(tape.grad(sign_loss)(z), fd_complex(sign_loss, z), rtol=1e-6, atol=1e-7)
+    assert np.allclose(hessian(sign_loss)(x), fd(grad(sign_loss), x, 1e-5), atol=1e-6)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from checks import fd, loss_of
-from sourcediff import MissingRuleError, SourceDiffError, grad, hessian, jvp, tape
+from sourcediff import MissingRuleError, SourceDiffError, grad, hessian, hvp, jvp, tape, vjp
 
 scipy = pytest.importorskip("scipy")
 import scipy.linalg as sl  # noqa: E402
@@ -209,20 +209,28 @@ def test_third_derivative_in_the_order_is_refused():
 
 
 def test_odeint_refusals():
-    """t, full_output and a second derivative are refused, with the rule's name."""
+    """t, full_output and a third derivative are refused, with the rule's name."""
     k = np.array([2.0, 0.3])
     y0 = np.array([1.0, 0.0])
     T = CONST["T"]
     with pytest.raises(MissingRuleError, match="odeint"):
         grad(lambda s: np.sum(odeint(oscillator, y0, T * s, args=(k,))))(1.0)
-    with pytest.raises(MissingRuleError, match="odeint"):
-        hessian(lambda y: np.sum(odeint(oscillator, y, T, args=(k,))))(y0)
     with pytest.raises(MissingRuleError, match="full_output"):
         grad(lambda y: np.sum(odeint(oscillator, y, T, args=(k,), full_output=1)[0]))(y0)
+    with pytest.raises(MissingRuleError, match="full_output"):
+        hessian(lambda y: np.sum(odeint(oscillator, y, T, args=(k,), full_output=1)[0]))(y0)
+
+    def f(s):
+        return np.sum(odeint(decay, np.ones(2) * s, T, args=(s, 0.5), tfirst=True))
+    with pytest.raises(MissingRuleError, match="odeint_hvp"):
+        grad(grad(grad(f)))(0.7)
+    with pytest.raises(MissingRuleError, match="odeint_hvp"):
+        vjp(grad(grad(f)), 0.7)[1](1.0)
 
 
 def test_odeint_against_a_closed_form():
-    """y' = -k y: y(t) = y0 exp(-k t), so d sum(y)/dk = -sum(t y0 exp(-k t))."""
+    """y' = -k y: y(t) = y0 exp(-k t), so d sum(y)/dk = -sum(t y0 exp(-k t)) and
+    d2 sum(y)/dk2 = sum(t^2 y0 exp(-k t)); d2/dk dy0 = -sum(t exp(-k t))."""
     T = CONST["T"]
 
     def f(k):
@@ -230,6 +238,59 @@ def test_odeint_against_a_closed_form():
                              rtol=1e-12, atol=1e-12))
     k = 0.7
     assert grad(f)(k) == pytest.approx(-np.sum(T * 2.0 * np.exp(-k * T)), rel=1e-8)
+    assert grad(grad(f))(k) == pytest.approx(np.sum(T * T * 2.0 * np.exp(-k * T)), rel=1e-7)
+
+    def both(p):  # p = (y0, k)
+        return np.sum(odeint(decay, p[:1], T, args=(p[1], 0.0), tfirst=True, rtol=1e-12,
+                             atol=1e-12))
+    p = np.array([2.0, 0.7])
+    want = np.array([[0.0, -np.sum(T * np.exp(-k * T))],
+                     [-np.sum(T * np.exp(-k * T)), np.sum(T * T * 2.0 * np.exp(-k * T))]])
+    assert np.allclose(hessian(both)(p), want, rtol=1e-7, atol=1e-9)
+    assert np.allclose(tape.grad(both)(p), [np.sum(np.exp(-k * T)),
+                                            -np.sum(T * 2.0 * np.exp(-k * T))], rtol=1e-8)
+
+
+ODE_ORDER_TWO = [
+    ("y0", np.array([1.0, -0.5]),
+     "odeint(oscillator, x, T, args=(np.array([2.0, 0.3]),), rtol=1e-11, atol=1e-11)"),
+    ("args", np.array([2.0, 0.3]),
+     "odeint(oscillator, np.array([1.0, 0.0]), T, (x,), rtol=1e-11, atol=1e-11)"),
+    ("y0 and args tfirst", np.array([0.5, 1.0, 2.0]),
+     "odeint(decay_sq, x * 2.0, T, args=(x, 0.5), tfirst=True, rtol=1e-11, atol=1e-11)"),
+    ("nested args", np.array([0.4, -0.3, 0.8]),
+     "odeint(layers, np.array([0.5, -0.2]), T, ([(np.outer(x[:2], x[1:]), x[:2])],), "
+     "rtol=1e-11, atol=1e-11)[-1]"),
+]
+
+
+def decay_sq(t, y, k, c):
+    return -k * y + c * t * y * y
+
+
+def layers(y, t, params):
+    w, b = params[0]
+    return np.tanh(y @ w + b)
+
+
+CONST.update(decay_sq=decay_sq, layers=layers)
+
+
+@pytest.mark.parametrize("name, x, expr", ODE_ORDER_TWO, ids=[c[0] for c in ODE_ORDER_TWO])
+def test_odeint_at_order_two(name, x, expr):
+    """A second derivative through odeint, against differences of the gradient: forward
+    over reverse (hessian), reverse over reverse (vjp of the gradient: the tape over the
+    generated code, through odeint_vjp's own rules) and hvp."""
+    f = loss_of(expr, CONST, "test_breadth_scipy")
+    assert np.allclose(tape.grad(f)(x), fd(f, x), rtol=1e-6, atol=1e-7), "tape"
+    H_fd = fd(grad(f), x, 1e-5)
+    assert np.max(np.abs(H_fd)) > 1e-2, "the case must exercise the second derivative"
+    assert np.allclose(hessian(f)(x), H_fd, rtol=1e-5, atol=1e-6), "forward over reverse"
+    pull = vjp(grad(f), x)[1]
+    H_rr = np.stack([pull(e)[0] for e in np.eye(x.size)])
+    assert np.allclose(H_rr, H_fd, rtol=1e-5, atol=1e-6), "reverse over reverse"
+    v = np.cos(np.arange(x.size) + 1.0)
+    assert np.allclose(hvp(f)(x, v), H_fd @ v, rtol=1e-5, atol=1e-6), "hvp"
 
 
 def test_a_scipy_primitive_itself_is_differentiated_through_its_rule():
@@ -244,3 +305,75 @@ def test_a_scipy_primitive_itself_is_differentiated_through_its_rule():
     assert g == pytest.approx(sp.polygamma(2, 1.5), rel=1e-12)
     with pytest.raises(SourceDiffError, match="scipy's own"):
         jvp(sl.expm, (SPD,), (SPD,))
+
+
+@pytest.mark.parametrize("expr, x, param, why", [
+    ("st.t.cdf(0.3, x, loc=0.1)", 2.5, "df", "incomplete beta"),
+    ("st.t.logsf(0.3, df=x)", 2.5, "df", "incomplete beta"),
+    ("st.beta.cdf(0.3, x, 2.0)", 1.5, "a", "incomplete beta"),
+    ("st.beta.sf(0.3, 2.0, b=x)", 1.5, "b", "incomplete beta"),
+    ("sp.betainc(2.0, x, 0.3)", 1.5, "b", "incomplete beta"),
+    ("sp.jv(x, 1.5)", 0.5, "v", "real order"),
+    ("st.multivariate_normal.cdf(V[:2], np.zeros(2), np.eye(2) * x[0])", np.array([1.5]), "cov",
+     "pair of coordinates"),
+    ("st.multivariate_normal.logcdf(V[:2], np.zeros(2), np.eye(2), lower_limit=x)",
+     np.array([-2.0, -1.5]), "lower_limit", "pair of coordinates")])
+def test_refusals_name_the_argument_and_why(expr, x, param, why):
+    """t.cdf in df, beta.cdf in a and b, multivariate_normal.cdf in cov: autograd 1.9 has
+    no rule for them either (t.cdf: x and loc only, beta.cdf: x only, no mvn cdf). The
+    error names the argument and the reason, in every mode."""
+    f = loss_of(expr, CONST, "test_breadth_scipy")
+    for run in (lambda: grad(f)(x), lambda: jvp(f, (x,), (x,)), lambda: tape.grad(f)(x)):
+        with pytest.raises(MissingRuleError, match=f"argument '{param}' \\(.*{why}"):
+            run()
+
+
+def test_what_the_cdfs_differentiate():
+    """t.cdf and beta.cdf in x, loc and scale (more than autograd's x and loc), against
+    differences: the arguments docs/supported.md lists for them."""
+    f = loss_of("st.t.cdf(x[0], 3.0, x[1], x[2]) + st.beta.logcdf(x[0], 2.0, 1.5, x[1] - 0.5, "
+                "x[2] + 1.0) + st.t.logsf(x[0], 2.5, scale=x[2])", CONST, "test_breadth_scipy")
+    x = np.array([0.4, 0.1, 1.3])
+    assert np.allclose(grad(f)(x), fd(f, x), rtol=1e-6, atol=1e-8)
+    assert np.allclose(hessian(f)(x), fd(grad(f), x, 1e-5), rtol=1e-5, atol=1e-6)
+    from sourcediff.prims import supported
+    page = supported.PATH.read_text()
+    assert "`scipy.stats.t.cdf`: not in `df`" in page
+    assert "`scipy.stats.beta.cdf`: not in `a`, `b`" in page
+
+
+MVN_COV = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, -0.3], [0.2, -0.3, 1.5]])
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_multivariate_normal_cdf_in_x_and_mean(d):
+    """d cdf / dx_i = density of x_i times the cdf of the others given x_i: against a
+    closed form in two dimensions (phi(x1) Phi((x2 - rho x1) / sqrt(1 - rho^2)) for unit
+    variances), against differences where SciPy's cdf is exact (up to two dimensions;
+    from three on it is quasi-Monte Carlo: differences of step 1e-2), and in mean, for a
+    batch of points, by logcdf. A second derivative is refused."""
+    cov = MVN_COV[:d, :d]
+    x = np.array([0.3, -0.2, 0.5])[:d]
+    f = loss_of("st.multivariate_normal.cdf(x, V[:3][:len(x)] * 0.2, c)",
+                dict(CONST, c=cov), "test_breadth_scipy", reduce="out")
+    h, tol = (1e-5, 1e-8) if d < 3 else (1e-2, 2e-3)
+    want = fd(f, x, h)
+    for got in (grad(f)(x), tape.grad(f)(x)):
+        assert np.allclose(got, want, atol=tol)
+    assert np.isclose(jvp(f, (x,), (np.ones(d),))[1], np.sum(want), atol=tol * d)
+    points = np.array([[0.3, -0.2, 0.5], [0.1, 0.2, -0.4]])[:, :d]
+    g = loss_of("st.multivariate_normal.logcdf(P, x, c)", dict(CONST, c=cov, P=points),
+                "test_breadth_scipy")
+    assert np.allclose(grad(g)(x), fd(g, x, h), atol=tol * 10)
+    with pytest.raises(MissingRuleError, match="mvn_cdf_dx"):
+        hessian(f)(x)
+
+
+def test_bivariate_normal_cdf_against_its_closed_form():
+    rho, x = 0.6, np.array([0.4, -0.3])
+
+    def f(x):
+        return st.multivariate_normal.cdf(x, None, np.array([[1.0, rho], [rho, 1.0]]))
+    want = [st.norm.pdf(x[i]) * st.norm.cdf((x[1 - i] - rho * x[i]) / np.sqrt(1 - rho ** 2))
+            for i in (0, 1)]
+    assert np.allclose(grad(f)(x), want, rtol=1e-12)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from checks import fd_complex
-from sourcediff import grad, jvp, tape
+from sourcediff import grad, jvp, tape, vjp
 from sourcediff.errors import MissingRuleError
 from test_composition import CASES, SKIPS, X0, _loss_of, _rules
 
@@ -82,3 +82,44 @@ def test_rule_on_complex_input(name):
         return
     assert np.allclose(t, (df(Z0 + 1e-5 * v) - df(Z0 - 1e-5 * v)) / 2e-5, rtol=1e-4,
                        atol=1e-5), ("forward over reverse", name)
+
+
+RNG = np.random.default_rng(1818)
+ZM = RNG.normal(size=(3, 3)) + 1j * RNG.normal(size=(3, 3))
+ZV = RNG.normal(size=4) + 1j * RNG.normal(size=4)
+NORMS = [("nuc", ZM), (2, ZM), (-2, ZM), (1, ZM), (np.inf, ZM), ("fro", ZM),
+         (3, ZV), (1.5, ZV), (0.5, ZV), (-2, ZV), (1, ZV), (np.inf, ZV), (-np.inf, ZV)]
+
+
+@pytest.mark.parametrize("ord_, z", NORMS, ids=[f"{o}-{z.ndim}d" for o, z in NORMS])
+def test_norms_at_order_two_on_complex_input(ord_, z):
+    """np.linalg.norm of a complex argument at order 2 (the nuclear and spectral norms
+    through svd's tangents, p-norms and the norms of |z| through d|z| and d(z / |z|)):
+    forward over reverse along a real and an imaginary direction against differences of
+    the (order-1 checked) gradient, and reverse over reverse (vjp of the gradient) against
+    the same: for a real loss, the pullback of the gradient at w is its tangent along w."""
+    def f(x):
+        return np.linalg.norm(x, ord_) * 1.5
+    df = grad(f)
+    assert np.allclose(df(z), fd_complex(f, z), rtol=1e-6, atol=1e-7)
+    pull = vjp(df, z)[1]
+    for v in (np.cos(np.arange(z.size)).reshape(z.shape),
+              1j * np.sin(np.arange(z.size) + 1.0).reshape(z.shape)):
+        want = (df(z + 1e-5 * v) - df(z - 1e-5 * v)) / 2e-5
+        assert np.allclose(jvp(df, (z,), (v,))[1], want, rtol=1e-5, atol=1e-6), "forward"
+        assert np.allclose(pull(v)[0], want, rtol=1e-5, atol=1e-6), "reverse over reverse"
+
+
+@pytest.mark.parametrize("ord_", ["nuc", 3, 1])
+def test_third_derivative_of_a_norm_is_refused(ord_):
+    z = ZM if ord_ == "nuc" else ZV
+    w = np.ones_like(z) * (0.5 - 0.25j)
+
+    def f(s):
+        return np.linalg.norm(z + s * w, ord_)
+    assert grad(grad(f))(0.3) == pytest.approx(
+        (f(0.3 + 1e-4) - 2 * f(0.3) + f(0.3 - 1e-4)) / 1e-8, rel=1e-5)
+    with pytest.raises(MissingRuleError):
+        grad(grad(grad(f)))(0.3)
+    with pytest.raises(MissingRuleError):
+        vjp(grad(grad(f)), 0.3)[1](1.0)

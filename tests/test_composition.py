@@ -566,11 +566,29 @@ CASES.update({
     "scipy.special.gammainc": ("a", "P(x + 1.0, x[0] * 3.0)"),
     "scipy.special.gammaincc": ("a", "P(x[1] + 1.0, x)"),
 })
+CASES.update({
+    "scipy.integrate.odeint": ("a", "P(ode_rhs, x[0], np.linspace(0.0, 1.0, 4), (x[1, :2],), "
+                                    "rtol=1e-11, atol=1e-11)"),
+    "sourcediff.runtime.numeric_ode.unflat_cot": ("a", "P(np.ravel(x), (A0[0], (x[1, :2], 1.0)))[1][0] "
+                                          "* P(np.ravel(x) ** 2, (A0[0], (A0[1, :2], 1.0)))[1][1]"),
+    "sourcediff.runtime.numeric.r_range": ("a", "P(x[0, 0], 3.0, x[0, 1] + 0.5) * "
+                                        "P(x[1, 0], x[1, 1] + 2.0, 3j)"),
+    "sourcediff.runtime.numeric_ode.flat_cot": ("a", "P([x[0], [x[1], None]], (A0[0], (x[1], 1.0)))"),
+})
 SKIPS = {  # rule -> why it is not checked here (each is reached only in generated code)
-    "scipy.integrate.odeint": "its cotangent helper odeint_vjp (a backward ODE solve) has "
-    "no rule: a second derivative through odeint is refused (MissingRuleError, "
-    "tests/test_breadth_scipy.py); order 1 there",
+    "sourcediff.runtime.numeric_ode.odeint_vjp": "odeint's adjoint solve: its second derivative is "
+    "odeint's third, refused (MissingRuleError for odeint_hvp, tests/test_breadth_scipy.py); "
+    "its first derivative runs in every second derivative of odeint (the case above)",
+    "sourcediff.runtime.numeric_ode.odeint_vjp_args": "as odeint_vjp",
+    "scipy.stats.multivariate_normal.cdf": "first order only: its cotangent helper "
+    "mvn_cdf_dx refuses (tests/test_breadth_scipy.py)",
+    "scipy.stats.multivariate_normal.logcdf": "as multivariate_normal.cdf",
 }
+
+
+def ode_rhs(y, t, k):
+    """A nonlinear right-hand side for odeint, forced in time."""
+    return np.array([y[1] * k[0], -y[0] * y[2] - k[1] * y[1] + np.sin(t), y[0] * y[1]])
 
 
 def svd_parts(x):
@@ -598,7 +616,7 @@ def test_every_rule_in_the_table_has_a_second_order_case():
 
 def _loss_of(name, fn, expr, **more):
     ns = {"np": np, "math": math, "operator": operator, "P": fn, "A0": A0, "IDX": IDX,
-          "svd_parts": svd_parts, **more}
+          "svd_parts": svd_parts, "ode_rhs": ode_rhs, **more}
     return loss_of(expr, ns, f"test_composition {name}", "np.sum(out * out + np.sin(out))",
                    "rule_loss")
 

@@ -41,9 +41,10 @@ CALLS = {"vjp_call", "vjp_method", "jvp_call", "jvp_method", "jvp_pair", "split_
 TANGENT_CODE = {"einsum_vjp_dops", "multi_dot_vjp_dops", "multi_dot_jvp", "norm_vjp_dx",
                 "norm_vjp_dans", "eigh_jvp", "qr_jvp", "svd_jvp"}
 # helpers of a rule whose second derivative is refused (a MissingRuleError, never a number)
-ELSEWHERE = {"odeint_vjp": "odeint's backward adjoint solve: a second derivative through "
-                           "odeint is refused (tests/test_breadth_scipy.py)",
-             "odeint_jvp": "odeint's sensitivity solve: as odeint_vjp"}
+ELSEWHERE = {"odeint_hvp": "the tangent of odeint's adjoint solve: a third derivative "
+                           "through odeint is refused (tests/test_breadth_scipy.py)",
+             "odeint_jvp": "odeint's sensitivity solve, in tangent code: grad of a jvp "
+                           "through odeint (reverse over forward) is refused, as odeint_hvp"}
 EXEMPT = set(PLUMBING) | CALLS | TANGENT_CODE | set(ELSEWHERE)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import sourcediff  # noqa: F401  (the table registers on import)
+from sourcediff.runtime import numeric as nm
 from sourcediff.runtime import numeric_complex as nx
 from sourcediff.runtime import numeric_cot as nc
 from sourcediff.runtime import numeric_linalg as nl
@@ -76,6 +77,8 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
     "sourcediff.runtime.broadcast.reduced_count": [lambda x: rt.reduced_count(x, np.sum(x, 0))],
     "sourcediff.runtime.cot.clip_mask": [lambda x: rt.clip_mask(x, -1.0, 1.0),
                                      lambda x: rt.clip_mask(X, x[0, 0] - 2.0, x[0, 1] + 3.0)],
+    "sourcediff.runtime.numeric.r_range_weights": [lambda x: nm.r_range_weights(0.5, x.ravel()),
+                                           lambda x: nm.r_range_weights(3j, x.ravel())],
     "sourcediff.runtime.cot.zeros_for": [rt.zeros_for], "sourcediff.runtime.cot.zeros_like_grad":
     [rt.zeros_like_grad], "sourcediff.runtime.cot.zeros_tangent": [rt.zeros_tangent],
     "sourcediff.runtime.numeric_shape.pad_mask": [lambda x: ns.pad_mask(x, 1),
@@ -96,6 +99,11 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
     "sourcediff.runtime.numeric_stats.mvn_dim": [lambda x: ns_.mvn_dim(x[0], x.T @ x),
                                          lambda x: ns_.mvn_dim(None, x.T @ x)],
     "sourcediff.runtime.numeric_stats.mvn_xshape": [lambda x: ns_.mvn_xshape(x, x[0], x.T @ x)],
+    # an index: max(seq) is seq[index_of_max(seq)] (the item's value carries the gradient)
+    "sourcediff.runtime.numeric.index_of_max": [lambda x: nm.index_of_max(x.ravel()),
+                                                lambda x: nm.index_of_max(list(x[0]))],
+    "sourcediff.runtime.numeric.index_of_min": [lambda x: nm.index_of_min(x.ravel()),
+                                                lambda x: nm.index_of_min(tuple(x[:, 0]))],
 }
 NO_FLOAT_INPUT = {  # qualified name -> why no float value reaches it
     "builtins.range": "integers", "np.zeros": "a shape", "np.ones": "a shape",

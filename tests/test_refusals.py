@@ -223,7 +223,13 @@ def test_every_rule_parameter_is_ruled_or_declared():
                             ("scipy.special.jv", "v"), ("scipy.special.yv", "v"),
                             ("scipy.special.iv", "v"), ("scipy.special.ive", "v"),
                             ("scipy.special.betainc", "a"), ("scipy.special.betainc", "b"),
-                            ("scipy.integrate.odeint", "t")] + [
+                            ("scipy.integrate.odeint", "t"),
+                            # (and odeint's adjoint solves, differentiated again)
+                            ("sourcediff.runtime.numeric_ode.odeint_vjp", "t"),
+                            ("sourcediff.runtime.numeric_ode.odeint_vjp_args", "t")] + [
+        (f"scipy.stats.multivariate_normal.{how}", p) for how in ("cdf", "logcdf")
+        for p in ("cov", "lower_limit")] + [
+        ("sourcediff.runtime.numeric_stats.mvn_cdf_dx", p) for p in ("x", "mean", "cov")] + [
         (f"scipy.stats.{d}.{how}", p) for d, ps in (("t", ["df"]), ("beta", ["a", "b"]))
         for how in ("cdf", "logcdf", "sf", "logsf") for p in ps])
 

@@ -157,7 +157,7 @@ def _unruled_params(rule, value, ns):
         modes = tuple(m for m in BOTH if rule.refuses(p.name, m))
         for a in (arg if p.variadic and isinstance(arg, (list, tuple)) else [arg]):
             if isinstance(a, gast.AST) and modes:   # (each item of a *param too)
-                out.append((f"{rule.name} with respect to its argument '{p.name}'",
+                out.append((f"{rule.name}{rule.refusal(p.name)}",
                             flow(a, ns).names, modes))
     return out
 

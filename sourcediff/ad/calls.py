@@ -48,6 +48,7 @@ class CallDispatch:
     cotangent and output in reverse mode, the output in forward mode)."""
 
     mode = None
+    real_kind = frozenset()  # names surely real (argument dtypes known): see templates
 
     def dispatch(self, value, s, *extra):
         """The handler's result for the call ``value`` in statement ``s``."""
@@ -94,11 +95,13 @@ class CallDispatch:
                 continue
             if not (isinstance(arg, gast.Name) and arg.id in live):
                 continue
+            if p.name in rule.complex_only and arg.id in self.real_kind:
+                continue  # (real there: piecewise constant, its derivative exactly zero)
             tpl = rule.template(p.name, self.mode)
             if tpl is None:
                 if rule.refuses(p.name, self.mode):
-                    refuse(self.parsed, s, f"{_REFUSED[self.mode]}{rule.name} with respect to "
-                           f"its argument '{p.name}'", [arg.id])
+                    refuse(self.parsed, s, f"{_REFUSED[self.mode]}{rule.name}"
+                           f"{rule.refusal(p.name)}", [arg.id])
                 continue
             yield p, arg, tpl
 

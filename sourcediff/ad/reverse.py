@@ -38,7 +38,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
     """State of one reverse sweep: which adjoints exist, which need a zero."""
 
     def __init__(self, parsed, ns, active, names, multidef, *, containers=(), sequences=(),
-                 varied=None, loop_locals=(), scatter=(), lazy=()):
+                 varied=None, loop_locals=(), scatter=(), lazy=(), real_kind=()):
         """The facts about names the sweep reads are given here, once (the driver's
         ``reverse facts`` stage computes them); the other fields are the sweep's own state."""
         self.parsed = parsed
@@ -52,6 +52,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         self.loop_locals = set(loop_locals)  # temporaries assigned once, inside a loop
         self.scatter = set(scatter)  # adjoints updated in place (x[i] reads)
         self.lazy = set(lazy)       # indexed names that may not exist when the sweep starts
+        self.real_kind = frozenset(real_kind)  # names surely real (calls.CallDispatch)
         self.adj = AdjointState()   # what is known of each adjoint here (adjoint_state.py)
         self.init = {}              # adjoint name -> its starting zero
         self.loop_inits = []        # per enclosing loop: adjoints zeroed each iteration

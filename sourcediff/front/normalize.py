@@ -237,14 +237,20 @@ class Normalizer(StatementNormalizer):
         return static_value(node, self.ns) if self.is_static(node) else MISSING
 
     def static_subscript(self, node):
-        """``np.r_[a, b]`` / ``np.c_[a, b]`` of values (no slices, no strings) as a call to
-        a helper with a rule; other subscripts of module-level objects stay as they are."""
+        """``np.r_[a, b]`` / ``np.c_[a, b]`` of values and slices (no strings) as a call to
+        a helper with a rule, each slice ``start:stop:step`` the array ``r_range`` makes
+        of it; other subscripts of module-level objects stay as they are."""
         base = static_value(node.value, self.ns)
         helper = {id(np.r_): numeric.r_concat, id(np.c_): numeric.c_concat}.get(id(base))
         items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-        if helper is None or any(isinstance(e, gast.Slice) or (
-                isinstance(e, gast.Constant) and isinstance(e.value, str)) for e in items):
-            return None
+        if helper is None or any(isinstance(e, gast.Constant) and isinstance(e.value, str)
+                                 for e in items) or all(isinstance(e, gast.Slice) and all(
+                b is None or isinstance(b, gast.Constant) for b in (e.lower, e.upper, e.step))
+                                                        for e in items):
+            return None  # (constant slices only: a constant, np.r_[0:3], left to NumPy)
+        items = [self.helper_call(numeric.r_range, [
+            self.atom(b) if b is not None else N.const(None) for b in (e.lower, e.upper, e.step)])
+                 if isinstance(e, gast.Slice) else e for e in items]
         return self.helper_call(helper, [self.atom(N.tuple_(items))])
 
     def method_call(self, func, node):
@@ -347,68 +353,3 @@ def _callable_object(obj):
     return isinstance(call, types.FunctionType) and not isinstance(obj, type) \
         and not never_read(call) and registry.lookup(obj) is None \
         and not registry.is_nondiff(obj)
-
-
-def expand_starred_calls(tree):
-    """``f(*args)`` where ``args`` is a tuple or list display assigned once (and never
-    changed) becomes ``f(args[0], args[1], ...)``: its length is known here; ``f(**kw)``
-    where ``kw`` is such a dict display with string keys, ``f(a=kw["a"], ...)``. Other
-    ``*args`` and ``**kwargs`` calls stay, for the fence to refuse."""
-    displays = _fixed_displays(tree)
-    for node in N.walk(tree):
-        if isinstance(node, gast.Call) and any(
-                k.arg is None and isinstance(k.value, gast.Name)
-                and isinstance(displays.get(k.value.id), tuple) for k in node.keywords):
-            keywords = []
-            for k in node.keywords:
-                keys = displays.get(k.value.id) if k.arg is None and isinstance(
-                    k.value, gast.Name) else None
-                if not isinstance(keys, tuple):
-                    keywords.append(k)
-                    continue
-                for key in keys:
-                    item = gast.Subscript(value=N.name(k.value.id), slice=N.const(key),
-                                          ctx=gast.Load())
-                    N.set_location([item], getattr(k.value, "lineno", None) or node.lineno)
-                    keywords.append(gast.keyword(arg=key, value=item))
-            node.keywords = keywords
-        if isinstance(node, gast.Call) and any(
-                isinstance(a, gast.Starred) and isinstance(a.value, gast.Name)
-                and isinstance(displays.get(a.value.id), int) for a in node.args):
-            args = []
-            for a in node.args:
-                n = displays.get(a.value.id) if isinstance(a, gast.Starred) and isinstance(
-                    a.value, gast.Name) else None
-                if not isinstance(n, int):
-                    args.append(a)
-                    continue
-                for i in range(n):
-                    item = gast.Subscript(value=N.name(a.value.id), slice=N.const(i),
-                                          ctx=gast.Load())
-                    N.set_location([item], getattr(a, "lineno", None) or node.lineno)
-                    args.append(item)
-            node.args = args
-
-
-def _fixed_displays(tree):
-    """Names (not parameters anywhere in ``tree``) stored once, by ``name = (a, b, ...)``
-    or ``[a, b, ...]`` without a starred item, and never changed in place: their length;
-    by ``name = {"a": x, ...}`` with string keys only: the keys, a tuple."""
-    stores, lengths, changed = {}, {}, set()
-    for node in N.walk(tree):
-        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
-            stores[node.id] = stores.get(node.id, 0) + 1  # (a parameter counts too)
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], gast.Name) and isinstance(node.value, (gast.Tuple, gast.List)) \
-                and not any(isinstance(e, gast.Starred) for e in node.value.elts):
-            lengths[node.targets[0].id] = len(node.value.elts)
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], gast.Name) and isinstance(node.value, gast.Dict) and all(
-                    isinstance(k, gast.Constant) and isinstance(k.value, str)
-                    and k.value.isidentifier() for k in node.value.keys):
-            lengths[node.targets[0].id] = tuple(dict.fromkeys(k.value for k in node.value.keys))
-        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(
-                node.value, gast.Name):
-            if not isinstance(node.ctx, gast.Load) or isinstance(node, gast.Attribute):
-                changed.add(node.value.id)  # args[0] = ..., args.append(...)
-    return {k: n for k, n in lengths.items() if stores.get(k) == 1 and k not in changed}

@@ -20,10 +20,10 @@ import functools
 import gast
 
 from ..ad import activity, invariance, saves, split
-from ..front import fence, flatten, normalize, parse, resolve
+from ..front import displays, fence, flatten, normalize, parse, resolve
 from ..ir import freevars
 from . import link
-from ..opt import optimize, shapes
+from ..opt import inplace, optimize, shapes
 from .. import runtime
 from ..ir import nodes as N
 from ..ad.activity import analyse
@@ -96,7 +96,7 @@ def parse_stage(u):
     resolve.rename_reserved(u.parsed.tree, u.ns, runtime.HELPERS)
     rename_stack(u.parsed.tree, u.ns)
     u.ns[optimize.USER_NAMES] = frozenset(N.names_in(u.parsed.tree))  # (kept: _h, y_bar)
-    normalize.expand_starred_calls(u.parsed.tree)  # f(*args), args a tuple display
+    displays.expand_starred_calls(u.parsed.tree)  # f(*args), args a tuple display
     u.params = param_names(u.parsed.tree.args)
     u.wrt_names = [u.params[i] for i in u.wrt]
     u.names = NameGen(set(u.params) | set(u.ns) | set(N.names_in(u.parsed.tree))
@@ -186,7 +186,19 @@ def reverse_facts(u):
         varied=activity.varied(body, u.ns, u.wrt_names, u.cut),
         loop_locals=saves.loop_locals(body, u.names),
         scatter=scatter,
-        lazy={v for v in scatter if v not in params and not saves.defined_up_front(body, v)})
+        lazy={v for v in scatter if v not in params and not saves.defined_up_front(body, v)},
+        real_kind=real_kind(u))
+
+
+def real_kind(u):
+    """The names surely real where the arguments' dtype kinds are known: a complex_only
+    rule's template is left out for them (np.sign of a real x has no adjoint line)."""
+    args = u.parsed.tree.args
+    if u.kinds is None or len(u.kinds) != len(u.params) or args.vararg or args.kwarg:
+        return frozenset()
+    env = inplace.infer(gast.Module(body=u.body, type_ignores=[]), u.ns, u.kinds,
+                        u.params).env
+    return frozenset(n for n, k in env.items() if k is not None)
 
 
 def mark_split_calls(u):

@@ -75,6 +75,8 @@ class Rule:
     user_vjp: object = None    # callable rule(g, ans, *args) -> tuple (primitive())
     user_jvp: object = None
     user: bool = False         # a user @primitive (register_user_primitive)
+    complex_only: frozenset = frozenset()  # params whose rule is for complex values only
+    why: dict = field(default_factory=dict)  # refused param -> the reason, for the error
     _vjp_fns: dict = field(default_factory=dict)
     _jvp_fns: dict = field(default_factory=dict)
 
@@ -90,6 +92,12 @@ class Rule:
             return False  # a user @primitive: its own callables decide (custom.py)
         return (param not in table and param not in self.seq_vjps
                 and param not in self.nondiff)
+
+    def refusal(self, param):
+        """The refused parameter, as an error message names it (with the reason where the
+        rule states one)."""
+        why = self.why.get(param)
+        return f" with respect to its argument '{param}'" + (f" ({why})" if why else "")
 
     def template(self, param, mode="rev"):
         table = self.vjps if mode == "rev" else self.jvps
@@ -178,7 +186,7 @@ def _parse_params(spec):
 
 
 def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=None,
-            refuse=(), deriv=None, linear=False, **facts):
+            refuse=(), deriv=None, linear=False, complex_only=(), why=None, **facts):
     """Register one rule for one or more aliases (``np.sin`` and ``math.sin``...).
 
     ``vjp`` and ``jvp`` are tuples aligned with the non-variadic parameters
@@ -191,6 +199,11 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
     ``deriv`` (instead of ``vjp`` and ``jvp``) gives each parameter's local derivative,
     ``linear=True`` the forward template of a function linear in its first parameter, and
     the other keywords the call's :class:`~sourcediff.prims.facts.Facts`.
+
+    ``complex_only`` names parameters whose templates are for complex values: for a real
+    argument the function is piecewise constant there (``np.sign``), and an adjoint the
+    compiler specialises to real arguments has no line for it. ``why`` maps a refused
+    parameter to the reason its error gives.
     """
     if not isinstance(fns, (tuple, list)):
         fns = (fns,)
@@ -215,7 +228,8 @@ def defrule(fns, params, vjp=(), jvp=(), *, broadcast=False, name=None, seq_vjp=
     rule = None
     for fn in fns:
         rule = Rule(name or qualified_name(fn), fn, plist, vjps, jvps, broadcast,
-                    dict(seq_vjp or {}), nondiff)
+                    dict(seq_vjp or {}), nondiff, complex_only=frozenset(complex_only),
+                    why=dict(why or {}))
         _RULES[_key(fn)] = rule
         _KEEPALIVE.append(fn)
     deffacts(*fns, **facts)

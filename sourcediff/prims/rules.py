@@ -172,6 +172,13 @@ defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), linear=True, s
         same_kind=True, view=True)
 defnondiff(nm.einsum_subscripts)  # (sublists: integers)
 defnondiff(nm.index_of_max, nm.index_of_min)  # max(a), min(a): a[index_of_max(a)]
+# a slice of np.r_[...]: its values move with start and step (an arange), with start and
+# stop (a linspace); the count is piecewise constant
+_W = "r_range_weights(step, ans)"
+defrule(nm.r_range, "start, stop, step",
+        [f"np.sum(g * {_W}[{i}])" for i in range(3)], [f"d{p} * {_W}[{i}]" for i, p in
+                                                       enumerate(("start", "stop", "step"))])
+defnondiff(nm.r_range_weights)
 defrule(np.concatenate, "arrays, axis=0", (None,), (None,),
         seq_vjp={"arrays": "unconcatenate(g, arrays, axis)"}, shaped=True, fresh=True)
 defrule(nm.r_concat, "parts", (None,), (None,), seq_vjp={"parts": "r_unconcat(g, parts)"})

@@ -39,10 +39,11 @@ defrule(np.angle, "z, deg=False",
         ("np.imag(dz * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z)))) * "
          "(57.29577951308232 if deg else 1.0)",))
 # sign(z) = z / |z| for a complex z (0 at 0): ds = (dz - s Re(conj(s) dz)) / |z|, which is
-# exactly 0 for a real x (s * s == 1): a real sign stays constant
+# exactly 0 for a real x (s * s == 1): a real sign stays constant, and an adjoint
+# specialised to real arguments has no line for it (complex_only)
 _R = "np.where(ans == 0, np.inf, np.abs(x))"
 defrule(np.sign, "x", (f"(g - np.real(g * ans) * np.conj(ans)) / {_R}",),
-        (f"(dx - ans * np.real(np.conj(ans) * dx)) / {_R}",), shaped=True)
+        (f"(dx - ans * np.real(np.conj(ans) * dx)) / {_R}",), shaped=True, complex_only=("x",))
 defrule(np.real, "val", ("np.real(g)",), linear=True, view=True)
 defrule(np.imag, "val", ("-1j * np.real(g)",), linear=True, view=True)
 # real_if_close: the real part where it drops the imaginary one, else the identity

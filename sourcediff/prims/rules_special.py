@@ -31,7 +31,15 @@ def _elementwise(fn, params, derivs):
     "REFUSE": no rule, an error when a differentiated value reaches it)."""
     names = [p.strip().split("=")[0] for p in params.split(",")]
     _rule(fn, params, deriv={n: None if d is None else f"({d})"
-                             for n, d in zip(names, derivs) if d != "REFUSE"}, broadcast=True)
+                             for n, d in zip(names, derivs) if d != "REFUSE"}, broadcast=True,
+          why={n: _ORDER for n, d in zip(names, derivs) if d == "REFUSE"})
+
+
+_ORDER = ("the derivative of a Bessel function in its real order has no closed form, and "
+          "SciPy computes none; autograd does not differentiate it either")
+BETAINC_SHAPES = ("the regularised incomplete beta function's derivative in its parameters "
+                  "has no closed form, and SciPy computes none; autograd does not "
+                  "differentiate it either")
 
 
 _elementwise(sp.rgamma, "x", ("-ans * sp_digamma(x)",))
@@ -41,7 +49,7 @@ _rule(sp.betainc, "a, b, x",
       {"x": "unbroadcast(g * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - "
             "sp_betaln(a, b)), x)"},
       {"x": "broadcast_like(dx * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - "
-            "sp_betaln(a, b)), ans)"})
+            "sp_betaln(a, b)), ans)"}, why={"a": BETAINC_SHAPES, "b": BETAINC_SHAPES})
 _MULTI = "np.sum(sp_digamma(np.expand_dims(a, -1) - 0.5 * np.arange(d)), axis=-1)"
 _rule(sp.multigammaln, "a, d", deriv=(_MULTI, None))
 

@@ -7,11 +7,13 @@ method's rule needs only ``l'(z)`` and ``dl/dshape``. ``cdf``/``sf`` (and their 
 differentiated in ``x``, ``loc`` and ``scale`` (through the density); in a shape
 parameter they are differentiated where the incomplete gamma function's order derivative
 serves (``gamma``'s ``a``, ``chi2``'s ``df``) and refused otherwise (``t``'s ``df``,
-``beta``'s ``a`` and ``b``): a ``MissingRuleError``, never a silent zero. ``poisson`` is differentiated in ``mu`` (``k``
-and ``loc`` are integers: its functions are piecewise constant in them),
+``beta``'s ``a`` and ``b``, incomplete beta functions there): a ``MissingRuleError`` that
+says why, never a silent zero. ``poisson`` is differentiated in ``mu`` (``k`` and ``loc``
+are integers: its functions are piecewise constant in them),
 ``multivariate_normal.logpdf/pdf`` in ``x``, ``mean`` and ``cov`` (a number, a diagonal or
-a matrix, read through its lower triangle as SciPy's ``eigh`` does), ``dirichlet.logpdf/pdf``
-in ``x`` and ``alpha``.
+a matrix, read through its lower triangle as SciPy's ``eigh`` does), its ``cdf/logcdf`` in
+``x`` and ``mean`` to first order (``cov`` refused), ``dirichlet.logpdf/pdf`` in ``x`` and
+``alpha``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import scipy.stats as st
 from ..runtime import numeric_stats
 from .. import runtime as rt
 from .registry import defnondiff, defrule
+from .rules_special import BETAINC_SHAPES
 
 rt.HELPERS.update(numeric_stats.HELPERS)
 _METHODS = ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "pmf", "logpmf")
@@ -32,13 +35,13 @@ for _dist in ("norm", "t", "beta", "gamma", "chi2", "poisson"):
 _Z = "((x - loc) / scale)"
 
 
-def _define(dist, how, params, vjps):
+def _define(dist, how, params, vjps, why=None):
     """One method's rule from its reverse terms ``param -> d(method)/d(param)``; each
     forward term is the same derivative times the tangent."""
     defrule(getattr(getattr(st, dist), how), params,
             {p: f"g * {d}" for p, d in vjps.items()},
             {p: f"d{p} * ({d})" for p, d in vjps.items()},
-            broadcast=True, name=f"scipy.stats.{dist}.{how}")
+            broadcast=True, name=f"scipy.stats.{dist}.{how}", why=why)
 
 
 def location_scale(dist, shapes, dlz, dshape, methods=("pdf", "logpdf", "cdf", "logcdf", "sf",
@@ -67,7 +70,9 @@ def location_scale(dist, shapes, dlz, dshape, methods=("pdf", "logpdf", "cdf", "
                 d = f"({d.format(z=_Z)})"
                 vjps[p] = {"cdf": d, "sf": f"-{d}", "logcdf": f"{d} * np.exp(-ans)",
                            "logsf": f"-{d} * np.exp(-ans)"}[how]
-        _define(dist, how, params, vjps)
+        _define(dist, how, params, vjps,
+                {s: f"the cdf is an incomplete beta function of it: {BETAINC_SHAPES}"
+                 for s in shapes if s not in vjps})
 
 
 # norm: pdf, logpdf, cdf and logcdf are in rules_scipy (numerically guarded tails); the
@@ -124,6 +129,27 @@ for _how, _g, _f in (("logpdf", "g", ""), ("pdf", "(g * ans)", " * ans")):
              "mean": f"np.reshape(np.sum(dmean * {_SOL}, axis=-1), np.shape(ans)){_f}",
              "cov": f"np.reshape(0.5 * np.einsum('...i,ij,...j->...', {_SOL}, {_DS}, {_SOL}) - "
                     f"0.5 * np.trace(np.linalg.solve({_S}, {_DS})), np.shape(ans)){_f}"},
+            name=f"scipy.stats.multivariate_normal.{_how}")
+defrule(numeric_stats.mvn_cdf_dx, "x, mean, cov, lower_limit=None",
+        refuse=("x", "mean", "cov"), why=dict.fromkeys(("x", "mean", "cov"), (
+            "a second derivative of multivariate_normal.cdf: the derivative of the cdf of "
+            "the other coordinates given one has no rule")))
+
+# multivariate_normal.cdf and logcdf in x and mean (mvn_cdf_dx: the density of each
+# coordinate times the cdf of the others given it); cov and lower_limit are refused
+_DX = "mvn_cdf_dx(x, mean, cov, lower_limit)"
+_MVN_COV = ("its derivative in the covariance needs the density of each pair of "
+            "coordinates times the cdf of the others: no rule, nor has autograd any cdf rule")
+for _how, _g, _f in (("cdf", "g", ""), ("logcdf", "(g * np.exp(-ans))", " * np.exp(-ans)")):
+    _GB = f"np.reshape({_g}, np.shape({_R})[:-1])"
+    defrule(getattr(st.multivariate_normal, _how), "x, mean=None, cov=1, allow_singular=False, "
+            "maxpts=None, abseps=1e-05, releps=1e-05, lower_limit=None, rng=None",
+            {"x": f"np.reshape(unbroadcast({_GB}[..., None] * {_DX}, {_XR}), np.shape(x))",
+             "mean": f"unbroadcast(-{_GB}[..., None] * {_DX}, mean)"},
+            {"x": f"np.reshape(np.sum(np.reshape(dx, np.shape({_XR})) * {_DX}, axis=-1), "
+                  f"np.shape(ans)){_f}",
+             "mean": f"np.reshape(-np.sum(dmean * {_DX}, axis=-1), np.shape(ans)){_f}"},
+            refuse=("cov", "lower_limit"), why={"cov": _MVN_COV, "lower_limit": _MVN_COV},
             name=f"scipy.stats.multivariate_normal.{_how}")
 
 # dirichlet: x (K, ...) on the simplex, or its first K - 1 rows (the last is 1 - their sum)

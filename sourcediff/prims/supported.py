@@ -46,7 +46,27 @@ def render():
         group = [n for n in all_names if _group(n) == title]
         if group:
             out += [f"## {title} ({len(group)})", "", ", ".join(f"`{n}`" for n in group), ""]
-    return "\n".join(out)
+    out += ["## Arguments without a derivative", "",
+            "A differentiated value reaching one of these is an error (a `MissingRuleError` "
+            "naming the argument), never a silent zero; the function's other arguments are "
+            "differentiable.", ""]
+    out += [f"- `{name}`: not in {', '.join(f'`{p}`' for p in params)}" + (
+            f" ({why})" if why else "") for name, params, why in refused()]
+    return "\n".join(out) + "\n"
+
+
+def refused():
+    """``(function, [parameters refused], reason or None)`` of the user-facing rules that
+    refuse a parameter (one a differentiated value may reach that has no rule)."""
+    out = {}
+    for r in registry._RULES.values():
+        if r.user or r.name.startswith("sourcediff.") or r.name in _ALIASES:
+            continue
+        params = [p.name for p in r.params if r.refuses(p.name)]
+        if params:
+            out[r.name] = (params, "; ".join(dict.fromkeys(
+                r.why[p] for p in params if p in r.why)) or None)
+    return [(name, *out[name]) for name in sorted(out)]
 
 
 def main():

@@ -325,10 +325,10 @@ def zeros_tangent(x):
     kind = kind_of(x)
     if kind is not None:
         return kind.unflatten(x, [zeros_tangent(v) for v in kind.flatten(x)])
-    if isinstance(x, list):
-        return [zeros_tangent(v) for v in x]
-    if isinstance(x, tuple):
-        return tuple(zeros_tangent(v) for v in x)
+    if isinstance(x, (list, tuple)):  # (None in it: an entry of a cotangent buffer not
+        # written yet, zeros_for's; its tangent too is None, so scatter_add fills it)
+        out = [None if v is None else zeros_tangent(v) for v in x]
+        return out if isinstance(x, list) else tuple(out)
     if isinstance(x, dict):
         return {k: zeros_tangent(v) for k, v in x.items()}
     if isinstance(x, np.ndarray):

@@ -244,7 +244,11 @@ def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
     """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``x`` (ord 1, inf: zero; a p-norm:
     ``g (p - 1) |x|^(p-2) dx / ans^(p-1)``; the singular-value norms: through svd's tangents)."""
     if _singular(x, ord, axis):
+        if np.iscomplexobj(x):   # (norm_vjp's conjugate, as there)
+            return np.conj(_singular_vjp_dx(np.real(g), x, dx, ord, axis, keepdims))
         return _singular_vjp_dx(g, x, dx, ord, axis, keepdims)
+    if np.iscomplexobj(x) and _of_abs(x, ord, axis):
+        return _abs_norm_vjp_dx(g, ans, x, dx, ord, axis, keepdims)
     c = norm_curvature(x, ord, axis)
     if c == 0.0:
         return 0.0 * dx
@@ -257,9 +261,29 @@ def norm_vjp_dx(g, ans, x, dx, ord=None, axis=None, keepdims=False):
 
 
 def _singular(x, ord, axis):
-    """A real matrix's norm of its singular values (spectral 2, -2; nuclear)."""
-    return (ord in (2, -2, "nuc") and norm_axes(x, ord, axis) is not None
-            and not np.iscomplexobj(x))
+    """A matrix norm of the singular values (spectral 2, -2; nuclear)."""
+    return ord in (2, -2, "nuc") and norm_axes(x, ord, axis) is not None
+
+
+def _of_abs(x, ord, axis):
+    """A norm of the moduli ``|x|`` other than the 2-norm (a vector p-norm, 1, inf, 0; a
+    matrix 1 or inf norm): ``norm_vjp`` is ``conj(sign(x))`` times a weight of ``|x|``."""
+    mat = norm_axes(x, ord, axis)
+    return not (ord in (None, "fro") or ord == 2 and mat is None or _singular(x, ord, axis))
+
+
+def _abs_norm_vjp_dx(g, ans, x, dx, ord, axis, keepdims):
+    """The tangent of ``norm_vjp(g, ans, x, ...)`` along ``dx`` for a complex ``x`` and a
+    norm of ``|x|``: the cotangent is ``g conj(u) w(|x|)`` with ``u = x / |x|``; along dx,
+    ``du = (dx - u Re(conj(u) dx)) / |x|`` (0 where x is) and ``d|x| = Re(conj(u) dx)``,
+    whose term is the real rule's at ``|x|``."""
+    r = np.abs(x)
+    u = x / np.where(r == 0, 1.0, r)
+    dr = np.real(np.conj(u) * dx)
+    du = (dx - u * dr) / np.where(r == 0, np.inf, r)
+    g = np.real(g)
+    return np.conj(du) * _norm_vjp(g, ans, r, ord, axis, keepdims) + np.conj(u) * norm_vjp_dx(
+        g, ans, r, dr, ord, axis, keepdims)
 
 
 def _singular_vjp_dx(g, x, dx, ord, axis, keepdims):
@@ -278,20 +302,13 @@ def _singular_vjp_dx(g, x, dx, ord, axis, keepdims):
 
 
 def norm_curvature(x, ord=None, axis=None):
-    """How ``norm_vjp`` depends on ``ans`` and ``x``: 1 for the 2-norms, ``p - 1`` for a
-    vector p-norm, 0 where it is piecewise constant (ord 0, 1, inf; matrix 1, inf); the
-    spectral and nuclear norms' second derivatives, and those of a complex argument other
-    than its 2-norm, are refused."""
+    """How ``norm_vjp`` depends on ``ans`` (the power of ``ans`` it divides by): 1 for
+    the 2-norms, ``p - 1`` for a vector p-norm, 0 for ord 0, 1, inf, the matrix 1, inf
+    norms (for a real x, piecewise constant in x too) and the spectral and nuclear norms
+    (norm_vjp_dx differentiates those through svd)."""
     mat = norm_axes(x, ord, axis)
     if ord in (None, "fro") or (ord == 2 and mat is None):
         return 1.0
-    if np.iscomplexobj(x) or (mat is not None and ord in (2, -2, "nuc")):
-        from ..errors import MissingRuleError
-        what = "a complex argument" if np.iscomplexobj(x) else "a matrix"
-        raise MissingRuleError(
-            f"no second derivative rule for np.linalg.norm with ord={ord!r} of {what}",
-            construct="np.linalg.norm",
-            hint="write it with np.linalg.svd (first derivatives only), or use ord='fro'")
     if mat is not None or ord in (0, 1, np.inf, -np.inf):   # (matrix 1, -1, inf, -inf)
         return 0.0
     return float(ord) - 1.0

@@ -30,13 +30,31 @@ def xlogy(a, x):
 
 
 def r_concat(parts):
-    """``np.r_[a, b, ...]`` of numbers and arrays (no slices or strings)."""
+    """``np.r_[a, b, ...]`` of numbers and arrays (a slice item: ``r_range``)."""
     return np.r_[tuple(parts)]
 
 
 def c_concat(parts):
-    """``np.c_[a, b, ...]`` of numbers and arrays (no slices or strings)."""
+    """``np.c_[a, b, ...]`` of numbers and arrays (a slice item: ``r_range``)."""
     return np.c_[tuple(parts)]
+
+
+def r_range(start, stop, step):
+    """A slice item of ``np.r_[...]`` or ``np.c_[...]`` (``0:3``, ``1:4:0.5``, ``0:1:5j``):
+    the 1-D array NumPy makes of it, an ``arange`` (a ``linspace`` for an imaginary step)."""
+    return np.r_[start:stop:step]
+
+
+def r_range_weights(step, ans):
+    """``d ans / d(start, stop, step)`` of ``ans = r_range(start, stop, step)``, one
+    array each: ``start + k step`` for an arange (stop sets the count only), ``start +
+    (stop - start) k / (n - 1)`` for the linspace of an imaginary step (its count)."""
+    n = np.shape(ans)[0]
+    k = np.arange(n, dtype=float)
+    if isinstance(step, complex):
+        t = k / (n - 1) if n > 1 else k
+        return 1.0 - t, t, np.zeros(n)
+    return np.ones(n), np.zeros(n), k
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..errors import MissingRuleError
-from . import norm_curvature, norm_vjp, norm_vjp_dx, unbroadcast, unindex
+from . import norm_axes, norm_curvature, norm_vjp, norm_vjp_dx, unbroadcast, unindex
 
 
 def put_cot(v, x, key):
@@ -23,7 +23,8 @@ def put_cot(v, x, key):
         return {key: v}
     if isinstance(x, (list, tuple)):
         out = [None] * len(x)
-        out[key] = v if x[key] is None else unbroadcast(v, x[key])
+        out[key] = v if x[key] is None or isinstance(x[key], (list, tuple, dict)) else \
+            unbroadcast(v, x[key])  # (an entry itself a container: nested args' cotangents)
         return out
     if np.ndim(x) == 0:   # a scalar zero placeholder: it stood for every entry
         return unbroadcast(v, x)
@@ -46,10 +47,14 @@ def norm_x_cot(v, ans, x, g, ord=None, axis=None, keepdims=False):
 
 
 def norm_third(x, ord=None, axis=None):
-    """0.0 where ``norm_x_cot`` does not depend on ``x`` (the 2-norms, piecewise orders);
-    a p-norm's third derivative is refused."""
+    """0.0 where ``norm_x_cot`` does not depend on ``x`` (the 2-norms, a real x's
+    piecewise orders); a p-norm's third derivative is refused, and so is that of a
+    complex x's norms other than the 2-norm (ord 1 and inf of |x| are not piecewise
+    constant in a complex x)."""
     c = norm_curvature(x, ord, axis)
-    if c in (0.0, 1.0) and (ord in (None, "fro") or c == 0.0 or ord == 2):
+    two = ord in (None, "fro") or ord == 2 and norm_axes(x, ord, axis) is None
+    singular = ord in (2, -2, "nuc") and not two   # (through svd: not piecewise constant)
+    if two or c == 0.0 and not (np.iscomplexobj(x) or singular):
         return 0.0
     raise MissingRuleError(
         f"no third derivative rule for np.linalg.norm with ord={ord!r}",

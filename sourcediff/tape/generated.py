@@ -227,13 +227,14 @@ def traced_helper(name, fn):
         boxed_param = False
         for pname, value in bound.items():
             if pname in rule.seq_vjps and isinstance(value, (list, tuple)) and any(
-                    is_box(v) and v.level == top and not is_constant(v) for v in value):
+                    is_box(v) and v.level == top and not is_constant(v)
+                    for _, v in record.seq_items(value)):
                 boxed_param = True
             elif is_box(value) and value.level == top and not is_constant(value):
                 boxed_param = True
                 if pname not in rule.vjps and pname not in rule.seq_vjps \
                         and pname not in rule.nondiff:
-                    raise record.missing_rule(fn, f" with respect to its argument '{pname}'")
+                    raise record.missing_rule(fn, rule.refusal(pname))
         if not boxed_param:   # traced values only inside Python containers: plumbing
             return fn(*args, **kwargs)
         out = record.record(traced, rule, args, kwargs, strict=False, force=True)

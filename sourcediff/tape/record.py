@@ -164,7 +164,7 @@ def _traced_slots(rule, bound, level, strict):
     this level was among the inputs (constants get no slot: no gradient)."""
     slots, parents, constants = [], [], False
     for k, (name, value) in enumerate(bound.items()):
-        items = [(None, value)] if not isinstance(value, (list, tuple)) else enumerate(value)
+        items = [(None, value)] if not isinstance(value, (list, tuple)) else seq_items(value)
         for i, v in items:
             if not (is_box(v) and v.level == level):
                 continue
@@ -173,11 +173,22 @@ def _traced_slots(rule, bound, level, strict):
                 continue
             if rule.vjp_fn(name) is None:
                 if strict and name not in rule.nondiff:  # (np.full_like's a: its shape)
-                    raise missing_rule(rule.fn, f" with respect to its argument '{name}'")
+                    raise missing_rule(rule.fn, rule.refusal(name))
                 continue
             slots.append((k, name, i))
             parents.append(v.node)
     return slots, tuple(parents), constants
+
+
+def seq_items(value, path=()):
+    """(path, item) of each item of a sequence argument, nested sequences read through:
+    ``odeint``'s ``args=([(W, b)],)`` gives ((0, 0, 0), W) and ((0, 0, 1), b); a rule's
+    cotangent of a sequence is nested the same way."""
+    for j, v in enumerate(value):
+        if isinstance(v, (list, tuple)):
+            yield from seq_items(v, (*path, j))
+        else:
+            yield (*path, j), v
 
 
 def _rule_pullback(g, rule, slots, ans, values, boxed):
@@ -189,8 +200,8 @@ def _rule_pullback(g, rule, slots, ans, values, boxed):
         if name not in per_param:
             per_param[name] = vjp_callable(rule, name, higher)(g, ans, *values)
         cot, operand = per_param[name], values[k]
-        if i is not None:
-            cot, operand = cot[i], operand[i]
+        for j in i or ():
+            cot, operand = cot[j], operand[j]
         out.append(runtime.unbroadcast(cot, operand) if rule.broadcast else cot)
     return out
 

@@ -170,16 +170,19 @@ def _numpy_attribute(name):
 
 
 class _Concatenator:
-    """``np.r_`` / ``np.c_``: of traced values (no slices or strings), through the rules of
-    ``numeric.r_concat`` / ``c_concat``, as the compiler writes them; else NumPy's."""
+    """``np.r_`` / ``np.c_``: of traced values (and slices, no strings), through the rules
+    of ``numeric.r_concat`` / ``c_concat``, as the compiler writes them; else NumPy's."""
 
     def __init__(self, real, helper):
         self.real, self.helper = real, helper
 
     def __getitem__(self, key):
         parts = key if isinstance(key, tuple) else (key,)
-        if has_box(parts) and not any(isinstance(p, (slice, str)) for p in parts):
-            return record.call_rule(self.helper, (list(parts),), {})
+        bounds = [(p.start, p.stop, p.step) for p in parts if isinstance(p, slice)]
+        if has_box([parts, bounds]) and not any(isinstance(p, str) for p in parts):
+            return record.call_rule(self.helper, ([record.call_rule(numeric.r_range, (
+                p.start, p.stop, p.step), {}) if isinstance(p, slice) else p
+                for p in parts],), {})
         return self.real[key]
 
     def __getattr__(self, name):
