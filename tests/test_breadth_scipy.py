@@ -377,3 +377,21 @@ def test_bivariate_normal_cdf_against_its_closed_form():
     want = [st.norm.pdf(x[i]) * st.norm.cdf((x[1 - i] - rho * x[i]) / np.sqrt(1 - rho ** 2))
             for i in (0, 1)]
     assert np.allclose(grad(f)(x), want, rtol=1e-12)
+
+
+def _layers_rhs(y, t, params):
+    for w, b in params:   # a loop over a list of pairs: its adjoint fills a list on first use
+        y = np.tanh(y * w + b)
+    return -y
+
+
+def test_odeint_hessian_through_a_loop_over_parameters():
+    """Forward mode over the adjoint of such a func (scatter_into into a list's cotangent)
+    was a MissingRuleError; checked against differences of the gradient."""
+    def loss(y0):
+        params = [(0.5, 0.1), (1.2, -0.2)]
+        return np.sum(odeint(_layers_rhs, y0, np.linspace(0.0, 1.0, 5), args=(params,)) ** 2)
+    y0 = np.array([0.3, -0.4])
+    g = grad(loss)
+    cols = [(g(y0 + e) - g(y0 - e)) / 2e-5 for e in np.eye(2) * 1e-5]
+    np.testing.assert_allclose(hessian(loss)(y0), np.array(cols).T, rtol=1e-4, atol=1e-6)
