@@ -315,3 +315,21 @@ def test_reverse_over_reverse_refuses_what_the_tape_cannot_run():
     with pytest.raises(MissingRuleError):
         vjp(grad(grad(g)), 0.5)[1](1.0)
     assert sourcediff  # (the table is registered)
+
+
+def test_vjp_of_a_gradient_of_a_list_argument():
+    """The gradient of a list is a list; its cotangent, a list too, is laid out as the
+    generated code's raw gradient (an array): it was refused as not matching (autograd's
+    check_grads of np.append at order 2)."""
+    u = np.array([0.3, -0.2, 0.5, 1.0])
+
+    def h(a, b):
+        return np.sum(u * np.append(a, b) ** 2)
+    a, b = [1.0, 2.0, 3.0], 4.0
+    g = grad(h, wrt=(0, 1))
+    out, pullback = vjp(g, a, b)
+    assert isinstance(out[0], list)
+    np.testing.assert_allclose(out[0], 2 * u[:3] * np.array(a))
+    ca, cb = pullback(([0.1, 0.2, 0.3], 0.5))
+    np.testing.assert_allclose(ca, 2 * u[:3] * np.array([0.1, 0.2, 0.3]))   # the Hessian's
+    assert cb == pytest.approx(2 * u[3] * 0.5)                               # diagonal

@@ -100,6 +100,8 @@ def _shaped(ct, raw):
             else ct
     if ct is None or is_box(ct) or not isinstance(raw, (float, np.ndarray, np.generic)):
         return ct
+    if isinstance(ct, (list, tuple)):  # the gradient of a list argument (like() made it a
+        ct = np.asarray(ct)            # list of the raw gradient's array): that array's
     return runtime.unbroadcast(ct, raw)
 
 
