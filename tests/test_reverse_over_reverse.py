@@ -333,3 +333,22 @@ def test_vjp_of_a_gradient_of_a_list_argument():
     ca, cb = pullback(([0.1, 0.2, 0.3], 0.5))
     np.testing.assert_allclose(ca, 2 * u[:3] * np.array([0.1, 0.2, 0.3]))   # the Hessian's
     assert cb == pytest.approx(2 * u[3] * 0.5)                               # diagonal
+
+
+def _sum_sin_cos(xs):
+    return np.sum(np.sin(xs[0])) + np.sum(np.cos(xs[1]))
+
+
+def _of_its_gradient(xs):
+    g = grad(_sum_sin_cos)(xs)
+    return np.sum(g[0]) + np.sum(np.sin(g[0])) + np.sum(np.sin(g[1]))
+
+
+def test_a_gradient_of_a_list_of_arrays_of_different_shapes_differentiated_again():
+    """The cotangent check compared np.shape of a ragged list (a crash inside NumPy)."""
+    rs = np.random.RandomState(1)
+    xs = [rs.randn(5, 6), rs.randn(4, 3), rs.randn(2, 4)]
+    g = grad(_of_its_gradient)(xs)
+    np.testing.assert_allclose(g[0], -np.sin(xs[0]) - np.sin(xs[0]) * np.cos(np.cos(xs[0])))
+    np.testing.assert_allclose(g[1], -np.cos(-np.sin(xs[1])) * np.cos(xs[1]))
+    np.testing.assert_array_equal(g[2], np.zeros((2, 4)))

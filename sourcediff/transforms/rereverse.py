@@ -30,6 +30,7 @@ from ..ir import codegen
 from .. import runtime
 from .api import grad
 from ..pipeline.compiled import ForwardGrad, _like, flat_primals
+from ..values import structure
 from ..ir.compiler_hook import provides
 from ..errors import ArgumentError, MissingRuleError, SourceDiffError
 from .gradfunction import GradFunction
@@ -56,12 +57,22 @@ def gradient_cotangents(cotangent, out, single, name):
     a clear error otherwise."""
     vs = (cotangent,) if single else tuple(cotangent)
     outs = (out,) if single else tuple(out)
-    if len(vs) != len(outs) or any(np.shape(c) != np.shape(o) for c, o in zip(vs, outs)):
+    if len(vs) != len(outs) or not all(_matches(c, o) for c, o in zip(vs, outs)):
         raise ArgumentError(
             "the cotangent does not match the gradient: pass one shaped like each "
             "gradient (a tuple for a tuple wrt)", function=name,
             hint="pass np.ones_like(g) for each gradient g")
     return vs
+
+
+def _matches(c, o):
+    """Cotangent ``c`` has gradient ``o``'s structure and shapes (a list of arrays of
+    different shapes, for a list argument, too)."""
+    try:
+        structure.cotangent_leaves(o, c)
+    except ArgumentError:
+        return False
+    return True
 
 
 def recorded_gradient(made, primals):
