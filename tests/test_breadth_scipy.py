@@ -395,3 +395,11 @@ def test_odeint_hessian_through_a_loop_over_parameters():
     g = grad(loss)
     cols = [(g(y0 + e) - g(y0 - e)) / 2e-5 for e in np.eye(2) * 1e-5]
     np.testing.assert_allclose(hessian(loss)(y0), np.array(cols).T, rtol=1e-4, atol=1e-6)
+
+
+def test_gammasgn_is_piecewise_constant():
+    """sign(Gamma(x)) is declared non-differentiable: |Gamma|'s log times its sign has
+    the sign times digamma as derivative (was a MissingRuleError, autograd's test_gammasgn)."""
+    x = np.array([-1.5, 0.5, 2.5])
+    g = grad(lambda v: np.sum(sp.gammasgn(v) * sp.gammaln(v)))(x)
+    np.testing.assert_allclose(g, sp.gammasgn(x) * sp.digamma(x), rtol=1e-12)

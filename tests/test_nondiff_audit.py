@@ -42,6 +42,7 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
     "np.argmin": [np.argmin], "np.argsort": [np.argsort],
     "np.argpartition": [lambda x: np.argpartition(x.ravel(), 2)],
     "np.shape": [np.shape], "np.ndim": [np.ndim], "np.size": [np.size],
+    "gammasgn": [lambda x: __import__("scipy.special").special.gammasgn(x * 3.0)],
     "builtins.len": [builtins.len], "np.zeros_like": [np.zeros_like],
     "np.ones_like": [np.ones_like], "np.empty_like": [lambda x: np.empty_like(x).shape],
     "np.isnan": [np.isnan], "np.isinf": [np.isinf], "np.isfinite": [np.isfinite],

@@ -14,7 +14,7 @@ import scipy.special as sp
 
 from ..runtime import numeric_special as ns
 from .. import runtime as rt
-from .registry import defrule
+from .registry import defnondiff, defrule
 from .rules_complex import refuse_complex
 
 rt.HELPERS.update(ns.HELPERS)
@@ -81,3 +81,6 @@ defrule(ns.gammainc_da, "a, x, n=1", ("unbroadcast(g * gammainc_da(a, x, n + 1),
                                       f"unbroadcast(g * {_DXN}, x)"),
         ("broadcast_like(da * gammainc_da(a, x, n + 1), ans)",
          f"broadcast_like(dx * {_DXN}, ans)"))
+
+# the sign of Gamma: piecewise constant (autograd's derivative is 0 too)
+defnondiff(sp.gammasgn)
