@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sourcediff"
 MAX_LINES = 400
 
 # imported on demand: installed or not, they are never a layer of sourcediff
-OPTIONAL = {"scipy", "dask", "distributed", "torch", "jax", "numba", "cupy", "sparse",
+OPTIONAL = {"scipy", "dask", "distributed", "torch", "jax", "numba", "cupy", "sparse", "_pytest",
             "xarray", "pandas", "matplotlib", "IPython"}
 
 # (module, imported module) -> why it is imported inside a function

@@ -127,3 +127,29 @@ def test_transforms_of_a_gradient_of_a_bound_method():
     np.testing.assert_allclose(out, sd.grad(model.loss)(X))
     (ct,) = pullback(v)
     np.testing.assert_allclose(ct, hand @ v, atol=1e-12)
+
+
+def test_asserts_pytest_rewrote_are_not_an_edit():
+    """A differentiated function with an assert in a test module: pytest compiled it with
+    its assertion rewriting, so the text is compared after the same rewriting (it was a
+    false alarm: the tape, and an error under -W error). An edit is still one."""
+    import ast
+
+    from _pytest.assertion.rewrite import rewrite_asserts
+    src = "def fun(x):\n    assert len(x) == 3, 'three rows'\n    return x * 2.0\n"
+    tree = ast.parse(src)
+    rewrite_asserts(tree, src.encode())
+    ns = {}
+    exec(compile(tree, "<rewritten>", "exec"), ns)
+    code = ns["fun"].__code__
+    assert not source_check.changed(src, code)
+    assert source_check.changed(src.replace("2.0", "3.0"), code)
+    assert source_check.changed(src.replace("== 3", "== 4"), code)
+
+
+def test_an_assert_inside_a_differentiated_function_of_a_test():
+    def fun(x):
+        assert len(x) == 3, "three rows"   # rewritten by pytest, as this module is
+        return x * 2.0
+    a = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_allclose(sd.grad(lambda v: np.sum(fun(v) ** 2))(a), 8 * a)

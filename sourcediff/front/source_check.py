@@ -13,6 +13,7 @@ is computed changes a name, a constant, an operator or their order.
 
 from __future__ import annotations
 
+import ast
 import dis
 import re
 import textwrap
@@ -60,14 +61,27 @@ def compiled_from(text, code):
         cells += f"    global {code.co_name}\n"  # its own name: a global where it runs
     body = textwrap.indent(text if text.lstrip().startswith(("def ", "async def ", "@"))
                            else f"return ({text})", "    ")
+    src = f"def _outer():\n{cells}{body}\n"
     try:
-        module = compile(f"def _outer():\n{cells}{body}\n", "<source check>", "exec")
+        tree = ast.parse(src)
+        if _assertions_rewritten(code):  # a test module: asserts as pytest rewrote them
+            from _pytest.assertion.rewrite import rewrite_asserts
+            rewrite_asserts(tree, src.encode())
+        module = compile(tree, "<source check>", "exec")
     except SyntaxError:
         return None
     outer = next(c for c in module.co_consts if hasattr(c, "co_code"))
     inner = [c for c in outer.co_consts if hasattr(c, "co_code")
              and c.co_name == code.co_name]
     return inner[0] if inner else None
+
+
+def _assertions_rewritten(code):
+    """``code`` (or a function nested in it) was compiled by pytest's assertion rewriting
+    (it reads ``@pytest_ar``, ``@py_assert1`` ...): the text compiles to the same only
+    after the same rewriting."""
+    return any(n.startswith("@py") for n in code.co_names + code.co_varnames) or any(
+        _assertions_rewritten(c) for c in code.co_consts if hasattr(c, "co_code"))
 
 
 def changed(text, code):
