@@ -222,8 +222,36 @@ def _fold_tangents(stmts, plain, tangent):
             plain.visit(s)
 
 
+def _drop_rebinding(block):
+    """``b = a`` ... ``a = b`` with neither name bound between: ``a`` holds that value
+    already (the same object), the second assignment goes. (What a reverse sweep leaves of
+    ``_g2 = v_bar; v_bar = _g2``: then ``_g2`` propagates away.) True if anything changed."""
+    copies = {}  # b -> a, for b = a still in force
+    drop = []
+    for k, s in enumerate(block):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
+            b, a = s.targets[0].id, s.value.id
+            if copies.get(a) == b:
+                drop.append(k)
+                continue
+        bound = set(N.names_in(s, gast.Store))
+        copies = {b: a for b, a in copies.items() if b not in bound and a not in bound}
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
+            copies[s.targets[0].id] = s.value.id
+    for k in reversed(drop):
+        del block[k]
+    return bool(drop)
+
+
 def fold(fdef):
     """Fold ``fdef`` in place; True if anything changed."""
+    dropped = False
+    for block in list(N.blocks(fdef)):
+        if _drop_rebinding(block):
+            dropped = True
+            block[:] = block or [gast.Pass()]
     start = N.reverse_start(fdef.body)
     user, generated = fdef.body[:start], fdef.body[start:]
     plain, adjoint = _Fold(identities=False), _Fold()
@@ -234,4 +262,4 @@ def fold(fdef):
             plain.visit(s)
         for s in generated:
             adjoint.visit(s)
-    return plain.changed or adjoint.changed
+    return plain.changed or adjoint.changed or dropped

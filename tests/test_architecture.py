@@ -57,7 +57,7 @@ LAYERS = [
     ("passes", "parse fence calls closures normalize normalize_stmts flatten activity reverse "
                "reverse_calls reverse_index reverse_flow forward saves shapes shapes_rewrite "
                "usage deadcode optimize inplace contract fold zeros invariance scaling remat "
-               "free indices"),
+               "free indices owners"),
     ("pipeline", "driver"),
     ("compiled", "compiled"),
     ("tape", "tape tape.api tape.callsites tape.graph tape.record tape.scipy_view tape.shim "

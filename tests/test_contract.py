@@ -85,7 +85,52 @@ def test_values_are_those_of_the_written_sum(rng):
     for axis in ("", ", axis=0", ", axis=1", ", axis=(0, 1)", ", axis=-1"):
         src = f"np.sum(X * np.outer(a, b){axis})"
         node = gast.parse(src).body[0].value
-        new = contract._rewrite(node, sh)
+        new = contract._rewrite(node, sh, None)
         assert new is not None, src
         got = eval(gast.unparse(new), {"np": np, "a": a, "b": b, "X": X})  # noqa: S307
         np.testing.assert_allclose(got, eval(src), rtol=1e-12)  # noqa: S307
+
+
+def pairwise(x, k):
+    diff = x[:, None, :] - x[None, :, :]
+    dist = np.sqrt(np.sum(diff ** 2, axis=2) + 1e-6)
+    f = np.sum((k * dist)[:, :, None] * diff, axis=1)
+    return np.sum(f * f)
+
+
+def test_sums_of_products_over_some_axes_are_einsums(rng):
+    """No product is materialised for a partial sum: diff ** 2 summed over its last axis,
+    a broadcast product summed over one axis, and their adjoints (whose factors are
+    spread with None: g[:, None])."""
+    src = _check(pairwise, (rng.standard_normal((4, 2)), 0.7), (0, 1))
+    code = "\n".join(ln for ln in src.splitlines() if not ln.strip().startswith("#"))
+    assert "np.einsum('abc,abc->ab', diff, diff)" in code, src
+    assert "np.sum(diff ** 2" not in code and "np.expand_dims" not in code, src
+    assert "np.einsum('ab,abc->ac', " in code, src
+
+
+def masks(x, y):
+    count = np.sum((x > 0) * (y > 0), axis=0)
+    return np.sum(count * x[0])
+
+
+def small_ints(x, n):
+    return np.sum(np.sum(n * n, axis=0) * x)
+
+
+def test_sums_of_masks_and_small_integers_are_left_as_written(rng):
+    """np.sum counts a product of masks (an int) and sums int8 in a wider type; np.einsum
+    would do neither."""
+    x, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    vg = sourcediff.value_and_grad(masks)
+    value, g = vg(x, y)
+    assert value == masks(x, y)
+    want = np.zeros((6, 3))
+    want[0] = np.sum((x > 0) * (y > 0), axis=0)
+    np.testing.assert_array_equal(g, want)
+    assert "einsum" not in sourcediff.source(vg)
+    n = np.full((300, 2), 10, dtype=np.int8)
+    vg = sourcediff.value_and_grad(small_ints)
+    value, g = vg(np.ones(2), n)
+    assert value == small_ints(np.ones(2), n) == 2 * 300 * 100
+    assert "einsum" not in sourcediff.source(vg)
