@@ -22,6 +22,7 @@ import gast
 import numpy as np
 
 from . import nodes as N
+from .indices import new_axes
 
 _LETTERS = string.ascii_lowercase
 
@@ -48,7 +49,7 @@ class _Contract(N.Transformer):
         self.generic_visit(node)
         new = _rewrite(node, self.sh, self.float64)
         if new is None:
-            new = _hoist(node, self.sh)
+            new = _hoist(node, self.sh, self.float64)
         if new is None:
             return node
         self.changed = True
@@ -60,12 +61,22 @@ def _is_np(f, name):
             and isinstance(f.value, gast.Name) and f.value.id == "np")
 
 
+def _keepdims(node):
+    """``keepdims=True`` among ``node``'s keywords?"""
+    return any(kw.arg == "keepdims" and isinstance(kw.value, gast.Constant)
+               and kw.value.value is True for kw in node.keywords)
+
+
 def _summed_axes(node, ndim):
-    """The axes ``np.sum(x, axis=...)`` reduces (keepdims and other keywords: None)."""
+    """The axes ``np.sum(x, axis=...)`` reduces (other keywords than ``axis`` and a
+    constant ``keepdims``: None)."""
     if len(node.args) != 1:
         return None
     axis = None
     for kw in node.keywords:
+        if kw.arg == "keepdims" and isinstance(kw.value, gast.Constant) \
+                and type(kw.value.value) is bool:
+            continue
         if kw.arg != "axis":
             return None
         axis = kw.value
@@ -133,7 +144,10 @@ def _rewrite(node, sh, float64):
             terms.append((expr, "".join(_LETTERS[start + k] for j, k in enumerate(at)
                                         if j not in stretched)))
     out_labels = "".join(_LETTERS[i] for i in range(n) if i not in axes)
-    return _emit(terms, out_labels, dict(zip(_LETTERS, result)))
+    out = _emit(terms, out_labels, dict(zip(_LETTERS, result)))
+    if out is not None and _keepdims(node) and axes:
+        out = new_axes(out, n, set(axes))  # (the summed axes put back, size 1)
+    return out
 
 
 def _squared(f):
@@ -188,7 +202,7 @@ def _full_shape(group):
     return tuple(shape)
 
 
-def _hoist(node, sh):
+def _hoist(node, sh, float64=None):
     """``np.sum(a * b / c, axis=0)`` where ``c`` is the same along every summed axis (its
     shape lacks them: they are leading axes it broadcasts over) -> ``np.sum(a * b,
     axis=0) / c``: the factor is applied to the (smaller) sum, not to every term. A
@@ -200,14 +214,19 @@ def _hoist(node, sh):
     if not axes:
         return None
     negate, kept, hoisted = False, [], []
+    keep = _keepdims(node)
     for f, divide in _terms(node.args[0]):
         while isinstance(f, gast.UnaryOp) and isinstance(f.op, gast.USub):
             negate, f = not negate, f.operand
         shape = sh.of(f)
         if shape is None:
             return None
-        # (a factor with a call stays: moving it would change the order calls run in)
-        constant = len(full) - len(shape) > max(axes) and not any(
+        # constant along the summed axes: it lacks them (leading axes it broadcasts over),
+        # or has size 1 there and the sum keeps them (size 1 too); a factor with a call
+        # stays (moving it would change the order calls run in)
+        lead = len(full) - len(shape)
+        constant = (lead > max(axes) or keep and all(
+            a < lead or shape[a - lead] == 1 for a in axes)) and not any(
             isinstance(n, gast.Call) for n in N.walk(f))
         (hoisted if constant else kept).append((f, divide, shape))
     if not kept or kept[0][1] or not (hoisted or negate):
@@ -221,6 +240,7 @@ def _hoist(node, sh):
     for f, divide, _ in kept[1:]:
         inner = N.binop(inner, gast.Div() if divide else gast.Mult(), f)
     out = N.call("np.sum", [inner], node.keywords)
+    out = _rewrite(out, sh, float64) or out  # (the sum left: a contraction?)
     for f, divide, _ in hoisted:
         out = N.binop(out, gast.Div() if divide else gast.Mult(), f)
     return N.neg(out) if negate else out

@@ -119,6 +119,8 @@ class Kinds:
         fn = static_value(e.func, self.ns)
         if fn is MISSING:
             return None
+        if getattr(fn, "__module__", None) == "math":
+            return W  # (a Python number; frexp's and modf's tuples are never F)
         if facts.of(fn).shape_arg and len(e.args) == 1 and not e.keywords:
             return F  # np.zeros(shape): float64 unless a dtype is given
         if facts.of(fn).same_kind or facts.of(fn).float_ufunc and len(e.args) == 1:

@@ -150,9 +150,10 @@ class Owners:
             or f.shaped and f.same_kind and not f.view
 
     def fresh(self, e):
-        """Every value ``e`` gives is new (or an immutable number)."""
+        """Every value ``e`` gives is new (or immutable: a constant, None included; ``a +=
+        e`` then rebinds ``a``, or fails as ``a = a + e`` would)."""
         if isinstance(e, gast.Constant):
-            return isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+            return True
         if isinstance(e, gast.BinOp):
             return isinstance(e.op, ARITH)
         if isinstance(e, gast.UnaryOp):
@@ -181,16 +182,15 @@ def accumulate(fdef, ns, rw, exclude):
                 s.value = s.value.operand
                 continue
             a, op, e = _accumulation(s)
-            if a is None or rw.kinds.of(e) != F:
-                continue
-            shape = rw.shapes.of(e)
-            if not shape:
+            if a is None or rw.kinds.of(e) != F or not rw.shapes.of(e):
                 continue  # (numbers: nothing to gain)
             if owners is None:
                 owners = Owners(fdef, ns, exclude)
+            if a in N.names_in(e) and not owners.fresh(e):
+                continue  # (a + a.T: e shares a's data while a is written)
             # (in a loop: a value from outside that is not new is copied once, before it)
             if (owners.owned(a) or id(s) in looped and owners.owned(a, copied=True)) \
-                    and all(_holds(v, a, shape, rw) for v in owners.bindings[a]):
+                    and _shape_held(a, owners.bindings[a], rw):
                 for entry in owners.entries.pop(a, ()):
                     entry.value = N.call("copy_of", [entry.value])
                 if isinstance(op, gast.Add) and isinstance(e, gast.UnaryOp) \
@@ -207,22 +207,45 @@ def _accumulation(s):
             and isinstance(s.value.op, _ACCUMULATE)):
         return None, None, None
     a, v = s.targets[0].id, s.value
-    for mine, other in ((v.left, v.right), (v.right, v.left)):
-        if isinstance(mine, gast.Name) and mine.id == a and a not in N.names_in(other) \
-                and (mine is v.left or not isinstance(v.op, gast.Sub)):
-            return a, v.op, other
+    if isinstance(v.left, gast.Name) and v.left.id == a:
+        return a, v.op, v.right
+    if isinstance(v.right, gast.Name) and v.right.id == a and not isinstance(v.op, gast.Sub):
+        return a, v.op, v.left
     return None, None, None
 
 
-def _holds(value, a, shape, rw):
-    """Whether a value bound to ``a`` is a number, or a float64 array of ``shape`` (an
-    accumulation ``a op e2`` adds ``e2``: of that shape too)."""
-    if isinstance(value, gast.Constant):
-        return True
-    name, _, added = _accumulation(N.assign(a, value))
-    if name is not None:
-        return rw.kinds.of(added) in (F, W) and rw.shapes.of(added) == shape
-    return rw.kinds.of(value) == F and rw.shapes.of(value) == shape
+def _shape_held(a, values, rw):
+    """The shape of every array ``a`` holds, given the ``values`` bound to it (None
+    unless each is a number, a float64 array of that shape, or an accumulation ``a op e``
+    whose ``e`` broadcasts into it; a number grows to the shape of the first array added
+    to it, so then every one must have that shape)."""
+    held, added = set(), set()
+    numbers = False
+    for v in values:
+        if isinstance(v, gast.Constant):
+            numbers = True
+            continue
+        name, _, e = _accumulation(N.assign(a, v))
+        if name is not None:
+            if rw.kinds.of(e) not in (F, W):
+                return None
+            added.add(rw.shapes.of(e))
+        elif rw.kinds.of(v) == F:
+            held.add(rw.shapes.of(v))
+        else:
+            return None
+    if None in held or None in added:
+        return None
+    if numbers:
+        return held.pop() if len(held | added) == 1 and held else (
+            added.pop() if len(added) == 1 and not held else None)
+    if len(held) != 1:
+        return None
+    shape = held.pop()
+    try:
+        return shape if all(np.broadcast_shapes(shape, s) == shape for s in added) else None
+    except ValueError:
+        return None
 
 
 def read_before_change(fdef, rest, a, y, changes, escaped):

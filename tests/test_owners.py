@@ -200,3 +200,34 @@ def test_a_copy_bound_back_to_its_source_goes_and_the_adjoint_is_updated_in_plac
     args = (rng.standard_normal(5), rng.standard_normal(5))
     src = checked_source(_euler, args, (0, 1))
     assert "v_bar = _g" not in src and "v_bar += " in src, src
+
+
+def _softmax_rows(W, X):
+    S = X @ W
+    S = S - np.max(S, axis=1, keepdims=True)
+    P = np.exp(S)
+    P = P / np.sum(P, axis=1, keepdims=True)
+    return np.sum(P * P)
+
+
+def test_an_array_takes_a_smaller_one_in_place_and_may_read_itself_first():
+    """``S = S - np.max(S, ...)``: the max is a new (n, 1) array, made before ``S`` is
+    written; the softmax's adjoint subtracts its (n, 1) row sums in place, the sum of the
+    product a contraction with its constant factor taken out."""
+    rng = np.random.default_rng(10)
+    args = (rng.standard_normal((3, 4)), rng.standard_normal((5, 3)))
+    src = checked_source(_softmax_rows, args, (0,))
+    assert "S -= np.max(S, axis=1, keepdims=True)" in src, src
+    assert "[:, None] / " in src and "np.einsum('ab,ab->a', " in src, src
+
+
+def _symmetric(A):
+    B = A * 2.0
+    B = B + B.T
+    return np.sum(B * B * A)
+
+
+def test_an_accumulation_reading_a_view_of_itself_makes_a_new_array():
+    rng = np.random.default_rng(11)
+    src = checked_source(_symmetric, (rng.standard_normal((3, 3)),), (0,))
+    assert "B += " not in src and "B = B + B.T" in src, src
