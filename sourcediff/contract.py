@@ -143,10 +143,19 @@ def _rewrite(node, sh, float64):
                 expr = _drop_axes(expr, stretched)
             terms.append((expr, "".join(_LETTERS[start + k] for j, k in enumerate(at)
                                         if j not in stretched)))
+    # a factor of one element (a number) scales the contraction's result
+    scales = [expr for expr, labels in terms if not labels]
+    terms = [(expr, labels) for expr, labels in terms if labels]
+    if len(terms) < 2:
+        return None
     out_labels = "".join(_LETTERS[i] for i in range(n) if i not in axes)
     out = _emit(terms, out_labels, dict(zip(_LETTERS, result)))
-    if out is not None and _keepdims(node) and axes:
+    if out is None:
+        return None
+    if _keepdims(node) and axes:
         out = new_axes(out, n, set(axes))  # (the summed axes put back, size 1)
+    for scale in scales:
+        out = N.binop(scale, gast.Mult(), out)
     return out
 
 

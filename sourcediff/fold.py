@@ -119,6 +119,27 @@ class _Fold(_FoldCalls, _FoldTests):
             return N.binop(left.operand, op, right.operand)
         return node
 
+    def visit_Subscript(self, node):
+        """``(-0.5 * g)[:, None]`` -> ``-0.5 * g[:, None]``: indexing moves no number, so
+        the constant meets the others of the product around it (``2 * ... * d``)."""
+        self.generic_visit(node)
+        if not (self.identities and isinstance(node.ctx, gast.Load)
+                and isinstance(node.value, (gast.BinOp, gast.UnaryOp))):
+            return node
+        factors = _factors(node.value, [])
+        consts = [f for f in factors if _num(f)]
+        rest = [f for f in factors if not _num(f)]
+        if not any(_num(f) and f.value not in (1, -1) for f in factors) or not rest \
+                or any(_may_be_bool(f) for f in rest):
+            return node  # (a minus alone stays where it is: -dt is a number, -g an array)
+        inner = rest[0]
+        for f in rest[1:]:
+            inner = N.binop(inner, gast.Mult(), f)
+        value = math.prod(c.value for c in consts)
+        out = gast.Subscript(value=inner, slice=node.slice, ctx=node.ctx)
+        return N.neg(out) if value == -1 else out if value == 1 else N.binop(
+            N.const(value), gast.Mult(), out)
+
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
         if not self.identities:
