@@ -270,8 +270,7 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         opt.run(fdef)
     if specialize is not None and any(isinstance(s, gast.For) for s in fdef.body) \
             and rematerialise(fdef, shapes.analyse(fdef, ns, specialize, params), opt.pure):
-        opt.liveness(fdef)  # (recomputed values nothing reads)
-        opt.dce(fdef)
+        opt.run(fdef)  # (recomputed values nothing reads; temporaries no pop now separates)
         if "sum" in _found(fdef) and float64 is not None:  # (recomputed sums, written out)
             contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params), float64())
     unalias(fdef, set(params) | set(keep) | set(outside), ns)

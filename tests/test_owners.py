@@ -231,3 +231,28 @@ def test_an_accumulation_reading_a_view_of_itself_makes_a_new_array():
     rng = np.random.default_rng(11)
     src = checked_source(_symmetric, (rng.standard_normal((3, 3)),), (0,))
     assert "B += " not in src and "B = B + B.T" in src, src
+
+
+def _springs(x, v, k):
+    for _ in range(3):
+        diff = x[:, None, :] - x[None, :, :]
+        dist = np.sqrt(np.sum(diff ** 2, axis=2) + 1e-6)
+        f = np.sum((k * dist)[:, :, None] * diff, axis=1)
+        v = v - 0.1 * f
+        x = x + 0.1 * v
+    return np.sum(x ** 2) + np.sum(v ** 2)
+
+
+def test_a_recomputed_loop_body_is_optimised_again():
+    """Once the reverse loop recomputes ``diff`` instead of popping it, no pop separates a
+    temporary from its one use: ``-np.sum(...)`` goes into the update, as ``-=``; the
+    recomputed sums are contractions; ``v_bar`` owns its array."""
+    rng = np.random.default_rng(12)
+    args = (rng.standard_normal((4, 2)), 0.1 * rng.standard_normal((4, 2)), 0.8)
+    before = [np.copy(a) for a in args]
+    src = checked_source(_springs, args, (0, 1, 2))
+    assert "x_bar[None, :, :] -= np.sum(diff_bar, axis=0, keepdims=True)" in src, src
+    assert src.count("np.einsum('abc,abc->ab', diff, diff)") == 2, src
+    assert "v_bar += " in src and "zeros_for" not in src, src
+    for a, b in zip(args, before):
+        assert np.array_equal(a, b)
