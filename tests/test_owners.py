@@ -1,4 +1,4 @@
-"""Adjoints accumulated in place in arrays the generated code owns (sourcediff/owners.py).
+"""Adjoints accumulated in place in arrays the generated code owns (sourcediff/opt/owners.py).
 
 Each case checks the gradient against central differences, that no argument changed, and
 the generated source: ``a += e`` where the name owns its array, ``a = a + e`` where the
@@ -175,8 +175,8 @@ def test_ownership_follows_every_read_of_a_name():
     only where the value is used, never kept (another name, a view, a container, a call,
     out=), returned at the end. A view made and used at once (np.transpose(n) * 2.0)
     keeps nothing. A read-only broadcast is not a new array."""
-    from sourcediff import nodes as N
-    from sourcediff.owners import Owners
+    from sourcediff.ir import nodes as N
+    from sourcediff.opt.owners import Owners
     fdef = N.parse(_OWNERS_SOURCE).body[0]
     owners = Owners(fdef, {"np": np}, ())
     owned = {n for n in "abcdepqrghkmnosuvx" if owners.owned(n)}

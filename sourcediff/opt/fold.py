@@ -1,0 +1,286 @@
+"""Constant folding and algebraic identities, for the optimiser.
+
+``2 * 0.5 * g`` -> ``g``, ``-(-a * b)`` -> ``a * b``, ``math.log(2.718...)`` ->
+``1.0``, ``1 is None`` -> ``False``. Identities (``x * 1`` -> ``x``) apply only
+to generated adjoint and tangent code: in user code ``y = x * 1.0`` makes a new
+array, and ``y = x`` would alias it.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import gast
+
+from ..prims import facts
+from ..ir import nodes as N
+
+
+def _num(node):
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) \
+        and not isinstance(node.value, bool)
+
+
+def _numlike(node):
+    """A number or a bool constant (``y - 1 + (y == 0)`` with ``y = 2.0`` folds to 1.0)."""
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
+
+
+_COMPARE = {gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Lt: operator.lt,
+            gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge}
+_OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+        gast.Div: operator.truediv, gast.Pow: operator.pow}
+
+
+class _FoldCalls(N.Transformer):
+    """``math.log(2.718281828459045)`` -> ``1.0``: pure math on constants, at compile time."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name) \
+                and node.func.value.id == "math" and not node.keywords \
+                and all(_num(a) for a in node.args):
+            fn = getattr(math, node.func.attr, None)
+            if callable(fn):
+                try:
+                    value = fn(*[a.value for a in node.args])
+                except (ValueError, OverflowError, TypeError):
+                    return node
+                if isinstance(value, float) and math.isfinite(value):
+                    return N.const(value)
+        return node
+
+
+class _FoldTests(gast.NodeTransformer):
+    """``1 is None`` -> ``False`` and ``a if False else b`` -> ``b`` (from rule defaults)."""
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.left, gast.Constant) and isinstance(
+                node.comparators[0], gast.Constant) and isinstance(node.ops[0], (gast.Is,
+                                                                                   gast.IsNot)):
+            same = node.left.value is node.comparators[0].value
+            return N.const(same if isinstance(node.ops[0], gast.Is) else not same)
+        if len(node.ops) == 1 and _num(node.left) and _num(node.comparators[0]) and type(
+                node.ops[0]) in _COMPARE:
+            return N.const(_COMPARE[type(node.ops[0])](node.left.value,
+                                                       node.comparators[0].value))
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            return node.body if node.test.value else node.orelse
+        return node
+
+
+class _Fold(_FoldCalls, _FoldTests):
+    """Constant folding everywhere (calls and tests too, in the same walk); identities
+    only where ``identities`` (adjoint code: in user code ``y = x * 1.0`` makes a new
+    array, and ``y = x`` would alias it)."""
+
+    def __init__(self, identities=True):
+        self.identities = identities
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right, op = node.left, node.right, node.op
+        if _numlike(left) and _numlike(right) and (_num(left) or _num(right)) and type(
+                op) in _OPS:
+            try:
+                value = _OPS[type(op)](left.value, right.value)
+            except (ArithmeticError, ValueError):
+                return node  # leave it to run time
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(
+                    value) < 1e15:
+                return N.const(value)
+        if not self.identities:
+            return node
+        if isinstance(op, gast.Mult):
+            if _num(right) and right.value == 1 and not _may_be_bool(left):
+                return left
+            if _num(left) and left.value == 1 and not _may_be_bool(right):
+                return right
+            merged = _merge_constants(node)
+            if merged is not None:
+                return merged
+        if isinstance(op, gast.Div) and _num(right) and right.value == 1:
+            return left
+        if isinstance(op, gast.Pow) and _num(right) and right.value == 1:
+            return left
+        if isinstance(op, (gast.Add, gast.Sub)) and isinstance(right, gast.UnaryOp) \
+                and isinstance(right.op, gast.USub):
+            flip = gast.Sub() if isinstance(op, gast.Add) else gast.Add()
+            return N.binop(left, flip, right.operand)
+        if isinstance(op, gast.Mult) and isinstance(left, gast.UnaryOp) and isinstance(
+                left.op, gast.USub) and isinstance(right, gast.UnaryOp) and isinstance(
+                right.op, gast.USub):
+            return N.binop(left.operand, op, right.operand)
+        return node
+
+    def visit_Subscript(self, node):
+        """``(-0.5 * g)[:, None]`` -> ``-0.5 * g[:, None]``: indexing moves no number, so
+        the constant meets the others of the product around it (``2 * ... * d``)."""
+        self.generic_visit(node)
+        if not (self.identities and isinstance(node.ctx, gast.Load)
+                and isinstance(node.value, (gast.BinOp, gast.UnaryOp))):
+            return node
+        factors = _factors(node.value, [])
+        consts = [f for f in factors if _num(f)]
+        rest = [f for f in factors if not _num(f)]
+        if not any(_num(f) and f.value not in (1, -1) for f in factors) or not rest \
+                or any(_may_be_bool(f) for f in rest):
+            return node  # (a minus alone stays where it is: -dt is a number, -g an array)
+        inner = rest[0]
+        for f in rest[1:]:
+            inner = N.binop(inner, gast.Mult(), f)
+        value = math.prod(c.value for c in consts)
+        out = gast.Subscript(value=inner, slice=node.slice, ctx=node.ctx)
+        return N.neg(out) if value == -1 else out if value == 1 else N.binop(
+            N.const(value), gast.Mult(), out)
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if not self.identities:
+            if isinstance(node.op, gast.USub) and _num(node.operand):
+                return N.const(-node.operand.value)
+            return node
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.BinOp) and \
+                isinstance(node.operand.op, gast.Mult):
+            merged = _merge_constants(N.binop(N.const(-1), gast.Mult(), node.operand))
+            if merged is not None:
+                return merged
+        if isinstance(node.op, gast.USub):
+            inner = node.operand
+            if isinstance(inner, gast.UnaryOp) and isinstance(inner.op, gast.USub):
+                return inner.operand
+            lead = _leading_neg(inner)
+            if lead is not None:  # -(-a * b / c) -> a * b / c
+                return lead
+            if _num(inner):
+                return N.const(-inner.value)
+        return node
+
+
+def _factors(node, out):
+    """Flatten a product chain ``a * -b * c`` into its factors (a minus is a factor -1)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        _factors(node.left, out)
+        _factors(node.right, out)
+    elif isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
+            and not _num(node.operand):
+        out.append(N.const(-1))
+        _factors(node.operand, out)
+    else:
+        out.append(node)
+    return out
+
+
+def _merge_constants(node):
+    """``100.0 * g * 2 * x`` -> ``200.0 * g * x``: one constant, in front."""
+    factors = _factors(node, [])
+    consts = [f for f in factors if _num(f)]
+    if len(consts) < 2 and not (len(consts) == 1 and factors[0] is not consts[0]):
+        return None
+    if len(factors) > 12:
+        return None
+    value = 1
+    for c in consts:
+        value = value * c.value
+    # a mask (a <= b) is boolean: a float factor goes first, or the constant stays
+    rest = sorted((f for f in factors if not _num(f)), key=_may_be_bool)
+    if not rest:
+        return N.const(value)
+    if _may_be_bool(rest[0]):
+        out = N.binop(N.const(float(value)), gast.Mult(), rest[0])
+    elif value == 1:
+        out = rest[0]
+    elif value == -1:
+        out = gast.UnaryOp(op=gast.USub(), operand=rest[0])
+    else:
+        out = N.binop(N.const(value), gast.Mult(), rest[0])
+    for f in rest[1:]:
+        out = N.binop(out, gast.Mult(), f)
+    return out
+
+
+def _may_be_bool(node):
+    """An expression whose value is boolean (a comparison, a mask): ``1.0 * node`` is a
+    float array, ``node`` alone is not."""
+    if isinstance(node, (gast.Compare, gast.BoolOp)):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not):
+        return True
+    if isinstance(node, gast.Call):
+        f = node.func
+        name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", None)
+        return facts.named(name, "boolean")
+    return False
+
+
+def _leading_neg(node):
+    """``node`` without the minus on its leftmost factor, or None."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
+        left = _leading_neg(node.left)
+        return None if left is None else N.binop(left, node.op, node.right)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return node.operand
+    return None
+
+
+def _fold_tangents(stmts, plain, tangent):
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            t = s.targets[0].id
+            (tangent if t.endswith("_dot") or t.startswith("_dnew") else plain).visit(s)
+        elif isinstance(s, (gast.If, gast.For, gast.While)):
+            field = "iter" if isinstance(s, gast.For) else "test"
+            setattr(s, field, plain.visit(getattr(s, field)))
+            _fold_tangents(s.body, plain, tangent)
+            _fold_tangents(s.orelse, plain, tangent)
+        else:
+            plain.visit(s)
+
+
+def _drop_rebinding(block):
+    """``b = a`` ... ``a = b`` with neither name bound between: ``a`` holds that value
+    already (the same object), the second assignment goes. (What a reverse sweep leaves of
+    ``_g2 = v_bar; v_bar = _g2``: then ``_g2`` propagates away.) True if anything changed."""
+    copies = {}  # b -> a, for b = a still in force
+    drop = []
+    for k, s in enumerate(block):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
+            b, a = s.targets[0].id, s.value.id
+            if copies.get(a) == b:
+                drop.append(k)
+                continue
+        bound = set(N.names_in(s, gast.Store))
+        copies = {b: a for b, a in copies.items() if b not in bound and a not in bound}
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
+            copies[s.targets[0].id] = s.value.id
+    for k in reversed(drop):
+        del block[k]
+    return bool(drop)
+
+
+def fold(fdef):
+    """Fold ``fdef`` in place; True if anything changed."""
+    dropped = False
+    for block in list(N.blocks(fdef)):
+        if _drop_rebinding(block):
+            dropped = True
+            block[:] = block or [gast.Pass()]
+    start = N.reverse_start(fdef.body)
+    user, generated = fdef.body[:start], fdef.body[start:]
+    plain, adjoint = _Fold(identities=False), _Fold()
+    if not generated:  # forward-mode code: tangent statements interleave with user ones
+        _fold_tangents(fdef.body, plain, adjoint)
+    else:
+        for s in user:
+            plain.visit(s)
+        for s in generated:
+            adjoint.visit(s)
+    return plain.changed or adjoint.changed or dropped
