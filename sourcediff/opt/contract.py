@@ -22,28 +22,34 @@ import gast
 import numpy as np
 
 from ..ir import nodes as N
+from .indices import new_axes
 
 _LETTERS = string.ascii_lowercase
 
 
-def contract_sums(fdef, sh):
+def contract_sums(fdef, sh, float64=None):
     """Rewrite every qualifying ``np.sum(product, axis=...)`` in ``fdef`` (``sh``: a
-    :class:`shapes.Shapes` of the finished function). True if anything changed."""
-    pass_ = _Contract(sh)
+    :class:`shapes.Shapes` of the finished function). A sum with an outer product in it is
+    always rewritten; a sum over some axes of any other product only where
+    ``float64(expr)`` says every factor is a float64 array or a number (``np.sum`` of a
+    product of masks counts, ``np.einsum`` of them would not; small integers are summed
+    in a wider type). True if anything changed."""
+    pass_ = _Contract(sh, float64)
     pass_.visit(fdef)
     return pass_.changed
 
 
 class _Contract(N.Transformer):
-    def __init__(self, sh):
+    def __init__(self, sh, float64):
         self.sh = sh
+        self.float64 = float64
         self.changed = False
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        new = _rewrite(node, self.sh)
+        new = _rewrite(node, self.sh, self.float64)
         if new is None:
-            new = _hoist(node, self.sh)
+            new = _hoist(node, self.sh, self.float64)
         if new is None:
             return node
         self.changed = True
@@ -55,12 +61,22 @@ def _is_np(f, name):
             and isinstance(f.value, gast.Name) and f.value.id == "np")
 
 
+def _keepdims(node):
+    """``keepdims=True`` among ``node``'s keywords?"""
+    return any(kw.arg == "keepdims" and isinstance(kw.value, gast.Constant)
+               and kw.value.value is True for kw in node.keywords)
+
+
 def _summed_axes(node, ndim):
-    """The axes ``np.sum(x, axis=...)`` reduces (keepdims and other keywords: None)."""
+    """The axes ``np.sum(x, axis=...)`` reduces (other keywords than ``axis`` and a
+    constant ``keepdims``: None)."""
     if len(node.args) != 1:
         return None
     axis = None
     for kw in node.keywords:
+        if kw.arg == "keepdims" and isinstance(kw.value, gast.Constant) \
+                and type(kw.value.value) is bool:
+            continue
         if kw.arg != "axis":
             return None
         axis = kw.value
@@ -79,13 +95,14 @@ def _summed_axes(node, ndim):
     return tuple(sorted(set(out)))
 
 
-def _rewrite(node, sh):
+def _rewrite(node, sh, float64):
     if not (_is_np(node.func, "sum") and node.args):
         return None
-    factors = N.factors(node.args[0])
+    factors = [part for f in N.factors(node.args[0]) for part in _squared(f)]
     if len(factors) < 2:
         return None
-    # operands: (expression, shape, first result axis it is aligned to from the right)
+    # operands: (expression, its shape, the axes of the factor it stands for, the factor's
+    # number of axes): e[:, None] stands for e at axes 0 and 2 of 3
     operands = []
     for f in factors:
         if isinstance(f, gast.Call) and _is_np(f.func, "outer") and len(f.args) == 2 \
@@ -93,18 +110,16 @@ def _rewrite(node, sh):
             su, sv = sh.of(f.args[0]), sh.of(f.args[1])
             if su is None or sv is None or len(su) != 1 or len(sv) != 1:
                 return None
-            operands.append([(f.args[0], su), (f.args[1], sv)])
-        else:
-            s = sh.of(f)
-            if s is None:
-                return None
-            operands.append([(f, s)])
-    if not any(len(group) == 2 for group in operands):
-        return None  # nothing builds an outer product the sum could avoid
-    shapes = [tuple(s for _, s in group) for group in operands]
-    full = [sum(s, ()) for s in shapes]
+            operands.append([(f.args[0], su, (0,), 2), (f.args[1], sv, (1,), 2)])
+            continue
+        expr, axes, ndim = _spread_of(f, sh)
+        s = sh.of(expr)
+        if s is None or len(s) != len(axes):
+            return None
+        operands.append([(expr, s, axes, ndim)])
+    full = [_full_shape(group) for group in operands]
     try:
-        result = np.broadcast_shapes(*[tuple(f) for f in full])
+        result = np.broadcast_shapes(*full)
     except ValueError:
         return None
     n = len(result)
@@ -113,19 +128,90 @@ def _rewrite(node, sh):
     axes = _summed_axes(node, n)
     if axes is None:
         return None
+    if not any(len(group) == 2 for group in operands) and (
+            not node.keywords or len(axes) == n or float64 is None
+            or not all(float64(f) for f in factors)):
+        return None  # no outer product, and a full sum: a sum of a product is good there
     terms = []  # (expression, labels)
-    for group, f in zip(operands, full):
-        start = n - len(f)
-        for expr, s in group:
-            if any(d != result[start + k] for k, d in enumerate(s)):
-                return None  # a stretched size-1 axis: not a plain label
-            terms.append((expr, _LETTERS[start:start + len(s)]))
-            start += len(s)
+    for group in operands:
+        for expr, s, at, ndim in group:
+            start = n - ndim
+            if any(d != result[start + k] and d != 1 for k, d in zip(at, s)):
+                return None
+            stretched = [j for j, (k, d) in enumerate(zip(at, s)) if d != result[start + k]]
+            if stretched:  # a size-1 axis the product stretches: indexed away (x[:, 0])
+                expr = _drop_axes(expr, stretched)
+            terms.append((expr, "".join(_LETTERS[start + k] for j, k in enumerate(at)
+                                        if j not in stretched)))
+    # a factor of one element (a number) scales the contraction's result
+    scales = [expr for expr, labels in terms if not labels]
+    terms = [(expr, labels) for expr, labels in terms if labels]
+    if len(terms) < 2:
+        return None
     out_labels = "".join(_LETTERS[i] for i in range(n) if i not in axes)
-    return _emit(terms, out_labels, dict(zip(_LETTERS, result)))
+    out = _emit(terms, out_labels, dict(zip(_LETTERS, result)))
+    if out is None:
+        return None
+    if _keepdims(node) and axes:
+        out = new_axes(out, n, set(axes))  # (the summed axes put back, size 1)
+    for scale in scales:
+        out = N.binop(scale, gast.Mult(), out)
+    return out
 
 
-def _hoist(node, sh):
+def _squared(f):
+    """``x ** 2`` is the product ``x * x``; any other factor is itself."""
+    if isinstance(f, gast.BinOp) and isinstance(f.op, gast.Pow) \
+            and isinstance(f.right, gast.Constant) and f.right.value == 2 \
+            and type(f.right.value) in (int, float) and N.is_atom(f.left):
+        return [f.left, f.left]
+    return [f]
+
+
+def _spread_of(f, sh):
+    """A factor as (expression, the factor's axes it fills, the factor's number of axes):
+    ``e[:, None]`` (``e`` of 2 axes) is ``e`` at axes 0 and 2 of 3."""
+    if isinstance(f, gast.Subscript):
+        index = f.slice.elts if isinstance(f.slice, gast.Tuple) else [f.slice]
+        inner = sh.of(f.value)
+        if inner is not None and all(_is_full(i) or _is_none(i) for i in index) \
+                and any(_is_none(i) for i in index):
+            at = [k for k, i in enumerate(index) if _is_full(i)]
+            rest = len(inner) - len(at)
+            if rest >= 0:
+                return f.value, tuple(at) + tuple(range(len(index), len(index) + rest)), \
+                    len(index) + rest
+    s = sh.of(f)
+    return f, tuple(range(len(s))) if s is not None else (), len(s) if s is not None else 0
+
+
+def _drop_axes(expr, axes):
+    """``expr[:, 0]``: ``expr`` without its size-1 ``axes``."""
+    index = [N.const(0) if k in axes else gast.Slice(lower=None, upper=None, step=None)
+             for k in range(max(axes) + 1)]
+    return gast.Subscript(value=expr, slice=index[0] if len(index) == 1 else gast.Tuple(
+        elts=index, ctx=gast.Load()), ctx=gast.Load())
+
+
+def _is_full(i):
+    return isinstance(i, gast.Slice) and i.lower is None and i.upper is None and i.step is None
+
+
+def _is_none(i):
+    return isinstance(i, gast.Constant) and i.value is None
+
+
+def _full_shape(group):
+    """The shape of the factor a group of operands stands for (size 1 where it has none)."""
+    ndim = group[0][3]
+    shape = [1] * ndim
+    for _, s, at, _ in group:
+        for k, d in zip(at, s):
+            shape[k] = d
+    return tuple(shape)
+
+
+def _hoist(node, sh, float64=None):
     """``np.sum(a * b / c, axis=0)`` where ``c`` is the same along every summed axis (its
     shape lacks them: they are leading axes it broadcasts over) -> ``np.sum(a * b,
     axis=0) / c``: the factor is applied to the (smaller) sum, not to every term. A
@@ -137,14 +223,19 @@ def _hoist(node, sh):
     if not axes:
         return None
     negate, kept, hoisted = False, [], []
+    keep = _keepdims(node)
     for f, divide in _terms(node.args[0]):
         while isinstance(f, gast.UnaryOp) and isinstance(f.op, gast.USub):
             negate, f = not negate, f.operand
         shape = sh.of(f)
         if shape is None:
             return None
-        # (a factor with a call stays: moving it would change the order calls run in)
-        constant = len(full) - len(shape) > max(axes) and not any(
+        # constant along the summed axes: it lacks them (leading axes it broadcasts over),
+        # or has size 1 there and the sum keeps them (size 1 too); a factor with a call
+        # stays (moving it would change the order calls run in)
+        lead = len(full) - len(shape)
+        constant = (lead > max(axes) or keep and all(
+            a < lead or shape[a - lead] == 1 for a in axes)) and not any(
             isinstance(n, gast.Call) for n in N.walk(f))
         (hoisted if constant else kept).append((f, divide, shape))
     if not kept or kept[0][1] or not (hoisted or negate):
@@ -158,6 +249,7 @@ def _hoist(node, sh):
     for f, divide, _ in kept[1:]:
         inner = N.binop(inner, gast.Div() if divide else gast.Mult(), f)
     out = N.call("np.sum", [inner], node.keywords)
+    out = _rewrite(out, sh, float64) or out  # (the sum left: a contraction?)
     for f, divide, _ in hoisted:
         out = N.binop(out, gast.Div() if divide else gast.Mult(), f)
     return N.neg(out) if negate else out

@@ -119,6 +119,27 @@ class _Fold(_FoldCalls, _FoldTests):
             return N.binop(left.operand, op, right.operand)
         return node
 
+    def visit_Subscript(self, node):
+        """``(-0.5 * g)[:, None]`` -> ``-0.5 * g[:, None]``: indexing moves no number, so
+        the constant meets the others of the product around it (``2 * ... * d``)."""
+        self.generic_visit(node)
+        if not (self.identities and isinstance(node.ctx, gast.Load)
+                and isinstance(node.value, (gast.BinOp, gast.UnaryOp))):
+            return node
+        factors = _factors(node.value, [])
+        consts = [f for f in factors if _num(f)]
+        rest = [f for f in factors if not _num(f)]
+        if not any(_num(f) and f.value not in (1, -1) for f in factors) or not rest \
+                or any(_may_be_bool(f) for f in rest):
+            return node  # (a minus alone stays where it is: -dt is a number, -g an array)
+        inner = rest[0]
+        for f in rest[1:]:
+            inner = N.binop(inner, gast.Mult(), f)
+        value = math.prod(c.value for c in consts)
+        out = gast.Subscript(value=inner, slice=node.slice, ctx=node.ctx)
+        return N.neg(out) if value == -1 else out if value == 1 else N.binop(
+            N.const(value), gast.Mult(), out)
+
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
         if not self.identities:
@@ -224,8 +245,36 @@ def _fold_tangents(stmts, plain, tangent, names):
             plain.visit(s)
 
 
+def _drop_rebinding(block):
+    """``b = a`` ... ``a = b`` with neither name bound between: ``a`` holds that value
+    already (the same object), the second assignment goes. (What a reverse sweep leaves of
+    ``_g2 = v_bar; v_bar = _g2``: then ``_g2`` propagates away.) True if anything changed."""
+    copies = {}  # b -> a, for b = a still in force
+    drop = []
+    for k, s in enumerate(block):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
+            b, a = s.targets[0].id, s.value.id
+            if copies.get(a) == b:
+                drop.append(k)
+                continue
+        bound = set(N.names_in(s, gast.Store))
+        copies = {b: a for b, a in copies.items() if b not in bound and a not in bound}
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
+            copies[s.targets[0].id] = s.value.id
+    for k in reversed(drop):
+        del block[k]
+    return bool(drop)
+
+
 def fold(fdef):
     """Fold ``fdef`` in place; True if anything changed."""
+    dropped = False
+    for block in list(N.blocks(fdef)):
+        if _drop_rebinding(block):
+            dropped = True
+            block[:] = block or [gast.Pass()]
     start = N.reverse_start(fdef.body)
     user, generated = fdef.body[:start], fdef.body[start:]
     plain, adjoint = _Fold(identities=False), _Fold()
@@ -236,4 +285,4 @@ def fold(fdef):
             plain.visit(s)
         for s in generated:
             adjoint.visit(s)
-    return plain.changed or adjoint.changed
+    return plain.changed or adjoint.changed or dropped

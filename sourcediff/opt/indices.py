@@ -140,3 +140,12 @@ def basic_index(node, ints=None):
     if isinstance(value, int) or is_none(node):  # (None: a new axis)
         return node
     return None
+
+
+def new_axes(expr, ndim, axes):
+    """``expr`` with size-1 axes put in at ``axes`` of the ``ndim``-dimensional result, as
+    an index (``g[:, None]`` for axis 1 of 2 or 3): ``np.expand_dims`` without its call."""
+    index = [N.const(None) if k in axes else gast.Slice(lower=None, upper=None, step=None)
+             for k in range(max(axes) + 1)]
+    return gast.Subscript(value=expr, slice=index[0] if len(index) == 1 else gast.Tuple(
+        elts=index, ctx=gast.Load()), ctx=gast.Load())

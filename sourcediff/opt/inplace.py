@@ -30,16 +30,14 @@ from ..prims import facts
 from ..ir import nodes as N
 from . import shapes
 from ..values.duck import is_duck
+from .owners import ARITH as _ARITH
+from .owners import F, W, accumulate
 from ..front.resolve import MISSING, static_value
+from ..ad.zeros import first_into_buffer
 
 MIN_SIZE = 4096
 
-F = "float64"   # a float64 array or NumPy scalar: it decides the result's dtype
-W = "weak"      # a Python bool, int or float: it takes the other operand's dtype
 R = "real"      # any other bool, integer or float dtype (never complex)
-
-_ARITH = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.MatMult, gast.FloorDiv,
-          gast.Mod)
 _IN_PLACE = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "divide"}
 
 
@@ -121,10 +119,18 @@ class Kinds:
         fn = static_value(e.func, self.ns)
         if fn is MISSING:
             return None
+        if getattr(fn, "__module__", None) == "math":
+            return W  # (a Python number; frexp's and modf's tuples are never F)
+        if facts.of(fn).shape_arg and len(e.args) == 1 and not e.keywords:
+            return F  # np.zeros(shape): float64 unless a dtype is given
         if facts.of(fn).same_kind or facts.of(fn).float_ufunc and len(e.args) == 1:
             return first if first in (F, None) else R
         if fn in (np.dot, np.matmul) and len(e.args) == 2:
             return _combine(first, self.of(e.args[1]))
+        if fn is np.einsum and isinstance(e.args[0], gast.Constant) and not e.keywords \
+                and len(e.args) > 2:  # (contract's: the operands' common dtype)
+            kinds = [self.of(a) for a in e.args[1:]]
+            return functools.reduce(_combine, kinds)
         return None
 
 
@@ -137,6 +143,13 @@ def infer(fdef, ns, kinds, params):
         if env == before:
             break
     return Kinds(ns, env)
+
+
+def float64_test(fdef, ns, kinds, params):
+    """A test of an expression of ``fdef`` (as it is now): surely a float64 array or a
+    number?"""
+    k = infer(fdef, ns, kinds, params)
+    return lambda e: k.of(e) in (F, W)
 
 
 def _bind(env, name, kind):
@@ -174,6 +187,10 @@ def rewrite(fdef, ns, spec, kinds, params):
     """Rewrite ``a = <expression>`` statements of ``fdef`` to update fresh arrays in place."""
     rw = _Rewriter(lambda: shapes.analyse(fdef, ns, spec, params), infer(fdef, ns, kinds, params),
                    ns)
+    first_into_buffer(fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
+                      and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
+                      rw.fresh)
+    accumulate(fdef, ns, rw, set(params))
     for block in list(N.blocks(fdef)):
         new = []
         for s in block:

@@ -19,6 +19,7 @@ from ..ad import saves
 from .contract import contract_sums
 from .deadcode import DeadCode
 from .fold import fold
+from .owners import Owners, read_before_change
 from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
@@ -265,15 +266,17 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         shapes_rewrite.specialize(fdef, ns, specialize, params)
     opt = Optimizer(ns, set(keep))
     opt.run(fdef)
+    float64 = None if kinds is None else (lambda: inplace.float64_test(fdef, ns, kinds, params))
     if specialize is not None:
-        _rewrite_by_shapes(fdef, ns, specialize, params, opt)
+        _rewrite_by_shapes(fdef, ns, specialize, params, opt, float64)
     if saves.prune_unread(fdef):
         opt.run(fdef)
     if specialize is not None and any(isinstance(s, gast.For) for s in fdef.body) \
             and rematerialise(fdef, shapes.analyse(fdef, ns, specialize, params), opt.pure):
-        opt.liveness(fdef)  # (recomputed values nothing reads)
-        opt.dce(fdef)
-    unalias(fdef, set(params) | set(keep) | set(outside))
+        opt.run(fdef)  # (recomputed values nothing reads; temporaries no pop now separates)
+        if "sum" in _found(fdef) and float64 is not None:  # (recomputed sums, written out)
+            contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params), float64())
+    unalias(fdef, set(params) | set(keep) | set(outside), ns)
     if specialize is not None and kinds is not None:
         inplace.rewrite(fdef, ns, specialize, kinds, params)
     if specialize is not None:
@@ -283,17 +286,17 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     return fdef
 
 
-def _rewrite_by_shapes(fdef, ns, spec, params, opt):
+def _rewrite_by_shapes(fdef, ns, spec, params, opt, float64):
     """The rewrites that need the shapes of the finished function, each where the
     function holds what it rewrites (one walk finds which), the optimiser run again after
-    each that changed something."""
+    each that changed something. ``float64()``: what the dtypes say, or None."""
     found = _found(fdef)
     if ("broadcast_to" in found or "reshape" in found) and shapes_rewrite.simplify_products(
             fdef, ns, spec, params):
         opt.run(fdef)
         found = _found(fdef)
     if ("outer" in found or "sum" in found) and contract_sums(
-            fdef, shapes.analyse(fdef, ns, spec, params)):
+            fdef, shapes.analyse(fdef, ns, spec, params), float64 and float64()):
         opt.run(fdef)
         found = _found(fdef)
     if "@" in found and scale_through_products(fdef, shapes.analyse(fdef, ns, spec, params)):
@@ -313,9 +316,10 @@ def _found(fdef):
     return out
 
 
-def unalias(fdef, params):
+def unalias(fdef, params, ns):
     """``a_bar = y`` where ``y`` is later changed in place (a restored ``y[i]``, an adjoint
-    buffer's ``scatter_add``): ``a_bar`` must keep today's value, so it gets a copy. A
+    buffer's ``scatter_add``): ``a_bar`` must keep today's value, so it gets a copy (unless
+    every read of ``a_bar`` comes before the change, :func:`owners.read_before_change`). A
     gradient that is an argument itself (``x`` for ``sum(x * x) / 2``) is returned as a
     copy too (as is one the function reads from outside), so changing one never changes
     the other."""
@@ -327,12 +331,15 @@ def unalias(fdef, params):
             if isinstance(g, gast.Name) and g.id in params:
                 grads[k] = N.call("copy_of", [g])
     mutated = Info(fdef).mutated - {"_stack"}
+    escaped = Owners(fdef, ns, ()).escaped if mutated else ()
     for block in N.blocks(fdef):
         for i, node in enumerate(block):
             if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
                     node.value, gast.Name) and node.value.id in mutated \
                     and node.value.id != node.targets[0].id \
-                    and not _rebound_first(block[i + 1:], node.value.id):
+                    and not _rebound_first(block[i + 1:], node.value.id) \
+                    and not read_before_change(fdef, block[i + 1:], node.targets[0].id,
+                                               node.value.id, _changes, escaped):
                 node.value = N.call("copy_of", [node.value])
 
 

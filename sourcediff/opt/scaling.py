@@ -14,6 +14,7 @@ from __future__ import annotations
 import gast
 
 from ..ir import nodes as N
+from .indices import new_axes
 
 
 def scale_through_products(fdef, sh):
@@ -80,8 +81,7 @@ def _apply(node):
     side, matrix, scale, ndim = N.anno(node, "scaling")
     N.del_anno(node, "scaling")
     if side == "left":  # (X * s) @ b -> X @ (s * b)
-        s = N.name(scale.id) if ndim == 1 else N.call("np.expand_dims", [N.name(scale.id),
-                                                                            N.const(1)])
+        s = N.name(scale.id) if ndim == 1 else new_axes(N.name(scale.id), 2, {1})
         return N.binop(N.name(matrix.id), gast.MatMult(), N.binop(s, gast.Mult(), node.right))
     # g @ (X * s) -> (g @ X) * s
     return N.binop(N.binop(node.left, gast.MatMult(), N.name(matrix.id)), gast.Mult(),

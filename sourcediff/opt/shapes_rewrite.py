@@ -19,6 +19,7 @@ from ..ir import nodes as N
 from .indices import Scatter as _Scatter
 from .indices import const_index as _const_index
 from .indices import is_none as _is_none
+from .indices import new_axes as _new_axes
 from .indices import same as _same
 from .indices import scatter_into as _scatter_into
 from .indices import whole as _whole
@@ -108,8 +109,9 @@ class _Drop(N.Transformer):
             if shape and not kept and isinstance(axis, (int, tuple)) and g is not None \
                     and g == np.zeros(shape).sum(axis=axis).shape:
                 # the reduced axes put back (size 1), then a read-only broadcast
-                return N.call("np.broadcast_to", [N.call("np.expand_dims", [
-                    node.args[0], node.args[2]]), N.const(shape)])
+                axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+                return N.call("np.broadcast_to", [_new_axes(node.args[0], len(shape), axes),
+                                                  N.const(shape)])
             if shape and kept and g is not None and len(g) == len(shape) \
                     and broadcast(g, shape) == shape:
                 # keepdims=True: the cotangent already has the reduced axes, size 1

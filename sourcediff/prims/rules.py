@@ -226,7 +226,7 @@ defrule(rt.dot_vjp_b, "v, a, b", ("np.dot(a, g)", "dot_vjp_a(v, a, g)", None),
         ("dot_vjp_b(dv, a, b)", "dot_vjp_b(v, da, b)", None), shape_like=2)
 
 defrule(rt.cut_index, "v, idx", ("cut_index(g, idx)", None), ("cut_index(dv, idx)", None))
-defrule(rt.copy_of, "v", ("g",), ("dv",), fresh=True)
+defrule(rt.copy_of, "v", ("g",), ("dv",), fresh=True, same_kind=True, shape_like=0)
 defrule(rt.unreduce_select, "v, ans_, x, axis=None, keepdims=False",
         ("np.sum(g * unreduce_select(np.ones_like(ans_), ans_, x, axis, keepdims), axis=axis, "
          "keepdims=keepdims)", None, None),
@@ -248,7 +248,7 @@ defnondiff(np.eye, np.identity, fresh=True)
 defnondiff(np.isnan, np.isinf, np.isfinite, np.equal, np.not_equal, np.less, np.less_equal,
            np.greater, np.greater_equal, np.logical_and, np.logical_or, np.logical_not,
            boolean=True)
-defnondiff(rt.zeros_for, shape_like=0, fresh=True)      # a new zero adjoint buffer
+defnondiff(rt.zeros_for, shape_like=0, fresh=True, same_kind=True)  # a new zero adjoint buffer
 defnondiff(rt.zeros_like_grad, rt.zeros_tangent, shape_like=0)
 defnondiff(np.allclose, np.isclose, np.array_equal, np.result_type, np.iscomplexobj,
            np.isrealobj, np.count_nonzero, np.argwhere, np.flatnonzero)
