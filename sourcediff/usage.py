@@ -1,6 +1,7 @@
 """What the optimiser's passes know about a function: how often each name is defined and
 read (:class:`Info`), which names the compiler made (:func:`generated`), which calls are
-pure (:func:`pure_function`), and the small statement queries the passes share.
+pure (:func:`pure_function`), and the small statement queries the passes share; and the
+copies that keep a value a later statement changes in place (:func:`unalias`).
 """
 
 from __future__ import annotations
@@ -175,3 +176,67 @@ def drop_pass(fdef):
         if any(isinstance(s, gast.Pass) for s in block):
             kept = [s for s in block if not isinstance(s, gast.Pass)]
             block[:] = kept if kept or field != "body" else [gast.Pass()]
+
+
+def unalias(fdef, params):
+    """``a_bar = y`` where ``y`` is later changed in place (a restored ``y[i]``, an adjoint
+    buffer's ``scatter_add``): ``a_bar`` must keep today's value, so it gets a copy. A
+    gradient that is an argument itself (``x`` for ``sum(x * x) / 2``) is returned as a
+    copy too (as is one the function reads from outside), so changing one never changes
+    the other. True if it added any copy."""
+    changed = False
+    ret = fdef.body[-1]
+    if isinstance(ret, gast.Return) and isinstance(ret.value, gast.Tuple) and len(
+            ret.value.elts) > 1 and isinstance(ret.value.elts[1], gast.Tuple):
+        grads = ret.value.elts[1].elts
+        for k, g in enumerate(grads):
+            if isinstance(g, gast.Name) and g.id in params:
+                grads[k] = N.call("copy_of", [g])
+                changed = True
+    mutated = Info(fdef).mutated - {"_stack"}
+    for block in N.blocks(fdef):
+        for i, node in enumerate(block):
+            if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
+                    node.value, gast.Name) and node.value.id in mutated \
+                    and node.value.id != node.targets[0].id \
+                    and not _rebound_first(block[i + 1:], node.value.id):
+                node.value = N.call("copy_of", [node.value])
+                changed = True
+    return changed
+
+
+def _rebound_first(stmts, y):
+    """Whether ``stmts`` bind ``y`` to a new value (``y = ...``) before anything could
+    change its present value in place: then a name given that value keeps it."""
+    for s in stmts:
+        if N.is_comment(s):
+            continue
+        if isinstance(s, (gast.For, gast.While, gast.If, gast.With, gast.Try)):
+            if y in N.names_in(s):
+                return False
+            continue
+        if _changes(s, y):
+            return False
+        if is_plain_assign(s) and s.targets[0].id == y:
+            return True
+    return False
+
+
+def _changes(s, y):
+    """Whether statement ``s`` may change ``y``'s value in place (``y[i] = ...``,
+    ``y += ...``, ``y.append(...)``, ``scatter_add(y, ...)``, ``scatter_into(y, ...)``)."""
+    if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name) and s.target.id == y:
+        return True
+    for n in N.walk(s):
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(
+                n.value, gast.Name) and n.value.id == y:
+            return True
+        if isinstance(n, gast.Call):
+            f = n.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                    and f.value.id == y:
+                return True
+            if isinstance(f, gast.Name) and f.id in ("scatter_add", "scatter_into") \
+                    and n.args and isinstance(n.args[0], gast.Name) and n.args[0].id == y:
+                return True
+    return False
