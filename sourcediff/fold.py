@@ -208,30 +208,58 @@ def _leading_neg(node):
     return None
 
 
-def _fold_tangents(stmts, plain, tangent):
+# The heads of the compound statements folded statement by statement (forward-mode code
+# folds a loop's iterable only, as it always has)
+_HEADS = {gast.For: ("target", "iter"), gast.If: ("test",), gast.While: ("test",)}
+_TANGENT_HEADS = {**_HEADS, gast.For: ("iter",)}
+
+
+def _fold_block(stmts, pick, heads, clean, check):
+    """Fold each statement of ``stmts`` with the transformer ``pick(statement)`` chooses;
+    an If, For or While by its ``heads`` and its blocks' statements one by one. ``clean``
+    (id -> statement): simple statements already folded with nothing left to fold,
+    skipped, and those found so added (``check``: visited anyway, and must stay as they
+    are)."""
     for s in stmts:
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
-            t = s.targets[0].id
-            (tangent if t.endswith("_dot") or t.startswith("_dnew") else plain).visit(s)
-        elif isinstance(s, (gast.If, gast.For, gast.While)):
-            field = "iter" if isinstance(s, gast.For) else "test"
-            setattr(s, field, plain.visit(getattr(s, field)))
-            _fold_tangents(s.body, plain, tangent)
-            _fold_tangents(s.orelse, plain, tangent)
-        else:
-            plain.visit(s)
+        t = pick(s)
+        if type(s) in heads:
+            for field in heads[type(s)]:
+                setattr(s, field, t.visit(getattr(s, field)))
+            _fold_block(s.body, pick, heads, clean, check)
+            _fold_block(s.orelse, pick, heads, clean, check)
+            continue
+        if clean is None or _has_block(s):
+            t.visit(s)  # (a With, a Try...: all of it, every time)
+            continue
+        known = clean.get(id(s)) is s
+        if known and not check:
+            continue
+        before, t.changed = t.changed, False
+        t.visit(s)
+        if t.changed and known:
+            raise AssertionError(f"fold had work in a statement it had folded: {s}")
+        if not t.changed:
+            clean[id(s)] = s
+        t.changed = t.changed or before
 
 
-def fold(fdef):
-    """Fold ``fdef`` in place; True if anything changed."""
+def _has_block(s):
+    return any(type(v) is list and v and isinstance(v[0], gast.stmt)
+               for v in (getattr(s, f, None) for f in s._fields))
+
+
+def fold(fdef, clean=None, check=False):
+    """Fold ``fdef`` in place; True if anything changed. ``clean``, ``check``: see
+    :func:`_fold_block` (the caller forgets a statement there when it changes it)."""
     start = N.reverse_start(fdef.body)
-    user, generated = fdef.body[:start], fdef.body[start:]
     plain, adjoint = _Fold(identities=False), _Fold()
-    if not generated:  # forward-mode code: tangent statements interleave with user ones
-        _fold_tangents(fdef.body, plain, adjoint)
+    if start == len(fdef.body):  # forward-mode code: tangent statements interleave with
+        def pick(s):             # user ones
+            t = s.targets[0].id if isinstance(s, gast.Assign) and isinstance(
+                s.targets[0], gast.Name) else ""
+            return adjoint if t.endswith("_dot") or t.startswith("_dnew") else plain
+        _fold_block(fdef.body, pick, _TANGENT_HEADS, clean, check)
     else:
-        for s in user:
-            plain.visit(s)
-        for s in generated:
-            adjoint.visit(s)
+        _fold_block(fdef.body[:start], lambda s: plain, _HEADS, clean, check)
+        _fold_block(fdef.body[start:], lambda s: adjoint, _HEADS, clean, check)
     return plain.changed or adjoint.changed

@@ -14,17 +14,16 @@ from typing import Callable, NamedTuple
 import gast
 
 from . import nodes as N
-from . import facts, inplace, runtime, saves, shapes, shapes_rewrite
+from . import inplace, saves, shapes, shapes_rewrite
 from .contract import contract_sums
 from .deadcode import DeadCode, drop_dangling_comments
-from .fold import fold
+from .fold import fold as fold_constants
 from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from .zeros import zero_adjoints
-from .resolve import MISSING, static_value
 from .usage import (USER_NAMES, Info, Loads, assigned_in, drop_pass, expr_size,
-                    generated, is_plain_assign, pure_function, top_exprs, unalias)
+                    generated, is_plain_assign, pure_expr, top_exprs, unalias)
 
 
 # What a pass changes, and what gives a pass work: the kinds of facts about the code.
@@ -34,7 +33,7 @@ EVERYTHING = EXPRESSIONS | COUNTS
 
 
 class Pass(NamedTuple):
-    name: str              # an Optimizer method (or fold)
+    name: str              # the Optimizer method
     changes: frozenset     # the facts a change by this pass can change
     reads: frozenset       # the facts whose change can give this pass work
 
@@ -63,42 +62,24 @@ class Optimizer(DeadCode):
         self._pure = None  # during a run: id(expr) -> (expr, pure?)
         self._facts = None  # during a run: (Info, blocks) while no pass changes the tree
         self._facts_kept = False  # set by a pass whose change leaves them true
+        self._folded = None  # during a run: statements fold left as they were (fold.py)
 
     def pure(self, expr):
         """No side effects (calls of rules, NumPy and pure helpers only)? Remembered during
         a run: what a pass inlines is pure, so an expression stays as pure as it was."""
         memo = self._pure
         if memo is None:
-            return self._is_pure(expr)
+            return pure_expr(expr, self.ns)
         hit = memo.get(id(expr))
         if hit is None or hit[0] is not expr:
-            hit = memo[id(expr)] = (expr, self._is_pure(expr))
+            hit = memo[id(expr)] = (expr, pure_expr(expr, self.ns))
         return hit[1]
-
-    def _is_pure(self, expr):
-        for node in N.walk(expr):
-            if isinstance(node, gast.Call):
-                if isinstance(node.func, gast.Name) and node.func.id in runtime.HELPERS:
-                    if facts.of_helper(node.func.id).pure is False:  # (scatter_add...)
-                        return False
-                    continue
-                fn = static_value(node.func, self.ns)
-                if fn is MISSING:
-                    if isinstance(node.func, gast.Attribute) and isinstance(
-                            node.func.value, gast.Name) and node.func.value.id == "np":
-                        continue
-                    return False
-                if not pure_function(fn):
-                    return False
-            if isinstance(node, (gast.Lambda, gast.Yield)):
-                return False
-        return True
 
     # -- passes --------------------------------------------------------------------
     def passes(self):
         """The passes of :data:`PIPELINE`, in its order, as callables of the tree; each
         returns True if it changed anything."""
-        return tuple(fold if p.name == "fold" else getattr(self, p.name) for p in PIPELINE)
+        return tuple(getattr(self, p.name) for p in PIPELINE)
 
     def run(self, fdef, changed=EVERYTHING):
         """Run the passes in turn (:data:`PIPELINE`) until none has work left: a pass runs
@@ -107,7 +88,7 @@ class Optimizer(DeadCode):
         and stops after six rounds."""
         passes = self.passes()
         dirty = [bool(p.reads & changed) for p in PIPELINE]
-        self._pure, self._facts = {}, None
+        self._pure, self._facts, self._folded = {}, None, {}
         for turn in range(6 * len(passes)):
             k = turn % len(passes)
             if not any(dirty):
@@ -125,7 +106,7 @@ class Optimizer(DeadCode):
                 dirty = [d or bool(p.reads & made) for d, p in zip(dirty, PIPELINE)]
                 if not self._facts_kept:
                     self._facts = None
-        self._pure = self._facts = None
+        self._pure = self._facts = self._folded = None
         drop_dangling_comments(fdef)
         return fdef
 
@@ -157,6 +138,20 @@ class Optimizer(DeadCode):
                 self._facts = kept
         return kept
 
+    def fold(self, fdef):
+        """Constants and identities (:func:`fold.fold`), in the statements changed since
+        it last ran."""
+        return fold_constants(fdef, self._folded, self.check_schedule)
+
+    def _touch(self, stmt):
+        """``stmt`` was changed in place: what passes remember of it is forgotten."""
+        folded = self._folded
+        if folded:
+            folded.pop(id(stmt), None)
+            for block in N.blocks(stmt):
+                for s in block:
+                    folded.pop(id(s), None)
+
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
         info, blocks = self.facts(fdef)
@@ -186,6 +181,7 @@ class Optimizer(DeadCode):
                 for j in later:
                     N.substitute(block[j], mapping)
                     loads.changed(j)
+                    self._touch(block[j])
                 if a in subscripted and isinstance(v, gast.Name):
                     subscripted.add(v.id)
                 block[i] = gast.Pass()
@@ -217,6 +213,7 @@ class Optimizer(DeadCode):
                 key = N.fingerprint(s.value)
                 if key in seen:
                     s.value = N.name(seen[key])
+                    self._touch(s)
                     changed = True
                 else:
                     seen[key] = a
@@ -247,6 +244,7 @@ class Optimizer(DeadCode):
                         block[i] = gast.Pass()  # counts stay valid: the use just moved
                         loads.changed(i)
                         loads.changed(j)
+                        self._touch(block[j])
                         changed = True
                 i += 1
         if changed:

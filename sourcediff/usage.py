@@ -1,6 +1,6 @@
 """What the optimiser's passes know about a function: how often each name is defined and
 read (:class:`Info`), which names the compiler made (:func:`generated`), which calls are
-pure (:func:`pure_function`), and the small statement queries the passes share; and the
+pure (:func:`pure_function`, :func:`pure_expr`), and the small statement queries the passes share; and the
 copies that keep a value a later statement changes in place (:func:`unalias`).
 """
 
@@ -13,8 +13,8 @@ import gast
 import numpy as np
 
 from . import nodes as N
-from . import facts, registry
-
+from . import facts, registry, runtime
+from .resolve import MISSING, static_value
 
 
 def pure_function(fn):
@@ -33,6 +33,28 @@ def pure_function(fn):
     if rule is not None:
         return rule.user_vjp is None and rule.user_jvp is None
     return registry.is_nondiff(fn) or facts.of(fn).pure is True  # (slice, range, len...)
+
+
+def pure_expr(expr, ns):
+    """Whether evaluating ``expr`` has no side effects: it calls rules, NumPy and pure
+    helpers only (``ns``: the namespace its names are read in)."""
+    for node in N.walk(expr):
+        if isinstance(node, gast.Call):
+            if isinstance(node.func, gast.Name) and node.func.id in runtime.HELPERS:
+                if facts.of_helper(node.func.id).pure is False:  # (scatter_add...)
+                    return False
+                continue
+            fn = static_value(node.func, ns)
+            if fn is MISSING:
+                if isinstance(node.func, gast.Attribute) and isinstance(
+                        node.func.value, gast.Name) and node.func.value.id == "np":
+                    continue
+                return False
+            if not pure_function(fn):
+                return False
+        if isinstance(node, (gast.Lambda, gast.Yield)):
+            return False
+    return True
 
 
 class Info:

@@ -18,7 +18,7 @@ import types
 import numpy as np
 import pytest
 
-from sourcediff import facts, fence, fold, inplace, optimize, registry, remat, runtime, shapes
+from sourcediff import facts, fence, fold, inplace, registry, remat, runtime, shapes, usage
 from sourcediff import nodes as N
 from sourcediff import grad
 from sourcediff.errors import MissingRuleError
@@ -249,9 +249,9 @@ def _pure_fn(a):
 
 
 def test_purity_cost_and_boolean_facts():
-    assert not optimize.pure_function(_pure_fn)
+    assert not usage.pure_function(_pure_fn)
     registry.deffacts(_pure_fn, pure=True)
-    assert optimize.pure_function(_pure_fn) and optimize.pure_function(len)
+    assert usage.pure_function(_pure_fn) and usage.pure_function(len)
     assert facts.of_helper("scatter_add").pure is False
     assert facts.of_helper("unbroadcast").pure is None
     assert remat._expensive(_call("np.linalg.solve(a, b)"))
