@@ -48,6 +48,7 @@ class _FoldCalls(N.Transformer):
                 except (ValueError, OverflowError, TypeError):
                     return node
                 if isinstance(value, float) and math.isfinite(value):
+                    self.dropped = True  # (the name math)
                     return N.const(value)
         return node
 
@@ -71,6 +72,7 @@ class _FoldTests(gast.NodeTransformer):
     def visit_IfExp(self, node):
         self.generic_visit(node)
         if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            self.dropped = True  # (the names in the other branch)
             return node.body if node.test.value else node.orelse
         return node
 
@@ -82,6 +84,7 @@ class _Fold(_FoldCalls, _FoldTests):
 
     def __init__(self, identities=True):
         self.identities = identities
+        self.dropped = False  # a rule took names out of the code (every other keeps them)
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -251,6 +254,12 @@ def _has_block(s):
 def fold(fdef, clean=None, check=False):
     """Fold ``fdef`` in place; True if anything changed. ``clean``, ``check``: see
     :func:`_fold_block` (the caller forgets a statement there when it changes it)."""
+    return fold_counted(fdef, clean, check)[0]
+
+
+def fold_counted(fdef, clean=None, check=False):
+    """:func:`fold`: (whether anything changed, whether a name was taken out of the code:
+    if not, every name is read and written where it was)."""
     start = N.reverse_start(fdef.body)
     plain, adjoint = _Fold(identities=False), _Fold()
     if start == len(fdef.body):  # forward-mode code: tangent statements interleave with
@@ -262,4 +271,4 @@ def fold(fdef, clean=None, check=False):
     else:
         _fold_block(fdef.body[:start], lambda s: plain, _HEADS, clean, check)
         _fold_block(fdef.body[start:], lambda s: adjoint, _HEADS, clean, check)
-    return plain.changed or adjoint.changed
+    return plain.changed or adjoint.changed, plain.dropped or adjoint.dropped

@@ -17,7 +17,7 @@ from . import nodes as N
 from . import inplace, saves, shapes, shapes_rewrite
 from .contract import contract_sums
 from .deadcode import DeadCode, drop_dangling_comments
-from .fold import fold as fold_constants
+from .fold import fold_counted
 from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
@@ -92,12 +92,10 @@ class Optimizer(DeadCode):
         for turn in range(6 * len(passes)):
             k = turn % len(passes)
             if not any(dirty):
-                if self.check_schedule:  # every pass at the end
-                    self._check_skipped(fdef, passes, range(len(passes)))
+                self._check_skipped(fdef, passes, range(len(passes)))  # (all, at the end)
                 break
             if not dirty[k]:
-                if self.check_schedule:
-                    self._check_skipped(fdef, passes, [k])
+                self._check_skipped(fdef, passes, [k])
                 continue
             dirty[k] = False
             self._facts_kept = False
@@ -111,16 +109,19 @@ class Optimizer(DeadCode):
         return fdef
 
     def _check_skipped(self, fdef, passes, which):
-        for k in which:
+        for k in which if self.check_schedule else ():
             if passes[k](fdef):
                 raise AssertionError(f"the optimiser skipped {PIPELINE[k].name}, which had work")
 
     def facts(self, fdef):
         """The :class:`Info` of ``fdef`` and its statement lists. During :meth:`run` they
-        are kept from one pass to the next while no pass changes the tree."""
+        are kept from one pass to the next while no pass changes what they say."""
         kept = self._kept()
         if kept[0] is None:
             kept[0] = Info(fdef)
+        elif self.check_schedule and not (kept[0].holds_for(fdef) and [
+                id(b) for b in N.blocks(fdef)] == [id(b) for b in self.blocks(fdef)]):
+            raise AssertionError("the optimiser kept facts a pass made untrue")
         return kept[0], self.blocks(fdef)
 
     def blocks(self, fdef):
@@ -141,7 +142,9 @@ class Optimizer(DeadCode):
     def fold(self, fdef):
         """Constants and identities (:func:`fold.fold`), in the statements changed since
         it last ran."""
-        return fold_constants(fdef, self._folded, self.check_schedule)
+        changed, dropped = fold_counted(fdef, self._folded, self.check_schedule)
+        self._facts_kept = not dropped  # (each name read and written where it was)
+        return changed
 
     def _touch(self, stmt):
         """``stmt`` was changed in place: what passes remember of it is forgotten."""

@@ -115,6 +115,15 @@ class Info:
         for name, n in looped.items():
             defs[name] += 2 * n
 
+    def holds_for(self, fdef):
+        """Whether these counts are still true of every name ``fdef`` mentions (a check:
+        the optimiser keeps them while no pass changes them)."""
+        fresh, names = Info(fdef), set(N.names_in(fdef))
+        return all(getattr(fresh, f).get(n, 0) == getattr(self, f).get(n, 0)
+                   for f in ("defs", "uses", "stores") for n in names) and all(
+            getattr(fresh, f) & names == getattr(self, f) & names
+            for f in ("subscripted", "mutated"))
+
     def single(self, name):
         return self.defs.get(name, 0) == 1
 
