@@ -231,7 +231,7 @@ def _fold_block(stmts, pick, heads, clean, check):
             _fold_block(s.body, pick, heads, clean, check)
             _fold_block(s.orelse, pick, heads, clean, check)
             continue
-        if clean is None or _has_block(s):
+        if clean is None or N.has_block(s):
             t.visit(s)  # (a With, a Try...: all of it, every time)
             continue
         known = clean.get(id(s)) is s
@@ -244,11 +244,6 @@ def _fold_block(stmts, pick, heads, clean, check):
         if not t.changed:
             clean[id(s)] = s
         t.changed = t.changed or before
-
-
-def _has_block(s):
-    return any(type(v) is list and v and isinstance(v[0], gast.stmt)
-               for v in (getattr(s, f, None) for f in s._fields))
 
 
 def fold(fdef, clean=None, check=False):

@@ -22,8 +22,8 @@ from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from .zeros import zero_adjoints
-from .usage import (USER_NAMES, Info, Loads, assigned_in, drop_pass, expr_size,
-                    generated, is_plain_assign, pure_expr, top_exprs, unalias)
+from .usage import (USER_NAMES, Info, Loads, Remembered, assigned_in, drop_pass,
+                    expr_size, generated, is_plain_assign, pure_expr, top_exprs, unalias)
 
 
 # What a pass changes, and what gives a pass work: the kinds of facts about the code.
@@ -52,7 +52,7 @@ PIPELINE = (
 )
 
 
-class Optimizer(DeadCode):
+class Optimizer(DeadCode, Remembered):
     check_schedule = False  # (tests) run each pass the schedule skips: it must find nothing
 
     def __init__(self, ns, keep):
@@ -62,7 +62,7 @@ class Optimizer(DeadCode):
         self._pure = None  # during a run: id(expr) -> (expr, pure?)
         self._facts = None  # during a run: (Info, blocks) while no pass changes the tree
         self._facts_kept = False  # set by a pass whose change leaves them true
-        self._folded = None  # during a run: statements fold left as they were (fold.py)
+        self.stop()  # (what is remembered of each statement, during a run)
 
     def pure(self, expr):
         """No side effects (calls of rules, NumPy and pure helpers only)? Remembered during
@@ -88,7 +88,8 @@ class Optimizer(DeadCode):
         and stops after six rounds."""
         passes = self.passes()
         dirty = [bool(p.reads & changed) for p in PIPELINE]
-        self._pure, self._facts, self._folded = {}, None, {}
+        self._pure, self._facts = {}, None
+        self.start()
         for turn in range(6 * len(passes)):
             k = turn % len(passes)
             if not any(dirty):
@@ -104,7 +105,8 @@ class Optimizer(DeadCode):
                 dirty = [d or bool(p.reads & made) for d, p in zip(dirty, PIPELINE)]
                 if not self._facts_kept:
                     self._facts = None
-        self._pure = self._facts = self._folded = None
+        self._pure = self._facts = None
+        self.stop()
         drop_dangling_comments(fdef)
         return fdef
 
@@ -142,18 +144,9 @@ class Optimizer(DeadCode):
     def fold(self, fdef):
         """Constants and identities (:func:`fold.fold`), in the statements changed since
         it last ran."""
-        changed, dropped = fold_counted(fdef, self._folded, self.check_schedule)
+        changed, dropped = fold_counted(fdef, self.folded, self.check_schedule)
         self._facts_kept = not dropped  # (each name read and written where it was)
         return changed
-
-    def _touch(self, stmt):
-        """``stmt`` was changed in place: what passes remember of it is forgotten."""
-        folded = self._folded
-        if folded:
-            folded.pop(id(stmt), None)
-            for block in N.blocks(stmt):
-                for s in block:
-                    folded.pop(id(s), None)
 
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
@@ -184,7 +177,7 @@ class Optimizer(DeadCode):
                 for j in later:
                     N.substitute(block[j], mapping)
                     loads.changed(j)
-                    self._touch(block[j])
+                    self.touch(block[j])
                 if a in subscripted and isinstance(v, gast.Name):
                     subscripted.add(v.id)
                 block[i] = gast.Pass()
@@ -216,7 +209,7 @@ class Optimizer(DeadCode):
                 key = N.fingerprint(s.value)
                 if key in seen:
                     s.value = N.name(seen[key])
-                    self._touch(s)
+                    self.touch(s)
                     changed = True
                 else:
                     seen[key] = a
@@ -247,7 +240,7 @@ class Optimizer(DeadCode):
                         block[i] = gast.Pass()  # counts stay valid: the use just moved
                         loads.changed(i)
                         loads.changed(j)
-                        self._touch(block[j])
+                        self.touch(block[j])
                         changed = True
                 i += 1
         if changed:

@@ -168,6 +168,27 @@ def assigned_in(stmts, name):
     return any(is_plain_assign(t) and t.targets[0].id == name for t in stmts)
 
 
+class Remembered:
+    """What the optimiser remembers of each statement during a run (a part of its class),
+    until a pass changes that statement in place and says so (:meth:`touch`): whether
+    fold left it as it was (``folded``, :func:`fold.fold`'s ``clean``)."""
+
+    def start(self):
+        self.folded = {}
+
+    def stop(self):
+        self.folded = None
+
+    def touch(self, stmt):
+        """``stmt`` was changed in place: forget what was remembered of it (and of the
+        statements inside it)."""
+        if self.folded:
+            self.folded.pop(id(stmt), None)
+            for block in N.blocks(stmt):
+                for s in block:
+                    self.folded.pop(id(s), None)
+
+
 class Loads:
     """How often each name is read by each statement of one block, computed on demand
     and forgotten when a pass rewrites that statement."""
