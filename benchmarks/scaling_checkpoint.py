@@ -29,7 +29,7 @@ import tracemalloc
 import numpy as np
 
 import sourcediff
-from sourcediff import checkpoint
+from sourcediff.transforms import checkpoint
 
 REVOLVE = checkpoint.make_loop(snapshots=16)
 

@@ -27,8 +27,8 @@ import corpus  # noqa: E402
 import showcase  # noqa: E402
 
 import sourcediff  # noqa: E402
-from sourcediff import driver  # noqa: E402
-from sourcediff.structure import resolve_wrt  # noqa: E402
+from sourcediff.pipeline import driver  # noqa: E402
+from sourcediff.values.structure import resolve_wrt  # noqa: E402
 
 
 def _generated(make, args):

@@ -13,7 +13,7 @@ argument.
 
 The public names are those in ``__all__``; :mod:`sourcediff.tape` (the runtime
 tape, reverse mode by operator overloading) is imported on first use. The
-submodules (``sourcediff.api``, ``sourcediff.rules``, ...) stay importable but
+submodules (``sourcediff.transforms.api``, ``sourcediff.prims.rules``, ...) stay importable but
 are internal: they are left out of ``dir(sourcediff)`` and may change.
 """
 
@@ -22,17 +22,17 @@ from __future__ import annotations
 import importlib as _importlib
 from typing import TYPE_CHECKING
 
-from . import checkpoint
-from . import rules as _rules  # noqa: F401  (fills the rule table)
-from .api import grad, source, value_and_grad, vjp
-from .check import GradientCheckError, check_grad
-from .custom import Primitive, primitive
+from .transforms import checkpoint
+from .prims import rules as _rules  # noqa: F401  (fills the rule table)
+from .transforms.api import grad, source, value_and_grad, vjp
+from .transforms.check import GradientCheckError, check_grad
+from .prims.custom import Primitive, primitive
 from .errors import (ArgumentError, MissingRuleError, NonScalarOutputError, SourceDiffError,
-                     SourceUnavailableError, UnsupportedSyntaxError)
-from .higher import hessian, hvp, jacobian, jvp
-from . import rereverse as _rereverse  # noqa: F401,E402  (provides gradient_vjp)
-from .markers import no_grad, stop_gradient
-from .structure import register_container
+    SourceUnavailableError, UnsupportedSyntaxError)
+from .transforms.higher import hessian, hvp, jacobian, jvp
+from .transforms import rereverse as _rereverse  # noqa: F401,E402  (provides gradient_vjp)
+from .values.markers import no_grad, stop_gradient
+from .values.structure import register_container
 
 if TYPE_CHECKING:
     from . import tape as tape

@@ -1,8 +1,8 @@
-"""``python -m sourcediff``: see :mod:`sourcediff.cli`."""
+"""``python -m sourcediff``: see :mod:`sourcediff.tools.cli`."""
 
 import sys
 
-from .cli import main
+from .tools.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from sourcediff import codegen
+from sourcediff.ir import codegen
 
 _count = itertools.count()
 

@@ -7,8 +7,7 @@ import pytest
 from scipy.optimize import rosen, rosen_der, rosen_hess
 
 import sourcediff as sd
-from sourcediff import (check_grad, grad, hessian, hvp, jacobian, jvp, no_grad, primitive,
-                        source, stop_gradient, value_and_grad, vjp)
+from sourcediff import check_grad, grad, hessian, hvp, jacobian, jvp, no_grad, primitive, source, stop_gradient, value_and_grad, vjp
 
 
 def sin_sq(x):

@@ -20,13 +20,7 @@ import pytest
 
 import sourcediff as sd
 from sourcediff import SourceDiffError
-from sourcediff.errors import (
-    ArgumentError,
-    MissingRuleError,
-    NonScalarOutputError,
-    SourceUnavailableError,
-    UnsupportedSyntaxError,
-)
+from sourcediff.errors import ArgumentError, MissingRuleError, NonScalarOutputError, SourceUnavailableError, UnsupportedSyntaxError
 
 from sourcediff import tape
 

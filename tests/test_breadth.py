@@ -213,12 +213,12 @@ def test_matrix_norm_second_derivative(ord_):
 
 
 def test_supported_list_is_current():
-    """docs/supported.md is generated from the table (python -m sourcediff.supported)
+    """docs/supported.md is generated from the table (python -m sourcediff.prims.supported)
     and the README gives its count."""
     from pathlib import Path
 
-    from sourcediff import supported
-    assert supported.PATH.read_text() == supported.render(), "run python -m sourcediff.supported"
+    from sourcediff.prims import supported
+    assert supported.PATH.read_text() == supported.render(), "run python -m sourcediff.prims.supported"
     readme = (Path(supported.__file__).parent.parent / "README.md").read_text()
     assert f"{len(supported.names())} functions" in readme and "docs/supported.md" in readme
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff import (ArgumentError, MissingRuleError, SourceDiffError, checkpoint, grad,
-                        jvp, primitive, value_and_grad, vjp)
-from sourcediff import schedules
+from sourcediff import ArgumentError, MissingRuleError, SourceDiffError, grad, jvp, primitive, value_and_grad, vjp
+from sourcediff.transforms import checkpoint
+from sourcediff.runtime import schedules
 
 EVERY3 = checkpoint.make_loop(every=3)
 REVOLVE0 = checkpoint.make_loop(snapshots=0)

@@ -29,10 +29,10 @@ DIRECTIONS = (np.cos(np.arange(6.0)).reshape(2, 3), 1j * np.sin(np.arange(6.0) +
 PHASE_FREE = {"np.linalg.eigh": "np.abs(P(x @ x.T + np.diag([1.0, 2.0]))[1]) ** 2",
               "np.linalg.svd": "svd_abs(x)",
               # (the real case's values, moved off the axis, make sin(out) overflow)
-              "sourcediff.numeric_cot.sinc_dn": "P(x * 3.0 - 1.0, 3) * 0.01"}
+              "sourcediff.runtime.numeric_cot.sinc_dn": "P(x * 3.0 - 1.0, 3) * 0.01"}
 NOT_HERE = {  # rule -> why it is not run on complex input here
-    "sourcediff.runtime_linalg.norm_vjp": "a norm's cotangent is real (the case passes a complex one)",
-    "sourcediff.numeric_cot.norm_x_cot": "as norm_vjp",
+    "sourcediff.runtime.linalg.norm_vjp": "a norm's cotangent is real (the case passes a complex one)",
+    "sourcediff.runtime.numeric_cot.norm_x_cot": "as norm_vjp",
 }
 NAMES = sorted(n for n in set(_rules()) & set(CASES) - set(SKIPS) - set(NOT_HERE)
                if CASES[n][0] == "a")

@@ -1,4 +1,4 @@
-"""Contractions (sourcediff/contract.py) and the closed-form adjoints of ``@`` with a
+"""Contractions (sourcediff/opt/contract.py) and the closed-form adjoints of ``@`` with a
 vector (shapes._vector_vjp): gradients against finite differences, and the generated
 source checked for the mechanism having fired (or, where it must not, not)."""
 
@@ -76,7 +76,7 @@ def test_user_sums_of_outer_products(f, rng):
 
 
 def test_values_are_those_of_the_written_sum(rng):
-    from sourcediff import contract, shapes
+    from sourcediff.opt import contract, shapes
 
     a, b, X = _args(rng)
     env = {"a": (5,), "b": (4,), "X": (5, 4)}

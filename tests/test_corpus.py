@@ -25,7 +25,7 @@ from conftest import (
 from corpus import CASES, COMPILER_BUGS, TAPE_BUGS, TAPE_UNSUPPORTED
 
 import sourcediff
-from sourcediff.structure import resolve_wrt
+from sourcediff.values.structure import resolve_wrt
 
 from sourcediff import tape as _tape
 

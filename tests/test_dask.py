@@ -179,8 +179,8 @@ def test_one_element_output_on_dask():
 
 
 def test_no_in_place_updates_or_shape_specialisation_for_duck_arrays():
-    from sourcediff.inplace import kinds_of
-    from sourcediff.shapes import spec_of
+    from sourcediff.opt.inplace import kinds_of
+    from sourcediff.opt.shapes import spec_of
     x, X = _args(("w", "X"), "all")
     assert kinds_of((DATA["w"], X)) is None
     assert spec_of((x, DATA["X"])) == (None, (N, D))

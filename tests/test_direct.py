@@ -10,15 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import sourcediff
-from sourcediff import (
-    grad,
-    no_grad,
-    primitive,
-    source,
-    stop_gradient,
-    value_and_grad,
-    vjp,
-)
+from sourcediff import grad, no_grad, primitive, source, stop_gradient, value_and_grad, vjp
 
 from sourcediff import tape as _tape
 

@@ -11,13 +11,7 @@ import numpy as np
 import pytest
 
 from sourcediff import SourceDiffError, grad, value_and_grad, vjp
-from sourcediff.errors import (
-    ArgumentError,
-    MissingRuleError,
-    NonScalarOutputError,
-    SourceUnavailableError,
-    UnsupportedSyntaxError,
-)
+from sourcediff.errors import ArgumentError, MissingRuleError, NonScalarOutputError, SourceUnavailableError, UnsupportedSyntaxError
 
 from sourcediff import tape as _tape
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff import driver
+from sourcediff.pipeline import driver
 
 k = 2.0
 table = np.array([1.0, 2.0, 3.0])
@@ -135,7 +135,7 @@ def test_the_cache_key_holds_the_objects_it_names():
     key served the adjoint of one exec'd copy to another: 4 wrong gradients in 300.)"""
     import gc
 
-    from sourcediff.freevars import Same, cache_key
+    from sourcediff.ir.freevars import Same, cache_key
     src = "def f(x):\n    return act(k * x)\n"
     act = lambda v: v  # noqa: E731
     ns = {"k": 1.0, "act": act}
@@ -165,7 +165,7 @@ def test_the_generated_code_shows_the_reads(restore_globals):
 
 
 def test_the_compiled_gradient_holds_no_data_from_compile_time(restore_globals):
-    from sourcediff import api
+    from sourcediff.transforms import api
     adj = api.adjoint_of(dot_table, (0,), "grad")
     assert "table" not in adj.fn.__globals__        # read by the prologue instead
     adj = api.adjoint_of(square_beside_table, (0,), "grad")

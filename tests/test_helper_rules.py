@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff import grad, registry, runtime, vjp
+from sourcediff import grad, runtime, vjp
+from sourcediff.prims import registry
 from sourcediff.errors import MissingRuleError
 from sourcediff.tape import generated
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from sourcediff import grad, hessian, hvp, jacobian
-from sourcediff.api import adjoint_of
+from sourcediff.transforms.api import adjoint_of
 from sourcediff.errors import MissingRuleError
-from sourcediff.shapes import spec_of
+from sourcediff.opt.shapes import spec_of
 
 CALLS = []
 

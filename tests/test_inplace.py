@@ -1,4 +1,4 @@
-"""In-place updates of fresh arrays (pass 8c, sourcediff/inplace.py).
+"""In-place updates of fresh arrays (pass 8c, sourcediff/opt/inplace.py).
 
 Each case checks the gradient against central differences (along random
 directions for large arrays), that the arguments are unchanged, and where the
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff import inplace
+from sourcediff.opt import inplace
 
 
 @pytest.fixture

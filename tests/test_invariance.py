@@ -1,4 +1,4 @@
-"""A shift the output does not depend on (sourcediff/invariance.py).
+"""A shift the output does not depend on (sourcediff/ad/invariance.py).
 
 ``m`` subtracted before ``exp`` and added back after ``log`` (log-sum-exp), or divided
 out of a softmax, cancels exactly: its derivative is zero, so no adjoint reaches it and

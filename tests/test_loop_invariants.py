@@ -1,4 +1,4 @@
-"""Loop-invariant values are not saved on the stack (sourcediff/saves.py).
+"""Loop-invariant values are not saved on the stack (sourcediff/ad/saves.py).
 
 A value assigned at one place, directly in a loop's body, from values no loop changes
 (``0.5 * dt``, ``-k``) is the same on every iteration: the reverse sweep reads the last
@@ -18,7 +18,7 @@ from conftest import numeric_grad
 from generated_checks import pushed
 
 import sourcediff as sd
-from sourcediff import saves
+from sourcediff.ad import saves
 
 
 def _check(f, args, wrt):

@@ -27,7 +27,7 @@ def test_internal_modules_are_not_listed_but_still_importable():
         assert internal not in listed
         module = __import__(f"sourcediff.{internal}", fromlist=["_"])
         assert isinstance(module, types.ModuleType)
-    from sourcediff.api import grad as api_grad
+    from sourcediff.transforms.api import grad as api_grad
     from sourcediff.errors import MissingRuleError
     assert api_grad is sourcediff.grad and MissingRuleError is sourcediff.MissingRuleError
 

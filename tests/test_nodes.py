@@ -10,7 +10,7 @@ from pathlib import Path
 import gast
 import pytest
 
-from sourcediff import nodes as N
+from sourcediff.ir import nodes as N
 
 # pairs that differ only in where a child sits, or in a constant's type or sign
 DIFFERENT = [

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 
 import sourcediff  # noqa: F401  (the table registers on import)
-from sourcediff import numeric_complex as nx
-from sourcediff import numeric_cot as nc
-from sourcediff import numeric_linalg as nl
-from sourcediff import numeric_matfun as mf
-from sourcediff import numeric_stats as ns_
-from sourcediff import numeric_shape as ns
-from sourcediff import registry
+from sourcediff.runtime import numeric_complex as nx
+from sourcediff.runtime import numeric_cot as nc
+from sourcediff.runtime import numeric_linalg as nl
+from sourcediff.runtime import numeric_matfun as mf
+from sourcediff.runtime import numeric_stats as ns_
+from sourcediff.runtime import numeric_shape as ns
+from sourcediff.prims import registry
 from sourcediff import runtime as rt
 
 X = np.array([[0.31, -1.27, 2.53], [0.77, 1.91, -0.42]])
@@ -73,29 +73,29 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
     "math.isnan": [lambda x: math.isnan(x[0, 0])], "math.isinf": [lambda x: math.isinf(x[0, 0])],
     "math.isfinite": [lambda x: math.isfinite(x[0, 0])],
     "math.isclose": [lambda x: math.isclose(x[0, 0], 0.5)],
-    "sourcediff.runtime_broadcast.reduced_count": [lambda x: rt.reduced_count(x, np.sum(x, 0))],
-    "sourcediff.runtime_cot.clip_mask": [lambda x: rt.clip_mask(x, -1.0, 1.0),
+    "sourcediff.runtime.broadcast.reduced_count": [lambda x: rt.reduced_count(x, np.sum(x, 0))],
+    "sourcediff.runtime.cot.clip_mask": [lambda x: rt.clip_mask(x, -1.0, 1.0),
                                      lambda x: rt.clip_mask(X, x[0, 0] - 2.0, x[0, 1] + 3.0)],
-    "sourcediff.runtime_cot.zeros_for": [rt.zeros_for], "sourcediff.runtime_cot.zeros_like_grad":
-    [rt.zeros_like_grad], "sourcediff.runtime_cot.zeros_tangent": [rt.zeros_tangent],
-    "sourcediff.numeric_shape.pad_mask": [lambda x: ns.pad_mask(x, 1),
+    "sourcediff.runtime.cot.zeros_for": [rt.zeros_for], "sourcediff.runtime.cot.zeros_like_grad":
+    [rt.zeros_like_grad], "sourcediff.runtime.cot.zeros_tangent": [rt.zeros_tangent],
+    "sourcediff.runtime.numeric_shape.pad_mask": [lambda x: ns.pad_mask(x, 1),
                                           lambda x: ns.pad_mask(X, 1, x[0, 0])],
-    "sourcediff.numeric_shape.select_rest": [lambda x: ns.select_rest([x > 0], x)],
-    "sourcediff.numeric_linalg.qr_guard": [lambda x: nl.qr_guard(x.T)],
-    "sourcediff.numeric_complex.real_or_refuse": [lambda x: nx.real_or_refuse(x, "f")],
-    "sourcediff.runtime_linalg.norm_axes": [lambda x: rt.norm_axes(x, 2, (0, 1)), rt.norm_axes],
-    "sourcediff.runtime_linalg.norm_curvature": [lambda x: rt.norm_curvature(x.ravel(), 3),
+    "sourcediff.runtime.numeric_shape.select_rest": [lambda x: ns.select_rest([x > 0], x)],
+    "sourcediff.runtime.numeric_linalg.qr_guard": [lambda x: nl.qr_guard(x.T)],
+    "sourcediff.runtime.numeric_complex.real_or_refuse": [lambda x: nx.real_or_refuse(x, "f")],
+    "sourcediff.runtime.linalg.norm_axes": [lambda x: rt.norm_axes(x, 2, (0, 1)), rt.norm_axes],
+    "sourcediff.runtime.linalg.norm_curvature": [lambda x: rt.norm_curvature(x.ravel(), 3),
                                           lambda x: rt.norm_curvature(x, 1, (0, 1))],
-    "sourcediff.numeric_cot.norm_third": [lambda x: nc.norm_third(x, None),
+    "sourcediff.runtime.numeric_cot.norm_third": [lambda x: nc.norm_third(x, None),
                                           lambda x: nc.norm_third(x.ravel(), 1)],
-    "sourcediff.numeric_linalg.svd_guard": [
+    "sourcediff.runtime.numeric_linalg.svd_guard": [
         lambda x: nl.svd_guard((x[:, :2], x[0], x[:, 1:]), np.linalg.svd(X[:, :2]), X[:, :2])],
-    "sourcediff.numeric_matfun.lstsq_guard": [lambda x: mf.lstsq_guard((x, x, x, None), None)],
-    "sourcediff.numeric_matfun.cho_rest": [lambda x: mf.cho_rest((np.triu(x @ x.T), False),
+    "sourcediff.runtime.numeric_matfun.lstsq_guard": [lambda x: mf.lstsq_guard((x, x, x, None), None)],
+    "sourcediff.runtime.numeric_matfun.cho_rest": [lambda x: mf.cho_rest((np.triu(x @ x.T), False),
                                                                  x @ x.T)],
-    "sourcediff.numeric_stats.mvn_dim": [lambda x: ns_.mvn_dim(x[0], x.T @ x),
+    "sourcediff.runtime.numeric_stats.mvn_dim": [lambda x: ns_.mvn_dim(x[0], x.T @ x),
                                          lambda x: ns_.mvn_dim(None, x.T @ x)],
-    "sourcediff.numeric_stats.mvn_xshape": [lambda x: ns_.mvn_xshape(x, x[0], x.T @ x)],
+    "sourcediff.runtime.numeric_stats.mvn_xshape": [lambda x: ns_.mvn_xshape(x, x[0], x.T @ x)],
 }
 NO_FLOAT_INPUT = {  # qualified name -> why no float value reaches it
     "builtins.range": "integers", "np.zeros": "a shape", "np.ones": "a shape",
@@ -105,20 +105,20 @@ NO_FLOAT_INPUT = {  # qualified name -> why no float value reaches it
     "np.invert": "integers", "operator.and_": "integers or bools",
     "operator.or_": "integers or bools", "operator.xor": "integers or bools",
     "operator.invert": "integers", "operator.lshift": "integers",
-    "operator.rshift": "integers", "sourcediff.numeric_shape.pad_mode": "a mode string",
-    "sourcediff.numeric_shape.rollaxis_dest": "axis numbers",
-    "sourcediff.rules_scipy.tri_trans": "a flag", "sourcediff.runtime_cot.keys_of": "a dict's keys",
-    "sourcediff.runtime_calls.adjoint_fn": "a function", "sourcediff.runtime_calls.tangent_fn": "a function",
-    "sourcediff.runtime_calls.method_adjoint_fn": "a method",
-    "sourcediff.runtime_calls.method_tangent_fn": "a method", "sourcediff.splitcall.pair_fn": "a function",
-    "sourcediff.splitcall.split_res_fn": "a function",
-    "sourcediff.splitcall.pullback_res_fn": "a function",
+    "operator.rshift": "integers", "sourcediff.runtime.numeric_shape.pad_mode": "a mode string",
+    "sourcediff.runtime.numeric_shape.rollaxis_dest": "axis numbers",
+    "sourcediff.prims.rules_scipy.tri_trans": "a flag", "sourcediff.runtime.cot.keys_of": "a dict's keys",
+    "sourcediff.runtime.calls.adjoint_fn": "a function", "sourcediff.runtime.calls.tangent_fn": "a function",
+    "sourcediff.runtime.calls.method_adjoint_fn": "a method",
+    "sourcediff.runtime.calls.method_tangent_fn": "a method", "sourcediff.runtime.splitcall.pair_fn": "a function",
+    "sourcediff.runtime.splitcall.split_res_fn": "a function",
+    "sourcediff.runtime.splitcall.pullback_res_fn": "a function",
     # generated code only: a residual whose tangent is zero by construction (a loop's range,
     # a length, data read from outside: split.to_residual_form decides)
-    "sourcediff.splitcall.held": "residuals chosen by the compiler",
-    "sourcediff.numeric_fft.swap_norm": "a norm string",
-    "sourcediff.numeric.einsum_subscripts": "einsum's integer sublists",
-    "sourcediff.numeric_fft.fft_axes": "an array's axes (its shape)",
+    "sourcediff.runtime.splitcall.held": "residuals chosen by the compiler",
+    "sourcediff.runtime.numeric_fft.swap_norm": "a norm string",
+    "sourcediff.runtime.numeric.einsum_subscripts": "einsum's integer sublists",
+    "sourcediff.runtime.numeric_fft.fft_axes": "an array's axes (its shape)",
 }
 
 

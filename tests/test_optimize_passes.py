@@ -14,11 +14,13 @@ from conftest import numeric_grad
 from corpus import CASES
 
 import sourcediff
-from sourcediff import driver, nodes, optimize
+from sourcediff.pipeline import driver
+from sourcediff.ir import nodes
+from sourcediff.opt import optimize
 from sourcediff.errors import SourceDiffError
-from sourcediff.inplace import kinds_of
-from sourcediff.shapes import spec_of
-from sourcediff.structure import resolve_wrt
+from sourcediff.opt.inplace import kinds_of
+from sourcediff.opt.shapes import spec_of
+from sourcediff.values.structure import resolve_wrt
 
 
 @pytest.fixture

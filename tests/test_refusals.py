@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff import check_grad, grad, jvp, registry, tape
+from sourcediff import check_grad, grad, jvp, tape
+from sourcediff.prims import registry
 from sourcediff.errors import MissingRuleError, SourceDiffError
 
 X = np.array([1.3, 2.7, 0.4])

@@ -1,4 +1,4 @@
-"""Per-iteration temporaries recomputed instead of saved (sourcediff/remat.py).
+"""Per-iteration temporaries recomputed instead of saved (sourcediff/opt/remat.py).
 
 A loop's reverse sweep reads values of each iteration; where they are pure, cheap
 functions of the loop-carried state (saved anyway) and of loop-invariant values, they
@@ -81,7 +81,7 @@ def mixture(mu, x):
 
 
 def test_large_temporaries_released_after_last_use():
-    # (sourcediff/free.py) an array of 4096+ entries is let go after its last read
+    # (sourcediff/opt/free.py) an array of 4096+ entries is let go after its last read
     r = np.random.default_rng(2)
     src = checked_source(mixture, (r.standard_normal(8), r.standard_normal(1000)), (0,))
     lines = [ln.strip() for ln in src.splitlines()]

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff import (SourceDiffError, grad, hessian, hvp, jacobian, jvp, tape,
-                        value_and_grad, vjp)
-from sourcediff.compiler_hook import compiler
+from sourcediff import SourceDiffError, grad, hessian, hvp, jacobian, jvp, tape, value_and_grad, vjp
+from sourcediff.ir.compiler_hook import compiler
 from sourcediff.errors import MissingRuleError
 
 
@@ -96,7 +95,7 @@ def test_the_symmetric_form_agrees():
     """higher.symmetric_gradient_vjp (forward over the gradient with respect to every
     argument, the form a call of grad(h) inside compiled code is differentiated through
     at second order) gives the same numbers by another path."""
-    from sourcediff.higher import symmetric_gradient_vjp
+    from sourcediff.transforms.higher import symmetric_gradient_vjp
     for f in (looped, calls, method):
         made = grad(f).__sourcediff_state__
         got = symmetric_gradient_vjp(made, (X,))[1](V)[0]
@@ -115,8 +114,8 @@ def test_it_is_reverse_mode(monkeypatch):
     forward mode and the symmetric path switched off (so this test can fail)."""
     def off(*args, **kwargs):
         raise AssertionError("forward mode was used")
-    import sourcediff.higher as higher
-    import sourcediff.driver as driver
+    import sourcediff.transforms.higher as higher
+    import sourcediff.pipeline.driver as driver
     x = np.array([0.2, 0.7, -0.4])
     want = fd(grad(calls), x).T @ V
     monkeypatch.setattr(driver, "build_jvp", off)

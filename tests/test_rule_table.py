@@ -1,6 +1,6 @@
 """Issue #17: one home for each fact. A primitive is declared once in the rule table with
 its derivative and its facts (shape, dtype kind, fresh or view, writes, purity, cost,
-boolean output); the passes ask the table (:mod:`sourcediff.facts`) and keep no list of
+boolean output); the passes ask the table (:mod:`sourcediff.prims.facts`) and keep no list of
 their own.
 
 The first tests read the pass modules with ``ast`` and fail on a module-level table of
@@ -18,8 +18,11 @@ import types
 import numpy as np
 import pytest
 
-from sourcediff import facts, fence, fold, inplace, registry, remat, runtime, shapes, usage
-from sourcediff import nodes as N
+from sourcediff.prims import facts, registry
+from sourcediff.front import fence
+from sourcediff.opt import fold, inplace, remat, shapes, usage
+from sourcediff import runtime
+from sourcediff.ir import nodes as N
 from sourcediff import grad
 from sourcediff.errors import MissingRuleError
 from sourcediff.tape import generated
@@ -50,7 +53,7 @@ PASSES = [f"sourcediff.{m}" for name, ms in LAYERS
 
 # module-level literals that name NumPy functions without being facts of them, each with why
 NOT_FACTS = {
-    ("sourcediff.inplace", "_IN_PLACE"): "the spelling of an operator's in-place ufunc (syntax)",
+    ("sourcediff.opt.inplace", "_IN_PLACE"): "the spelling of an operator's in-place ufunc (syntax)",
 }
 
 
@@ -112,7 +115,7 @@ def test_the_scan_finds_a_table():
 
 
 def test_no_pass_keeps_a_table_of_primitives():
-    assert len(PASSES) > 20 and {"sourcediff.shapes", "sourcediff.tape.record",
+    assert len(PASSES) > 20 and {"sourcediff.opt.shapes", "sourcediff.tape.record",
                                  "sourcediff.tape.tracer", "sourcediff.tape.generated"} <= set(PASSES)
     found = {(m, name): names for m in PASSES if m in MODULES
              for name, names in tables(MODULES[m].read_text())}

@@ -1,5 +1,5 @@
 """A user function called inside differentiated code runs once per gradient (split
-adjoints, sourcediff/split.py): its forward part runs in the caller's forward pass and
+adjoints, sourcediff/ad/split.py): its forward part runs in the caller's forward pass and
 leaves a pullback that the reverse pass takes back, last in first out."""
 
 import numpy as np
@@ -134,8 +134,8 @@ def test_vjp_runs_the_function_once_and_its_pullback_can_be_called_again():
 
 def test_split_callee_reads_like_hand_code():
     """The callee's split form: forward part, then a nested pullback over its values."""
-    from sourcediff.api import adjoint_of
-    from sourcediff.shapes import spec_of
+    from sourcediff.transforms.api import adjoint_of
+    from sourcediff.opt.shapes import spec_of
     src = adjoint_of(counted_softmax, (0,), "split", spec=spec_of((X,))).source
     assert "def counted_softmax_pullback(" in src
     code = [line for line in src.splitlines() if not line.strip().startswith("#")]
@@ -148,9 +148,9 @@ def test_readme_shows_the_split_form_sourcediff_writes():
     from pathlib import Path
 
     from benchmarks.helpers import dense
-    from sourcediff.api import adjoint_of
-    from sourcediff.inplace import kinds_of
-    from sourcediff.shapes import spec_of
+    from sourcediff.transforms.api import adjoint_of
+    from sourcediff.opt.inplace import kinds_of
+    from sourcediff.opt.shapes import spec_of
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     shown = re.search(r"```python\n(def dense_split.*?)```", readme, flags=re.S).group(1)
     rng = np.random.default_rng(0)
@@ -317,8 +317,8 @@ def test_random_helper_at_second_order_gives_the_hessian_of_its_draw():
 
 def test_code_differentiated_again_has_no_closures():
     """grad's code for forward mode: split_res / pullback_res, plain generated functions."""
-    from sourcediff.api import adjoint_of
-    from sourcediff.shapes import spec_of
+    from sourcediff.transforms.api import adjoint_of
+    from sourcediff.opt.shapes import spec_of
     src = adjoint_of(helper_calls_helper, (0,), "grad", spec=spec_of((X,)), again=True).source
     assert "split_res(twice" in src and "pullback_res(" in src and "vjp_call" not in src
     res = adjoint_of(twice, (0,), "residual", spec=spec_of((X,))).source
@@ -377,7 +377,7 @@ def net(W, x):
 def test_a_callee_computes_only_the_cotangents_its_caller_uses():
     """x is data here: layer's adjoint leaves out x's cotangent (a whole matmul)."""
     from sourcediff import hessian
-    from sourcediff.api import latest_adjoint
+    from sourcediff.transforms.api import latest_adjoint
     W, x = np.array([[0.3, -0.2], [0.1, 0.5]]), np.array([[1.0, 2.0], [-0.5, 0.3]])
     g = grad(net)
     np.testing.assert_allclose(g(W, x), fd(lambda w: net(w.reshape(2, 2), x), W.ravel())

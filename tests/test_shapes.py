@@ -1,4 +1,4 @@
-"""Shape inference (sourcediff/shapes.py) on small bodies: what it knows, and what it
+"""Shape inference (sourcediff/opt/shapes.py) on small bodies: what it knows, and what it
 must not claim to know."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
-from sourcediff import shapes
+from sourcediff.opt import shapes
 
 
 def _env(src, **args):

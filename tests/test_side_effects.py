@@ -127,7 +127,7 @@ def test_random_draws_are_kept_and_not_merged():
 
 
 def test_generator_draws_are_impure():
-    from sourcediff.usage import pure_function
+    from sourcediff.opt.usage import pure_function
     rng = np.random.default_rng(0)
     assert not pure_function(rng.normal) and not pure_function(np.random.randn)
     assert not pure_function(np.random.seed)

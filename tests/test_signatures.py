@@ -3,7 +3,7 @@
 calls; reverse mode (grad, value_and_grad, vjp) and forward mode (jvp), checked
 against central differences, hand-computed values and the runtime tape.
 
-Decisions these tests pin down (see ``sourcediff/signature.py``):
+Decisions these tests pin down (see ``sourcediff/ir/signature.py``):
 
 * generated code takes every parameter flat and positional (``*args`` as its tuple,
   ``**kwargs`` as its dict); a call to user code is bound to the callee's signature

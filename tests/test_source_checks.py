@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff import source_check
+from sourcediff.front import source_check
 
 X = np.array([1.0, 2.0, -0.5])
 

@@ -1,4 +1,4 @@
-"""Issue #18: scipy.stats distributions (sourcediff/rules_stats.py), each method checked
+"""Issue #18: scipy.stats distributions (sourcediff/prims/rules_stats.py), each method checked
 against central differences at order 1 in reverse mode, forward mode and on the tape,
 in x and in every parameter at once (the input is threaded through all of them), with
 broadcast and batched shapes and keyword arguments; order 2 is in

@@ -8,9 +8,8 @@ import pytest
 import sourcediff as sd
 from conftest import fd
 from sourcediff import primitive, stop_gradient, tape
-from sourcediff.errors import (ArgumentError, MissingRuleError, NonScalarOutputError,
-                               SourceDiffError)
-from sourcediff.markers import no_grad
+from sourcediff.errors import ArgumentError, MissingRuleError, NonScalarOutputError, SourceDiffError
+from sourcediff.values.markers import no_grad
 from sourcediff.tape import TracerConversionError
 
 

@@ -23,7 +23,7 @@ import sourcediff
 from conftest import fd
 from sourcediff import tape
 from sourcediff.errors import MissingRuleError, SourceDiffError
-from sourcediff.markers import no_grad
+from sourcediff.values.markers import no_grad
 from sourcediff.tape import Tracer
 from sourcediff.tape.callsites import only_called
 

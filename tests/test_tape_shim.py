@@ -19,7 +19,7 @@ from numpy import zeros
 from conftest import fd
 from sourcediff import stop_gradient, tape
 from sourcediff.errors import MissingRuleError
-from sourcediff.markers import no_grad
+from sourcediff.values.markers import no_grad
 from sourcediff.tape import Tracer, TracerConversionError
 
 rng = np.random.default_rng(7)

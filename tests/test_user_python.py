@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
-from sourcediff import structure
+from sourcediff.values import structure
 from sourcediff.errors import ArgumentError, MissingRuleError, SourceDiffError
 
 import user_python_helpers as helpers

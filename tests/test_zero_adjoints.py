@@ -1,5 +1,5 @@
-"""Adjoints known to hold their zero placeholder (sourcediff/zeros.py), and what that
-lets shape specialisation drop inside loops (sourcediff/shapes_rewrite.py, saves.prune_unread).
+"""Adjoints known to hold their zero placeholder (sourcediff/ad/zeros.py), and what that
+lets shape specialisation drop inside loops (sourcediff/opt/shapes_rewrite.py, saves.prune_unread).
 
 A reverse loop cuts an adjoint back to ``0.0`` (or ``None``) each iteration once it is
 consumed; the first contribution of the next iteration is then taken as it is. The
@@ -18,8 +18,8 @@ import gast
 import numpy as np
 from generated_checks import checked_source, pushed
 
-from sourcediff import nodes as N
-from sourcediff.zeros import zero_adjoints
+from sourcediff.ir import nodes as N
+from sourcediff.ad.zeros import zero_adjoints
 
 
 def _reverse_loop(src):

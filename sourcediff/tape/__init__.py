@@ -8,7 +8,7 @@
 The function runs natively on :class:`Tracer` values, so every Python
 construct works (loops, data-dependent ``if``/``while``, recursion, closures,
 containers). Each operation is looked up in the same rule table the compiler
-uses (:mod:`sourcediff.rules`); user ``sourcediff.primitive`` rules are used
+uses (:mod:`sourcediff.prims.rules`); user ``sourcediff.primitive`` rules are used
 as given. ``grad(grad(f))`` works because the reverse sweep records itself on
 the outer trace.
 

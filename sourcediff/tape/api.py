@@ -15,7 +15,8 @@ import types
 
 import numpy as np
 
-from .. import runtime, structure
+from .. import runtime
+from ..values import structure
 from ..errors import ArgumentError, NonScalarOutputError, SourceDiffError
 from . import shim, sweep
 from .graph import Node, is_box, new_level, tracing, unwrap, unwrap_all

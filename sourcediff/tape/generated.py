@@ -28,12 +28,15 @@ import types
 
 import numpy as np
 
-from .. import facts, registry, runtime, splitcall, structure
-from ..compiler_hook import compiler
+from ..prims import facts, registry
+from .. import runtime
+from ..runtime import splitcall
+from ..values import structure
+from ..ir.compiler_hook import compiler
 from ..errors import ArgumentError, MissingRuleError
 from . import record, sweep
 from .graph import (Node, current_level, has_box, is_box, is_constant, new_level, tracing,
-                    unwrap, unwrap_all)
+    unwrap, unwrap_all)
 from .shim import _Globals, traced_float
 from .api import _like
 from .tracer import Tracer

@@ -2,7 +2,7 @@
 
 Every traced operation -- an operator, a NumPy ufunc or function, a user
 ``@primitive`` -- ends up in :func:`call_rule`, which finds the operation's
-rule in the shared table (:mod:`sourcediff.rules`) and hands it to
+rule in the shared table (:mod:`sourcediff.prims.rules`) and hands it to
 :func:`record`. No derivative formula lives here: the backward functions only
 evaluate the table's templates (or a primitive's user rule).
 """
@@ -13,10 +13,11 @@ import functools
 
 import numpy as np
 
-from .. import facts, markers, registry, rules, runtime  # noqa: F401  (rules fills the table)
+from ..prims import facts, registry, rules  # noqa: F401  (rules fills the table)
+from ..values import markers  # noqa: F401  (rules fills the table)
+from .. import runtime  # noqa: F401  (rules fills the table)
 from ..errors import ArgumentError, MissingRuleError
-from .graph import (Const, Node, find_top, has_box, hold, is_box, is_constant, unwrap,
-                    unwrap_all)
+from .graph import Const, Node, find_top, has_box, hold, is_box, is_constant, unwrap, unwrap_all
 
 # Keyword arguments that change how a value is computed but not its derivative.
 _BENIGN_KWARGS = frozenset({"dtype", "order", "casting", "subok", "optimize"})
@@ -29,7 +30,7 @@ def missing_rule(fn, detail=""):
         f"no derivative rule for {name}{detail} (called on a traced value)",
         hint="wrap the computation in a function decorated with sourcediff.primitive and "
              f"give it a rule with .defvjp(...), or add one to the table with "
-             f"registry.defrule({name}, ...) in sourcediff/rules.py")
+             f"registry.defrule({name}, ...) in sourcediff/prims/rules.py")
 
 
 # --- entry points ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ import types
 
 import numpy as np
 
-from .. import registry
+from ..prims import registry
 from . import record
 from .graph import find_top
 

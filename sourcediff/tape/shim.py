@@ -38,7 +38,7 @@ import types
 
 import numpy as np
 
-from .. import numeric
+from ..runtime import numeric
 from . import callsites, record, scipy_view
 from .graph import current_level, find_top, has_box, holds, is_box, is_constant, map_tree
 from .tracer import Tracer, TracerConversionError

@@ -24,7 +24,8 @@ import operator
 
 import numpy as np
 
-from .. import facts, markers, registry
+from ..prims import facts, registry
+from ..values import markers
 from ..errors import SourceDiffError
 from . import record
 from .graph import Box, Const, is_constant, unwrap_all

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import sourcediff as sd
-from sourcediff import inplace
+from sourcediff.opt import inplace
 from sourcediff.errors import UnsupportedSyntaxError
 
 from .generate import Program, make_args

@@ -1,0 +1,386 @@
+"""Pass 7: save overwritten values the reverse sweep reads, and restore them.
+
+The reverse sweep pops every multiply-assigned variable back where its
+assignment is undone; this pass keeps only the pops of variables the reverse
+sweep actually reads, and puts the matching pushes into the forward pass.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from ..ir import nodes as N
+
+
+def _def_sites(stmts, in_loop=False):
+    """(name, in_loop) for each place a name is (re)bound, in order."""
+    for s in stmts:
+        if isinstance(s, gast.Assign):
+            if N.anno(s, "counter_inc", False):
+                continue
+            t = s.targets[0]
+            if isinstance(t, gast.Name):
+                yield t.id, in_loop
+            elif isinstance(t, gast.Subscript):
+                yield t.value.id, in_loop
+                yield t.value.id, in_loop  # mutation in place: always restore
+        elif isinstance(s, (gast.For, gast.While)):
+            if isinstance(s, gast.For):
+                yield s.target.id, in_loop
+            yield from _def_sites(s.body, True)
+        elif isinstance(s, gast.If):
+            yield from _def_sites(s.body, in_loop)
+            yield from _def_sites(s.orelse, in_loop)
+        elif isinstance(s, gast.With):
+            yield from _def_sites(s.body, in_loop)
+
+
+def mark_first_defs(body, params):
+    """Flag top-level first assignments: there is no older value to save."""
+    seen = set(params)
+    for s in body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            if s.targets[0].id not in seen:
+                N.set_anno(s, "first", True)
+            seen.add(s.targets[0].id)
+        else:
+            seen.update(N.names_in(s, gast.Store))
+
+
+def loop_locals(body):
+    """Temporaries (``_tN``) assigned at one place, inside a loop: their values and
+    adjoints live for one iteration only."""
+    counts, inside = {}, set()
+    for name, in_loop in _def_sites(body):
+        counts[name] = counts.get(name, 0) + 1
+        if in_loop:
+            inside.add(name)
+    return {n for n in inside if counts[n] == 1 and n.startswith("_t")}
+
+
+def multidef(body, params=()):
+    """Names that may be assigned more than once on one run (a parameter counts once),
+    or inside a loop. Assignments in the two arms of an ``if`` are alternatives."""
+    counts = dict.fromkeys(params, 1)
+    _path_counts(body, counts)
+    return {n for n, c in counts.items() if c >= 2}
+
+
+def _path_counts(stmts, counts):
+    """Update ``counts``: name -> the most assignments along any path through ``stmts``."""
+    for s in stmts:
+        if isinstance(s, gast.Assign) and not N.anno(s, "counter_inc", False):
+            t = s.targets[0]
+            name = t.id if isinstance(t, gast.Name) else t.value.id
+            counts[name] = counts.get(name, 0) + (1 if isinstance(t, gast.Name) else 2)
+        elif isinstance(s, (gast.For, gast.While)):
+            if isinstance(s, gast.For):
+                counts[s.target.id] = counts.get(s.target.id, 0) + 1
+            for name, _ in _def_sites(s.body):
+                counts[name] = 2  # runs again on the next iteration
+        elif isinstance(s, gast.If):
+            body, orelse = dict(counts), dict(counts)
+            _path_counts(s.body, body)
+            _path_counts(s.orelse, orelse)
+            for name in set(body) | set(orelse):
+                counts[name] = max(body.get(name, 0), orelse.get(name, 0))
+        elif isinstance(s, gast.With):
+            _path_counts(s.body, counts)
+
+
+def insert(body, rev, params):
+    """(forward with pushes, reverse with the pops that are needed)."""
+    multi = multidef(body, params) - loop_invariants(body, params, rev)
+    saved = multi
+    while True:  # dropping a pop can empty a branch whose test was the only reader
+        rev = _prune_pops(rev, saved)
+        now = _read(rev) & multi
+        if now == saved:
+            break
+        saved = now
+    forward = _push(body, saved)
+    forward, rev = _name_straight_line_saves(forward, rev)
+    if any(N.anno(n, "push") and "_stack" in N.names_in(n)
+           for st in forward for n in N.walk(st)):
+        pre = [N.assign("_stack", N.parse_expr("[]"))]
+        pre += [_preinit(v) for v in sorted(saved) if v not in params
+                and not defined_up_front(body, v)]
+        forward = pre + forward
+    return forward, rev
+
+
+_PURE = (gast.Constant, gast.Name, gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare,
+         gast.IfExp, gast.Tuple, gast.Subscript, gast.Slice, gast.Attribute, gast.operator,
+         gast.unaryop, gast.boolop, gast.cmpop, gast.expr_context)
+
+
+def loop_invariants(body, params=(), rev=()):
+    """Names assigned at one place only, directly in a loop's body, from values no loop
+    changes (``_t7 = 0.5 * dt``, ``_t3 = -k``; no call): every iteration stores the same
+    value, so the reverse sweep can read the last one and nothing need be saved."""
+    counts = dict.fromkeys(params, 1)
+    for name, _ in _def_sites(body):
+        counts[name] = counts.get(name, 0) + 1
+    changed, sites = set(), {}
+    for loop in (n for s in body for n in N.walk(s) if isinstance(n, (gast.For, gast.While))):
+        changed.update(N.names_in(loop, gast.Store))
+        changed.update(name for name, _ in _def_sites(loop.body))
+        for s in loop.body:
+            t = s.targets[0] if isinstance(s, gast.Assign) else None
+            if isinstance(t, gast.Name) and counts.get(t.id) == 1 \
+                    and not N.anno(s, "counter_inc", False):
+                sites[t.id] = s.value
+    # the reverse sweep must not assign them either (only its pops, which go)
+    changed.update(t.id for s in rev for node in N.walk(s) if isinstance(node, gast.Assign)
+                   and not N.anno(node, "pop")
+                   for t in node.targets if isinstance(t, gast.Name))
+    invariant = set()
+    while True:
+        new = {name for name, value in sites.items() if name not in invariant
+               and all(isinstance(n, _PURE) for n in N.walk(value))
+               and all(n not in changed or n in invariant for n in N.names_in(value))}
+        if not new:
+            return invariant
+        invariant |= new
+
+
+def _name_straight_line_saves(forward, rev):
+    """A value overwritten in straight-line code (not in a loop or branch) is kept in a
+    named variable, ``x_prev = x``, instead of on the stack."""
+    pops = {N.anno(s, "site"): i for i, s in enumerate(rev)
+            if N.anno(s, "pop") and N.anno(s, "site") is not None}
+    taken = set(N.names_in(gast.Module(body=forward + rev, type_ignores=[])))
+    for i, s in enumerate(forward):
+        site = N.anno(s, "site")
+        if site is None or site not in pops:
+            continue
+        v = N.anno(s, "push")
+        name = f"{v}_prev"
+        k = 2
+        while name in taken:
+            name, k = f"{v}_prev{k}", k + 1
+        taken.add(name)
+        forward[i] = _tag(_loc(N.assign(name, N.name(v)), s), v)
+        j = pops[site]
+        restore = N.assign(v, N.name(name))
+        N.set_anno(restore, "pop", v)
+        rev[j] = _loc(restore, rev[j])
+    return forward, rev
+
+
+def _read(stmts):
+    read = set()
+    for s in stmts:
+        for node in N.walk(s):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                read.add(node.id)
+    return read
+
+
+def defined_up_front(body, v):
+    """Whether ``v`` is assigned at top level before any compound statement."""
+    for s in body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id == v:
+            return True
+        if isinstance(s, (gast.For, gast.While, gast.If, gast.With)):
+            return False
+    return False
+
+
+def _prune_pops(stmts, saved):
+    out = []
+    for s in stmts:
+        pop = N.anno(s, "pop")
+        if pop is not None and pop not in saved:
+            continue
+        for field in ("body", "orelse"):
+            if hasattr(s, field) and isinstance(getattr(s, field), list):
+                setattr(s, field, _prune_pops(getattr(s, field), saved) or (
+                    [gast.Pass()] if field == "body" else []))
+        out.append(s)
+    return _drop_empty(out)
+
+
+def _drop_empty(stmts):
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.For) and all(isinstance(b, gast.Pass) or N.is_comment(b)
+                                           for b in s.body):
+            continue
+        if isinstance(s, gast.If) and all(isinstance(b, gast.Pass) for b in s.body) \
+                and not s.orelse:
+            continue
+        out.append(s)
+    return out
+
+
+def _push(stmts, saved):
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.Assign) and not N.anno(s, "counter_inc", False):
+            t = s.targets[0]
+            if isinstance(t, gast.Name) and t.id in saved and not N.anno(s, "first", False):
+                push = _tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s), t.id)
+                N.set_anno(push, "site", id(s))
+                out.append(push)
+            elif isinstance(t, gast.Subscript) and t.value.id in saved:
+                old = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice),
+                                     ctx=gast.Load())
+                out.append(_tag(_loc(N.expr_stmt(
+                    N.call("_stack.append", [N.call("copy_of", [old])])), s), t.value.id))
+        if isinstance(s, gast.For):
+            if s.target.id in saved:
+                out.append(_tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(s.target.id)])),
+                                     s), s.target.id))
+            s.body = _push(s.body, saved)
+        elif isinstance(s, gast.While):
+            s.body = _push(s.body, saved)
+        elif isinstance(s, gast.If):
+            s.body = _push(s.body, saved)
+            s.orelse = _push(s.orelse, saved)
+        elif isinstance(s, gast.With):
+            s.body = _push(s.body, saved)
+        out.append(s)
+    return out
+
+
+def _preinit(v):
+    node = N.assign(v, N.const(None))  # so the first push has something to save
+    N.set_anno(node, "push", v)
+    return node
+
+
+def _tag(node, v):
+    N.set_anno(node, "push", v)
+    return node
+
+
+def prune_unread(fdef):
+    """After optimisation: drop the pushes and pops of values the reverse sweep no
+    longer reads (a dropped ``unbroadcast`` may have been their only reader)."""
+    body = fdef.body
+    start = N.reverse_start(body)
+    rev = body[start:]
+    inside = {}  # popped name -> ids of the nodes inside its pops
+    first = {}   # popped name -> the top-level statement of its first pop
+    loads = []   # (top-level statement, Name read)
+    for k, s in enumerate(rev):
+        for node in N.walk(s):
+            v = N.anno(node, "pop")
+            if v is not None:
+                inside.setdefault(v, set()).update(id(n) for n in N.walk(node))
+                first.setdefault(v, k)
+            elif type(node) is gast.Name and type(node.ctx) is gast.Load:
+                loads.append((k, node))
+    # a pop's own target does not count as a read; its restores of y[idx] read y; nor
+    # does a read in a top-level statement before any of its pops (the final value)
+    read = {node.id for k, node in loads if node.id in inside
+            and id(node) not in inside[node.id] and k >= first[node.id]}
+    unread = set(inside) - read
+    if not unread:
+        return False
+    _remove(fdef, lambda s: N.anno(s, "pop") in unread
+            or N.anno(s, "push") in unread)
+    return True
+
+
+def _remove(tree, drop):
+    for node, field, block in list(N.owned_blocks(tree)):
+        kept = [s for s in block if not drop(s)]
+        setattr(node, field, kept or ([gast.Pass()] if field == "body" else []))
+
+
+def _loc(node, src):
+    return N.set_location([node], getattr(src, "lineno", 0))[0]
+
+
+def batch_loop_saves(fdef):
+    """Last: a loop whose body pushes several values at its top level (and nowhere
+    deeper) pushes them as one tuple at the top of each iteration instead, and the
+    matching reverse loop pops that tuple once, at its top, into ``v_prev`` names that
+    its restores read (``v = v_prev``). A value pushed is one no earlier statement of the
+    iteration assigns, so the top of the iteration holds the value pushed today."""
+    body = fdef.body
+    start = N.reverse_start(body)
+    forward = _loops_by_iterable(body[:start], reverse=False)
+    backward = _loops_by_iterable(body[start:], reverse=True)
+    taken = set(N.names_in(fdef))
+    for it, fwd in forward.items():
+        rev = backward.get(it)
+        if rev is not None:
+            _batch(fwd, rev, taken)
+
+
+def _loops_by_iterable(stmts, reverse):
+    """``for t in X`` (``for t in reversed(X)`` if ``reverse``) by ``X``, for the names
+    ``X`` only one such loop iterates."""
+    found, seen = {}, set()
+    for s in stmts:
+        for node in N.walk(s):
+            if not isinstance(node, gast.For):
+                continue
+            it = node.iter
+            if reverse:
+                if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)
+                        and it.func.id == "reversed" and len(it.args) == 1):
+                    continue
+                it = it.args[0]
+            if isinstance(it, gast.Name):
+                found[it.id] = None if it.id in seen else node
+                seen.add(it.id)
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _stack_calls(node, attr):
+    return sum(1 for n in N.walk(node) if isinstance(n, gast.Call)
+               and isinstance(n.func, gast.Attribute) and n.func.attr == attr
+               and isinstance(n.func.value, gast.Name) and n.func.value.id == "_stack")
+
+
+def _pushed(s):
+    """``v`` for ``_stack.append(v)``, else None."""
+    if isinstance(s, gast.Expr) and _stack_calls(s, "append") == 1 \
+            and isinstance(s.value, gast.Call) and len(s.value.args) == 1 \
+            and isinstance(s.value.args[0], gast.Name) and s.value.func.attr == "append":
+        return s.value.args[0].id
+    return None
+
+
+def _popped(s):
+    """``v`` for ``v = _stack.pop()``, else None."""
+    if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+            and isinstance(s.targets[0], gast.Name) and N.is_pop(s.value, "_stack"):
+        return s.targets[0].id
+    return None
+
+
+def _batch(fwd, rev, taken):
+    pushes = [(k, _pushed(s)) for k, s in enumerate(fwd.body) if _pushed(s)]
+    pops = [(k, _popped(s)) for k, s in enumerate(rev.body) if _popped(s)]
+    names = [v for _, v in pushes]
+    if len(pushes) < 2 or names[::-1] != [v for _, v in pops] \
+            or _stack_calls(fwd, "append") != len(pushes) \
+            or _stack_calls(rev, "pop") != len(pops) or fwd.orelse or rev.orelse:
+        return
+    for k, v in pushes:  # the value at the top of the iteration is the one pushed
+        if any(v in N.names_in(s, gast.Store) for s in fwd.body[:k]) \
+                or v in N.names_in(fwd.target, gast.Store):
+            return
+    prev = []
+    for v in names:
+        name, j = f"{v}_prev", 2
+        while name in taken:
+            name, j = f"{v}_prev{j}", j + 1
+        taken.add(name)
+        prev.append(name)
+    push = _loc(N.expr_stmt(N.call("_stack.append", [gast.Tuple(
+        elts=[N.name(v) for v in names], ctx=gast.Load())])), fwd.body[pushes[0][0]])
+    fwd.body = [push] + [s for s in fwd.body if not _pushed(s)]
+    unpack = _loc(N.assign(gast.Tuple(elts=[N.name(p, store=True) for p in prev],
+                                      ctx=gast.Store()), N.parse_expr("_stack.pop()")),
+                  rev.body[pops[0][0]])
+    restore = dict(zip(names, prev))
+    for k, v in pops:
+        rev.body[k] = _loc(N.assign(v, N.name(restore[v])), rev.body[k])
+    rev.body.insert(0, unpack)

@@ -1,0 +1,289 @@
+"""Pass 8a (before shape specialisation): adjoints known to be their zero placeholder.
+
+The reverse sweep starts an adjoint at a zero placeholder (``0.0``, or ``None`` for one
+built by ``scatter_into``) and cuts it back to the placeholder once a statement has
+consumed it. Where the placeholder surely holds, its first contribution is taken as it
+is, autograd-style:
+
+* straight-line code: ``v = 0.0`` followed (no read between) by ``v = v + e`` becomes
+  ``v = e``; by ``v = scatter_into(v, ...)``: a scatter into ``None``; by any other
+  assignment: dropped. ``if v is not None`` right after ``v = scatter_into(...)`` (never
+  None) is its body.
+* loops: an adjoint set to its placeholder before a loop and cut back to it as the
+  last thing each iteration does to it holds the placeholder at the top of every
+  iteration; its first contribution per iteration is taken as it is, the cut goes (it
+  is written once after the loop if something may read it there).
+
+An adjoint then holds one value of its primal's shape wherever it is read, which
+:mod:`shapes` needs to drop ``unbroadcast``, ``unreduce``, ``scatter_into`` and the
+saves that only they read; and no iteration adds a contribution to a zero.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import gast
+
+from ..ir import nodes as N
+
+_SCATTER = "scatter_into"
+
+
+def zero_adjoints(fdef):
+    """Rewrite ``fdef`` in place; True if anything changed."""
+    _LOCAL.memo = {}
+    try:
+        return _zero_adjoints(fdef)
+    finally:
+        _LOCAL.memo = None
+
+
+def _zero_adjoints(fdef):
+    mutated = _mutated(fdef)
+    changed = False
+    for _ in range(4):
+        step = _loops(fdef, fdef, set(), mutated)
+        for block in list(N.blocks(fdef)):
+            step = _straight(block, mutated) or step
+        if not step:
+            break
+        changed = True
+    if changed:
+        for _node, field, block in N.owned_blocks(fdef):
+            kept = [s for s in block if not isinstance(s, gast.Pass)]
+            block[:] = kept if kept or field != "body" else [gast.Pass()]
+    return changed
+
+
+def _placeholder(s):
+    """The placeholder (0.0 or None, as a key) that ``s`` assigns, with its name."""
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+            and isinstance(s.value, gast.Constant) and not isinstance(s.value.value, bool) \
+            and (s.value.value is None or (isinstance(s.value.value, float)
+                                           and s.value.value == 0.0)):
+        return s.targets[0].id, s.value.value
+    return None, None
+
+
+def _mutated(fdef):
+    """Names whose value may be changed in place: storing ``v = e`` for ``v = 0.0 + e``
+    would then change ``e``."""
+    out = set()
+    for node in N.walk(fdef):
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                and isinstance(node.value, gast.Name):
+            out.add(node.value.id)
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            out.add(node.target.id)
+        elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name):
+            f = node.func
+            if isinstance(f, gast.Name) and f.id in ("scatter_add", _SCATTER):
+                out.add(node.args[0].id)
+            elif isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name):
+                out.add(f.value.id)
+    return out
+
+
+def _first_use(s, v, zero, mutated):
+    """``s`` (the first statement reading or writing ``v`` while ``v`` holds ``zero``)
+    rewritten to take that zero into account: a list of statements, or None."""
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+            and s.targets[0].id == v:
+        value = s.value
+        if v not in N.names_in(value):
+            return []  # the placeholder is overwritten unread: s stays, the zero goes
+        if zero is not None and isinstance(value, gast.BinOp) \
+                and isinstance(value.op, gast.Add) and isinstance(value.left, gast.Name) \
+                and value.left.id == v and v not in N.names_in(value.right) \
+                and v not in mutated:
+            s.value = value.right
+            return []
+        if zero is None and isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
+                and value.func.id == _SCATTER and isinstance(value.args[0], gast.Name) \
+                and value.args[0].id == v \
+                and not any(v in N.names_in(a) for a in value.args[1:]):
+            value.args[0] = N.const(None)
+            return []
+    return None
+
+
+def _straight(block, mutated):
+    changed = False
+    zeros = {}       # name -> (index of its placeholder assignment, the placeholder)
+    arrays = set()   # names just assigned by scatter_into (never None)
+    i = 0
+    while i < len(block):
+        s = block[i]
+        if isinstance(s, gast.If) and _is_not_none(s.test) in arrays:
+            block[i:i + 1] = s.body  # ``v is not None`` for v = scatter_into(...)
+            changed = True
+            continue
+        names = _names(s) if zeros or arrays else ()
+        for v in [v for v in zeros if v in names]:
+            k, zero = zeros.pop(v)
+            if _first_use(s, v, zero, mutated) is not None:
+                block[k] = gast.Pass()
+                changed = True
+        arrays.difference_update(names)
+        v, zero = _placeholder(s)
+        if v is not None:
+            zeros[v] = (i, zero)
+        elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name) \
+                and s.value.func.id == _SCATTER:
+            arrays.add(s.targets[0].id)
+        i += 1
+    if changed:
+        block[:] = [s for s in block if not isinstance(s, gast.Pass)] or [gast.Pass()]
+    return changed
+
+
+def _is_not_none(test):
+    if isinstance(test, gast.Compare) and isinstance(test.left, gast.Name) \
+            and len(test.ops) == 1 and isinstance(test.ops[0], gast.IsNot) \
+            and isinstance(test.comparators[0], gast.Constant) \
+            and test.comparators[0].value is None:
+        return test.left.id
+    return None
+
+
+def _loops(node, fdef, after, mutated):
+    """Every loop under ``node``; ``after``: the names that statements which may run
+    after it mention."""
+    changed = False
+    for field in ("body", "orelse"):
+        block = getattr(node, field, None)
+        if not (isinstance(block, list) and block and isinstance(block[0], gast.stmt)):
+            continue
+        names = [_names(s) for s in block]
+        tails = [set() for _ in range(len(block) + 1)]  # names in block[i:]
+        for i in range(len(block) - 1, -1, -1):
+            tails[i] = tails[i + 1] | names[i]
+        zeros = []  # (index of a loop, the placeholders written after it)
+        for i, s in enumerate(block):
+            if not isinstance(s, (gast.For, gast.While, gast.If, gast.With)):
+                continue
+            rest = tails[i + 1] | after
+            if isinstance(s, (gast.For, gast.While)):
+                changed = _loop(block, i, rest, mutated, names, zeros) or changed
+                rest = rest | names[i]  # the next iteration
+            changed = _loops(s, fdef, rest, mutated) or changed
+        for i, stmt in reversed(zeros):
+            block.insert(i + 1, stmt)
+    return changed
+
+
+_LOCAL = threading.local()  # .memo during zero_adjoints, per thread:
+# id(statement) -> (statement, the names it mentions, whether it breaks or continues)
+
+
+def _names(s, jumps=False):
+    """The names ``s`` mentions (or, with ``jumps``, whether it holds a break or
+    continue), remembered per statement during one run (a rewrite here only ever removes
+    a name from a statement, so a remembered set is never too small). A compound
+    statement's are its own expressions' and its statements' (each read once)."""
+    memo = _LOCAL.memo
+    hit = memo.get(id(s))
+    if hit is None or hit[0] is not s:
+        names, jump = set(), isinstance(s, (gast.Break, gast.Continue))
+        for field in s._fields:
+            v = getattr(s, field, None)
+            if type(v) is list and v and isinstance(v[0], gast.stmt):
+                for child in v:
+                    names |= _names(child)
+                    jump = jump or _names(child, jumps=True)
+            elif isinstance(v, gast.AST):
+                names.update(N.names_in(v))
+            elif type(v) is list:
+                for x in v:
+                    if isinstance(x, gast.AST):
+                        names.update(N.names_in(x))
+        hit = memo[id(s)] = (s, names, jump)
+    return hit[2] if jumps else hit[1]
+
+
+def _loop(block, i, after, mutated, names, zeros):
+    loop = block[i]
+    body = loop.body
+    if _names(loop, jumps=True) or loop.orelse:  # (a break or continue anywhere in it)
+        return False
+    head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
+    mentions = [_names(s) for s in body]
+    changed = False
+    for last in range(len(body) - 1, -1, -1):
+        v, zero = _placeholder(body[last])
+        if v is None or v in head or any(v in m for m in mentions[last + 1:]):
+            continue
+        init = next((k for k in range(i - 1, -1, -1) if v in names[k]), None)
+        if init is None or _placeholder(block[init]) != (v, zero):
+            continue
+        first = next(k for k, m in enumerate(mentions) if v in m)
+        if first == last or _first_use(body[first], v, zero, mutated) is None:
+            continue
+        mentions[first] = set(N.names_in(body[first]))
+        later = v in after
+        del body[last], mentions[last]
+        block[init] = gast.Pass()
+        names[init] = set()
+        if later:
+            zeros.append((i, N.assign(v, N.const(zero))))
+        changed = True
+    return changed
+
+
+def placeholder_safe(stmts):
+    """Names of adjoints whose ``0.0`` placeholder only ``v = v + e`` ever reads: every
+    other read follows, in its own block, an assignment of a real value. Their shape is
+    then that of the values they are given (``e``'s, for ``v = v + e``)."""
+    root = gast.Module(body=stmts, type_ignores=[])
+    candidates = {v for block in N.blocks(root) for v, zero in map(_placeholder, block)
+                  if v is not None and zero == 0.0}
+    unsafe = set()
+    for block in N.blocks(root):
+        assigned = set()
+        for s in block:
+            v, zero = _placeholder(s)
+            if v is not None:
+                assigned.discard(v)
+                continue
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                t = s.targets[0].id
+                reads = N.names_in(s.value)
+                if t in candidates and (accumulates(s) or t not in reads):
+                    unsafe.update(r for r in reads if r in candidates and r != t
+                                  and r not in assigned)
+                    assigned.add(t)
+                    continue
+            heads = _heads(s)
+            unsafe.update(r for h in heads for r in N.names_in(h)
+                          if r in candidates and r not in assigned)
+            if heads is not None and not isinstance(s, gast.Assign) and assigned:
+                assigned.difference_update(N.names_in(s, gast.Store))
+            elif isinstance(s, gast.Assign):
+                assigned.difference_update(N.names_in(s.targets[0], gast.Store))
+    return candidates - unsafe
+
+
+def accumulates(s):
+    """``v = v + e`` (``e`` without ``v``): the ``e`` it adds, or None."""
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+            and isinstance(s.value, gast.BinOp) and isinstance(s.value.op, gast.Add) \
+            and isinstance(s.value.left, gast.Name) and s.value.left.id == s.targets[0].id \
+            and s.targets[0].id not in N.names_in(s.value.right):
+        return s.value.right
+    return None
+
+
+def _heads(s):
+    """The expressions a statement evaluates itself (a compound statement's test or
+    iterable; its blocks are checked on their own)."""
+    if isinstance(s, (gast.For, gast.AsyncFor)):
+        return [s.iter]
+    if isinstance(s, (gast.If, gast.While)):
+        return [s.test]
+    if isinstance(s, gast.With):
+        return [i.context_expr for i in s.items]
+    if isinstance(s, (gast.Try, gast.FunctionDef)):
+        return list(N.walk(s))  # everything counts as read up front
+    return [s]

@@ -1,0 +1,236 @@
+"""Pass 8b: broadcast products followed by sums, emitted as contractions.
+
+``np.sum(X * np.outer(r, w), axis=0)`` builds an (N, p) outer product and then an
+(N, p) product, where ``w * (r @ X)`` is one matrix-vector product. With every
+factor's shape known (shape specialisation), such a sum is an Einstein sum: each
+factor's axes get the labels of the broadcast result axes they stand for (an
+``np.outer(u, v)`` factor is two factors, ``u`` and ``v``), the summed axes are
+contracted. ``np.einsum_path`` picks the order, at compile time, and the pairwise
+steps are written as ``@`` (a single contracted axis, matrices and vectors), as
+broadcast products, or as ``np.einsum`` otherwise. A sum is rewritten only when the
+new order does no more multiplications than the written one and never materialises
+more than half of the broadcast product, so code that is already good is left as
+the user (or a rule) wrote it.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+
+import gast
+import numpy as np
+
+from ..ir import nodes as N
+
+_LETTERS = string.ascii_lowercase
+
+
+def contract_sums(fdef, sh):
+    """Rewrite every qualifying ``np.sum(product, axis=...)`` in ``fdef`` (``sh``: a
+    :class:`shapes.Shapes` of the finished function). True if anything changed."""
+    pass_ = _Contract(sh)
+    pass_.visit(fdef)
+    return pass_.changed
+
+
+class _Contract(N.Transformer):
+    def __init__(self, sh):
+        self.sh = sh
+        self.changed = False
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        new = _rewrite(node, self.sh)
+        if new is None:
+            new = _hoist(node, self.sh)
+        if new is None:
+            return node
+        self.changed = True
+        return new
+
+
+def _is_np(f, name):
+    return (isinstance(f, gast.Attribute) and f.attr == name
+            and isinstance(f.value, gast.Name) and f.value.id == "np")
+
+
+def _summed_axes(node, ndim):
+    """The axes ``np.sum(x, axis=...)`` reduces (keepdims and other keywords: None)."""
+    if len(node.args) != 1:
+        return None
+    axis = None
+    for kw in node.keywords:
+        if kw.arg != "axis":
+            return None
+        axis = kw.value
+    if axis is None or isinstance(axis, gast.Constant) and axis.value is None:
+        return tuple(range(ndim))
+    elts = axis.elts if isinstance(axis, gast.Tuple) else [axis]
+    out = []
+    for e in elts:
+        if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub) \
+                and isinstance(e.operand, gast.Constant) and type(e.operand.value) is int:
+            e = gast.Constant(value=-e.operand.value, kind=None)
+        if not (isinstance(e, gast.Constant) and type(e.value) is int
+                and -ndim <= e.value < ndim):
+            return None
+        out.append(e.value % ndim)
+    return tuple(sorted(set(out)))
+
+
+def _rewrite(node, sh):
+    if not (_is_np(node.func, "sum") and node.args):
+        return None
+    factors = N.factors(node.args[0])
+    if len(factors) < 2:
+        return None
+    # operands: (expression, shape, first result axis it is aligned to from the right)
+    operands = []
+    for f in factors:
+        if isinstance(f, gast.Call) and _is_np(f.func, "outer") and len(f.args) == 2 \
+                and not f.keywords:
+            su, sv = sh.of(f.args[0]), sh.of(f.args[1])
+            if su is None or sv is None or len(su) != 1 or len(sv) != 1:
+                return None
+            operands.append([(f.args[0], su), (f.args[1], sv)])
+        else:
+            s = sh.of(f)
+            if s is None:
+                return None
+            operands.append([(f, s)])
+    if not any(len(group) == 2 for group in operands):
+        return None  # nothing builds an outer product the sum could avoid
+    shapes = [tuple(s for _, s in group) for group in operands]
+    full = [sum(s, ()) for s in shapes]
+    try:
+        result = np.broadcast_shapes(*[tuple(f) for f in full])
+    except ValueError:
+        return None
+    n = len(result)
+    if n > len(_LETTERS):
+        return None
+    axes = _summed_axes(node, n)
+    if axes is None:
+        return None
+    terms = []  # (expression, labels)
+    for group, f in zip(operands, full):
+        start = n - len(f)
+        for expr, s in group:
+            if any(d != result[start + k] for k, d in enumerate(s)):
+                return None  # a stretched size-1 axis: not a plain label
+            terms.append((expr, _LETTERS[start:start + len(s)]))
+            start += len(s)
+    out_labels = "".join(_LETTERS[i] for i in range(n) if i not in axes)
+    return _emit(terms, out_labels, dict(zip(_LETTERS, result)))
+
+
+def _hoist(node, sh):
+    """``np.sum(a * b / c, axis=0)`` where ``c`` is the same along every summed axis (its
+    shape lacks them: they are leading axes it broadcasts over) -> ``np.sum(a * b,
+    axis=0) / c``: the factor is applied to the (smaller) sum, not to every term. A
+    negation comes out too. None unless the shapes are known and this changes something."""
+    if not (_is_np(node.func, "sum") and len(node.args) == 1):
+        return None
+    full = sh.of(node.args[0])
+    axes = _summed_axes(node, len(full)) if full is not None else None
+    if not axes:
+        return None
+    negate, kept, hoisted = False, [], []
+    for f, divide in _terms(node.args[0]):
+        while isinstance(f, gast.UnaryOp) and isinstance(f.op, gast.USub):
+            negate, f = not negate, f.operand
+        shape = sh.of(f)
+        if shape is None:
+            return None
+        # (a factor with a call stays: moving it would change the order calls run in)
+        constant = len(full) - len(shape) > max(axes) and not any(
+            isinstance(n, gast.Call) for n in N.walk(f))
+        (hoisted if constant else kept).append((f, divide, shape))
+    if not kept or kept[0][1] or not (hoisted or negate):
+        return None
+    try:
+        if np.broadcast_shapes(*[shape for _, _, shape in kept]) != full:
+            return None  # the factors left would sum something smaller
+    except ValueError:
+        return None
+    inner = kept[0][0]
+    for f, divide, _ in kept[1:]:
+        inner = N.binop(inner, gast.Div() if divide else gast.Mult(), f)
+    out = N.call("np.sum", [inner], node.keywords)
+    for f, divide, _ in hoisted:
+        out = N.binop(out, gast.Div() if divide else gast.Mult(), f)
+    return N.neg(out) if negate else out
+
+
+def _terms(e):
+    """The factors of a product or quotient: (factor, whether it divides)."""
+    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Mult):
+        return _terms(e.left) + _terms(e.right)
+    if isinstance(e, gast.BinOp) and isinstance(e.op, gast.Div):
+        return _terms(e.left) + [(e.right, True)]
+    return [(e, False)]
+
+
+def _emit(terms, out_labels, size):
+    spec = ",".join(lab for _, lab in terms) + "->" + out_labels
+    dummies = [np.broadcast_to(np.empty(1), [size[c] for c in lab]) for _, lab in terms]
+    path = np.einsum_path(spec, *dummies, optimize="optimal")[0][1:]
+    naive = math.prod(size.values())
+    live = list(terms)
+    cost = biggest = 0
+    for pair in path:
+        picked = [live[i] for i in pair]
+        for i in sorted(pair, reverse=True):
+            del live[i]
+        rest = set("".join(lab for _, lab in live)) | set(out_labels)
+        union = "".join(sorted(set("".join(lab for _, lab in picked))))
+        cost += math.prod(size[c] for c in union)
+        keep = "".join(c for c in union if c in rest)
+        biggest = max(biggest, math.prod(size[c] for c in keep))
+        live.append(_step(picked, keep, out_labels))
+    # the product as written multiplies len(terms) - 1 times over the whole broadcast
+    # and materialises it: take the new order only if it does no more multiplications
+    # and its largest intermediate is at most half that size
+    if cost > (len(terms) - 1) * naive or 2 * biggest > naive or len(live) != 1:
+        return None
+    expr, labels = live[0]
+    if labels != out_labels:
+        return None
+    return expr
+
+
+def _step(picked, keep, out_labels):
+    """One pairwise (or single-operand) contraction: (expression, its labels)."""
+    if len(picked) == 2:
+        (a, la), (b, lb) = picked
+        done = set(la) & set(lb)
+        summed = done - set(keep)
+        if len(summed) == 1 and done == summed and len(la) <= 2 and len(lb) <= 2:
+            c = summed.pop()
+            left = a if la[-1] == c else N.attr(a, "T")
+            right = b if lb[0] == c else N.attr(b, "T")
+            labels = la.replace(c, "") + lb.replace(c, "")
+            if len(set(labels)) == len(labels):
+                return N.binop(left, gast.MatMult(), right), labels
+        if not (set(la) | set(lb)) - set(keep):
+            order = "".join(sorted(keep, key=lambda c: (c not in out_labels, c)))
+            spread_a, spread_b = _spread(a, la, order), _spread(b, lb, order)
+            if spread_a is not None and spread_b is not None:
+                return N.binop(spread_a, gast.Mult(), spread_b), order
+    spec = ",".join(lab for _, lab in picked) + "->" + keep
+    return N.call("np.einsum", [N.const(spec)] + [e for e, _ in picked]), keep
+
+
+def _spread(expr, labels, order):
+    """``expr`` (axes ``labels``) indexed so that it broadcasts against ``order``:
+    ``r[:, None]`` for labels ``"a"`` in ``"ab"``; None if its axes are out of order."""
+    if labels == order[len(order) - len(labels):]:
+        return expr
+    pos = [order.index(c) for c in labels]
+    if pos != sorted(pos):
+        return None
+    index = [gast.Slice(lower=None, upper=None, step=None) if c in labels else N.const(None)
+             for c in order[pos[0]:]]
+    return gast.Subscript(value=expr, slice=gast.Tuple(elts=index, ctx=gast.Load()),
+                          ctx=gast.Load())

@@ -1,0 +1,269 @@
+"""Constant folding and algebraic identities, for the optimiser.
+
+``2 * 0.5 * g`` -> ``g``, ``-(-a * b)`` -> ``a * b``, ``math.log(2.718...)`` ->
+``1.0``, ``1 is None`` -> ``False``. Identities (``x * 1`` -> ``x``) apply only
+to generated adjoint and tangent code: in user code ``y = x * 1.0`` makes a new
+array, and ``y = x`` would alias it.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import gast
+
+from ..prims import facts
+from ..ir import nodes as N
+
+
+def _num(node):
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) \
+        and not isinstance(node.value, bool)
+
+
+def _numlike(node):
+    """A number or a bool constant (``y - 1 + (y == 0)`` with ``y = 2.0`` folds to 1.0)."""
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
+
+
+_COMPARE = {gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Lt: operator.lt,
+            gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge}
+_OPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+        gast.Div: operator.truediv, gast.Pow: operator.pow}
+
+
+class _FoldCalls(N.Transformer):
+    """``math.log(2.718281828459045)`` -> ``1.0``: pure math on constants, at compile time."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name) \
+                and node.func.value.id == "math" and not node.keywords \
+                and all(_num(a) for a in node.args):
+            fn = getattr(math, node.func.attr, None)
+            if callable(fn):
+                try:
+                    value = fn(*[a.value for a in node.args])
+                except (ValueError, OverflowError, TypeError):
+                    return node
+                if isinstance(value, float) and math.isfinite(value):
+                    self.dropped = True  # (the name math)
+                    return N.const(value)
+        return node
+
+
+class _FoldTests(gast.NodeTransformer):
+    """``1 is None`` -> ``False`` and ``a if False else b`` -> ``b`` (from rule defaults)."""
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.left, gast.Constant) and isinstance(
+                node.comparators[0], gast.Constant) and isinstance(node.ops[0], (gast.Is,
+                                                                                   gast.IsNot)):
+            same = node.left.value is node.comparators[0].value
+            return N.const(same if isinstance(node.ops[0], gast.Is) else not same)
+        if len(node.ops) == 1 and _num(node.left) and _num(node.comparators[0]) and type(
+                node.ops[0]) in _COMPARE:
+            return N.const(_COMPARE[type(node.ops[0])](node.left.value,
+                                                       node.comparators[0].value))
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            self.dropped = True  # (the names in the other branch)
+            return node.body if node.test.value else node.orelse
+        return node
+
+
+class _Fold(_FoldCalls, _FoldTests):
+    """Constant folding everywhere (calls and tests too, in the same walk); identities
+    only where ``identities`` (adjoint code: in user code ``y = x * 1.0`` makes a new
+    array, and ``y = x`` would alias it)."""
+
+    def __init__(self, identities=True):
+        self.identities = identities
+        self.dropped = False  # a rule took names out of the code (every other keeps them)
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right, op = node.left, node.right, node.op
+        if _numlike(left) and _numlike(right) and (_num(left) or _num(right)) and type(
+                op) in _OPS:
+            try:
+                value = _OPS[type(op)](left.value, right.value)
+            except (ArithmeticError, ValueError):
+                return node  # leave it to run time
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(
+                    value) < 1e15:
+                return N.const(value)
+        if not self.identities:
+            return node
+        if isinstance(op, gast.Mult):
+            if _num(right) and right.value == 1 and not _may_be_bool(left):
+                return left
+            if _num(left) and left.value == 1 and not _may_be_bool(right):
+                return right
+            merged = _merge_constants(node)
+            if merged is not None:
+                return merged
+        if isinstance(op, gast.Div) and _num(right) and right.value == 1:
+            return left
+        if isinstance(op, gast.Pow) and _num(right) and right.value == 1:
+            return left
+        if isinstance(op, (gast.Add, gast.Sub)) and isinstance(right, gast.UnaryOp) \
+                and isinstance(right.op, gast.USub):
+            flip = gast.Sub() if isinstance(op, gast.Add) else gast.Add()
+            return N.binop(left, flip, right.operand)
+        if isinstance(op, gast.Mult) and isinstance(left, gast.UnaryOp) and isinstance(
+                left.op, gast.USub) and isinstance(right, gast.UnaryOp) and isinstance(
+                right.op, gast.USub):
+            return N.binop(left.operand, op, right.operand)
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if not self.identities:
+            if isinstance(node.op, gast.USub) and _num(node.operand):
+                return N.const(-node.operand.value)
+            return node
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.BinOp) and \
+                isinstance(node.operand.op, gast.Mult):
+            merged = _merge_constants(N.binop(N.const(-1), gast.Mult(), node.operand))
+            if merged is not None:
+                return merged
+        if isinstance(node.op, gast.USub):
+            inner = node.operand
+            if isinstance(inner, gast.UnaryOp) and isinstance(inner.op, gast.USub):
+                return inner.operand
+            lead = _leading_neg(inner)
+            if lead is not None:  # -(-a * b / c) -> a * b / c
+                return lead
+            if _num(inner):
+                return N.const(-inner.value)
+        return node
+
+
+def _factors(node, out):
+    """Flatten a product chain ``a * -b * c`` into its factors (a minus is a factor -1)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        _factors(node.left, out)
+        _factors(node.right, out)
+    elif isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
+            and not _num(node.operand):
+        out.append(N.const(-1))
+        _factors(node.operand, out)
+    else:
+        out.append(node)
+    return out
+
+
+def _merge_constants(node):
+    """``100.0 * g * 2 * x`` -> ``200.0 * g * x``: one constant, in front."""
+    factors = _factors(node, [])
+    consts = [f for f in factors if _num(f)]
+    if len(consts) < 2 and not (len(consts) == 1 and factors[0] is not consts[0]):
+        return None
+    if len(factors) > 12:
+        return None
+    value = 1
+    for c in consts:
+        value = value * c.value
+    # a mask (a <= b) is boolean: a float factor goes first, or the constant stays
+    rest = sorted((f for f in factors if not _num(f)), key=_may_be_bool)
+    if not rest:
+        return N.const(value)
+    if _may_be_bool(rest[0]):
+        out = N.binop(N.const(float(value)), gast.Mult(), rest[0])
+    elif value == 1:
+        out = rest[0]
+    elif value == -1:
+        out = gast.UnaryOp(op=gast.USub(), operand=rest[0])
+    else:
+        out = N.binop(N.const(value), gast.Mult(), rest[0])
+    for f in rest[1:]:
+        out = N.binop(out, gast.Mult(), f)
+    return out
+
+
+def _may_be_bool(node):
+    """An expression whose value is boolean (a comparison, a mask): ``1.0 * node`` is a
+    float array, ``node`` alone is not."""
+    if isinstance(node, (gast.Compare, gast.BoolOp)):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not):
+        return True
+    if isinstance(node, gast.Call):
+        f = node.func
+        name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", None)
+        return facts.named(name, "boolean")
+    return False
+
+
+def _leading_neg(node):
+    """``node`` without the minus on its leftmost factor, or None."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
+        left = _leading_neg(node.left)
+        return None if left is None else N.binop(left, node.op, node.right)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return node.operand
+    return None
+
+
+# The heads of the compound statements folded statement by statement (forward-mode code
+# folds a loop's iterable only, as it always has)
+_HEADS = {gast.For: ("target", "iter"), gast.If: ("test",), gast.While: ("test",)}
+_TANGENT_HEADS = {**_HEADS, gast.For: ("iter",)}
+
+
+def _fold_block(stmts, pick, heads, clean, check):
+    """Fold each statement of ``stmts`` with the transformer ``pick(statement)`` chooses;
+    an If, For or While by its ``heads`` and its blocks' statements one by one. ``clean``
+    (id -> statement): simple statements already folded with nothing left to fold,
+    skipped, and those found so added (``check``: visited anyway, and must stay as they
+    are)."""
+    for s in stmts:
+        t = pick(s)
+        if type(s) in heads:
+            for field in heads[type(s)]:
+                setattr(s, field, t.visit(getattr(s, field)))
+            _fold_block(s.body, pick, heads, clean, check)
+            _fold_block(s.orelse, pick, heads, clean, check)
+            continue
+        if clean is None or N.has_block(s):
+            t.visit(s)  # (a With, a Try...: all of it, every time)
+            continue
+        known = clean.get(id(s)) is s
+        if known and not check:
+            continue
+        before, t.changed = t.changed, False
+        t.visit(s)
+        if t.changed and known:
+            raise AssertionError(f"fold had work in a statement it had folded: {s}")
+        if not t.changed:
+            clean[id(s)] = s
+        t.changed = t.changed or before
+
+
+def fold(fdef, clean=None, check=False):
+    """Fold ``fdef`` in place; True if anything changed. ``clean``, ``check``: see
+    :func:`_fold_block` (the caller forgets a statement there when it changes it)."""
+    return fold_counted(fdef, clean, check)[0]
+
+
+def fold_counted(fdef, clean=None, check=False):
+    """:func:`fold`: (whether anything changed, whether a name was taken out of the code:
+    if not, every name is read and written where it was)."""
+    start = N.reverse_start(fdef.body)
+    plain, adjoint = _Fold(identities=False), _Fold()
+    if start == len(fdef.body):  # forward-mode code: tangent statements interleave with
+        def pick(s):             # user ones
+            t = s.targets[0].id if isinstance(s, gast.Assign) and isinstance(
+                s.targets[0], gast.Name) else ""
+            return adjoint if t.endswith("_dot") or t.startswith("_dnew") else plain
+        _fold_block(fdef.body, pick, _TANGENT_HEADS, clean, check)
+    else:
+        _fold_block(fdef.body[:start], lambda s: plain, _HEADS, clean, check)
+        _fold_block(fdef.body[start:], lambda s: adjoint, _HEADS, clean, check)
+    return plain.changed or adjoint.changed, plain.dropped or adjoint.dropped

@@ -1,0 +1,259 @@
+"""Pass 8c: update fresh arrays in place, as a careful hand-written gradient does.
+
+``h = np.tanh(x @ W1 + b1)`` allocates three arrays where a person writes::
+
+    h = x @ W1
+    h += b1
+    np.tanh(h, out=h)
+
+An operation whose operand is a *fresh* array (the result of another operation,
+never a name or a view, so nothing else can see it) may write its result into
+that operand: ``a = L op R`` becomes ``a = L; a op= R``, ``a = L op R`` with ``R``
+fresh becomes ``a = R; a op= L`` (``+``, ``*``) or ``np.subtract(L, a, out=a)``,
+and ``a = np.tanh(L)`` becomes ``a = L; np.tanh(a, out=a)``. Each step is exact:
+the same float64 operation on the same values, so the results are identical bit
+for bit. That holds only where the fresh operand is surely a float64 array with
+the result's shape and the other operand is real, which this pass checks from
+the argument types, shapes and dtypes the adjoint is specialised for. It runs
+last, on the finished function, and only on arrays of at least ``MIN_SIZE``
+elements: below that an allocation costs less than the extra line to read.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import gast
+import numpy as np
+
+from ..prims import facts
+from ..ir import nodes as N
+from . import shapes
+from ..values.duck import is_duck
+from ..front.resolve import MISSING, static_value
+
+MIN_SIZE = 4096
+
+F = "float64"   # a float64 array or NumPy scalar: it decides the result's dtype
+W = "weak"      # a Python bool, int or float: it takes the other operand's dtype
+R = "real"      # any other bool, integer or float dtype (never complex)
+
+_ARITH = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.MatMult, gast.FloorDiv,
+          gast.Mod)
+_IN_PLACE = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "divide"}
+
+
+def kind_of(value):
+    """The kind of an argument value (None: not known to be real)."""
+    t = type(value)
+    if t is float or t is int or t is bool:
+        return W
+    if t is np.ndarray or isinstance(value, np.generic):
+        if value.dtype == np.float64:
+            return F
+        if value.dtype.kind in "biuf":
+            return R
+    return None
+
+
+def kinds_of(args):
+    """The specialisation of a call by dtype: one kind per argument; None (no in-place
+    updates at all) where an argument is a duck array (a Dask array...): its values,
+    and the cotangents that flow from them, are lazy, never buffers to write into."""
+    if any(is_duck(a) for a in args):
+        return None
+    return tuple(kind_of(a) for a in args)
+
+
+def _combine(a, b):
+    """The kind of an arithmetic result."""
+    if a is None or b is None:
+        return None
+    if F in (a, b):
+        return F
+    return W if a == b == W else R
+
+
+def _join(a, b):
+    """The kind of a name assigned in two places."""
+    return a if a == b else (None if a is None or b is None else R)
+
+
+class Kinds:
+    def __init__(self, ns, env):
+        self.ns = ns
+        self.env = env      # name -> kind
+
+    def of(self, e):
+        if isinstance(e, gast.Constant):
+            return W if isinstance(e.value, (bool, int, float)) else None
+        if isinstance(e, gast.Name):
+            if e.id in self.env:
+                return self.env[e.id]
+            return None  # data read from outside may change between calls (freevars)
+        if isinstance(e, gast.BinOp):
+            return _combine(self.of(e.left), self.of(e.right)) if isinstance(e.op, _ARITH) \
+                else None
+        if isinstance(e, gast.UnaryOp):
+            return self.of(e.operand) if isinstance(e.op, (gast.USub, gast.UAdd)) else None
+        if isinstance(e, gast.Compare):
+            return R  # a bool, or an array of them
+        if isinstance(e, gast.IfExp):
+            return _join(self.of(e.body), self.of(e.orelse))
+        if isinstance(e, gast.Attribute):
+            return self.of(e.value) if e.attr == "T" else None
+        if isinstance(e, gast.Subscript):
+            if isinstance(e.value, gast.Attribute) and e.value.attr == "shape":
+                return W
+            k = self.of(e.value)
+            return k if k in (F, R) else None   # (a Python list's items could be anything)
+        if isinstance(e, gast.Call):
+            return self.call(e)
+        return None
+
+    def call(self, e):
+        if not e.args:
+            return None
+        first = self.of(e.args[0])
+        # (same_kind: a float64 stays float64; float_ufunc: a unary ufunc, float64 out)
+        if isinstance(e.func, gast.Name) and facts.of_helper(e.func.id).same_kind:
+            return first if first in (F, None) else R
+        fn = static_value(e.func, self.ns)
+        if fn is MISSING:
+            return None
+        if facts.of(fn).same_kind or facts.of(fn).float_ufunc and len(e.args) == 1:
+            return first if first in (F, None) else R
+        if fn in (np.dot, np.matmul) and len(e.args) == 2:
+            return _combine(first, self.of(e.args[1]))
+        return None
+
+
+def infer(fdef, ns, kinds, params):
+    """The kind of every name in ``fdef`` (a join over all its assignments)."""
+    env = {p: k for p, k in zip(params, kinds)}   # (x = x.astype(...) joins to None)
+    for _ in range(4):
+        before = dict(env)
+        _visit(fdef.body, Kinds(ns, env), env)
+        if env == before:
+            break
+    return Kinds(ns, env)
+
+
+def _bind(env, name, kind):
+    env[name] = _join(env[name], kind) if name in env else kind
+
+
+def _visit(stmts, k, env):
+    for s in stmts:
+        if isinstance(s, gast.Assign):
+            t = s.targets[0]
+            if isinstance(t, gast.Name):
+                if not (isinstance(s.value, gast.Constant) and s.value.value is None
+                        or N.is_pop(s.value, "_stack")):
+                    # (None is a placeholder; a pop restores a value the name held before)
+                    _bind(env, t.id, k.of(s.value))
+            else:
+                for n in N.names_in(t, gast.Store):
+                    _bind(env, n, None)
+        elif isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
+            _bind(env, s.target.id, _combine(k.of(s.target), k.of(s.value)))
+        elif isinstance(s, gast.For):
+            for n in N.names_in(s.target, gast.Store):
+                _bind(env, n, None)
+            _visit(s.body, k, env)
+            _visit(s.orelse, k, env)
+        elif isinstance(s, (gast.If, gast.While, gast.With)):
+            _visit(s.body, k, env)
+            _visit(getattr(s, "orelse", []), k, env)
+        elif isinstance(s, gast.Try):
+            for block in (s.body, s.orelse, s.finalbody, *[h.body for h in s.handlers]):
+                _visit(block, k, env)
+
+
+def rewrite(fdef, ns, spec, kinds, params):
+    """Rewrite ``a = <expression>`` statements of ``fdef`` to update fresh arrays in place."""
+    rw = _Rewriter(lambda: shapes.analyse(fdef, ns, spec, params), infer(fdef, ns, kinds, params),
+                   ns)
+    for block in list(N.blocks(fdef)):
+        new = []
+        for s in block:
+            if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                    and isinstance(s.targets[0], gast.Name):
+                out = rw.expand(s.targets[0].id, s.value)
+                new += [s] if len(out) == 1 else N.set_location(out, getattr(s, "lineno", None))
+            else:
+                new.append(s)
+        block[:] = new
+    return fdef
+
+
+class _Rewriter:
+    def __init__(self, analyse, kinds, ns):
+        self._analyse, self.kinds, self.ns = analyse, kinds, ns
+
+    @functools.cached_property
+    def shapes(self):
+        """Shape inference, run at the first float64 value (scalar code never needs it;
+        it runs before the first rewrite, so it sees the function unchanged)."""
+        return self._analyse()
+
+    def expand(self, a, e):
+        """Statements that leave ``e``'s value in ``a``, in place where that is exact."""
+        if self.kinds.of(e) != F:
+            return [N.assign(a, e)]
+        shape = self.shapes.of(e)
+        if shape and int(np.prod(shape)) >= MIN_SIZE:
+            if isinstance(e, gast.BinOp) and type(e.op) in _IN_PLACE:
+                if self.fits(e.left, e.right, shape, a):
+                    return self.expand(a, e.left) + [N.aug_assign(a, e.op, e.right)]
+                if self.fits(e.right, e.left, shape, a) and _simple(e.left):
+                    # the right operand first: a + b and a * b are commutative, bit for bit
+                    head = self.expand(a, e.right)
+                    if isinstance(e.op, (gast.Add, gast.Mult)):
+                        return head + [N.aug_assign(a, e.op, e.left)]
+                    ufunc = N.attr(N.name("np"), _IN_PLACE[type(e.op)])
+                    return head + [N.expr_stmt(N.call(ufunc, [e.left, N.name(a)], [
+                        N.keyword("out", N.name(a))]))]
+            if isinstance(e, gast.Call) and len(e.args) == 1 and not e.keywords \
+                    and facts.of(static_value(e.func, self.ns)).float_ufunc \
+                    and self.fits(e.args[0], None, shape, a):
+                return self.expand(a, e.args[0]) + [N.expr_stmt(N.call(
+                    e.func, [N.name(a)], [N.keyword("out", N.name(a))]))]
+        return [N.assign(a, e)]
+
+    def fits(self, fresh, other, shape, a):
+        """Can ``fresh`` hold the result, and ``other`` (if any) be applied to it after
+        ``a`` is bound to it?"""
+        if not self.fresh(fresh) or self.kinds.of(fresh) != F or self.shapes.of(fresh) != shape:
+            return False
+        if other is None:
+            return True
+        if self.kinds.of(other) is None or a in N.names_in(other, gast.Load):
+            return False
+        s = self.shapes.of(other)
+        if s is None:
+            return False
+        try:
+            return np.broadcast_shapes(shape, s) == shape
+        except ValueError:
+            return False
+
+    def fresh(self, e):
+        """``e`` surely makes a new array (if an array at all) nothing else refers to."""
+        if isinstance(e, gast.BinOp):
+            return isinstance(e.op, _ARITH)
+        if isinstance(e, gast.UnaryOp):
+            return isinstance(e.op, gast.USub)
+        if isinstance(e, gast.Call) and not e.keywords:
+            fn = static_value(e.func, self.ns)
+            return facts.of(fn).float_ufunc and len(e.args) == 1 \
+                or facts.of(fn).fresh and len(e.args) == 2  # (np.dot(a, b, out))
+        return False
+
+
+def _simple(e):
+    """No calls: evaluating ``e`` later than before changes nothing."""
+    return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
+                              gast.operator, gast.unaryop, gast.expr_context,
+                              gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple))
+               for n in N.walk(e))

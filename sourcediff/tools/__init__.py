@@ -1,0 +1,1 @@
+"""Standalone tools: exporting a gradient as a module, the command line."""

@@ -1,0 +1,168 @@
+"""The function ``grad`` returns: one Python frame, no wrapper overhead.
+
+``grad(f)`` returns a plain function with ``f``'s positional signature. Its
+first call takes the slow path (:class:`api.GradFunction`: check arguments,
+compile the adjoint for their types and shapes), then installs *entry code*:
+the generated adjoint itself, headed by a guard on those types and shapes and
+ending by giving each gradient its argument's type. Later calls with the same
+kinds of arguments run that code directly; anything else re-dispatches.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+import zlib
+
+import gast
+import numpy as np
+
+from ..ir import codegen, freevars
+from ..values import duck
+from .. import runtime
+from ..ir import nodes as N
+
+
+def public_function(state):
+    """A function with ``state.fn``'s signature that dispatches to ``state``."""
+    try:
+        params = list(inspect.signature(state.fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if not params or any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                         or p.default is not p.empty for p in params):
+        return None
+    names = [p.name for p in params]
+    fname = getattr(state.fn, "__name__", "")
+    if any(n.startswith("_sd_") for n in names) or not fname.isidentifier() \
+            or not isinstance(state.fn, types.FunctionType):
+        return None
+    glob = {"_sd_dispatch": state.slow_call, "_sd_like": runtime.like,
+            "_sd_ndarray": np.ndarray, "__name__": "sourcediff.generated"}
+    args = ", ".join(names)
+    src = f"def {state.fn.__name__}_grad({args}):\n    return _sd_dispatch({args})\n"
+    filename = f"<sourcediff dispatch {state.fn.__name__}>"
+    codegen.register(filename, src)
+    exec(compile(src, filename, "exec"), glob)
+    fn = glob[f"{state.fn.__name__}_grad"]
+    functools.update_wrapper(fn, state.fn, assigned=("__module__", "__qualname__", "__doc__"),
+                             updated=())
+    del fn.__wrapped__  # inspect should show the generated code, not the user's
+    fn.__name__ = state.fn.__name__
+    fn.__sourcediff_state__ = state
+    fn.plain_function = state.plain_function
+    return fn
+
+
+def install(public, state, adj, args, key, statics=(), complex_floats=False):
+    """Point ``public`` at the adjoint specialised for ``key`` (guarded), and compiled with
+    the functions in ``statics`` (a :func:`freevars.snapshot`); ``complex_floats``: a float
+    argument's gradient comes out complex, so ``like`` finishes it, not ``float``."""
+    fdef = adj.tree
+    params = [a.id for a in fdef.args.args]
+    if len(params) != len(args):
+        return
+    glob = public.__globals__
+    for k, v in adj.fn.__globals__.items():
+        if not k.startswith("__"):
+            glob[k] = v  # (not setdefault: a helper redefined since replaces the old one)
+    guards = []
+    for i, (p, k) in enumerate(zip(params, key)):
+        if isinstance(k, duck.Key):        # a Dask array...: its type and dtype
+            glob[f"_sd_t{i}"], glob[f"_sd_dt{i}"] = k.type, k.dtype
+            guards.append(f"type({p}) is not _sd_t{i} or {p}.dtype != _sd_dt{i}")
+        elif isinstance(k, tuple):         # an array: (shape, dtype)
+            glob[f"_sd_dt{i}"] = k[1]
+            guards.append(f"type({p}) is not _sd_ndarray or {p}.shape != {k[0]!r} "
+                          f"or {p}.dtype is not _sd_dt{i}")
+        else:
+            glob[f"_sd_t{i}"] = k
+            guards.append(f"type({p}) is not _sd_t{i}")
+    glob["_sd_empty"] = freevars.EMPTY
+    for j, (where, name, obj) in enumerate(statics):
+        glob[f"_sd_s{j}"] = obj
+        if name is None:  # a closure cell
+            glob[f"_sd_c{j}"] = where
+            guards.append(f"_sd_c{j}.cell_contents is not _sd_s{j}")
+        else:             # the module's globals
+            glob["_sd_module"] = where
+            guards.append(f"_sd_module.get({name!r}, _sd_empty) is not _sd_s{j}")
+    call = ", ".join(params)
+    # one line per argument checked, then one per function (module...) the code resolved
+    guard = ("    # arguments of other types or shapes, or a function redefined since, go back\n"
+             "    # to the dispatcher\n"
+             "    if (" + "\n            or ".join(guards) + "):\n"
+             f"        return _sd_dispatch({call})\n")
+    # a parameter the body assigns to (``a = a * 2``) is kept under another name: the
+    # gradient takes the type of the argument passed, not of the value rebound to it
+    rebound = {node.id for node in N.walk(fdef) if isinstance(node, gast.Name)
+               and isinstance(node.ctx, gast.Store)} & set(params)
+    kept = {p: f"_sd_arg{i}" if p in rebound else p for i, p in enumerate(params)}
+    guard += "".join(f"    {kept[p]} = {p}\n" for p in params if p in rebound)
+    call = ", ".join(kept[p] for p in params)
+    ret = N.clone(fdef.body[-1])
+    value, grads = ret.value.elts[0], ret.value.elts[1].elts
+    aux = ret.value.elts[2] if len(ret.value.elts) > 2 else None
+    finished = []
+    lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
+    for g, i in zip(grads, state.wrt):
+        fin = "float" if key[i] is float and not lazy and not complex_floats else "_sd_like"
+        finished.append(N.call(fin, [g] if fin == "float" else [g, N.name(kept[params[i]])]))
+    result = finished[0] if state.single else N.tuple_(finished)
+    stmts = []
+    if not (isinstance(value, gast.Constant) and value.value is None):
+        stmts.append(N.assign("_sd_value", value))
+        stmts += N.parse_stmts("if not isinstance(_sd_value, float) and _sd_ndim(_sd_value):\n"
+                               "    return _sd_dispatch(" + call + ")")
+        glob["_sd_ndim"] = np.ndim
+        value = N.name("_sd_value")
+    if state.has_aux and not state.with_value:
+        result = N.tuple_([result, aux])
+    elif state.with_value:
+        result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
+    name = public.__code__.co_name
+    src = _splice(adj.source, fdef, adj.name, name, guard, stmts + [N.return_(result)])
+    filename = f"<sourcediff entry {name}:{zlib.crc32(src.encode()):08x}>"
+    code = compile(src, filename, "exec")
+    codegen.register(filename, src)
+    scratch = {}
+    exec(code, glob, scratch)
+    public.__code__ = scratch[name].__code__
+
+
+def _splice(source, tree, old_name, name, head, tail):
+    """The adjoint's printed ``source`` (of ``tree``, named ``old_name``) renamed
+    ``name``, with the lines ``head`` after its docstring and the statements ``tail``
+    instead of its return: the body in between is reused as printed (with its
+    comments), neither printed nor parsed again."""
+    lines = source.splitlines(keepends=True)
+    doc_end, ret_start = _doc_and_return(source, tree)
+    top = "".join(lines[:doc_end]).replace(f"def {old_name}(", f"def {name}(", 1)
+    middle = "".join(lines[doc_end:ret_start - 1])
+    return top + head + middle + _indented(tail)
+
+
+def _doc_and_return(source, tree):
+    """The line ``tree``'s docstring ends on and the line its return starts on, in its
+    printed ``source``: where the header with the docstring alone and the return alone
+    print the same text (the printer writes one statement after another), without
+    parsing the whole source again."""
+    doc, ret = tree.body[0], tree.body[-1]
+    header = codegen.to_source(gast.FunctionDef(
+        name=tree.name, args=tree.args, body=[doc], decorator_list=[], returns=None,
+        type_comment=None, type_params=[]))
+    last = _indented([ret])
+    if source.startswith(header) and source.endswith("\n" + last):
+        return header.count("\n"), source.count("\n") - last.count("\n") + 1
+    parsed = N.parse_ast(source).body[0]  # (not expected)
+    return parsed.body[0].end_lineno, parsed.body[-1].lineno
+
+
+def _indented(stmts):
+    """``stmts`` printed as the body of a function."""
+    holder = gast.FunctionDef(name="_", args=gast.arguments(
+        args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+        defaults=[]), body=stmts, decorator_list=[], returns=None, type_comment=None,
+        type_params=[])
+    return codegen.to_source(holder).split("\n", 1)[1]
