@@ -127,3 +127,42 @@ def test_a_value_rebound_before_any_change_in_place_is_not_copied():
     src = _checked_source(orbit, (r.standard_normal((4, 2)), r.standard_normal((4, 2)), 0.7),
                           (0, 1, 2))
     assert "x_bar[" in src and "copy_of(x_bar)" not in src, src
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_a_pass_the_optimiser_skips_would_have_changed_nothing(case, monkeypatch):
+    """The optimiser runs a pass again only when a pass changed what it reads
+    (optimize.PIPELINE): every pass it skips is run anyway here, and every pass once more
+    when it stops, and each must find nothing to do."""
+    monkeypatch.setattr(optimize.Optimizer, "check_schedule", True)
+    args = case.args(np.random.default_rng(0))
+    wrt, _ = resolve_wrt(case.fn, case.wrt)
+    try:
+        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
+        driver.build_jvp(case.fn, wrt, specialize=spec_of(args))
+    except SourceDiffError:
+        pass  # refused: whatever ran is checked
+
+
+@pytest.mark.parametrize("case", SAMPLE, ids=[c.id for c in SAMPLE])
+def test_a_stage_that_changed_the_code_says_so(case, monkeypatch):
+    """The facts optimize's stages share (a Unit's shapes) are kept while no stage says it
+    changed the code: each stage that changed it must say so."""
+    runs = []
+
+    def checked(stage):
+        def run(u):
+            before = nodes.fingerprint(u.fdef)
+            said = stage.run(u)
+            runs.append((stage.name, said, nodes.fingerprint(u.fdef) != before))
+            return said
+        return stage._replace(run=run)
+    monkeypatch.setattr(optimize, "STAGES", tuple(checked(s) for s in optimize.STAGES))
+    args = case.args(np.random.default_rng(0))
+    wrt, _ = resolve_wrt(case.fn, case.wrt)
+    try:
+        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
+        driver.build_jvp(case.fn, wrt, specialize=spec_of(args))
+    except SourceDiffError:
+        pass  # refused: whatever ran is checked
+    assert runs and not [(name, said) for name, said, did in runs if did and not said]

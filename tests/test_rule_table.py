@@ -20,7 +20,7 @@ import pytest
 
 from sourcediff.prims import facts, registry
 from sourcediff.front import fence
-from sourcediff.opt import fold, inplace, optimize, remat, shapes
+from sourcediff.opt import fold, inplace, remat, shapes, usage
 from sourcediff import runtime
 from sourcediff.ir import nodes as N
 from sourcediff import grad
@@ -252,9 +252,9 @@ def _pure_fn(a):
 
 
 def test_purity_cost_and_boolean_facts():
-    assert not optimize.pure_function(_pure_fn)
+    assert not usage.pure_function(_pure_fn)
     registry.deffacts(_pure_fn, pure=True)
-    assert optimize.pure_function(_pure_fn) and optimize.pure_function(len)
+    assert usage.pure_function(_pure_fn) and usage.pure_function(len)
     assert facts.of_helper("scatter_add").pure is False
     assert facts.of_helper("unbroadcast").pure is None
     assert remat._expensive(_call("np.linalg.solve(a, b)"))

@@ -1,6 +1,6 @@
 """The differentiated function's side effects run as written, once per call and in order:
 a print, a log appended to an outer list, a counter in an outer dict or object, a random
-draw. Dead-code elimination drops only what it can prove pure (optimize.pure_function)."""
+draw. Dead-code elimination drops only what it can prove pure (usage.pure_function)."""
 
 import numpy as np
 import pytest
@@ -127,7 +127,7 @@ def test_random_draws_are_kept_and_not_merged():
 
 
 def test_generator_draws_are_impure():
-    from sourcediff.opt.optimize import pure_function
+    from sourcediff.opt.usage import pure_function
     rng = np.random.default_rng(0)
     assert not pure_function(rng.normal) and not pure_function(np.random.randn)
     assert not pure_function(np.random.seed)

@@ -54,10 +54,11 @@ def to_source(fdef):
 class _ToAst(GAstToAst3):
     """``gast.gast_to_ast`` (its per-version conversions kept), with comment markers
     spelled for printing, and without the per-node overhead of ``ast.NodeTransformer``:
-    the visitor and the fields to copy are looked up once per node class."""
+    the visitor and the fields to copy are looked up once per node class. The tree is
+    only printed, so source locations are not copied (astor does not read them)."""
 
     _methods = {}  # gast class -> the function converting it
-    _targets = {}  # gast class -> (ast class, fields, attributes)
+    _targets = {}  # gast class -> (ast class, fields)
 
     def visit(self, node):
         method = self._methods.get(node.__class__)
@@ -70,32 +71,41 @@ class _ToAst(GAstToAst3):
     def _visit(self, node):
         if isinstance(node, ast.AST):
             return self.visit(node)
-        if isinstance(node, list):
-            return [self._visit(n) for n in node]
+        if type(node) is list:
+            return [self.visit(n) if isinstance(n, ast.AST) else n for n in node]
         return node
 
     def generic_visit(self, node):
         target = self._targets.get(node.__class__)
         if target is None:
             cls = getattr(ast, node.__class__.__name__, None)
-            target = self._targets[node.__class__] = (cls, node._fields, node._attributes)
-        cls, fields, attributes = target
+            target = self._targets[node.__class__] = (cls, node._fields)
+        cls, fields = target
         if cls is None:  # (a node that is not part of the AST)
             return None
-        missing = _MISSING
-        new = cls(**{f: self._visit(v) for f in fields
-                     if (v := getattr(node, f, missing)) is not missing})
-        for a in attributes:
-            v = getattr(node, a, missing)
-            if v is not missing:
-                setattr(new, a, v)
-        return new
+        ast_type, visit = ast.AST, self.visit
+        kw = {}
+        for f in fields:
+            v = getattr(node, f, _MISSING)
+            if v is _MISSING:
+                continue
+            if isinstance(v, ast_type):
+                v = visit(v)
+            elif type(v) is list:
+                v = [visit(x) if isinstance(x, ast_type) else x for x in v]
+            kw[f] = v
+        return cls(**kw)
+
+    def visit_Name(self, node):
+        return ast.Name(node.id, self.visit(node.ctx))
+
+    def visit_Assign(self, node):
+        return ast.Assign([self.visit(t) for t in node.targets], self.visit(node.value), None)
 
     def visit_Expr(self, node):
         v = node.value
         if type(v) is gast.Constant and v.kind == "comment":
-            new = ast.Expr(value=ast.Constant(value=_COMMENT + v.value, kind=None))
-            return ast.copy_location(new, node)
+            return ast.Expr(value=ast.Constant(value=_COMMENT + v.value, kind=None))
         return self.generic_visit(node)
 
 

@@ -13,8 +13,8 @@ import threading
 
 import gast
 
-from .walks import (NAME_FIELDS, blocks, child_fields, name_fields, names_in,  # noqa: F401
-                    owned_blocks, walk)
+from .walks import (NAME_FIELDS, blocks, child_fields, has_block, name_fields,  # noqa: F401
+                    names_in, owned_blocks, walk)
 
 
 def name(id_, store=False):

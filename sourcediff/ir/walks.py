@@ -73,6 +73,20 @@ def owned_blocks(root):
                 yield n, field, block
 
 
+def has_block(stmt):
+    """Whether statement ``stmt`` may hold statements (a loop, a branch, a with, a try, a
+    match...), by its class."""
+    cls = stmt.__class__
+    held = _HOLDS.get(cls)
+    if held is None:
+        held = _HOLDS[cls] = bool({"body", "orelse", "finalbody", "handlers", "cases"}
+                                  & set(cls._fields))
+    return held
+
+
+_HOLDS = {}  # statement class -> whether it may hold statements
+
+
 def names_in(node, ctx=None):
     """Ids of Name nodes in ``node`` (optionally only Load or Store ones), in source
     order. (Called for nearly every statement by every optimiser pass: hence the

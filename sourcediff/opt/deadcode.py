@@ -4,6 +4,7 @@
 A pure assignment goes when nothing can read what it stores: overwritten in the same
 block before any read (:meth:`~DeadCode.dead_stores`), no later statement reading it
 on any path (:meth:`~DeadCode.liveness`), or its name read nowhere (:meth:`~DeadCode.dce`).
+A comment goes when nothing is left under it (:func:`drop_dangling_comments`).
 """
 
 from __future__ import annotations
@@ -133,3 +134,21 @@ class DeadCode:
             drop_pass(fdef)
             self._facts = None
         return changed
+
+
+def drop_dangling_comments(fdef):
+    for block in N.blocks(fdef):
+        kept = []
+        last = None  # the last comment kept in this block
+        for k, s in enumerate(block):
+            nxt = block[k + 1] if k + 1 < len(block) else None
+            if N.is_comment(s):
+                text = s.value.value
+                dangling = nxt is None or N.is_comment(nxt)
+                if text == "forward pass" and dangling:
+                    continue
+                if text.startswith("grad of") and (dangling or text == last):
+                    continue  # nothing under it, or the same statement again
+                last = text
+            kept.append(s)
+        block[:] = kept or [gast.Pass()]

@@ -48,6 +48,7 @@ class _FoldCalls(N.Transformer):
                 except (ValueError, OverflowError, TypeError):
                     return node
                 if isinstance(value, float) and math.isfinite(value):
+                    self.dropped = True  # (the name math)
                     return N.const(value)
         return node
 
@@ -71,6 +72,7 @@ class _FoldTests(gast.NodeTransformer):
     def visit_IfExp(self, node):
         self.generic_visit(node)
         if isinstance(node.test, gast.Constant) and isinstance(node.test.value, bool):
+            self.dropped = True  # (the names in the other branch)
             return node.body if node.test.value else node.orelse
         return node
 
@@ -82,6 +84,7 @@ class _Fold(_FoldCalls, _FoldTests):
 
     def __init__(self, identities=True):
         self.identities = identities
+        self.dropped = False  # a rule took names out of the code (every other keeps them)
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -229,22 +232,6 @@ def _leading_neg(node):
     return None
 
 
-def _fold_tangents(stmts, plain, tangent, names):
-    """Tangent statements (their target's role, see :mod:`names`: a user's ``v_dot`` is
-    the user's) folded as generated code, the user's statements as written."""
-    for s in stmts:
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
-            t = s.targets[0].id
-            (tangent if names.role(t) == "tangent" else plain).visit(s)
-        elif isinstance(s, (gast.If, gast.For, gast.While)):
-            field = "iter" if isinstance(s, gast.For) else "test"
-            setattr(s, field, plain.visit(getattr(s, field)))
-            _fold_tangents(s.body, plain, tangent, names)
-            _fold_tangents(s.orelse, plain, tangent, names)
-        else:
-            plain.visit(s)
-
-
 def _drop_rebinding(block):
     """``b = a`` ... ``a = b`` with neither name bound between: ``a`` holds that value
     already (the same object), the second assignment goes. (What a reverse sweep leaves of
@@ -268,21 +255,68 @@ def _drop_rebinding(block):
     return bool(drop)
 
 
-def fold(fdef):
-    """Fold ``fdef`` in place; True if anything changed."""
-    dropped = False
+# The heads of the compound statements folded statement by statement (forward-mode code
+# folds a loop's iterable only, as it always has)
+_HEADS = {gast.For: ("target", "iter"), gast.If: ("test",), gast.While: ("test",)}
+_TANGENT_HEADS = {**_HEADS, gast.For: ("iter",)}
+
+
+def _fold_block(stmts, pick, heads, clean, check):
+    """Fold each statement of ``stmts`` with the transformer ``pick(statement)`` chooses;
+    an If, For or While by its ``heads`` and its blocks' statements one by one. ``clean``
+    (id -> statement): simple statements already folded with nothing left to fold,
+    skipped, and those found so added (``check``: visited anyway, and must stay as they
+    are)."""
+    for s in stmts:
+        t = pick(s)
+        if type(s) in heads:
+            for field in heads[type(s)]:
+                setattr(s, field, t.visit(getattr(s, field)))
+            _fold_block(s.body, pick, heads, clean, check)
+            _fold_block(s.orelse, pick, heads, clean, check)
+            continue
+        if clean is None or N.has_block(s):
+            t.visit(s)  # (a With, a Try...: all of it, every time)
+            continue
+        known = clean.get(id(s)) is s
+        if known and not check:
+            continue
+        before, t.changed = t.changed, False
+        t.visit(s)
+        if t.changed and known:
+            raise AssertionError(f"fold had work in a statement it had folded: {s}")
+        if not t.changed:
+            clean[id(s)] = s
+        t.changed = t.changed or before
+
+
+def fold(fdef, clean=None, check=False):
+    """Fold ``fdef`` in place; True if anything changed. ``clean``, ``check``: see
+    :func:`_fold_block` (the caller forgets a statement there when it changes it)."""
+    return fold_counted(fdef, clean, check)[0]
+
+
+def fold_counted(fdef, clean=None, check=False):
+    """:func:`fold`: (whether anything changed, whether a name was taken out of the code:
+    if not, every name is read and written where it was)."""
+    dropped_copies = False
     for block in list(N.blocks(fdef)):
         if _drop_rebinding(block):
-            dropped = True
+            dropped_copies = True
             block[:] = block or [gast.Pass()]
     start = N.reverse_start(fdef.body)
-    user, generated = fdef.body[:start], fdef.body[start:]
     plain, adjoint = _Fold(identities=False), _Fold()
-    if not generated:  # forward-mode code: tangent statements interleave with user ones
-        _fold_tangents(fdef.body, plain, adjoint, N.anno(fdef, "names"))
+    if start == len(fdef.body):  # forward-mode code: tangent statements interleave with
+        names = N.anno(fdef, "names")  # user ones; a tangent by its role (a user's v_dot
+                                       # is the user's: see names.py)
+
+        def pick(s):
+            t = s.targets[0].id if isinstance(s, gast.Assign) and isinstance(
+                s.targets[0], gast.Name) else ""
+            return adjoint if names.role(t) == "tangent" else plain
+        _fold_block(fdef.body, pick, _TANGENT_HEADS, clean, check)
     else:
-        for s in user:
-            plain.visit(s)
-        for s in generated:
-            adjoint.visit(s)
-    return plain.changed or adjoint.changed or dropped
+        _fold_block(fdef.body[:start], lambda s: plain, _HEADS, clean, check)
+        _fold_block(fdef.body[start:], lambda s: adjoint, _HEADS, clean, check)
+    return (plain.changed or adjoint.changed or dropped_copies,
+            plain.dropped or adjoint.dropped or dropped_copies)

@@ -9,27 +9,53 @@ elimination. Only generated names are ever propagated away; user names stay.
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import gast
 
 from ..ir import nodes as N
-from ..prims import facts
 from . import inplace, shapes, shapes_rewrite
-from .. import runtime
 from ..ad import saves
 from .contract import contract_sums
-from .deadcode import DeadCode
-from .fold import fold
-from .owners import Owners, read_before_change
+from .deadcode import DeadCode, drop_dangling_comments
+from .fold import fold_counted
 from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from ..ad.zeros import zero_adjoints
-from ..front.resolve import MISSING, static_value
-from .usage import (USER_NAMES, Info, Loads, assigned_in, drop_pass, expr_size, generated,
-    is_plain_assign, pure_function, top_exprs)
+from .usage import (USER_NAMES, Loads, Remembered, assigned_in, drop_pass, expr_size,
+    generated, is_plain_assign, pure_expr, top_exprs, unalias)
 
 
-class Optimizer(DeadCode):
+# What a pass changes, and what gives a pass work: the kinds of facts about the code.
+EXPRESSIONS = frozenset({"expressions"})  # the expressions in statements (their shapes)
+COUNTS = frozenset({"counts"})            # which names are read and written, and where
+EVERYTHING = EXPRESSIONS | COUNTS
+
+
+class Pass(NamedTuple):
+    name: str              # the Optimizer method
+    changes: frozenset     # the facts a change by this pass can change
+    reads: frozenset       # the facts whose change can give this pass work
+
+
+# The optimiser's passes, in the order they take turns (Optimizer.run). fold is local to
+# each expression: only a rewritten expression gives it work. cse replaces an expression
+# by a name, which nothing folds; the dead-code passes only delete statements.
+PIPELINE = (
+    Pass("fold", EVERYTHING, EXPRESSIONS),  # constants and identities (fold.py)
+    Pass("propagate", EVERYTHING, EVERYTHING),  # a = b: b used for a
+    Pass("cse", COUNTS, EVERYTHING),  # the same pure expression computed again
+    Pass("substitute", EVERYTHING, EVERYTHING),  # temporaries read once inlined
+    Pass("dce", COUNTS, EVERYTHING),  # assignments nothing reads (deadcode.py)
+    Pass("dead_stores", COUNTS, EVERYTHING),  # overwritten before read
+    Pass("liveness", COUNTS, EVERYTHING),  # no later statement reads it
+)
+
+
+class Optimizer(DeadCode, Remembered):
+    check_schedule = False  # (tests) run each pass the schedule skips: it must find nothing
+
     def __init__(self, ns, keep):
         self.ns = ns
         self.keep = keep
@@ -37,86 +63,65 @@ class Optimizer(DeadCode):
         self._pure = None  # during a run: id(expr) -> (expr, pure?)
         self._facts = None  # during a run: (Info, blocks) while no pass changes the tree
         self._facts_kept = False  # set by a pass whose change leaves them true
+        self.stop()  # (what is remembered of each statement, during a run)
 
     def pure(self, expr):
         """No side effects (calls of rules, NumPy and pure helpers only)? Remembered during
         a run: what a pass inlines is pure, so an expression stays as pure as it was."""
         memo = self._pure
         if memo is None:
-            return self._is_pure(expr)
+            return pure_expr(expr, self.ns)
         hit = memo.get(id(expr))
         if hit is None or hit[0] is not expr:
-            hit = memo[id(expr)] = (expr, self._is_pure(expr))
+            hit = memo[id(expr)] = (expr, pure_expr(expr, self.ns))
         return hit[1]
-
-    def _is_pure(self, expr):
-        for node in N.walk(expr):
-            if isinstance(node, gast.Call):
-                if isinstance(node.func, gast.Name) and node.func.id in runtime.HELPERS:
-                    if facts.of_helper(node.func.id).pure is False:  # (scatter_add...)
-                        return False
-                    continue
-                fn = static_value(node.func, self.ns)
-                if fn is MISSING:
-                    if isinstance(node.func, gast.Attribute) and isinstance(
-                            node.func.value, gast.Name) and node.func.value.id == "np":
-                        continue
-                    return False
-                if not pure_function(fn):
-                    return False
-            if isinstance(node, (gast.Lambda, gast.Yield)):
-                return False
-        return True
 
     # -- passes --------------------------------------------------------------------
     def passes(self):
-        """The passes, in the order they take turns; each returns True if it changed
-        anything."""
-        return (fold, self.propagate, self.cse, self.substitute, self.dce, self.dead_stores,
-                self.liveness)
+        """The passes of :data:`PIPELINE`, in its order, as callables of the tree; each
+        returns True if it changed anything."""
+        return tuple(getattr(self, p.name) for p in PIPELINE)
 
-    def run(self, fdef):
-        """Run the passes in turn until every one of them, in a row, changes nothing
-        (or six rounds have passed)."""
+    def run(self, fdef, changed=EVERYTHING):
+        """Run the passes in turn (:data:`PIPELINE`) until none has work left: a pass runs
+        when a pass since its last turn (itself included, or the code before this run:
+        ``changed``, the kinds of facts it changed) changed something the pass reads;
+        and stops after six rounds."""
         passes = self.passes()
-        quiet = 0  # passes in a row that changed nothing
+        dirty = [bool(p.reads & changed) for p in PIPELINE]
         self._pure, self._facts = {}, None
+        self.start()
         for turn in range(6 * len(passes)):
-            if quiet == len(passes):
+            k = turn % len(passes)
+            if not any(dirty):
+                self._check_skipped(fdef, passes, range(len(passes)))  # (all, at the end)
                 break
+            if not dirty[k]:
+                self._check_skipped(fdef, passes, [k])
+                continue
+            dirty[k] = False
             self._facts_kept = False
-            if passes[turn % len(passes)](fdef):
-                quiet = 0
+            if passes[k](fdef):
+                made = PIPELINE[k].changes
+                dirty = [d or bool(p.reads & made) for d, p in zip(dirty, PIPELINE)]
                 if not self._facts_kept:
                     self._facts = None
-            else:
-                quiet += 1
         self._pure = self._facts = None
+        self.stop()
         drop_dangling_comments(fdef)
         return fdef
 
-    def facts(self, fdef):
-        """The :class:`Info` of ``fdef`` and its statement lists. During :meth:`run` they
-        are kept from one pass to the next while no pass changes the tree."""
-        kept = self._kept()
-        if kept[0] is None:
-            kept[0] = Info(fdef)
-        return kept[0], self.blocks(fdef)
+    def _check_skipped(self, fdef, passes, which):
+        for k in which if self.check_schedule else ():
+            if passes[k](fdef):
+                raise AssertionError(f"the optimiser skipped {PIPELINE[k].name}, which had work")
 
-    def blocks(self, fdef):
-        """``fdef``'s statement lists (kept as :meth:`facts` are)."""
-        kept = self._kept()
-        if kept[1] is None:
-            kept[1] = list(N.blocks(fdef))
-        return kept[1]
-
-    def _kept(self):
-        kept = self._facts
-        if kept is None:
-            kept = [None, None]  # Info, blocks: computed when first asked for
-            if self._pure is not None:  # (during a run)
-                self._facts = kept
-        return kept
+    def fold(self, fdef):
+        """Constants and identities (:func:`fold.fold`), in the statements changed since
+        it last ran."""
+        changed, dropped = fold_counted(fdef, self.folded, self.check_schedule)
+        self._facts_kept = not dropped  # (each name read and written where it was)
+        return changed
 
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
@@ -147,6 +152,7 @@ class Optimizer(DeadCode):
                 for j in later:
                     N.substitute(block[j], mapping)
                     loads.changed(j)
+                    self.touch(block[j])
                 if a in subscripted and isinstance(v, gast.Name):
                     subscripted.add(v.id)
                 block[i] = gast.Pass()
@@ -178,6 +184,7 @@ class Optimizer(DeadCode):
                 key = N.fingerprint(s.value)
                 if key in seen:
                     s.value = N.name(seen[key])
+                    self.touch(s)
                     changed = True
                 else:
                     seen[key] = a
@@ -208,6 +215,7 @@ class Optimizer(DeadCode):
                         block[i] = gast.Pass()  # counts stay valid: the use just moved
                         loads.changed(i)
                         loads.changed(j)
+                        self.touch(block[j])
                         changed = True
                 i += 1
         if changed:
@@ -238,143 +246,137 @@ class Optimizer(DeadCode):
 _MAX_INLINE = 14
 
 
-def drop_dangling_comments(fdef):
-    for block in N.blocks(fdef):
-        kept = []
-        last = None  # the last comment kept in this block
-        for k, s in enumerate(block):
-            nxt = block[k + 1] if k + 1 < len(block) else None
-            if N.is_comment(s):
-                text = s.value.value
-                dangling = nxt is None or N.is_comment(nxt)
-                if text == "forward pass" and dangling:
-                    continue
-                if text.startswith("grad of") and (dangling or text == last):
-                    continue  # nothing under it, or the same statement again
-                last = text
-            kept.append(s)
-        block[:] = kept or [gast.Pass()]
+class Unit:
+    """One function under optimisation: its tree, what its code may assume (argument
+    shapes ``spec``, dtypes ``kinds``), the optimiser, and the facts about the tree that
+    the stages share (its shapes, the attributes it holds), each computed when first
+    asked for and forgotten when a stage changes the tree."""
+
+    def __init__(self, fdef, ns, spec, params, keep, kinds, outside):
+        self.fdef, self.ns, self.spec, self.params, self.kinds = fdef, ns, spec, params, kinds
+        self.keep, self.outside = set(keep), set(outside)
+        self.opt = Optimizer(ns, self.keep)
+        self._shapes = self._found = None
+
+    def shapes(self):
+        """The :class:`shapes.Shapes` of the tree as it is now."""
+        if self._shapes is None:
+            self._shapes = shapes.analyse(self.fdef, self.ns, self.spec, self.params)
+        return self._shapes
+
+    def found(self):
+        """The attribute names (``outer``, ``broadcast_to``, ``sum``) in the tree, and
+        ``@`` if it multiplies matrices."""
+        if self._found is None:
+            self._found = set()
+            for n in N.walk(self.fdef):
+                if type(n) is gast.Attribute:
+                    self._found.add(n.attr)
+                elif type(n) is gast.MatMult:
+                    self._found.add("@")
+        return self._found
+
+    def changed(self):
+        self._shapes = self._found = None
+
+
+class Stage(NamedTuple):
+    name: str
+    when: Callable    # Unit -> whether the stage applies
+    run: Callable     # Unit -> True if it changed the tree
+    then: object      # after a change: the facts to run the optimiser on, or passes
+
+
+def _shaped(u):
+    return u.spec is not None
+
+
+def _float64(u):  # what the arguments' dtypes say of the tree's float64 values, or None
+    return None if u.kinds is None else inplace.float64_test(u.fdef, u.ns, u.kinds, u.params)
+
+
+def _recompute(u):
+    """Loop temporaries recomputed (remat), then the optimiser (no pop separates them from
+    their one use now) and the recomputed sums written as contractions."""
+    if not rematerialise(u.fdef, u.shapes(), u.opt.pure):
+        return False
+    u.opt.run(u.fdef)
+    u.changed()
+    if "sum" in u.found() and u.kinds is not None:
+        contract_sums(u.fdef, u.shapes(), _float64(u))
+    return True
+
+
+def _untold(rewrite):
+    """``rewrite(unit)``, for a rewrite that does not tell whether it changed the tree:
+    taken to have changed it."""
+    def run(u):
+        rewrite(u)
+        return True
+    return run
+
+
+def _rebuilt(rewrite):
+    """``rewrite(unit)`` made to tell whether it changed the tree, for a rewrite that
+    only ever puts new statements in place of old ones (and says nothing)."""
+    def run(u):
+        before = [(block, list(block)) for block in N.blocks(u.fdef)]
+        rewrite(u)
+        return any(len(b) != len(old) or any(x is not y for x, y in zip(b, old))
+                   for b, old in before)
+    return run
+
+
+# What optimize does, in order: each stage where it applies, and after a change, the
+# optimiser's passes again (over what the change touched) or the passes named.
+STAGES = (
+    Stage("adjoints known to be zero", lambda u: True,
+          lambda u: zero_adjoints(u.fdef), None),
+    Stage("shape specialisation", _shaped,
+          _untold(lambda u: shapes_rewrite.specialize(u.fdef, u.ns, u.spec, u.params)), None),
+    Stage("optimise", lambda u: True, lambda u: True, EVERYTHING),
+    Stage("broadcasts and reshapes of products", lambda u: _shaped(u) and (
+        "broadcast_to" in u.found() or "reshape" in u.found()),
+        lambda u: shapes_rewrite.simplify_products(u.fdef, u.ns, u.spec, u.params),
+        EVERYTHING),
+    Stage("sums of products as contractions", lambda u: _shaped(u) and (
+        "outer" in u.found() or "sum" in u.found()),
+        lambda u: contract_sums(u.fdef, u.shapes(), _float64(u)), EVERYTHING),
+    Stage("column scalings through matrix products",
+          lambda u: _shaped(u) and "@" in u.found(),
+          lambda u: scale_through_products(u.fdef, u.shapes()), EVERYTHING),
+    Stage("saves nothing reads", lambda u: True,
+          lambda u: saves.prune_unread(u.fdef), COUNTS),  # (pushes and pops deleted)
+    Stage("loop temporaries recomputed", lambda u: _shaped(u) and any(
+        isinstance(s, gast.For) for s in u.fdef.body),
+        _recompute, None),  # (then the optimiser, and recomputed sums as contractions)
+    Stage("copies of values changed in place", lambda u: True,
+          lambda u: unalias(u.fdef, set(u.params) | u.keep | u.outside, u.ns), None),
+    Stage("in-place updates of fresh arrays", lambda u: _shaped(u) and u.kinds is not None,
+          _rebuilt(lambda u: inplace.rewrite(u.fdef, u.ns, u.spec, u.kinds, u.params)),
+          None),
+    Stage("large temporaries released", _shaped,
+          lambda u: release(u.fdef, u.shapes, u.keep | u.outside), None),
+    Stage("one push per loop iteration", lambda u: True,
+          _untold(lambda u: saves.batch_loop_saves(u.fdef)), None),
+)
 
 
 def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
-    """Optimise ``fdef``; ``specialize`` (argument shapes) and ``kinds`` (argument dtypes,
-    :func:`inplace.kinds_of`) are what the code may assume about its arguments.
-    ``outside``: data the function reads from its module or closure (the user's objects,
-    like its arguments: a gradient that is one of them is returned as a copy)."""
-    zero_adjoints(fdef)
-    if specialize is not None:
-        shapes_rewrite.specialize(fdef, ns, specialize, params)
-    opt = Optimizer(ns, set(keep))
-    opt.run(fdef)
-    float64 = None if kinds is None else (lambda: inplace.float64_test(fdef, ns, kinds, params))
-    if specialize is not None:
-        _rewrite_by_shapes(fdef, ns, specialize, params, opt, float64)
-    if saves.prune_unread(fdef):
-        opt.run(fdef)
-    if specialize is not None and any(isinstance(s, gast.For) for s in fdef.body) \
-            and rematerialise(fdef, shapes.analyse(fdef, ns, specialize, params), opt.pure):
-        opt.run(fdef)  # (recomputed values nothing reads; temporaries no pop now separates)
-        if "sum" in _found(fdef) and float64 is not None:  # (recomputed sums, written out)
-            contract_sums(fdef, shapes.analyse(fdef, ns, specialize, params), float64())
-    unalias(fdef, set(params) | set(keep) | set(outside), ns)
-    if specialize is not None and kinds is not None:
-        inplace.rewrite(fdef, ns, specialize, kinds, params)
-    if specialize is not None:
-        release(fdef, lambda: shapes.analyse(fdef, ns, specialize, params),
-                set(keep) | set(outside))
-    saves.batch_loop_saves(fdef)
+    """Optimise ``fdef`` (:data:`STAGES`); ``specialize`` (argument shapes) and ``kinds``
+    (argument dtypes, :func:`inplace.kinds_of`) are what the code may assume about its
+    arguments. ``outside``: data the function reads from its module or closure (the
+    user's objects, like its arguments: a gradient that is one of them is returned as a
+    copy)."""
+    u = Unit(fdef, ns, specialize, params, keep, kinds, outside)
+    for stage in STAGES:
+        if not (stage.when(u) and stage.run(u)):
+            continue
+        u.changed()
+        if isinstance(stage.then, frozenset):
+            u.opt.run(fdef, changed=stage.then)
+        elif stage.then:
+            for name in stage.then:
+                getattr(u.opt, name)(fdef)
+            u.changed()
     return fdef
-
-
-def _rewrite_by_shapes(fdef, ns, spec, params, opt, float64):
-    """The rewrites that need the shapes of the finished function, each where the
-    function holds what it rewrites (one walk finds which), the optimiser run again after
-    each that changed something. ``float64()``: what the dtypes say, or None."""
-    found = _found(fdef)
-    if ("broadcast_to" in found or "reshape" in found) and shapes_rewrite.simplify_products(
-            fdef, ns, spec, params):
-        opt.run(fdef)
-        found = _found(fdef)
-    if ("outer" in found or "sum" in found) and contract_sums(
-            fdef, shapes.analyse(fdef, ns, spec, params), float64 and float64()):
-        opt.run(fdef)
-        found = _found(fdef)
-    if "@" in found and scale_through_products(fdef, shapes.analyse(fdef, ns, spec, params)):
-        opt.run(fdef)
-
-
-def _found(fdef):
-    """The attribute names (``outer``, ``broadcast_to``, ``sum``) in ``fdef``, and ``@`` if it
-    multiplies matrices."""
-    out = set()
-    attribute, matmult = gast.Attribute, gast.MatMult
-    for n in N.walk(fdef):
-        if type(n) is attribute:
-            out.add(n.attr)
-        elif type(n) is matmult:
-            out.add("@")
-    return out
-
-
-def unalias(fdef, params, ns):
-    """``a_bar = y`` where ``y`` is later changed in place (a restored ``y[i]``, an adjoint
-    buffer's ``scatter_add``): ``a_bar`` must keep today's value, so it gets a copy (unless
-    every read of ``a_bar`` comes before the change, :func:`owners.read_before_change`). A
-    gradient that is an argument itself (``x`` for ``sum(x * x) / 2``) is returned as a
-    copy too (as is one the function reads from outside), so changing one never changes
-    the other."""
-    ret = fdef.body[-1]
-    if isinstance(ret, gast.Return) and isinstance(ret.value, gast.Tuple) and len(
-            ret.value.elts) > 1 and isinstance(ret.value.elts[1], gast.Tuple):
-        grads = ret.value.elts[1].elts
-        for k, g in enumerate(grads):
-            if isinstance(g, gast.Name) and g.id in params:
-                grads[k] = N.call("copy_of", [g])
-    mutated = Info(fdef).mutated - {"_stack"}
-    escaped = Owners(fdef, ns, ()).escaped if mutated else ()
-    for block in N.blocks(fdef):
-        for i, node in enumerate(block):
-            if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
-                    node.value, gast.Name) and node.value.id in mutated \
-                    and node.value.id != node.targets[0].id \
-                    and not _rebound_first(block[i + 1:], node.value.id) \
-                    and not read_before_change(fdef, block[i + 1:], node.targets[0].id,
-                                               node.value.id, _changes, escaped):
-                node.value = N.call("copy_of", [node.value])
-
-
-def _rebound_first(stmts, y):
-    """Whether ``stmts`` bind ``y`` to a new value (``y = ...``) before anything could
-    change its present value in place: then a name given that value keeps it."""
-    for s in stmts:
-        if N.is_comment(s):
-            continue
-        if isinstance(s, (gast.For, gast.While, gast.If, gast.With, gast.Try)):
-            if y in N.names_in(s):
-                return False
-            continue
-        if _changes(s, y):
-            return False
-        if is_plain_assign(s) and s.targets[0].id == y:
-            return True
-    return False
-
-
-def _changes(s, y):
-    """Whether statement ``s`` may change ``y``'s value in place (``y[i] = ...``,
-    ``y += ...``, ``y.append(...)``, ``scatter_add(y, ...)``, ``scatter_into(y, ...)``)."""
-    if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name) and s.target.id == y:
-        return True
-    for n in N.walk(s):
-        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(
-                n.value, gast.Name) and n.value.id == y:
-            return True
-        if isinstance(n, gast.Call):
-            f = n.func
-            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
-                    and f.value.id == y:
-                return True
-            if isinstance(f, gast.Name) and f.id in ("scatter_add", "scatter_into") \
-                    and n.args and isinstance(n.args[0], gast.Name) and n.args[0].id == y:
-                return True
-    return False

@@ -1,6 +1,7 @@
 """What the optimiser's passes know about a function: how often each name is defined and
 read (:class:`Info`), which names the compiler made (:func:`generated`), which calls are
-pure (:func:`pure_function`), and the small statement queries the passes share.
+pure (:func:`pure_function`, :func:`pure_expr`), and the small statement queries the passes share; and the
+copies that keep a value a later statement changes in place (:func:`unalias`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import numpy as np
 
 from ..ir import nodes as N
 from ..prims import facts, registry
-
+from .. import runtime
+from ..front.resolve import MISSING, static_value
+from .owners import Owners, read_before_change
 
 
 def pure_function(fn):
@@ -32,6 +35,28 @@ def pure_function(fn):
     if rule is not None:
         return rule.user_vjp is None and rule.user_jvp is None
     return registry.is_nondiff(fn) or facts.of(fn).pure is True  # (slice, range, len...)
+
+
+def pure_expr(expr, ns):
+    """Whether evaluating ``expr`` has no side effects: it calls rules, NumPy and pure
+    helpers only (``ns``: the namespace its names are read in)."""
+    for node in N.walk(expr):
+        if isinstance(node, gast.Call):
+            if isinstance(node.func, gast.Name) and node.func.id in runtime.HELPERS:
+                if facts.of_helper(node.func.id).pure is False:  # (scatter_add...)
+                    return False
+                continue
+            fn = static_value(node.func, ns)
+            if fn is MISSING:
+                if isinstance(node.func, gast.Attribute) and isinstance(
+                        node.func.value, gast.Name) and node.func.value.id == "np":
+                    continue
+                return False
+            if not pure_function(fn):
+                return False
+        if isinstance(node, (gast.Lambda, gast.Yield)):
+            return False
+    return True
 
 
 class Info:
@@ -92,6 +117,15 @@ class Info:
         for name, n in looped.items():
             defs[name] += 2 * n
 
+    def holds_for(self, fdef):
+        """Whether these counts are still true of every name ``fdef`` mentions (a check:
+        the optimiser keeps them while no pass changes them)."""
+        fresh, names = Info(fdef), set(N.names_in(fdef))
+        return all(getattr(fresh, f).get(n, 0) == getattr(self, f).get(n, 0)
+                   for f in ("defs", "uses", "stores") for n in names) and all(
+            getattr(fresh, f) & names == getattr(self, f) & names
+            for f in ("subscripted", "mutated"))
+
     def single(self, name):
         return self.defs.get(name, 0) == 1
 
@@ -136,6 +170,54 @@ def assigned_in(stmts, name):
     return any(is_plain_assign(t) and t.targets[0].id == name for t in stmts)
 
 
+class Remembered:
+    """What the optimiser remembers during a run (a part of its class): of each statement,
+    until a pass changes it in place and says so (:meth:`touch`), whether fold left it as
+    it was (``folded``, :func:`fold.fold`'s ``clean``); of the tree, its :class:`Info` and
+    statement lists while no pass changes what they say (:meth:`facts`)."""
+
+    def start(self):
+        self.folded = {}
+
+    def stop(self):
+        self.folded = None
+
+    def touch(self, stmt):
+        """``stmt`` was changed in place: forget what was remembered of it (and of the
+        statements inside it)."""
+        if self.folded:
+            self.folded.pop(id(stmt), None)
+            for block in N.blocks(stmt):
+                for s in block:
+                    self.folded.pop(id(s), None)
+
+    def facts(self, fdef):
+        """The :class:`Info` of ``fdef`` and its statement lists. During :meth:`run` they
+        are kept from one pass to the next while no pass changes what they say."""
+        kept = self._kept()
+        if kept[0] is None:
+            kept[0] = Info(fdef)
+        elif self.check_schedule and not (kept[0].holds_for(fdef) and [
+                id(b) for b in N.blocks(fdef)] == [id(b) for b in self.blocks(fdef)]):
+            raise AssertionError("the optimiser kept facts a pass made untrue")
+        return kept[0], self.blocks(fdef)
+
+    def blocks(self, fdef):
+        """``fdef``'s statement lists (kept as :meth:`facts` are)."""
+        kept = self._kept()
+        if kept[1] is None:
+            kept[1] = list(N.blocks(fdef))
+        return kept[1]
+
+    def _kept(self):
+        kept = self._facts
+        if kept is None:
+            kept = [None, None]  # Info, blocks: computed when first asked for
+            if self._pure is not None:  # (during a run)
+                self._facts = kept
+        return kept
+
+
 class Loads:
     """How often each name is read by each statement of one block, computed on demand
     and forgotten when a pass rewrites that statement."""
@@ -175,3 +257,71 @@ def drop_pass(fdef):
         if any(isinstance(s, gast.Pass) for s in block):
             kept = [s for s in block if not isinstance(s, gast.Pass)]
             block[:] = kept if kept or field != "body" else [gast.Pass()]
+
+
+def unalias(fdef, params, ns):
+    """``a_bar = y`` where ``y`` is later changed in place (a restored ``y[i]``, an adjoint
+    buffer's ``scatter_add``): ``a_bar`` must keep today's value, so it gets a copy (unless
+    every read of ``a_bar`` comes before the change, :func:`owners.read_before_change`). A
+    gradient that is an argument itself (``x`` for ``sum(x * x) / 2``) is returned as a
+    copy too (as is one the function reads from outside), so changing one never changes
+    the other. True if it added any copy."""
+    changed = False
+    ret = fdef.body[-1]
+    if isinstance(ret, gast.Return) and isinstance(ret.value, gast.Tuple) and len(
+            ret.value.elts) > 1 and isinstance(ret.value.elts[1], gast.Tuple):
+        grads = ret.value.elts[1].elts
+        for k, g in enumerate(grads):
+            if isinstance(g, gast.Name) and g.id in params:
+                grads[k] = N.call("copy_of", [g])
+                changed = True
+    mutated = Info(fdef).mutated - {"_stack"}
+    escaped = Owners(fdef, ns, ()).escaped if mutated else ()
+    for block in N.blocks(fdef):
+        for i, node in enumerate(block):
+            if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
+                    node.value, gast.Name) and node.value.id in mutated \
+                    and node.value.id != node.targets[0].id \
+                    and not _rebound_first(block[i + 1:], node.value.id) \
+                    and not read_before_change(fdef, block[i + 1:], node.targets[0].id,
+                                               node.value.id, _changes, escaped):
+                node.value = N.call("copy_of", [node.value])
+                changed = True
+    return changed
+
+
+def _rebound_first(stmts, y):
+    """Whether ``stmts`` bind ``y`` to a new value (``y = ...``) before anything could
+    change its present value in place: then a name given that value keeps it."""
+    for s in stmts:
+        if N.is_comment(s):
+            continue
+        if isinstance(s, (gast.For, gast.While, gast.If, gast.With, gast.Try)):
+            if y in N.names_in(s):
+                return False
+            continue
+        if _changes(s, y):
+            return False
+        if is_plain_assign(s) and s.targets[0].id == y:
+            return True
+    return False
+
+
+def _changes(s, y):
+    """Whether statement ``s`` may change ``y``'s value in place (``y[i] = ...``,
+    ``y += ...``, ``y.append(...)``, ``scatter_add(y, ...)``, ``scatter_into(y, ...)``)."""
+    if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name) and s.target.id == y:
+        return True
+    for n in N.walk(s):
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(
+                n.value, gast.Name) and n.value.id == y:
+            return True
+        if isinstance(n, gast.Call):
+            f = n.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                    and f.value.id == y:
+                return True
+            if isinstance(f, gast.Name) and f.id in ("scatter_add", "scatter_into") \
+                    and n.args and isinstance(n.args[0], gast.Name) and n.args[0].id == y:
+                return True
+    return False

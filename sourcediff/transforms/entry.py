@@ -119,22 +119,38 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     elif state.with_value:
         result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
     name = public.__code__.co_name
-    src = _splice(adj.source, adj.name, name, guard, stmts + [N.return_(result)])
+    src = _splice(adj.source, fdef, adj.name, name, guard, stmts + [N.return_(result)])
     # only the code is kept: it runs with the public function's own globals
     public.__code__ = codegen.compile_function(src, name, glob, f"entry {name}",
                                                shown=False).__code__
 
 
-def _splice(source, old_name, name, head, tail):
-    """The adjoint's printed ``source`` renamed ``name``, with the lines ``head`` after
-    its docstring and the statements ``tail`` instead of its return: the body in between
-    is reused as printed (with its comments), not printed again."""
-    tree = N.parse_ast(source).body[0]
+def _splice(source, tree, old_name, name, head, tail):
+    """The adjoint's printed ``source`` (of ``tree``, named ``old_name``) renamed
+    ``name``, with the lines ``head`` after its docstring and the statements ``tail``
+    instead of its return: the body in between is reused as printed (with its
+    comments), neither printed nor parsed again."""
     lines = source.splitlines(keepends=True)
-    doc, ret = tree.body[0], tree.body[-1]
-    top = "".join(lines[:doc.end_lineno]).replace(f"def {old_name}(", f"def {name}(", 1)
-    middle = "".join(lines[doc.end_lineno:ret.lineno - 1])
+    doc_end, ret_start = _doc_and_return(source, tree)
+    top = "".join(lines[:doc_end]).replace(f"def {old_name}(", f"def {name}(", 1)
+    middle = "".join(lines[doc_end:ret_start - 1])
     return top + head + middle + _indented(tail)
+
+
+def _doc_and_return(source, tree):
+    """The line ``tree``'s docstring ends on and the line its return starts on, in its
+    printed ``source``: where the header with the docstring alone and the return alone
+    print the same text (the printer writes one statement after another), without
+    parsing the whole source again."""
+    doc, ret = tree.body[0], tree.body[-1]
+    header = codegen.to_source(gast.FunctionDef(
+        name=tree.name, args=tree.args, body=[doc], decorator_list=[], returns=None,
+        type_comment=None, type_params=[]))
+    last = _indented([ret])
+    if source.startswith(header) and source.endswith("\n" + last):
+        return header.count("\n"), source.count("\n") - last.count("\n") + 1
+    parsed = N.parse_ast(source).body[0]  # (not expected)
+    return parsed.body[0].end_lineno, parsed.body[-1].lineno
 
 
 def _indented(stmts):
