@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 
+import sourcediff as sd
 from sourcediff.ir import codegen
 
 _count = itertools.count()
@@ -50,3 +51,16 @@ def fd_complex(f, z, h=1e-6):
         if np.iscomplexobj(z):
             out[j] -= 1j * (np.real(f(z + 1j * e)) - np.real(f(z - 1j * e))) / (2 * h)
     return out
+
+
+def check_orders(f, x, tape=True):
+    """The gradient of scalar ``f`` at a real vector ``x`` against central differences
+    (compiler, and the tape unless ``tape`` is false), a directional derivative by
+    forward mode, and the Hessian against differences of the gradient."""
+    want = fd(f, x)
+    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    if tape:
+        np.testing.assert_allclose(sd.tape.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    v = np.linspace(1.0, -2.0, x.size).reshape(x.shape)
+    np.testing.assert_allclose(sd.jvp(f, (x,), (v,))[1], np.sum(want * v), rtol=1e-6)
+    np.testing.assert_allclose(sd.hessian(f)(x), fd(sd.grad(f), x, 1e-5), rtol=1e-5, atol=1e-6)

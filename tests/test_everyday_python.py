@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import sourcediff as sd
+from checks import check_orders
 from conftest import fd
 
 ENGINES = {"compiler": sd.vjp, "tape": sd.tape.vjp}
@@ -207,14 +208,7 @@ def dict_in_a_loop(x):
                          ids=lambda f: f.__name__)
 def test_a_dict_built_key_by_key(f):
     x = np.array([0.4, -1.3, 0.9])
-    want = fd(f, (x,), 0)
-    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(sd.tape.grad(f)(x), want, rtol=1e-6, atol=1e-8)
-    v = np.array([1.0, 0.5, -2.0])
-    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
-    H = sd.hessian(f)(x)   # order 2: against differences of the order-1 gradient
-    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
-    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
+    check_orders(f, x)
 
 
 def test_a_dict_argument_updated_by_key_is_not_changed():
@@ -245,14 +239,7 @@ def max_of_a_tuple_in_a_loop(x):
                          ids=lambda f: f.__name__)
 def test_builtin_max_and_min_of_a_sequence(f):
     x = np.array([0.4, -1.3, 0.9])
-    want = fd(f, (x,), 0)
-    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(sd.tape.grad(f)(x), want, rtol=1e-6, atol=1e-8)
-    v = np.array([1.0, 0.5, -2.0])
-    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
-    H = sd.hessian(f)(x)
-    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
-    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
+    check_orders(f, x)
 
 
 def test_builtin_max_of_equal_items_takes_the_first():
@@ -277,13 +264,7 @@ def kwargs_of_a_display(x):
 def test_a_call_with_the_keywords_of_a_dict_display():
     x = np.array([0.4, -1.3, 0.9])
     f = kwargs_of_a_display
-    want = fd(f, (x,), 0)
-    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
-    v = np.array([1.0, 0.5, -2.0])
-    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
-    H = sd.hessian(f)(x)
-    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
-    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
+    check_orders(f, x, tape=False)
 
 
 # --- a, *rest = seq (was refused: starred assignment) --------------------------------------
@@ -306,11 +287,4 @@ def star_first(x):
                          ids=lambda f: f.__name__)
 def test_starred_assignment(f):
     x = np.array([0.4, -1.3, 0.9, 0.6])
-    want = fd(f, (x,), 0)
-    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(sd.tape.grad(f)(x), want, rtol=1e-6, atol=1e-8)
-    v = np.array([1.0, 0.5, -2.0, 0.3])
-    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
-    H = sd.hessian(f)(x)
-    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(4) * 1e-5]
-    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
+    check_orders(f, x)

@@ -21,6 +21,7 @@ from sourcediff.values import structure
 from sourcediff.errors import ArgumentError, MissingRuleError, SourceDiffError
 
 import user_python_helpers as helpers
+from checks import check_orders
 
 X = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]) / 5.0
 Y = np.array([1.0, -1.0, 0.5])
@@ -571,11 +572,4 @@ def _calls_objects(x):
 def test_an_object_with_call_is_differentiated_through_its_code():
     x = np.array([0.4, -1.3, 0.9])
     f = _calls_objects
-    eye = np.eye(3) * 1e-6
-    want = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in eye])
-    np.testing.assert_allclose(sd.grad(f)(x), want, rtol=1e-6, atol=1e-8)
-    v = np.array([1.0, 0.5, -2.0])
-    assert sd.jvp(f, (x,), (v,))[1] == pytest.approx(want @ v, rel=1e-6)
-    H = sd.hessian(f)(x)
-    cols = [(sd.grad(f)(x + e) - sd.grad(f)(x - e)) / 2e-5 for e in np.eye(3) * 1e-5]
-    np.testing.assert_allclose(H, np.array(cols).T, rtol=1e-5, atol=1e-6)
+    check_orders(f, x, tape=False)
