@@ -10,12 +10,14 @@ import gast
 from ..ir import nodes as N
 
 
-def expand_starred_calls(tree):
+def expand_starred_calls(tree, known=None):
     """``f(*args)`` where ``args`` is a tuple or list display assigned once (and never
     changed) becomes ``f(args[0], args[1], ...)``: its length is known here; ``f(**kw)``
-    where ``kw`` is such a dict display with string keys, ``f(a=kw["a"], ...)``. Other
-    ``*args`` and ``**kwargs`` calls stay, for the fence to refuse."""
-    displays = _fixed_displays(tree)
+    where ``kw`` is such a dict display with string keys, ``f(a=kw["a"], ...)``. The same
+    for a parameter never rebound whose length or keys ``known`` gives (name -> length or
+    keys: the call's specialisation, :mod:`sourcediff.values.spec`). Other ``*args`` and
+    ``**kwargs`` calls stay, for the fence to refuse."""
+    displays = _fixed_displays(tree, known or {})
     for node in N.walk(tree):
         if isinstance(node, gast.Call) and any(
                 k.arg is None and isinstance(k.value, gast.Name)
@@ -51,11 +53,11 @@ def expand_starred_calls(tree):
             node.args = args
 
 
-def _fixed_displays(tree):
+def _fixed_displays(tree, known):
     """Names (not parameters anywhere in ``tree``) stored once, by ``name = (a, b, ...)``
     or ``[a, b, ...]`` without a starred item, and never changed in place: their length;
     by ``name = {"a": x, ...}`` with string keys only: the keys, a tuple."""
-    stores, lengths, changed = {}, {}, set()
+    stores, lengths, changed = {}, dict(known), set()
     for node in N.walk(tree):
         if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
             stores[node.id] = stores.get(node.id, 0) + 1  # (a parameter counts too)

@@ -28,6 +28,7 @@ from ..ir import nodes as N
 from ..ir.compiler_hook import compiler
 from ..ir.freevars import is_static
 from ..ir.names import NAMES
+from ..values.spec import spec
 from ..front.resolve import MISSING, static_value
 from .indices import MISSING_INDEX as _MISSING_INDEX
 from .indices import const_index as _const_index
@@ -339,7 +340,7 @@ def spec_of(args):
                      "the runtime tape: grad(f, mode='tape')")
         else:
             out.append(None)
-    return tuple(out)
+    return spec(out, args)
 
 
 def output_shape(body, ns, env, out):

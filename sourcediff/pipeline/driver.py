@@ -20,6 +20,7 @@ import functools
 import gast
 
 from ..ad import activity, invariance, saves, split
+from ..values import spec
 from ..front import displays, fence, flatten, normalize, parse, resolve
 from ..ir import freevars
 from . import link
@@ -96,8 +97,10 @@ def parse_stage(u):
     resolve.rename_reserved(u.parsed.tree, u.ns, runtime.HELPERS)
     rename_stack(u.parsed.tree, u.ns)
     u.ns[optimize.USER_NAMES] = frozenset(N.names_in(u.parsed.tree))  # (kept: _h, y_bar)
-    displays.expand_starred_calls(u.parsed.tree)  # f(*args), args a tuple display
     u.params = param_names(u.parsed.tree.args)
+    known = {p: spec.item_of(u.specialize, i) for i, p in enumerate(u.params)}
+    displays.expand_starred_calls(  # f(*args): args a tuple display, or of known length
+        u.parsed.tree, {p: n for p, n in known.items() if n is not None})
     u.wrt_names = [u.params[i] for i in u.wrt]
     u.names = NameGen(set(u.params) | set(u.ns) | set(N.names_in(u.parsed.tree))
                       | set(runtime.HELPERS) | {"np", "math"})

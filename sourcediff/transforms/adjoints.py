@@ -14,6 +14,7 @@ from .. import runtime
 from ..errors import SourceDiffError
 from ..values.duck import is_duck
 from ..values.duck import key as duck_key
+from ..values.spec import Items
 from ..values.lift import lift
 
 
@@ -62,9 +63,12 @@ class _TapeAdjoint:
 
 def _key(args):
     """What the compiled code is specialised on: each ndarray's (shape, dtype), each
-    duck array's type and dtype (:func:`duck.key`), every other argument's type."""
+    duck array's type and dtype (:func:`duck.key`), a tuple's length and a dict's keys
+    (:class:`spec.Items`), every other argument's type."""
     return tuple([(a.shape, a.dtype) if type(a) is np.ndarray else
-                  duck_key(a) if is_duck(a) else type(a) for a in args])
+                  duck_key(a) if is_duck(a) else
+                  Items.key(a) if type(a) is tuple or type(a) is dict else type(a)
+                  for a in args])
 
 
 class _PrimitiveAdjoint:

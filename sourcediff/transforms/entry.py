@@ -19,6 +19,7 @@ import numpy as np
 
 from ..ir import codegen, freevars
 from ..values import duck
+from ..values.spec import Items
 from .. import runtime
 from ..ir import nodes as N
 
@@ -69,6 +70,9 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
         if isinstance(k, duck.Key):        # a Dask array...: its type and dtype
             glob[f"_sd_t{i}"], glob[f"_sd_dt{i}"] = k.type, k.dtype
             guards.append(f"type({p}) is not _sd_t{i} or {p}.dtype != _sd_dt{i}")
+        elif isinstance(k, Items):         # a tuple or dict: its length or keys too
+            glob[f"_sd_t{i}"], glob[f"_sd_t{i}k"] = k.type, k.item
+            guards.append(k.guard(p, f"_sd_t{i}"))
         elif isinstance(k, tuple):         # an array: (shape, dtype)
             glob[f"_sd_dt{i}"] = k[1]
             guards.append(f"type({p}) is not _sd_ndarray or {p}.shape != {k[0]!r} "

@@ -250,7 +250,9 @@ class GradFunction(_Transformed):
             result = adj.fn(*args)
         except Exception:
             # a non-scalar output can make the reverse sweep fail before the check below
-            value = _first(self.fn(*args), self.has_aux)
+            # (the function called as the user called it: args are bound to flat form)
+            value = _first(self.fn(*call[0], **call[1]) if call else self.fn(*args),
+                           self.has_aux)
             _check_scalar(self.fn, value)
             if not _one_element(value):
                 raise
