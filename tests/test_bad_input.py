@@ -163,8 +163,8 @@ def uses_loop_else(x):
 
 
 def uses_starred_call(x):
-    args = (x, x)  # (a display's own *args is expanded: tests/test_everyday_python.py)
-    return np.sin(*args[:1])  # <-
+    args = tuple(np.atleast_1d(x))  # (its length is known at run time only; a known
+    return np.sin(*args[:1])  # <-   length is spelled out: tests/test_forwarding.py)
 
 
 def uses_kwargs_call(x):

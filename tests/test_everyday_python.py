@@ -173,10 +173,39 @@ def _star_slice(x):
     return _helper(*args[:2])
 
 
-@pytest.mark.parametrize("f", [_star_changed, _star_assigned_twice, _star_slice])
+def _star_lengths_differ(x):
+    args = (x,)
+    if np.sum(x) > 0:
+        args = (x, 2 * x)
+    return _helper(*args)
+
+
+def _star_of_a_list_copy(x):
+    args = list((x, x, 3.0))
+    args[1] = np.sin(args[1])
+    return _helper(args[0], *args[1:])
+
+
+def _star_changed_through_a_second_name(x):
+    args = list((x, x))
+    other = args
+    other.append(3.0)   # args has three items now: _helper's c is 3.0
+    return _helper(*args)
+
+
+@pytest.mark.parametrize("f", [_star_changed, _star_lengths_differ,
+                               _star_changed_through_a_second_name])
 def test_a_starred_call_of_unknown_length_is_still_refused(f):
     with pytest.raises(sd.UnsupportedSyntaxError, match=r"a \*args call"):
         sd.grad(f)(X)
+
+
+@pytest.mark.parametrize("f", [_star_assigned_twice, _star_slice, _star_of_a_list_copy],
+                         ids=lambda f: f.__name__)
+def test_a_starred_call_whose_length_every_store_agrees_on(f):
+    """Stored twice with the same length, a constant slice of it, a list(...) copy whose
+    items are assigned: the length is known, the call is spelled out."""
+    check_orders(lambda x: np.sum(f(x)), X, tape=False)
 
 
 # --- dicts built key by key (was refused as "an in-place update ... may share its data") --

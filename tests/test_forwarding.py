@@ -117,3 +117,43 @@ def test_an_error_inside_a_function_taking_keywords_is_the_users_own():
     np.testing.assert_allclose(g(np.ones(4), s=2.0, shape=(2, 2)), 2.0 * np.ones(4))
     with pytest.raises(ValueError, match="cannot reshape"):
         g(np.ones(4), s=2.0, shape=(3, 2))
+
+
+def _symmetrized(fun, argnum):
+    """A wrapper that changes one forwarded argument (as test helpers write them)."""
+    def wrapped(*args, **kwargs):
+        args = list(args)
+        args[argnum] = 0.5 * (args[argnum] + args[argnum].T)
+        return fun(*args, **kwargs)
+    return wrapped
+
+
+def _quad(A, v, scale=1.0):
+    return scale * (v @ A @ v) + np.sum(np.sin(A))
+
+
+def test_a_wrapper_that_changes_one_forwarded_argument():
+    A = np.array([[1.0, 0.3], [-0.2, 2.0]])
+    v = np.array([0.5, -1.5])
+    f = _symmetrized(_quad, 0)
+    g = sd.grad(f)(A, v, scale=2.0)
+    np.testing.assert_allclose(g, fd(lambda a: f(a, v, scale=2.0), A), rtol=1e-6, atol=1e-8)
+    check_orders(lambda a: f(a, v, scale=2.0), A, tape=False)  # called inside: order 2
+
+
+def test_a_gradient_through_star_args_differentiated_again_is_refused_clearly():
+    f = _symmetrized(_quad, 0)
+    A = np.array([[1.0, 0.3], [-0.2, 2.0]])
+    with pytest.raises(sd.SourceDiffError, match=r"\*args"):
+        sd.hessian(f)(A, np.array([0.5, -1.5]))
+
+
+def test_the_rest_of_the_arguments_forwarded_by_a_slice():
+    f = lambda *args: _quad(np.tril(args[0]), *args[1:])  # noqa: E731
+    A = np.array([[1.0, 0.3], [-0.2, 2.0]])
+    v = np.array([0.5, -1.5])
+    for extra in [(v,), (v, 3.0)]:
+        got = sd.grad(f, wrt=(0, 1))(A, *extra)
+        want = (fd(lambda a, e=extra: f(a, *e), A), fd(lambda u, e=extra: f(A, u, *e[1:]), v))
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)

@@ -1,7 +1,16 @@
-"""Calls that unpack a display made in the function: ``f(*args)`` where ``args`` is a
-tuple or list display, ``f(**kw)`` where ``kw`` is a dict display with string keys, both
-assigned once and never changed, become calls with the items spelled out (run on the
-parsed tree, before normalisation)."""
+"""Calls that unpack a sequence or dict whose length or keys are known when the function
+is compiled: ``f(*args)`` becomes ``f(args[0], args[1], ...)``, ``f(*args[1:])`` the
+items of that slice, ``f(**kw)`` becomes ``f(a=kw["a"], ...)``; and ``kw.get("a",
+default)`` becomes ``kw["a"]`` or ``default``, as the keys say (run on the parsed tree,
+before normalisation).
+
+A name's length is known when every store to it gives the same one: a tuple or list
+display without a starred item, ``list(y)``/``tuple(y)`` of a name of known length, or a
+parameter whose length the call's specialisation gives (:mod:`sourcediff.values.spec`);
+and nothing changes it but item assignments (``args[i] = v``). A dict's keys are known
+when it is a display with string keys (or such a parameter), stored once and never
+changed. Other ``*args`` and ``**kwargs`` calls stay, for the fence to refuse.
+"""
 
 from __future__ import annotations
 
@@ -9,69 +18,168 @@ import gast
 
 from ..ir import nodes as N
 
+_READING = ("get", "keys", "values", "items")  # dict methods that leave the dict as it is
+
 
 def expand_starred_calls(tree, known=None):
-    """``f(*args)`` where ``args`` is a tuple or list display assigned once (and never
-    changed) becomes ``f(args[0], args[1], ...)``: its length is known here; ``f(**kw)``
-    where ``kw`` is such a dict display with string keys, ``f(a=kw["a"], ...)``. The same
-    for a parameter never rebound whose length or keys ``known`` gives (name -> length or
-    keys: the call's specialisation, :mod:`sourcediff.values.spec`). Other ``*args`` and
-    ``**kwargs`` calls stay, for the fence to refuse."""
-    displays = _fixed_displays(tree, known or {})
-    for node in N.walk(tree):
-        if isinstance(node, gast.Call) and any(
-                k.arg is None and isinstance(k.value, gast.Name)
-                and isinstance(displays.get(k.value.id), tuple) for k in node.keywords):
-            keywords = []
-            for k in node.keywords:
-                keys = displays.get(k.value.id) if k.arg is None and isinstance(
-                    k.value, gast.Name) else None
-                if not isinstance(keys, tuple):
-                    keywords.append(k)
-                    continue
-                for key in keys:
-                    item = gast.Subscript(value=N.name(k.value.id), slice=N.const(key),
-                                          ctx=gast.Load())
-                    N.set_location([item], getattr(k.value, "lineno", None) or node.lineno)
-                    keywords.append(gast.keyword(arg=key, value=item))
-            node.keywords = keywords
-        if isinstance(node, gast.Call) and any(
-                isinstance(a, gast.Starred) and isinstance(a.value, gast.Name)
-                and isinstance(displays.get(a.value.id), int) for a in node.args):
-            args = []
-            for a in node.args:
-                n = displays.get(a.value.id) if isinstance(a, gast.Starred) and isinstance(
-                    a.value, gast.Name) else None
-                if not isinstance(n, int):
-                    args.append(a)
-                    continue
-                for i in range(n):
-                    item = gast.Subscript(value=N.name(a.value.id), slice=N.const(i),
-                                          ctx=gast.Load())
-                    N.set_location([item], getattr(a, "lineno", None) or node.lineno)
-                    args.append(item)
-            node.args = args
+    """Spell out the starred arguments, ``**`` keywords and ``.get`` calls of ``tree``
+    whose length or keys are known (``known``: parameter name -> length or keys)."""
+    _Expand(_known_lengths(tree, known or {})).visit(tree)
 
 
-def _fixed_displays(tree, known):
-    """Names (not parameters anywhere in ``tree``) stored once, by ``name = (a, b, ...)``
-    or ``[a, b, ...]`` without a starred item, and never changed in place: their length;
-    by ``name = {"a": x, ...}`` with string keys only: the keys, a tuple."""
-    stores, lengths, changed = {}, dict(known), set()
+class _Expand(gast.NodeTransformer):
+    def __init__(self, lengths):
+        self.lengths = lengths
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        node.args = [item for a in node.args for item in self.starred(a, node)]
+        node.keywords = [item for k in node.keywords for item in self.double_starred(k, node)]
+        return self.get(node)
+
+    def starred(self, a, call):
+        """``*name`` or ``*name[i:j:k]`` of known length: its items; else ``a`` itself."""
+        if not isinstance(a, gast.Starred):
+            return [a]
+        name, picked = a.value, None
+        if isinstance(name, gast.Subscript) and isinstance(name.slice, gast.Slice):
+            name, picked = name.value, _const_slice(name.slice)
+            if picked is None:
+                return [a]
+        n = self.lengths.get(name.id) if isinstance(name, gast.Name) else None
+        if not isinstance(n, int):
+            return [a]
+        indices = range(n) if picked is None else range(n)[picked]
+        return [_located(gast.Subscript(value=N.name(name.id), slice=N.const(i),
+                                        ctx=gast.Load()), a, call) for i in indices]
+
+    def double_starred(self, k, call):
+        """``**name`` with known keys: one keyword per key; else ``k`` itself."""
+        keys = self.lengths.get(k.value.id) if k.arg is None and isinstance(
+            k.value, gast.Name) else None
+        if not isinstance(keys, tuple):
+            return [k]
+        return [gast.keyword(arg=key, value=_located(gast.Subscript(
+            value=N.name(k.value.id), slice=N.const(key), ctx=gast.Load()), k.value, call))
+            for key in keys]
+
+    def get(self, node):
+        """``d.get("a", default)`` with known keys: ``d["a"]`` if "a" is one of them, else
+        the default (None if not given)."""
+        f = node.func
+        if not (isinstance(f, gast.Attribute) and f.attr == "get" and isinstance(
+                f.value, gast.Name) and isinstance(self.lengths.get(f.value.id), tuple)
+                and not node.keywords and 1 <= len(node.args) <= 2
+                and isinstance(node.args[0], gast.Constant)):
+            return node
+        if node.args[0].value in self.lengths[f.value.id]:
+            out = gast.Subscript(value=N.name(f.value.id), slice=node.args[0],
+                                 ctx=gast.Load())
+        else:
+            out = node.args[1] if len(node.args) == 2 else N.const(None)
+        return gast.copy_location(out, node)
+
+
+def _located(item, near, call):
+    N.set_location([item], getattr(near, "lineno", None) or call.lineno)
+    return item
+
+
+def _const_slice(s):
+    """``slice(i, j, k)`` of a slice of integer constants (or omitted parts), else None."""
+    parts = []
+    for p in (s.lower, s.upper, s.step):
+        if p is None:
+            parts.append(None)
+        elif isinstance(p, gast.Constant) and type(p.value) is int:
+            parts.append(p.value)
+        elif isinstance(p, gast.UnaryOp) and isinstance(p.op, gast.USub) and isinstance(
+                p.operand, gast.Constant) and type(p.operand.value) is int:
+            parts.append(-p.operand.value)
+        else:
+            return None
+    return None if parts[2] == 0 else slice(*parts)
+
+
+def _known_lengths(tree, known):
+    """Name -> its length (an int) or its keys (a tuple), where the module docstring's
+    conditions hold."""
+    sources, stores, changed = {}, {}, set()
     for node in N.walk(tree):
         if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
             stores[node.id] = stores.get(node.id, 0) + 1  # (a parameter counts too)
+            if isinstance(node.ctx, gast.Param) and node.id in known:
+                sources.setdefault(node.id, []).append(known[node.id])
         if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], gast.Name) and isinstance(node.value, (gast.Tuple, gast.List)) \
-                and not any(isinstance(e, gast.Starred) for e in node.value.elts):
-            lengths[node.targets[0].id] = len(node.value.elts)
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], gast.Name) and isinstance(node.value, gast.Dict) and all(
-                    isinstance(k, gast.Constant) and isinstance(k.value, str)
-                    and k.value.isidentifier() for k in node.value.keys):
-            lengths[node.targets[0].id] = tuple(dict.fromkeys(k.value for k in node.value.keys))
+                node.targets[0], gast.Name):
+            sources.setdefault(node.targets[0].id, []).append(node.value)
         if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(
                 node.value, gast.Name):
-            if not isinstance(node.ctx, gast.Load) or isinstance(node, gast.Attribute):
-                changed.add(node.value.id)  # args[0] = ..., args.append(...)
-    return {k: n for k, n in lengths.items() if stores.get(k) == 1 and k not in changed}
+            if isinstance(node, gast.Attribute) and node.attr not in _READING or isinstance(
+                    node, gast.Subscript) and not isinstance(node.ctx, gast.Load) and (
+                    isinstance(node.ctx, gast.Del) or isinstance(node.slice, gast.Slice)):
+                changed.add(node.value.id)  # args.append(...), del args[0], args[1:] = ...
+            elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+                changed.add(("item", node.value.id))  # args[0] = ...: a list keeps its length
+    changed |= _escaping(tree, sources)
+    candidates = {}
+    for name, values in sources.items():
+        if len(values) == stores.get(name) and name not in changed:
+            direct = {_length_of(v, {}) for v in values} - {None}
+            if len(direct) == 1:
+                n = direct.pop()
+                if isinstance(n, int) or ("item", name) not in changed:
+                    candidates[name] = n
+    # a greatest fixed point (args = list(args) keeps args's length): drop each name one
+    # of whose stores does not surely give its candidate, until none is dropped
+    lengths = candidates
+    while True:
+        kept = {name: n for name, n in lengths.items()
+                if all(_length_of(v, lengths) == n for v in sources[name])}
+        if kept == lengths:
+            return lengths
+        lengths = kept
+
+
+def _escaping(tree, sources):
+    """Names that may hold a list or dict (a display, ``list(...)``, a ``**kwargs``
+    parameter) read anywhere but as ``name[i]``, ``*name``, ``**name``, ``name.get``/
+    ``.keys``/``.values``/``.items`` or ``len``/``list``/``tuple(name)``: a second
+    name or a callee may change them (``other = args; other.append(v)``)."""
+    mutable = {name for name, values in sources.items() if any(
+        isinstance(v, (gast.List, gast.Dict, tuple)) or isinstance(v, gast.Call) and isinstance(
+            v.func, gast.Name) and v.func.id == "list" for v in values)}
+    safe = set()
+    for node in N.walk(tree):
+        if isinstance(node, (gast.Subscript, gast.Starred)):
+            safe.add(id(node.value))
+        elif isinstance(node, gast.Attribute) and node.attr in _READING:
+            safe.add(id(node.value))
+        elif isinstance(node, gast.keyword) and node.arg is None:
+            safe.add(id(node.value))
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                node.func.id in ("len", "list", "tuple"):
+            safe.update(id(a) for a in node.args)
+    return {node.id for node in N.walk(tree) if isinstance(node, gast.Name)
+            and isinstance(node.ctx, gast.Load) and node.id in mutable and id(node) not in safe}
+
+
+def _length_of(value, lengths):
+    """The length (or dict keys) ``value`` surely has, or None."""
+    if isinstance(value, (int, tuple)):  # a parameter's, from the specialisation
+        return value
+    if isinstance(value, (gast.Tuple, gast.List)) and not any(
+            isinstance(e, gast.Starred) for e in value.elts):
+        return len(value.elts)
+    if isinstance(value, gast.Dict) and all(
+            isinstance(k, gast.Constant) and isinstance(k.value, str)
+            and k.value.isidentifier() for k in value.keys):
+        return tuple(dict.fromkeys(k.value for k in value.keys))
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
+            value.func.id in ("list", "tuple") and len(value.args) == 1 and \
+            not value.keywords:
+        n = _length_of(value.args[0], lengths)
+        return n if isinstance(n, int) else None
+    if isinstance(value, gast.Name):
+        return lengths.get(value.id)
+    return None

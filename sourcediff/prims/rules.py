@@ -109,7 +109,8 @@ defrule(builtins.float, "x", ("g",), ("dx",))
 defrule(builtins.tuple, "iterable", ("g if isinstance(iterable, (list, tuple)) else "
                                      "np.stack(tuple_cots(g, ans))",), ("tuple(diterable)",))
 defrule(builtins.list, "iterable", ("g if isinstance(iterable, (list, tuple)) else "
-                                    "np.stack(tuple_cots(g, ans))",), ("list(diterable)",))
+                                    "np.stack(tuple_cots(g, ans))",), ("list(diterable)",),
+        fresh=True)  # (a new list: args = list(args); args[0] = ... changes only it)
 defrule(nm.item_of, "a", ("reshape_like(g, a)",), ("item_of(da)",))
 
 # --- reductions -------------------------------------------------------------------

@@ -27,7 +27,8 @@ defnondiff(rt.norm_curvature, rt.norm_axes, nc.norm_third)
 defrule(rt.get_cot, "v, key", ("put_cot(g, v, key)", None), ("get_cot(dv, key)", None))
 defrule(nc.put_cot, "v, x, key", ("get_cot(g, key)", None, None), ("put_cot(dv, x, key)", None))
 defrule(rt.take_cot, "b, idx, v",
-        ("g if np.ndim(b) == 0 else unindex(broadcast_like(g, b[idx]), b, idx)", None, None),
+        ("put_cot(g, b, idx) if isinstance(b, (list, dict)) else "  # (a container's adjoint)
+         "g if np.ndim(b) == 0 else unindex(broadcast_like(g, b[idx]), b, idx)", None, None),
         ("take_cot(db, idx, v)", None, None))
 defrule(rt.pop_cot, "lst_bar, lst", ("put_cot(g, lst_bar, len(lst) - 1)", None),
         ("pop_cot(dlst_bar, lst)", None))
