@@ -317,3 +317,35 @@ def star_first(x):
 def test_starred_assignment(f):
     x = np.array([0.4, -1.3, 0.9, 0.6])
     check_orders(f, x)
+
+
+# --- a, b = seq with a seq of another length raises as Python does (was: a value) -------
+def _unpack_two(p, x):
+    W, b = p
+    return np.sum(np.tanh(x * W + b))
+
+
+def _unpack_star(x):
+    first, *_, last = x
+    return first * last
+
+
+@pytest.mark.parametrize("f,args", [
+    (_unpack_two, ((1.0, 2.0, 3.0), np.ones(2))),
+    (_unpack_two, ((1.0,), np.ones(2))),
+    (_unpack_star, (np.array([2.0]),)),
+], ids=["too_many", "too_few", "starred_too_few"])
+def test_unpacking_a_sequence_of_another_length_raises(f, args):
+    with pytest.raises(ValueError, match="values to unpack"):
+        f(*args)
+    for transform in (sd.grad, sd.value_and_grad, sd.tape.grad):
+        with pytest.raises(ValueError, match="values to unpack"):
+            transform(f)(*args)
+    with pytest.raises(ValueError, match="values to unpack"):
+        sd.jvp(f, args, tuple(np.zeros_like(np.asarray(a, dtype=float)) if not isinstance(
+            a, tuple) else tuple(0.0 for _ in a) for a in args))
+
+
+def test_unpacking_of_the_right_length_is_differentiated():
+    x = np.array([0.4, -1.3, 0.9])
+    check_orders(lambda v: _unpack_two((v[0], v[1]), x) + _unpack_star(v), x)

@@ -80,6 +80,7 @@ class StatementNormalizer:
         stars = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
         if stars:  # a, *rest, z = seq: rest = list(seq[1:-1]), as Python builds it
             whole, k, n = self.atom(value), stars[0], len(target.elts)
+            self.check_length(whole, n - 1, "at least ", s)
             for i, tgt in enumerate(target.elts):
                 if i == k:
                     part = gast.Subscript(value=N.load(whole), slice=gast.Slice(
@@ -106,9 +107,23 @@ class StatementNormalizer:
                 self.assign(gast.copy_location(N.assign(tgt, v), s))
             return
         whole = self.atom(value)
+        self.check_length(whole, len(target.elts), "", s)
         for i, tgt in enumerate(target.elts):
             item = gast.Subscript(value=N.load(whole), slice=N.const(i), ctx=gast.Load())
             self.assign(gast.copy_location(N.assign(tgt, item), s))
+
+    def check_length(self, whole, n, at_least, s):
+        """``a, b = seq`` reads ``seq[0]``, ``seq[1]``: first Python's own check that
+        ``seq`` has two items (else a ValueError, as the function itself raises), so a
+        sequence of another length never gives a value and a gradient."""
+        if isinstance(whole, gast.Constant):
+            return
+        test = gast.Compare(left=N.call("len", [N.load(whole)]),
+                            ops=[gast.Lt() if at_least else gast.NotEq()],
+                            comparators=[N.const(n)])
+        message = f"expected {at_least}{n} values to unpack"
+        fail = gast.Raise(exc=N.call("ValueError", [N.const(message)]), cause=None)
+        self.emit(gast.If(test=test, body=[gast.copy_location(fail, s)], orelse=[]), s)
 
     def for_(self, s):
         """``for x in seq`` -> ``for _i in range(len(seq)): x = seq[_i]``.
