@@ -38,7 +38,7 @@ class DeadCode:
                 if a in doomed and self.pure(s.value):
                     dead.append(i)
                 doomed.add(a)
-                doomed.difference_update(N.names_in(s.value, gast.Load))
+                doomed.difference_update(self.reads(s))  # (those of s.value)
             for i in dead:
                 block[i] = gast.Pass()
             changed = changed or bool(dead)
@@ -73,7 +73,7 @@ class DeadCode:
                     self._dropped = True
             elif isinstance(s, (gast.For, gast.While)):
                 # a loop body may run again: everything it reads stays live throughout
-                live |= self._reads(s)
+                live.update(self._reads(s))
                 self._live_block(s.body, set(live))
             elif is_plain_assign(s):  # (a stack pop is impure, so it stays)
                 a = s.targets[0].id
@@ -82,14 +82,17 @@ class DeadCode:
                     self._dropped = True
                     continue
                 live.discard(a)
-                live |= self._reads(s)
+                live.update(self._reads(s))
             else:
-                live |= self._reads(s)
+                live.update(self._reads(s))
         return live
 
     def _reads(self, s):
-        """The names statement ``s`` reads, its nested blocks included (remembered during
-        one liveness pass, which never changes a statement: it only drops some)."""
+        """The names statement ``s`` reads, its nested blocks included (of a statement
+        holding a block, remembered during one liveness pass, which never changes a
+        statement: it only drops some)."""
+        if not N.has_block(s):
+            return self.reads(s).keys()
         hit = self._read_memo.get(id(s))
         if hit is not None and hit[0] is s:
             return hit[1]
@@ -98,7 +101,7 @@ class DeadCode:
             v = getattr(s, field, None)
             if type(v) is list and v and isinstance(v[0], gast.stmt):
                 for child in v:
-                    out |= self._reads(child)
+                    out.update(self._reads(child))
             elif isinstance(v, gast.AST):
                 out.update(N.names_in(v, gast.Load))
             elif type(v) is list:

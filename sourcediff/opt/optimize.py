@@ -121,6 +121,8 @@ class Optimizer(DeadCode, Remembered):
         it last ran."""
         changed, dropped = fold_counted(fdef, self.folded, self.check_schedule)
         self._facts_kept = not dropped  # (each name read and written where it was)
+        if changed:
+            self.refolded()
         return changed
 
     def propagate(self, fdef):
@@ -129,7 +131,7 @@ class Optimizer(DeadCode, Remembered):
         subscripted, mutated = set(info.subscripted), info.mutated
         changed = False
         for block in blocks:
-            loads = Loads(block)
+            loads = Loads(block, self.reads)
             for i, s in enumerate(block):
                 if not is_plain_assign(s):
                     continue
@@ -176,7 +178,7 @@ class Optimizer(DeadCode, Remembered):
                 a = s.targets[0].id
                 if not info.single(a) or a in mutated:
                     continue
-                loads = N.names_in(s.value, gast.Load)
+                loads = self.reads(s)
                 if not all(info.single(n) for n in loads) or any(n in mutated for n in loads):
                     continue
                 if not self.pure(s.value):
@@ -195,7 +197,7 @@ class Optimizer(DeadCode, Remembered):
         info, blocks = self.facts(fdef)
         changed = False
         for block in blocks:
-            loads = Loads(block)
+            loads = Loads(block, self.reads)
             i = 0
             while i < len(block):
                 s = block[i]
@@ -203,7 +205,7 @@ class Optimizer(DeadCode, Remembered):
                         and s.targets[0].id not in self.keep
                         and info.once(s.targets[0].id)
                         and info.uses.get(s.targets[0].id, 0) == 1 and self.pure(s.value)):
-                    j = self._use_site(block, loads, i, s.targets[0].id, s.value)
+                    j = self._use_site(block, loads, i, s.targets[0].id)
                     if j is not None and expr_size(block[j]) + expr_size(s.value) > _MAX_INLINE:
                         j = None
                     if j is not None:
@@ -225,8 +227,8 @@ class Optimizer(DeadCode, Remembered):
             self._facts_kept = True
         return changed
 
-    def _use_site(self, block, loads, i, name, value):
-        reads = set(N.names_in(value, gast.Load))
+    def _use_site(self, block, loads, i, name):
+        reads = loads[i]  # (what block[i] = value reads)
         for j in range(i + 1, len(block)):
             s = block[j]
             if N.is_comment(s) or isinstance(s, gast.Pass):

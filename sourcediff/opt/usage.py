@@ -177,19 +177,42 @@ class Remembered:
     statement lists while no pass changes what they say (:meth:`facts`)."""
 
     def start(self):
-        self.folded = {}
+        self.folded, self.read_counts = {}, {}
 
     def stop(self):
-        self.folded = None
+        self.folded = self.read_counts = None
 
     def touch(self, stmt):
         """``stmt`` was changed in place: forget what was remembered of it (and of the
         statements inside it)."""
-        if self.folded:
-            self.folded.pop(id(stmt), None)
-            for block in N.blocks(stmt):
-                for s in block:
-                    self.folded.pop(id(s), None)
+        for memo in (self.folded, self.read_counts):
+            if memo:
+                memo.pop(id(stmt), None)
+                for block in N.blocks(stmt):
+                    for s in block:
+                        memo.pop(id(s), None)
+
+    def refolded(self):
+        """Fold has run: forget the reads of each statement it changed (a simple statement
+        fold left as it was is in ``folded``)."""
+        folded = self.folded
+        if self.read_counts:
+            self.read_counts = {k: hit for k, hit in self.read_counts.items()
+                                if folded.get(k) is hit[0]}
+
+    def reads(self, s):
+        """How often statement ``s`` reads each name (a Counter), its nested blocks
+        included; remembered, during a run, for a statement holding no block, until a pass
+        changes it (:meth:`touch`, :meth:`refolded`)."""
+        memo = self.read_counts
+        if memo is None or N.has_block(s):
+            return Counter(N.names_in(s, gast.Load))
+        hit = memo.get(id(s))
+        if hit is None or hit[0] is not s:
+            hit = memo[id(s)] = (s, Counter(N.names_in(s, gast.Load)))
+        elif self.check_schedule and hit[1] != Counter(N.names_in(s, gast.Load)):
+            raise AssertionError(f"the optimiser remembered stale reads of {s}")
+        return hit[1]
 
     def facts(self, fdef):
         """The :class:`Info` of ``fdef`` and its statement lists. During :meth:`run` they
@@ -219,17 +242,18 @@ class Remembered:
 
 
 class Loads:
-    """How often each name is read by each statement of one block, computed on demand
-    and forgotten when a pass rewrites that statement."""
+    """How often each name is read by each statement of one block (``reads``, a
+    statement's Counter), computed on demand and forgotten when a pass rewrites that
+    statement."""
 
-    def __init__(self, block):
-        self.block = block
+    def __init__(self, block, reads):
+        self.block, self.reads = block, reads
         self._memo = {}
 
     def __getitem__(self, j):
         c = self._memo.get(j)
         if c is None:
-            c = self._memo[j] = Counter(N.names_in(self.block[j], gast.Load))
+            c = self._memo[j] = self.reads(self.block[j])
         return c
 
     def changed(self, j):
