@@ -136,11 +136,13 @@ def loop_invariants(body, params=(), rev=()):
     changed.update(t.id for s in rev for node in N.walk(s) if isinstance(node, gast.Assign)
                    and not N.anno(node, "pop")
                    for t in node.targets if isinstance(t, gast.Name))
+    # each site's names, of those computing without a call (walked once)
+    reads = {name: set(N.names_in(value)) for name, value in sites.items()
+             if all(isinstance(n, _PURE) for n in N.walk(value))}
     invariant = set()
     while True:
-        new = {name for name, value in sites.items() if name not in invariant
-               and all(isinstance(n, _PURE) for n in N.walk(value))
-               and all(n not in changed or n in invariant for n in N.names_in(value))}
+        new = {name for name, names in reads.items() if name not in invariant
+               and all(n not in changed or n in invariant for n in names)}
         if not new:
             return invariant
         invariant |= new
@@ -168,9 +170,7 @@ def _name_straight_line_saves(forward, rev, names):
 def _read(stmts):
     read = set()
     for s in stmts:
-        for node in N.walk(s):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                read.add(node.id)
+        read.update(N.names_in(s, gast.Load))
     return read
 
 

@@ -132,8 +132,9 @@ class Optimizer(DeadCode, Remembered):
         changed = False
         for block in blocks:
             loads = Loads(block, self.reads)
+            where = None  # name -> the statements of the block reading it (a superset)
             for i, s in enumerate(block):
-                if not is_plain_assign(s):
+                if not (is_plain_assign(s) and isinstance(s.value, (gast.Name, gast.Constant))):
                     continue
                 a, v = s.targets[0].id, s.value
                 if not (generated(a, self.user) and info.once(a)) or a in self.keep:
@@ -143,11 +144,14 @@ class Optimizer(DeadCode, Remembered):
                     continue  # v could change between here and a use
                 if isinstance(v, gast.Name) and v.id in mutated:
                     continue  # y[i] = ... between here and a use would change what it reads
-                if not isinstance(v, (gast.Name, gast.Constant)):
-                    continue
                 if isinstance(v, gast.Constant) and a in subscripted:
                     continue  # (1.0)[0] would not even compile
-                later = [j for j in range(i + 1, len(block)) if loads[j][a]]
+                if where is None:
+                    where = {}
+                    for j in range(len(block)):
+                        for n in loads[j]:
+                            where.setdefault(n, []).append(j)
+                later = [j for j in where.get(a, ()) if j > i and loads[j][a]]
                 if sum(loads[j][a] for j in later) != info.uses.get(a, 0):
                     continue  # used elsewhere too (an enclosing block, another branch)
                 mapping = {a: v}
@@ -155,6 +159,8 @@ class Optimizer(DeadCode, Remembered):
                     N.substitute(block[j], mapping)
                     loads.changed(j)
                     self.touch(block[j])
+                if later and isinstance(v, gast.Name):
+                    where[v.id] = sorted(set(where.get(v.id, ())) | set(later))
                 if a in subscripted and isinstance(v, gast.Name):
                     subscripted.add(v.id)
                 block[i] = gast.Pass()
@@ -278,8 +284,12 @@ class Unit:
                     self._found.add("@")
         return self._found
 
-    def changed(self):
-        self._shapes = self._found = None
+    def changed(self, kept=frozenset()):
+        """The tree changed: forget the facts about it but those ``kept`` (``"shapes"``:
+        a change that leaves every name the shape it had)."""
+        self._found = None
+        if "shapes" not in kept:
+            self._shapes = None
 
 
 class Stage(NamedTuple):
@@ -287,6 +297,7 @@ class Stage(NamedTuple):
     when: Callable    # Unit -> whether the stage applies
     run: Callable     # Unit -> True if it changed the tree
     then: object      # after a change: the facts to run the optimiser on, or passes
+    kept: frozenset = frozenset()  # the Unit's facts its change leaves true (Unit.changed)
 
 
 def _shaped(u):
@@ -355,8 +366,9 @@ STAGES = (
     Stage("copies of values changed in place", lambda u: True,
           lambda u: unalias(u.fdef, set(u.params) | u.keep | u.outside, u.ns), None),
     Stage("in-place updates of fresh arrays", lambda u: _shaped(u) and u.kinds is not None,
-          _rebuilt(lambda u: inplace.rewrite(u.fdef, u.ns, u.spec, u.kinds, u.params)),
-          None),
+          _rebuilt(lambda u: inplace.rewrite(u.fdef, u.ns, u.spec, u.kinds, u.params,
+                                             u.shapes)),
+          None, frozenset({"shapes"})),  # (a value computed into its own array)
     Stage("large temporaries released", _shaped,
           lambda u: release(u.fdef, u.shapes, u.keep | u.outside), None),
     Stage("one push per loop iteration", lambda u: True,
@@ -374,7 +386,7 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     for stage in STAGES:
         if not (stage.when(u) and stage.run(u)):
             continue
-        u.changed()
+        u.changed(stage.kept)
         if isinstance(stage.then, frozenset):
             u.opt.run(fdef, changed=stage.then)
         elif stage.then:
