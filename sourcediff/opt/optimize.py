@@ -23,8 +23,9 @@ from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from ..ad.zeros import zero_adjoints
-from .usage import (USER_NAMES, Loads, Remembered, assigned_in, drop_pass, expr_size,
-    generated, is_plain_assign, pure_expr, top_exprs, unalias)
+from .counts import Loads, Remembered
+from .usage import (USER_NAMES, assigned_in, drop_pass, expr_size, generated,
+    is_plain_assign, pure_expr, top_exprs, unalias)
 
 
 # What a pass changes, and what gives a pass work: the kinds of facts about the code.
