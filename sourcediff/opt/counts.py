@@ -142,15 +142,59 @@ class _Tally:
             mine = self.looped
             for n, c in stored.items():
                 mine[n] = mine.get(n, 0) + c * depth
-        self.subscripted.update(subscripted)
-        self.mutated.update(mutated)
+        if subscripted:
+            self.subscripted.update(subscripted)
+        if mutated:
+            self.mutated.update(mutated)
 
 
 def statement_facts(s):
-    """What :class:`Info` counts of a statement holding no block: (its reads, a Counter;
-    its definitions; its stores, each once; the names it indexes; those it changes)."""
-    t = _Tally(Counter()).walk(s, 1)  # (depth 1: looped counts each store once)
-    return t.uses, t.defs, t.looped, t.subscripted, t.mutated
+    """What :class:`Info` counts of a statement holding no block: (its reads, a dict
+    name -> count; its definitions; its stores, each once; the names it indexes; those
+    it changes). (:meth:`_Tally.walk`'s count, without loops to count: a walk of its own,
+    since the optimiser asks it of nearly every statement it changes.)"""
+    uses, defs, stored = {}, {}, {}
+    subscripted = mutated = _NONE
+    todo = [s]
+    pop, push = todo.pop, todo.append
+    ast_type, name_type, load = gast.AST, gast.Name, gast.Load
+    fields_of = N.NAME_FIELDS
+    while todo:
+        node = pop()
+        kind = type(node)
+        if kind is name_type:
+            ctx = type(node.ctx)
+            if ctx is load:
+                uses[node.id] = uses.get(node.id, 0) + 1
+            elif ctx is not gast.Param:
+                defs[node.id] = defs.get(node.id, 0) + 1
+                if ctx is gast.Store:
+                    stored[node.id] = stored.get(node.id, 0) + 1
+            continue
+        if kind is gast.Subscript:
+            if type(node.value) is name_type:
+                subscripted = subscripted | {node.value.id}
+                if type(node.ctx) is gast.Store:
+                    mutated = mutated | {node.value.id}
+        elif kind is gast.Call:
+            f = node.func
+            if type(f) is gast.Attribute and type(f.value) is name_type:
+                mutated = mutated | {f.value.id}
+            elif type(f) is name_type and f.id == "scatter_add" and type(
+                    node.args[0]) is name_type:
+                mutated = mutated | {node.args[0].id}
+        for field in fields_of.get(kind) or N.name_fields(kind):
+            v = getattr(node, field, None)
+            if isinstance(v, ast_type):
+                push(v)
+            elif type(v) is list:
+                for x in v:
+                    if isinstance(x, ast_type):
+                        push(x)
+    return uses, defs, stored, subscripted, mutated
+
+
+_NONE = frozenset()
 
 
 class Remembered:
@@ -184,7 +228,7 @@ class Remembered:
                                 if folded.get(k) is hit[0]}
 
     def reads(self, s):
-        """How often statement ``s`` reads each name (a Counter), its nested blocks
+        """How often statement ``s`` reads each name (name -> count), its nested blocks
         included; remembered, during a run, for a statement holding no block, until a pass
         changes it (:meth:`touch`, :meth:`refolded`)."""
         if self.read_counts is None or N.has_block(s):
@@ -211,17 +255,26 @@ class Remembered:
             kept[0] = Info(fdef, self.statement_facts)
             if self.check_schedule and not kept[0].holds_for(fdef):  # (summed as walked)
                 raise AssertionError("the optimiser's counts by statement are wrong")
-        elif self.check_schedule and not (kept[0].holds_for(fdef) and [
-                id(b) for b in N.blocks(fdef)] == [id(b) for b in self.blocks(fdef)]):
+        elif self.check_schedule and not kept[0].holds_for(fdef):
             raise AssertionError("the optimiser kept facts a pass made untrue")
         return kept[0], self.blocks(fdef)
 
     def blocks(self, fdef):
-        """``fdef``'s statement lists (kept as :meth:`facts` are)."""
+        """``fdef``'s statement lists, kept while no pass takes out (or puts in) a
+        statement holding a block (:meth:`forget`); one a pass emptied may stay listed."""
         kept = self._kept()
         if kept[1] is None:
             kept[1] = list(N.blocks(fdef))
+        elif self.check_schedule and [id(b) for b in N.blocks(fdef)] != [
+                id(b) for b in kept[1] if b]:
+            raise AssertionError("the optimiser kept statement lists a pass changed")
         return kept[1]
+
+    def forget(self, blocks=False):
+        """A pass changed the counts (and, if ``blocks``, took out a statement holding a
+        block): :meth:`facts` counts again."""
+        if self._facts is not None:
+            self._facts = None if blocks else [None, self._facts[1]]
 
     def _kept(self):
         kept = self._facts
@@ -233,8 +286,8 @@ class Remembered:
 
 
 class Loads:
-    """How often each name is read by each statement of one block (``reads``, a
-    statement's Counter), computed on demand and forgotten when a pass rewrites that
+    """How often each name is read by each statement of one block (``reads``: a
+    statement's name -> count), computed on demand and forgotten when a pass rewrites that
     statement."""
 
     def __init__(self, block, reads):

@@ -17,7 +17,7 @@ from .usage import drop_pass, is_plain_assign
 
 class DeadCode:
     """Needs of its host: ``keep`` (names that stay), ``pure(expr)``, ``facts(fdef)``,
-    ``blocks(fdef)`` and ``_facts`` (see :class:`optimize.Optimizer`)."""
+    ``blocks(fdef)`` and ``forget`` (see :class:`optimize.Optimizer`)."""
 
     def dead_stores(self, fdef):
         """``a = e1`` overwritten by ``a = e2`` in the same block before any read."""
@@ -71,6 +71,7 @@ class DeadCode:
                         and isinstance(s.test, (gast.Name, gast.Constant)):
                     block[i] = gast.Pass()
                     self._dropped = True
+                    self.forget(blocks=True)  # (its statement lists are gone)
             elif isinstance(s, (gast.For, gast.While)):
                 # a loop body may run again: everything it reads stays live throughout
                 live.update(self._reads(s))
@@ -135,7 +136,7 @@ class DeadCode:
             changed = True
         if changed:
             drop_pass(fdef)
-            self._facts = None
+            self.forget()
         return changed
 
 

@@ -301,11 +301,12 @@ def fold(fdef, clean=None, check=False):
     return fold_counted(fdef, clean, check)[0]
 
 
-def fold_counted(fdef, clean=None, check=False):
+def fold_counted(fdef, clean=None, check=False, blocks=None):
     """:func:`fold`: (whether anything changed, whether a name was taken out of the code:
-    if not, every name is read and written where it was)."""
+    if not, every name is read and written where it was). ``blocks``: ``fdef``'s
+    statement lists, if the caller has them."""
     dropped_copies = False
-    for block in list(N.blocks(fdef)):
+    for block in list(N.blocks(fdef)) if blocks is None else blocks:
         if _drop_rebinding(block):
             dropped_copies = True
             block[:] = block or [gast.Pass()]

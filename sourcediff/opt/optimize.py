@@ -62,7 +62,7 @@ class Optimizer(DeadCode, Remembered):
         self.keep = keep
         self.user = ns.get(USER_NAMES, frozenset())
         self._pure = None  # during a run: id(expr) -> (expr, pure?)
-        self._facts = None  # during a run: (Info, blocks) while no pass changes the tree
+        self._facts = None  # during a run: [Info, blocks] while no pass changes them
         self._facts_kept = False  # set by a pass whose change leaves them true
         self.stop()  # (what is remembered of each statement, during a run)
 
@@ -106,7 +106,7 @@ class Optimizer(DeadCode, Remembered):
                 made = PIPELINE[k].changes
                 dirty = [d or bool(p.reads & made) for d, p in zip(dirty, PIPELINE)]
                 if not self._facts_kept:
-                    self._facts = None
+                    self.forget()
         self._pure = self._facts = None
         self.stop()
         drop_dangling_comments(fdef)
@@ -120,7 +120,8 @@ class Optimizer(DeadCode, Remembered):
     def fold(self, fdef):
         """Constants and identities (:func:`fold.fold`), in the statements changed since
         it last ran."""
-        changed, dropped = fold_counted(fdef, self.folded, self.check_schedule)
+        changed, dropped = fold_counted(fdef, self.folded, self.check_schedule,
+                                        self.blocks(fdef))
         self._facts_kept = not dropped  # (each name read and written where it was)
         if changed:
             self.refolded()
@@ -152,7 +153,7 @@ class Optimizer(DeadCode, Remembered):
                     for j in range(len(block)):
                         for n in loads[j]:
                             where.setdefault(n, []).append(j)
-                later = [j for j in where.get(a, ()) if j > i and loads[j][a]]
+                later = [j for j in where.get(a, ()) if j > i and loads[j].get(a)]
                 if sum(loads[j][a] for j in later) != info.uses.get(a, 0):
                     continue  # used elsewhere too (an enclosing block, another branch)
                 mapping = {a: v}
@@ -240,7 +241,7 @@ class Optimizer(DeadCode, Remembered):
             s = block[j]
             if N.is_comment(s) or isinstance(s, gast.Pass):
                 continue
-            if loads[j][name]:
+            if loads[j].get(name):
                 exprs = top_exprs(s)
                 if exprs is not None and any(name in N.names_in(e, gast.Load) for e in exprs):
                     return j
