@@ -24,8 +24,8 @@ from .remat import rematerialise
 from .scaling import scale_through_products
 from ..ad.zeros import zero_adjoints
 from .counts import Loads, Remembered
-from .usage import (USER_NAMES, assigned_in, drop_pass, expr_size, generated,
-    is_plain_assign, pure_expr, top_exprs, unalias)
+from .usage import (USER_NAMES, assigned_in, attributes_in, drop_pass, expr_size,
+    generated, is_plain_assign, pure_expr, top_exprs, unalias)
 
 
 # What a pass changes, and what gives a pass work: the kinds of facts about the code.
@@ -278,12 +278,7 @@ class Unit:
         """The attribute names (``outer``, ``broadcast_to``, ``sum``) in the tree, and
         ``@`` if it multiplies matrices."""
         if self._found is None:
-            self._found = set()
-            for n in N.walk(self.fdef):
-                if type(n) is gast.Attribute:
-                    self._found.add(n.attr)
-                elif type(n) is gast.MatMult:
-                    self._found.add("@")
+            self._found = attributes_in(self.fdef)
         return self._found
 
     def changed(self, kept=frozenset()):

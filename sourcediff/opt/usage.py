@@ -90,6 +90,30 @@ def expr_size(node):
     return count
 
 
+def attributes_in(tree):
+    """The attribute names (``outer``, ``broadcast_to``, ``sum``) in ``tree``, and ``@``
+    if it multiplies matrices (a walk skipping names, contexts and operators)."""
+    found = set()
+    todo = [tree]
+    pop, push, fields_of = todo.pop, todo.append, N.NAME_FIELDS
+    ast_type, name_type = gast.AST, gast.Name
+    while todo:
+        n = pop()
+        kind = type(n)
+        if kind is gast.Attribute:
+            found.add(n.attr)
+        elif (kind is gast.BinOp or kind is gast.AugAssign) and type(n.op) is gast.MatMult:
+            found.add("@")
+        for field in fields_of.get(kind) or N.name_fields(kind):
+            v = getattr(n, field, None)
+            if isinstance(v, ast_type):
+                if type(v) is not name_type:
+                    push(v)
+            elif type(v) is list:
+                todo.extend([x for x in v if isinstance(x, ast_type)])
+    return found
+
+
 def assigned_in(stmts, name):
     return any(is_plain_assign(t) and t.targets[0].id == name for t in stmts)
 
