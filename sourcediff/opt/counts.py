@@ -21,6 +21,7 @@ class Info:
 
     def __init__(self, fdef, facts_of=None):
         t = _Tally({})
+        self.params = {a.id for a in fdef.args.args}
         for a in fdef.args.args:
             t.defs[a.id] = t.defs.get(a.id, 0) + 1
         if facts_of is None:
@@ -32,15 +33,40 @@ class Info:
                     if isinstance(x, gast.AST):
                         t.walk(x, 0)
             t.block(fdef.body, 0, facts_of)
+        self.depth = t.depth  # id(block) -> the loops around it (blocks summed by statement)
         defs = t.defs
         self.defs, self.uses = defs, t.uses
-        self.subscripted, self.mutated = t.subscripted, t.mutated
+        self._indexed, self._changed = t.subscripted, t.mutated  # name -> how many count it
+        self.subscripted = {n for n, c in t.subscripted.items() if c}
+        self.mutated = {n for n, c in t.mutated.items() if c}
         self.stores = dict(defs)  # assignments as written (a loop body's count once)
-        for a in fdef.args.args:
-            self.stores[a.id] = 2  # a parameter already holds a value when the body starts
+        for a in self.params:
+            self.stores[a] = 2  # a parameter already holds a value when the body starts
         # names assigned inside loops count as multiply defined
         for name, n in t.looped.items():
             defs[name] += 2 * n
+
+    def update(self, old, new, depth):
+        """A statement holding no block, counted with :func:`statement_facts` ``old`` (None:
+        it was not there) at ``depth`` loops, now has facts ``new`` (None: it is gone)."""
+        for facts, sign in ((old, -1), (new, 1)):
+            if facts is None:
+                continue
+            uses, defs, stored, subscripted, mutated = facts
+            for n, c in uses.items():
+                self.uses[n] = self.uses.get(n, 0) + sign * c
+            for n, c in defs.items():
+                self.defs[n] = self.defs.get(n, 0) + sign * (c + 2 * depth * stored.get(n, 0))
+                if n not in self.params:
+                    self.stores[n] = self.stores.get(n, 0) + sign * c
+            for names, counts, held in ((subscripted, self._indexed, self.subscripted),
+                                        (mutated, self._changed, self.mutated)):
+                for n in names:
+                    counts[n] = counts.get(n, 0) + sign
+                    if counts[n]:
+                        held.add(n)
+                    else:
+                        held.discard(n)
 
     def holds_for(self, fdef):
         """Whether these counts are still true of every name ``fdef`` mentions (a check:
@@ -66,7 +92,8 @@ class _Tally:
 
     def __init__(self, uses):
         self.uses, self.defs, self.looped = uses, {}, {}
-        self.subscripted, self.mutated = set(), set()
+        self.subscripted, self.mutated = {}, {}  # name -> how many count it
+        self.depth = {}
 
     def walk(self, node, depth):
         """Count every node under ``node`` (``depth``: the loops around it)."""
@@ -90,16 +117,17 @@ class _Tally:
             kind = type(node)
             if kind is gast.Subscript:
                 if type(node.value) is name_type:
-                    subscripted.add(node.value.id)
+                    n = node.value.id
+                    subscripted[n] = subscripted.get(n, 0) + 1
                     if type(node.ctx) is gast.Store:
-                        mutated.add(node.value.id)
+                        mutated[n] = mutated.get(n, 0) + 1
             elif kind is gast.Call:
                 f = node.func
-                if type(f) is gast.Attribute and type(f.value) is name_type:
-                    mutated.add(f.value.id)
-                elif type(f) is name_type and f.id == "scatter_add" and type(
-                        node.args[0]) is name_type:
-                    mutated.add(node.args[0].id)
+                n = f.value.id if type(f) is gast.Attribute and type(f.value) is name_type \
+                    else node.args[0].id if type(f) is name_type and f.id == "scatter_add" \
+                    and type(node.args[0]) is name_type else None
+                if n is not None:
+                    mutated[n] = mutated.get(n, 0) + 1
             elif kind in loops:
                 depth += 1
             for field in fields_of.get(kind) or N.name_fields(kind):
@@ -114,6 +142,7 @@ class _Tally:
 
     def block(self, stmts, depth, facts_of):
         """Count the statements ``stmts``: a simple one by ``facts_of(statement)``."""
+        self.depth[id(stmts)] = depth
         for s in stmts:
             kind = type(s)
             if kind is gast.For or kind is gast.While:  # (its head inside the loop too)
@@ -142,10 +171,9 @@ class _Tally:
             mine = self.looped
             for n, c in stored.items():
                 mine[n] = mine.get(n, 0) + c * depth
-        if subscripted:
-            self.subscripted.update(subscripted)
-        if mutated:
-            self.mutated.update(mutated)
+        for names, counts in ((subscripted, self.subscripted), (mutated, self.mutated)):
+            for n in names:
+                counts[n] = counts.get(n, 0) + 1
 
 
 def statement_facts(s):
@@ -269,6 +297,28 @@ class Remembered:
                 id(b) for b in kept[1] if b]:
             raise AssertionError("the optimiser kept statement lists a pass changed")
         return kept[1]
+
+    def edit(self, block, s, change, *args):
+        """``change(s, *args)`` (in place), told to what is remembered of ``s``; the edit of
+        its counts, for :meth:`recount`."""
+        simple = not N.has_block(s)
+        old = self.statement_facts(s) if simple else None
+        change(s, *args)
+        self.touch(s)
+        return (block, old, self.statement_facts(s)) if simple else (None, None, None)
+
+    def recount(self, edits):
+        """At the end of a pass that changed statements: ``edits``, (block, old facts, new
+        facts) of each statement holding no block it took out (new None) or changed (block
+        None: a change of some other statement), applied to the kept counts, which stay
+        true (the pass read them as they were); else they are forgotten."""
+        kept = self._facts
+        info = kept[0] if kept is not None else None
+        self._facts_kept = info is None or all(
+            b is not None and id(b) in info.depth for b, _, _ in edits)
+        if info is not None and self._facts_kept:
+            for b, old, new in edits:
+                info.update(old, new, info.depth[id(b)])
 
     def forget(self, blocks=False):
         """A pass changed the counts (and, if ``blocks``, took out a statement holding a

@@ -131,7 +131,7 @@ class Optimizer(DeadCode, Remembered):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
         info, blocks = self.facts(fdef)
         subscripted, mutated = set(info.subscripted), info.mutated
-        changed = False
+        edits = []
         for block in blocks:
             loads = Loads(block, self.reads)
             where = None  # name -> the statements of the block reading it (a superset)
@@ -158,24 +158,24 @@ class Optimizer(DeadCode, Remembered):
                     continue  # used elsewhere too (an enclosing block, another branch)
                 mapping = {a: v}
                 for j in later:
-                    N.substitute(block[j], mapping)
+                    edits.append(self.edit(block, block[j], N.substitute, mapping))
                     loads.changed(j)
-                    self.touch(block[j])
                 if later and isinstance(v, gast.Name):
                     where[v.id] = sorted(set(where.get(v.id, ())) | set(later))
                 if a in subscripted and isinstance(v, gast.Name):
                     subscripted.add(v.id)
+                edits.append((block, self.statement_facts(s), None))
                 block[i] = gast.Pass()
                 loads.changed(i)
-                changed = True
-        if changed:
+        if edits:
             drop_pass(fdef)
-        return changed
+            self.recount(edits)
+        return bool(edits)
 
     def cse(self, fdef):
         info, blocks = self.facts(fdef)
         mutated = info.mutated
-        changed = False
+        edits = []
         for block in blocks:
             seen = {}
             for s in block:
@@ -193,12 +193,12 @@ class Optimizer(DeadCode, Remembered):
                     continue
                 key = N.fingerprint(s.value)
                 if key in seen:
-                    s.value = N.name(seen[key])
-                    self.touch(s)
-                    changed = True
+                    edits.append(self.edit(block, s, setattr, "value", N.name(seen[key])))
                 else:
                     seen[key] = a
-        return changed
+        if edits:
+            self.recount(edits)
+        return bool(edits)
 
     def substitute(self, fdef):
         """Inline generated temporaries used exactly once, right where they are used."""
