@@ -52,7 +52,7 @@ class Info:
         for facts, sign in ((old, -1), (new, 1)):
             if facts is None:
                 continue
-            uses, defs, stored, subscripted, mutated = facts
+            uses, defs, stored, subscripted, mutated, _ = facts
             for n, c in uses.items():
                 self.uses[n] = self.uses.get(n, 0) + sign * c
             for n, c in defs.items():
@@ -160,7 +160,7 @@ class _Tally:
                 self.add(facts_of(s), depth)
 
     def add(self, facts, depth):
-        uses, defs, stored, subscripted, mutated = facts
+        uses, defs, stored, subscripted, mutated, _ = facts
         mine = self.uses
         for n, c in uses.items():
             mine[n] = mine.get(n, 0) + c
@@ -179,10 +179,12 @@ class _Tally:
 def statement_facts(s):
     """What :class:`Info` counts of a statement holding no block: (its reads, a dict
     name -> count; its definitions; its stores, each once; the names it indexes; those
-    it changes). (:meth:`_Tally.walk`'s count, without loops to count: a walk of its own,
-    since the optimiser asks it of nearly every statement it changes.)"""
+    it changes; whether it holds a constant or a unary operation, without which
+    :mod:`fold` has nothing to do). (:meth:`_Tally.walk`'s count, without loops to
+    count: a walk of its own, since the optimiser asks it of nearly every statement.)"""
     uses, defs, stored = {}, {}, {}
     subscripted = mutated = _NONE
+    foldable = False
     todo = [s]
     pop, push = todo.pop, todo.append
     ast_type, name_type, load = gast.AST, gast.Name, gast.Load
@@ -199,7 +201,9 @@ def statement_facts(s):
                 if ctx is gast.Store:
                     stored[node.id] = stored.get(node.id, 0) + 1
             continue
-        if kind is gast.Subscript:
+        if kind is gast.Constant or kind is gast.UnaryOp:
+            foldable = True
+        elif kind is gast.Subscript:
             if type(node.value) is name_type:
                 subscripted = subscripted | {node.value.id}
                 if type(node.ctx) is gast.Store:
@@ -219,7 +223,7 @@ def statement_facts(s):
                 for x in v:
                     if isinstance(x, ast_type):
                         push(x)
-    return uses, defs, stored, subscripted, mutated
+    return uses, defs, stored, subscripted, mutated, foldable
 
 
 _NONE = frozenset()
@@ -262,6 +266,10 @@ class Remembered:
         if self.read_counts is None or N.has_block(s):
             return Counter(N.names_in(s, gast.Load))
         return self.statement_facts(s)[0]
+
+    def bare(self, s):
+        """Whether ``s`` (holding no block) holds no constant and no unary operation."""
+        return not self.statement_facts(s)[5]
 
     def statement_facts(self, s):
         """:func:`statement_facts` of ``s`` (holding no block), remembered as :meth:`reads`."""

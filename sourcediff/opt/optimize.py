@@ -121,7 +121,7 @@ class Optimizer(DeadCode, Remembered):
         """Constants and identities (:func:`fold.fold`), in the statements changed since
         it last ran."""
         changed, dropped = fold_counted(fdef, self.folded, self.check_schedule,
-                                        self.blocks(fdef))
+                                        self.blocks(fdef), self.bare)
         self._facts_kept = not dropped  # (each name read and written where it was)
         if changed:
             self.refolded()
