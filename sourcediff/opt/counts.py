@@ -300,7 +300,9 @@ class Remembered:
         statement holding a block (:meth:`forget`); one a pass emptied may stay listed."""
         kept = self._kept()
         if kept[1] is None:
-            kept[1] = list(N.blocks(fdef))
+            owned = list(N.owned_blocks(fdef))
+            kept[1] = [block for _, _, block in owned]
+            kept[2] = {id(block) for _, field, block in owned if field == "body"}
         elif self.check_schedule and [id(b) for b in N.blocks(fdef)] != [
                 id(b) for b in kept[1] if b]:
             raise AssertionError("the optimiser kept statement lists a pass changed")
@@ -332,12 +334,24 @@ class Remembered:
         """A pass changed the counts (and, if ``blocks``, took out a statement holding a
         block): :meth:`facts` counts again."""
         if self._facts is not None:
-            self._facts = None if blocks else [None, self._facts[1]]
+            self._facts = None if blocks else [None, *self._facts[1:]]
+
+    def drop_pass(self, fdef):
+        """:func:`drop_pass`, over the statement lists kept (:meth:`blocks`)."""
+        blocks = self.blocks(fdef)
+        bodies = self._kept()[2]
+        if bodies is None:  # (outside a run: nothing kept)
+            drop_pass(fdef)
+            return
+        for block in blocks:
+            if any(type(s) is gast.Pass for s in block):
+                kept = [s for s in block if type(s) is not gast.Pass]
+                block[:] = kept if kept or id(block) not in bodies else [gast.Pass()]
 
     def _kept(self):
         kept = self._facts
         if kept is None:
-            kept = [None, None]  # Info, blocks: computed when first asked for
+            kept = [None, None, None]  # Info, blocks, ids of bodies: when first asked for
             if self._pure is not None:  # (during a run)
                 self._facts = kept
         return kept
@@ -360,3 +374,12 @@ class Loads:
 
     def changed(self, j):
         self._memo.pop(j, None)
+
+
+def drop_pass(fdef):
+    """Take the ``pass`` statements out of ``fdef``'s statement lists (a body left empty
+    keeps one)."""
+    for _node, field, block in N.owned_blocks(fdef):
+        if any(type(s) is gast.Pass for s in block):
+            kept = [s for s in block if type(s) is not gast.Pass]
+            block[:] = kept if kept or field != "body" else [gast.Pass()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gast
 
 from ..ir import nodes as N
-from .usage import drop_pass, is_plain_assign
+from .usage import is_plain_assign
 
 
 class DeadCode:
@@ -44,7 +44,7 @@ class DeadCode:
                 edits.append((block, self.statement_facts(block[i]), None))
                 block[i] = gast.Pass()
         if edits:
-            drop_pass(fdef)
+            self.drop_pass(fdef)
             self.recount(edits)
         return bool(edits)
 
@@ -57,7 +57,7 @@ class DeadCode:
         self._live_block(fdef.body, live)
         self._read_memo = None
         if self._dropped:
-            drop_pass(fdef)
+            self.drop_pass(fdef)
             self.recount(self._dropped)
         return bool(self._dropped)
 
@@ -138,7 +138,7 @@ class DeadCode:
             if not dropped:
                 break
         if edits:
-            drop_pass(fdef)
+            self.drop_pass(fdef)
             self.recount(edits)
         return bool(edits)
 

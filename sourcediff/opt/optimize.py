@@ -24,7 +24,7 @@ from .remat import rematerialise
 from .scaling import scale_through_products
 from ..ad.zeros import zero_adjoints
 from .counts import Loads, Remembered
-from .usage import (USER_NAMES, assigned_in, attributes_in, drop_pass, expr_size,
+from .usage import (USER_NAMES, assigned_in, attributes_in, expr_size,
     generated, is_plain_assign, pure_expr, top_exprs, unalias)
 
 
@@ -168,7 +168,7 @@ class Optimizer(DeadCode, Remembered):
                 block[i] = gast.Pass()
                 loads.changed(i)
         if edits:
-            drop_pass(fdef)
+            self.drop_pass(fdef)
             self.recount(edits)
         return bool(edits)
 
@@ -229,7 +229,7 @@ class Optimizer(DeadCode, Remembered):
                         changed = True
                 i += 1
         if changed:
-            drop_pass(fdef)
+            self.drop_pass(fdef)
             # every count but the inlined names' (gone from the tree) is as it was, and
             # no statement list came or went
             self._facts_kept = True

@@ -87,8 +87,13 @@ def _stores_in(node):
 def _loop_pair(fdef, i, j, sh, pure):
     local = set(N.names_in(fdef, gast.Store)) | {a.id for a in fdef.args.args}
 
+    memo = {}
+
     def _stores(node):  # (a method call on a module, np.sum(...), changes nothing)
-        return _stores_in(node) & local
+        hit = memo.get(id(node))
+        if hit is None:
+            hit = memo[id(node)] = _stores_in(node) & local
+        return hit
 
     fwd, rev = fdef.body[i], fdef.body[j]
     fb, rb = fwd.body, rev.body

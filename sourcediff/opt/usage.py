@@ -119,7 +119,7 @@ def assigned_in(stmts, name):
 
 
 def is_plain_assign(s):
-    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+    return type(s) is gast.Assign and type(s.targets[0]) is gast.Name
 
 
 def top_exprs(s):
@@ -132,13 +132,6 @@ def top_exprs(s):
     if isinstance(s, gast.If):
         return [s.test]
     return None
-
-
-def drop_pass(fdef):
-    for _node, field, block in N.owned_blocks(fdef):
-        if any(isinstance(s, gast.Pass) for s in block):
-            kept = [s for s in block if not isinstance(s, gast.Pass)]
-            block[:] = kept if kept or field != "body" else [gast.Pass()]
 
 
 def unalias(fdef, params, ns):
