@@ -16,7 +16,7 @@ from corpus import CASES
 import sourcediff
 from sourcediff.pipeline import driver
 from sourcediff.ir import nodes
-from sourcediff.opt import optimize
+from sourcediff.opt import optimize, shapes
 from sourcediff.errors import SourceDiffError
 from sourcediff.opt.inplace import kinds_of
 from sourcediff.opt.shapes import spec_of
@@ -166,3 +166,29 @@ def test_a_stage_that_changed_the_code_says_so(case, monkeypatch):
     monkeypatch.setattr(optimize, "STAGES", tuple(checked(s) for s in optimize.STAGES))
     _build_both(case)
     assert runs and not [(name, said) for name, said, did in runs if did and not said]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_shapes_a_stage_keeps_are_those_of_its_result(case, monkeypatch):
+    """A stage that says its change leaves every name its shape (``Stage.kept``) lets the
+    stages after it read the shapes found before it: where those and the shapes found in
+    the code it left both know a name's shape, they agree. (The latter may know less, or
+    take ``a = 0.0; a += e`` for a number: an update in place binds nothing.)"""
+    def check(stage):
+        def run(u):
+            said = stage.run(u)
+            kept = u._shapes  # (found before the change, or during it)
+            if said and kept is not None:
+                now = shapes.analyse(u.fdef, u.ns, u.spec, u.params)
+                both = [(n, kept.of(nodes.name(n)), now.of(nodes.name(n)))
+                        for n in set(nodes.names_in(u.fdef))]
+                assert not [b for b in both if None not in b[1:] and b[1] != b[2]], stage.name
+            return said
+        return stage._replace(run=run) if "shapes" in stage.kept else stage
+    monkeypatch.setattr(optimize, "STAGES", tuple(check(s) for s in optimize.STAGES))
+    args = case.args(np.random.default_rng(0))
+    wrt, _ = resolve_wrt(case.fn, case.wrt)
+    try:
+        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
+    except SourceDiffError:
+        pass  # refused: whatever ran is checked

@@ -7,9 +7,26 @@ sweep actually reads, and puts the matching pushes into the forward pass.
 
 from __future__ import annotations
 
+from collections import deque
+
 import gast
 
 from ..ir import nodes as N
+
+
+def statements(root):
+    """Every statement (and exception handler) under ``root``, itself first, in the order
+    ``N.walk`` meets them, without visiting an expression (none holds a statement)."""
+    todo = deque([root])
+    pop, extend = todo.popleft, todo.extend
+    kinds = (gast.stmt, gast.excepthandler)
+    while todo:
+        n = pop()
+        yield n
+        for field in N.child_fields(n.__class__):
+            v = getattr(n, field, None)
+            if type(v) is list and v and isinstance(v[0], kinds):
+                extend([x for x in v if isinstance(x, kinds)])
 
 
 def _def_sites(stmts, in_loop=False):
@@ -103,7 +120,7 @@ def insert(body, rev, params, names):
     forward = _push(body, saved)
     forward, rev = _name_straight_line_saves(forward, rev, names)
     if any(N.anno(n, "push") and "_stack" in N.names_in(n)
-           for st in forward for n in N.walk(st)):
+           for st in forward for n in statements(st)):
         pre = [N.assign("_stack", N.parse_expr("[]"))]
         pre += [_preinit(v) for v in sorted(saved) if v not in params
                 and not defined_up_front(body, v)]
@@ -124,7 +141,7 @@ def loop_invariants(body, params=(), rev=()):
     for name, _ in _def_sites(body):
         counts[name] = counts.get(name, 0) + 1
     changed, sites = set(), {}
-    for loop in (n for s in body for n in N.walk(s) if isinstance(n, (gast.For, gast.While))):
+    for loop in (n for s in body for n in statements(s) if isinstance(n, (gast.For, gast.While))):
         changed.update(N.names_in(loop, gast.Store))
         changed.update(name for name, _ in _def_sites(loop.body))
         for s in loop.body:
@@ -133,14 +150,16 @@ def loop_invariants(body, params=(), rev=()):
                     and not N.anno(s, "counter_inc", False):
                 sites[t.id] = s.value
     # the reverse sweep must not assign them either (only its pops, which go)
-    changed.update(t.id for s in rev for node in N.walk(s) if isinstance(node, gast.Assign)
+    changed.update(t.id for s in rev for node in statements(s) if isinstance(node, gast.Assign)
                    and not N.anno(node, "pop")
                    for t in node.targets if isinstance(t, gast.Name))
+    # each site's names, of those computing without a call (walked once)
+    reads = {name: set(N.names_in(value)) for name, value in sites.items()
+             if all(isinstance(n, _PURE) for n in N.walk(value))}
     invariant = set()
     while True:
-        new = {name for name, value in sites.items() if name not in invariant
-               and all(isinstance(n, _PURE) for n in N.walk(value))
-               and all(n not in changed or n in invariant for n in N.names_in(value))}
+        new = {name for name, names in reads.items() if name not in invariant
+               and all(n not in changed or n in invariant for n in names)}
         if not new:
             return invariant
         invariant |= new
@@ -168,9 +187,7 @@ def _name_straight_line_saves(forward, rev, names):
 def _read(stmts):
     read = set()
     for s in stmts:
-        for node in N.walk(s):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                read.add(node.id)
+        read.update(N.names_in(s, gast.Load))
     return read
 
 
@@ -313,7 +330,7 @@ def _loops_by_iterable(stmts, reverse):
     ``X`` only one such loop iterates."""
     found, seen = {}, set()
     for s in stmts:
-        for node in N.walk(s):
+        for node in statements(s):
             if not isinstance(node, gast.For):
                 continue
             it = node.iter
@@ -336,9 +353,10 @@ def _stack_calls(node, attr):
 
 def _pushed(s):
     """``v`` for ``_stack.append(v)``, else None."""
-    if isinstance(s, gast.Expr) and _stack_calls(s, "append") == 1 \
-            and isinstance(s.value, gast.Call) and len(s.value.args) == 1 \
-            and isinstance(s.value.args[0], gast.Name) and s.value.func.attr == "append":
+    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+            and isinstance(s.value.func, gast.Attribute) and s.value.func.attr == "append" \
+            and len(s.value.args) == 1 and isinstance(s.value.args[0], gast.Name) \
+            and _stack_calls(s, "append") == 1:
         return s.value.args[0].id
     return None
 

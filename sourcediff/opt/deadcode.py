@@ -12,16 +12,17 @@ from __future__ import annotations
 import gast
 
 from ..ir import nodes as N
-from .usage import drop_pass, is_plain_assign
+from .usage import is_plain_assign
 
 
 class DeadCode:
     """Needs of its host: ``keep`` (names that stay), ``pure(expr)``, ``facts(fdef)``,
-    ``blocks(fdef)`` and ``_facts`` (see :class:`optimize.Optimizer`)."""
+    ``blocks(fdef)``, ``statement_facts``, ``recount`` and ``forget`` (see
+    :class:`optimize.Optimizer`)."""
 
     def dead_stores(self, fdef):
         """``a = e1`` overwritten by ``a = e2`` in the same block before any read."""
-        changed = False
+        edits = []
         for block in self.blocks(fdef):
             # walking backwards: names a plain assignment here would store in vain, because
             # straight-line assignments below overwrite them before anything reads them
@@ -38,25 +39,27 @@ class DeadCode:
                 if a in doomed and self.pure(s.value):
                     dead.append(i)
                 doomed.add(a)
-                doomed.difference_update(N.names_in(s.value, gast.Load))
+                doomed.difference_update(self.reads(s))  # (those of s.value)
             for i in dead:
+                edits.append((block, self.statement_facts(block[i]), None))
                 block[i] = gast.Pass()
-            changed = changed or bool(dead)
-        if changed:
-            drop_pass(fdef)
-        return changed
+        if edits:
+            self.drop_pass(fdef)
+            self.recount(edits)
+        return bool(edits)
 
     def liveness(self, fdef):
         """Drop pure assignments whose value no later statement can read (e.g. the zero
         an overwritten adjoint is cut to, at the end of a branch)."""
         ret = fdef.body[-1]
         live = set(N.names_in(ret, gast.Load)) if isinstance(ret, gast.Return) else set()
-        self._dropped, self._read_memo = False, {}
+        self._dropped, self._read_memo = [], {}
         self._live_block(fdef.body, live)
         self._read_memo = None
         if self._dropped:
-            drop_pass(fdef)
-        return self._dropped
+            self.drop_pass(fdef)
+            self.recount(self._dropped)
+        return bool(self._dropped)
 
     def _live_block(self, block, live):
         for i in range(len(block) - 1, -1, -1):
@@ -70,26 +73,30 @@ class DeadCode:
                 if all(isinstance(b, gast.Pass) for b in s.body) and not s.orelse \
                         and isinstance(s.test, (gast.Name, gast.Constant)):
                     block[i] = gast.Pass()
-                    self._dropped = True
+                    self._dropped.append((None, None, None))  # (counted again)
+                    self.forget(blocks=True)  # (its statement lists are gone)
             elif isinstance(s, (gast.For, gast.While)):
                 # a loop body may run again: everything it reads stays live throughout
-                live |= self._reads(s)
+                live.update(self._reads(s))
                 self._live_block(s.body, set(live))
             elif is_plain_assign(s):  # (a stack pop is impure, so it stays)
                 a = s.targets[0].id
                 if a not in live and a not in self.keep and self.pure(s.value):
+                    self._dropped.append((block, self.statement_facts(s), None))
                     block[i] = gast.Pass()
-                    self._dropped = True
                     continue
                 live.discard(a)
-                live |= self._reads(s)
+                live.update(self._reads(s))
             else:
-                live |= self._reads(s)
+                live.update(self._reads(s))
         return live
 
     def _reads(self, s):
-        """The names statement ``s`` reads, its nested blocks included (remembered during
-        one liveness pass, which never changes a statement: it only drops some)."""
+        """The names statement ``s`` reads, its nested blocks included (of a statement
+        holding a block, remembered during one liveness pass, which never changes a
+        statement: it only drops some)."""
+        if not N.has_block(s):
+            return self.reads(s).keys()
         hit = self._read_memo.get(id(s))
         if hit is not None and hit[0] is s:
             return hit[1]
@@ -98,7 +105,7 @@ class DeadCode:
             v = getattr(s, field, None)
             if type(v) is list and v and isinstance(v[0], gast.stmt):
                 for child in v:
-                    out |= self._reads(child)
+                    out.update(self._reads(child))
             elif isinstance(v, gast.AST):
                 out.update(N.names_in(v, gast.Load))
             elif type(v) is list:
@@ -113,7 +120,7 @@ class DeadCode:
         what is dropped are taken off the counts, which may leave more unread)."""
         info, blocks = self.facts(fdef)
         uses = dict(info.uses)
-        changed = False
+        edits = []
         while True:
             dropped = False
             for block in blocks:
@@ -123,17 +130,17 @@ class DeadCode:
                     a = s.targets[0].id
                     if (uses.get(a, 0) == 0 and a not in self.keep and self.pure(s.value)
                             or isinstance(s.value, gast.Name) and s.value.id == a):  # a = a
+                        edits.append((block, self.statement_facts(s), None))
                         block[i] = gast.Pass()
                         for name in N.names_in(s.value, gast.Load):
                             uses[name] -= 1
                         dropped = True
             if not dropped:
                 break
-            changed = True
-        if changed:
-            drop_pass(fdef)
-            self._facts = None
-        return changed
+        if edits:
+            self.drop_pass(fdef)
+            self.recount(edits)
+        return bool(edits)
 
 
 def drop_dangling_comments(fdef):

@@ -266,24 +266,28 @@ _HEADS = {gast.For: ("target", "iter"), gast.If: ("test",), gast.While: ("test",
 _TANGENT_HEADS = {**_HEADS, gast.For: ("iter",)}
 
 
-def _fold_block(stmts, pick, heads, clean, check):
+def _fold_block(stmts, pick, heads, clean, check, bare=None):
     """Fold each statement of ``stmts`` with the transformer ``pick(statement)`` chooses;
     an If, For or While by its ``heads`` and its blocks' statements one by one. ``clean``
     (id -> statement): simple statements already folded with nothing left to fold,
     skipped, and those found so added (``check``: visited anyway, and must stay as they
-    are)."""
+    are); ``bare(statement)``: whether a simple statement holds no constant and no unary
+    operation (no rule applies: it is clean)."""
     for s in stmts:
         t = pick(s)
         if type(s) in heads:
             for field in heads[type(s)]:
                 setattr(s, field, t.visit(getattr(s, field)))
-            _fold_block(s.body, pick, heads, clean, check)
-            _fold_block(s.orelse, pick, heads, clean, check)
+            _fold_block(s.body, pick, heads, clean, check, bare)
+            _fold_block(s.orelse, pick, heads, clean, check, bare)
             continue
         if clean is None or N.has_block(s):
             t.visit(s)  # (a With, a Try...: all of it, every time)
             continue
         known = clean.get(id(s)) is s
+        if not known and bare is not None and bare(s):
+            clean[id(s)] = s
+            known = True
         if known and not check:
             continue
         before, t.changed = t.changed, False
@@ -301,11 +305,12 @@ def fold(fdef, clean=None, check=False):
     return fold_counted(fdef, clean, check)[0]
 
 
-def fold_counted(fdef, clean=None, check=False):
+def fold_counted(fdef, clean=None, check=False, blocks=None, bare=None):
     """:func:`fold`: (whether anything changed, whether a name was taken out of the code:
-    if not, every name is read and written where it was)."""
+    if not, every name is read and written where it was). ``blocks``: ``fdef``'s
+    statement lists, if the caller has them; ``bare``: see :func:`_fold_block`."""
     dropped_copies = False
-    for block in list(N.blocks(fdef)):
+    for block in list(N.blocks(fdef)) if blocks is None else blocks:
         if _drop_rebinding(block):
             dropped_copies = True
             block[:] = block or [gast.Pass()]
@@ -319,9 +324,9 @@ def fold_counted(fdef, clean=None, check=False):
             t = s.targets[0].id if isinstance(s, gast.Assign) and isinstance(
                 s.targets[0], gast.Name) else ""
             return adjoint if names.role(t) == "tangent" else plain
-        _fold_block(fdef.body, pick, _TANGENT_HEADS, clean, check)
+        _fold_block(fdef.body, pick, _TANGENT_HEADS, clean, check, bare)
     else:
-        _fold_block(fdef.body[:start], lambda s: plain, _HEADS, clean, check)
-        _fold_block(fdef.body[start:], lambda s: adjoint, _HEADS, clean, check)
+        _fold_block(fdef.body[:start], lambda s: plain, _HEADS, clean, check, bare)
+        _fold_block(fdef.body[start:], lambda s: adjoint, _HEADS, clean, check, bare)
     return (plain.changed or adjoint.changed or dropped_copies,
             plain.dropped or adjoint.dropped or dropped_copies)

@@ -183,10 +183,15 @@ def _visit(stmts, k, env):
                 _visit(block, k, env)
 
 
-def rewrite(fdef, ns, spec, kinds, params):
-    """Rewrite ``a = <expression>`` statements of ``fdef`` to update fresh arrays in place."""
-    rw = _Rewriter(lambda: shapes.analyse(fdef, ns, spec, params), infer(fdef, ns, kinds, params),
-                   ns)
+def rewrite(fdef, ns, spec, kinds, params, analyse=None):
+    """Rewrite ``a = <expression>`` statements of ``fdef`` to update fresh arrays in place
+    (``analyse()``: the :class:`shapes.Shapes` of ``fdef`` as it is, if the caller has
+    them). Every name keeps its shape: a value is computed into the array it is bound
+    to."""
+    if analyse is None:
+        def analyse():
+            return shapes.analyse(fdef, ns, spec, params)
+    rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
     first_into_buffer(fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
                       and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
                       rw.fresh)

@@ -23,7 +23,8 @@ from .free import release
 from .remat import rematerialise
 from .scaling import scale_through_products
 from ..ad.zeros import zero_adjoints
-from .usage import (USER_NAMES, Loads, Remembered, assigned_in, drop_pass, expr_size,
+from .counts import Loads, Remembered
+from .usage import (USER_NAMES, assigned_in, attributes_in, expr_size,
     generated, is_plain_assign, pure_expr, top_exprs, unalias)
 
 
@@ -61,7 +62,7 @@ class Optimizer(DeadCode, Remembered):
         self.keep = keep
         self.user = ns.get(USER_NAMES, frozenset())
         self._pure = None  # during a run: id(expr) -> (expr, pure?)
-        self._facts = None  # during a run: (Info, blocks) while no pass changes the tree
+        self._facts = None  # during a run: [Info, blocks] while no pass changes them
         self._facts_kept = False  # set by a pass whose change leaves them true
         self.stop()  # (what is remembered of each statement, during a run)
 
@@ -105,7 +106,7 @@ class Optimizer(DeadCode, Remembered):
                 made = PIPELINE[k].changes
                 dirty = [d or bool(p.reads & made) for d, p in zip(dirty, PIPELINE)]
                 if not self._facts_kept:
-                    self._facts = None
+                    self.forget()
         self._pure = self._facts = None
         self.stop()
         drop_dangling_comments(fdef)
@@ -119,19 +120,23 @@ class Optimizer(DeadCode, Remembered):
     def fold(self, fdef):
         """Constants and identities (:func:`fold.fold`), in the statements changed since
         it last ran."""
-        changed, dropped = fold_counted(fdef, self.folded, self.check_schedule)
+        changed, dropped = fold_counted(fdef, self.folded, self.check_schedule,
+                                        self.blocks(fdef), self.bare)
         self._facts_kept = not dropped  # (each name read and written where it was)
+        if changed:
+            self.refolded()
         return changed
 
     def propagate(self, fdef):
         """``a = b`` (or a constant) with ``a`` generated and single: use ``b``."""
         info, blocks = self.facts(fdef)
         subscripted, mutated = set(info.subscripted), info.mutated
-        changed = False
+        edits = []
         for block in blocks:
-            loads = Loads(block)
+            loads = Loads(block, self.reads)
+            where = None  # name -> the statements of the block reading it (a superset)
             for i, s in enumerate(block):
-                if not is_plain_assign(s):
+                if not (is_plain_assign(s) and isinstance(s.value, (gast.Name, gast.Constant))):
                     continue
                 a, v = s.targets[0].id, s.value
                 if not (generated(a, self.user) and info.once(a)) or a in self.keep:
@@ -141,31 +146,36 @@ class Optimizer(DeadCode, Remembered):
                     continue  # v could change between here and a use
                 if isinstance(v, gast.Name) and v.id in mutated:
                     continue  # y[i] = ... between here and a use would change what it reads
-                if not isinstance(v, (gast.Name, gast.Constant)):
-                    continue
                 if isinstance(v, gast.Constant) and a in subscripted:
                     continue  # (1.0)[0] would not even compile
-                later = [j for j in range(i + 1, len(block)) if loads[j][a]]
+                if where is None:
+                    where = {}
+                    for j in range(len(block)):
+                        for n in loads[j]:
+                            where.setdefault(n, []).append(j)
+                later = [j for j in where.get(a, ()) if j > i and loads[j].get(a)]
                 if sum(loads[j][a] for j in later) != info.uses.get(a, 0):
                     continue  # used elsewhere too (an enclosing block, another branch)
                 mapping = {a: v}
                 for j in later:
-                    N.substitute(block[j], mapping)
+                    edits.append(self.edit(block, block[j], N.substitute, mapping))
                     loads.changed(j)
-                    self.touch(block[j])
+                if later and isinstance(v, gast.Name):
+                    where[v.id] = sorted(set(where.get(v.id, ())) | set(later))
                 if a in subscripted and isinstance(v, gast.Name):
                     subscripted.add(v.id)
+                edits.append((block, self.statement_facts(s), None))
                 block[i] = gast.Pass()
                 loads.changed(i)
-                changed = True
-        if changed:
-            drop_pass(fdef)
-        return changed
+        if edits:
+            self.drop_pass(fdef)
+            self.recount(edits)
+        return bool(edits)
 
     def cse(self, fdef):
         info, blocks = self.facts(fdef)
         mutated = info.mutated
-        changed = False
+        edits = []
         for block in blocks:
             seen = {}
             for s in block:
@@ -176,26 +186,26 @@ class Optimizer(DeadCode, Remembered):
                 a = s.targets[0].id
                 if not info.single(a) or a in mutated:
                     continue
-                loads = N.names_in(s.value, gast.Load)
+                loads = self.reads(s)
                 if not all(info.single(n) for n in loads) or any(n in mutated for n in loads):
                     continue
                 if not self.pure(s.value):
                     continue
                 key = N.fingerprint(s.value)
                 if key in seen:
-                    s.value = N.name(seen[key])
-                    self.touch(s)
-                    changed = True
+                    edits.append(self.edit(block, s, setattr, "value", N.name(seen[key])))
                 else:
                     seen[key] = a
-        return changed
+        if edits:
+            self.recount(edits)
+        return bool(edits)
 
     def substitute(self, fdef):
         """Inline generated temporaries used exactly once, right where they are used."""
         info, blocks = self.facts(fdef)
         changed = False
         for block in blocks:
-            loads = Loads(block)
+            loads = Loads(block, self.reads)
             i = 0
             while i < len(block):
                 s = block[i]
@@ -203,7 +213,7 @@ class Optimizer(DeadCode, Remembered):
                         and s.targets[0].id not in self.keep
                         and info.once(s.targets[0].id)
                         and info.uses.get(s.targets[0].id, 0) == 1 and self.pure(s.value)):
-                    j = self._use_site(block, loads, i, s.targets[0].id, s.value)
+                    j = self._use_site(block, loads, i, s.targets[0].id)
                     if j is not None and expr_size(block[j]) + expr_size(s.value) > _MAX_INLINE:
                         j = None
                     if j is not None:
@@ -219,19 +229,19 @@ class Optimizer(DeadCode, Remembered):
                         changed = True
                 i += 1
         if changed:
-            drop_pass(fdef)
+            self.drop_pass(fdef)
             # every count but the inlined names' (gone from the tree) is as it was, and
             # no statement list came or went
             self._facts_kept = True
         return changed
 
-    def _use_site(self, block, loads, i, name, value):
-        reads = set(N.names_in(value, gast.Load))
+    def _use_site(self, block, loads, i, name):
+        reads = loads[i]  # (what block[i] = value reads)
         for j in range(i + 1, len(block)):
             s = block[j]
             if N.is_comment(s) or isinstance(s, gast.Pass):
                 continue
-            if loads[j][name]:
+            if loads[j].get(name):
                 exprs = top_exprs(s)
                 if exprs is not None and any(name in N.names_in(e, gast.Load) for e in exprs):
                     return j
@@ -268,16 +278,15 @@ class Unit:
         """The attribute names (``outer``, ``broadcast_to``, ``sum``) in the tree, and
         ``@`` if it multiplies matrices."""
         if self._found is None:
-            self._found = set()
-            for n in N.walk(self.fdef):
-                if type(n) is gast.Attribute:
-                    self._found.add(n.attr)
-                elif type(n) is gast.MatMult:
-                    self._found.add("@")
+            self._found = attributes_in(self.fdef)
         return self._found
 
-    def changed(self):
-        self._shapes = self._found = None
+    def changed(self, kept=frozenset()):
+        """The tree changed: forget the facts about it but those ``kept`` (``"shapes"``:
+        a change that leaves every name the shape it had)."""
+        self._found = None
+        if "shapes" not in kept:
+            self._shapes = None
 
 
 class Stage(NamedTuple):
@@ -285,6 +294,7 @@ class Stage(NamedTuple):
     when: Callable    # Unit -> whether the stage applies
     run: Callable     # Unit -> True if it changed the tree
     then: object      # after a change: the facts to run the optimiser on, or passes
+    kept: frozenset = frozenset()  # the Unit's facts its change leaves true (Unit.changed)
 
 
 def _shaped(u):
@@ -353,8 +363,9 @@ STAGES = (
     Stage("copies of values changed in place", lambda u: True,
           lambda u: unalias(u.fdef, set(u.params) | u.keep | u.outside, u.ns), None),
     Stage("in-place updates of fresh arrays", lambda u: _shaped(u) and u.kinds is not None,
-          _rebuilt(lambda u: inplace.rewrite(u.fdef, u.ns, u.spec, u.kinds, u.params)),
-          None),
+          _rebuilt(lambda u: inplace.rewrite(u.fdef, u.ns, u.spec, u.kinds, u.params,
+                                             u.shapes)),
+          None, frozenset({"shapes"})),  # (a value computed into its own array)
     Stage("large temporaries released", _shaped,
           lambda u: release(u.fdef, u.shapes, u.keep | u.outside), None),
     Stage("one push per loop iteration", lambda u: True,
@@ -372,7 +383,7 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
     for stage in STAGES:
         if not (stage.when(u) and stage.run(u)):
             continue
-        u.changed()
+        u.changed(stage.kept)
         if isinstance(stage.then, frozenset):
             u.opt.run(fdef, changed=stage.then)
         elif stage.then:

@@ -20,6 +20,7 @@ from ..prims import facts
 from .. import runtime
 from ..ir import nodes as N
 from ..front.resolve import MISSING, static_value
+from ..ad.saves import statements
 
 F = "float64"   # a float64 array or NumPy scalar (the kinds of :mod:`inplace`)
 W = "weak"      # a Python bool, int or float: it takes the other operand's dtype
@@ -172,7 +173,7 @@ def accumulate(fdef, ns, rw, exclude):
     name starts (outside any block) as a value it does not own (``x_bar = w``, a user's
     array) copies that value once, there. And ``y[i] += -e`` -> ``y[i] -= e``."""
     owners = None
-    looped = {id(x) for loop in N.walk(fdef) if isinstance(loop, (gast.For, gast.While))
+    looped = {id(x) for loop in statements(fdef) if isinstance(loop, (gast.For, gast.While))
               for b in N.blocks(loop) for x in b}
     for block in N.blocks(fdef):
         for i, s in enumerate(block):

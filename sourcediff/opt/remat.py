@@ -28,6 +28,7 @@ import numpy as np
 
 from ..prims import facts
 from ..ir import nodes as N
+from ..ad.saves import statements
 
 
 def rematerialise(fdef, sh, pure):
@@ -86,12 +87,17 @@ def _stores_in(node):
 def _loop_pair(fdef, i, j, sh, pure):
     local = set(N.names_in(fdef, gast.Store)) | {a.id for a in fdef.args.args}
 
+    memo = {}
+
     def _stores(node):  # (a method call on a module, np.sum(...), changes nothing)
-        return _stores_in(node) & local
+        hit = memo.get(id(node))
+        if hit is None:
+            hit = memo[id(node)] = _stores_in(node) & local
+        return hit
 
     fwd, rev = fdef.body[i], fdef.body[j]
     fb, rb = fwd.body, rev.body
-    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in N.walk(fwd)):
+    if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in statements(fwd)):
         return False
     index = fwd.target.id if rev.target.id == fwd.target.id else None
     if index is not None and any(index in _stores(s) for s in rb):
@@ -117,9 +123,9 @@ def _loop_pair(fdef, i, j, sh, pure):
         if name is not None:
             pops[name] = None if name in pops else k
     # a value pushed or popped anywhere else too (a nested loop, a branch) stays saved
-    nested = [_pushed(n) for s in fb if _pushed(s) is None for n in N.walk(s)
+    nested = [_pushed(n) for s in fb if _pushed(s) is None for n in statements(s)
               if isinstance(n, gast.Expr)]
-    nested += [_popped(n) for s in rb if _popped(s) is None for n in N.walk(s)
+    nested += [_popped(n) for s in rb if _popped(s) is None for n in statements(s)
                if isinstance(n, gast.Assign)]
     for name in nested:
         if name is not None:

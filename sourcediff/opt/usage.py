@@ -1,5 +1,5 @@
-"""What the optimiser's passes know about a function: how often each name is defined and
-read (:class:`Info`), which names the compiler made (:func:`generated`), which calls are
+"""What the optimiser's passes know about a function (how often each name is defined and
+read: :mod:`counts`): which names the compiler made (:func:`generated`), which calls are
 pure (:func:`pure_function`, :func:`pure_expr`), and the small statement queries the passes share; and the
 copies that keep a value a later statement changes in place (:func:`unalias`).
 """
@@ -7,7 +7,6 @@ copies that keep a value a later statement changes in place (:func:`unalias`).
 from __future__ import annotations
 
 import random
-from collections import Counter
 
 import gast
 import numpy as np
@@ -16,6 +15,7 @@ from ..ir import nodes as N
 from ..prims import facts, registry
 from .. import runtime
 from ..front.resolve import MISSING, static_value
+from .counts import Info
 from .owners import Owners, read_before_change
 
 
@@ -59,82 +59,6 @@ def pure_expr(expr, ns):
     return True
 
 
-class Info:
-    """Definition and use counts over the whole function, and which names are indexed
-    (``subscripted``) or changed in place (``mutated``: ``y[i] = v``, ``lst.append``,
-    ``scatter_add``), all from one walk."""
-
-    def __init__(self, fdef):
-        defs, uses, looped = {}, {}, {}
-        subscripted, mutated = set(), set()
-        for a in fdef.args.args:
-            defs[a.id] = defs.get(a.id, 0) + 1
-        # one walk, each node with the number of loops around it
-        todo = [(fdef, 0)]
-        pop, push = todo.pop, todo.append
-        ast_type, name_type, loops = gast.AST, gast.Name, (gast.For, gast.While)
-        fields_of = N.NAME_FIELDS
-        while todo:
-            node, depth = pop()
-            if type(node) is name_type:
-                ctx = type(node.ctx)
-                if ctx is gast.Load:
-                    uses[node.id] = uses.get(node.id, 0) + 1
-                elif ctx is not gast.Param:  # parameters counted above
-                    defs[node.id] = defs.get(node.id, 0) + 1
-                    if depth and ctx is gast.Store:
-                        looped[node.id] = looped.get(node.id, 0) + depth
-                continue
-            kind = type(node)
-            if kind is gast.Subscript:
-                if type(node.value) is name_type:
-                    subscripted.add(node.value.id)
-                    if type(node.ctx) is gast.Store:
-                        mutated.add(node.value.id)
-            elif kind is gast.Call:
-                f = node.func
-                if type(f) is gast.Attribute and type(f.value) is name_type:
-                    mutated.add(f.value.id)
-                elif type(f) is name_type and f.id == "scatter_add" and type(
-                        node.args[0]) is name_type:
-                    mutated.add(node.args[0].id)
-            elif kind in loops:
-                depth += 1
-            for field in fields_of.get(kind) or N.name_fields(kind):
-                v = getattr(node, field, None)
-                if isinstance(v, ast_type):
-                    push((v, depth))
-                elif type(v) is list:
-                    for x in v:
-                        if isinstance(x, ast_type):
-                            push((x, depth))
-        self.defs, self.uses = defs, uses
-        self.subscripted, self.mutated = subscripted, mutated
-        self.stores = dict(defs)  # assignments as written (a loop body's count once)
-        for a in fdef.args.args:
-            self.stores[a.id] = 2  # a parameter already holds a value when the body starts
-        # names assigned inside loops count as multiply defined
-        for name, n in looped.items():
-            defs[name] += 2 * n
-
-    def holds_for(self, fdef):
-        """Whether these counts are still true of every name ``fdef`` mentions (a check:
-        the optimiser keeps them while no pass changes them)."""
-        fresh, names = Info(fdef), set(N.names_in(fdef))
-        return all(getattr(fresh, f).get(n, 0) == getattr(self, f).get(n, 0)
-                   for f in ("defs", "uses", "stores") for n in names) and all(
-            getattr(fresh, f) & names == getattr(self, f) & names
-            for f in ("subscripted", "mutated"))
-
-    def single(self, name):
-        return self.defs.get(name, 0) == 1
-
-    def once(self, name):
-        """Assigned by one statement, perhaps in a loop (each iteration a fresh value).
-        Callers must check that every use follows that statement in its own block."""
-        return self.stores.get(name, 0) == 1
-
-
 USER_NAMES = "__sourcediff_user_names__"  # key in ns: the names the user's function uses
 
 
@@ -166,78 +90,36 @@ def expr_size(node):
     return count
 
 
+def attributes_in(tree):
+    """The attribute names (``outer``, ``broadcast_to``, ``sum``) in ``tree``, and ``@``
+    if it multiplies matrices (a walk skipping names, contexts and operators)."""
+    found = set()
+    todo = [tree]
+    pop, push, fields_of = todo.pop, todo.append, N.NAME_FIELDS
+    ast_type, name_type = gast.AST, gast.Name
+    while todo:
+        n = pop()
+        kind = type(n)
+        if kind is gast.Attribute:
+            found.add(n.attr)
+        elif (kind is gast.BinOp or kind is gast.AugAssign) and type(n.op) is gast.MatMult:
+            found.add("@")
+        for field in fields_of.get(kind) or N.name_fields(kind):
+            v = getattr(n, field, None)
+            if isinstance(v, ast_type):
+                if type(v) is not name_type:
+                    push(v)
+            elif type(v) is list:
+                todo.extend([x for x in v if isinstance(x, ast_type)])
+    return found
+
+
 def assigned_in(stmts, name):
     return any(is_plain_assign(t) and t.targets[0].id == name for t in stmts)
 
 
-class Remembered:
-    """What the optimiser remembers during a run (a part of its class): of each statement,
-    until a pass changes it in place and says so (:meth:`touch`), whether fold left it as
-    it was (``folded``, :func:`fold.fold`'s ``clean``); of the tree, its :class:`Info` and
-    statement lists while no pass changes what they say (:meth:`facts`)."""
-
-    def start(self):
-        self.folded = {}
-
-    def stop(self):
-        self.folded = None
-
-    def touch(self, stmt):
-        """``stmt`` was changed in place: forget what was remembered of it (and of the
-        statements inside it)."""
-        if self.folded:
-            self.folded.pop(id(stmt), None)
-            for block in N.blocks(stmt):
-                for s in block:
-                    self.folded.pop(id(s), None)
-
-    def facts(self, fdef):
-        """The :class:`Info` of ``fdef`` and its statement lists. During :meth:`run` they
-        are kept from one pass to the next while no pass changes what they say."""
-        kept = self._kept()
-        if kept[0] is None:
-            kept[0] = Info(fdef)
-        elif self.check_schedule and not (kept[0].holds_for(fdef) and [
-                id(b) for b in N.blocks(fdef)] == [id(b) for b in self.blocks(fdef)]):
-            raise AssertionError("the optimiser kept facts a pass made untrue")
-        return kept[0], self.blocks(fdef)
-
-    def blocks(self, fdef):
-        """``fdef``'s statement lists (kept as :meth:`facts` are)."""
-        kept = self._kept()
-        if kept[1] is None:
-            kept[1] = list(N.blocks(fdef))
-        return kept[1]
-
-    def _kept(self):
-        kept = self._facts
-        if kept is None:
-            kept = [None, None]  # Info, blocks: computed when first asked for
-            if self._pure is not None:  # (during a run)
-                self._facts = kept
-        return kept
-
-
-class Loads:
-    """How often each name is read by each statement of one block, computed on demand
-    and forgotten when a pass rewrites that statement."""
-
-    def __init__(self, block):
-        self.block = block
-        self._memo = {}
-
-    def __getitem__(self, j):
-        c = self._memo.get(j)
-        if c is None:
-            c = self._memo[j] = Counter(N.names_in(self.block[j], gast.Load))
-        return c
-
-    def changed(self, j):
-        self._memo.pop(j, None)
-
-
 def is_plain_assign(s):
-    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+    return type(s) is gast.Assign and type(s.targets[0]) is gast.Name
 
 
 def top_exprs(s):
@@ -250,13 +132,6 @@ def top_exprs(s):
     if isinstance(s, gast.If):
         return [s.test]
     return None
-
-
-def drop_pass(fdef):
-    for _node, field, block in N.owned_blocks(fdef):
-        if any(isinstance(s, gast.Pass) for s in block):
-            kept = [s for s in block if not isinstance(s, gast.Pass)]
-            block[:] = kept if kept or field != "body" else [gast.Pass()]
 
 
 def unalias(fdef, params, ns):
