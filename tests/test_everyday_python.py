@@ -349,3 +349,17 @@ def test_unpacking_a_sequence_of_another_length_raises(f, args):
 def test_unpacking_of_the_right_length_is_differentiated():
     x = np.array([0.4, -1.3, 0.9])
     check_orders(lambda v: _unpack_two((v[0], v[1]), x) + _unpack_star(v), x)
+
+
+# --- an array where a sequence of arrays is expected: np.concatenate(x) joins x's rows ---
+@pytest.mark.parametrize("join", [
+    lambda x: np.concatenate(x[None] * x),
+    lambda x: np.stack(np.reshape(x, (2, 2)), axis=1),
+    lambda x: np.vstack(x),
+    lambda x: np.hstack(np.reshape(x, (2, 2))),
+], ids=["concatenate", "stack", "vstack", "hstack"])
+def test_an_array_given_as_the_sequence_to_join(join):
+    def f(x):
+        return np.sum(np.sin(join(x)) * np.arange(1.0, join(x).size + 1).reshape(
+            join(x).shape))
+    check_orders(f, np.array([0.4, -1.3, 0.9, 0.2]))

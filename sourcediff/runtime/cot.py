@@ -50,13 +50,19 @@ def unconcatenate(g, arrays, axis=0):
     if np.ndim(g) == 0:  # a scalar zero placeholder
         return [np.full(np.shape(a), g, dtype=float) for a in arrays]
     sizes = np.cumsum([np.shape(a)[axis] if np.ndim(a) else 1 for a in arrays])[:-1]
-    return np.split(g, sizes, axis=axis)
+    return _as_given(np.split(g, sizes, axis=axis), arrays)
 
 
 def unstack(g, arrays, axis=0):
     if np.ndim(g) == 0:  # a scalar zero placeholder
         return [np.full(np.shape(a), g, dtype=float) for a in arrays]
-    return [np.take(g, i, axis=axis) for i in range(np.shape(g)[axis])]
+    return _as_given([np.take(g, i, axis=axis) for i in range(np.shape(g)[axis])], arrays)
+
+
+def _as_given(parts, arrays):
+    """The cotangents of a sequence's items, as one array where the sequence was one
+    (``np.concatenate(x)`` of an array ``x`` joins its rows)."""
+    return np.stack(parts) if isinstance(arrays, np.ndarray) or is_duck(arrays) else parts
 
 
 def clip_mask(a, a_min, a_max):
