@@ -7,6 +7,8 @@ import pytest
 
 from sourcediff import grad, hessian, source, tape, value_and_grad, vjp
 
+from checks import check_orders
+
 CALLS = []
 RS = np.random.RandomState(0)
 X = np.array([0.3, -1.2, 0.8])
@@ -413,3 +415,17 @@ def test_a_constant_argument_of_a_call_gets_no_cotangent():
         np.testing.assert_allclose(g(x), 3.0 * x ** 2)
         np.testing.assert_allclose(hessian(_power_of_a_constant)(x), np.diag(6.0 * x))
     assert "split_call(_pullbacks1, _power, x, 3.0, wrt=(0,))" in source(g)
+
+
+def _early_return(y, x=None, dx=1.0):
+    if x is None:
+        return np.sum(np.sin(y)) * dx
+    d = np.diff(x)
+    return np.sum(d * y[1:])
+
+
+def test_a_helper_returning_early_differentiated_again():
+    """The residuals of a helper that returns from a branch: those the branch taken did
+    not store start as None (building the tuple of residuals raised UnboundLocalError)."""
+    check_orders(lambda v: _early_return(v ** 2) + _early_return(v, v * 2.0),
+                 np.array([0.4, 1.3, 0.9]))

@@ -318,8 +318,8 @@ def test_bad_wrt():
 
 def test_missing_rule_names_function_and_fix():
     with pytest.raises(MissingRuleError) as err:
-        tape.grad(lambda x: np.sum(np.convolve(x, x)))(np.ones(3))  # (np.sort has a rule)
-    assert "np.convolve" in str(err.value)
+        tape.grad(lambda x: np.sum(np.unique(x)))(np.ones(3))  # (np.sort has a rule)
+    assert "np.unique" in str(err.value)
     assert "primitive" in str(err.value) and "defrule" in str(err.value)
 
 

@@ -148,9 +148,17 @@ def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied, 
     for s in reverse + [grads]:
         read.update(N.names_in(s, gast.Load))
     kept = sorted(read & made - {seed})
+    # a residual stored only on some paths (a branch the call did not take: ``if x is
+    # None: return ...``) starts as None, so the tuple of residuals can always be built
+    surely = set(params) | {n for s in forward if not isinstance(s, (gast.If, gast.For,
+                                                                     gast.While))
+                            for n in N.names_in(s, gast.Store)}
+    start_none = [N.assign(n, N.const(None)) for n in kept if n not in surely]
     fdef.args = _arguments(params)
-    fdef.body = forward + [N.return_(N.tuple_([value, N.tuple_(
-        [N.name(bwd_name)] + [N.name(n) for n in kept])]))]
+    at = next((i + 1 for i, s in enumerate(forward) if N.is_comment(s)
+               and s.value.value == "forward pass"), 0)  # (under the docstring and comment)
+    fdef.body = forward[:at] + start_none + forward[at:] + [N.return_(N.tuple_([
+        value, N.tuple_([N.name(bwd_name)] + [N.name(n) for n in kept])]))]
     by_name = dict(zip(wrt_names, grads.elts))
     cts = [N.clone(by_name[p]) if p in by_name else N.const(None) for p in params[first:]]
     unpack = [N.assign(n, gast.Subscript(value=N.name(res_name), slice=N.const(k + 1),

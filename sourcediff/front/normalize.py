@@ -130,6 +130,12 @@ class Normalizer(StatementNormalizer):
 
     def call(self, node):
         node = self.lift_transformed(node)
+        definition = registry.via(static_value(node.func, self.ns)) if self.is_static(
+            node.func) else None
+        if definition is not None:  # np.trapezoid(y, x): its NumPy definition's call
+            name = self.names.global_name(definition.__name__)
+            self.ns[name] = definition
+            node = N.call(name, node.args, node.keywords)
         if self.is_static(node.func) and _callable_object(static_value(node.func, self.ns)):
             # layer(x), an object with a __call__ written in Python: layer.__call__(x)
             node = N.call(N.attr(node.func, "__call__"), node.args, node.keywords)

@@ -124,5 +124,7 @@ def library_of(fn):
 def never_read(fn):
     """A function whose source the compiler never reads as user code: a library's own
     (:func:`library_of`) or sourcediff's."""
+    if getattr(fn, "__sourcediff_defines__", None) is not None:
+        return False  # a library function's NumPy definition (prims/definitions.py)
     module = getattr(getattr(fn, "__func__", fn), "__module__", None) or ""
     return library_of(fn) is not None or module.split(".")[0] == "sourcediff"

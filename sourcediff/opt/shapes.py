@@ -167,7 +167,7 @@ class Shapes:
         if facts.of(fn).shape_arg and e.args:  # np.zeros(shape)
             dims = self.int_value(e.args[0])
             dims = (dims,) if type(dims) is int else dims
-            if dims is not None and all(d >= 0 for d in dims):
+            if isinstance(dims, tuple) and all(type(d) is int and d >= 0 for d in dims):
                 return dims
         return None
 

@@ -47,6 +47,7 @@ _RULES: dict = {}          # id(function) -> Rule
 _KEEPALIVE: list = []       # keep keyed objects alive so ids stay unique
 _NONDIFF: dict = {}        # id(function) -> function (outputs carry no gradient)
 _METHODS: dict = {}        # array method name -> function it stands for
+_VIA: dict = {}            # id(function) -> (function, its NumPy definition)
 
 
 @dataclass
@@ -284,6 +285,25 @@ def defnondiff(*fns, **facts):
 def defmethod(name, fn):
     """``x.name(...)`` on an array means ``fn(x, ...)``."""
     _METHODS[name] = fn
+
+
+def defvia(fns, definition):
+    """``fns`` (aliases of one library function) are differentiated through
+    ``definition``: the same function written with NumPy operations that have rules
+    (:mod:`sourcediff.prims.definitions`). The compiler reads it as it reads user code,
+    the tape runs it, so every mode and order follows from the table; no template."""
+    if not isinstance(fns, (tuple, list)):
+        fns = (fns,)
+    for fn in fns:
+        _VIA[_key(fn)] = (fn, definition)
+        _KEEPALIVE.append(fn)
+    definition.__sourcediff_defines__ = qualified_name(fns[0])
+
+
+def via(fn):
+    """The NumPy definition ``fn`` is differentiated through, or None."""
+    hit = _VIA.get(_key(fn))
+    return hit[1] if hit is not None and _same(hit[0], fn) else None
 
 
 def lookup(fn):

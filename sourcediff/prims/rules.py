@@ -327,6 +327,7 @@ rt.HELPERS.update(numeric_reduce.HELPERS)
 rt.HELPERS.update(numeric_linalg.HELPERS)
 rt.HELPERS.update(numeric_fill.HELPERS)
 from . import rules_cot  # noqa: E402,F401  (the cotangent helpers' rules, both modes)
+from . import rules_via  # noqa: E402,F401  (functions differentiated through a definition)
 try:
     import scipy.special  # noqa: F401
 except ImportError:  # SciPy stays optional

@@ -18,14 +18,16 @@ _GROUPS = [("NumPy", "np."), ("np.linalg", "np.linalg."), ("np.fft", "np.fft."),
 
 # old names of a listed function, registered only where this NumPy still has them (so the
 # page is the same whichever NumPy builds it)
-_ALIASES = {"np.row_stack"}
+_ALIASES = {"np.row_stack", "np.trapz"}
 
 
 def names():
     """The user-facing differentiable functions, sorted."""
-    return sorted({r.name for r in registry._RULES.values()
-                   if r.user_vjp is None and r.user_jvp is None and (r.vjps or r.seq_vjps)
-                   and not r.name.startswith("sourcediff.") and r.name not in _ALIASES})
+    ruled = {r.name for r in registry._RULES.values()
+             if r.user_vjp is None and r.user_jvp is None and (r.vjps or r.seq_vjps)
+             and not r.name.startswith("sourcediff.") and r.name not in _ALIASES}
+    defined = {d.__sourcediff_defines__ for _, d in registry._VIA.values()}  # (defvia)
+    return sorted(ruled | (defined - _ALIASES))
 
 
 def _group(name):
@@ -39,7 +41,8 @@ def render():
     all_names = names()
     out = ["# Differentiable functions", "",
            f"{len(all_names)} functions have derivative rules (reverse, forward and the tape "
-           "use the same table). Generated from the rule table by "
+           "use the same table; a few, such as `np.trapezoid`, are differentiated through "
+           "a definition in NumPy: `sourcediff/prims/definitions.py`). Generated from the rule table by "
            "`python -m sourcediff.prims.supported`; do not edit by hand. SciPy's are registered "
            "when SciPy is installed.", ""]
     for title, _ in _GROUPS:
