@@ -154,3 +154,50 @@ def test_other_arguments_after_the_fast_path_still_dispatch_or_fail():
     # integers cannot be differentiated: a clear error, also after the fast path ran
     with pytest.raises(SourceDiffError, match="dtype int64"):
         g(np.array([1, 2, 3]), b, 2.0)
+
+
+W_DEFAULT = np.array([0.5, -1.5])
+
+
+def with_defaults(x, w=W_DEFAULT, scale=2.0):
+    return scale * np.sum(np.sin(x) * w)
+
+
+def test_defaults_filled_in_by_python_on_the_fast_path():
+    # positional parameters with defaults: the returned function has the same defaults
+    # (so the entry code takes every argument) and the user's signature
+    g = grad(with_defaults)
+    assert str(inspect.signature(g)) == str(inspect.signature(with_defaults))
+    x = np.array([0.3, 1.2])
+    w = np.array([0.5, -1.5])
+    for call in (lambda: g(x), lambda: g(x, w), lambda: g(x, scale=2.0),
+                 lambda: g(x=x, w=w, scale=2.0)):
+        first, second = _twice(call)
+        _same(first, second)
+        np.testing.assert_allclose(second, fd(lambda v: with_defaults(v, w, 2.0), x), rtol=1e-6)
+    assert "_sd_like" in inspect.getsource(g)
+    got = g(x, scale=-1.0)  # another value of the same type: the same code
+    np.testing.assert_allclose(got, fd(lambda v: with_defaults(v, w, -1.0), x), rtol=1e-6)
+    # with respect to a parameter left to its default: the gradient at the default
+    gw, gs = grad(with_defaults, wrt=("w", "scale"))(x)
+    assert gw.shape == w.shape and type(gs) is float
+    np.testing.assert_allclose(gw, fd(lambda v: with_defaults(x, v, 2.0), w), rtol=1e-6)
+    np.testing.assert_allclose(gs, fd(lambda v: with_defaults(x, w, v), 2.0), rtol=1e-6)
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'x'"):
+        g()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        g(x, bogus=1.0)
+
+
+def keyword_only(x, *, scale=3.0):
+    return scale * np.sum(x)
+
+
+def test_keyword_only_parameters_bind_each_call_with_the_same_finishing():
+    # (no plain function here: each call is bound; float arrays get the same checks)
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    g = grad(keyword_only)
+    for got in _twice(g, x, scale=0.5):
+        assert got.dtype == np.float32 and got.shape == (2,) and got.flags.writeable
+        np.testing.assert_allclose(got, fd(lambda v: keyword_only(v, scale=0.5), x),
+                                   rtol=1e-6)

@@ -24,13 +24,14 @@ from ..ir import nodes as N
 
 
 def public_function(state):
-    """A function with ``state.fn``'s signature that dispatches to ``state``."""
+    """A function with ``state.fn``'s signature that dispatches to ``state`` (positional
+    parameters, with or without defaults; else None: ``state`` binds each call)."""
     try:
         params = list(inspect.signature(state.fn).parameters.values())
     except (TypeError, ValueError):
         return None
     if not params or any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                         or p.default is not p.empty for p in params):
+                         for p in params):
         return None
     names = [p.name for p in params]
     fname = getattr(state.fn, "__name__", "")
@@ -46,6 +47,10 @@ def public_function(state):
     functools.update_wrapper(fn, state.fn, assigned=("__module__", "__qualname__", "__doc__"),
                              updated=())
     del fn.__wrapped__  # inspect should show the generated code, not the user's
+    # the same default values (objects): Python fills them in, so the dispatcher and the
+    # entry code installed in its place take every argument, positionally, as the
+    # generated code does (:mod:`signature`: the flat form)
+    fn.__defaults__ = tuple(p.default for p in params if p.default is not p.empty) or None
     fn.__name__ = state.fn.__name__
     fn.__sourcediff_state__ = state
     fn.plain_function = state.plain_function
