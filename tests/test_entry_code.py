@@ -201,3 +201,24 @@ def test_keyword_only_parameters_bind_each_call_with_the_same_finishing():
         assert got.dtype == np.float32 and got.shape == (2,) and got.flags.writeable
         np.testing.assert_allclose(got, fd(lambda v: keyword_only(v, scale=0.5), x),
                                    rtol=1e-6)
+
+
+def neighbours(x):
+    return np.real(np.sum(x[1:] * np.conj(x[:-1]) + x[:-1] ** 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.complex64])
+def test_slice_reads_accumulate_into_a_buffer_of_the_arguments_dtype(dtype):
+    # x_bar = zeros_for(x); x_bar[1:] += ...; x_bar[:-1] += ...: the buffer (from
+    # zeros_for's fast path for plain float and complex arrays) has x's dtype
+    x = np.array([0.3, -1.1, 0.7, 2.0], dtype=dtype)
+    if np.iscomplexobj(x):
+        x = x + np.array([0.5j, -0.2j, 0.1j, 1.0j], dtype=dtype)
+    g = grad(neighbours)
+    first, second = _twice(g, x)
+    _same(first, second)
+    assert second.dtype == dtype and second.shape == x.shape
+    x64 = x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
+    expected = fd_complex(neighbours, x64)
+    np.testing.assert_allclose(second, expected, rtol=1e-5 if dtype in (np.float32, np.complex64) else 1e-7,
+                               atol=1e-5)
