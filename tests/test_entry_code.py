@@ -222,3 +222,22 @@ def test_slice_reads_accumulate_into_a_buffer_of_the_arguments_dtype(dtype):
     expected = fd_complex(neighbours, x64)
     np.testing.assert_allclose(second, expected, rtol=1e-5 if dtype in (np.float32, np.complex64) else 1e-7,
                                atol=1e-5)
+
+
+def sin_squares(x, scale=2.0):
+    return scale * np.sum(np.sin(x) ** 2)
+
+
+def test_a_defaulted_function_composes_and_pickles():
+    import pickle
+    from sourcediff import hessian, jacobian
+    x = np.array([0.3, 0.7])
+    g = grad(sin_squares)
+    expected = np.diag(2.0 * 2.0 * np.cos(2 * x))  # d2/dx2 of 2 sin^2 = 4 cos 2x
+    np.testing.assert_allclose(jacobian(g)(x), expected, rtol=1e-10)
+    np.testing.assert_allclose(hessian(sin_squares)(x), expected, rtol=1e-10)
+    np.testing.assert_allclose(hessian(sin_squares)(x, 3.0), 1.5 * expected, rtol=1e-10)
+    g(x)
+    again = pickle.loads(pickle.dumps(g))
+    np.testing.assert_allclose(again(x), g(x), rtol=0)
+    np.testing.assert_allclose(again(x), fd(sin_squares, x), rtol=1e-6)
