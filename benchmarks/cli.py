@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 from . import harness, methods, report, workloads
 from .timing import Settings
@@ -39,6 +40,9 @@ def parse_args(argv=None):
     p.add_argument("--min-sample", type=float, metavar="SEC",
                    help="minimum duration of one timing sample (default 5 ms; quick 0.2 ms)")
     p.add_argument("--samples", type=int, metavar="N", help="maximum samples per method")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time by the CPU time of this process, not wall time (on a machine "
+                        "busy with other jobs: waiting for a core is left out)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 if hand/sourcediff/tape FAILED or any method MISMATCHed")
     p.add_argument("--list", action="store_true", help="list workloads and methods, then exit")
@@ -95,11 +99,14 @@ def main(argv=None):
     if args.samples is not None:
         settings.max_samples = args.samples
         settings.min_samples = min(settings.min_samples, args.samples)
+    if args.cpu_time:
+        settings.clock = time.process_time
     if args.dump_source:
         dump_sources(wls, args.dump_source)
 
     rows = harness.run(wls, meths, settings, verbose=args.verbose)
-    env = report.environment("quick" if args.quick else "full")
+    env = report.environment(("quick" if args.quick else "full")
+                             + (", CPU time" if args.cpu_time else ""))
     md = report.markdown(rows, env)
     print(report.stdout_encoding_safe(md))
     if args.markdown:

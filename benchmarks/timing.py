@@ -7,6 +7,7 @@ import itertools
 import time
 import tracemalloc
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -17,6 +18,9 @@ class Settings:
     max_samples: int = 31
     min_samples: int = 7
     budget: float = 1.5         # seconds of sampling per method (after min_samples)
+    # the clock: wall time; or time.process_time, the CPU time this process used (on a
+    # machine shared with other jobs: time spent waiting for a core is left out)
+    clock: Callable[[], float] = time.perf_counter
 
     @classmethod
     def quick(cls):
@@ -34,25 +38,25 @@ class Timing:
     samples: int
 
 
-def _run(call, args, number):
+def _run(call, args, number, clock=time.perf_counter):
     it = itertools.repeat(None, number)
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in it:
             call(*args)
-        return time.perf_counter() - t0
+        return clock() - t0
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def autorange(call, args, min_sample):
+def autorange(call, args, min_sample, clock=time.perf_counter):
     """Calls per sample so that one sample lasts at least ``min_sample`` seconds."""
     number = 1
     while True:
-        t = _run(call, args, number)
+        t = _run(call, args, number, clock)
         if t >= min_sample:
             return number
         if t <= 0:
@@ -69,7 +73,7 @@ def measure_all(calls, settings: Settings):
     out, numbers = [], []
     for call, args in calls:
         try:
-            numbers.append(autorange(call, args, settings.min_sample))
+            numbers.append(autorange(call, args, settings.min_sample, settings.clock))
             out.append([])
         except Exception as exc:  # noqa: BLE001 -- reported by the caller
             numbers.append(0)
@@ -80,7 +84,7 @@ def measure_all(calls, settings: Settings):
             if isinstance(out[k], Exception):
                 continue
             try:
-                out[k].append(_run(call, args, numbers[k]) / numbers[k])
+                out[k].append(_run(call, args, numbers[k], settings.clock) / numbers[k])
             except Exception as exc:  # noqa: BLE001
                 out[k] = exc
         if i + 1 >= settings.min_samples and time.perf_counter() > deadline:

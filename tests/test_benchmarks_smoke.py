@@ -201,3 +201,26 @@ def test_compile_is_the_first_call_minus_the_call_after_it():
 
 def _square(x):
     return x * x
+
+
+def test_cpu_time_clock_times_the_work_not_the_wait():
+    """``--cpu-time`` (Settings.clock = time.process_time): a sample that sleeps costs
+    next to nothing, one that computes costs its work; the wall clock counts the sleep."""
+    import time
+    from benchmarks import cli
+    from benchmarks.timing import measure_all
+
+    def sleeper():
+        time.sleep(0.01)
+
+    def worker():
+        sum(range(20000))
+
+    cpu = Settings(min_sample=0.0, max_samples=3, min_samples=3, budget=0.0,
+                   clock=time.process_time)
+    ts, tw = measure_all([(sleeper, ()), (worker, ())], cpu)
+    assert ts.median < 0.005 and tw.median > 0.0
+    (wall,) = measure_all([(sleeper, ())], Settings(min_sample=0.0, max_samples=3,
+                                                     min_samples=3, budget=0.0))
+    assert wall.median >= 0.009
+    assert cli.parse_args(["--cpu-time"]).cpu_time and not cli.parse_args([]).cpu_time

@@ -25,13 +25,14 @@ from ..ir import nodes as N
 
 
 def public_function(state):
-    """A function with ``state.fn``'s signature that dispatches to ``state``."""
+    """A function with ``state.fn``'s signature that dispatches to ``state`` (positional
+    parameters, with or without defaults; else None: ``state`` binds each call)."""
     try:
         params = list(inspect.signature(state.fn).parameters.values())
     except (TypeError, ValueError):
         return None
     if not params or any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                         or p.default is not p.empty for p in params):
+                         for p in params):
         return None
     names = [p.name for p in params]
     fname = getattr(state.fn, "__name__", "")
@@ -47,6 +48,10 @@ def public_function(state):
     functools.update_wrapper(fn, state.fn, assigned=("__module__", "__qualname__", "__doc__"),
                              updated=())
     del fn.__wrapped__  # inspect should show the generated code, not the user's
+    # the same default values (objects): Python fills them in, so the dispatcher and the
+    # entry code installed in its place take every argument, positionally, as the
+    # generated code does (:mod:`signature`: the flat form)
+    fn.__defaults__ = tuple(p.default for p in params if p.default is not p.empty) or None
     fn.__name__ = state.fn.__name__
     fn.__sourcediff_state__ = state
     fn.plain_function = state.plain_function
@@ -105,12 +110,6 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     ret = N.clone(fdef.body[-1])
     value, grads = ret.value.elts[0], ret.value.elts[1].elts
     aux = ret.value.elts[2] if len(ret.value.elts) > 2 else None
-    finished = []
-    lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
-    for g, i in zip(grads, state.wrt):
-        fin = "float" if key[i] is float and not lazy and not complex_floats else "_sd_like"
-        finished.append(N.call(fin, [g] if fin == "float" else [g, N.name(kept[params[i]])]))
-    result = finished[0] if state.single else N.tuple_(finished)
     stmts = []
     if not (isinstance(value, gast.Constant) and value.value is None):
         stmts.append(N.assign("_sd_value", value))
@@ -118,27 +117,65 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
                                "    return _sd_dispatch(" + call + ")")
         glob["_sd_ndim"] = np.ndim
         value = N.name("_sd_value")
+    lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
+    finished, checks = _finishers(grads, state.wrt, params, kept, key, glob, stmts,
+                                  plain_floats=not lazy and not complex_floats)
+    result = finished[0] if state.single else N.tuple_(finished)
     if state.has_aux and not state.with_value:
         result = N.tuple_([result, aux])
     elif state.with_value:
         result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
     name = public.__code__.co_name
-    src = _splice(adj.source, fdef, adj.name, name, guard, stmts + [N.return_(result)])
+    tail = (_indented(stmts) if stmts else "") + checks + _indented([N.return_(result)])
+    src = _splice(adj.source, fdef, adj.name, name, guard, tail)
     # only the code is kept: it runs with the public function's own globals
     public.__code__ = codegen.compile_function(src, name, glob, f"entry {name}",
                                                shown=False).__code__
 
 
+def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats):
+    """Each raw gradient (an expression of the adjoint's return) given its argument's
+    type: ``float(g)`` for a float argument (where ``plain_floats``); for a float array
+    argument, an inline check, and ``_sd_like`` only where ``g`` is not already what it
+    would return as is (an ndarray of that shape and dtype, writeable): four checks
+    instead of a call. -> (the finished expressions, the checks' lines); statements that
+    name a gradient for its check are appended to ``stmts``."""
+    finished, checks = [], ""
+    for g, i in zip(grads, wrt):
+        x = kept[params[i]]
+        if key[i] is float and plain_floats:
+            finished.append(N.call("float", [g]))
+        elif type(key[i]) is tuple and np.issubdtype(key[i][1], np.inexact):
+            # (a variable of the adjoint is checked as it is, unless it is the gradient
+            # of two arguments: each is finished from the raw one, not one from the other)
+            own = isinstance(g, gast.Name) and g.id not in params and sum(
+                isinstance(h, gast.Name) and h.id == g.id for h in grads) == 1
+            v = g.id if own else f"_sd_g{i}"
+            if not own:
+                stmts.append(N.assign(v, g))
+            glob[f"_sd_sh{i}"] = key[i][0]
+            checks += (f"    if (type({v}) is not _sd_ndarray or {v}.shape != _sd_sh{i}\n"
+                       f"            or {v}.dtype is not _sd_dt{i} or not {v}.flags.writeable):\n"
+                       f"        {v} = _sd_like({v}, {x})\n")
+            finished.append(N.name(v))
+        else:
+            finished.append(N.call("_sd_like", [g, N.name(x)]))
+    if checks:
+        checks = ("    # each gradient given its argument's type, shape and dtype (_sd_like\n"
+                  "    # where it has not them yet)\n" + checks)
+    return finished, checks
+
+
 def _splice(source, tree, old_name, name, head, tail):
     """The adjoint's printed ``source`` (of ``tree``, named ``old_name``) renamed
-    ``name``, with the lines ``head`` after its docstring and the statements ``tail``
+    ``name``, with the lines ``head`` after its docstring and the lines ``tail``
     instead of its return: the body in between is reused as printed (with its
     comments), neither printed nor parsed again."""
     lines = source.splitlines(keepends=True)
     doc_end, ret_start = _doc_and_return(source, tree)
     top = "".join(lines[:doc_end]).replace(f"def {old_name}(", f"def {name}(", 1)
     middle = "".join(lines[doc_end:ret_start - 1])
-    return top + head + middle + _indented(tail)
+    return top + head + middle + tail
 
 
 def _doc_and_return(source, tree):

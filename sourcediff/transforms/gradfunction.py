@@ -285,9 +285,23 @@ def _float_grad(g, x):
     return float(g) if isinstance(g, float) else runtime.like(g, x)
 
 
+def _array_grad(g, x):
+    """``like(g, x)`` for a float array ``x``, without the call where ``g`` already is
+    what it returns as is."""
+    if type(g) is np.ndarray and g.shape == x.shape and g.dtype is x.dtype \
+            and g.flags.writeable:
+        return g
+    return runtime.like(g, x)
+
+
 def _finisher(x):
-    """How to give a raw adjoint its argument's type (a fast path for floats)."""
-    return _float_grad if type(x) is float else runtime.like
+    """How to give a raw adjoint its argument's type (fast paths for floats and float
+    arrays)."""
+    if type(x) is float:
+        return _float_grad
+    if type(x) is np.ndarray and x.dtype.kind in "fc":
+        return _array_grad
+    return runtime.like
 
 
 def _remake(with_value, fn, wrt, has_aux):
