@@ -466,3 +466,21 @@ def test_bound_method_with_defaults_and_keyword_only():
     assert grad(m.loss, wrt="power")(X, power=3.0) == pytest.approx(
         2 * np.sum(X ** 3 * np.log(X)))
     assert grad(m.loss, wrt="scale")(X) == pytest.approx(np.sum(X ** 2))
+
+
+def test_two_gradients_are_two_arrays():
+    """The optimiser may give x and y one adjoint (np.sum(np.sin(x + y))): the gradients
+    returned are still separate arrays, so updating one in place leaves the other."""
+    def f(x, y):
+        return np.sum(np.sin(x + y))
+    x, y = np.array([0.3, 0.5]), np.array([1.0, -0.2])
+    for transform in (grad, sd.value_and_grad):
+        for _ in range(2):  # (the second call takes the installed entry code)
+            out = transform(f, wrt=(0, 1))(x, y)
+            gx, gy = out[1] if transform is sd.value_and_grad else out
+            assert gx is not gy
+            gx *= 0.0
+            np.testing.assert_allclose(gy, np.cos(x + y))
+    _, pull = vjp(f, x, y)
+    gx, gy = pull(1.0)
+    assert gx is not gy

@@ -127,6 +127,18 @@ def _residual_pullbacks(reverse, methods):
             node.slice = N.const(node.slice.value - 1)
 
 
+def distinct_results(fdef):
+    """Each gradient its own array: the optimiser may leave two under one name
+    (``np.sum(np.sin(x + y))``: ``x_bar`` is ``y_bar``); the later ones become copies, so
+    updating one in place leaves the other as it was."""
+    seen = set()
+    grads = fdef.body[-1].value.elts[1]
+    for i, g in enumerate(grads.elts):
+        if isinstance(g, gast.Name) and g.id in seen:
+            grads.elts[i] = N.call("copy_of", [g])
+        seen.add(getattr(g, "id", None))
+
+
 def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied, first=0):
     """``f(params, seed) -> (value, grads)`` as two plain functions: the forward part
     ``f(params) -> (value, (bwd, *residuals))`` and the reverse part ``bwd(residuals,

@@ -308,6 +308,7 @@ ADJOINT = FRONT + (
     ("split calls", split_calls_stage),
     ("assemble", assemble_adjoint),
     ("optimise", optimize_adjoint),
+    ("distinct results", lambda u: split.distinct_results(u.fdef)),
     ("split form", split_form_stage),
     ("compile", compile_stage),
 )
