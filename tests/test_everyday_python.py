@@ -363,3 +363,18 @@ def test_an_array_given_as_the_sequence_to_join(join):
         return np.sum(np.sin(join(x)) * np.arange(1.0, join(x).size + 1).reshape(
             join(x).shape))
     check_orders(f, np.array([0.4, -1.3, 0.9, 0.2]))
+
+
+# --- a, b = b, a of arguments of different shapes (zeros_for saw the swapped value) -------
+def _swap_if_longer(a, v):
+    if len(v) > len(a):
+        a, v = v, a
+    return np.sum(a[:2] * v[0]) + np.sum(np.sin(a))
+
+
+def test_swapping_two_arguments_of_different_shapes():
+    a, v = np.array([0.4, 1.3, 0.9]), np.array([2.0, 3.0, 4.0, 5.0])
+    ga, gv = sd.grad(_swap_if_longer, wrt=(0, 1))(a, v)
+    np.testing.assert_allclose(ga, fd(_swap_if_longer, (a, v), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gv, fd(_swap_if_longer, (a, v), 1), rtol=1e-6, atol=1e-8)
+    check_orders(lambda x: _swap_if_longer(x[:2], x), np.array([0.4, 1.3, 0.9]))

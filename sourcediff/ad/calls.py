@@ -15,6 +15,8 @@ here too.
 
 from __future__ import annotations
 
+import collections
+
 import types
 
 import gast
@@ -165,6 +167,15 @@ def containers(body, ns, params, spec):
                     v.value, gast.Name) and v.value.id in out:  # (p.w: a dataclass field)
                 out.add(node.targets[0].id)
     return out
+
+
+def rebound(body, params=()):
+    """Names given a new value by ``name = ...`` (a parameter once, any other name twice):
+    their value, and its shape, may change where an adjoint's zero is made."""
+    stores = collections.Counter(params)
+    stores.update(t.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
+                  if isinstance(n, gast.Assign) for t in n.targets if isinstance(t, gast.Name))
+    return {v for v, c in stores.items() if c > 1}
 
 
 def sequences(parsed, body, ns, params, spec):

@@ -28,6 +28,7 @@ from ..opt import inplace, optimize, shapes
 from .. import runtime
 from ..ir import nodes as N
 from ..ad.activity import analyse
+from ..ad import calls
 from ..ad.calls import containers, is_user_call, plain_call, sequences
 from ..front.closures import closure_reads
 from ..ad.forward import Tangents
@@ -183,13 +184,15 @@ def reverse_facts(u):
     scatter = {n.value.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
                if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
                and isinstance(n.value, gast.Name) and n.value.id in u.active}
+    rebound = calls.rebound(body, params)
     u.facts = dict(
         containers=containers(body, u.ns, params, spec),
         sequences=sequences(u.parsed, body, u.ns, params, spec),
         varied=activity.varied(body, u.ns, u.wrt_names, u.cut),
         loop_locals=saves.loop_locals(body, u.names),
         scatter=scatter,
-        lazy={v for v in scatter if v not in params and not saves.defined_up_front(body, v)},
+        lazy={v for v in scatter if v in u.multidef and v in rebound  # (zeros_for(v)
+              or v not in params and not saves.defined_up_front(body, v)},  # sees a later v)
         real_kind=real_kind(u))
 
 
