@@ -9,7 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from sourcediff import grad, hessian, jvp, source
+from sourcediff import grad, hessian, jvp, runtime, source
+from sourcediff.errors import UnsupportedSyntaxError
 from sourcediff.ir.names import RUNTIME
 from sourcediff.pipeline import driver
 from sourcediff.tools.export import export_source
@@ -66,7 +67,7 @@ def test_source_keeps_the_user_names_and_reaches_helpers_through_sd():
             assert not any(n.endswith("_user") for n in _names_in(src)), src
             # a bare name called is the user's, np's or a builtin: a helper only via _sd
             bare = {m.group(1) for m in re.finditer(r"(?<![\w.])(\w+)\(", src)}
-            assert bare & set(driver.runtime.HELPERS) <= {"like", "unbroadcast"}, src
+            assert bare & set(runtime.HELPERS) <= {"like", "unbroadcast"}, src
     src = driver.build_adjoint(calls_helper_named_functions, (0,)).source
     assert re.search(r"\blike, x\b|\blike\(x\)", src), src        # the user's functions
     assert re.search(r"\bunbroadcast, y\b|[^.]unbroadcast\(y", src), src
@@ -167,3 +168,35 @@ def test_user_names_spelled_like_the_entry_codes_own():
         assert type(out) is np.ndarray and out.dtype == np.float32 and out.shape == (3,)
         np.testing.assert_allclose(out, fd(lambda v: names_like_the_entry_codes(v, 2.0),
                                            x.astype(float)), rtol=1e-6)
+
+
+def calls_like(x):
+    return np.sum(like(x) ** 2)
+
+
+def test_a_helper_named_function_redefined_since_is_seen():
+    """The gradient's guard checks the user's ``like`` by its own name: redefined (as in
+    a notebook), the next call compiles again."""
+    global like
+    g = grad(calls_like)
+    np.testing.assert_allclose(g(X), 18.0 * X, rtol=1e-12)     # like(x) = 3 x
+    saved = like
+    try:
+        like = lambda a: a * 5.0       # noqa: E731
+        np.testing.assert_allclose(g(X), 50.0 * X, rtol=1e-12)
+    finally:
+        like = saved
+    np.testing.assert_allclose(g(X), 18.0 * X, rtol=1e-12)
+
+
+def shuffles_a_local_named_like(x):
+    like = np.array([x, 2.0 * x])
+    np.random.shuffle(like)
+    return like[0]
+
+
+def test_an_error_names_the_users_name_as_written():
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        grad(shuffles_a_local_named_like)(1.0)
+    assert "may change like in function" in str(info.value), str(info.value)
+    assert "_user" not in str(info.value)
