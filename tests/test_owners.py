@@ -123,8 +123,8 @@ def test_a_users_array_an_adjoint_starts_as_is_copied_once_before_the_loop():
     args = (rng.standard_normal(3), rng.standard_normal(3))
     before = [a.copy() for a in args]
     src = checked_source(_starts_as_arguments, args, (0, 1))
-    assert "x_bar = copy_of(w)" in src and "x_bar += " in src, src
-    assert "w_bar = copy_of(x)" in src and "w_bar += " in src, src
+    assert "x_bar = _sd.copy_of(w)" in src and "x_bar += " in src, src
+    assert "w_bar = _sd.copy_of(x)" in src and "w_bar += " in src, src
     for a, b in zip(args, before):
         assert np.array_equal(a, b)
 

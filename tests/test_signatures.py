@@ -267,8 +267,8 @@ def test_keyword_call_to_a_library_function(library):
     close(tape.grad(loss)(m), expected)
     t = np.full_like(m, 0.2)
     assert jvp(loss, (m,), (t,))[1] == pytest.approx(np.sum(expected * t), rel=1e-6)
-    src = source(grad(loss))
-    assert "split_call(_pullbacks1, library.logsumexp" in src and "1, False, 2.0, wrt=(0,)" in src
+    src = " ".join(source(grad(loss)).split())  # (the printer may wrap the call)
+    assert "_sd.split_call(_pullbacks1, library.logsumexp, a, 1, False, 2.0, wrt=(0,))" in src
 
 
 # --- 4. *args and **kwargs -------------------------------------------------------------------

@@ -100,14 +100,15 @@ B = np.array([[1.0, 0.5, -2.0], [0.3, 1.0, 0.7]])
                                          v, "__name__", ""))
 def test_locals_parameters_and_data_named_like_helpers(f, args):
     """A local, a parameter or a data global named like a runtime helper is the user's:
-    renamed in generated code (``unbroadcast_user``), so the helper calls still reach the
-    helpers, also in code not specialised on shapes (where ``unbroadcast`` stays)."""
+    kept as written in generated code, which reaches the helpers through ``_sd``
+    (``_sd.unbroadcast``), also in code not specialised on shapes (where it stays)."""
     from sourcediff.pipeline import driver
     x, rest = args[0], args[1:]
     expected = fd(lambda v: f(v, *rest), x)
     np.testing.assert_allclose(grad(f)(*args), expected, rtol=1e-6, atol=1e-8)
     adj = driver.build_adjoint(f, (0,))  # no specialisation: the helpers stay in the code
-    assert "unbroadcast(" in adj.source or "unreduce(" in adj.source
+    assert "_sd.unbroadcast(" in adj.source or "_sd.unreduce(" in adj.source
+    assert "_user" not in adj.source
     np.testing.assert_allclose(adj.fn(*args)[1][0], expected, rtol=1e-6, atol=1e-8)
     v = np.array([1.0, -2.0, 0.5])
     tangents = (v,) + tuple(np.zeros_like(r) for r in rest)
@@ -115,7 +116,7 @@ def test_locals_parameters_and_data_named_like_helpers(f, args):
 
 
 def test_data_named_like_a_helper_is_read_at_each_call():
-    """Renamed in generated code, the global is still read by its own name at each call."""
+    """Named like a helper, the global is read by its own name at each call."""
     global unreduce
     g = grad(helper_named_data)
     saved = unreduce

@@ -20,6 +20,7 @@ from ..ir import codegen
 from ..ir import nodes as N
 from ..ir import signature
 from .fence import fail
+from . import resolve
 from .resolve import static_value
 
 
@@ -99,6 +100,7 @@ def _compile(parsed, inner, name, free):
     body = inner.body if isinstance(inner, gast.FunctionDef) else [N.return_(inner.body)]
     fname = f"{name}_lifted" if name.isidentifier() else "lifted"
     fdef = N.function_def(fname, args, [N.clone(s) for s in body])
+    codegen.spell([fdef], (), N.anno(parsed.tree, resolve.USERS, {}))  # (the user's names)
     return codegen.compile_tree(fdef, getattr(parsed.fn, "__globals__", {}),
                                 f"lifted {parsed.name}.{fname}")[0]
 

@@ -20,7 +20,7 @@ import numpy as np
 from ..prims import facts
 from ..ir import nodes as N
 from ..errors import NonScalarOutputError, UnsupportedSyntaxError, columns
-from .resolve import static_value
+from .resolve import USERS, static_value
 from ..runtime import copy_of
 from ..ir.signature import param_names
 
@@ -144,6 +144,8 @@ def _is_no_grad(expr):
 
 def _fail(parsed, node, what, hint):
     lineno = getattr(node, "lineno", None)
+    for inside, user in N.anno(parsed.tree, USERS, {}).items():  # (like, not like_user)
+        what, hint = (re.sub(rf"\b{inside}\b", user, t) for t in (what, hint))
     raise UnsupportedSyntaxError(
         f"sourcediff cannot differentiate {what}",
         function=parsed.name, filename=parsed.filename, lineno=lineno,

@@ -12,6 +12,8 @@ import builtins
 import gast
 
 from ..ir import nodes as N
+from ..ir.names import RUNTIME, Helpers
+from ..ir.walks import child_fields
 from ..ir.signature import param_names
 
 
@@ -52,20 +54,34 @@ def namespace(fn, tree):
     return ns
 
 
-RENAMED = "__sourcediff_renamed__"  # key in ns: {name in generated code: user's name}
+RENAMED = "__sourcediff_renamed__"  # key in ns: {name inside the compiler: the user's name}
+USERS = "users"  # annotation of the parsed tree: {name inside the compiler: name printed}
 
 
-def rename_reserved(tree, ns, reserved):
-    """A name of the user's that generated code reserves (a runtime helper such as
-    ``like`` or ``unbroadcast``) gets a name of its own in ``tree`` and ``ns``
-    (``like_user``), so generated code never mixes the two up: a global (function, class,
-    module or data) the function reads, and a local or parameter of its own."""
-    taken = set(N.names_in(tree)) | set(ns) | set(reserved)
-    renamed = {}
-    local = {node.id for node in N.walk(tree) if isinstance(node, gast.Name)
-             and isinstance(node.ctx, (gast.Store, gast.Param)) and node.id in reserved}
-    for name in sorted(local) + [n for n in ns if n in reserved and ns[n] is not reserved[n]
-                                 and n not in local]:
+def rename_reserved(tree, ns, helpers):
+    """The user's names the compiler has another use for get a name of their own in
+    ``tree`` and ``ns`` (a global the function reads, a local, a parameter, a nested
+    function), so that nothing mixes them up:
+
+    * a name spelled like a runtime helper (``like``, ``unbroadcast``: the names in
+      ``helpers``) is spelled otherwise inside the compiler only (``like_user``): the
+      printer writes it back as the user wrote it, and a helper as ``_sd.like``;
+    * the one name generated code reaches the helpers through (:data:`names.RUNTIME`,
+      ``_sd``) is renamed in the generated code too (``_sd_user``).
+
+    Generated code read again (a gradient differentiated again) reaches the helpers
+    through ``_sd``: ``_sd.like`` becomes the helper's plain name ``like`` again.
+
+    Returns ``({name inside: the user's name}, {name inside: the name printed})``; the
+    first is also ``ns[RENAMED]`` (a global is still read by the user's name)."""
+    runtime = ns.pop(RUNTIME) if isinstance(ns.get(RUNTIME), Helpers) else None
+    taken = set(N.names_in(tree)) | set(ns) | set(helpers) | {RUNTIME}
+    used = set(N.names_in(tree)) | {node.name for node in N.walk(tree) if node is not tree
+                                    and isinstance(node, (gast.FunctionDef, gast.ClassDef))}
+    if runtime is not None:
+        used.discard(RUNTIME)
+    renamed, printed = {}, {}
+    for name in sorted(n for n in used if n in helpers or n == RUNTIME):
         new = f"{name}_user"
         while new in taken:
             new += "_"
@@ -73,11 +89,40 @@ def rename_reserved(tree, ns, reserved):
         for node in N.walk(tree):
             if isinstance(node, gast.Name) and node.id == name:
                 node.id = new
-        if name in ns and name not in local:
+            elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node.name == name \
+                    and node is not tree:
+                node.name = new
+        if name in ns:
             ns[new] = ns.pop(name)
         renamed[new] = name
+        if name != RUNTIME:
+            printed[new] = name
     ns[RENAMED] = renamed
-    return renamed
+    N.set_anno(tree, USERS, printed)  # (code copied from the tree prints them back too)
+    if runtime is not None:
+        _unspell(tree, ns, runtime)
+    return renamed, printed
+
+
+def _unspell(tree, ns, runtime):
+    """``_sd.<helper>`` in ``tree`` (generated code) the plain name ``<helper>``, which
+    ``ns`` resolves to the helper."""
+    for node in N.walk(tree):
+        for field in child_fields(node.__class__):
+            value = getattr(node, field, None)
+            if _reaches_runtime(value):
+                ns[value.attr] = getattr(runtime, value.attr)
+                setattr(node, field, N.name(value.attr))
+            elif type(value) is list and any(_reaches_runtime(v) for v in value):
+                for i, v in enumerate(value):
+                    if _reaches_runtime(v):
+                        ns[v.attr] = getattr(runtime, v.attr)
+                        value[i] = N.name(v.attr)
+
+
+def _reaches_runtime(node):
+    return type(node) is gast.Attribute and type(node.value) is gast.Name and \
+        node.value.id == RUNTIME and type(node.ctx) is gast.Load
 
 
 def static_value(node, ns):

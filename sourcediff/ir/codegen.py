@@ -20,6 +20,9 @@ import zlib
 import gast
 from gast.ast3 import GAstToAst3
 
+from .names import RUNTIME
+from .walks import child_fields, walk
+
 
 @contextlib.contextmanager
 def _quiet_astor():
@@ -140,9 +143,51 @@ def compile_function(src, name, namespace, label, shown=True):
 
 def compile_tree(fdef, namespace, label=None):
     """Print ``fdef`` and compile it: (the function, its source). ``label`` defaults to
-    the function's name."""
+    the function's name. (A tree the pipeline generated is given its printed names by
+    :func:`spell` first.)"""
     src = to_source(fdef)
     return compile_function(src, fdef.name, namespace, label or fdef.name), src
+
+
+def spell(trees, helpers, users):
+    """Give ``trees``, functions the pipeline generated, their printed names, in place,
+    once (``helpers`` and ``users``: those of the function's
+    :class:`~sourcediff.ir.names.NameGen`):
+
+    * a runtime helper, a plain name inside the compiler (``unbroadcast``, a name in
+      ``helpers``), is reached through the one reserved name
+      :data:`~sourcediff.ir.names.RUNTIME` (``_sd.unbroadcast``);
+    * a user's name spelled otherwise inside the compiler (``users``: ``like_user`` for
+      the user's ``like``) is written as the user wrote it.
+
+    Name nodes are replaced, never changed (a node may be shared with a cache)."""
+    seen = set()
+    for tree in trees:
+        for node in walk(tree):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if type(node) is gast.FunctionDef and node.name in users:  # (a nested def)
+                node.name = users[node.name]
+            for field in child_fields(node.__class__):
+                value = getattr(node, field, None)
+                if type(value) is gast.Name:
+                    setattr(node, field, _spelled(value, helpers, users))
+                elif type(value) is list:
+                    value[:] = [_spelled(v, helpers, users) if type(v) is gast.Name else v
+                                for v in value]
+    return trees
+
+
+def _spelled(name, helpers, users):
+    if name.id in helpers and type(name.ctx) is gast.Load:
+        return gast.Attribute(value=gast.Name(id=RUNTIME, ctx=gast.Load(), annotation=None,
+                                              type_comment=None),
+                              attr=name.id, ctx=gast.Load())
+    if name.id in users:
+        return gast.Name(id=users[name.id], ctx=name.ctx, annotation=name.annotation,
+                         type_comment=name.type_comment)
+    return name
 
 
 _compiled = {}   # key -> what was compiled for it (see cached)

@@ -6,11 +6,31 @@ shadow a user name, a name the function reads, or each other. It records each na
 *role*, and a pass that needs to know whether a name is the compiler's (to inline it, to
 fold it as a tangent) asks :meth:`NameGen.role`, never the name's spelling: a user's
 ``_h``, ``_tmp`` or ``y_bar`` is the user's.
+
+Generated code reaches every runtime helper through one reserved name, :data:`RUNTIME`
+(``_sd.unbroadcast(x_bar, x)``). Inside the compiler a helper is a plain name
+(``unbroadcast``), and a user's name spelled like one gets a private spelling
+(``NameGen.users``, given by ``front/resolve.py``); :func:`codegen.spell`, when the
+function is compiled, writes both as printed: the helper as ``_sd.unbroadcast``, the
+user's name as the user wrote it.
 """
 
 from __future__ import annotations
 
 NAMES = "__sourcediff_names__"  # key in a function's namespace: its NameGen
+RUNTIME = "_sd"  # the one name generated code reaches the runtime helpers through
+
+
+class Helpers:
+    """What :data:`RUNTIME` is in generated code: the runtime helpers as attributes
+    (``_sd.like``), read from the table it is made with (``runtime.HELPERS``), kept live."""
+
+    def __init__(self, table):
+        self.__dict__ = table  # (a helper added to the table later is an attribute too)
+
+    def __repr__(self):
+        return "<sourcediff runtime helpers>"
+
 
 # the roles, and what a name of each holds
 ROLES = {
@@ -31,8 +51,10 @@ ROLES = {
 
 
 class NameGen:
-    def __init__(self, taken=()):
+    def __init__(self, taken=(), helpers=(), users=None):
         self.taken = set(taken)
+        self.helpers = helpers  # the names of the runtime helpers (printed _sd.<name>)
+        self.users = dict(users or {})  # a user's name spelled otherwise inside -> the user's
         self.adjoints = {}
         self.tangents = {}
         self.counters = {}
@@ -67,8 +89,10 @@ class NameGen:
         return self.reserve(f"_{prefix}{n}", role)
 
     def _base(self, v):
-        # a temporary's adjoint or tangent drops its underscore: _t3 -> t3_bar
-        return v.lstrip("_") if self.roles.get(v) == "temp" and v.startswith("_t") else v
+        # a temporary's adjoint or tangent drops its underscore: _t3 -> t3_bar; a user's
+        # name spelled otherwise inside is spelled as the user wrote it (like -> like_bar)
+        return v.lstrip("_") if self.roles.get(v) == "temp" and v.startswith("_t") else \
+            self.users.get(v, v)
 
     def adjoint(self, v):
         """The current name of ``v``'s adjoint (``v_bar``)."""
@@ -86,11 +110,12 @@ class NameGen:
 
     def new_version(self, v):
         """``v``'s adjoint gets a new name (the older value's adjoint is done)."""
-        self.adjoints[v] = self.fresh(f"{v}_bar", "adjoint")
+        self.adjoints[v] = self.fresh(f"{self.users.get(v, v)}_bar", "adjoint")
         self.primals[self.adjoints[v]] = v
 
     def save(self, v):
         """A name keeping ``v``'s value for the reverse pass: ``v_prev``, ``v_prev2`` ..."""
+        v = self.users.get(v, v)
         name, k = f"{v}_prev", 2
         while name in self.taken:
             name, k = f"{v}_prev{k}", k + 1

@@ -16,14 +16,14 @@ import gast
 import numpy as np
 
 from ..ir import codegen, signature
-from . import driver
+from . import driver, link
 from ..ir import nodes as N
 from ..ir.compiler_hook import provides
 from ..errors import ArgumentError, NonScalarOutputError, SourceDiffError
 from ..ir.freevars import cache_key as _cache_key
 from ..opt.inplace import kinds_of
-from ..ir.names import NameGen
-from ..runtime import HELPERS, like
+from ..ir.names import RUNTIME, NameGen
+from ..runtime import like
 from ..opt.shapes import spec_of
 from ..values.structure import resolve_wrt
 
@@ -146,7 +146,7 @@ def selector(adj, keep, drop_args=(), set_args=None, real_of=None, with_value=Fa
         kept = [N.assign(names[i], N.name(params[i])) for i in sorted(set(real_of))
                 if names[i] != params[i]]
         parts = value.elts if isinstance(value, gast.Tuple) else [value]
-        parts = [N.call("real_if", [v, N.name(names[i])]) for v, i in zip(parts, real_of)]
+        parts = [N.call(f"{RUNTIME}.real_if", [v, N.name(names[i])]) for v, i in zip(parts, real_of)]
         value = gast.Tuple(elts=parts, ctx=gast.Load()) if isinstance(value, gast.Tuple) \
             else parts[0]
     ret.value = N.tuple_([ret.value.elts[0], value]) if with_value else value
@@ -299,7 +299,7 @@ def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0, pair
         for k, t in zip(wrt, tnames):
             item = gast.Subscript(value=N.name(tans), slice=N.const(pos[k]), ctx=gast.Load())
             if isinstance(args[k], (tuple, dict)):  # *args / **kwargs: None entries filled
-                item = N.call("filled_tangent", [item, N.name(base[k])])
+                item = N.call(f"{RUNTIME}.filled_tangent", [item, N.name(base[k])])
             reads.append(N.assign(t, item))
         body = fdef.body[:1] + reads + fdef.body[1:-1]
         result = fdef.body[-1].value if pair else fdef.body[-1].value.elts[1]
@@ -307,12 +307,12 @@ def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0, pair
     else:  # nothing moves: a zero tangent shaped like the output
         base, glob, tans = [f"_sd_a{i}" for i in range(n)], {"_sd_fn": fn}, _TANS
         body, name, owner = [], f"{getattr(fn, '__name__', 'f')}_no_tangent", fn
-        result = N.call("zeros_tangent", [N.call("_sd_fn", [N.name(a) for a in base])])
+        result = N.call(f"{RUNTIME}.zeros_tangent", [N.call("_sd_fn", [N.name(a) for a in base])])
         if pair:
             value = N.call("_sd_fn", [N.name(a) for a in base])
             body = [N.assign("_sd_value", value)]
             result = N.tuple_([N.name("_sd_value"),
-                               N.call("zeros_tangent", [N.name("_sd_value")])])
+                               N.call(f"{RUNTIME}.zeros_tangent", [N.name("_sd_value")])])
     own = base[skip:]
     unused = [_fresh(fdef, f"{_UNUSED}{i}") if wrt else f"{_UNUSED}{i}" for i in range(lead)]
     order = ([*unused, *own[:1], tans, *own[1:]] if method and not lead else
@@ -346,8 +346,7 @@ def _view(owner, key, name, params, body, result, glob, self_name, bound):
         held = _fresh(gast.Module(body=body, type_ignores=[]), _SELF)
         glob[held] = bound
         body = body[:1] + [N.assign(self_name, N.name(held))] + body[1:]
-    for helper in ("zeros_tangent", "filled_tangent"):
-        glob.setdefault(helper, HELPERS[helper])
+    glob.setdefault(RUNTIME, link.HELPERS)
     glob.setdefault("np", np)
     fn, _ = codegen.compile_tree(N.function_def(name, params, [*body, N.return_(result)]), glob)
     made[key] = (bound, fn)

@@ -32,7 +32,7 @@ from ..ad import calls
 from ..ad.calls import containers, is_user_call, plain_call, sequences
 from ..front.closures import closure_reads
 from ..ad.forward import Tangents
-from ..ir.names import NAMES, NameGen
+from ..ir.names import NAMES, RUNTIME, NameGen
 from ..ad.reverse import Sweep
 from ..ir.signature import param_names
 
@@ -95,7 +95,7 @@ def parse_stage(u):
     """parsed, ns, params, wrt_names: the source read, its names resolved."""
     u.parsed = parse.parse_function(u.fn)
     u.ns = resolve.namespace(u.fn, u.parsed.tree)
-    resolve.rename_reserved(u.parsed.tree, u.ns, runtime.HELPERS)
+    _, printed = resolve.rename_reserved(u.parsed.tree, u.ns, runtime.HELPERS)
     rename_stack(u.parsed.tree, u.ns)
     u.ns[optimize.USER_NAMES] = frozenset(N.names_in(u.parsed.tree))  # (kept: _h, y_bar)
     u.params = param_names(u.parsed.tree.args)
@@ -104,7 +104,8 @@ def parse_stage(u):
         u.parsed.tree, {p: n for p, n in known.items() if n is not None})
     u.wrt_names = [u.params[i] for i in u.wrt]
     u.names = NameGen(set(u.params) | set(u.ns) | set(N.names_in(u.parsed.tree))
-                      | set(runtime.HELPERS) | {"np", "math"})
+                      | set(runtime.HELPERS) | set(printed.values()) | {"np", "math", RUNTIME},
+                      helpers=runtime.HELPERS, users=printed)
     u.names.reserve("_stack", "stack")
     u.ns[NAMES] = u.names  # (for the passes that see the namespace only: shapes)
 
@@ -222,7 +223,8 @@ def sweep_stage(u):
     out = u.out
     if u.options.with_seed:  # a parameter even when the output does not depend on wrt
         user_out = isinstance(out, gast.Name) and u.names.role(out.id) is None
-        u.seed_name = u.names.fresh(f"{out.id}_bar" if user_out else "out_bar", "seed")
+        u.seed_name = u.names.fresh(f"{u.names.users.get(out.id, out.id)}_bar" if user_out
+                                    else "out_bar", "seed")
     rev = []
     if isinstance(out, gast.Name) and out.id in u.active:
         rev += sweep.seed(out.id, N.name(u.seed_name) if u.seed_name else N.const(1.0))

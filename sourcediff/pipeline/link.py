@@ -20,6 +20,9 @@ from ..front import resolve
 from .. import runtime
 from ..ad import split
 from ..ir import nodes as N
+from ..ir.names import RUNTIME, Helpers
+
+HELPERS = Helpers(runtime.HELPERS)  # what RUNTIME (_sd) is in generated code: _sd.like
 
 
 class Adjoint:
@@ -55,12 +58,13 @@ class Adjoint:
 def link(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=None):
     """Compile ``fdef`` into an :class:`Adjoint` (the pipeline's last stage): data it
     reads from outside read at each call (``live``, a prologue), the globals it runs with
-    (the namespace, the runtime helpers, ``extra``). With ``residual`` (:func:`split.to_residual_form`'s arguments) its
-    residual form, the reverse part compiled first into the same globals (what it reads
+    (the namespace, the runtime helpers as :data:`HELPERS`, ``extra``), its names spelled
+    as printed (:func:`codegen.spell`). With ``residual`` (:func:`split.to_residual_form`'s
+    arguments) its residual form, the reverse part compiled first into the same globals (what it reads
     from outside comes through the residuals, read by the forward part's prologue)."""
     env, closure_name, bwd = {}, None, None
+    renamed = ns.get(resolve.RENAMED, {})
     if live:
-        renamed = ns.get(resolve.RENAMED, {})
         reads = freevars.data_reads(fdef, parsed.fn, ns, renamed)
         # data from outside is never a value from compile time: read by the prologue, or
         # not read at all (then not kept alive by the compiled function either)
@@ -73,11 +77,15 @@ def link(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=None):
         closure_name = via.get(freevars.CLOSURE)
     if residual is not None:
         fdef, bwd = split.to_residual_form(fdef, *residual)
-    glob = {**ns, **runtime.HELPERS, **extra, "np": np, "math": math, **env}
+    helpers, users = names.helpers, names.users
+    codegen.spell([fdef] if bwd is None else [fdef, bwd], helpers, users)
+    # (a helper a pass put in the namespace is reached through _sd: its name is free for
+    # the user's name printed back)
+    glob = {**{users.get(k, k): v for k, v in ns.items() if k not in helpers},
+            RUNTIME: HELPERS, **extra, "np": np, "math": math, **env}
     if bwd is not None:
         glob[bwd.name], _ = codegen.compile_tree(bwd, glob, f"{parsed.name}:{bwd.name}")
     compiled, src = codegen.compile_tree(fdef, glob, f"{parsed.name}:{fname}")
     adj = Adjoint(compiled, src, wrt_names, fname, fdef, closure_name)
-    renamed = ns.get(resolve.RENAMED, {})
     adj.statics = tuple(sorted(renamed.get(n, n) for n in freevars.static_names(ns)))
     return adj

@@ -33,6 +33,7 @@ from .. import runtime
 from ..runtime import splitcall
 from ..values import structure
 from ..ir.compiler_hook import compiler
+from ..ir.names import Helpers
 from ..errors import ArgumentError, MissingRuleError
 from . import record, sweep
 from .graph import (Node, current_level, has_box, is_box, is_constant, new_level, tracing,
@@ -132,9 +133,9 @@ class _GeneratedGlobals(_Globals):
             return _TRACED[name]
         if name is not None:
             return traced_helper(name, value)
-        if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] in (
-                "sourcediff", "scipy"):
-            return _HelperModule(value)    # ``rt.unconcatenate(...)`` in the user's code
+        if isinstance(value, Helpers) or isinstance(value, types.ModuleType) and \
+                value.__name__.split(".")[0] in ("sourcediff", "scipy"):
+            return _HelperModule(value)    # _sd.unbroadcast(...), rt.unconcatenate(...)
         return _ruled(value) or super()._replacement(value)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from .. import __version__, runtime
 from ..pipeline import driver
 from ..ir import nodes as N
+from ..ir.names import RUNTIME, Helpers
 from ..prims.custom import Primitive
 from ..errors import SourceDiffError
 from .export_text import (_MAX_ARRAY, _SHIMS, _VJP_CALL, _allowed_module,  # noqa: F401
@@ -70,6 +71,7 @@ class _Module:
         self.constants = {}           # name -> source line
         self.defs = {}                # name -> (section, sort key, source)
         self.aliases = {}             # name -> source line (after all defs)
+        self.helpers = set()          # the helpers generated code reads as _sd.<name>
 
     def bind(self, name, obj):
         """Reserve ``name`` for ``obj``; True if it is new."""
@@ -84,9 +86,12 @@ class _Module:
         return True
 
     def need(self, src, glob, where):
-        """Resolve every global name ``src`` reads against ``glob``."""
+        """Resolve every global name ``src`` reads against ``glob`` (the runtime helpers
+        generated code reaches through ``_sd``: each one it reads)."""
         for name in global_loads(src):
-            if name in glob:
+            if name == RUNTIME and isinstance(glob.get(name), Helpers):
+                self.runtime(src, glob[name], where)
+            elif name in glob:
                 self.add(name, glob[name], where)
             elif not hasattr(builtins, name) and not name.startswith("__"):
                 raise ExportError(f"'{name}' (used in {where}) is not defined",
@@ -132,6 +137,18 @@ class _Module:
         else:
             self.library_object(name, obj, where)
 
+    def runtime(self, src, helpers, where):
+        """The helpers ``src`` reads as ``_sd.<name>``: each copied, and ``_sd`` a namespace
+        holding them, as generated code sees it."""
+        self.bind(RUNTIME, helpers)
+        for node in ast.walk(N.parse_ast(src)):
+            if _reaches_helper(node):
+                self.add(node.attr, getattr(helpers, node.attr), where)
+                self.helpers.add(node.attr)
+        self.imports.add("import types")
+        self.aliases[RUNTIME] = f"{RUNTIME} = types.SimpleNamespace(" + ", ".join(
+            f"{h}={h}" for h in sorted(self.helpers)) + ")"
+
     def alias(self, name, own):
         if name != own:
             self.aliases[name] = f"{name} = {own}"
@@ -176,8 +193,8 @@ class _Module:
         parent = {c: p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
         calls, by_name = [], {}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id == "vjp_call" and node.args:
+            if isinstance(node, ast.Call) and _reaches_helper(node.func, "vjp_call") and \
+                    node.args:
                 calls.append(node)
                 up = parent.get(node)
                 if isinstance(up, ast.Assign) and isinstance(up.targets[0], ast.Name):
@@ -198,6 +215,12 @@ class _Module:
             else:   # the whole list escapes: every argument may be read
                 used[id(target)].update(range(len(target.args) - 2))
         return [(c.args[0], sorted(used[id(c)])) for c in calls]
+
+
+def _reaches_helper(node, helper=None):
+    """Is ``node`` ``_sd.<helper>`` (any helper if None)?"""
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+        node.value.id == RUNTIME and helper in (None, node.attr)
 
 
 def _runtime_module(obj):

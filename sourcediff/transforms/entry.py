@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import types
 
 import gast
@@ -58,14 +59,18 @@ def public_function(state):
     return fn
 
 
+# the names the entry code adds (generated code reaches the helpers through _sd, no other)
+_OWN = re.compile(r"_sd_(t|dt|s|c|arg)\d+|_sd_(value|dispatch|like|ndim|ndarray|module|empty)")
+
+
 def install(public, state, adj, args, key, statics=(), complex_floats=False):
     """Point ``public`` at the adjoint specialised for ``key`` (guarded), and compiled with
     the functions in ``statics`` (a :func:`freevars.snapshot`); ``complex_floats``: a float
     argument's gradient comes out complex, so ``like`` finishes it, not ``float``."""
     fdef = adj.tree
     params = [a.id for a in fdef.args.args]
-    if len(params) != len(args):
-        return
+    if len(params) != len(args) or any(_OWN.fullmatch(n) for n in N.names_in(fdef)):
+        return  # (a name of the user's spelled like the entry code's own: the slow path)
     glob = public.__globals__
     for k, v in adj.fn.__globals__.items():
         if not k.startswith("__"):

@@ -29,7 +29,9 @@ import numpy as np
 from ..ir import codegen
 from .. import runtime
 from .api import grad
+from ..pipeline import link
 from ..pipeline.compiled import ForwardGrad, _like, flat_primals
+from ..ir.names import RUNTIME
 from ..values import structure
 from ..ir.compiler_hook import provides
 from ..errors import ArgumentError, MissingRuleError, SourceDiffError
@@ -134,7 +136,8 @@ def recorded_jacobian(fn, args, idx, single):
 
 
 # the helpers through which generated code runs user code (split.py, runtime.vjp_call)
-_USER_CALL = re.compile(r"\b(split_res|vjp_call|vjp_method|jvp_pair|jvp_call|jvp_method)\(")
+_USER_CALL = re.compile(rf"\b{RUNTIME}\.(split_res|vjp_call|vjp_method|jvp_pair|jvp_call|"
+                        r"jvp_method)\(")
 
 
 def _rows(out, pull, args, idx, single):
@@ -197,15 +200,13 @@ def gradient_adjoint_view(fn, args, active=True):
             if k in items:
                 tans.append("_sd_g" if made.single else f"_sd_g[{items.index(k)}]")
             else:
-                tans.append(f"zeros_tangent({params[k]})" if k in diff else "None")
+                tans.append(f"{RUNTIME}.zeros_tangent({params[k]})" if k in diff else "None")
         t = "_sd_t" if len(diff) == 1 else None
         outs = [("_sd_t" if t else f"_sd_t[{diff.index(k)}]") if k in diff else "None"
                 for k in range(n)]
-        body = (f"    _sd_t = jvp_call(_sd_full, ({', '.join(tans)},), {', '.join(params)})\n"
+        body = (f"    _sd_t = {RUNTIME}.jvp_call(_sd_full, ({', '.join(tans)},), {', '.join(params)})\n"
                 f"    return [{', '.join(outs)}]")
-        glob = {"_sd_full": full.plain_function(tuple(args)),
-                "jvp_call": runtime.HELPERS["jvp_call"],
-                "zeros_tangent": runtime.HELPERS["zeros_tangent"]}
+        glob = {"_sd_full": full.plain_function(tuple(args)), RUNTIME: link.HELPERS}
     fname = f"{getattr(made.fn, '__name__', 'h')}_grad_cts".replace("<", "_").replace(">", "_")
     src = f"def {fname}({', '.join(params + ['_sd_g'])}):\n{body}\n"
     view = codegen.compile_function(src, fname, {"np": np, **glob}, fname)
