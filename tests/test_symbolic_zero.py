@@ -205,3 +205,27 @@ def test_second_order(f, point):
     got = sd.hessian(f)(x)
     assert np.shape(got) == x.shape * 2
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def returned_while_zero(x):
+    s = 0.0
+    if np.sum(x) > 0:
+        s = np.sum(np.reshape(x, (2, 2)) @ B)  # x's adjoint: the symbolic zero if not
+    return s
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_gradient_returned_while_still_zero(point):
+    x = POINTS[point]
+    got = sd.grad(returned_while_zero)(x)
+    assert np.shape(got) == x.shape
+    np.testing.assert_allclose(got, fd(returned_while_zero, x), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError,
+                   reason="a gradient returned while still the symbolic zero is not "
+                          "instantiated (the API's like() broadcasts it at first order; "
+                          "its tangent is a scalar, which jacobian cannot reshape)")
+def test_hessian_where_the_gradient_is_still_zero():
+    x = POINTS["none"]
+    np.testing.assert_allclose(sd.hessian(returned_while_zero)(x), np.zeros((4, 4)))

@@ -204,11 +204,6 @@ def _no_add_at(buf):
              "0/1 mask or np.where")
 
 
-def _is_scalar(v):
-    """A number or 0-d array (never a list or dict of cotangents)."""
-    return isinstance(v, (float, int, np.number)) or (isinstance(v, np.ndarray) and v.ndim == 0)
-
-
 def keys_of(d):
     """The keys of a dict, as a list (the loop ``for k in d`` / ``d.items()`` runs over)."""
     return list(d.keys())
