@@ -4,8 +4,8 @@ For every adjoint ``v_bar`` the sweep tracks four facts, each a set of primal na
 
 - ``defined``: ``v_bar`` is assigned on every path that reaches this point;
 - ``maybe``: it is assigned on some path (``defined`` is a subset);
-- ``real``: it surely holds a value of its primal's shape, not the scalar ``0.0``
-  placeholder an adjoint starts from (a rule that reads it needs no ``real_cot``);
+- ``real``: it surely holds a value of its primal's shape, not the symbolic zero
+  ``0.0`` an adjoint starts from (a rule that reads it needs no ``real_cot``);
 - ``zeroed``: it was just cut back to its zero, so its next contribution assigns
   (``v_bar = c``, not ``v_bar = v_bar + c``).
 
@@ -49,7 +49,7 @@ class AdjointState:
 
     # -- transitions --------------------------------------------------------------
     def started(self, v):
-        """``v``'s adjoint got a starting zero (it may still hold the placeholder)."""
+        """``v``'s adjoint got a starting zero (it may still be the symbolic zero)."""
         self.real.discard(v)
         self.defined.add(v)
         self.maybe.add(v)

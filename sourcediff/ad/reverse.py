@@ -4,9 +4,11 @@ Walks the normalised primal backwards and writes, for every active
 statement, the adjoint code its rule templates give. ``x_bar`` is the adjoint
 of ``x``. The first contribution to an adjoint is a plain assignment and
 later ones add to it, so no zero is ever materialised in straight-line code;
-adjoints accumulated inside loops or branches start from the scalar ``0.0``.
-That placeholder is only ever added to: before a rule reads an adjoint that may
-still hold it, ``real_cot`` turns it into zeros of its primal's shape.
+adjoints accumulated inside loops or branches start from the symbolic zero ``0.0``
+(JAX's ``Zero``: it stands for zeros of its primal's shape, ``x_bar`` for ``x``).
+It is only ever added to; where the adjoint state (:mod:`adjoint_state`) says an
+adjoint a rule reads may still be zero, the sweep writes ``x_bar = real_cot(x_bar, x)``
+(``instantiate``) first, so no rule or runtime helper ever sees a symbolic zero.
 A variable assigned more than once is pushed on ``_stack`` before each
 assignment and popped back in the reverse sweep, but only if the reverse
 sweep reads it (decided after the sweep is written).
@@ -131,20 +133,22 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
         self.adj.cut(v)
         return [N.assign(self.bar(v), self.zero(v))]
 
-    def placeholder(self, v):
-        """Does ``v``'s adjoint start from the scalar ``0.0`` placeholder?"""
+    def symbolic_zero(self, v):
+        """Does ``v``'s adjoint start from the symbolic zero ``0.0`` (not ``None``, the
+        zero of a container's adjoint or of one allocated on first use)?"""
         return v not in self.scatter and v not in self.lazy and v not in self.containers
 
-    def make_real(self, v):
-        """Before a rule reads ``v``'s adjoint: the placeholder becomes real zeros."""
-        if v in self.adj.real or not self.placeholder(v):
+    def instantiate(self, v):
+        """Before a rule reads ``v``'s adjoint: ``real_cot`` where it may still be the
+        symbolic zero (nothing where the adjoint state knows it real)."""
+        if v in self.adj.real or not self.symbolic_zero(v):
             return []
         self.adj.real.add(v)
         b = self.bar(v)
         return [N.assign(b, N.call("real_cot", [N.name(b), N.name(v)]))]
 
     def zero(self, v):
-        if self.placeholder(v):
+        if self.symbolic_zero(v):
             return N.const(0.0)
         if v in self.scatter and v not in self.lazy:
             return N.call("zeros_for", [N.name(v)])
@@ -188,7 +192,7 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
             self.pullback = self.names.temp("pb", "pullback") if pulled else None
             if self.adj.only_maybe(x):
                 self.need_init(x)
-            real = self.make_real(x)
+            real = self.instantiate(x)
             ops = operands(s.value, self.ns)
             g = N.name(self.bar(x))
             restore = x in self.multidef and not N.anno(s, "first", False)

@@ -45,7 +45,7 @@ class FlowSweep:
         self.loop_inits.append({})
         self.depth += 1
         before = self.adj.fork()
-        self.adj.real = set()  # an earlier iteration may leave a placeholder
+        self.adj.real = set()  # an earlier iteration may leave a symbolic zero
         out = [stmt for b in blocks for stmt in self.block(b)]
         self.adj = self.adj.join(before)  # (the loop may not run at all)
         self.depth -= 1

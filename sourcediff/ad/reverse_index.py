@@ -44,12 +44,12 @@ class IndexSweep:
         if y in self.active and self.has_adjoint(y):
             if y not in self.adj.defined:
                 self.need_init(y)
-            out += self.make_real(y)
+            out += self.instantiate(y)
             b = N.name(self.bar(y))
             v = s.value
             if isinstance(v, gast.Name) and v.id in self.active:
                 if y in self.lazy or y in self.multidef:
-                    # (y rebound elsewhere: its adjoint may be a scalar zero placeholder)
+                    # (y rebound elsewhere: its adjoint may be None, allocated on first use)
                     out += self.contribute(v.id, N.call("take_cot", [b, idx, N.name(v.id)]),
                                            maybe_none=True)
                 else:

@@ -21,7 +21,7 @@ Code that will be differentiated again (``grad(grad(f))``, ``hessian``) needs pl
 data flow, no closures: there a call runs as ``_rr1 = split_res(helper, x)`` whose
 *residual form* (:func:`to_residual_form`) gives the value and a tuple of the forward
 values its reverse pass reads (the residuals, led by that reverse pass as a plain
-function), pushed on the call site's list; the reverse sweep pops them and runs
+function and the cotangents of a None seed, all None), pushed on the call site's list; the reverse sweep pops them and runs
 ``pullback_res(residuals, y_bar)``. Both are calls of plain generated functions, so
 forward mode differentiates them like any call into generated code, and each helper
 runs once per forward pass at every order.
@@ -166,16 +166,19 @@ def to_residual_form(fdef, seed, params, wrt_names, bwd_name, res_name, varied, 
                                                                      gast.While))
                             for n in N.names_in(s, gast.Store)}
     start_none = [N.assign(n, N.const(None)) for n in kept if n not in surely]
-    fdef.args = _arguments(params)
     at = next((i + 1 for i, s in enumerate(forward) if N.is_comment(s)
                and s.value.value == "forward pass"), 0)  # (under the docstring and comment)
-    fdef.body = forward[:at] + start_none + forward[at:] + [N.return_(N.tuple_([
-        value, N.tuple_([N.name(bwd_name)] + [N.name(n) for n in kept])]))]
     by_name = dict(zip(wrt_names, grads.elts))
     cts = [N.clone(by_name[p]) if p in by_name else N.const(None) for p in params[first:]]
-    unpack = [N.assign(n, gast.Subscript(value=N.name(res_name), slice=N.const(k + 1),
+    # the residuals: bwd, the cotangents of a zero seed (all None: pullback_res's answer
+    # to a None seed, without running bwd), then the values bwd reads
+    nones = N.tuple_([N.const(None) for _ in cts])
+    fdef.args = _arguments(params)
+    fdef.body = forward[:at] + start_none + forward[at:] + [N.return_(N.tuple_([
+        value, N.tuple_([N.name(bwd_name), nones] + [N.name(n) for n in kept])]))]
+    unpack = [N.assign(n, gast.Subscript(value=N.name(res_name), slice=N.const(k + 2),
                                          ctx=gast.Load()) if n in varied else
-                       N.call("held", [N.name(res_name), N.const(k + 1)]))
+                       N.call("held", [N.name(res_name), N.const(k + 2)]))
               for k, n in enumerate(kept)]
     bwd = gast.FunctionDef(
         name=bwd_name, args=_arguments([res_name, seed]),

@@ -1,16 +1,16 @@
-"""Pass 8a (before shape specialisation): adjoints known to be their zero placeholder.
+"""Pass 8a (before shape specialisation): adjoints known to be their zero.
 
-The reverse sweep starts an adjoint at a zero placeholder (``0.0``, or ``None`` for one
-built by ``scatter_into``) and cuts it back to the placeholder once a statement has
-consumed it. Where the placeholder surely holds, its first contribution is taken as it
-is, autograd-style:
+The reverse sweep starts an adjoint at its zero (the symbolic zero ``0.0``, or ``None``
+for one built by ``scatter_into`` or a container's) and cuts it back to that zero once a
+statement has consumed it. Where the zero surely holds, its first contribution is taken
+as it is, autograd-style:
 
 * straight-line code: ``v = 0.0`` followed (no read between) by ``v = v + e`` becomes
   ``v = e``; by ``v = scatter_into(v, ...)``: a scatter into ``None``; by any other
   assignment: dropped. ``if v is not None`` right after ``v = scatter_into(...)`` (never
   None) is its body.
-* loops: an adjoint set to its placeholder before a loop and cut back to it as the
-  last thing each iteration does to it holds the placeholder at the top of every
+* loops: an adjoint set to its zero before a loop and cut back to it as the
+  last thing each iteration does to it holds that zero at the top of every
   iteration; its first contribution per iteration is taken as it is, the cut goes (it
   is written once after the loop if something may read it there).
 
@@ -56,8 +56,8 @@ def _zero_adjoints(fdef):
     return changed
 
 
-def _placeholder(s):
-    """The placeholder (0.0 or None, as a key) that ``s`` assigns, with its name."""
+def _zero_of(s):
+    """The zero (0.0 or None, as a key) that ``s`` assigns, with its name."""
     if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
             and isinstance(s.value, gast.Constant) and not isinstance(s.value.value, bool) \
             and (s.value.value is None or (isinstance(s.value.value, float)
@@ -92,7 +92,7 @@ def _first_use(s, v, zero, mutated):
             and s.targets[0].id == v:
         value = s.value
         if v not in N.names_in(value):
-            return []  # the placeholder is overwritten unread: s stays, the zero goes
+            return []  # the zero is overwritten unread: s stays, the zero goes
         if zero is not None and isinstance(value, gast.BinOp) \
                 and isinstance(value.op, gast.Add) and isinstance(value.left, gast.Name) \
                 and value.left.id == v and v not in N.names_in(value.right) \
@@ -110,7 +110,7 @@ def _first_use(s, v, zero, mutated):
 
 def _straight(block, mutated):
     changed = False
-    zeros = {}       # name -> (index of its placeholder assignment, the placeholder)
+    zeros = {}       # name -> (index of its zero assignment, the zero)
     arrays = set()   # names just assigned by scatter_into (never None)
     i = 0
     while i < len(block):
@@ -126,7 +126,7 @@ def _straight(block, mutated):
                 block[k] = gast.Pass()
                 changed = True
         arrays.difference_update(names)
-        v, zero = _placeholder(s)
+        v, zero = _zero_of(s)
         if v is not None:
             zeros[v] = (i, zero)
         elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
@@ -160,7 +160,7 @@ def _loops(node, fdef, after, mutated):
         tails = [set() for _ in range(len(block) + 1)]  # names in block[i:]
         for i in range(len(block) - 1, -1, -1):
             tails[i] = tails[i + 1] | names[i]
-        zeros = []  # (index of a loop, the placeholders written after it)
+        zeros = []  # (index of a loop, the zeros written after it)
         for i, s in enumerate(block):
             if not isinstance(s, (gast.For, gast.While, gast.If, gast.With)):
                 continue
@@ -212,11 +212,11 @@ def _loop(block, i, after, mutated, names, zeros):
     mentions = [_names(s) for s in body]
     changed = False
     for last in range(len(body) - 1, -1, -1):
-        v, zero = _placeholder(body[last])
+        v, zero = _zero_of(body[last])
         if v is None or v in head or any(v in m for m in mentions[last + 1:]):
             continue
         init = next((k for k in range(i - 1, -1, -1) if v in names[k]), None)
-        if init is None or _placeholder(block[init]) != (v, zero):
+        if init is None or _zero_of(block[init]) != (v, zero):
             continue
         first = next(k for k, m in enumerate(mentions) if v in m)
         if first == last or _first_use(body[first], v, zero, mutated) is None:
@@ -232,18 +232,18 @@ def _loop(block, i, after, mutated, names, zeros):
     return changed
 
 
-def placeholder_safe(stmts):
-    """Names of adjoints whose ``0.0`` placeholder only ``v = v + e`` ever reads: every
+def only_added_to(stmts):
+    """Names of adjoints whose symbolic zero ``0.0`` only ``v = v + e`` ever reads: every
     other read follows, in its own block, an assignment of a real value. Their shape is
     then that of the values they are given (``e``'s, for ``v = v + e``)."""
     root = gast.Module(body=stmts, type_ignores=[])
-    candidates = {v for block in N.blocks(root) for v, zero in map(_placeholder, block)
+    candidates = {v for block in N.blocks(root) for v, zero in map(_zero_of, block)
                   if v is not None and zero == 0.0}
     unsafe = set()
     for block in N.blocks(root):
         assigned = set()
         for s in block:
-            v, zero = _placeholder(s)
+            v, zero = _zero_of(s)
             if v is not None:
                 assigned.discard(v)
                 continue

@@ -6,9 +6,10 @@ every value the forward pass computes (:mod:`shapes_rewrite` then drops
 ``unbroadcast`` wherever the cotangent already has its operand's shape).
 Anything not known for certain stays ``None`` and keeps the generic helper,
 so specialisation can make code faster but never wrong. Adjoints are taken to have the shape of
-their primal: the reverse sweep only ever adds to a scalar ``0.0`` placeholder,
-and ``real_cot`` turns it into real zeros before a rule reads it (dropped here
-when the primal is a scalar, in :mod:`shapes_rewrite`). A call into user code
+their primal: an adjoint starts as the symbolic zero ``0.0``, which is only ever
+added to, and ``real_cot`` (instantiate) makes it real zeros before a rule reads it
+(dropped in :mod:`shapes_rewrite` where the primal is a scalar or the adjoint surely
+has its shape); so no helper is given a symbolic zero. A call into user code
 (``split_call``) has the shape its callee returns at the arguments' shapes, read from
 the callee's source (``compiled.output_shape_of``).
 """
@@ -36,7 +37,7 @@ from .indices import is_none as _is_none
 from ..ad.zeros import accumulates
 
 _INTS = "<ints>"  # the key of Shapes.ints in an environment
-SAFE = "<placeholder safe>"  # the key of Shapes.safe in an environment
+SAFE = "<only added to>"  # the key of Shapes.safe in an environment
 _SOME_INT = object()  # Shapes.ints: an int whose value changes (an item of a range)
 _INT_OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
             gast.Mult: lambda a, b: a * b, gast.FloorDiv: lambda a, b: a // b}
@@ -51,7 +52,7 @@ class Shapes:
         self.env = env      # name -> shape tuple, or None (unknown)
         # name -> the int it holds at this specialisation (None: not one int)
         self.ints = env.setdefault(_INTS, {})
-        self.safe = env.get(SAFE, ())  # adjoints whose placeholder only v = v + e reads
+        self.safe = env.get(SAFE, ())  # adjoints whose symbolic zero only v = v + e reads
 
     def int_value(self, e):
         """The int (or tuple of ints: a shape) ``e`` surely holds, given the argument
@@ -139,8 +140,6 @@ class Shapes:
     def call(self, e):
         like = facts.of_helper(e.func.id).shape_like if isinstance(e.func, gast.Name) else None
         if like is not None and len(e.args) > like:  # (the shape of argument ``like``)
-            if e.func.id in ("unbroadcast", "reshape_like") and self.of(e.args[0]) is None:
-                return None  # an unknown cotangent may be a scalar zero placeholder: so is this
             return self.of(e.args[like])
         if isinstance(e.func, gast.Name) and e.func.id == "untranspose" and e.args and (
                 len(e.args) == 1 or _is_none(e.args[1])):
@@ -281,7 +280,7 @@ def visit(stmts, sh, env, frozen=frozenset()):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
             if name in frozen or (isinstance(s.value, gast.Constant) and s.value.value is None):
-                continue  # None is a placeholder, never differentiated
+                continue  # None, a container's zero, is never differentiated
             seq = isinstance(s.value, gast.Call) and static_value(s.value.func, sh.ns) is range \
                 or isinstance(s.value, gast.Attribute) and s.value.attr == "shape" \
                 and sh.of(s.value.value) is not None
@@ -289,7 +288,7 @@ def visit(stmts, sh, env, frozen=frozenset()):
             if N.is_pop(s.value):
                 continue
             if name in sh.safe and isinstance(s.value, gast.Constant):
-                continue  # a placeholder no read sees (zeros.placeholder_safe)
+                continue  # a symbolic zero no rule reads (zeros.only_added_to)
             if name in sh.safe and accumulates(s) is not None:
                 shape = sh.of(accumulates(s))
                 env[name] = shape if env.get(name, shape) == shape else None

@@ -24,7 +24,7 @@ from .indices import same as _same
 from .indices import scatter_into as _scatter_into
 from .indices import whole as _whole
 from .shapes import SAFE, Shapes, analyse, broadcast, infer, visit
-from ..ad.zeros import placeholder_safe
+from ..ad.zeros import only_added_to
 
 
 def _sum_to(g, source, target):
@@ -73,8 +73,7 @@ class _Drop(N.Transformer):
         if isinstance(f, gast.Name) and f.id in ("matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a",
                                                  "dot_vjp_b") and len(node.args) == 3:
             g, a, b = node.args
-            if len(self.sh.of(a) or ()) == 2 and len(self.sh.of(b) or ()) == 2 \
-                    and self.sh.of(g) is not None:  # (g may be a scalar zero placeholder)
+            if len(self.sh.of(a) or ()) == 2 and len(self.sh.of(b) or ()) == 2:
                 # 2-D: the textbook formulas, g @ b.T and a.T @ g
                 if f.id.endswith("_a"):
                     return N.binop(g, gast.MatMult(), N.attr(b, "T"))
@@ -84,7 +83,7 @@ class _Drop(N.Transformer):
                 return vector
         if isinstance(f, gast.Name) and f.id == "real_cot" and (self.sh.of(node.args[1]) == ()
                                                               or _same(self.sh, *node.args)):
-            return node.args[0]  # a scalar's placeholder is already its real zero
+            return node.args[0]  # a scalar's symbolic zero is already its real zero
         if isinstance(f, gast.Name) and f.id == "scatter_into" and _is_none(node.args[0]) \
                 and _whole(node.args[2]) is not None and self.sh.of(node.args[1]) \
                 and _same(self.sh, node.args[3], gast.Subscript(
@@ -142,7 +141,7 @@ def specialize(fdef, ns, spec, params):
     infer(fwd, ns, env)
     # temporaries of the reverse sweep (primal names keep their forward shapes)
     frozen = frozenset(env)
-    env[SAFE] = placeholder_safe(rev)
+    env[SAFE] = only_added_to(rev)
     for _ in range(2):
         visit(rev, Shapes(ns, env), env, frozen)
     _Drop(Shapes(ns, env)).visit(fdef)

@@ -26,7 +26,7 @@ from . import (broadcast as runtime_broadcast, calls as runtime_calls, cot as ru
 # the private helpers other modules (splitcall, the tape, numeric) read as runtime.<name>
 from .broadcast import _spread  # noqa: F401
 from .calls import _differentiable, _is_method, _made_gradient, _vjp  # noqa: F401
-from .cot import _is_basic_index, _is_scalar  # noqa: F401
+from .cot import _is_basic_index  # noqa: F401
 
 MODULES = (runtime_broadcast, runtime_linalg, runtime_cot, runtime_calls)
 

@@ -37,13 +37,9 @@ def unbroadcast_to(g, shape):
         return g
     lead = len(gshape) - len(shape)
     if lead < 0 or any(t != 1 and s != t for s, t in zip(gshape[lead:], shape)):
-        # not a broadcast of ``shape``: g grew from a scalar zero placeholder (an adjoint
-        # nothing has written yet) times some array, so it is zero everywhere
-        if is_duck(g) and np.ndim(g):  # (checked lazily: NaN, never a wrong number)
-            return np.where(np.any(g), np.nan, 0.0)
-        if np.ndim(g) == 0 or not np.any(g):
-            return 0.0 if np.ndim(g) else g
-        return np.array(np.broadcast_to(g, shape))
+        # not a broadcast of ``shape``: only size-1 axes may differ (a symbolic zero
+        # never gets here: real_cot made it real first), else NumPy's ValueError
+        return np.reshape(g, shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
     out = np.sum(g, axis=axes, keepdims=False) if axes else g
@@ -81,7 +77,7 @@ def unreduce(g, x, axis=None, keepdims=False):
     shape = np.shape(x)
     if not shape:
         return g
-    if not keepdims and np.ndim(g):  # (a scalar, such as a zero placeholder, broadcasts)
+    if not keepdims and np.ndim(g):  # (a scalar g: the whole reduction's)
         g = np.reshape(g, _keepdims_shape(shape, axis))
     if is_duck(x):
         return _spread(g, x)

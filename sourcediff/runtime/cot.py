@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..values.duck import is_duck
-from .broadcast import _float_dtype, _size, _spread, real_if, unbroadcast
+from .broadcast import _float_dtype, _spread, real_if, unbroadcast
 from ..values.structure import kind_of
 
 
@@ -47,15 +47,11 @@ def _is_basic_index(idx):
 
 
 def unconcatenate(g, arrays, axis=0):
-    if np.ndim(g) == 0:  # a scalar zero placeholder
-        return [np.full(np.shape(a), g, dtype=float) for a in arrays]
     sizes = np.cumsum([np.shape(a)[axis] if np.ndim(a) else 1 for a in arrays])[:-1]
     return _as_given(np.split(g, sizes, axis=axis), arrays)
 
 
 def unstack(g, arrays, axis=0):
-    if np.ndim(g) == 0:  # a scalar zero placeholder
-        return [np.full(np.shape(a), g, dtype=float) for a in arrays]
     return _as_given([np.take(g, i, axis=axis) for i in range(np.shape(g)[axis])], arrays)
 
 
@@ -75,15 +71,15 @@ def clip_mask(a, a_min, a_max):
 
 
 def reshape_like(g, x):
-    if np.ndim(g) == 0 and _size(x) != 1:  # a scalar zero placeholder broadcasts as it is
-        return g
     return np.reshape(g, np.shape(x))
 
 
 def real_cot(g, x):
-    """Adjoint ``g`` of ``x`` as a real cotangent: the scalar zero placeholder of an
-    adjoint that nothing has written yet becomes zeros shaped like ``x``, so the rule
-    that reads it next (a reshape, a flip, a matmul, ...) sees the shape it expects."""
+    """``instantiate``: the symbolic zero ``0.0`` that an adjoint of ``x`` starts from
+    becomes zeros shaped like ``x``; any other ``g`` is returned as it is. The one place
+    that makes a symbolic zero real (docs/architecture.md, "The symbolic zero"): the
+    reverse sweep calls it wherever its adjoint state says an adjoint a rule reads may
+    still be zero, so no other helper ever sees one."""
     if isinstance(g, float) and g == 0.0 and isinstance(x, np.ndarray) and x.ndim:
         return np.zeros(x.shape, dtype=_float_dtype(x))
     if isinstance(g, float) and g == 0.0 and is_duck(x) and x.ndim:
@@ -216,11 +212,6 @@ def _no_add_at(buf):
              "0/1 mask or np.where")
 
 
-def _is_scalar(v):
-    """A number or 0-d array (never a list or dict of cotangents)."""
-    return isinstance(v, (float, int, np.number)) or (isinstance(v, np.ndarray) and v.ndim == 0)
-
-
 def keys_of(d):
     """The keys of a dict, as a list (the loop ``for k in d`` / ``d.items()`` runs over)."""
     return list(d.keys())
@@ -237,8 +228,6 @@ def scatter_into(buf, x, idx, g):
     """``scatter_add`` into an adjoint allocated on first use (``None`` until then)."""
     if buf is None:
         buf = zeros_for(x)
-    elif _is_scalar(buf) and np.ndim(x) > 0:  # a scalar zero placeholder: a full buffer
-        buf = zeros_for(x) + buf
     scatter_add(buf, idx, g)
     return buf
 
@@ -247,8 +236,6 @@ def take_cot(b, idx, v):
     """The cotangent of the value stored by ``y[idx] = v`` (None while ``b`` is zero)."""
     if b is None:
         return None
-    if _is_scalar(b):  # a scalar zero placeholder
-        return b
     return unbroadcast(np.copy(b[idx]), v)
 
 
@@ -256,8 +243,6 @@ def cut_index(b, idx):
     """A copy of adjoint ``b`` with ``b[idx]`` zeroed (the slot was overwritten)."""
     if b is None:
         return None
-    if _is_scalar(b) and b == 0:  # a zero placeholder stays zero
-        return b
     if isinstance(b, (list, dict)):  # a container's: the slot holds no cotangent (None)
         out = copy_of(b)
         out[idx] = None
@@ -284,10 +269,6 @@ def add_cot(a, b):
     if a is None:
         return b
     if b is None:
-        return a
-    if _is_scalar(a) and a == 0 and isinstance(b, (list, tuple, dict)):  # a zero placeholder
-        return b
-    if _is_scalar(b) and b == 0 and isinstance(a, (list, tuple, dict)):
         return a
     if kind_of(a) is not None and not isinstance(a, tuple):  # a container kind's zero
         a = _cot_items(a, 0)
@@ -329,7 +310,10 @@ def pop_cot(lst_bar, lst):
 
 
 def zeros_tangent(x):
-    """A zero tangent shaped like ``x``."""
+    """A zero tangent shaped like ``x`` (None, the zero of a container's adjoint or of one
+    allocated on first use, has the tangent None: zero too)."""
+    if x is None:
+        return None
     kind = kind_of(x)
     if kind is not None:
         return kind.unflatten(x, [zeros_tangent(v) for v in kind.flatten(x)])

@@ -21,8 +21,6 @@ def _mat_vjp(g, a, b, which):
         return g * b if which == 0 else g * a
     if a_nd == 1 and b_nd == 1:
         return g * b if which == 0 else g * a
-    if np.ndim(g) == 0:  # a scalar zero placeholder (an adjoint nothing has written yet)
-        g = _broadcast(g, _matmul_shape(np.shape(a), np.shape(b)), a, b)
     if which == 0:
         if b_nd == 1:
             return unbroadcast(np.multiply.outer(g, b), a) if a_nd > 1 else g * b
@@ -58,8 +56,6 @@ def dot_vjp_a(g, a, b):
         return unbroadcast(g * b, a)
     if np.ndim(b) <= 2:
         return matmul_vjp_a(g, a, b)
-    if np.ndim(g) == 0:
-        g = _broadcast(g, np.shape(np.dot(a, b)), a, b)
     # dot with b of ndim > 2 contracts a's last axis with b's second to last
     axes_b = [i for i in range(np.ndim(b)) if i != np.ndim(b) - 2]
     ga = np.tensordot(g, b, axes=(list(range(np.ndim(a) - 1, np.ndim(g))), axes_b))
@@ -71,8 +67,6 @@ def dot_vjp_b(g, a, b):
         return unbroadcast(g * a, b)
     if np.ndim(b) <= 2:
         return matmul_vjp_b(g, a, b)
-    if np.ndim(g) == 0:
-        g = _broadcast(g, np.shape(np.dot(a, b)), a, b)
     lead = np.ndim(a) - 1
     gb = np.tensordot(a, g, axes=(list(range(lead)), list(range(lead))))
     # gb axes: (a_last, b_axes without b[-2]) -> move a_last to position -2
@@ -88,9 +82,6 @@ def einsum_vjp(g, subscripts, operands, i):
     others = [op for j, op in enumerate(operands) if j != i]
     other_subs = [s for j, s in enumerate(inputs) if j != i]
     target = inputs[i]
-    full = _einsum_sizes(inputs, operands)
-    if np.ndim(g) == 0:  # a scalar zero placeholder: the output's shape
-        g = np.broadcast_to(g, tuple(full[c] for c in output))
     sizes = dict(zip(target, np.shape(operands[i])))
     dedup = "".join(dict.fromkeys(target))
     # indices summed away inside operand i alone ('ij->i'): broadcast g over them
@@ -115,15 +106,6 @@ def einsum_vjp(g, subscripts, operands, i):
             out_subs += c
     eyes = [np.eye(sizes[s[0]]) for s in eye_subs]
     return np.einsum(",".join([dedup, *eye_subs]) + "->" + out_subs, res, *eyes)
-
-
-def _einsum_sizes(inputs, operands):
-    """Each index letter's size after broadcasting (the largest size it has)."""
-    full = {}
-    for subs, op in zip(inputs, operands):
-        for c, n in zip(subs, np.shape(op)):
-            full[c] = max(full.get(c, 1), n)
-    return full
 
 
 def _einsum_parse(subscripts, operands):

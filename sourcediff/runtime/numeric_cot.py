@@ -26,8 +26,6 @@ def put_cot(v, x, key):
         out[key] = v if x[key] is None or isinstance(x[key], (list, tuple, dict)) else \
             unbroadcast(v, x[key])  # (an entry itself a container: nested args' cotangents)
         return out
-    if np.ndim(x) == 0:   # a scalar zero placeholder: it stood for every entry
-        return unbroadcast(v, x)
     return unindex(v, x, key)
 
 

@@ -10,17 +10,11 @@ import numpy as np
 from ..errors import MissingRuleError
 
 
-def _as_shape(g, shape):
-    """``g`` as an array of ``shape`` (a scalar zero placeholder broadcasts)."""
-    return np.broadcast_to(g, shape) if np.ndim(g) == 0 else g
-
-
 def unrepeat(g, a, repeats, axis=None):
     """Cotangent of ``a`` in ``np.repeat(a, repeats, axis)``: each copy's share summed."""
     shape = np.shape(a)
     n = int(np.size(a)) if axis is None else shape[axis]
     ax = 0 if axis is None else axis % len(shape)
-    g = _as_shape(g, np.shape(np.repeat(np.empty(shape), repeats, axis)))
     gm = np.moveaxis(g, ax, 0)
     out = np.zeros((n,) + gm.shape[1:], dtype=np.result_type(g, 1.0))
     np.add.at(out, np.repeat(np.arange(n), repeats), gm)
@@ -34,7 +28,6 @@ def untile(g, a, reps):
     d = max(len(shape), len(reps))
     s = (1,) * (d - len(shape)) + shape
     r = (1,) * (d - len(reps)) + reps
-    g = _as_shape(g, tuple(i * j for i, j in zip(r, s)))
     g = np.reshape(g, [n for pair in zip(r, s) for n in pair])
     return np.reshape(np.sum(g, axis=tuple(range(0, 2 * d, 2))), shape)
 
@@ -64,7 +57,7 @@ def unpad(g, array, pad_width, mode="constant"):
     """Cotangent of ``array`` in ``np.pad(array, pad_width, mode)``."""
     shape = np.shape(array)
     idx = _pad_index(shape, pad_width, mode)
-    g = np.ravel(_as_shape(g, idx.shape))
+    g = np.ravel(g)
     idx = np.ravel(idx)
     keep = idx >= 0
     out = np.zeros(int(np.prod(shape)), dtype=np.result_type(g, 1.0))
@@ -96,8 +89,6 @@ def unjoin(g, arrays, how):
     """Cotangents of the arrays joined by ``np.vstack`` (how='v'), ``np.hstack`` ('h'),
     ``np.dstack`` ('d') or ``np.column_stack`` ('c'): slices of ``g`` reshaped back."""
     shapes = [np.shape(a) for a in arrays]
-    if np.ndim(g) == 0:  # a scalar zero placeholder
-        return [np.full(s, g, dtype=float) for s in shapes]
     prom = [_promoted(s, how) for s in shapes]
     axis = {"v": 0, "d": 2, "c": 1}.get(how, 0 if len(prom[0]) == 1 else 1)
     cuts = np.cumsum([p[axis] for p in prom])[:-1]
@@ -128,9 +119,8 @@ def unappend(g, arr, values, axis, which):
     sa, sv = np.shape(arr), np.shape(values)
     if axis is None:
         n = int(np.prod(sa))
-        flat = np.ravel(_as_shape(g, (n + int(np.prod(sv)),)))
+        flat = np.ravel(g)
         return np.reshape(flat[:n] if which == 0 else flat[n:], sa if which == 0 else sv)
-    g = _as_shape(g, np.shape(np.append(np.empty(sa), np.empty(sv), axis)))
     part = np.split(g, [sa[axis]], axis=axis)[which]
     return np.reshape(part, sa if which == 0 else sv)
 
@@ -146,10 +136,8 @@ def unsplit(g, ary, indices_or_sections, axis=0):
 def tuple_cots(g, ans):
     """The cotangents of the entries of a tuple (or list) output ``ans``, zeros for the
     entries nothing read. ``g`` is a list with None for those (generated code), an
-    array stacking them (the tape), or a scalar zero placeholder."""
+    array stacking them (the tape)."""
     n = len(ans)
-    if not isinstance(g, (list, tuple)) and np.ndim(g) == 0:
-        return [np.zeros(np.shape(a)) + g for a in ans]
     if len(g) != n:
         raise MissingRuleError(
             f"the cotangent of a {n}-tuple output has {len(g)} entries",
@@ -180,7 +168,7 @@ def undiag(g, v, k=0):
     """Cotangent of ``v`` in ``np.diag(v, k)``: the diagonal of ``g`` (``v`` 1-D), or
     ``g`` put on the ``k``-th diagonal of zeros shaped like ``v`` (``v`` 2-D)."""
     if np.ndim(v) == 1:
-        return np.diag(_as_shape(g, (len(v) + abs(k),) * 2), k)
+        return np.diag(g, k)
     return undiagonal(g, v, k, 0, 1)
 
 
@@ -258,7 +246,6 @@ def tensordot_vjp_a(g, a, b, axes=2):
     xa, xb = _td_axes(a, b, axes)
     free_a = [i for i in range(np.ndim(a)) if i not in xa]
     free_b = [i for i in range(np.ndim(b)) if i not in xb]
-    g = _as_shape(g, tuple(np.shape(a)[i] for i in free_a) + tuple(np.shape(b)[i] for i in free_b))
     out = np.tensordot(g, b, axes=(list(range(len(free_a), np.ndim(g))), free_b))
     # out's axes: a's free ones, then b's contracted ones in b's order
     order = free_a + [xa[xb.index(j)] for j in sorted(xb)]
@@ -270,7 +257,6 @@ def tensordot_vjp_b(g, a, b, axes=2):
     xa, xb = _td_axes(a, b, axes)
     free_a = [i for i in range(np.ndim(a)) if i not in xa]
     free_b = [i for i in range(np.ndim(b)) if i not in xb]
-    g = _as_shape(g, tuple(np.shape(a)[i] for i in free_a) + tuple(np.shape(b)[i] for i in free_b))
     out = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
     order = [xb[xa.index(j)] for j in sorted(xa)] + free_b
     return np.transpose(out, np.argsort(order))

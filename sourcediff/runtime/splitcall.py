@@ -7,7 +7,7 @@ import types
 
 from ..ir.compiler_hook import compiler
 from ..errors import MissingRuleError
-from . import _differentiable, _is_method, _made_gradient, _vjp, jvp_pair, real_cot, tangent_fn
+from . import _differentiable, _is_method, _made_gradient, _vjp, jvp_pair, tangent_fn
 
 
 
@@ -71,8 +71,8 @@ def _split(fn, args, first=0, wanted=None):
 
     def cotangents(g):
         out = [None] * n
-        if g is not None:  # (a zero placeholder becomes zeros shaped like the value)
-            for i, gi in zip(wrt, pullback(real_cot(g, value))):
+        if g is not None:  # (None: a container's zero; a symbolic zero is made real first)
+            for i, gi in zip(wrt, pullback(g)):
                 out[i] = gi
         return out
     return value, cotangents
@@ -135,6 +135,8 @@ def held(residuals, k):
 
 
 def _no_cotangents(residuals, g):
+    """The cotangents of a None (zero) seed: every residual tuple holds them second
+    (all None, one per argument: split.to_residual_form, split_res_fn)."""
     return residuals[1]
 
 

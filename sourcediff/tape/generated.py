@@ -283,8 +283,6 @@ def _scatter_add(buf, idx, g):
 def _scatter_into(buf, x, idx, g):
     if buf is None:
         buf = _zeros_for(x)
-    elif runtime._is_scalar(unwrap_all(buf)) and np.ndim(unwrap_all(x)) > 0:
-        buf = _zeros_for(x) + buf
     _scatter_add(buf, idx, g)
     return buf
 
