@@ -9,6 +9,7 @@ second call made right after it. The median and the spread are printed, then (wi
     python scripts/profile_compile.py                    # rk4, lstm, springs; 15 builds each
     python scripts/profile_compile.py --only lstm --repeat 30 --top 40
     python scripts/profile_compile.py --clock cpu        # CPU time: steadier on a busy machine
+    python scripts/profile_compile.py --only leaky_cell  # a 60-statement loop body (below)
     python scripts/profile_compile.py --dump /tmp/gen    # every workload's generated source
 
 ``--dump`` writes ``sourcediff.source`` of every benchmark workload's gradient, to
@@ -29,10 +30,94 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
 import sourcediff  # noqa: E402
 from benchmarks import methods, workloads  # noqa: E402
 
 DEFAULT = ("rk4", "lstm", "springs")
+
+
+def leaky_cell(w, u, a, b, x0, ys):
+    """(synthetic) A leaky recurrent cell with a scalar gain and a decaying learning
+    signal, written as a user would: a 60-statement loop body mixing arrays and numbers."""
+    x = x0
+    gain = 1.0
+    loss = 0.0
+    n = x0.shape[0]
+    for t in range(len(ys)):
+        y = ys[t]
+        pre = w @ x + u * y[0]
+        pre = pre - np.mean(pre)
+        act = np.tanh(pre)
+        leak = 1.0 / (1.0 + math.exp(-a))
+        x_new = leak * x + (1.0 - leak) * act
+        drive = np.sum(act * act) / n
+        gain = 0.9 * gain + 0.1 * math.sqrt(drive + 1e-3)
+        x_new = x_new * gain
+        err = x_new - y
+        sq = err * err
+        l1 = np.sum(np.abs(err))
+        l2 = np.sum(sq)
+        huber = np.where(np.abs(err) < 1.0, 0.5 * sq, np.abs(err) - 0.5)
+        hub = np.sum(huber)
+        decay = math.exp(-b * t)
+        step = decay * (0.5 * l2 + 0.1 * l1 + 0.01 * hub)
+        loss = loss + step
+        mx = np.max(x_new)
+        shifted = x_new - mx
+        ex = np.exp(shifted)
+        z = np.sum(ex)
+        p = ex / z
+        ent = -np.sum(p * np.log(p + 1e-12))
+        loss = loss + 0.01 * ent
+        first = x_new[0]
+        last = x_new[-1]
+        edge = first * last
+        loss = loss + 0.001 * edge
+        diffs = x_new[1:] - x_new[:-1]
+        smooth = np.sum(diffs * diffs)
+        loss = loss + 0.01 * smooth
+        scale = 1.0 + 0.1 * math.sin(a * t)
+        x_scaled = x_new * scale
+        centre = x_scaled - np.mean(x_scaled)
+        var = np.mean(centre * centre)
+        std = math.sqrt(var + 1e-6)
+        normed = centre / std
+        mix = 0.8 * x_scaled + 0.2 * normed
+        clip = np.minimum(np.maximum(mix, -3.0), 3.0)
+        soft = clip / (1.0 + np.abs(clip))
+        energy = np.dot(soft, soft)
+        loss = loss + 0.001 * energy
+        coupling = np.dot(soft, y)
+        loss = loss - 0.001 * coupling
+        momentum = 0.5 * x + 0.5 * soft
+        x = momentum
+        cost = a * a + b * b
+        loss = loss + 0.0001 * cost
+        bias = np.sum(u) * 0.01
+        loss = loss + bias * bias
+        peak = np.max(np.abs(x))
+        loss = loss + 0.001 * peak
+        tail = x[-3:]
+        tail_sum = np.sum(tail)
+        loss = loss + 0.001 * tail_sum * tail_sum
+        head = x[:3]
+        loss = loss + 0.001 * np.sum(head * head)
+        spread = np.max(x) - np.min(x)
+        loss = loss + 0.001 * spread
+    return loss
+
+
+def _synthetic():
+    def make_args():
+        r = np.random.default_rng(0)
+        return (0.3 * r.standard_normal((16, 16)), 0.3 * r.standard_normal(16), 0.4, 0.05,
+                r.standard_normal(16), r.standard_normal((30, 16)))
+    return workloads.Workload("leaky_cell", "leaky_cell", "s", leaky_cell.__doc__, leaky_cell,
+                              None, (0, 1, 2, 3), make_args)
 
 
 def _namespace():
@@ -119,7 +204,7 @@ def main(argv=None):
     if a.dump:
         dump(a.dump)
         return
-    wls = workloads.select(workloads.all_workloads(), a.only.split(","))
+    wls = workloads.select(workloads.all_workloads() + [_synthetic()], a.only.split(","))
     for name, ts in measure(wls, a.repeat).items():
         q = statistics.quantiles(ts, n=4) if len(ts) > 1 else [ts[0]] * 3
         print(f"{name:<10} compile median {1e3 * statistics.median(ts):6.1f} ms"

@@ -38,12 +38,16 @@ from ..runtime.splitcall import NotSplittable  # noqa: F401  (raised by the driv
 
 def mark(body, ns, active, names, is_user_call):
     """Give each ``x = call`` to user code whose ``x`` is active its pullback list
-    (``N.anno(s, "pullbacks")``); the reverse sweep pops it, :func:`rewrite` runs the call."""
+    (``N.anno(s, "pullbacks")``); the reverse sweep pops it, :func:`rewrite` runs the call.
+    True if it marked any."""
+    marked = False
     for s in _assigns(body):
         t, v = s.targets[0], s.value
         if isinstance(t, gast.Name) and t.id in active and isinstance(v, gast.Call) \
                 and is_user_call(v, static_value(v.func, ns)):
             N.set_anno(s, "pullbacks", names.temp("pullbacks", "pullback"))
+            marked = True
+    return marked
 
 
 def rewrite(forward, reverse=None, names=None):

@@ -68,6 +68,7 @@ class Unit:
     names: NameGen | None = None    # parse: the one name generator (roles recorded)
     active: set | None = None       # activity: names carrying a derivative to the output
     cut: set | None = None          # activity: names the output does not depend on
+    env: dict | None = None         # activity: the shape of each name of body (shapes.infer)
     varied: set | None = None       # activity: names depending on wrt
     facts: dict | None = None       # reverse facts: what the sweep knows of each name
     multidef: set | None = None     # reverse facts: names assigned more than once
@@ -168,6 +169,7 @@ def activity_stage(u):
     outs = [u.out.id] if isinstance(u.out, gast.Name) else []
     if u.specialize is not None and outs:
         env = shapes.infer(u.body, u.ns, dict(zip(u.params, u.specialize)))
+        u.env = dict(env)
         u.cut = invariance.invariant_names(u.body, u.ns, env, u.out.id) - set(u.params)
     u.active = analyse(u.body, u.ns, u.wrt_names, outs, u.parsed, cut=u.cut)
 
@@ -210,10 +212,11 @@ def real_kind(u):
 
 def mark_split_calls(u):
     """Calls into user code the forward pass runs once get their pullback lists."""
-    if u.options.split_calls:
-        split.mark(u.body, u.ns, u.active, u.names,
-                   is_user_call if u.options.split_calls is True else functools.partial(
-                       plain_call, local=split.local_functions(u.body), active=u.active))
+    if u.options.split_calls and split.mark(
+            u.body, u.ns, u.active, u.names,
+            is_user_call if u.options.split_calls is True else functools.partial(
+                plain_call, local=split.local_functions(u.body), active=u.active)):
+        u.env = None  # (the calls marked are rewritten: shapes inferred again if asked)
 
 
 def sweep_stage(u):
@@ -256,8 +259,7 @@ def assemble_adjoint(u):
         # the reverse pass restores overwritten values: keep the output's now
         value = N.name(u.names.fresh("_value", "save"))
         u.forward.append(N.assign(value.id, N.clone(out)))
-    if not opts.need_value and u.specialize is not None and shapes.output_shape(
-            u.body, u.ns, dict(zip(u.params, u.specialize)), out) == ():
+    if not opts.need_value and u.specialize is not None and output_shape_of_body(u) == ():
         value = N.const(None)  # a scalar for sure: grad needs no value to check
     base = u.parsed.tree.name
     u.fname = u.names.global_name(f"{base}_adjoint" if opts.with_seed else f"{base}_grad")
@@ -270,11 +272,20 @@ def assemble_adjoint(u):
     N.set_anno(u.fdef, "names", u.names)  # (later passes ask it a name's role)
 
 
+def output_shape_of_body(u):
+    """The shape of the returned atom at the shapes ``u.specialize``: of the shapes the
+    activity stage inferred (the statements since added to the body push and pop only),
+    unless calls into user code were split since."""
+    if u.env is not None:
+        return shapes.Shapes(u.ns, dict(u.env)).of(u.out)
+    return shapes.output_shape(u.body, u.ns, dict(zip(u.params, u.specialize)), u.out)
+
+
 def optimize_adjoint(u):
     """fdef: optimised (:func:`optimize.optimize`, its own pipeline of passes)."""
     spec_params, spec = u.params, u.specialize
     if u.options.split_form and spec is not None:  # the pullback's seed is shaped like the value
-        seed_shape = shapes.output_shape(u.body, u.ns, dict(zip(u.params, spec)), u.out)
+        seed_shape = output_shape_of_body(u)
         if seed_shape is not None:
             spec_params, spec = u.params + [u.seed_name], tuple(spec) + (seed_shape,)
     u.fdef = optimize.optimize(u.fdef, u.ns, spec, spec_params, keep={u.seed_name} - {None},
