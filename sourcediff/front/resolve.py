@@ -173,3 +173,20 @@ def never_read(fn):
         return False  # a library function's NumPy definition (prims/definitions.py)
     module = getattr(getattr(fn, "__func__", fn), "__module__", None) or ""
     return library_of(fn) is not None or module.split(".")[0] == "sourcediff"
+
+
+def rename_stack(tree, ns):
+    """A name of the user's spelled ``_stack`` (the name of the saved values' stack in
+    generated code) is renamed ``_stack_user`` (or with more underscores)."""
+    used = set(N.names_in(tree))
+    if "_stack" not in used:
+        return
+    taken = used | set(ns)
+    new = "_stack_user"
+    while new in taken:
+        new += "_"
+    for node in N.walk(tree):
+        if isinstance(node, gast.Name) and node.id == "_stack":
+            node.id = new
+    if "_stack" in ns:
+        ns[new] = ns.pop("_stack")

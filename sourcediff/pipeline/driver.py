@@ -97,7 +97,7 @@ def parse_stage(u):
     u.parsed = parse.parse_function(u.fn)
     u.ns = resolve.namespace(u.fn, u.parsed.tree)
     _, printed = resolve.rename_reserved(u.parsed.tree, u.ns, runtime.HELPERS)
-    rename_stack(u.parsed.tree, u.ns)
+    resolve.rename_stack(u.parsed.tree, u.ns)
     u.ns[optimize.USER_NAMES] = frozenset(N.names_in(u.parsed.tree))  # (kept: _h, y_bar)
     u.params = param_names(u.parsed.tree.args)
     known = {p: spec.item_of(u.specialize, i) for i, p in enumerate(u.params)}
@@ -109,23 +109,6 @@ def parse_stage(u):
                       helpers=runtime.HELPERS, users=printed)
     u.names.reserve("_stack", "stack")
     u.ns[NAMES] = u.names  # (for the passes that see the namespace only: shapes)
-
-
-def rename_stack(tree, ns):
-    """A name of the user's spelled ``_stack`` (the name of the saved values' stack in
-    generated code) is renamed ``_stack_user`` (or with more underscores)."""
-    used = set(N.names_in(tree))
-    if "_stack" not in used:
-        return
-    taken = used | set(ns)
-    new = "_stack_user"
-    while new in taken:
-        new += "_"
-    for node in N.walk(tree):
-        if isinstance(node, gast.Name) and node.id == "_stack":
-            node.id = new
-    if "_stack" in ns:
-        ns[new] = ns.pop("_stack")
 
 
 def fence_stage(u):
