@@ -40,6 +40,7 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
     "np.round": [lambda x: np.round(x, 1)], "np.around": [lambda x: np.around(x, 1)],
     "np.rint": [np.rint], "np.trunc": [np.trunc], "np.argmax": [lambda x: np.argmax(x, 1)],
     "np.argmin": [np.argmin], "np.argsort": [np.argsort],
+    "np.searchsorted": [lambda x: np.searchsorted(np.array([-1.0, 0.5, 2.0]), x)],
     "np.argpartition": [lambda x: np.argpartition(x.ravel(), 2)],
     "np.shape": [np.shape], "np.ndim": [np.ndim], "np.size": [np.size],
     "gammasgn": [lambda x: __import__("scipy.special").special.gammasgn(x * 3.0)],

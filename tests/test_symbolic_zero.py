@@ -222,10 +222,13 @@ def test_gradient_returned_while_still_zero(point):
     np.testing.assert_allclose(got, fd(returned_while_zero, x), rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="a gradient returned while still the symbolic zero is not "
-                          "instantiated (the API's like() broadcasts it at first order; "
-                          "its tangent is a scalar, which jacobian cannot reshape)")
-def test_hessian_where_the_gradient_is_still_zero():
-    x = POINTS["none"]
-    np.testing.assert_allclose(sd.hessian(returned_while_zero)(x), np.zeros((4, 4)))
+@pytest.mark.parametrize("point", POINTS)
+def test_hessian_where_the_gradient_may_still_be_zero(point):
+    """jvp gives the output's tangent the output's shape (the symbolic zero the gradient
+    returns on the branch not taken was a scalar tangent jacobian could not reshape)."""
+    x = POINTS[point]
+    want = fd(lambda z: fd(returned_while_zero, z, 1e-4), x, 1e-4)
+    np.testing.assert_allclose(sd.hessian(returned_while_zero)(x), want, rtol=1e-5,
+                               atol=1e-5)
+    _, t = sd.jvp(sd.grad(returned_while_zero), (x,), (np.ones(4),))
+    assert np.shape(t) == (4,)

@@ -170,7 +170,8 @@ def reverse_facts(u):
     scatter = {n.value.id for n in N.walk(gast.Module(body=body, type_ignores=[]))
                if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load)
                and isinstance(n.value, gast.Name) and n.value.id in u.active}
-    rebound = calls.rebound(body, params)
+    rebound = {v for v in calls.rebound(body, params)  # (of a shape that may change)
+               if u.env is None or u.env.get(v) is None}
     u.facts = dict(
         containers=containers(body, u.ns, params, spec),
         sequences=sequences(u.parsed, body, u.ns, params, spec),

@@ -90,6 +90,7 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
     (12.0, 12.0)
     """
     primals, tangents = tuple(primals), tuple(tangents)
+    made = getattr(fn, "__sourcediff_state__", fn)  # (grad(f): its state, a GradFunction)
     if len(primals) != len(tangents):
         raise ArgumentError(f"jvp got {len(primals)} primal(s) but {len(tangents)} tangent(s)",
                             function=getattr(fn, "__name__", None),
@@ -126,7 +127,30 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
     wrt, tangents = tuple(w for w, _ in moved), tuple(t for _, t in moved)
     adj = jvp_adjoint(fn, wrt, spec_of(flat))
     out, tangent = adj.fn(*flat, *tangents)
-    return out, real_where_real(tangent, out)
+    tangent = _shaped_like(real_where_real(tangent, out), out)
+    return _as_gradient(made, primals, out), _as_gradient(made, primals, tangent)
+
+
+def _as_gradient(made, primals, v):
+    """``jvp(grad(f), ...)``: the gradient and its tangent as ``grad`` gives them, each like
+    its argument (a gradient that is still the symbolic zero, ``0.0``, becomes zeros)."""
+    if not (isinstance(made, GradFunction) and not made.with_value and not made.has_aux
+            and made._pick is None and max(made.wrt) < len(primals)):
+        return v
+    if made.single:
+        return _like(v, primals[made.wrt[0]])
+    return tuple(_like(g, primals[i]) for g, i in zip(v, made.wrt))
+
+
+def _shaped_like(t, out):
+    """The output's tangent with the output's shape: a tangent that is still the symbolic
+    zero (``0.0``: the gradient ``grad(f)`` returns where no branch wrote it) becomes
+    zeros, as ``like`` makes the gradient itself."""
+    if isinstance(t, (list, tuple)) and isinstance(out, (list, tuple)) and len(t) == len(out):
+        return type(t)(_shaped_like(a, b) for a, b in zip(t, out))
+    if type(out) is np.ndarray and out.ndim and np.ndim(t) == 0:
+        return np.full(out.shape, t, dtype=np.result_type(t, out))
+    return t
 
 
 def _zero_tangent(t):
@@ -196,8 +220,8 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
                                 e.reshape(x.shape) for k, a in enumerate(args)]
                     tangents = [t if np.ndim(a) else float(t) for t, a in zip(tangents, args)]
                     t_out = jvp(fn, args, tangents)[1]
-                    for c, t in zip(cols, tuple(t_out) if multi else (t_out,)):
-                        c.append(np.ravel(t))
+                    for c, t, o in zip(cols, tuple(t_out) if multi else (t_out,), outs):
+                        c.append(np.ravel(np.broadcast_to(t, np.shape(o))))  # (a zero: 0.0)
                 Js = [np.stack(c, axis=-1) if c else np.zeros((int(np.size(o)), 0))
                       for c, o in zip(cols, outs)]
             else:               # reverse: one pass per output element
