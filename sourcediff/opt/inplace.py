@@ -125,12 +125,10 @@ class Kinds:
             return F  # np.zeros(shape): float64 unless a dtype is given
         if facts.of(fn).same_kind or facts.of(fn).float_ufunc and len(e.args) == 1:
             return first if first in (F, None) else R
-        if fn in (np.dot, np.matmul) and len(e.args) == 2:
-            return _combine(first, self.of(e.args[1]))
-        if fn is np.einsum and isinstance(e.args[0], gast.Constant) and not e.keywords \
-                and len(e.args) > 2:  # (contract's: the operands' common dtype)
-            kinds = [self.of(a) for a in e.args[1:]]
-            return functools.reduce(_combine, kinds)
+        k = facts.of(fn).common_kind  # (np.dot, np.einsum: the operands' common dtype)
+        if k is not None and len(e.args) > k and not e.keywords and not any(
+                isinstance(a, gast.Starred) for a in e.args):
+            return functools.reduce(_combine, [self.of(a) for a in e.args[k:]])
         return None
 
 

@@ -188,11 +188,12 @@ class Shapes:
         key = (id(fn), tuple(_memo_key(v) for v in vals), tuple(kw))
         if key in _MEMO:
             return _MEMO[key]
-        if fn in (np.matmul, np.dot) and len(pos) == 2 and not kw and all(
-                isinstance(v, _Shaped) and len(v.shape) == 2 for v in pos):
-            (n, k), (k2, m) = pos[0].shape, pos[1].shape
-            _MEMO[key] = out = (n, m) if k == k2 else None
-            return out
+        rule = facts.of(fn).shape_rule  # (np.matmul: no product of zeros to compute)
+        if rule is not None and not kw and all(isinstance(v, _Shaped) for v in pos):
+            out = rule(*[v.shape for v in pos])
+            if out is not NotImplemented:
+                _MEMO[key] = out
+                return out
         if any(isinstance(v, _Shaped) and np.prod(v.shape) > 1_000_000 for v in vals):
             return None
         pos = [np.zeros(v.shape) if isinstance(v, _Shaped) else v for v in pos]

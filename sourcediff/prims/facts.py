@@ -48,6 +48,10 @@ class Facts:
     #                           keeps it traced, as a constant, so y[i] = v records into it
     shape_arg: bool = False   # its first argument is its output's shape (np.zeros(shape))
     reduce_as: object = None  # (a ufunc) the function its .reduce is (np.add.reduce: np.sum)
+    common_kind: int | None = None  # its output's dtype kind is that of its arguments from
+    #                           this one on, joined (np.dot: 0; np.einsum's operands: 1)
+    shape_rule: object = None  # its output's shape from its arguments' shapes (or
+    #                           NotImplemented: evaluated on zeros), without computing it
     tape: str | None = None   # (a helper) how the tape runs it in generated code: "as written"
     #                           (it only moves Python containers) or "refused" (forward-mode
     #                           and run-once plumbing)

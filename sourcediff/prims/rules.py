@@ -43,8 +43,18 @@ defrule((math.fmod, np.fmod), "x, y", ("g", "-g * np.trunc(x / y)"),
         ("dx", "-dy * np.trunc(x / y)"), broadcast=True)
 defrule(operator.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
         ("dx @ b".replace("dx", "da"), "a @ db"))
+
+
+def _matrix_product_shape(a, b):
+    """(n, k) @ (k, m) is (n, m) (None if the k differ); other ranks are evaluated."""
+    if len(a) == 2 and len(b) == 2:
+        return (a[0], b[1]) if a[1] == b[0] else None
+    return NotImplemented
+
+
 defrule(np.matmul, "a, b", ("matmul_vjp_a(g, a, b)", "matmul_vjp_b(g, a, b)"),
-        ("np.matmul(da, b)", "np.matmul(a, db)"), shaped=True, fresh=True, expensive=True)
+        ("np.matmul(da, b)", "np.matmul(a, db)"), shaped=True, fresh=True, expensive=True,
+        common_kind=0, shape_rule=_matrix_product_shape)
 
 # --- elementwise functions ------------------------------------------------------
 defrule((np.reciprocal,), "x", deriv="-ans * ans")
@@ -140,7 +150,8 @@ defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False",
 
 # --- linear algebra and shape -------------------------------------------------------
 defrule(np.dot, "a, b", ("dot_vjp_a(g, a, b)", "dot_vjp_b(g, a, b)"),
-        ("np.dot(da, b)", "np.dot(a, db)"), shaped=True, fresh=True, expensive=True)
+        ("np.dot(da, b)", "np.dot(a, db)"), shaped=True, fresh=True, expensive=True,
+        common_kind=0, shape_rule=_matrix_product_shape)
 defrule(np.outer, "a, b", ("np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
                            "np.reshape(np.dot(np.ravel(a), g), np.shape(b))"),
         ("np.outer(da, b)", "np.outer(a, db)"), shaped=True, fresh=True, expensive=True)
@@ -188,7 +199,7 @@ defrule(np.stack, "arrays, axis=0", (None,), (None,), seq_vjp={"arrays": "unstac
         shaped=True, fresh=True)
 defrule(np.einsum, "subscripts, *operands", (), (),
         seq_vjp={"operands": "[einsum_vjp(g, subscripts, operands, i) for i in range(len(operands))]"},
-        shaped=True, expensive=True)
+        shaped=True, expensive=True, common_kind=1)
 defrule(np.cumsum, "a, axis=None",
         ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),
         linear=True, shaped=True, same_kind=True, expensive=True)
