@@ -72,7 +72,7 @@ def vjp_of_generated(fn, primals, name=None):
 
     def pullback(cotangent):
         # the cotangent in the raw output's own structure (a dict's key order) and shapes
-        # (a gradient made from a scalar zero placeholder was broadcast by like())
+        # (a gradient still the symbolic zero, 0.0, was broadcast by like())
         ct_leaves, _ = structure.flatten(_shaped(cotangent, raw))
         if len(ct_leaves) != len(out_leaves):
             raise ArgumentError("the cotangent does not match the output's structure",

@@ -21,4 +21,4 @@ def f(x0):
 VALUES = (np.array([[0.93081687, 0.99673447, -0.09033836], [-0.15413953, 0.44409534, 0.32693494]]),)
 WRT = 0
 CHECK = "grad"
-BUG = None  # fixed: a zero that is not a broadcast of the operand's shape unbroadcasts to 0.0
+BUG = None  # fixed: the sweep instantiates the symbolic zero (real_cot) before a rule reads it

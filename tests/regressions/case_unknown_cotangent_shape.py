@@ -33,4 +33,4 @@ VALUES = (np.array([[1.17297842, -0.01350057, 0.77784951], [1.08517244, 1.064766
                     [1.41537754, 0.335524, 0.33687174]]))
 WRT = 1
 CHECK = "grad"
-BUG = None  # fixed: unbroadcast of a cotangent of unknown shape has an unknown shape
+BUG = None  # fixed: the zero is instantiated before unbroadcast, whose result has x's shape
