@@ -403,3 +403,27 @@ def test_gammasgn_is_piecewise_constant():
     x = np.array([-1.5, 0.5, 2.5])
     g = grad(lambda v: np.sum(sp.gammasgn(v) * sp.gammaln(v)))(x)
     np.testing.assert_allclose(g, sp.gammasgn(x) * sp.digamma(x), rtol=1e-12)
+
+
+def test_sqrtm_reverse_over_reverse_is_right_or_refused():
+    """vjp(grad(f)) through sqrtm nests its block matrices; SciPy's sqrtm of the nested
+    block can be far off (a matrix with negative eigenvalues: it gave -9e7 for 0.82). The
+    root is checked: a right second derivative, or an error, never a wrong number."""
+    rng = np.random.default_rng(5)
+    M, U, V = (rng.standard_normal((3, 3)) for _ in range(3))
+
+    def f(A):
+        return np.real(np.sum(U * sl.sqrtm(A)))
+    gf = grad(f)
+    for R, ok in [(M @ M.T + np.eye(3), True), (M + M.T, False)]:
+        want = (np.sum(gf(R + 1e-5 * V) * V) - np.sum(gf(R - 1e-5 * V) * V)) / 2e-5
+        _, t = jvp(gf, (R,), (V,))  # forward over reverse: right at both points
+        assert np.isclose(np.sum(t * V), want, rtol=1e-5, atol=1e-7)
+        _, pull = vjp(gf, R)
+        if ok:
+            got = pull(V)
+            assert np.isclose(np.sum((got[0] if isinstance(got, tuple) else got) * V), want,
+                              rtol=1e-5, atol=1e-7)
+        else:
+            with pytest.raises(SourceDiffError, match="sqrtm is inaccurate"):
+                pull(V)

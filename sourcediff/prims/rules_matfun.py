@@ -66,10 +66,11 @@ except ImportError:        # SciPy stays optional
     sl = None
 
 if sl is not None:
-    rt.HELPERS.update(sl_expm=sl.expm, sl_sqrtm=sl.sqrtm, sl_logm=sl.logm,
+    rt.HELPERS.update(sl_expm=sl.expm, sl_sqrtm=mf.sqrtm_checked, sl_logm=sl.logm,
                       solve_sylvester=sl.solve_sylvester)
     for _fn in ("expm", "sqrtm", "logm"):
         matrix_function(getattr(sl, _fn), f"sl_{_fn}({{}})", name=f"scipy.linalg.{_fn}")
+    matrix_function(mf.sqrtm_checked, "sl_sqrtm({})")  # (its derivative, checked the same)
 
     # x = solve_sylvester(a, b, q): a x + x b = q
     _Y = f"solve_sylvester({_t('a')}, {_t('b')}, g)"

@@ -94,3 +94,21 @@ def cho_rest(ans, a, lower=False):
 
 
 HELPERS.update(conv_uncut=conv_uncut, conv_cut=conv_cut, cho_rest=cho_rest)
+
+
+def sqrtm_checked(m):
+    """``scipy.linalg.sqrtm`` of the block matrix a derivative is read from, checked
+    (``s @ s == m``): SciPy's answer can be far off for such non-normal matrices (a second
+    derivative in reverse mode at a matrix with negative eigenvalues: its residual was
+    0.66 on a 12 x 12 block), and a wrong root is a wrong derivative. Refused instead."""
+    import scipy.linalg  # (SciPy is optional: only its rules call this)
+    s = scipy.linalg.sqrtm(m)
+    if not np.allclose(s @ s, m, rtol=1e-6, atol=1e-9 * max(1.0, float(np.max(np.abs(m))))):
+        raise MissingRuleError(
+            "scipy.linalg.sqrtm is inaccurate on the block matrix its derivative is read "
+            "from at this point (a matrix with eigenvalues on or near the negative real "
+            "axis): no derivative is given rather than a wrong one",
+            construct="scipy.linalg.sqrtm",
+            hint="take this derivative in forward mode (hessian, jvp of grad), which does "
+                 "not nest the blocks, or move away from the negative real axis")
+    return s
