@@ -541,6 +541,7 @@ CASES.update({  # matrix functions and SciPy's factor-and-solve pairs (rules_mat
     "np.linalg.svd": ("a", "svd_parts(x)"),
     "scipy.linalg.expm": ("a", "P(x @ x.T * 0.5)"),
     "scipy.linalg.sqrtm": ("a", "P(x @ x.T + np.eye(2))"),
+    "sourcediff.runtime.numeric_matfun.sqrtm_checked": ("a", "P(x @ x.T + np.eye(2))"),
     "scipy.linalg.logm": ("a", "P(x @ x.T + np.eye(2))"),
     "scipy.linalg.solve_sylvester": ("a", "P(x @ x.T + np.eye(2), x[:, :2] + 2.0 * np.eye(2), "
                                           "x[:, 1:])"),
