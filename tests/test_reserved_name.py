@@ -120,7 +120,7 @@ def test_a_user_name_equal_to_the_reserved_name_is_renamed():
     np.testing.assert_allclose(grad(f)(X, B), expected, rtol=1e-6)
     np.testing.assert_allclose(hessian(f)(X, B), _second(f, X, (B,)), rtol=1e-4, atol=1e-5)
     src = source(grad(f))
-    assert "_sd_user = _t1 + 1.0" in src and f"{RUNTIME}.unbroadcast(" in src, src
+    assert "_sd_user = _t1 + 1.0" in src and f"{RUNTIME}.unreduce(" in src, src
 
 
 def test_the_reserved_global_is_read_at_each_call():

@@ -31,11 +31,13 @@ from ..ir import nodes as N
 from . import shapes
 from ..values.duck import is_duck
 from .owners import ARITH as _ARITH
-from .owners import F, W, accumulate
+from .owners import F, Owners, W, accumulate
 from ..front.resolve import MISSING, static_value
 from ..ad.zeros import first_into_buffer
+from . import regions
 
 MIN_SIZE = 4096
+_PLACE = "<value>"  # (the name of a value stored into an item, until it is given one)
 
 R = "real"      # any other bool, integer or float dtype (never complex)
 _IN_PLACE = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply", gast.Div: "divide"}
@@ -190,26 +192,56 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
+    regions.rewrite(fdef, ns, rw.kinds, set(params))
     first_into_buffer(fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
                       and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
                       rw.fresh)
     accumulate(fdef, ns, rw, set(params))
+    names = N.anno(fdef, "names")
+    dying = _dying(fdef, Owners(fdef, ns, set(params)))
     for block in list(N.blocks(fdef)):
         new = []
         for s in block:
+            rw.dying = dying.get(id(s), ())
+            out = [s]
             if isinstance(s, gast.Assign) and len(s.targets) == 1 \
                     and isinstance(s.targets[0], gast.Name):
                 out = rw.expand(s.targets[0].id, s.value)
-                new += [s] if len(out) == 1 else N.set_location(out, getattr(s, "lineno", None))
-            else:
-                new.append(s)
+            elif names is not None and isinstance(
+                    s.targets[0] if isinstance(s, gast.Assign) else getattr(s, "target", None),
+                    gast.Subscript):
+                # (buf[i] = e: e computed in place in an array of its own, then stored)
+                out = rw.expand(_PLACE, s.value)
+                if len(out) > 1:
+                    t = names.temp("t")
+                    for n in N.walk(gast.Module(body=out, type_ignores=[])):
+                        if isinstance(n, gast.Name) and n.id == _PLACE:
+                            n.id = t
+                    s.value = N.name(t)
+                    out.append(s)
+            new += [s] if len(out) == 1 else N.set_location(out, getattr(s, "lineno", None))
         block[:] = new
+    rw.dying = ()
     return fdef
+
+
+def _dying(fdef, owners):
+    """For each statement at the function's top level (id -> names): the names of arrays
+    the function owns (:class:`Owners`) that it reads once and for the last time, so
+    their array is free to hold its result."""
+    out, later = {}, set()
+    for s in reversed(fdef.body):
+        reads = N.names_in(s, gast.Load)
+        out[id(s)] = {n for n in reads if n not in later and reads.count(n) == 1
+                      and owners.owned(n)}
+        later.update(N.names_in(s))
+    return out
 
 
 class _Rewriter:
     def __init__(self, analyse, kinds, ns):
         self._analyse, self.kinds, self.ns = analyse, kinds, ns
+        self.dying = ()  # names whose array the statement at hand may take (_dying)
 
     @functools.cached_property
     def shapes(self):
@@ -259,7 +291,10 @@ class _Rewriter:
             return False
 
     def fresh(self, e):
-        """``e`` surely makes a new array (if an array at all) nothing else refers to."""
+        """``e`` surely makes a new array (if an array at all) nothing else refers to, or
+        is the last read of one."""
+        if isinstance(e, gast.Name):
+            return e.id in self.dying
         if isinstance(e, gast.BinOp):
             return isinstance(e.op, _ARITH)
         if isinstance(e, gast.UnaryOp):

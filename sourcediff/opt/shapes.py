@@ -61,8 +61,10 @@ class Shapes:
             return e.value if type(e.value) is int else None
         if isinstance(e, gast.Name):
             return self.ints.get(e.id)
-        if isinstance(e, gast.Attribute) and e.attr == "shape":
-            return self.of(e.value)
+        if isinstance(e, gast.Attribute) and e.attr in ("shape", "size", "ndim"):
+            shape = self.of(e.value)
+            return shape if shape is None or e.attr == "shape" else \
+                math.prod(shape) if e.attr == "size" else len(shape)
         if isinstance(e, gast.Tuple):
             parts = tuple(self.int_value(x) for x in e.elts)
             return parts if all(type(p) is int for p in parts) else None
@@ -179,6 +181,8 @@ class Shapes:
             elif isinstance(a, (gast.Tuple, gast.List)) and all(
                     isinstance(x, gast.Constant) for x in a.elts):
                 vals.append(tuple(x.value for x in a.elts))
+            elif isinstance(self.int_value(a), (int, tuple)):  # (x.size + 1: what it is)
+                vals.append(self.int_value(a))
             else:
                 s = self.of(a)
                 if s is None or not _is_value(a, self):
@@ -196,16 +200,32 @@ class Shapes:
                 return out
         if any(isinstance(v, _Shaped) and np.prod(v.shape) > 1_000_000 for v in vals):
             return None
-        pos = [np.zeros(v.shape) if isinstance(v, _Shaped) else v for v in pos]
-        kw = {k: np.zeros(v.shape) if isinstance(v, _Shaped) else v for k, v in kw.items()}
+        # a number known only as a number stands in as 0.0, 1 and 2: where its value decides
+        # the shape (np.diff(x, n), np.repeat(x, k)), the three disagree, and it is unknown
+        numbers = (np.zeros(()), 1, 2) if any(
+            isinstance(v, _Shaped) and v.shape == () for v in vals) else (np.zeros(()),)
+        outs = {_evaluated(fn, pos, kw, number) for number in numbers}
+        out = outs.pop() if len(outs) == 1 else None
+        _MEMO[key] = out
+        return out
+
+
+def _evaluated(fn, pos, kw, number):
+    """The shape of ``fn``'s output on zeros of the shapes of :class:`_Shaped` arguments
+    (``number`` for a number), else None."""
+    for dtype in (float, int):  # (int zeros where float ones fail: indices)
+        def value(v, dtype=dtype):
+            return v if not isinstance(v, _Shaped) else number if v.shape == () else \
+                np.zeros(v.shape, dtype)
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                out = np.shape(fn(*pos, **kw))
+                out = fn(*[value(v) for v in pos], **{k: value(v) for k, v in kw.items()})
         except Exception:  # noqa: BLE001 -- unknown is always safe
-            out = None
-        _MEMO[key] = out
-        return out
+            continue
+        # (a tuple of results, np.average(..., returned=True): not one array's shape)
+        return None if isinstance(out, (tuple, list)) else np.shape(out)
+    return None
 
 
 _MEMO = {}  # (function, argument shapes and constants) -> result shape

@@ -203,11 +203,11 @@ defrule(np.einsum, "subscripts, *operands", (), (),
 defrule(np.cumsum, "a, axis=None",
         ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g) if axis is None else g, axis), axis), axis), a)",),
         linear=True, shaped=True, same_kind=True, expensive=True)
-defrule(np.flip, "m, axis=None", ("np.flip(g, axis)",), linear=True, view=True)
+defrule(np.flip, "m, axis=None", ("np.flip(g, axis)",), linear=True, view=True, shaped=True)
 defrule(np.take, "a, indices, axis=None",
         ("reshape_like(unindex(g, np.ravel(a), indices), a) if axis is None else "
          "unindex(g, a, (slice(None),) * (axis % np.ndim(a)) + (indices,))", None),
-        linear=True)
+        linear=True, shaped=True)
 
 # --- indexing: x[idx] -----------------------------------------------------------------
 defrule(operator.getitem, "x, idx", ("unindex(g, x, idx)", None), ("dx[idx]", None))
@@ -252,11 +252,15 @@ defnondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
            operator.lt, operator.le, operator.gt, operator.ge, operator.eq,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
            np.random.rand, rt.keys_of)
-defnondiff(np.argsort, expensive=True)
+defnondiff(np.argsort, expensive=True, shaped=True)
 defnondiff(np.zeros_like, np.ones_like, shaped=True, fresh=True, like=True)
-defnondiff(np.empty_like, like=True, fresh=True)
+defnondiff(np.empty_like, like=True, fresh=True, shaped=True)
 defnondiff(np.zeros, np.ones, np.empty, shape_arg=True, fresh=True)
-defnondiff(np.eye, np.identity, fresh=True)
+defnondiff(np.eye, np.identity, fresh=True, shaped=True)
+# (their output's shape follows from their inputs' shapes: what shape inference may run
+# on zeros; never np.nonzero, np.argwhere ... whose shape is the data's, nor np.random)
+deffacts(np.round, np.around, np.argmax, np.argmin, np.all, np.any, np.allclose, np.isclose,
+         np.array_equal, np.count_nonzero, np.searchsorted, np.argpartition, shaped=True)
 defnondiff(np.isnan, np.isinf, np.isfinite, np.equal, np.not_equal, np.less, np.less_equal,
            np.greater, np.greater_equal, np.logical_and, np.logical_or, np.logical_not,
            boolean=True)

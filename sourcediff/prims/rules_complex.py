@@ -37,18 +37,18 @@ defrule(np.angle, "z, deg=False",
         ("-1j * np.real(g) * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z))) * "
          "(57.29577951308232 if deg else 1.0)",),
         ("np.imag(dz * np.conj(z) / np.where(z == 0, 1.0, np.real(z * np.conj(z)))) * "
-         "(57.29577951308232 if deg else 1.0)",))
+         "(57.29577951308232 if deg else 1.0)",), shaped=True)
 # sign(z) = z / |z| for a complex z (0 at 0): ds = (dz - s Re(conj(s) dz)) / |z|, which is
 # exactly 0 for a real x (s * s == 1): a real sign stays constant, and an adjoint
 # specialised to real arguments has no line for it (complex_only)
 _R = "np.where(ans == 0, np.inf, np.abs(x))"
 defrule(np.sign, "x", (f"(g - np.real(g * ans) * np.conj(ans)) / {_R}",),
         (f"(dx - ans * np.real(np.conj(ans) * dx)) / {_R}",), shaped=True, complex_only=("x",))
-defrule(np.real, "val", ("np.real(g)",), linear=True, view=True)
-defrule(np.imag, "val", ("-1j * np.real(g)",), linear=True, view=True)
+defrule(np.real, "val", ("np.real(g)",), linear=True, view=True, shaped=True)
+defrule(np.imag, "val", ("-1j * np.real(g)",), linear=True, view=True, shaped=True)
 # real_if_close: the real part where it drops the imaginary one, else the identity
 defrule(np.real_if_close, "a, tol=100", ("g if np.iscomplexobj(ans) else np.real(g)",),
-        ("da if np.iscomplexobj(ans) else np.real(da)",))
+        ("da if np.iscomplexobj(ans) else np.real(da)",), shaped=True)
 defrule((np.conj, np.conjugate), "x", ("np.conj(g)",), ("np.conj(dx)",))
 defrule(builtins.complex, "real=0.0, imag=0.0", ("g", "1j * g"), ("dreal + 0j", "1j * dimag"))
 defmethod("conj", np.conj)

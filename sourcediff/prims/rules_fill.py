@@ -17,15 +17,15 @@ from .registry import defrule
 
 defrule(np.full, "shape, fill_value, dtype=None, order='C'",
         (None, "unbroadcast(g, fill_value)"), (None, "np.full(np.shape(ans), dfill_value)"),
-        fresh=True, like=True)
+        fresh=True, like=True, shaped=True)
 defrule(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None",
         (None, "unbroadcast(g, fill_value)"), (None, "np.full(np.shape(ans), dfill_value)"),
-        fresh=True, like=True)
+        fresh=True, like=True, shaped=True)
 defrule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0",
         ("linspace_cot(g, start, stop, num, endpoint, retstep, axis, 0)",
          "linspace_cot(g, start, stop, num, endpoint, retstep, axis, 1)"),
         ("linspace_dot(dstart, ans, num, endpoint, axis, 0)",
-         "linspace_dot(dstop, ans, num, endpoint, axis, 1)"), fresh=True)
+         "linspace_dot(dstop, ans, num, endpoint, axis, 1)"), fresh=True, shaped=True)
 defrule(nf.linspace_cot, "v, start, stop, num=50, endpoint=True, retstep=False, axis=0, which=0",
         ("linspace_dot(g, v, num, endpoint, axis, which)", None, None),
         ("linspace_cot(dv, start, stop, num, endpoint, retstep, axis, which)", None, None))
@@ -34,7 +34,8 @@ defrule(nf.linspace_dot, "d, ans_, num=50, endpoint=True, axis=0, which=0",
         ("linspace_dot(dd, ans_, num, endpoint, axis, which)", None))
 defrule(np.arange, "start, stop=None, step=None, dtype=None",
         ("arange_cot(g, stop, 0)", None, "arange_cot(g, stop, 2)"),
-        ("arange_dot(dstart, ans, stop, 0)", None, "arange_dot(dstep, ans, stop, 2)"), fresh=True)
+        ("arange_dot(dstart, ans, stop, 0)", None, "arange_dot(dstep, ans, stop, 2)"), fresh=True,
+        shaped=True)
 defrule(nf.arange_cot, "v, stop, which=0", ("arange_dot(g, v, stop, which)", None),
         ("arange_cot(dv, stop, which)", None))
 defrule(nf.arange_dot, "d, ans_, stop, which=0", ("arange_cot(g, stop, which)", None, None),

@@ -18,13 +18,13 @@ _N = "(reduced_count(a, ans) - ddof)"
 # --- moments ----------------------------------------------------------------------------
 defrule(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
         (f"unreduce(np.real(g), a, axis, keepdims) * 2.0 * np.conj{_DEV} / {_N}",),
-        (f"np.real(np.sum(da * 2.0 * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / {_N}",))
+        (f"np.real(np.sum(da * 2.0 * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / {_N}",), shaped=True)
 # std over one value (ddof 0) is 0 whatever the value: its derivative is 0, not 0 / 0;
 # elsewhere a zero std (equal values) is not differentiable: NaN, as np.linalg.norm at 0
 _SD = "np.where((ans == 0) & (reduced_count(a, ans) == 1), np.inf, ans)"
 defrule(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
         (f"unreduce(np.real(g) / {_SD}, a, axis, keepdims) * np.conj{_DEV} / {_N}",),
-        (f"np.real(np.sum(da * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / ({_N} * {_SD})",))
+        (f"np.real(np.sum(da * np.conj{_DEV}, axis=axis, keepdims=keepdims)) / ({_N} * {_SD})",), shaped=True)
 _W = "weights_along(weights, a, axis)"
 _WSUM = f"np.sum(np.broadcast_to({_W}, np.shape(a)), axis=axis, keepdims=True)"
 defrule(np.average, "a, axis=None, weights=None, returned=False, keepdims=False",
@@ -34,7 +34,7 @@ defrule(np.average, "a, axis=None, weights=None, returned=False, keepdims=False"
          f"axis, keepdims)) / {_WSUM}, {_W}), weights)"),
         ("np.average(da, axis, weights, keepdims=keepdims)", None,
          "np.sum(np.broadcast_to(weights_along(dweights, a, axis), np.shape(a)) * (a - "
-         f"unreduce(ans, a, axis, keepdims)) / {_WSUM}, axis=axis, keepdims=keepdims)"))
+         f"unreduce(ans, a, axis, keepdims)) / {_WSUM}, axis=axis, keepdims=keepdims)"), shaped=True)
 defrule(nr.weights_along, "weights, a, axis=None", ("reshape_like(g, weights)", None),
         ("weights_along(dweights, a, axis)", None))
 defrule(np.ptp, "a, axis=None, keepdims=False",
@@ -42,18 +42,18 @@ defrule(np.ptp, "a, axis=None, keepdims=False",
          "unreduce_select(g, np.min(a, axis=axis, keepdims=keepdims), a, axis, keepdims)",),
         ("np.sum((unreduce_select(np.ones_like(ans), np.max(a, axis=axis, keepdims=keepdims), "
          "a, axis, keepdims) - unreduce_select(np.ones_like(ans), np.min(a, axis=axis, "
-         "keepdims=keepdims), a, axis, keepdims)) * da, axis=axis, keepdims=keepdims)",))
+         "keepdims=keepdims), a, axis, keepdims)) * da, axis=axis, keepdims=keepdims)",), shaped=True)
 
 # --- order statistics: piecewise linear in a (q is refused: no rule for it) ---------------
 defrule(np.quantile, "a, q, axis=None, out=None, overwrite_input=False, method='linear', "
         "keepdims=False", ("quantile_spread(g, a, q, axis, keepdims, method)",),
-        ("quantile_gather(da, a, q, axis, keepdims, method)",))
+        ("quantile_gather(da, a, q, axis, keepdims, method)",), shaped=True)
 defrule(np.percentile, "a, q, axis=None, out=None, overwrite_input=False, method='linear', "
         "keepdims=False", ("quantile_spread(g, a, np.true_divide(q, 100), axis, keepdims, method)",),
-        ("quantile_gather(da, a, np.true_divide(q, 100), axis, keepdims, method)",))
+        ("quantile_gather(da, a, np.true_divide(q, 100), axis, keepdims, method)",), shaped=True)
 defrule(np.median, "a, axis=None, out=None, overwrite_input=False, keepdims=False",
         ("quantile_spread(g, a, 0.5, axis, keepdims)",),
-        ("quantile_gather(da, a, 0.5, axis, keepdims)",))
+        ("quantile_gather(da, a, 0.5, axis, keepdims)",), shaped=True)
 defrule(nr.quantile_spread, "v, a, q, axis=None, keepdims=False, method='linear'",
         ("quantile_gather(g, a, q, axis, keepdims, method)", None, None),
         ("quantile_spread(dv, a, q, axis, keepdims, method)", None, None))
@@ -65,20 +65,20 @@ defrule(nr.quantile_gather, "d, a, q, axis=None, keepdims=False, method='linear'
 _KEEP = "np.logical_not(np.isnan(a))"
 defrule(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
         (f"unreduce(g, a, axis, keepdims) * {_KEEP}",),
-        ("np.sum(np.where(np.isnan(a), 0.0, da), axis=axis, keepdims=keepdims)",))
+        ("np.sum(np.where(np.isnan(a), 0.0, da), axis=axis, keepdims=keepdims)",), shaped=True)
 defrule(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False",
         (f"unreduce(g, a, axis, keepdims) * {_KEEP} / np.sum({_KEEP}, axis=axis, keepdims=True)",),
         ("np.sum(np.where(np.isnan(a), 0.0, da), axis=axis, keepdims=keepdims) / "
-         f"np.sum({_KEEP}, axis=axis, keepdims=keepdims)",))
+         f"np.sum({_KEEP}, axis=axis, keepdims=keepdims)",), shaped=True)
 
 # --- scans --------------------------------------------------------------------------------------
 defrule(np.cumprod, "a, axis=None",
         ("reshape_like(np.flip(np.cumsum(np.flip(np.ravel(g * ans) if axis is None else g * ans, "
          "axis), axis), axis) / (np.ravel(a) if axis is None else a), a)",),
-        ("ans * np.cumsum(da / a, axis)",), expensive=True)
+        ("ans * np.cumsum(da / a, axis)",), expensive=True, shaped=True)
 
 # --- elementwise ----------------------------------------------------------------------------------
-defrule(np.sinc, "x", deriv="sinc_d1(x)")
+defrule(np.sinc, "x", deriv="sinc_d1(x)", shaped=True)
 defrule(nr.sinc_d1, "x", deriv="sinc_d2(x)")
 defrule(np.logaddexp2, "x, y", deriv=("np.exp2(x - ans)", "np.exp2(y - ans)"), broadcast=True)
 defrule(np.float_power, "x, y",
@@ -86,7 +86,7 @@ defrule(np.float_power, "x, y",
         broadcast=True)
 defrule((np.deg2rad, np.radians), "x", deriv="0.017453292519943295")
 defrule((np.rad2deg, np.degrees), "x", deriv="57.29577951308232")
-defrule(np.nan_to_num, "x, copy=True, nan=0.0, posinf=None, neginf=None", deriv="np.isfinite(x)")
+defrule(np.nan_to_num, "x, copy=True, nan=0.0, posinf=None, neginf=None", deriv="np.isfinite(x)", shaped=True)
 
 # np.gradient is linear in f (its transpose: numeric_reduce.gradient_vjp); the spacing's
 # derivative is not written (refused)

@@ -204,9 +204,20 @@ def untake_along(g, arr, indices, axis=-1):
 def undiff(g, a, n=1, axis=-1):
     """Cotangent of ``a`` in ``np.diff(a, n, axis)``: the adjoint difference ``n`` times."""
     for _ in range(n):
-        width = [(0, 0)] * np.ndim(g)
-        width[axis] = (1, 1)
-        g = -np.diff(np.pad(g, width), axis=axis)
+        if type(g) is not np.ndarray:  # (a Dask array...: as NumPy would compute it)
+            width = [(0, 0)] * np.ndim(g)
+            width[axis] = (1, 1)
+            g = -np.diff(np.pad(g, width), axis=axis)
+            continue
+        # a[1:] - a[:-1]: g added where a[1:] was read, taken where a[:-1] was
+        shape = list(g.shape)
+        shape[axis] += 1
+        out = np.zeros(shape, g.dtype)
+        head, tail = [slice(None)] * g.ndim, [slice(None)] * g.ndim
+        head[axis], tail[axis] = slice(1, None), slice(None, -1)
+        out[tuple(head)] = g
+        out[tuple(tail)] -= g
+        g = out
     return g
 
 

@@ -235,9 +235,9 @@ def value_and_grad(fn: Callable[..., Any] | None = None, wrt: Wrt = 0, *,
     >>> from sourcediff import value_and_grad
     >>> def rosen(x):
     ...     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-    >>> value, g = value_and_grad(rosen)(np.array([1.0, 1.0, 1.0]))
+    >>> value, g = value_and_grad(rosen)(np.array([0.5, 1.0, 1.0]))
     >>> float(value), g
-    (0.0, array([0., 0., 0.]))
+    (56.5, array([-151.,  150.,    0.]))
 
     It fits optimisers that want both, such as ``scipy.optimize.minimize(...,
     jac=True)``. With ``has_aux``:

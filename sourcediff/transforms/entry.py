@@ -19,6 +19,7 @@ import gast
 import numpy as np
 
 from ..ir import codegen, freevars
+from ..ir.names import RUNTIME
 from ..values import duck
 from ..values.spec import Items
 from .. import runtime
@@ -124,7 +125,8 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
         value = N.name("_sd_value")
     lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
     finished, checks = _finishers(grads, state.wrt, params, kept, key, glob, stmts,
-                                  plain_floats=not lazy and not complex_floats)
+                                  plain_floats=not lazy and not complex_floats,
+                                  buffers=_zero_buffers(fdef))
     result = finished[0] if state.single else N.tuple_(finished)
     if state.has_aux and not state.with_value:
         result = N.tuple_([result, aux])
@@ -138,7 +140,32 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
                                                shown=False).__code__
 
 
-def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats):
+def _zero_buffers(fdef):
+    """The names of ``fdef`` that only ever hold a zero buffer ``zeros_for(p)`` updated in
+    place (``name[i] = e``, ``name[i] += e``, ``name += e``), as name -> ``p``: an array
+    of ``p``'s shape and dtype, writeable, whatever is written into it."""
+    made, in_place = {}, set()
+    for node in N.walk(fdef):
+        if isinstance(node, gast.AugAssign):
+            in_place.add(id(node.target))
+        elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.value, gast.Call) and _is_helper(node.value.func, "zeros_for") \
+                and len(node.value.args) == 1 \
+                and isinstance(node.value.args[0], gast.Name):
+            made.setdefault(node.targets[0].id, set()).add(node.value.args[0].id)
+            in_place.add(id(node.targets[0]))
+    other = {node.id for node in N.walk(fdef) if isinstance(node, gast.Name)
+             and isinstance(node.ctx, gast.Store) and id(node) not in in_place}
+    return {v: p.pop() for v, p in made.items() if v not in other and len(p) == 1}
+
+
+def _is_helper(func, name):
+    """``func`` is the runtime helper ``name`` (as printed: ``_sd.name``)."""
+    return isinstance(func, gast.Attribute) and func.attr == name \
+        and isinstance(func.value, gast.Name) and func.value.id == RUNTIME
+
+
+def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats, buffers=None):
     """Each raw gradient (an expression of the adjoint's return) given its argument's
     type: ``float(g)`` for a float argument (where ``plain_floats``); for a float array
     argument, an inline check, and ``_sd_like`` only where ``g`` is not already what it
@@ -159,6 +186,9 @@ def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats):
             if not own:
                 stmts.append(N.assign(v, g))
             glob[f"_sd_sh{i}"] = key[i][0]
+            if own and (buffers or {}).get(v) == params[i]:
+                finished.append(N.name(v))  # (its argument's zeros, updated in place)
+                continue
             checks += (f"    if (type({v}) is not _sd_ndarray or {v}.shape != _sd_sh{i}\n"
                        f"            or {v}.dtype is not _sd_dt{i} or not {v}.flags.writeable):\n"
                        f"        {v} = _sd_like({v}, {x})\n")

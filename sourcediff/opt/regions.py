@@ -1,0 +1,120 @@
+"""Pass 8c (continued): updates of one region of an adjoint buffer, written once.
+
+The reverse sweep adds each read's cotangent where it was read: Rosenbrock reads
+``x[:-1]`` twice, so its adjoint holds ``x_bar[:-1] += a`` and, a few lines on,
+``x_bar[:-1] += b``. Each such line reads the region, adds, and writes it back. A
+hand-written gradient adds the two cotangents first, and writes the first one into
+the fresh zero buffer rather than adding it to zeros:
+
+    x_bar = _sd.zeros_for(x)             x_bar = _sd.zeros_for(x)
+    x_bar[:-1] += a            ->        ...
+    ...                                  x_bar[:-1] = a + b
+    x_bar[:-1] += b
+
+Both rewrites are exact up to the order of one float addition (``(0 + a) + b`` is
+``a + b``), and apply only where nothing between the two lines can see the buffer or
+change what ``a`` reads, and where the buffer is an array of the function's own
+(:class:`owners.Owners`) holding real values (the kinds of :mod:`inplace`).
+"""
+
+from __future__ import annotations
+
+import gast
+
+from ..ir import nodes as N
+from .owners import F, Owners
+
+_INDEX = (gast.Name, gast.Constant, gast.Slice, gast.Tuple, gast.UnaryOp, gast.BinOp,
+          gast.unaryop, gast.operator, gast.expr_context)
+
+
+def region_update(s):
+    """``buf[index] += e`` (an index of names and constants) as (buf, index, e)."""
+    if not (isinstance(s, gast.AugAssign) and isinstance(s.op, gast.Add)
+            and isinstance(s.target, gast.Subscript)
+            and isinstance(s.target.value, gast.Name)
+            and all(isinstance(n, _INDEX) for n in N.walk(s.target.slice))):
+        return None
+    return s.target.value.id, s.target.slice, s.value
+
+
+def _changed_by(s):
+    """The names whose value ``s`` may change: those it binds, those whose items or
+    attributes it assigns, and every name a call in an expression statement is given."""
+    if isinstance(s, gast.Expr):
+        return set(N.names_in(s))
+    targets = s.targets if isinstance(s, gast.Assign) else \
+        [s.target] if isinstance(s, (gast.AugAssign, gast.AnnAssign, gast.For)) else None
+    if targets is None:
+        return set(N.names_in(s))  # (if, while, with, try...: anything)
+    changed = set()
+    for t in targets:
+        changed.update(N.names_in(t))  # (a[i] = v changes a; i is read, taken as changed)
+    return changed
+
+
+def merge_updates(fdef, real, owned):
+    """``buf[i] += a`` ... ``buf[i] += b`` -> ``buf[i] += a + b`` (at the second line)
+    where ``owned(buf)``, ``real(a)`` and ``real(b)``, and no line between mentions
+    ``buf`` or may change a name ``a`` or ``i`` reads. True if anything changed."""
+    changed = False
+    for block in N.blocks(fdef):
+        merged = []  # the updates merged into a later one
+        pending = {}  # (buf, index dump) -> the position of its last update
+        for j, s in enumerate(block):
+            u = region_update(s)
+            key = (u[0], gast.dump(u[1])) if u else None
+            i = pending.pop(key, None) if key else None
+            if i is not None:
+                first = block[i]
+                s.value = N.binop(first.value, gast.Add(), s.value)
+                merged.append(first)
+            if u and owned(u[0]) and real(u[2]):
+                pending[key] = j
+            # an update moves down only past lines that leave its buffer, value and index be
+            hit = _changed_by(s) if not u else {u[0]}
+            for k, at in list(pending.items()):
+                if at != j and (k[0] in N.names_in(s) or hit & set(
+                        N.names_in(block[at].value) + N.names_in(block[at].target.slice))):
+                    del pending[k]
+        if merged:
+            block[:] = [s for s in block if not any(s is m for m in merged)]
+            changed = True
+    return changed
+
+
+def first_into_zeros(fdef, real, buffer):
+    """``buf = zeros_for(p)`` followed, with no line between mentioning ``buf``, by
+    ``buf[i] += e`` -> ``buf[i] = e`` where ``buffer(buf)`` (an array) and ``real(e)``
+    (``e`` real: the zeros it was
+    added to change nothing, and the assignment casts and broadcasts as the addition
+    would). True if anything changed."""
+    changed = False
+    for block in N.blocks(fdef):
+        fresh = set()
+        for s in block:
+            u = region_update(s)
+            if u and u[0] in fresh and buffer(u[0]) and real(u[2]):
+                block[block.index(s)] = N.set_location(
+                    [N.assign(s.target, s.value)], getattr(s, "lineno", None))[0]
+                changed = True
+            for n in N.names_in(s):
+                fresh.discard(n)
+            if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call) \
+                    and isinstance(s.value.func, gast.Name) \
+                    and s.value.func.id == "zeros_for":
+                fresh.add(s.targets[0].id)
+    return changed
+
+
+def rewrite(fdef, ns, kinds, exclude):
+    """Both rewrites, for :func:`inplace.rewrite` (``kinds``: its :class:`inplace.Kinds`;
+    ``exclude``: names whose arrays are not the function's own)."""
+    def real(e):
+        return kinds.of(e) is not None
+    def buffer(b):
+        return kinds.of(N.name(b)) == F
+    owners = Owners(fdef, ns, exclude)
+    merged = merge_updates(fdef, real, lambda b: buffer(b) and owners.owned(b))
+    return first_into_zeros(fdef, real, buffer) or merged

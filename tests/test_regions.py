@@ -1,0 +1,161 @@
+"""Updates of one region of an adjoint buffer written once (sourcediff/opt/regions.py),
+arrays whose last read takes the result (inplace._dying), and gradients returned
+without a finishing check where they are their argument's zeros updated in place.
+
+Gradients are checked against hand-computed values and central differences at order
+1 and 2; the rewrites themselves on small programs, and where they must not happen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sourcediff as sd
+from sourcediff.ir import codegen
+from sourcediff.ir import nodes as N
+from sourcediff.opt import inplace, regions
+
+from conftest import fd
+
+
+@pytest.fixture
+def everywhere(monkeypatch):
+    """Rewrite arrays of every size (so small cases can use full finite differences)."""
+    monkeypatch.setattr(inplace, "MIN_SIZE", 1)
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_by_hand(x):
+    g = np.zeros_like(x)
+    d = x[1:] - x[:-1] ** 2
+    g[1:] = 200.0 * d
+    g[:-1] += -400.0 * d * x[:-1] - 2.0 * (1.0 - x[:-1])
+    return g
+
+
+@pytest.mark.parametrize("n", [7, 100, 6000])
+def test_rosenbrock_adds_its_two_reads_of_a_slice_once(n):
+    x = np.random.default_rng(n).uniform(-1.5, 1.5, n)
+    before = x.copy()
+    g = sd.grad(rosenbrock)
+    got = g(x)
+    np.testing.assert_allclose(got, rosenbrock_by_hand(x), rtol=1e-13, atol=1e-12)
+    assert np.array_equal(x, before)
+    src = sd.source(g)
+    assert src.count("x_bar[:-1]") == 1 and "x_bar[:-1] = " in src   # one write, no +=
+    # the gradient is its argument's zero buffer: returned as it is, a new writeable array
+    assert type(got) is np.ndarray and got.shape == x.shape and got.flags.writeable
+    assert not np.shares_memory(got, x) and got is not g(x)
+
+
+def test_rosenbrock_second_order_against_differences():
+    x = np.random.default_rng(1).uniform(-1.2, 1.2, 6)
+    h = sd.hessian(rosenbrock)(x)
+    want = np.array([fd(lambda v, i=i: sd.grad(rosenbrock)(v)[i], (x,), 0) for i in range(6)])
+    np.testing.assert_allclose(h, want, rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(fd(rosenbrock, (x,), 0), sd.grad(rosenbrock)(x), rtol=1e-6)
+
+
+def test_float32_gradient_keeps_its_dtype():
+    x = np.linspace(-1, 1, 9).astype(np.float32)
+    got = sd.grad(rosenbrock)(x)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, rosenbrock_by_hand(x.astype(np.float64)), rtol=1e-4,
+                               atol=1e-3)
+
+
+def _program(src):
+    return N.parse(src).body[0]
+
+
+def _lines(fdef):
+    return [line.strip() for line in codegen.to_source(fdef).splitlines()[1:]]
+
+
+def test_merge_moves_the_first_update_to_the_second():
+    fdef = _program("def f(b, a, c, t):\n    b[:-1] += a * 2\n    t = c + 1\n"
+                    "    b[:-1] += t\n    if t:\n        pass\n    return b\n")
+    assert regions.merge_updates(fdef, lambda e: True, lambda b: True)
+    assert _lines(fdef) == ["t = c + 1", "b[:-1] += a * 2 + t", "if t:", "pass", "return b"]
+
+
+@pytest.mark.parametrize("between", [
+    "y = b[0]",            # reads the buffer
+    "a += 1",              # changes what the first update reads
+    "a[0] = 3",            # ... an item of it
+    "g(a)",                # ... perhaps, in a call
+    "i = 2",               # changes the index
+    "b[1:] += c",          # another region of the same buffer
+])
+def test_merge_never_moves_an_update_past_what_it_depends_on(between):
+    fdef = _program(f"def f(b, a, c, i, g):\n    b[i:] += a * 2\n    {between}\n"
+                    "    b[i:] += c\n    return b\n")
+    assert not regions.merge_updates(fdef, lambda e: True, lambda b: True)
+
+
+def test_merge_needs_an_owned_real_buffer():
+    src = "def f(b, a, c):\n    b[0] += a\n    b[0] += c\n    return b\n"
+    assert not regions.merge_updates(_program(src), lambda e: True, lambda b: False)
+    assert not regions.merge_updates(_program(src), lambda e: False, lambda b: True)
+
+
+def test_first_update_of_a_zero_buffer_is_a_store():
+    fdef = _program("def f(x, a, c):\n    b = zeros_for(x)\n    b[1:] += a\n"
+                    "    b[1:] += c\n    return b\n")
+    assert regions.first_into_zeros(fdef, lambda e: True, lambda b: True)
+    assert _lines(fdef)[1:3] == ["b[1:] = a", "b[1:] += c"]
+    # not once the buffer was read, nor for a value that may be complex
+    fdef = _program("def f(x, a):\n    b = zeros_for(x)\n    y = b\n    b[1:] += a\n"
+                    "    return b\n")
+    assert not regions.first_into_zeros(fdef, lambda e: True, lambda b: True)
+    fdef = _program("def f(x, a):\n    b = zeros_for(x)\n    b[1:] += a\n    return b\n")
+    assert not regions.first_into_zeros(fdef, lambda e: False, lambda b: True)
+
+
+def test_last_read_of_an_array_holds_the_result(everywhere):
+    def f(x, w):
+        t = np.sin(x) * w           # t: read once more, for the last time, below
+        u = 3.0 * t
+        return np.sum(u * u) + np.sum(x * w)
+    rng = np.random.default_rng(3)
+    args = (rng.standard_normal(5), rng.standard_normal(5))
+    vg = sd.value_and_grad(f, wrt=(0, 1))
+    value, grads = vg(*args)
+    assert value == pytest.approx(f(*args), rel=1e-14)
+    for i in (0, 1):
+        np.testing.assert_allclose(grads[i], fd(f, args, i), rtol=1e-6, atol=1e-8)
+    assert "u = t\n" in sd.source(vg) and "u *= 3.0" in sd.source(vg)
+
+
+def test_array_read_twice_by_its_last_statement_is_not_taken(everywhere):
+    def f(x):
+        t = np.sin(x) * 2.0
+        u = (t + 1.0) * t            # t + 1.0 written into t would change the second t
+        return np.sum(u)
+    x = np.linspace(-1, 1, 5)
+    vg = sd.value_and_grad(f)
+    value, grad = vg(x)
+    assert value == pytest.approx(f(x), rel=1e-14)
+    np.testing.assert_allclose(grad, fd(f, (x,), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad, (4.0 * np.sin(x) + 1.0) * 2.0 * np.cos(x), rtol=1e-12)
+    assert "u = t\n" not in sd.source(vg)
+
+
+def test_stored_value_computed_in_place_then_stored(everywhere):
+    def f(x):
+        return np.sum((1.0 - x[:-1]) ** 2 + 3.0 * x[1:] * x[:-1])
+    x = np.linspace(-1, 2, 6)
+    g = sd.grad(f)
+    got = g(x)
+    np.testing.assert_allclose(got, fd(f, (x,), 0), rtol=1e-6, atol=1e-8)
+    want = np.zeros(6)
+    want[:-1] += -2.0 * (1.0 - x[:-1]) + 3.0 * x[1:]
+    want[1:] += 3.0 * x[:-1]
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    h = sd.hessian(f)(x)
+    np.testing.assert_allclose(h, [fd(lambda v, i=i: g(v)[i], (x,), 0) for i in range(6)],
+                               rtol=1e-5, atol=1e-6)
