@@ -306,3 +306,16 @@ def attention_grad(Wq, Wk, Wv, X):
     gQ = gS @ K
     gK = gS.T @ Q
     return X.T @ gQ, X.T @ gK, X.T @ gV
+
+
+def tv_denoise_grad(u, f, lam, eps):
+    d = np.diff(u)
+    s = d * d
+    s += eps
+    np.sqrt(s, out=s)
+    np.divide(d, s, out=s)      # d / sqrt(d^2 + eps)
+    s *= lam
+    g = u - f
+    g[1:] += s                  # d reads u[1:] ...
+    g[:-1] -= s                 # ... and -u[:-1]
+    return g

@@ -115,3 +115,7 @@ def attention(Wq, Wk, Wv, X):
     P = torch.exp(S)
     P = P / torch.sum(P, dim=1, keepdim=True)
     return 0.5 * torch.sum((P @ V) ** 2)
+
+
+def tv_denoise(u, f, lam, eps):
+    return 0.5 * torch.sum((u - f) ** 2) + lam * torch.sum(torch.sqrt(torch.diff(u) ** 2 + eps))

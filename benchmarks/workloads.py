@@ -82,6 +82,17 @@ def all_workloads(quick=False):
             f"Rosenbrock, n = 10^{e}, grad w.r.t. x",
             F.rosenbrock, H.rosenbrock_grad, (0,), _rosen_args(n), size=n))
     wls += _issue21_workloads(quick)
+    n_tv = 200 if quick else 10_000
+
+    def tv_args():
+        r = np.random.default_rng(0)
+        t = np.linspace(0.0, 1.0, n_tv)
+        f = np.sign(np.sin(8.0 * t)) + 0.3 * r.standard_normal(n_tv)
+        return f + 0.1 * r.standard_normal(n_tv), f, 0.5, 1e-4
+    wls.append(Workload(
+        "tv", "tv_denoise", "m",
+        f"total-variation denoising of a 1-D signal (np.diff), n={n_tv}, grad w.r.t. u",
+        F.tv_denoise, H.tv_denoise_grad, (0,), tv_args, memory=True))
     return wls
 
 

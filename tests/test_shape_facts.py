@@ -135,3 +135,35 @@ def test_shaped_functions_differentiate_right_and_leave_no_check(f):
     h = sd.hessian(f)(x)
     want = np.array([fd(lambda v, i=i: g(v)[i], (x,), 0) for i in range(5)])
     np.testing.assert_allclose(h, want, rtol=1e-4, atol=1e-5)
+
+
+def linalg_losses(a):
+    m = a @ a.T + 3.0 * np.eye(3)
+    x = np.linalg.solve(m, a[:, 0])
+    return np.sum(np.linalg.inv(m) ** 2) + np.log(np.linalg.det(m)) \
+        + np.sum(np.linalg.cholesky(m)) + x @ x
+
+
+def spectrum(x):
+    return np.sum(np.abs(np.fft.rfft(x)) ** 2) + np.sum(np.real(np.fft.fft(x) * np.arange(8)))
+
+
+@pytest.mark.parametrize("f, shape", [(linalg_losses, (3, 3)), (spectrum, (8,))])
+def test_matrix_and_fft_shapes_are_known(f, shape):
+    x = np.random.default_rng(4).standard_normal(shape)
+    g = sd.grad(f)
+    np.testing.assert_allclose(g(x), fd(f, (x,), 0), rtol=1e-5, atol=1e-6)
+    assert "_sd_value" not in inspect.getsource(g)
+
+
+def test_tv_benchmark_gradient_updates_its_own_arrays_in_place():
+    """The total-variation workload of benchmarks/ (n = 10^4): its cotangent arrays are
+    computed in place, as the hand-written gradient's are."""
+    n = 10_000
+    rng = np.random.default_rng(5)
+    u, f = rng.standard_normal(n), rng.standard_normal(n)
+    g = sd.grad(tv_denoise)
+    np.testing.assert_allclose(g(u, f, 0.5, 1e-4), tv_by_hand(u, f, 0.5, 1e-4), rtol=1e-11,
+                               atol=1e-12)
+    entry = inspect.getsource(g)
+    assert "np.sqrt(t9_bar, out=t9_bar)" in entry and "u_bar += u - f" in entry

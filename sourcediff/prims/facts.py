@@ -58,6 +58,17 @@ class Facts:
 
 
 NO_FACTS = Facts()
+
+
+# shape rules (Facts.shape_rule) that several declarations share
+def same_shape(a):
+    """The output has the shape of the (one) argument: np.linalg.inv, cholesky."""
+    return a
+
+
+def one_per_matrix(a):
+    """One number per matrix of a stack: np.linalg.det."""
+    return a[:-2]
 FACT_NAMES = tuple(f.name for f in fields(Facts))
 _FACTS: dict = {}          # key(function) -> (function, Facts)
 _HELPER_FACTS: dict = {}   # helper name in generated code -> Facts

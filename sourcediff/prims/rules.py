@@ -20,6 +20,7 @@ import numpy as np
 from ..runtime import numeric as nm
 from ..runtime import splitcall
 from .. import runtime as rt
+from . import facts
 from .registry import defchanging, deffacts, defhelper, defmethod, defnondiff, defrule
 
 # --- arithmetic: operators, their NumPy ufuncs --------------------------------
@@ -174,12 +175,13 @@ defrule(np.expand_dims, "a, axis", ("reshape_like(g, a)", None), linear=True, sh
         same_kind=True, view=True)
 defrule(np.atleast_1d, "a", ("reshape_like(g, a)",), linear=True, shaped=True, view=True)
 defrule(np.atleast_2d, "a", ("reshape_like(g, a)",), linear=True, shaped=True, view=True)
-defrule(np.atleast_3d, "a", ("reshape_like(g, a)",), linear=True, view=True)
+defrule(np.atleast_3d, "a", ("reshape_like(g, a)",), linear=True, view=True, shaped=True)
 defrule(np.linalg.det, "a",
         ("np.expand_dims(g * ans, (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)",),
-        ("ans * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)",), expensive=True)
+        ("ans * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)",), expensive=True,
+        shaped=True, shape_rule=facts.one_per_matrix)
 defrule(np.linalg.inv, "a", ("-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",),
-        ("-(ans @ da @ ans)",), expensive=True)
+        ("-(ans @ da @ ans)",), expensive=True, shaped=True, shape_rule=facts.same_shape)
 defrule(np.broadcast_to, "a, shape", ("unbroadcast(g, a)", None), linear=True, shaped=True,
         same_kind=True, view=True)
 defnondiff(nm.einsum_subscripts)  # (sublists: integers)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..runtime import numeric_fft as nf
 from .. import runtime as rt
-from .registry import defnondiff, defrule
+from .registry import deffacts, defnondiff, defrule
 
 _ONE = "None if n is None else (n,)"   # a 1-D transform's n as an n-D one's s
 
@@ -55,6 +55,10 @@ defrule(np.fft.ihfft, "a, n=None, axis=-1, norm=None",
 defrule(np.fft.fftshift, "x, axes=None", ("np.fft.ifftshift(g, axes)",), linear=True)
 defrule(np.fft.ifftshift, "x, axes=None", ("np.fft.fftshift(g, axes)",), linear=True)
 defnondiff(nf.swap_norm, nf.fft_axes)
+# the family's output shape follows from its input's shape and its n, s and axes
+deffacts(np.fft.fft, np.fft.ifft, np.fft.fft2, np.fft.ifft2, np.fft.fftn, np.fft.ifftn,
+         np.fft.rfft, np.fft.rfft2, np.fft.rfftn, np.fft.irfft, np.fft.irfft2, np.fft.irfftn,
+         np.fft.hfft, np.fft.ihfft, np.fft.fftshift, np.fft.ifftshift, shaped=True)
 # the sample frequencies k / (n d) are proportional to 1 / d (the spacing)
 for _fn in (np.fft.fftfreq, np.fft.rfftfreq):
     defrule(_fn, "n, d=1.0", (None, "-np.sum(g * ans) / d"), (None, "-dd * ans / d"))

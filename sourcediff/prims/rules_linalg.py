@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime import numeric_linalg as nl
+from . import facts
 from .registry import defnondiff, defrule
 
 
@@ -30,6 +31,13 @@ def _cot(k):
     return f"tuple_cot(g, ans, {k})"
 
 
+def _solved_shape(a, b):
+    """The shape of solve(a, b): b's, where no stack of matrices broadcasts."""
+    if len(b) == 1 and len(a) == 2 or len(b) > 1 and a[:-2] == b[:-2]:
+        return b
+    return NotImplemented  # (evaluated on zeros)
+
+
 # x = solve(a, b): b is one vector only when it is 1-D (NumPy 2), else a stack of matrices
 _GB = (f"(np.linalg.solve({_t('a')}, g) if np.ndim(b) > 1 else "
        f"np.linalg.solve({_t('a')}, g[..., None])[..., 0])")
@@ -38,14 +46,14 @@ defrule(np.linalg.solve, "a, b",
          f"{_GB}[..., :, None] * ans[..., None, :]), a)", f"unbroadcast({_GB}, b)"),
         ("np.linalg.solve(a, -np.matmul(da, ans)) if np.ndim(b) > 1 else "
          "np.linalg.solve(a, -np.matmul(da, ans[..., None]))[..., 0]",
-         "np.linalg.solve(a, db)"), expensive=True)
+         "np.linalg.solve(a, db)"), expensive=True, shaped=True, shape_rule=_solved_shape)
 
 # l = cholesky(a): dl = l phi(inv(l) da inv(l)^H)
 defrule(np.linalg.cholesky, "a",
         (f"lower_sym_adj({_t('np.linalg.inv(ans)')} @ chol_phi({_t('ans')} @ g) @ "
          "np.conj(np.linalg.inv(ans)))",),
         ("ans @ chol_phi(np.linalg.solve(ans, " + _h("np.linalg.solve(ans, lower_sym(da))")
-         + "))",), expensive=True)
+         + "))",), expensive=True, shaped=True, shape_rule=facts.same_shape)
 # (sign, logabsdet) = slogdet(a): with t = tr(inv(a) da), d logabsdet = Re t and, for a
 # complex a, d sign = sign i Im t (a real sign is constant: i Im t is 0)
 _TR = "np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)"

@@ -13,23 +13,27 @@ from ..runtime import numeric_shape as ns
 from .registry import defnondiff, defrule
 
 # --- copies, tiles, pads, rolls, flips ------------------------------------------------------
-defrule(np.repeat, "a, repeats, axis=None", ("unrepeat(g, a, repeats, axis)", None), linear=True, shaped=True)
+defrule(np.repeat, "a, repeats, axis=None", ("unrepeat(g, a, repeats, axis)", None), linear=True,
+        shaped=True, same_kind=True)
 defrule(ns.unrepeat, "v, a, repeats, axis=None", ("np.repeat(g, repeats, axis)", None, None),
         ("unrepeat(dv, a, repeats, axis)", None, None), shape_like=1)
-defrule(np.tile, "A, reps", ("untile(g, A, reps)", None), linear=True, shaped=True)
+defrule(np.tile, "A, reps", ("untile(g, A, reps)", None), linear=True, shaped=True,
+        same_kind=True)
 defrule(ns.untile, "v, a, reps", ("np.tile(g, reps)", None, None),
         ("untile(dv, a, reps)", None, None), shape_like=1)
 defrule(np.pad, "array, pad_width, mode='constant', constant_values=0",
         ("unpad(g, array, pad_width, mode)", None, None,
          "np.sum(g * pad_mask(array, pad_width, constant_values))"),
         ("np.pad(darray, pad_width, pad_mode(mode))", None, None,
-         "dconstant_values * pad_mask(array, pad_width, constant_values)"), shaped=True)
+         "dconstant_values * pad_mask(array, pad_width, constant_values)"), shaped=True,
+        same_kind=True)
 defrule(ns.unpad, "v, array, pad_width, mode='constant'",
         ("np.pad(g, pad_width, pad_mode(mode))", None, None, None),
         ("unpad(dv, array, pad_width, mode)", None, None, None), shape_like=1)
-defrule(np.roll, "a, shift, axis=None", ("np.roll(g, np.negative(shift), axis)", None), linear=True, shaped=True)
-defrule(np.fliplr, "m", ("np.fliplr(g)",), linear=True, view=True, shaped=True)
-defrule(np.flipud, "m", ("np.flipud(g)",), linear=True, view=True, shaped=True)
+defrule(np.roll, "a, shift, axis=None", ("np.roll(g, np.negative(shift), axis)", None), linear=True,
+        shaped=True, same_kind=True)
+defrule(np.fliplr, "m", ("np.fliplr(g)",), linear=True, view=True, shaped=True, same_kind=True)
+defrule(np.flipud, "m", ("np.flipud(g)",), linear=True, view=True, shaped=True, same_kind=True)
 defrule(np.rot90, "m, k=1, axes=None", ("np.rot90(g, -k, (0, 1) if axes is None else axes)",),
         ("np.rot90(dm, k, (0, 1) if axes is None else axes)",), shaped=True)
 
@@ -68,17 +72,18 @@ defrule(np.diagonal, "a, offset=0, axis1=0, axis2=1", ("undiagonal(g, a, offset,
 defrule(ns.undiagonal, "v, a, offset=0, axis1=0, axis2=1",
         ("np.diagonal(g, offset, axis1, axis2)", None),
         ("undiagonal(dv, a, offset, axis1, axis2)", None), shape_like=1)
-defrule(np.triu, "m, k=0", ("np.triu(g, k)",), linear=True, shaped=True)
-defrule(np.tril, "m, k=0", ("np.tril(g, k)",), linear=True, shaped=True)
+defrule(np.triu, "m, k=0", ("np.triu(g, k)",), linear=True, shaped=True, same_kind=True)
+defrule(np.tril, "m, k=0", ("np.tril(g, k)",), linear=True, shaped=True, same_kind=True)
 
 # --- selection and differences --------------------------------------------------------------
 defrule(np.take_along_axis, "arr, indices, axis=-1", ("untake_along(g, arr, indices, axis)", None),
-        linear=True, shaped=True)
+        linear=True, shaped=True, same_kind=True)
 defrule(ns.untake_along, "v, arr, indices, axis=-1",
         ("np.take_along_axis(g, indices, axis)", None, None),
         ("untake_along(dv, arr, indices, axis)", None, None), shape_like=1)
 defrule(np.sort, "a, axis=-1", ("untake_along(g, a, np.argsort(a, axis=axis), axis)",),
-        ("np.take_along_axis(da, np.argsort(a, axis=axis), axis)",), expensive=True, shaped=True)
+        ("np.take_along_axis(da, np.argsort(a, axis=axis), axis)",), expensive=True, shaped=True,
+        same_kind=True)
 defrule(np.select, "condlist, choicelist, default=0",
         (None, None, "unbroadcast(g * select_rest(condlist, ans), default)"),
         (None, "broadcast_like(np.select(condlist, dchoicelist, 0.0), ans)",
@@ -86,10 +91,12 @@ defrule(np.select, "condlist, choicelist, default=0",
         seq_vjp={"choicelist": "unselect(g, condlist, choicelist)"})
 defrule(np.partition, "a, kth, axis=-1",
         ("untake_along(g, a, np.argpartition(a, kth, axis=axis), axis)", None),
-        ("np.take_along_axis(da, np.argpartition(a, kth, axis=axis), axis)", None), shaped=True)
-defrule(np.diff, "a, n=1, axis=-1", ("undiff(g, a, n, axis)",), linear=True, shaped=True)
+        ("np.take_along_axis(da, np.argpartition(a, kth, axis=axis), axis)", None), shaped=True,
+        same_kind=True)
+defrule(np.diff, "a, n=1, axis=-1", ("undiff(g, a, n, axis)",), linear=True, shaped=True,
+        common_kind=0)  # (not same_kind: np.diff(a, 0) is a itself, no new array)
 defrule(ns.undiff, "v, a, n=1, axis=-1", ("np.diff(g, n, axis)", None),
-        ("undiff(dv, a, n, axis)", None), shape_like=1)
+        ("undiff(dv, a, n, axis)", None), shape_like=1, fresh=True, same_kind=True)
 
 # --- products and contractions --------------------------------------------------------------
 defrule(np.kron, "a, b", ("kron_vjp_a(g, a, b)", "kron_vjp_b(g, a, b)"),
