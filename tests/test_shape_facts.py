@@ -167,3 +167,23 @@ def test_tv_benchmark_gradient_updates_its_own_arrays_in_place():
                                atol=1e-12)
     entry = inspect.getsource(g)
     assert "np.sqrt(t9_bar, out=t9_bar)" in entry and "u_bar += u - f" in entry
+
+
+def diff_then_add(x, y, n):
+    d = np.diff(x, n)
+    d = d + y             # (np.diff(x, 0) is x itself: never d += y)
+    return np.sum(d * d)
+
+
+def test_np_diff_of_order_zero_is_not_written_into():
+    x = np.linspace(0.0, 1.0, 6000) ** 2
+    y = np.ones(6000)
+    before = x.copy()
+    g = sd.grad(diff_then_add, wrt=(0, 1))
+    gx, gy = g(x, y, 0)
+    assert np.array_equal(x, before)
+    np.testing.assert_allclose(gx, 2 * (x + y), rtol=1e-12)
+    np.testing.assert_allclose(gy, 2 * (x + y), rtol=1e-12)
+    gx, gy = g(x, y[1:], 1)
+    assert np.array_equal(x, before)
+    np.testing.assert_allclose(gy, 2 * (np.diff(x) + y[1:]), rtol=1e-12)
