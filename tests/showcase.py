@@ -28,3 +28,11 @@ def mlp(W1, b1, W2, x, t):
     h = np.tanh(x @ W1 + b1)
     out = h @ W2
     return 0.5 * np.sum((out - t) ** 2)
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def tv_denoise(u, f, lam, eps):
+    return 0.5 * np.sum((u - f) ** 2) + lam * np.sum(np.sqrt(np.diff(u) ** 2 + eps))

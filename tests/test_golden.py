@@ -24,6 +24,11 @@ CASES = {
     "mlp": (showcase.mlp, (0, 1, 2), (RNG.standard_normal((3, 4)), RNG.standard_normal(4),
                                       RNG.standard_normal((4, 2)), RNG.standard_normal((5, 3)),
                                       RNG.standard_normal((5, 2)))),
+    # x[:-1] read twice: its cotangents added, then written once into the zero buffer
+    "rosenbrock": (showcase.rosenbrock, 0, (RNG.uniform(-1.0, 1.0, 7),)),
+    # np.diff's shape known: every shape specialised to the end
+    "tv_denoise": (showcase.tv_denoise, 0, (RNG.standard_normal(9), RNG.standard_normal(9),
+                                            0.5, 1e-3)),
 }
 
 
