@@ -159,3 +159,15 @@ def test_stored_value_computed_in_place_then_stored(everywhere):
     h = sd.hessian(f)(x)
     np.testing.assert_allclose(h, [fd(lambda v, i=i: g(v)[i], (x,), 0) for i in range(6)],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_zero_buffer_of_a_float64_array_is_allocated_directly():
+    """``zeros_for(x)`` for a float64 array is ``np.zeros(x.shape)`` (its tests known), and
+    the gradient is still returned as a new array of x's type, shape and dtype."""
+    x = np.linspace(-1.0, 1.0, 8)
+    g = sd.grad(rosenbrock)
+    got = g(x)
+    assert "x_bar = np.zeros(x.shape)" in sd.source(g)
+    np.testing.assert_allclose(got, rosenbrock_by_hand(x), rtol=1e-13)
+    x32 = x.astype(np.float32)   # (a float32 array keeps zeros_for: its own dtype)
+    assert g(x32).dtype == np.float32

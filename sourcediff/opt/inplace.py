@@ -222,6 +222,7 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
             new += [s] if len(out) == 1 else N.set_location(out, getattr(s, "lineno", None))
         block[:] = new
     rw.dying = ()
+    regions.allocate_directly(fdef, lambda p: rw.kinds.of(N.name(p)) == F)
     return fdef
 
 

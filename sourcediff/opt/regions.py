@@ -100,12 +100,32 @@ def first_into_zeros(fdef, real, buffer):
                 changed = True
             for n in N.names_in(s):
                 fresh.discard(n)
-            if isinstance(s, gast.Assign) and len(s.targets) == 1 \
-                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call) \
-                    and isinstance(s.value.func, gast.Name) \
-                    and s.value.func.id == "zeros_for":
+            if _is_zeros_for(s):
                 fresh.add(s.targets[0].id)
     return changed
+
+
+def allocate_directly(fdef, buffer):
+    """``buf = zeros_for(p)`` -> ``buf = np.zeros(p.shape)`` where ``buffer(p)``: ``p`` is
+    surely a float64 array, so the helper's tests of its type are known (a call less,
+    and a third of its time). True if anything changed."""
+    changed = False
+    for block in N.blocks(fdef):
+        for i, s in enumerate(block):
+            if _is_zeros_for(s) and isinstance(s.value.args[0], gast.Name) \
+                    and buffer(s.value.args[0].id):
+                shape = N.attr(s.value.args[0], "shape")
+                block[i] = N.set_location([N.assign(s.targets[0], N.call(
+                    N.attr(N.name("np"), "zeros"), [shape]))], getattr(s, "lineno", None))[0]
+                changed = True
+    return changed
+
+
+def _is_zeros_for(s):
+    return isinstance(s, gast.Assign) and len(s.targets) == 1 \
+        and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call) \
+        and isinstance(s.value.func, gast.Name) and s.value.func.id == "zeros_for" \
+        and len(s.value.args) == 1 and not s.value.keywords
 
 
 def rewrite(fdef, ns, kinds, exclude):
