@@ -8,6 +8,8 @@ Gradients are checked against hand-computed values and central differences at or
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -171,3 +173,22 @@ def test_zero_buffer_of_a_float64_array_is_allocated_directly():
     np.testing.assert_allclose(got, rosenbrock_by_hand(x), rtol=1e-13)
     x32 = x.astype(np.float32)   # (a float32 array keeps zeros_for: its own dtype)
     assert g(x32).dtype == np.float32
+
+
+def scalar_chain(x, y):
+    k = math.sqrt(x * x + 1.0)
+    return k * math.tanh(y) + math.log(1.0 + x * x) / (1.0 + y * y)
+
+
+def test_numbers_in_a_dividend_meet_the_product_around_it():
+    """sqrt's rule writes 0.5 * g / k, the product around it 2 * (...) * x: the constants
+    fold to one (here 1: no multiplication at all)."""
+    g = sd.grad(scalar_chain, wrt=(0, 1))
+    got = g(0.7, -0.4)
+    want = (0.7 / math.sqrt(1.49) * math.tanh(-0.4) + 2 * 0.7 / 1.49 / 1.16,
+            math.sqrt(1.49) * (1 - math.tanh(-0.4) ** 2) - math.log(1.49) * 2 * -0.4 / 1.16 ** 2)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    np.testing.assert_allclose(got, [fd(scalar_chain, (0.7, -0.4), i) for i in (0, 1)],
+                               rtol=1e-6)
+    src = sd.source(g)
+    assert "x_bar = x_bar + _t5 / k * x" in src and "0.5" not in src, src

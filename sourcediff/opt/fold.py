@@ -175,9 +175,24 @@ def _factors(node, out):
             and not _num(node.operand):
         out.append(N.const(-1))
         _factors(node.operand, out)
+    elif isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div) \
+            and _split_numbers(_factors(node.left, [])):
+        # (0.5 * a / k): the dividend's numbers are factors too (2 * (0.5 * a / k) -> a / k)
+        inner = _factors(node.left, [])
+        out.extend(f for f in inner if _num(f))
+        rest = [f for f in inner if not _num(f)]
+        dividend = rest[0]
+        for f in rest[1:]:
+            dividend = N.binop(dividend, gast.Mult(), f)
+        out.append(N.binop(dividend, gast.Div(), node.right))
     else:
         out.append(node)
     return out
+
+
+def _split_numbers(factors):
+    """Some of ``factors`` are numbers, and some are not."""
+    return any(_num(f) for f in factors) and not all(_num(f) for f in factors)
 
 
 def _merge_constants(node):
