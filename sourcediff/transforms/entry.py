@@ -22,6 +22,7 @@ from ..ir import codegen, freevars
 from ..values import duck
 from ..values.spec import Items
 from .. import runtime
+from . import pyfloats
 from ..ir import nodes as N
 
 
@@ -60,7 +61,8 @@ def public_function(state):
 
 
 # the names the entry code adds (generated code reaches the helpers through _sd, no other)
-_OWN = re.compile(r"_sd_(t|dt|s|c|arg)\d+|_sd_(value|dispatch|like|ndim|ndarray|module|empty)")
+_OWN = re.compile(r"_sd_(t|dt|s|c|arg)\d+"
+                  r"|_sd_(value|dispatch|like|ndim|ndarray|module|empty|exact|f64)")
 
 
 def install(public, state, adj, args, key, statics=(), complex_floats=False):
@@ -112,9 +114,36 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     kept = {p: f"_sd_arg{i}" if p in rebound else p for i, p in enumerate(params)}
     guard += "".join(f"    {kept[p]} = {p}\n" for p in params if p in rebound)
     call = ", ".join(kept[p] for p in params)
-    ret = N.clone(fdef.body[-1])
+    lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
+    plain_floats = not lazy and not complex_floats
+    value, grads, aux = _returned(N.clone(fdef.body[-1]))
+    name = public.__code__.co_name
+    stmts, checks, ret = _tail(state, value, grads, aux, params, kept, key, glob, call,
+                               plain_floats)
+    tail = (_indented(stmts) if stmts else "") + checks + _indented([ret])
+    entry = codegen.compile_function(_splice(adj.source, fdef, adj.name, name, guard, tail),
+                                     name, glob, f"entry {name}", shown=False)
+    if plain_floats and all(k in _PY_SCALARS for k in key):
+        src = _in_floats(state, adj, params, kept, key, glob, call, name, guard)
+        if src is not None:  # (the code as it was: where Python raises, and NumPy does not)
+            glob["_sd_exact"], glob["_sd_f64"] = entry, np.float64
+            entry = codegen.compile_function(src, name, glob, f"entry {name}", shown=False)
+    # only the code is kept: it runs with the public function's own globals
+    public.__code__ = entry.__code__
+
+
+_PY_SCALARS = {float: pyfloats.PYF, int: pyfloats.PYI, bool: pyfloats.PYB}
+
+
+def _returned(ret):
+    """The value, raw gradients and aux (or None) of the adjoint's return ``ret``."""
     value, grads = ret.value.elts[0], ret.value.elts[1].elts
-    aux = ret.value.elts[2] if len(ret.value.elts) > 2 else None
+    return value, grads, ret.value.elts[2] if len(ret.value.elts) > 2 else None
+
+
+def _tail(state, value, grads, aux, params, kept, key, glob, call, plain_floats):
+    """The entry code after the adjoint's body: statements (the value checked to be a
+    scalar...), the lines that give each gradient its argument's type, the return."""
     stmts = []
     if not (isinstance(value, gast.Constant) and value.value is None):
         stmts.append(N.assign("_sd_value", value))
@@ -122,20 +151,49 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
                                "    return _sd_dispatch(" + call + ")")
         glob["_sd_ndim"] = np.ndim
         value = N.name("_sd_value")
-    lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
     finished, checks = _finishers(grads, state.wrt, params, kept, key, glob, stmts,
-                                  plain_floats=not lazy and not complex_floats)
+                                  plain_floats)
     result = finished[0] if state.single else N.tuple_(finished)
     if state.has_aux and not state.with_value:
         result = N.tuple_([result, aux])
     elif state.with_value:
         result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
-    name = public.__code__.co_name
-    tail = (_indented(stmts) if stmts else "") + checks + _indented([N.return_(result)])
-    src = _splice(adj.source, fdef, adj.name, name, guard, tail)
-    # only the code is kept: it runs with the public function's own globals
-    public.__code__ = codegen.compile_function(src, name, glob, f"entry {name}",
-                                               shown=False).__code__
+    return stmts, checks, N.return_(result)
+
+
+def _in_floats(state, adj, params, kept, key, glob, call, name, guard):
+    """The entry code with its scalar code in Python floats (:mod:`pyfloats`), or None
+    (nothing to convert)."""
+    tree = N.clone(adj.tree)
+    body, ret = tree.body[1:-1], tree.body[-1]
+    value, grads, aux = _returned(ret)
+    returned = [(value, "value" if state.with_value else "check")]
+    returned += [(g, "float" if key[i] is float else None) for g, i in zip(grads, state.wrt)]
+    returned += [(aux, None)] if aux is not None else []
+    plan = pyfloats.plan(body, adj.fn.__globals__, params, [_PY_SCALARS[k] for k in key],
+                         returned)
+    if plan is None:
+        return None
+    body = pyfloats.rewrite(body, plan)
+    value, *grads = pyfloats.rewrite([value, *grads], plan)
+    if plan.value_f64:
+        value = N.call("_sd_f64", [value])  # (a float64 without the conversions)
+    stmts, _, ret = _tail(state, value, grads, aux, params, kept, key, glob, call, True)
+    notes = ["scalar code in Python floats: float() gives a NumPy function's float64 result",
+             "as a Python float, the same double (Python's arithmetic on it is faster)"]
+    if plan.wraps:
+        notes += ["_sd_f64: a power Python could make complex is NumPy's (nan), as it was"]
+    if plan.raising:
+        notes += ["where Python raises (a division by zero, an overflow) and NumPy gives inf",
+                  "or nan, the code as it was runs instead (_sd_exact): the same result"]
+    inner = [N.comment(n) for n in notes] + body + stmts + [ret]
+    if plan.raising:
+        inner = [gast.Try(body=inner, handlers=[gast.ExceptHandler(
+            type=N.name("ArithmeticError"), name=None, body=[gast.Pass()])], orelse=[],
+            finalbody=[]), N.return_(N.call("_sd_exact", [N.name(kept[p]) for p in params]))]
+    doc_end, _ = _doc_and_return(adj.source, adj.tree)
+    top = "".join(adj.source.splitlines(keepends=True)[:doc_end])
+    return top.replace(f"def {adj.name}(", f"def {name}(", 1) + guard + _indented(inner)
 
 
 def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats):
