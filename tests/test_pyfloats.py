@@ -16,10 +16,14 @@ import math
 import struct
 import warnings
 
+import gast
 import numpy as np
 import pytest
 
 import sourcediff as sd
+from sourcediff.ir import codegen
+from sourcediff.ir import nodes as N
+from sourcediff.transforms import pyfloats
 
 
 def logistic(w, b, x, t, lam):
@@ -330,3 +334,16 @@ def test_aux_keeps_its_type():
     grads, aux = g(0.3, 2.0)
     assert type(aux["e"]) is np.float64        # returned as it is: never converted
     assert grads[0] == pytest.approx(central(lambda *a: with_aux(*a)[0], (0.3, 2.0), 0))
+
+
+def test_a_node_the_tree_holds_twice_is_converted_once():
+    """(A pass may leave one node in two places: it is wrapped once, not float(float()).)"""
+    body = N.parse_stmts("s = np.exp(x) + 1.0\nr = s * 2.0\nreturn r")
+    shared = body[0].value                     # np.exp(x) + 1.0
+    body[1].value.left = gast.BinOp(left=shared, op=gast.Mult(), right=shared)
+    ret = body.pop()
+    plan = pyfloats.plan(body, {"np": np}, ["x"], [pyfloats.PYF], [(ret.value, "float")])
+    assert plan is not None and len(plan.calls) == 1
+    fdef = N.function_def("f", ["x"], pyfloats.rewrite(body, plan) + [ret])
+    src = codegen.to_source(fdef)
+    assert src.count("float(np.exp(x))") == 3 and "float(float(" not in src

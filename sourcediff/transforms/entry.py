@@ -121,13 +121,15 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     stmts, checks, ret = _tail(state, value, grads, aux, params, kept, key, glob, call,
                                plain_floats)
     tail = (_indented(stmts) if stmts else "") + checks + _indented([ret])
-    entry = codegen.compile_function(_splice(adj.source, fdef, adj.name, name, guard, tail),
-                                     name, glob, f"entry {name}", shown=False)
+    top, middle = _splice(adj.source, fdef, adj.name, name)
+    entry = codegen.compile_function(top + guard + middle + tail, name, glob, f"entry {name}",
+                                     shown=False)
     if plain_floats and all(k in _PY_SCALARS for k in key):
-        src = _in_floats(state, adj, params, kept, key, glob, call, name, guard)
-        if src is not None:  # (the code as it was: where Python raises, and NumPy does not)
+        body = _in_floats(state, adj, params, kept, key, glob, call)
+        if body is not None:  # (the code as it was: where Python raises, and NumPy does not)
             glob["_sd_exact"], glob["_sd_f64"] = entry, np.float64
-            entry = codegen.compile_function(src, name, glob, f"entry {name}", shown=False)
+            entry = codegen.compile_function(top + guard + body, name, glob, f"entry {name}",
+                                             shown=False)
     # only the code is kept: it runs with the public function's own globals
     public.__code__ = entry.__code__
 
@@ -161,20 +163,22 @@ def _tail(state, value, grads, aux, params, kept, key, glob, call, plain_floats)
     return stmts, checks, N.return_(result)
 
 
-def _in_floats(state, adj, params, kept, key, glob, call, name, guard):
-    """The entry code with its scalar code in Python floats (:mod:`pyfloats`), or None
-    (nothing to convert)."""
-    tree = N.clone(adj.tree)
-    body, ret = tree.body[1:-1], tree.body[-1]
-    value, grads, aux = _returned(ret)
+def _in_floats(state, adj, params, kept, key, glob, call):
+    """The entry code's lines after its guard, its scalar code in Python floats
+    (:mod:`pyfloats`), or None (nothing to convert)."""
+    value, grads, aux = _returned(adj.tree.body[-1])
     returned = [(value, "value" if state.with_value else "check")]
     returned += [(g, "float" if key[i] is float else None) for g, i in zip(grads, state.wrt)]
     returned += [(aux, None)] if aux is not None else []
-    plan = pyfloats.plan(body, adj.fn.__globals__, params, [_PY_SCALARS[k] for k in key],
-                         returned)
+    plan = pyfloats.plan(adj.tree.body[1:-1], adj.fn.__globals__, params,
+                         [_PY_SCALARS[k] for k in key], returned)
     if plan is None:
         return None
-    body = pyfloats.rewrite(body, plan)
+    memo = {}  # (the plan names nodes of adj.tree: rewritten in a copy)
+    tree = N.clone(adj.tree, memo)
+    plan = plan.moved({old: id(new) for old, new in memo.items()})
+    value, grads, aux = _returned(tree.body[-1])
+    body = pyfloats.rewrite(tree.body[1:-1], plan)
     value, *grads = pyfloats.rewrite([value, *grads], plan)
     if plan.value_f64:
         value = N.call("_sd_f64", [value])  # (a float64 without the conversions)
@@ -191,9 +195,7 @@ def _in_floats(state, adj, params, kept, key, glob, call, name, guard):
         inner = [gast.Try(body=inner, handlers=[gast.ExceptHandler(
             type=N.name("ArithmeticError"), name=None, body=[gast.Pass()])], orelse=[],
             finalbody=[]), N.return_(N.call("_sd_exact", [N.name(kept[p]) for p in params]))]
-    doc_end, _ = _doc_and_return(adj.source, adj.tree)
-    top = "".join(adj.source.splitlines(keepends=True)[:doc_end])
-    return top.replace(f"def {adj.name}(", f"def {name}(", 1) + guard + _indented(inner)
+    return _indented(inner)
 
 
 def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats):
@@ -229,16 +231,14 @@ def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats):
     return finished, checks
 
 
-def _splice(source, tree, old_name, name, head, tail):
-    """The adjoint's printed ``source`` (of ``tree``, named ``old_name``) renamed
-    ``name``, with the lines ``head`` after its docstring and the lines ``tail``
-    instead of its return: the body in between is reused as printed (with its
-    comments), neither printed nor parsed again."""
+def _splice(source, tree, old_name, name):
+    """The adjoint's printed ``source`` (of ``tree``, named ``old_name``) cut in two: its
+    head and docstring renamed ``name``, and the body between its docstring and its
+    return, reused as printed (with its comments), neither printed nor parsed again."""
     lines = source.splitlines(keepends=True)
     doc_end, ret_start = _doc_and_return(source, tree)
     top = "".join(lines[:doc_end]).replace(f"def {old_name}(", f"def {name}(", 1)
-    middle = "".join(lines[doc_end:ret_start - 1])
-    return top + head + middle + tail
+    return top, "".join(lines[doc_end:ret_start - 1])
 
 
 def _doc_and_return(source, tree):

@@ -53,6 +53,11 @@ class Plan:
         self.calls, self.wraps = calls, wraps
         self.raising, self.value_f64 = raising, value_f64
 
+    def moved(self, ids):
+        """This plan for a copy of the tree (``ids``: a node's id -> its copy's)."""
+        return Plan({ids[i] for i in self.calls}, {ids[i]: w for i, w in self.wraps.items()},
+                    self.raising, self.value_f64)
+
 
 class _Analysis(Types):
     def __init__(self, ns, params, kinds, local):
@@ -271,17 +276,22 @@ def plan(body, ns, params, kinds, returned):
 class _Rewrite(gast.NodeTransformer):
     def __init__(self, plan):
         self.plan = plan
+        self.done = {}  # id(node) -> what it became (a node the tree holds twice: once)
 
     def visit_Call(self, node):
-        new = self.generic_visit(node)
-        return N.call("float", [new]) if id(node) in self.plan.calls else new
+        if id(node) not in self.done:
+            new = self.generic_visit(node)
+            self.done[id(node)] = N.call("float", [new]) if id(node) in self.plan.calls \
+                else new
+        return self.done[id(node)]
 
     def visit_BinOp(self, node):
-        side = self.plan.wraps.get(id(node))
-        node = self.generic_visit(node)
-        if side is not None:
-            setattr(node, side, N.call("_sd_f64", [getattr(node, side)]))
-        return node
+        if id(node) not in self.done:
+            side = self.plan.wraps.get(id(node))
+            self.done[id(node)] = node = self.generic_visit(node)
+            if side is not None:
+                setattr(node, side, N.call("_sd_f64", [getattr(node, side)]))
+        return self.done[id(node)]
 
 
 def rewrite(nodes, plan):
