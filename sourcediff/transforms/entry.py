@@ -61,7 +61,7 @@ def public_function(state):
 
 
 # the names the entry code adds (generated code reaches the helpers through _sd, no other)
-_OWN = re.compile(r"_sd_(t|dt|s|c|arg)\d+"
+_OWN = re.compile(r"_sd_(t|dt|s|c|arg|g)\d+"
                   r"|_sd_(value|dispatch|like|ndim|ndarray|module|empty|exact|f64)")
 
 
@@ -118,8 +118,8 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     plain_floats = not lazy and not complex_floats
     value, grads, aux = _returned(N.clone(fdef.body[-1]))
     name = public.__code__.co_name
-    stmts, checks, ret = _tail(state, value, grads, aux, params, kept, key, glob, call,
-                               plain_floats)
+    stmts, checks, ret, _ = _tail(state, value, grads, aux, params, kept, key, glob, call,
+                                  plain_floats)
     tail = (_indented(stmts) if stmts else "") + checks + _indented([ret])
     top, middle = _splice(adj.source, fdef, adj.name, name)
     entry = codegen.compile_function(top + guard + middle + tail, name, glob, f"entry {name}",
@@ -143,9 +143,11 @@ def _returned(ret):
     return value, grads, ret.value.elts[2] if len(ret.value.elts) > 2 else None
 
 
-def _tail(state, value, grads, aux, params, kept, key, glob, call, plain_floats):
+def _tail(state, value, grads, aux, params, kept, key, glob, call, plain_floats,
+          named=False):
     """The entry code after the adjoint's body: statements (the value checked to be a
-    scalar...), the lines that give each gradient its argument's type, the return."""
+    scalar...), the lines that give each gradient its argument's type, the return, and
+    (``named``) the names the gradients finished by ``float()`` are given first."""
     stmts = []
     if not (isinstance(value, gast.Constant) and value.value is None):
         stmts.append(N.assign("_sd_value", value))
@@ -155,12 +157,19 @@ def _tail(state, value, grads, aux, params, kept, key, glob, call, plain_floats)
         value = N.name("_sd_value")
     finished, checks = _finishers(grads, state.wrt, params, kept, key, glob, stmts,
                                   plain_floats)
+    names = []
+    for i, g in enumerate(finished):
+        if named and isinstance(g, gast.Call) and isinstance(g.func, gast.Name) \
+                and g.func.id == "float":
+            names.append(f"_sd_g{i}")
+            stmts.append(N.assign(names[-1], g))
+            finished[i] = N.name(names[-1])
     result = finished[0] if state.single else N.tuple_(finished)
     if state.has_aux and not state.with_value:
         result = N.tuple_([result, aux])
     elif state.with_value:
         result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
-    return stmts, checks, N.return_(result)
+    return stmts, checks, N.return_(result), names
 
 
 def _in_floats(state, adj, params, kept, key, glob, call):
@@ -182,7 +191,8 @@ def _in_floats(state, adj, params, kept, key, glob, call):
     value, *grads = pyfloats.rewrite([value, *grads], plan)
     if plan.value_f64:
         value = N.call("_sd_f64", [value])  # (a float64 without the conversions)
-    stmts, _, ret = _tail(state, value, grads, aux, params, kept, key, glob, call, True)
+    stmts, _, ret, names = _tail(state, value, grads, aux, params, kept, key, glob, call,
+                                 True, named=True)
     notes = ["scalar code in Python floats: float() gives a NumPy function's float64 result",
              "as a Python float, the same double (Python's arithmetic on it is faster)"]
     if plan.wraps:
@@ -190,12 +200,21 @@ def _in_floats(state, adj, params, kept, key, glob, call):
     if plan.raising:
         notes += ["where Python raises (a division by zero, an overflow) and NumPy gives inf",
                   "or nan, the code as it was runs instead (_sd_exact): the same result"]
-    inner = [N.comment(n) for n in notes] + body + stmts + [ret]
+    if names:  # (Python floats: x * 0.0 is 0.0 for a finite x, nan for inf and nan; a
+        #        sum that overflows only runs the code as it was, to the same result)
+        ret = [N.comment("a gradient that is inf or nan: the code as it was gives it, with "
+                         "NumPy's"),
+               N.comment("warnings (or its error, under np.errstate)"),
+               N.if_(N.parse_expr(f"({' + '.join(names)}) * 0.0 == 0.0"), [ret])]
+    else:
+        ret = [ret]
+    inner = [N.comment(n) for n in notes] + body + stmts + ret
+    exact = N.return_(N.call("_sd_exact", [N.name(kept[p]) for p in params]))
     if plan.raising:
         inner = [gast.Try(body=inner, handlers=[gast.ExceptHandler(
             type=N.name("ArithmeticError"), name=None, body=[gast.Pass()])], orelse=[],
-            finalbody=[]), N.return_(N.call("_sd_exact", [N.name(kept[p]) for p in params]))]
-    return _indented(inner)
+            finalbody=[])]
+    return _indented(inner + [exact] if plan.raising or names else inner)
 
 
 def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats):

@@ -20,8 +20,11 @@ is a complex number in Python, nan in NumPy. So
   dropped;
 * where a division, modulo or power computes on a converted value, the entry code
   catches ArithmeticError and runs the unconverted code instead (its result is today's
-  exactly, exceptions included); that needs a body without side effects, one that only
-  computes;
+  exactly, exceptions included), and so it does where a gradient comes out inf or nan
+  (NumPy's warnings are then the same, or its error under ``np.errstate``; a value
+  returned inf or nan while the gradients are finite has no NumPy warning): only code
+  that computes and does nothing else (no call into user code) is converted, so that it
+  can run again;
 * a power of a converted value that Python could make complex (its exponent not an
   integer constant, its base not a non-negative constant) runs in NumPy: the operand
   that is a ``float64`` without the conversion is given back as one (``_sd_f64``).
@@ -154,7 +157,7 @@ class _Analysis(Types):
 
     def stmt(self, s):
         """Types and conversions of the names ``s`` assigns."""
-        if N.is_comment(s):
+        if N.is_comment(s) or isinstance(s, gast.Pass):
             return
         if isinstance(s, gast.Assign) and len(s.targets) == 1 \
                 and isinstance(s.targets[0], gast.Name):
@@ -244,12 +247,11 @@ def plan(body, ns, params, kinds, returned):
     local = {n.id for s in body for n in N.walk(s)
              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     a = _Analysis(ns, params, kinds, local)
-    if not a.run(body):  # (the types first: no conversion yet)
-        return None
+    if not a.run(body) or not a.pure:  # (the types first: no conversion yet)
+        return None  # (code that does more than compute could not run again)
     # every NumPy call that surely gives a float64 is a candidate; those a use spoils go
     a.active = {id(n) for s in body for n in N.walk(s) if isinstance(n, gast.Call)
                 and isinstance(a.callee(n.func), np.ufunc) and a.type_of(n) == F64}
-    value_f64 = False
     while a.active:
         a.taint = {}
         if not a.run(body):
@@ -263,14 +265,10 @@ def plan(body, ns, params, kinds, returned):
                 value_f64 = True
             else:
                 a.spoil(ts)
-        if a.raising and not a.pure:
-            a.spoil(a.raising)  # (the code could not run again: it does more than compute)
         if not a.bad & a.active:
-            break
+            return Plan(a.active, a.wraps, bool(a.raising), value_f64)
         a.active -= a.bad
-    if not a.active:
-        return None
-    return Plan(a.active, a.wraps, bool(a.raising), value_f64)
+    return None
 
 
 class _Rewrite(gast.NodeTransformer):
