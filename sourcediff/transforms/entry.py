@@ -23,6 +23,7 @@ from ..ir.names import RUNTIME
 from ..values import duck
 from ..values.spec import Items
 from .. import runtime
+from . import pyfloats
 from ..ir import nodes as N
 
 
@@ -61,7 +62,8 @@ def public_function(state):
 
 
 # the names the entry code adds (generated code reaches the helpers through _sd, no other)
-_OWN = re.compile(r"_sd_(t|dt|s|c|arg)\d+|_sd_(value|dispatch|like|ndim|ndarray|module|empty)")
+_OWN = re.compile(r"_sd_(t|dt|s|c|arg|g)\d+"
+                  r"|_sd_(value|dispatch|like|ndim|ndarray|module|empty|exact|f64)")
 
 
 def install(public, state, adj, args, key, statics=(), complex_floats=False):
@@ -113,9 +115,41 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     kept = {p: f"_sd_arg{i}" if p in rebound else p for i, p in enumerate(params)}
     guard += "".join(f"    {kept[p]} = {p}\n" for p in params if p in rebound)
     call = ", ".join(kept[p] for p in params)
-    ret = N.clone(fdef.body[-1])
+    lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
+    plain_floats = not lazy and not complex_floats
+    value, grads, aux = _returned(N.clone(fdef.body[-1]))
+    name = public.__code__.co_name
+    stmts, checks, ret, _ = _tail(state, value, grads, aux, params, kept, key, glob, call,
+                                  plain_floats, buffers=_zero_buffers(fdef))
+    tail = (_indented(stmts) if stmts else "") + checks + _indented([ret])
+    top, middle = _splice(adj.source, fdef, adj.name, name)
+    entry = codegen.compile_function(top + guard + middle + tail, name, glob, f"entry {name}",
+                                     shown=False)
+    if plain_floats and all(k in _PY_SCALARS for k in key):
+        body = _in_floats(state, adj, params, kept, key, glob, call)
+        if body is not None:  # (the code as it was: where Python raises, and NumPy does not)
+            glob["_sd_exact"], glob["_sd_f64"] = entry, np.float64
+            entry = codegen.compile_function(top + guard + body, name, glob, f"entry {name}",
+                                             shown=False)
+    # only the code is kept: it runs with the public function's own globals
+    public.__code__ = entry.__code__
+
+
+_PY_SCALARS = {float: pyfloats.PYF, int: pyfloats.PYI, bool: pyfloats.PYB}
+
+
+def _returned(ret):
+    """The value, raw gradients and aux (or None) of the adjoint's return ``ret``."""
     value, grads = ret.value.elts[0], ret.value.elts[1].elts
-    aux = ret.value.elts[2] if len(ret.value.elts) > 2 else None
+    return value, grads, ret.value.elts[2] if len(ret.value.elts) > 2 else None
+
+
+def _tail(state, value, grads, aux, params, kept, key, glob, call, plain_floats,
+          named=False, buffers=None):
+    """The entry code after the adjoint's body: statements (the value checked to be a
+    scalar...), the lines that give each gradient its argument's type, the return, and
+    (``named``) the names the gradients finished by ``float()`` are given first;
+    ``buffers``: :func:`_zero_buffers` of the adjoint."""
     stmts = []
     if not (isinstance(value, gast.Constant) and value.value is None):
         stmts.append(N.assign("_sd_value", value))
@@ -123,21 +157,66 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
                                "    return _sd_dispatch(" + call + ")")
         glob["_sd_ndim"] = np.ndim
         value = N.name("_sd_value")
-    lazy = any(isinstance(k, duck.Key) for k in key)  # (float() would compute a lazy value)
     finished, checks = _finishers(grads, state.wrt, params, kept, key, glob, stmts,
-                                  plain_floats=not lazy and not complex_floats,
-                                  buffers=_zero_buffers(fdef))
+                                  plain_floats, buffers)
+    names = []
+    for i, g in enumerate(finished):
+        if named and isinstance(g, gast.Call) and isinstance(g.func, gast.Name) \
+                and g.func.id == "float":
+            names.append(f"_sd_g{i}")
+            stmts.append(N.assign(names[-1], g))
+            finished[i] = N.name(names[-1])
     result = finished[0] if state.single else N.tuple_(finished)
     if state.has_aux and not state.with_value:
         result = N.tuple_([result, aux])
     elif state.with_value:
         result = N.tuple_([N.tuple_([value, aux]) if state.has_aux else value, result])
-    name = public.__code__.co_name
-    tail = (_indented(stmts) if stmts else "") + checks + _indented([N.return_(result)])
-    src = _splice(adj.source, fdef, adj.name, name, guard, tail)
-    # only the code is kept: it runs with the public function's own globals
-    public.__code__ = codegen.compile_function(src, name, glob, f"entry {name}",
-                                               shown=False).__code__
+    return stmts, checks, N.return_(result), names
+
+
+def _in_floats(state, adj, params, kept, key, glob, call):
+    """The entry code's lines after its guard, its scalar code in Python floats
+    (:mod:`pyfloats`), or None (nothing to convert)."""
+    value, grads, aux = _returned(adj.tree.body[-1])
+    returned = [(value, "value" if state.with_value else "check")]
+    returned += [(g, "float" if key[i] is float else None) for g, i in zip(grads, state.wrt)]
+    returned += [(aux, None)] if aux is not None else []
+    plan = pyfloats.plan(adj.tree.body[1:-1], adj.fn.__globals__, params,
+                         [_PY_SCALARS[k] for k in key], returned)
+    if plan is None:
+        return None
+    memo = {}  # (the plan names nodes of adj.tree: rewritten in a copy)
+    tree = N.clone(adj.tree, memo)
+    plan = plan.moved({old: id(new) for old, new in memo.items()})
+    value, grads, aux = _returned(tree.body[-1])
+    body = pyfloats.rewrite(tree.body[1:-1], plan)
+    value, *grads = pyfloats.rewrite([value, *grads], plan)
+    if plan.value_f64:
+        value = N.call("_sd_f64", [value])  # (a float64 without the conversions)
+    stmts, _, ret, names = _tail(state, value, grads, aux, params, kept, key, glob, call,
+                                 True, named=True)
+    notes = ["scalar code in Python floats: float() gives a NumPy function's float64 result",
+             "as a Python float, the same double (Python's arithmetic on it is faster)"]
+    if plan.wraps:
+        notes += ["_sd_f64: a power Python could make complex is NumPy's (nan), as it was"]
+    if plan.raising:
+        notes += ["where Python raises (a division by zero, an overflow) and NumPy gives inf",
+                  "or nan, the code as it was runs instead (_sd_exact): the same result"]
+    if names:  # (Python floats: x * 0.0 is 0.0 for a finite x, nan for inf and nan; a
+        #        sum that overflows only runs the code as it was, to the same result)
+        ret = [N.comment("a gradient that is inf or nan: the code as it was gives it, with "
+                         "NumPy's"),
+               N.comment("warnings (or its error, under np.errstate)"),
+               N.if_(N.parse_expr(f"({' + '.join(names)}) * 0.0 == 0.0"), [ret])]
+    else:
+        ret = [ret]
+    inner = [N.comment(n) for n in notes] + body + stmts + ret
+    exact = N.return_(N.call("_sd_exact", [N.name(kept[p]) for p in params]))
+    if plan.raising:
+        inner = [gast.Try(body=inner, handlers=[gast.ExceptHandler(
+            type=N.name("ArithmeticError"), name=None, body=[gast.Pass()])], orelse=[],
+            finalbody=[])]
+    return _indented(inner + [exact] if plan.raising or names else inner)
 
 
 def _zero_buffers(fdef):
@@ -208,16 +287,14 @@ def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats, buffers
     return finished, checks
 
 
-def _splice(source, tree, old_name, name, head, tail):
-    """The adjoint's printed ``source`` (of ``tree``, named ``old_name``) renamed
-    ``name``, with the lines ``head`` after its docstring and the lines ``tail``
-    instead of its return: the body in between is reused as printed (with its
-    comments), neither printed nor parsed again."""
+def _splice(source, tree, old_name, name):
+    """The adjoint's printed ``source`` (of ``tree``, named ``old_name``) cut in two: its
+    head and docstring renamed ``name``, and the body between its docstring and its
+    return, reused as printed (with its comments), neither printed nor parsed again."""
     lines = source.splitlines(keepends=True)
     doc_end, ret_start = _doc_and_return(source, tree)
     top = "".join(lines[:doc_end]).replace(f"def {old_name}(", f"def {name}(", 1)
-    middle = "".join(lines[doc_end:ret_start - 1])
-    return top + head + middle + tail
+    return top, "".join(lines[doc_end:ret_start - 1])
 
 
 def _doc_and_return(source, tree):
