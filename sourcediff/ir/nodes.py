@@ -277,6 +277,7 @@ def set_location(nodes, lineno):
 
 
 _CHILD = ("child",)
+_MARKERS = {"ctx", "op", "ops"}  # (the fields walk does not follow)
 
 
 def fingerprint(node):
@@ -292,10 +293,13 @@ def fingerprint(node):
         for field in n._fields:
             v = getattr(n, field, None)
             if isinstance(v, ast_type):
-                add(_CHILD)  # which fields hold a node: x[:-1] is not x[::-1]
+                # which fields hold a node (x[:-1] is not x[::-1]); a context or an
+                # operator, which walk does not reach, by its class
+                add(v.__class__ if field in _MARKERS else _CHILD)
                 continue
             if type(v) is list:
-                add(tuple(_CHILD if isinstance(x, ast_type) else x for x in v))
+                add(tuple(x.__class__ if field in _MARKERS else _CHILD
+                          if isinstance(x, ast_type) else x for x in v))
             elif v is None or type(v) is str:
                 add(v)
             else:  # 0.0 and -0.0, 1 and 1.0 and True are different constants
