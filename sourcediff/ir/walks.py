@@ -73,18 +73,23 @@ def owned_blocks(root):
     todo = deque([root])
     pop, push = todo.popleft, todo.append
     stmt_types = (gast.stmt, gast.excepthandler)
-    fields_of = _BLOCK_FIELDS
+    fields_of, holds = _BLOCK_FIELDS, _HOLDS
     while todo:
         n = pop()
         fields = fields_of.get(n.__class__)
         if fields is None:
             fields = fields_of[n.__class__] = tuple(
                 f for f in n._fields if f in ("body", "orelse", "finalbody", "handlers"))
+        if not fields:
+            continue  # (it holds no statements)
         for field in fields:
             v = getattr(n, field, None)
             if type(v) is list:
-                for x in v:
-                    if isinstance(x, stmt_types):
+                for x in v:  # (only a statement that may hold statements is looked into)
+                    held = holds.get(x.__class__)
+                    if held is None:
+                        held = isinstance(x, stmt_types) and has_block(x)
+                    if held and isinstance(x, stmt_types):
                         push(x)
         for field in ("body", "orelse"):
             block = getattr(n, field, None)

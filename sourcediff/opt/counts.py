@@ -247,7 +247,7 @@ class Remembered:
         for memo in (self.folded, self.read_counts):
             if memo:
                 memo.pop(id(stmt), None)
-                for block in N.blocks(stmt):
+                for block in N.blocks(stmt) if N.has_block(stmt) else ():
                     for s in block:
                         memo.pop(id(s), None)
 

@@ -250,8 +250,10 @@ def _drop_rebinding(block):
             if copies.get(a) == b:
                 drop.append(k)
                 continue
-        bound = set(N.names_in(s, gast.Store))
-        copies = {b: a for b, a in copies.items() if b not in bound and a not in bound}
+        if copies:  # (those s rebinds are no longer in force)
+            bound = set(N.names_in(s, gast.Store))
+            if any(b in bound or a in bound for b, a in copies.items()):
+                copies = {b: a for b, a in copies.items() if b not in bound and a not in bound}
         if isinstance(s, gast.Assign) and len(s.targets) == 1 \
                 and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
             copies[s.targets[0].id] = s.value.id
