@@ -148,8 +148,13 @@ def _loop_pair(fdef, i, j, sh, pure):
 
     reads = [set() if _popped(s) is not None else set(N.names_in(s, gast.Load)) for s in rb]
 
+    read_first_at = {}  # name -> the first statement of rb reading it
+    for k, r in enumerate(reads):
+        for n in r:
+            read_first_at.setdefault(n, k)
+
     def first_read(n):
-        return next((k for k, r in enumerate(reads) if n in r), len(rb))
+        return read_first_at.get(n, len(rb))
 
     # candidates: defined once, unconditionally, not carried, pure and cheap
     cand = {}
