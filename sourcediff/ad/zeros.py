@@ -248,6 +248,8 @@ def only_added_to(stmts):
     root = gast.Module(body=stmts, type_ignores=[])
     candidates = {v for block in N.blocks(root) for v, zero in map(_zero_of, block)
                   if v is not None and zero == 0.0}
+    if not candidates:
+        return set()
     unsafe = set()
     for block in N.blocks(root):
         assigned = set()
@@ -263,6 +265,10 @@ def only_added_to(stmts):
                     unsafe.update(r for r in reads if r in candidates and r != t
                                   and r not in assigned)
                     assigned.add(t)
+                    continue
+                if len(s.targets) == 1:  # (what it mentions: t and what it reads)
+                    unsafe.update(r for r in (t, *reads) if r in candidates and r not in assigned)
+                    assigned.discard(t)
                     continue
             heads = _heads(s)
             unsafe.update(r for h in heads for r in N.names_in(h)
