@@ -11,6 +11,7 @@ second call made right after it. The median and the spread are printed, then (wi
     python scripts/profile_compile.py --clock cpu        # CPU time: steadier on a busy machine
     python scripts/profile_compile.py --only leaky_cell  # a 60-statement loop body (below)
     python scripts/profile_compile.py --dump /tmp/gen    # every workload's generated source
+    python scripts/profile_compile.py --opcodes          # instructions run: steady under load
 
 ``--dump`` writes ``sourcediff.source`` of every benchmark workload's gradient, to
 compare (``diff -r``) before and after a change that should not change the output,
@@ -20,6 +21,7 @@ alongside ``scripts/dump_generated.py`` (the test corpus).
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
 import pstats
 import statistics
@@ -169,6 +171,43 @@ def profile(wls, repeat, top):
     stats.sort_stats("cumulative").print_stats(top)
 
 
+def opcodes(wls, top):
+    """Python bytecode instructions one build of each workload runs (``grad`` and the
+    first call, less the second call's), with ``top`` the functions running the most:
+    a count no other process disturbs, to compare a change with on a busy machine (the
+    work in C, ``compile``, NumPy's, is not counted)."""
+    by_function, total = collections.Counter(), collections.Counter()
+
+    def tracer(frame, event, arg):
+        frame.f_trace_opcodes = True
+        return count
+
+    def count(frame, event, arg):
+        if event == "opcode":
+            code = frame.f_code
+            by_function[f"{code.co_filename}:{code.co_firstlineno}({code.co_name})"] += 1
+        return count
+
+    for wl in wls:
+        args = wl.make_args()
+        compile_time(wl, args)  # (warm)
+        g = sourcediff.grad(methods.fresh_copy(wl.fn, _namespace()), wrt=wl.wrt_arg)
+        by_function.clear()
+        sys.settrace(tracer)
+        try:
+            g(*args)
+            build = collections.Counter(by_function)
+            by_function.clear()
+            g(*args)
+        finally:
+            sys.settrace(None)
+        build.subtract(by_function)
+        total.update(build)
+        print(f"{wl.name:<10} compile {sum(build.values()):>10,d} opcodes")
+    for where, n in total.most_common(top):
+        print(f"{n:>10,d}  {where}")
+
+
 def dump(directory):
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -195,6 +234,9 @@ def main(argv=None):
     p.add_argument("--top", type=int, default=0,
                    help="print this many functions by cumulative time (cProfile)")
     p.add_argument("--dump", metavar="DIR", help="write every workload's generated source")
+    p.add_argument("--opcodes", action="store_true",
+                   help="count the bytecode instructions of one build instead of timing "
+                   "(steady on a busy machine; with --top, the functions running the most)")
     p.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                    help="wall time (as the benchmarks measure it) or this process's CPU "
                    "time (less disturbed by other processes on a loaded machine)")
@@ -205,6 +247,9 @@ def main(argv=None):
         dump(a.dump)
         return
     wls = workloads.select(workloads.all_workloads() + [_synthetic()], a.only.split(","))
+    if a.opcodes:
+        opcodes(wls, a.top)
+        return
     for name, ts in measure(wls, a.repeat).items():
         q = statistics.quantiles(ts, n=4) if len(ts) > 1 else [ts[0]] * 3
         print(f"{name:<10} compile median {1e3 * statistics.median(ts):6.1f} ms"

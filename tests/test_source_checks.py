@@ -153,3 +153,17 @@ def test_an_assert_inside_a_differentiated_function_of_a_test():
         return x * 2.0
     a = np.arange(6.0).reshape(3, 2)
     np.testing.assert_allclose(sd.grad(lambda v: np.sum(fun(v) ** 2))(a), 8 * a)
+
+
+@pytest.mark.parametrize("edited", ["y = x * -0.0", "y = x * 1.0", "y = x * 0", "y = w * 0.0",
+                                    "y = x * (lambda: 0.5)()"])
+def test_the_quick_comparison_of_code_tells_a_changed_constant_or_name(edited):
+    """The text and the running code compared whole first (the same instructions, names
+    and constants); a difference a fingerprint sees, -0.0 for 0.0 or 1.0 for 1, is one
+    for the quick comparison too."""
+    def code_of(line):
+        return compile(f"def f(x, w):\n    {line}\n    return y\n", "<t>", "exec").co_consts[0]
+    base = "y = x * (lambda: 0.25)()" if "lambda" in edited else "y = x * 0.0"
+    assert source_check._same_code(code_of(base), code_of(base))
+    assert not source_check._same_code(code_of(base), code_of(edited))
+    assert source_check.fingerprint(code_of(base)) != source_check.fingerprint(code_of(edited))

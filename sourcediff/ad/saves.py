@@ -377,10 +377,14 @@ def _batch(fwd, rev, gen):
             or _stack_calls(fwd, "append") != len(pushes) \
             or _stack_calls(rev, "pop") != len(pops) or fwd.orelse or rev.orelse:
         return
-    for k, v in pushes:  # the value at the top of the iteration is the one pushed
-        if any(v in N.names_in(s, gast.Store) for s in fwd.body[:k]) \
-                or v in N.names_in(fwd.target, gast.Store):
+    pushed_at = dict(pushes)  # the value at the top of the iteration is the one pushed:
+    stored = set(N.names_in(fwd.target, gast.Store))  # nothing before its push stores it
+    for k, s in enumerate(fwd.body[:pushes[-1][0]]):
+        if pushed_at.get(k) in stored:
             return
+        stored.update(N.names_in(s, gast.Store))
+    if pushes[-1][1] in stored:
+        return
     prev = [gen.save(v) for v in names]
     push = _loc(N.expr_stmt(N.call("_stack.append", [gast.Tuple(
         elts=[N.name(v) for v in names], ctx=gast.Load())])), fwd.body[pushes[0][0]])

@@ -71,12 +71,14 @@ def _mutated(fdef):
     would then change ``e``."""
     out = set()
     for node in N.walk(fdef):
-        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
-                and isinstance(node.value, gast.Name):
-            out.add(node.value.id)
-        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-            out.add(node.target.id)
-        elif isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name):
+        kind = type(node)  # (gast's node classes have no subclasses)
+        if kind is gast.Subscript:
+            if type(node.ctx) is gast.Store and type(node.value) is gast.Name:
+                out.add(node.value.id)
+        elif kind is gast.AugAssign:
+            if type(node.target) is gast.Name:
+                out.add(node.target.id)
+        elif kind is gast.Call and node.args and type(node.args[0]) is gast.Name:
             f = node.func
             if isinstance(f, gast.Name) and f.id in ("scatter_add", _SCATTER):
                 out.add(node.args[0].id)
@@ -157,14 +159,17 @@ def _loops(node, fdef, after, mutated):
         if not (isinstance(block, list) and block and isinstance(block[0], gast.stmt)):
             continue
         names = [_names(s) for s in block]
-        tails = [set() for _ in range(len(block) + 1)]  # names in block[i:]
+        tails = {}  # i -> the names in block[i + 1:], for each compound statement block[i]
+        later = set()
         for i in range(len(block) - 1, -1, -1):
-            tails[i] = tails[i + 1] | names[i]
+            if isinstance(block[i], _COMPOUND):
+                tails[i] = set(later)
+            later |= names[i]
         zeros = []  # (index of a loop, the zeros written after it)
         for i, s in enumerate(block):
-            if not isinstance(s, (gast.For, gast.While, gast.If, gast.With)):
+            if not isinstance(s, _COMPOUND):
                 continue
-            rest = tails[i + 1] | after
+            rest = tails[i] | after
             if isinstance(s, (gast.For, gast.While)):
                 changed = _loop(block, i, rest, mutated, names, zeros) or changed
                 rest = rest | names[i]  # the next iteration
@@ -174,6 +179,7 @@ def _loops(node, fdef, after, mutated):
     return changed
 
 
+_COMPOUND = (gast.For, gast.While, gast.If, gast.With)
 _LOCAL = threading.local()  # .memo during zero_adjoints, per thread:
 # id(statement) -> (statement, the names it mentions, whether it breaks or continues)
 
@@ -211,9 +217,12 @@ def _loop(block, i, after, mutated, names, zeros):
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
     mentions = [_names(s) for s in body]
     changed = False
+    seen = set()  # the names body[last + 1:] mentions
     for last in range(len(body) - 1, -1, -1):
+        if last + 1 < len(mentions):
+            seen |= mentions[last + 1]
         v, zero = _zero_of(body[last])
-        if v is None or v in head or any(v in m for m in mentions[last + 1:]):
+        if v is None or v in head or v in seen:
             continue
         init = next((k for k in range(i - 1, -1, -1) if v in names[k]), None)
         if init is None or _zero_of(block[init]) != (v, zero):
@@ -239,6 +248,8 @@ def only_added_to(stmts):
     root = gast.Module(body=stmts, type_ignores=[])
     candidates = {v for block in N.blocks(root) for v, zero in map(_zero_of, block)
                   if v is not None and zero == 0.0}
+    if not candidates:
+        return set()
     unsafe = set()
     for block in N.blocks(root):
         assigned = set()
@@ -254,6 +265,10 @@ def only_added_to(stmts):
                     unsafe.update(r for r in reads if r in candidates and r != t
                                   and r not in assigned)
                     assigned.add(t)
+                    continue
+                if len(s.targets) == 1:  # (what it mentions: t and what it reads)
+                    unsafe.update(r for r in (t, *reads) if r in candidates and r not in assigned)
+                    assigned.discard(t)
                     continue
             heads = _heads(s)
             unsafe.update(r for h in heads for r in N.names_in(h)

@@ -102,16 +102,31 @@ def parse_function(fn, generators_as_lists=True):
     _generators_as_lists(node)
     if generators_as_lists:
         _list_of_generator_calls(node, fn)
-        for fdef in [n for n in N.walk(node) if isinstance(n, gast.FunctionDef)]:
-            _generator_function_as_list(fdef, name, code, first)
-    gast.increment_lineno(module, first - 1)
-    if dedent:  # columns as in the file, for error carets
-        for n in N.walk(module):
-            if hasattr(n, "col_offset") and n.col_offset is not None:
-                n.col_offset += dedent
-            if getattr(n, "end_col_offset", None) is not None:
-                n.end_col_offset += dedent
+        found = [n for n in N.walk(node) if type(n) in _DEF_OR_YIELD]
+        if any(type(n) is not gast.FunctionDef for n in found):  # (else nothing to do)
+            for fdef in [n for n in found if type(n) is gast.FunctionDef]:
+                _generator_function_as_list(fdef, name, code, first)
+    _move(module, first - 1, dedent)
     return Parsed(fn, node, file_lines or code.co_filename, all_lines, name)
+
+
+_DEF_OR_YIELD = {gast.FunctionDef, gast.Yield, gast.YieldFrom}
+
+
+def _move(module, lines, columns):
+    """Line numbers (``gast.increment_lineno``) and columns as in the file, for error
+    carets, in one walk (contexts and operators, which it skips, have no location)."""
+    for n in N.walk(module):
+        attributes = n._attributes
+        if "lineno" in attributes:
+            n.lineno = (getattr(n, "lineno", 0) or 0) + lines
+        if "end_lineno" in attributes:
+            n.end_lineno = (getattr(n, "end_lineno", 0) or 0) + lines
+        if columns:
+            if hasattr(n, "col_offset") and n.col_offset is not None:
+                n.col_offset += columns
+            if getattr(n, "end_col_offset", None) is not None:
+                n.end_col_offset += columns
 
 
 def _mangle_private(tree, fn):
@@ -273,6 +288,9 @@ def _list_of_generator_calls(tree, fn):
     """``list(layers(W))`` where ``layers`` is a generator function (of the module, a
     closure or defined here): its call gives a list already (see
     :func:`_generator_function_as_list`), so the ``list()`` around it goes."""
+    if not any(type(n) is gast.Call and type(n.func) is gast.Name and n.func.id == "list"
+               and len(n.args) == 1 and type(n.args[0]) is gast.Call for n in N.walk(tree)):
+        return  # (no list(f(...)) to unwrap)
     gens = {n.name for n in N.walk(tree) if isinstance(n, gast.FunctionDef) and n is not tree
             and any(isinstance(m, (gast.Yield, gast.YieldFrom)) for m in _own_nodes(n))}
     scope = dict(getattr(fn, "__globals__", {}))

@@ -100,16 +100,18 @@ def cache_key(fn, *parts):
     return (code, Same(glob), cells, reads, *parts)
 
 
-def data_reads(fdef, fn, ns, renamed=None):
+def data_reads(fdef, fn, ns, renamed=None, loads=None):
     """``{name: GLOBALS or CLOSURE}`` for the data names ``fdef`` reads from ``fn``'s
     module or closure, in the order it first reads them. ``renamed``: {name in
-    ``fdef``: the user's name} for names generated code reserves (``resolve.RENAMED``)."""
+    ``fdef``: the user's name} for names generated code reserves (``resolve.RENAMED``);
+    ``loads``: the names ``fdef`` reads, in order (``names_in(fdef, gast.Load)``), if the
+    caller has them."""
     code = getattr(fn, "__code__", None)
     cells = set(code.co_freevars) if code is not None and fn.__closure__ else set()
     glob = getattr(fn, "__globals__", {})
     renamed = renamed or {}
     out = {}
-    for name in N.names_in(fdef, gast.Load):
+    for name in N.names_in(fdef, gast.Load) if loads is None else loads:
         if name in out or name not in ns or is_static(ns[name]):
             continue
         if renamed.get(name, name) in cells:

@@ -14,7 +14,7 @@ import threading
 import gast
 
 from .walks import (NAME_FIELDS, blocks, child_fields, has_block, name_fields,  # noqa: F401
-                    names_in, owned_blocks, walk)
+                    names_in, owned_blocks, walk, walk_fields)
 
 
 def name(id_, store=False):
@@ -212,13 +212,16 @@ def clone(node, memo=None):
         return new
     cls = node.__class__
     new = memo[id(node)] = cls.__new__(cls)
-    d = new.__dict__
-    for k, v in node.__dict__.items():
-        if isinstance(v, (gast.AST, list)):
-            v = clone(v, memo)
+    d = node.__dict__.copy()  # (then the values that are not leaves replaced)
+    for k, v in d.items():
+        kind = type(v)
+        if kind is str or kind is int or v is None:
+            continue
+        if kind is list or isinstance(v, (gast.AST, list)):
+            d[k] = clone(v, memo)
         elif isinstance(v, (dict, set)) and k != "anno":  # (facts: shared, see anno)
-            v = copy.deepcopy(v)
-        d[k] = v
+            d[k] = copy.deepcopy(v)
+    new.__dict__ = d
     return new
 
 
@@ -251,14 +254,15 @@ def substitute(tree, mapping):
 
     if hit(tree):
         return clone(mapping[tree.id])
+    name_type = gast.Name
     for node in walk(tree):
-        for field in node._fields:
+        for field in walk_fields(node.__class__):
             v = getattr(node, field, None)
             if type(v) is list:
                 for i, x in enumerate(v):
-                    if hit(x):
+                    if type(x) is name_type and hit(x):
                         v[i] = clone(mapping[x.id])
-            elif hit(v):
+            elif type(v) is name_type and hit(v):
                 setattr(node, field, clone(mapping[v.id]))
     return tree
 
@@ -277,6 +281,7 @@ def set_location(nodes, lineno):
 
 
 _CHILD = ("child",)
+_MARKERS = {"ctx", "op", "ops"}  # (the fields walk does not follow)
 
 
 def fingerprint(node):
@@ -292,10 +297,13 @@ def fingerprint(node):
         for field in n._fields:
             v = getattr(n, field, None)
             if isinstance(v, ast_type):
-                add(_CHILD)  # which fields hold a node: x[:-1] is not x[::-1]
+                # which fields hold a node (x[:-1] is not x[::-1]); a context or an
+                # operator, which walk does not reach, by its class
+                add(v.__class__ if field in _MARKERS else _CHILD)
                 continue
             if type(v) is list:
-                add(tuple(_CHILD if isinstance(x, ast_type) else x for x in v))
+                add(tuple(x.__class__ if field in _MARKERS else _CHILD
+                          if isinstance(x, ast_type) else x for x in v))
             elif v is None or type(v) is str:
                 add(v)
             else:  # 0.0 and -0.0, 1 and 1.0 and True are different constants
@@ -306,7 +314,8 @@ def fingerprint(node):
 class Transformer:
     """A lean ``gast.NodeTransformer`` (the optimiser runs some on every statement, every
     round) that notes whether it replaced any node. A ``visit_X`` method returns the node
-    or its replacement (never None or a list); names and constants are not visited."""
+    or its replacement (never None or a list); names, constants, contexts and operators
+    are not visited."""
 
     changed = False
     _methods = {}  # (Transformer class, node class) -> its visit_X function, or None
@@ -325,7 +334,7 @@ class Transformer:
 
     def generic_visit(self, node):
         ast_type = gast.AST
-        for field in child_fields(node.__class__):
+        for field in walk_fields(node.__class__):  # (contexts and operators: not visited)
             v = getattr(node, field, None)
             if isinstance(v, ast_type):
                 if type(v) not in LEAVES:

@@ -232,14 +232,27 @@ _NONE = frozenset()
 class Remembered:
     """What the optimiser remembers during a run (a part of its class): of each statement,
     until a pass changes it in place and says so (:meth:`touch`), whether fold left it as
-    it was (``folded``, :func:`fold.fold`'s ``clean``); of the tree, its :class:`Info` and
-    statement lists while no pass changes what they say (:meth:`facts`)."""
+    it was (``folded``, :func:`fold.fold`'s ``clean``) and its facts (reads, writes: the
+    statement's :func:`statement_facts`), kept for the next run too unless something else
+    changes statements in place in between (:meth:`forget_statements`); of the tree, its
+    :class:`Info` and statement lists while no pass changes what they say
+    (:meth:`facts`)."""
+
+    folded = read_counts = _between = None  # (_between: the two memos between runs)
 
     def start(self):
-        self.folded, self.read_counts = {}, {}
+        self.folded, self.read_counts = self._between or ({}, {})
+        self._between = None
 
     def stop(self):
+        if self.folded is not None:
+            self._between = (self.folded, self.read_counts)
         self.folded = self.read_counts = None
+
+    def forget_statements(self):
+        """Statements may have been changed in place since the last run (by a stage other
+        than the optimiser's passes): the next run starts from nothing remembered."""
+        self._between = None
 
     def touch(self, stmt):
         """``stmt`` was changed in place: forget what was remembered of it (and of the
@@ -247,7 +260,7 @@ class Remembered:
         for memo in (self.folded, self.read_counts):
             if memo:
                 memo.pop(id(stmt), None)
-                for block in N.blocks(stmt):
+                for block in N.blocks(stmt) if N.has_block(stmt) else ():
                     for s in block:
                         memo.pop(id(s), None)
 

@@ -39,7 +39,7 @@ class DeadCode:
                 if a in doomed and self.pure(s.value):
                     dead.append(i)
                 doomed.add(a)
-                doomed.difference_update(self.reads(s))  # (those of s.value)
+                doomed.difference_update(self.statement_facts(s)[0])  # (those of s.value)
             for i in dead:
                 edits.append((block, self.statement_facts(block[i]), None))
                 block[i] = gast.Pass()
@@ -86,7 +86,7 @@ class DeadCode:
                     block[i] = gast.Pass()
                     continue
                 live.discard(a)
-                live.update(self._reads(s))
+                live.update(self.statement_facts(s)[0])  # (its reads: it holds no block)
             else:
                 live.update(self._reads(s))
         return live
@@ -96,7 +96,7 @@ class DeadCode:
         holding a block, remembered during one liveness pass, which never changes a
         statement: it only drops some)."""
         if not N.has_block(s):
-            return self.reads(s).keys()
+            return self.statement_facts(s)[0].keys()  # (name -> how often it reads it)
         hit = self._read_memo.get(id(s))
         if hit is not None and hit[0] is s:
             return hit[1]

@@ -251,9 +251,10 @@ def _drop_rebinding(block):
     """``b = a`` ... ``a = b`` with neither name bound between: ``a`` holds that value
     already (the same object), the second assignment goes. (What a reverse sweep leaves of
     ``_g2 = v_bar; v_bar = _g2``: then ``_g2`` propagates away.) True if anything changed."""
-    pairs = {(s.targets[0].id, s.value.id) for s in block if isinstance(s, gast.Assign)
-             and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
-             and isinstance(s.value, gast.Name)}
+    assign, name = gast.Assign, gast.Name  # (gast's node classes have no subclasses)
+    pairs = {(s.targets[0].id, s.value.id) for s in block if type(s) is assign
+             and type(s.value) is name and len(s.targets) == 1
+             and type(s.targets[0]) is name}
     if not any((a, b) in pairs for b, a in pairs):  # (no b = a ... a = b here: the scan
         return False                                 # below walks each statement)
     copies = {}  # b -> a, for b = a still in force
@@ -265,8 +266,10 @@ def _drop_rebinding(block):
             if copies.get(a) == b:
                 drop.append(k)
                 continue
-        bound = set(N.names_in(s, gast.Store))
-        copies = {b: a for b, a in copies.items() if b not in bound and a not in bound}
+        if copies:  # (those s rebinds are no longer in force)
+            bound = set(N.names_in(s, gast.Store))
+            if any(b in bound or a in bound for b, a in copies.items()):
+                copies = {b: a for b, a in copies.items() if b not in bound and a not in bound}
         if isinstance(s, gast.Assign) and len(s.targets) == 1 \
                 and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
             copies[s.targets[0].id] = s.value.id

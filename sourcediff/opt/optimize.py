@@ -294,7 +294,8 @@ class Stage(NamedTuple):
     when: Callable    # Unit -> whether the stage applies
     run: Callable     # Unit -> True if it changed the tree
     then: object      # after a change: the facts to run the optimiser on, or passes
-    kept: frozenset = frozenset()  # the Unit's facts its change leaves true (Unit.changed)
+    kept: frozenset = frozenset()  # the Unit's facts its change leaves true (Unit.changed;
+    # "statements": it takes statements out, puts new ones in, changes none in place)
 
 
 def _shaped(u):
@@ -306,8 +307,9 @@ def _float64(u):  # what the arguments' dtypes say of the tree's float64 values,
 
 
 def _recompute(u):
-    """Loop temporaries recomputed (remat), then the optimiser (no pop separates them from
-    their one use now) and the recomputed sums written as contractions."""
+    """Loop temporaries recomputed (remat: new statements, none changed in place), then
+    the optimiser (no pop separates them from their one use now) and the recomputed sums
+    written as contractions."""
     if not rematerialise(u.fdef, u.shapes(), u.opt.pure):
         return False
     u.opt.run(u.fdef)
@@ -356,7 +358,8 @@ STAGES = (
           lambda u: _shaped(u) and "@" in u.found(),
           lambda u: scale_through_products(u.fdef, u.shapes()), EVERYTHING),
     Stage("saves nothing reads", lambda u: True,
-          lambda u: saves.prune_unread(u.fdef), COUNTS),  # (pushes and pops deleted)
+          lambda u: saves.prune_unread(u.fdef), COUNTS,  # (pushes and pops deleted)
+          frozenset({"statements"})),
     Stage("loop temporaries recomputed", lambda u: _shaped(u) and any(
         isinstance(s, gast.For) for s in u.fdef.body),
         _recompute, None),  # (then the optimiser, and recomputed sums as contractions)
@@ -384,10 +387,13 @@ def optimize(fdef, ns, specialize, params, keep, kinds=None, outside=()):
         if not (stage.when(u) and stage.run(u)):
             continue
         u.changed(stage.kept)
+        if "statements" not in stage.kept:
+            u.opt.forget_statements()
         if isinstance(stage.then, frozenset):
             u.opt.run(fdef, changed=stage.then)
         elif stage.then:
             for name in stage.then:
                 getattr(u.opt, name)(fdef)
             u.changed()
+            u.opt.forget_statements()
     return fdef

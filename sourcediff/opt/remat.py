@@ -148,8 +148,13 @@ def _loop_pair(fdef, i, j, sh, pure):
 
     reads = [set() if _popped(s) is not None else set(N.names_in(s, gast.Load)) for s in rb]
 
+    read_first_at = {}  # name -> the first statement of rb reading it
+    for k, r in enumerate(reads):
+        for n in r:
+            read_first_at.setdefault(n, k)
+
     def first_read(n):
-        return next((k for k, r in enumerate(reads) if n in r), len(rb))
+        return read_first_at.get(n, len(rb))
 
     # candidates: defined once, unconditionally, not carried, pure and cheap
     cand = {}
@@ -159,12 +164,13 @@ def _loop_pair(fdef, i, j, sh, pure):
                 or pushes.get(n, 0) > 1 or (n in pushes and pops.get(n) is None):
             continue
         cand[n] = d
+    operands = {n: set(N.names_in(e)) for n, (k, e) in cand.items()}  # (asked again below)
     # a candidate nothing saves, of loop-invariant operands, holds the same value on every
     # iteration (saves.loop_invariants): it is read as it is, never recomputed
     fixed = set()
     while True:
-        new = {n for n, (k, e) in cand.items() if n not in pushes and n not in fixed
-               and all(invariant(d) or d in fixed for d in N.names_in(e))}
+        new = {n for n in cand if n not in pushes and n not in fixed
+               and all(invariant(d) or d in fixed for d in operands[n])}
         if not new:
             break
         fixed |= new
@@ -174,8 +180,8 @@ def _loop_pair(fdef, i, j, sh, pure):
     while True:  # drop candidates whose operands are not available, until none drops
         lo, hi = 0, len(rb)  # the recomputation goes at an index in [lo, hi]
         bad = set()
-        for n, (k, e) in cand.items():
-            for d in set(N.names_in(e)):
+        for n, (k, _e) in cand.items():
+            for d in operands[n]:
                 if d in cand or d == index or invariant(d):
                     continue
                 if d in pushes and pops.get(d) is not None and d not in rev_stores \
@@ -190,7 +196,7 @@ def _loop_pair(fdef, i, j, sh, pure):
                 hi = min(hi, first_read(n))
         # recomputed names nothing pushed needs are dropped later (dead code)
         for n in list(cand):
-            if n not in bad and any(d in bad for d in N.names_in(cand[n][1])):
+            if n not in bad and any(d in bad for d in operands[n]):
                 bad.add(n)
         if not bad and lo <= hi:
             break

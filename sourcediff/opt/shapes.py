@@ -256,6 +256,10 @@ def _is_value(a, shapes):
 def broadcast(a, b):
     if a is None or b is None:
         return None
+    if type(a) is tuple and type(b) is tuple and (a == b or not a or not b):
+        same = b if not a else a  # (the common cases, without NumPy's arrays)
+        if all(type(d) is int and d >= 0 for d in same):
+            return same
     try:
         return np.broadcast_shapes(a, b)
     except ValueError:

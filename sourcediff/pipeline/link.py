@@ -65,10 +65,11 @@ def link(fdef, parsed, ns, extra, wrt_names, fname, names, live, residual=None):
     env, closure_name, bwd = {}, None, None
     renamed = ns.get(resolve.RENAMED, {})
     if live:
-        reads = freevars.data_reads(fdef, parsed.fn, ns, renamed)
+        loads = N.names_in(fdef, gast.Load)
+        reads = freevars.data_reads(fdef, parsed.fn, ns, renamed, loads)
         # data from outside is never a value from compile time: read by the prologue, or
         # not read at all (then not kept alive by the compiled function either)
-        loaded = set(N.names_in(fdef, gast.Load))
+        loaded = set(loads)
         ns = {k: v for k, v in ns.items()
               if k not in reads and (k in loaded or freevars.is_static(v))}
         via = {where: names.fresh(where, "global") for where in set(reads.values())}
