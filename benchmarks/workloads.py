@@ -166,11 +166,11 @@ def select(workloads, only):
     if not only:
         return list(workloads)
     keys = [k.strip().lower() for k in only if k.strip()]
-    picked = [w for w in workloads
-              if any(k in (w.name, w.group, w.letter) or w.name.startswith(k) for k in keys)]
-    unknown = [k for k in keys
-               if not any(k in (w.name, w.group, w.letter) or w.name.startswith(k)
-                          for w in workloads)]
+
+    def chosen(w, k):  # (a letter is a letter: "a" is not a prefix of "attention")
+        return k in (w.name, w.group, w.letter) or len(k) > 1 and w.name.startswith(k)
+    picked = [w for w in workloads if any(chosen(w, k) for k in keys)]
+    unknown = [k for k in keys if not any(chosen(w, k) for w in workloads)]
     if unknown:
         names = ", ".join(sorted({w.group for w in workloads} | {w.name for w in workloads}))
         raise SystemExit(f"unknown workload(s): {', '.join(unknown)} (known: {names})")

@@ -192,17 +192,19 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
-    regions.rewrite(fdef, ns, rw.kinds, set(params))
+    regions.rewrite(fdef, rw.kinds, _Lazy(lambda: Owners(fdef, ns, set(params))).get)
     first_into_buffer(fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
                       and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
                       rw.fresh)
-    accumulate(fdef, ns, rw, set(params))
+    # (one Owners for the rewrites after this point: they change no binding it reads)
+    owners = _Lazy(lambda: Owners(fdef, ns, set(params)))
+    accumulate(fdef, ns, rw, set(params), owners.get)
     names = N.anno(fdef, "names")
-    dying = _dying(fdef, Owners(fdef, ns, set(params)))
+    dying = _Lazy(lambda: _dying(fdef, owners.get()))
     for block in list(N.blocks(fdef)):
         new = []
         for s in block:
-            rw.dying = dying.get(id(s), ())
+            rw.dying = _Lazy(lambda s=s: dying.get().get(id(s), ()))
             out = [s]
             if isinstance(s, gast.Assign) and len(s.targets) == 1 \
                     and isinstance(s.targets[0], gast.Name):
@@ -210,20 +212,68 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
             elif names is not None and isinstance(
                     s.targets[0] if isinstance(s, gast.Assign) else getattr(s, "target", None),
                     gast.Subscript):
-                # (buf[i] = e: e computed in place in an array of its own, then stored)
+                # (buf[i] = e: e computed in place in an array of its own, then stored; or
+                # where buf[i] is a view of buf's own array, computed in place there)
                 out = rw.expand(_PLACE, s.value)
+                into = _into_view(s, out, rw, owners) if len(out) > 1 else None
+                if into is not None:
+                    out = into
                 if len(out) > 1:
                     t = names.temp("t")
                     for n in N.walk(gast.Module(body=out, type_ignores=[])):
                         if isinstance(n, gast.Name) and n.id == _PLACE:
                             n.id = t
-                    s.value = N.name(t)
-                    out.append(s)
+                    if into is None:
+                        s.value = N.name(t)
+                        out.append(s)
             new += [s] if len(out) == 1 else N.set_location(out, getattr(s, "lineno", None))
         block[:] = new
-    rw.dying = ()
+    rw.dying = _Lazy(tuple)
     regions.allocate_directly(fdef, lambda p: rw.kinds.of(N.name(p)) == F)
     return fdef
+
+
+def _into_view(s, out, rw, owners):
+    """``buf[a:b] = e``, ``e`` computed in place by ``out`` (:meth:`_Rewriter.expand`, into
+    :data:`_PLACE`): the same statements writing into the view ``buf[a:b]`` itself, where
+    that is buf's own float64 array (:class:`Owners`), ``e`` does not read it and has its
+    shape, and the first statement is an operation that takes ``out=``; else None."""
+    if not isinstance(s, gast.Assign):
+        return None
+    t, first = s.targets[0], out[0].value
+    index = t.slice.elts if isinstance(t.slice, gast.Tuple) else [t.slice]
+    if not (isinstance(t.value, gast.Name)
+            and all(isinstance(i, gast.Slice) for i in index)    # (a view, never a copy)
+            and rw.kinds.of(t.value) == F and owners.get().owned(t.value.id)
+            and t.value.id not in N.names_in(s.value)):
+        return None
+    view = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice), ctx=gast.Load())
+    if rw.shapes.of(view) is None or rw.shapes.of(view) != rw.shapes.of(s.value):
+        return None
+    place = N.keyword("out", N.name(_PLACE))
+    if isinstance(first, gast.BinOp) and type(first.op) in _IN_PLACE:
+        ufunc = N.attr(N.name("np"), _IN_PLACE[type(first.op)])
+        compute = N.call(ufunc, [first.left, first.right], [place])
+    elif isinstance(first, gast.UnaryOp) and isinstance(first.op, gast.USub):
+        compute = N.call(N.attr(N.name("np"), "negative"), [first.operand], [place])
+    elif isinstance(first, gast.Call) and len(first.args) == 1 and not first.keywords \
+            and facts.of(static_value(first.func, rw.ns)).float_ufunc:
+        compute = N.call(first.func, first.args, [place])
+    else:
+        return None
+    return [N.assign(_PLACE, view), N.expr_stmt(compute)] + out[1:]
+
+
+class _Lazy:
+    """A value made when first asked for (``get()``): scalar code never needs it."""
+
+    def __init__(self, make):
+        self.make, self.value, self.made = make, None, False
+
+    def get(self):
+        if not self.made:
+            self.value, self.made = self.make(), True
+        return self.value
 
 
 def _dying(fdef, owners):
@@ -242,7 +292,7 @@ def _dying(fdef, owners):
 class _Rewriter:
     def __init__(self, analyse, kinds, ns):
         self._analyse, self.kinds, self.ns = analyse, kinds, ns
-        self.dying = ()  # names whose array the statement at hand may take (_dying)
+        self.dying = _Lazy(tuple)  # names whose array the statement at hand may take
 
     @functools.cached_property
     def shapes(self):
@@ -295,7 +345,7 @@ class _Rewriter:
         """``e`` surely makes a new array (if an array at all) nothing else refers to, or
         is the last read of one."""
         if isinstance(e, gast.Name):
-            return e.id in self.dying
+            return e.id in self.dying.get()
         if isinstance(e, gast.BinOp):
             return isinstance(e.op, _ARITH)
         if isinstance(e, gast.UnaryOp):

@@ -164,11 +164,12 @@ class Owners:
             and self.makes_new(e)
 
 
-def accumulate(fdef, ns, rw, exclude):
+def accumulate(fdef, ns, rw, exclude, make_owners=None):
     """``a = a + e`` -> ``a += e`` (also ``-``, ``*``, and ``a = e + a``) where ``a`` owns
     its array (:class:`Owners`) and every array it holds is a float64 array of ``e``'s
     shape: the loop-carried adjoint ``W_bar`` is then one buffer, updated in place each
-    iteration, where ``W_bar = W_bar + ...`` allocated a new one. A number ``a`` (its
+    iteration, where ``W_bar = W_bar + ...`` allocated a new one (``make_owners()``: the
+    function's :class:`Owners`, if the caller has them). A number ``a`` (its
     ``0.0`` placeholder) is simply rebound, as before. An accumulation in a loop whose
     name starts (outside any block) as a value it does not own (``x_bar = w``, a user's
     array) copies that value once, there. And ``y[i] += -e`` -> ``y[i] -= e``."""
@@ -187,7 +188,7 @@ def accumulate(fdef, ns, rw, exclude):
             if a is None or rw.kinds.of(e) != F or not rw.shapes.of(e):
                 continue  # (numbers: nothing to gain)
             if owners is None:
-                owners = Owners(fdef, ns, exclude)
+                owners = make_owners() if make_owners else Owners(fdef, ns, exclude)
             if a in N.names_in(e) and not owners.fresh(e):
                 continue  # (a + a.T: e shares a's data while a is written)
             # (in a loop: a value from outside that is not new is copied once, before it)

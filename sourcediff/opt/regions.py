@@ -22,7 +22,7 @@ from __future__ import annotations
 import gast
 
 from ..ir import nodes as N
-from .owners import F, Owners
+from .owners import F
 
 _INDEX = (gast.Name, gast.Constant, gast.Slice, gast.Tuple, gast.UnaryOp, gast.BinOp,
           gast.unaryop, gast.operator, gast.expr_context)
@@ -72,6 +72,8 @@ def merge_updates(fdef, real, owned):
             if u and owned(u[0]) and real(u[2]):
                 pending[key] = j
             # an update moves down only past lines that leave its buffer, value and index be
+            if not pending:
+                continue
             hit = _changed_by(s) if not u else {u[0]}
             for k, at in list(pending.items()):
                 if at != j and (k[0] in N.names_in(s) or hit & set(
@@ -93,6 +95,10 @@ def first_into_zeros(fdef, real, buffer):
     for block in N.blocks(fdef):
         fresh = set()
         for s in block:
+            if not fresh:  # (no zero buffer made yet: nothing to look for)
+                if _is_zeros_for(s):
+                    fresh.add(s.targets[0].id)
+                continue
             u = region_update(s)
             if u and u[0] in fresh and buffer(u[0]) and real(u[2]):
                 block[block.index(s)] = N.set_location(
@@ -128,13 +134,13 @@ def _is_zeros_for(s):
         and len(s.value.args) == 1 and not s.value.keywords
 
 
-def rewrite(fdef, ns, kinds, exclude):
+def rewrite(fdef, kinds, owners):
     """Both rewrites, for :func:`inplace.rewrite` (``kinds``: its :class:`inplace.Kinds`;
-    ``exclude``: names whose arrays are not the function's own)."""
+    ``owners()``: the function's :class:`owners.Owners`)."""
     def real(e):
         return kinds.of(e) is not None
+
     def buffer(b):
         return kinds.of(N.name(b)) == F
-    owners = Owners(fdef, ns, exclude)
-    merged = merge_updates(fdef, real, lambda b: buffer(b) and owners.owned(b))
+    merged = merge_updates(fdef, real, lambda b: buffer(b) and owners().owned(b))
     return first_into_zeros(fdef, real, buffer) or merged
