@@ -218,9 +218,27 @@ class _Products(N.Transformer):
                     setattr(node, side, e.args[0])
                     self.changed = True
             return node
+        if isinstance(node.op, gast.Div):
+            # (a * np.broadcast_to(b, S)) / c: a factor of the dividend, the divisor one more
+            # operand; a / np.broadcast_to(b, S) where a has shape S, as for a sum
+            shape = self.sh.of(node.left)
+            node.right = self.visit(node.right)
+            left = self.product(node.left, [self.sh.of(node.right)])
+            self.changed |= left is not node.left
+            node.left = left
+            e = node.right
+            if _is_broadcast(e) and shape == tuple(e.args[1].value):
+                node.right = e.args[0]
+                self.changed = True
+            return node
         if not isinstance(node.op, gast.Mult):
             self.generic_visit(node)
             return node
+        return self.product(node)
+
+    def product(self, node, others=()):
+        """The product ``node`` without the broadcasts its other factors (and operands of
+        shapes ``others``: then of a name or a number only) make needless."""
         factors = N.factors(node)
         for f in factors:
             self.visit(f)
@@ -230,8 +248,10 @@ class _Products(N.Transformer):
             named = isinstance(f, gast.Name) and f.id in self.spread
             spread = self.spread[f.id].value if named else f
             if not (_is_broadcast(spread) and _spared(self.sh.of(spread.args[0]), tuple(
-                    spread.args[1].value), shapes[:i] + shapes[i + 1:])):
+                    spread.args[1].value), shapes[:i] + shapes[i + 1:] + list(others))):
                 continue
+            if others and not N.is_atom(spread.args[0]):
+                continue  # (a dividend's broadcast of a name or a number only)
             if named:
                 self.spared[f.id] += 1
             else:
