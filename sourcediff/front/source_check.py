@@ -19,7 +19,7 @@ import re
 import textwrap
 
 _OPERATORS = ("BINARY_", "UNARY_", "INPLACE_", "COMPARE_OP", "CONTAINS_OP", "IS_OP")
-_ACCESS = ("LOAD_", "STORE_", "DELETE_")
+_ACCESS = ("LOAD_", "STORE_", "DELETE_", "RETURN_CONST")  # (3.12: return 0.5 in one step)
 _MANGLED = re.compile(r"^_[A-Za-z0-9]\w*?(__\w+)$")  # _Class__x: a private name in a class
 
 
