@@ -167,3 +167,28 @@ def test_the_quick_comparison_of_code_tells_a_changed_constant_or_name(edited):
     assert source_check._same_code(code_of(base), code_of(base))
     assert not source_check._same_code(code_of(base), code_of(edited))
     assert source_check.fingerprint(code_of(base)) != source_check.fingerprint(code_of(edited))
+
+
+def test_a_multiline_string_in_the_function_is_not_an_edit(tmp_path, monkeypatch):
+    """The text is compiled one level deeper than in its file, which indents each line of a
+    multi-line string literal (a docstring, a message): that alone was taken for an edit
+    (a false alarm: the tape instead, with a warning). An edit next to it is still one."""
+    text = ('import numpy as np\n\n\ndef f(x):\n    """Sum of squares.\n\n    More.\n    """\n'
+            '    label = """a\n    b"""\n    return np.sum(x ** 2) * len(label)\n')
+    path = tmp_path / "multiline_mod.py"
+    path.write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("multiline_mod", None)
+    module = importlib.import_module("multiline_mod")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (a false alarm warns)
+            g = sd.grad(module.f)(X)
+        np.testing.assert_allclose(g, 2 * X * len("a\n    b"))
+        np.testing.assert_allclose(g, _fd_grad(module.f, X), rtol=1e-6)
+        code = module.f.__code__
+        assert not source_check.changed(text.split("\n\n\n", 1)[1], code)
+        assert source_check.changed(text.split("\n\n\n", 1)[1].replace("** 2", "** 3"), code)
+        assert source_check.changed(text.split("\n\n\n", 1)[1].replace('"""a', '"""c'), code)
+    finally:
+        sys.modules.pop("multiline_mod", None)

@@ -28,11 +28,23 @@ def _unmangled(name):
     return m.group(1) if m and not name.endswith("__") else name
 
 
+def _text(s):
+    """String constant ``s`` without the indentation of its continuation lines: the text
+    is compiled indented one level deeper than in its file (:func:`compiled_from`),
+    which indents every line of a multi-line string literal (a docstring) too."""
+    return _INDENT.sub("\n", s)
+
+
+_INDENT = re.compile(r"\n[ \t]+")
+
+
 def _arg(i):
     """An instruction's argument as written, whatever the call set-up around it
     (``NULL + np``, ``sum + NULL|self``: how a call compiles, not what it reads)."""
     if isinstance(i.argval, str) and "<locals>." in i.argval:  # a qualified name: where the
         return i.argval.rsplit("<locals>.", 1)[1]             # text was compiled, not what
+    if isinstance(i.argval, str) and i.opname in ("LOAD_CONST", "RETURN_CONST"):
+        return _text(i.argval)  # (a string's value, whatever its repr)
     return re.sub(r"^NULL \+ |^NULL\|self \+ | \+ NULL(\|self)?$", "", i.argrepr)
 
 
@@ -103,5 +115,6 @@ def _same_code(a, b):
         return False
     return len(a.co_consts) == len(b.co_consts) and all(
         _same_code(x, y) if hasattr(x, "co_code") and hasattr(y, "co_code")
-        else type(x) is type(y) and repr(x) == repr(y)  # (0.0 is not -0.0, 1 not 1.0)
+        else type(x) is type(y) and (repr(x) == repr(y)  # (0.0 is not -0.0, 1 not 1.0)
+                                     or type(x) is str and _text(x) == _text(y))
         for x, y in zip(a.co_consts, b.co_consts))
