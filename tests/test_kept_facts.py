@@ -71,8 +71,8 @@ def test_the_check_has_changes_to_check(monkeypatch):
     changed = set()
     for case in CASES:
         changed |= {name for name, said in _build_checked(case, monkeypatch) if said}
-        if changed == {"saves nothing reads", "rematerialise"}:
+        if changed == {"saves nothing reads yet", "saves nothing reads", "rematerialise"}:
             break
-    assert changed == {"saves nothing reads", "rematerialise"}
+    assert changed == {"saves nothing reads yet", "saves nothing reads", "rematerialise"}
     assert {s.name for s in optimize.STAGES if "statements" in s.kept} == {
-        "saves nothing reads"}
+        "saves nothing reads yet", "saves nothing reads"}

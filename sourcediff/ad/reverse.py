@@ -156,9 +156,14 @@ class Sweep(CallSweep, IndexSweep, FlowSweep):
 
     # -- statements ---------------------------------------------------------------
     def block(self, stmts):
-        out = []
+        out, last = [], None  # (last: the last comment, said once for its statement's ops)
         for s in reversed(stmts):
-            out += self.stmt(s)
+            for r in self.stmt(s):
+                if N.is_comment(r):
+                    if r.value.value == last:
+                        continue
+                    last = r.value.value
+                out.append(r)
         return out
 
     def stmt(self, s):

@@ -322,10 +322,7 @@ def _recompute(u):
 def _untold(rewrite):
     """``rewrite(unit)``, for a rewrite that does not tell whether it changed the tree:
     taken to have changed it."""
-    def run(u):
-        rewrite(u)
-        return True
-    return run
+    return lambda u: rewrite(u) or True
 
 
 def _rebuilt(rewrite):
@@ -339,6 +336,10 @@ def _rebuilt(rewrite):
     return run
 
 
+def _prune(u):  # (the pushes and pops of values nothing reads)
+    return saves.prune_unread(u.fdef)
+
+
 # What optimize does, in order: each stage where it applies, and after a change, the
 # optimiser's passes again (over what the change touched) or the passes named.
 STAGES = (
@@ -346,6 +347,8 @@ STAGES = (
           lambda u: zero_adjoints(u.fdef), None),
     Stage("shape specialisation", _shaped,
           _untold(lambda u: shapes_rewrite.specialize(u.fdef, u.ns, u.spec, u.params)), None),
+    Stage("saves nothing reads yet", lambda u: True, _prune, None,  # (restores read for a
+          frozenset({"statements"})),  # shape only: gone before the passes scan them)
     Stage("optimise", lambda u: True, lambda u: True, EVERYTHING),
     Stage("broadcasts and reshapes of products", lambda u: _shaped(u) and (
         "broadcast_to" in u.found() or "reshape" in u.found()),
@@ -357,9 +360,7 @@ STAGES = (
     Stage("column scalings through matrix products",
           lambda u: _shaped(u) and "@" in u.found(),
           lambda u: scale_through_products(u.fdef, u.shapes()), EVERYTHING),
-    Stage("saves nothing reads", lambda u: True,
-          lambda u: saves.prune_unread(u.fdef), COUNTS,  # (pushes and pops deleted)
-          frozenset({"statements"})),
+    Stage("saves nothing reads", lambda u: True, _prune, COUNTS, frozenset({"statements"})),
     Stage("loop temporaries recomputed", lambda u: _shaped(u) and any(
         isinstance(s, gast.For) for s in u.fdef.body),
         _recompute, None),  # (then the optimiser, and recomputed sums as contractions)
