@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import gast
 from generated_checks import checked_source, pushed
+
+from sourcediff.opt import remat
 
 
 def pendulum(k, c):
@@ -89,3 +92,32 @@ def test_large_temporaries_released_after_last_use():
     last_read = max(i for i, ln in enumerate(lines) if "logp" in ln and not ln.startswith(
         "#") and ln != "logp = None")
     assert lines.index("logp = None") == last_read + 1
+
+
+
+def pairwise(x, k):
+    for _ in range(20):
+        d = x[:, None, :] - x[None, :, :]
+        r = np.sqrt(np.einsum('abc,abc->ab', d, d) + 1e-6)
+        f = np.einsum('ab,abc->ac', k * (r - 1.0) / r, d)
+        x = x - 0.01 * f
+    return np.sum(x ** 2)
+
+
+def test_a_one_pass_einsum_is_recomputed_not_saved():
+    """An ``np.einsum`` whose loops are one operand's (``'abc,abc->ab'``: a sum of an
+    elementwise product) costs what elementwise work does: it is recomputed like
+    ``np.sum(d * d, axis=2)`` (it was taken for a matrix product, and a pairwise force
+    then kept five arrays per step on the stack); a real contraction is still saved."""
+    def call(text):
+        return gast.parse(text).body[0].value
+
+    assert not remat._expensive(call("np.einsum('abc,abc->ab', d, d)"))
+    assert not remat._expensive(call("np.einsum('ac,abc->ab', g, d)"))
+    assert remat._expensive(call("np.einsum('ij,jk->ik', a, b)"))
+    assert remat._expensive(call("np.einsum(spec, a, b)"))  # (subscripts not known)
+    assert remat._expensive(call("np.einsum('...i,...i->...', a, b)"))
+    x = np.random.default_rng(3).standard_normal((6, 2))
+    src = checked_source(pairwise, (x, 0.7), (0, 1))
+    assert pushed(src) == {"x"}, src
+    assert "# recomputed, not saved" in src

@@ -310,7 +310,7 @@ def _recompute(u):
     """Loop temporaries recomputed (remat: new statements, none changed in place), then
     the optimiser (no pop separates them from their one use now) and the recomputed sums
     written as contractions."""
-    if not rematerialise(u.fdef, u.shapes(), u.opt.pure):
+    if not rematerialise(u.fdef, u.shapes, u.opt.pure):
         return False
     u.opt.run(u.fdef)
     u.changed()

@@ -31,9 +31,10 @@ from ..ir import nodes as N
 from ..ad.saves import statements
 
 
-def rematerialise(fdef, sh, pure):
-    """Rewrite ``fdef`` in place (``sh``: its :class:`shapes.Shapes`; ``pure``: whether an
-    expression has no side effects). True if anything changed."""
+def rematerialise(fdef, shapes, pure):
+    """Rewrite ``fdef`` in place (``shapes()``: its :class:`shapes.Shapes`, asked for only
+    where a recomputation may pay; ``pure``: whether an expression has no side effects).
+    True if anything changed."""
     body = fdef.body
     changed = False
     for i, fwd in enumerate(body):
@@ -46,7 +47,7 @@ def rematerialise(fdef, sh, pure):
                     and isinstance(rev.iter.func, gast.Name) and rev.iter.func.id == "reversed" \
                     and len(rev.iter.args) == 1 and isinstance(rev.iter.args[0], gast.Name) \
                     and rev.iter.args[0].id == fwd.iter.id:
-                changed = _loop_pair(fdef, i, j, sh, pure) or changed
+                changed = _loop_pair(fdef, i, j, shapes, pure) or changed
                 break
     return changed
 
@@ -84,7 +85,7 @@ def _stores_in(node):
     return out
 
 
-def _loop_pair(fdef, i, j, sh, pure):
+def _loop_pair(fdef, i, j, shapes, pure):
     local = set(N.names_in(fdef, gast.Store)) | {a.id for a in fdef.args.args}
 
     memo = {}
@@ -207,7 +208,7 @@ def _loop_pair(fdef, i, j, sh, pure):
             bad.add(min(firsts)[1])
         for n in bad:
             cand.pop(n, None)
-    if not any(n in pushes for n in cand) or not _pays(cand, pushes, sh):
+    if not any(n in pushes for n in cand) or not _pays(cand, pushes, shapes()):
         return False
     recompute = [N.assign(n, N.clone(e)) for n, (k, e) in sorted(
         cand.items(), key=lambda t: t[1][0])]
@@ -226,9 +227,21 @@ def _expensive(e):
         if isinstance(n, gast.Call):
             f = n.func
             name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
-            if facts.named(name, "expensive"):
+            if facts.named(name, "expensive") and not _one_pass_einsum(n, name):
                 return True
     return False
+
+
+def _one_pass_einsum(call, name):
+    """``np.einsum`` whose loops are one operand's: some operand's subscripts hold every
+    index (``'abc,abc->ab'``, ``'ac,abc->ab'``), so it costs what an elementwise operation
+    on that operand does, not a matrix product's (``'ij,jk->ik'``)."""
+    if name != "einsum" or not call.args or not isinstance(call.args[0], gast.Constant) \
+            or not isinstance(call.args[0].value, str) or "." in call.args[0].value:
+        return False
+    inputs = call.args[0].value.replace(" ", "").split("->")[0].split(",")
+    letters = set("".join(inputs))
+    return any(set(op) == letters for op in inputs)
 
 
 def _size(sh, n):

@@ -21,15 +21,26 @@ def scale_through_products(fdef, sh):
     """Rewrite ``fdef`` in place (``sh``: a :class:`shapes.Shapes` of it); True if
     anything changed."""
     stores, loads, reads = {}, {}, {}
+    written = {}  # name -> 2 if changed in place or bound more than once (_share_products)
+    products = transposed = 0  # (how many; how many of a transposed name: _vector_first)
     for node in N.walk(fdef):
         if isinstance(node, gast.Name):
-            counts = stores if isinstance(node.ctx, gast.Store) else loads
+            store = isinstance(node.ctx, gast.Store)
+            counts = stores if store else loads
             counts[node.id] = counts.get(node.id, 0) + 1
-        elif isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult):
+            if not isinstance(node.ctx, gast.Load):  # (a parameter's ctx: Param)
+                written[node.id] = written.get(node.id, 0) + 1
+            continue
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult):
+            products += 1
+            transposed += isinstance(node.left, gast.Attribute) and node.left.attr == "T"
             for side in ("left", "right"):
                 e = getattr(node, side)
                 if isinstance(e, gast.Name):
                     reads.setdefault(e.id, []).append((node, side))
+        changes = _changed_in_place(node)
+        for n in N.names_in(changes) if changes is not None else ():
+            written[n] = 2
     params = {a.id for a in fdef.args.args}
     changed = False
     seen = set()  # names assigned so far, in top-level order
@@ -51,8 +62,15 @@ def scale_through_products(fdef, sh):
             seen.update(N.names_in(s, gast.Store))
         else:
             seen.update(N.names_in(s, gast.Store))
-    fdef.body[:] = [s for s in fdef.body if not isinstance(s, gast.Pass)]
-    return _vector_first(fdef, sh) or changed
+    if changed:
+        fdef.body[:] = [s for s in fdef.body if not isinstance(s, gast.Pass)]
+        _Apply().visit(fdef)
+    if transposed:
+        v = _VectorFirst(sh)
+        v.visit(fdef)
+        changed = v.changed or changed
+    # (a rewrite above leaves each remaining name bound as often as it was)
+    return (products > 1 and _share_products(fdef, written)) or changed
 
 
 def _scaling(e, sh):
@@ -108,24 +126,10 @@ class _VectorFirst(N.Transformer):
         return node
 
 
-def _vector_first(fdef, sh):
-    _Apply().visit(fdef)
-    v = _VectorFirst(sh)
-    v.visit(fdef)
-    return _share_products(fdef) or v.changed
-
-
-def _share_products(fdef):
-    """A matrix product of names assigned once, written in two top-level statements,
-    computed once (``_p1 = r_bar @ X``) before the first."""
-    stores = {}
-    for node in N.walk(fdef):
-        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
-            stores[node.id] = stores.get(node.id, 0) + 1
-        else:
-            changes = _changed_in_place(node)
-            for n in N.names_in(changes) if changes is not None else ():
-                stores[n] = 2
+def _share_products(fdef, stores):
+    """A matrix product of names assigned once (``stores``: how often each name is bound,
+    2 if changed in place), written in two top-level statements, computed once
+    (``_p1 = r_bar @ X``) before the first."""
     where = {}  # fingerprint -> [(statement index, node)]
     for i, s in enumerate(fdef.body):
         if isinstance(s, (gast.Assign, gast.Return)):
