@@ -176,11 +176,11 @@ def _name_straight_line_saves(forward, rev, names):
             continue
         v = N.anno(s, "push")
         name = names.save(v)
-        forward[i] = _tag(_loc(N.assign(name, N.name(v)), s), v)
+        forward[i] = _tag(loc(N.assign(name, N.name(v)), s), v)
         j = pops[site]
         restore = N.assign(v, N.name(name))
         N.set_anno(restore, "pop", v)
-        rev[j] = _loc(restore, rev[j])
+        rev[j] = loc(restore, rev[j])
     return forward, rev
 
 
@@ -235,17 +235,17 @@ def _push(stmts, saved):
         if isinstance(s, gast.Assign) and not N.anno(s, "counter_inc", False):
             t = s.targets[0]
             if isinstance(t, gast.Name) and t.id in saved and not N.anno(s, "first", False):
-                push = _tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s), t.id)
+                push = _tag(loc(N.expr_stmt(N.call("_stack.append", [N.name(t.id)])), s), t.id)
                 N.set_anno(push, "site", id(s))
                 out.append(push)
             elif isinstance(t, gast.Subscript) and t.value.id in saved:
                 old = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice),
                                      ctx=gast.Load())
-                out.append(_tag(_loc(N.expr_stmt(
+                out.append(_tag(loc(N.expr_stmt(
                     N.call("_stack.append", [N.call("copy_of", [old])])), s), t.value.id))
         if isinstance(s, gast.For):
             if s.target.id in saved:
-                out.append(_tag(_loc(N.expr_stmt(N.call("_stack.append", [N.name(s.target.id)])),
+                out.append(_tag(loc(N.expr_stmt(N.call("_stack.append", [N.name(s.target.id)])),
                                      s), s.target.id))
             s.body = _push(s.body, saved)
         elif isinstance(s, gast.While):
@@ -305,94 +305,6 @@ def _remove(tree, drop):
         setattr(node, field, kept or ([gast.Pass()] if field == "body" else []))
 
 
-def _loc(node, src):
+def loc(node, src):
+    """``node`` given the source line of ``src``."""
     return N.set_location([node], getattr(src, "lineno", 0))[0]
-
-
-def batch_loop_saves(fdef):
-    """Last: a loop whose body pushes several values at its top level (and nowhere
-    deeper) pushes them as one tuple at the top of each iteration instead, and the
-    matching reverse loop pops that tuple once, at its top, into ``v_prev`` names that
-    its restores read (``v = v_prev``). A value pushed is one no earlier statement of the
-    iteration assigns, so the top of the iteration holds the value pushed today."""
-    body = fdef.body
-    start = N.reverse_start(body)
-    forward = _loops_by_iterable(body[:start], reverse=False)
-    backward = _loops_by_iterable(body[start:], reverse=True)
-    for it, fwd in forward.items():
-        rev = backward.get(it)
-        if rev is not None:
-            _batch(fwd, rev, N.anno(fdef, "names"))
-
-
-def _loops_by_iterable(stmts, reverse):
-    """``for t in X`` (``for t in reversed(X)`` if ``reverse``) by ``X``, for the names
-    ``X`` only one such loop iterates."""
-    found, seen = {}, set()
-    for s in stmts:
-        for node in statements(s):
-            if not isinstance(node, gast.For):
-                continue
-            it = node.iter
-            if reverse:
-                if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name)
-                        and it.func.id == "reversed" and len(it.args) == 1):
-                    continue
-                it = it.args[0]
-            if isinstance(it, gast.Name):
-                found[it.id] = None if it.id in seen else node
-                seen.add(it.id)
-    return {k: v for k, v in found.items() if v is not None}
-
-
-def _stack_calls(node, attr):
-    return sum(1 for n in N.walk(node) if isinstance(n, gast.Call)
-               and isinstance(n.func, gast.Attribute) and n.func.attr == attr
-               and isinstance(n.func.value, gast.Name) and n.func.value.id == "_stack")
-
-
-def _pushed(s):
-    """``v`` for ``_stack.append(v)``, else None."""
-    if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
-            and isinstance(s.value.func, gast.Attribute) and s.value.func.attr == "append" \
-            and len(s.value.args) == 1 and isinstance(s.value.args[0], gast.Name) \
-            and _stack_calls(s, "append") == 1:
-        return s.value.args[0].id
-    return None
-
-
-def _popped(s):
-    """``v`` for ``v = _stack.pop()``, else None."""
-    if isinstance(s, gast.Assign) and len(s.targets) == 1 \
-            and isinstance(s.targets[0], gast.Name) and N.is_pop(s.value, "_stack"):
-        return s.targets[0].id
-    return None
-
-
-def _batch(fwd, rev, gen):
-    pushes = [(k, _pushed(s)) for k, s in enumerate(fwd.body) if _pushed(s)]
-    pops = [(k, _popped(s)) for k, s in enumerate(rev.body) if _popped(s)]
-    names = [v for _, v in pushes]
-    if len(pushes) < 2 or names[::-1] != [v for _, v in pops] \
-            or _stack_calls(fwd, "append") != len(pushes) \
-            or _stack_calls(rev, "pop") != len(pops) or fwd.orelse or rev.orelse:
-        return
-    pushed_at = dict(pushes)  # the value at the top of the iteration is the one pushed:
-    stored = set(N.names_in(fwd.target, gast.Store))  # nothing before its push stores it
-    for k, s in enumerate(fwd.body[:pushes[-1][0]]):
-        if pushed_at.get(k) in stored:
-            return
-        stored.update(N.names_in(s, gast.Store))
-    if pushes[-1][1] in stored:
-        return
-    prev = [gen.save(v) for v in names]
-    push = _loc(N.expr_stmt(N.call("_stack.append", [gast.Tuple(
-        elts=[N.name(v) for v in names], ctx=gast.Load())])), fwd.body[pushes[0][0]])
-    fwd.body = [push] + [s for s in fwd.body if not _pushed(s)]
-    unpack = _loc(N.assign(gast.Tuple(elts=[N.name(p, store=True) for p in prev],
-                                      ctx=gast.Store()), N.parse_expr("_stack.pop()")),
-                  rev.body[pops[0][0]])
-    restore = dict(zip(names, prev))
-    for k, v in pops:
-        rev.body[k] = _loc(N.assign(v, N.name(restore[v])), rev.body[k])
-    rev.body.insert(0, unpack)

@@ -15,7 +15,7 @@ import gast
 
 from ..ir import nodes as N
 from . import inplace, shapes, shapes_rewrite
-from ..ad import saves
+from ..ad import batches, saves
 from .contract import contract_sums
 from .deadcode import DeadCode, drop_dangling_comments
 from .fold import fold_counted
@@ -373,7 +373,7 @@ STAGES = (
     Stage("large temporaries released", _shaped,
           lambda u: release(u.fdef, u.shapes, u.keep | u.outside), None),
     Stage("one push per loop iteration", lambda u: True,
-          _untold(lambda u: saves.batch_loop_saves(u.fdef)), None),
+          _untold(lambda u: batches.batch_loop_saves(u.fdef)), None),
 )
 
 
