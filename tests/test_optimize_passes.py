@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import numeric_grad
+from conftest import build_allowing_refusal, numeric_grad
 from corpus import CASES
 
 import sourcediff
-from sourcediff.pipeline import driver
 from sourcediff.ir import nodes
 from sourcediff.opt import optimize, shapes
-from sourcediff.errors import SourceDiffError
-from sourcediff.opt.inplace import kinds_of
-from sourcediff.opt.shapes import spec_of
-from sourcediff.values.structure import resolve_wrt
 
 
 @pytest.fixture
@@ -47,13 +42,7 @@ SAMPLE = CASES[::2]  # half the corpus: the fingerprints make this slow
 
 @pytest.mark.parametrize("case", SAMPLE, ids=[c.id for c in SAMPLE])
 def test_each_pass_reports_exactly_whether_it_changed_the_code(case, checked_passes):
-    args = case.args(np.random.default_rng(0))
-    wrt, _ = resolve_wrt(case.fn, case.wrt)
-    try:
-        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
-        driver.build_jvp(case.fn, wrt, specialize=spec_of(args))
-    except SourceDiffError:
-        pass  # refused (a primitive without a forward rule, say): whatever ran is checked
+    build_allowing_refusal(case, forward=True)  # (a primitive without a forward rule, say)
     wrong = [(name, said, did) for name, said, did in checked_passes if said != did]
     assert not wrong, f"passes that misreported (name, said, did): {wrong}"
     assert any(said for _, said, _ in checked_passes)
@@ -129,25 +118,13 @@ def test_a_value_rebound_before_any_change_in_place_is_not_copied():
     assert "x_bar[" in src and "copy_of(x_bar)" not in src, src
 
 
-def _build_both(case):
-    """Build the adjoint and the forward derivative of a corpus case (a refusal is fine:
-    whatever ran before it is what the caller checks)."""
-    args = case.args(np.random.default_rng(0))
-    wrt, _ = resolve_wrt(case.fn, case.wrt)
-    try:
-        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
-        driver.build_jvp(case.fn, wrt, specialize=spec_of(args))
-    except SourceDiffError:
-        pass
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_a_pass_the_optimiser_skips_would_have_changed_nothing(case, monkeypatch):
     """The optimiser runs a pass again only when a pass changed what it reads
     (optimize.PIPELINE): every pass it skips is run anyway here, and every pass once more
     when it stops, and each must find nothing to do."""
     monkeypatch.setattr(optimize.Optimizer, "check_schedule", True)
-    _build_both(case)
+    build_allowing_refusal(case, forward=True)
 
 
 @pytest.mark.parametrize("case", SAMPLE, ids=[c.id for c in SAMPLE])
@@ -164,7 +141,7 @@ def test_a_stage_that_changed_the_code_says_so(case, monkeypatch):
             return said
         return stage._replace(run=run)
     monkeypatch.setattr(optimize, "STAGES", tuple(checked(s) for s in optimize.STAGES))
-    _build_both(case)
+    build_allowing_refusal(case, forward=True)
     assert runs and not [(name, said) for name, said, did in runs if did and not said]
 
 
@@ -186,9 +163,4 @@ def test_the_shapes_a_stage_keeps_are_those_of_its_result(case, monkeypatch):
             return said
         return stage._replace(run=run) if "shapes" in stage.kept else stage
     monkeypatch.setattr(optimize, "STAGES", tuple(check(s) for s in optimize.STAGES))
-    args = case.args(np.random.default_rng(0))
-    wrt, _ = resolve_wrt(case.fn, case.wrt)
-    try:
-        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
-    except SourceDiffError:
-        pass  # refused: whatever ran is checked
+    build_allowing_refusal(case)
