@@ -101,6 +101,32 @@ def test_no_broadcast_or_kept_axes_the_product_does_not_need():
     assert "keepdims=True), (5, 5))" not in src, src
 
 
+def negated(x, w):
+    return np.sum(w * -x)
+
+
+def ratio(x, y):
+    return np.sum(x / y)
+
+
+def test_a_broadcast_under_a_minus_is_left_out_as_without_it():
+    # w's adjoint was -np.broadcast_to(1.0, (4, 3)) * x (the minus made a (4, 3) array of
+    # -1.0 first), y's -(np.sum(np.broadcast_to(1.0, (3, 4)) * x, axis=0) / y / y)
+    r = np.random.default_rng(4)
+    x, w = r.standard_normal((4, 3)), r.standard_normal((4, 3))
+    src = _checked_source(negated, (x, w), (0, 1))
+    assert "np.broadcast_to" not in src, src
+    x, y = r.standard_normal((3, 1)), 1.0 + r.random(4)
+    src = _checked_source(ratio, (x, y), (0, 1))
+    assert "y_bar = -np.sum(x, axis=0) / y / y\n" in src, src    # (x's rows summed first)
+    np.testing.assert_allclose(sourcediff.grad(ratio, wrt=(0, 1))(x, y)[1],
+                               -np.sum(x) / y ** 2, rtol=1e-14)
+    g = sourcediff.grad(ratio, wrt=1)
+    np.testing.assert_allclose(sourcediff.hessian(ratio, wrt=1)(x, y), [
+        numeric_grad(lambda v, i=i: g(x, v)[i], (y,), (0,))[0] for i in range(4)],
+        rtol=1e-5, atol=1e-7)
+
+
 def orbit(x, v, k):
     for _ in range(4):
         diff = x[:, None, :] - x[None, :, :]
