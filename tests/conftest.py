@@ -1,4 +1,5 @@
-"""Shared test helpers: careful central finite differences and comparisons."""
+"""Shared test helpers: careful central finite differences and comparisons, and a
+corpus case's derivatives built as the compiler builds them (a refusal allowed)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from sourcediff.errors import SourceDiffError
+from sourcediff.opt.inplace import kinds_of
+from sourcediff.opt.shapes import spec_of
+from sourcediff.pipeline import driver
+from sourcediff.values.structure import resolve_wrt
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -99,6 +106,20 @@ def assert_unchanged(before, after):
             np.testing.assert_array_equal(a, b, err_msg=f"argument {i} was mutated")
         else:
             assert type(a) is type(b) and a == b, f"argument {i} was mutated"
+
+
+def build_allowing_refusal(case, forward=False):
+    """Build the adjoint of corpus ``case`` (and with ``forward`` its forward derivative
+    too), specialised to the shapes and kinds of its arguments. A refusal
+    (SourceDiffError) is fine: the callers check whatever ran before it."""
+    args = case.args(np.random.default_rng(0))
+    wrt, _ = resolve_wrt(case.fn, case.wrt)
+    try:
+        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
+        if forward:
+            driver.build_jvp(case.fn, wrt, specialize=spec_of(args))
+    except SourceDiffError:
+        pass
 
 
 @pytest.fixture

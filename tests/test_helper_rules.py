@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import numeric_grad
 
 import sourcediff
 from sourcediff import grad, runtime, vjp
@@ -132,3 +133,22 @@ def test_tangent_code_helpers_are_refused_by_the_tape():
     for name in sorted(TANGENT_CODE):
         assert generated.traced_helper(name, runtime.HELPERS[name]) is not \
             runtime.HELPERS[name], name
+
+
+MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+                 ((5, 2, 3), (3,)), ((3,), (5, 3, 4)), ((5, 2, 3), (3, 4)), ((2, 3), (5, 3, 4)),
+                 ((5, 1, 2, 3), (4, 3, 2))]
+
+
+@pytest.mark.parametrize("sa, sb", MATMUL_SHAPES, ids=str)
+def test_matmul_cotangents_of_every_rank(sa, sb):
+    """``matmul_vjp_a`` and ``matmul_vjp_b`` (the cotangents of ``a @ b`` the generic code
+    and the tape call) against central differences of ``sum(g * (a @ b))``: vectors,
+    matrices, stacks, and stacks broadcast against a smaller operand."""
+    r = np.random.default_rng(len(sa) * 10 + len(sb))
+    a, b = r.standard_normal(sa), r.standard_normal(sb)
+    g = r.standard_normal(np.shape(a @ b))
+    want = numeric_grad(lambda a, b: np.sum(g * (a @ b)), (a, b), (0, 1))
+    for got, w in zip((runtime.matmul_vjp_a(g, a, b), runtime.matmul_vjp_b(g, a, b)), want):
+        assert np.shape(got) == np.shape(w)
+        np.testing.assert_allclose(got, w, rtol=1e-7, atol=1e-9)

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import numeric_grad
+from conftest import build_allowing_refusal, numeric_grad
 from corpus import CASES
 
 import sourcediff
-from sourcediff.pipeline import driver
 from sourcediff.ir import nodes
 from sourcediff.opt import optimize, shapes
-from sourcediff.errors import SourceDiffError
-from sourcediff.opt.inplace import kinds_of
-from sourcediff.opt.shapes import spec_of
-from sourcediff.values.structure import resolve_wrt
 
 
 @pytest.fixture
@@ -47,13 +42,7 @@ SAMPLE = CASES[::2]  # half the corpus: the fingerprints make this slow
 
 @pytest.mark.parametrize("case", SAMPLE, ids=[c.id for c in SAMPLE])
 def test_each_pass_reports_exactly_whether_it_changed_the_code(case, checked_passes):
-    args = case.args(np.random.default_rng(0))
-    wrt, _ = resolve_wrt(case.fn, case.wrt)
-    try:
-        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
-        driver.build_jvp(case.fn, wrt, specialize=spec_of(args))
-    except SourceDiffError:
-        pass  # refused (a primitive without a forward rule, say): whatever ran is checked
+    build_allowing_refusal(case, forward=True)  # (a primitive without a forward rule, say)
     wrong = [(name, said, did) for name, said, did in checked_passes if said != did]
     assert not wrong, f"passes that misreported (name, said, did): {wrong}"
     assert any(said for _, said, _ in checked_passes)
@@ -112,6 +101,32 @@ def test_no_broadcast_or_kept_axes_the_product_does_not_need():
     assert "keepdims=True), (5, 5))" not in src, src
 
 
+def negated(x, w):
+    return np.sum(w * -x)
+
+
+def ratio(x, y):
+    return np.sum(x / y)
+
+
+def test_a_broadcast_under_a_minus_is_left_out_as_without_it():
+    # w's adjoint was -np.broadcast_to(1.0, (4, 3)) * x (the minus made a (4, 3) array of
+    # -1.0 first), y's -(np.sum(np.broadcast_to(1.0, (3, 4)) * x, axis=0) / y / y)
+    r = np.random.default_rng(4)
+    x, w = r.standard_normal((4, 3)), r.standard_normal((4, 3))
+    src = _checked_source(negated, (x, w), (0, 1))
+    assert "np.broadcast_to" not in src, src
+    x, y = r.standard_normal((3, 1)), 1.0 + r.random(4)
+    src = _checked_source(ratio, (x, y), (0, 1))
+    assert "y_bar = -np.sum(x, axis=0) / y / y\n" in src, src    # (x's rows summed first)
+    np.testing.assert_allclose(sourcediff.grad(ratio, wrt=(0, 1))(x, y)[1],
+                               -np.sum(x) / y ** 2, rtol=1e-14)
+    g = sourcediff.grad(ratio, wrt=1)
+    np.testing.assert_allclose(sourcediff.hessian(ratio, wrt=1)(x, y), [
+        numeric_grad(lambda v, i=i: g(x, v)[i], (y,), (0,))[0] for i in range(4)],
+        rtol=1e-5, atol=1e-7)
+
+
 def orbit(x, v, k):
     for _ in range(4):
         diff = x[:, None, :] - x[None, :, :]
@@ -129,25 +144,13 @@ def test_a_value_rebound_before_any_change_in_place_is_not_copied():
     assert "x_bar[" in src and "copy_of(x_bar)" not in src, src
 
 
-def _build_both(case):
-    """Build the adjoint and the forward derivative of a corpus case (a refusal is fine:
-    whatever ran before it is what the caller checks)."""
-    args = case.args(np.random.default_rng(0))
-    wrt, _ = resolve_wrt(case.fn, case.wrt)
-    try:
-        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
-        driver.build_jvp(case.fn, wrt, specialize=spec_of(args))
-    except SourceDiffError:
-        pass
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_a_pass_the_optimiser_skips_would_have_changed_nothing(case, monkeypatch):
     """The optimiser runs a pass again only when a pass changed what it reads
     (optimize.PIPELINE): every pass it skips is run anyway here, and every pass once more
     when it stops, and each must find nothing to do."""
     monkeypatch.setattr(optimize.Optimizer, "check_schedule", True)
-    _build_both(case)
+    build_allowing_refusal(case, forward=True)
 
 
 @pytest.mark.parametrize("case", SAMPLE, ids=[c.id for c in SAMPLE])
@@ -164,7 +167,7 @@ def test_a_stage_that_changed_the_code_says_so(case, monkeypatch):
             return said
         return stage._replace(run=run)
     monkeypatch.setattr(optimize, "STAGES", tuple(checked(s) for s in optimize.STAGES))
-    _build_both(case)
+    build_allowing_refusal(case, forward=True)
     assert runs and not [(name, said) for name, said, did in runs if did and not said]
 
 
@@ -186,9 +189,4 @@ def test_the_shapes_a_stage_keeps_are_those_of_its_result(case, monkeypatch):
             return said
         return stage._replace(run=run) if "shapes" in stage.kept else stage
     monkeypatch.setattr(optimize, "STAGES", tuple(check(s) for s in optimize.STAGES))
-    args = case.args(np.random.default_rng(0))
-    wrt, _ = resolve_wrt(case.fn, case.wrt)
-    try:
-        driver.build_adjoint(case.fn, wrt, specialize=spec_of(args), kinds=kinds_of(args))
-    except SourceDiffError:
-        pass  # refused: whatever ran is checked
+    build_allowing_refusal(case)

@@ -221,3 +221,28 @@ def test_rosenbrock_first_store_is_computed_in_the_gradient_buffer(everywhere):
     np.testing.assert_allclose(g(x), rosenbrock_by_hand(x), rtol=1e-13, atol=1e-12)
     src = sd.source(g)
     assert "= x_bar[:-1]\n" in src and "np.subtract(1.0, _t8, out=" in src
+
+
+def refills_from_itself(x, w):
+    y = w * 2.0                           # not differentiated (wrt x): stored as written
+    y[:3] = np.exp(y[3:]) - y[:3]         # reads y[:3] after the exp: not computed there
+    return np.sum(np.sin(x) * y)
+
+
+def test_a_value_that_reads_the_buffer_is_not_computed_in_its_view(everywhere):
+    """``y[:3] = np.exp(y[3:]) - y[:3]`` computed in the view ``y[:3]`` would write the
+    exp over the values the subtraction then reads (value and gradient: y[:3] = 0)."""
+    x, w = np.linspace(-1.0, 1.0, 6), np.linspace(0.2, 0.9, 6)
+    y = 2.0 * w
+    y[:3] = np.exp(2.0 * w[3:]) - 2.0 * w[:3]
+    vg = sd.value_and_grad(refills_from_itself)
+    value, grad = vg(x, w)
+    assert value == pytest.approx(np.sum(np.sin(x) * y), rel=1e-14)
+    np.testing.assert_allclose(grad, y * np.cos(x), rtol=1e-14)
+    np.testing.assert_allclose(grad, fd(refills_from_itself, (x, w), 0), rtol=1e-6, atol=1e-8)
+    g = sd.grad(refills_from_itself)
+    np.testing.assert_allclose(sd.hessian(refills_from_itself)(x, w),
+                               [fd(lambda v, i=i: g(v, w)[i], (x,), 0) for i in range(6)],
+                               rtol=1e-5, atol=1e-6)
+    src = sd.source(vg)
+    assert "_t8 -= y[:3]\n" in src and "y[:3] = _t8\n" in src, src   # in a temporary

@@ -4,6 +4,7 @@ a local or a parameter named ``like``, ``unbroadcast``, ``Stack`` or ``zeros_for
 the user's in generated code and differentiates correctly. Only a user name equal to
 ``_sd`` itself is renamed (issue #17)."""
 
+import inspect
 import re
 
 import numpy as np
@@ -14,6 +15,7 @@ from sourcediff.errors import UnsupportedSyntaxError
 from sourcediff.ir.names import RUNTIME
 from sourcediff.pipeline import driver
 from sourcediff.tools.export import export_source
+from sourcediff.transforms import entry
 
 from checks import fd
 
@@ -168,6 +170,42 @@ def test_user_names_spelled_like_the_entry_codes_own():
         assert type(out) is np.ndarray and out.dtype == np.float32 and out.shape == (3,)
         np.testing.assert_allclose(out, fd(lambda v: names_like_the_entry_codes(v, 2.0),
                                            x.astype(float)), rtol=1e-6)
+
+
+def names_like_the_entry_codes_checks(x, d):
+    _sd_sh0 = np.sin(x) * d["a"]     # the entry code's x.shape (its gradient's check)
+    _sd_t1k = _sd_sh0 * x            # ... and d's keys (its guard)
+    return np.sum(_sd_t1k)
+
+
+def test_user_names_spelled_like_the_entry_codes_checks():
+    """``_sd_sh0`` (the shape a gradient is checked against) and ``_sd_t1k`` (the keys
+    of a dict argument) are the entry code's own too: a user's local spelled so keeps
+    the plain path, right at every call (it was an ambiguous truth value, and an
+    unbound local)."""
+    g = grad(names_like_the_entry_codes_checks)
+    x, d = np.array([0.3, -0.5, 1.1]), {"a": 1.5}
+    for _ in range(3):
+        out = g(x, d)
+        np.testing.assert_allclose(out, 1.5 * (np.cos(x) * x + np.sin(x)), rtol=1e-14)
+        np.testing.assert_allclose(out, fd(lambda v: names_like_the_entry_codes_checks(v, d),
+                                           x), rtol=1e-6)
+
+
+def entry_code_names(x, d, t, c, y):
+    return np.sum(np.sin(x) * d["a"] * t[0]) * c + np.sum(y ** 2)
+
+
+def test_every_name_the_entry_code_adds_is_reserved():
+    """Each ``_sd_...`` name in the entry code (an array, a dict, a tuple, a float and a
+    float32 argument) is one a user's name is checked against (entry._OWN)."""
+    g = grad(entry_code_names, wrt=(0, 3, 4))
+    args = (X, {"a": 0.5}, (2.0,), 0.7, np.ones(2, dtype=np.float32))
+    for _ in range(2):
+        g(*args)
+    names = set(re.findall(r"\b_sd_\w+", inspect.getsource(g)))
+    assert {"_sd_sh0", "_sd_t1k", "_sd_dispatch"} <= names, names
+    assert not [n for n in names if not entry._OWN.fullmatch(n)], names
 
 
 def calls_like(x):

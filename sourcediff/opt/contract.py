@@ -240,9 +240,14 @@ def _hoist(node, sh, float64=None):
         (hoisted if constant else kept).append((f, divide, shape))
     if not kept or kept[0][1] or not (hoisted or negate):
         return None
+    # the factors left span every summed axis (else they would sum fewer terms); along the
+    # others they may be smaller, the hoisted ones making the result its shape
     try:
-        if np.broadcast_shapes(*[shape for _, _, shape in kept]) != full:
-            return None  # the factors left would sum something smaller
+        left = np.broadcast_shapes(*[shape for _, _, shape in kept])
+        if len(left) != len(full) or any(left[a] != full[a] for a in axes) or \
+                np.broadcast_shapes(_summed(left, axes, keep), *[
+                    shape for _, _, shape in hoisted]) != _summed(full, axes, keep):
+            return None
     except ValueError:
         return None
     inner = kept[0][0]
@@ -253,6 +258,11 @@ def _hoist(node, sh, float64=None):
     for f, divide, _ in hoisted:
         out = N.binop(out, gast.Div() if divide else gast.Mult(), f)
     return N.neg(out) if negate else out
+
+
+def _summed(shape, axes, keep):
+    """The shape of ``np.sum`` of an array of ``shape`` over ``axes``."""
+    return tuple(1 if i in axes else d for i, d in enumerate(shape) if keep or i not in axes)
 
 
 def _terms(e):

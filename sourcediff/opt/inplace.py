@@ -192,19 +192,20 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
-    regions.rewrite(fdef, rw.kinds, _Lazy(lambda: Owners(fdef, ns, set(params))).get)
+    regions.rewrite(fdef, rw.kinds, functools.cache(lambda: Owners(fdef, ns, set(params))))
     first_into_buffer(fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
                       and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
                       rw.fresh)
-    # (one Owners for the rewrites after this point: they change no binding it reads)
-    owners = _Lazy(lambda: Owners(fdef, ns, set(params)))
-    accumulate(fdef, ns, rw, set(params), owners.get)
+    # (one Owners for the rewrites after this point: they change no binding it reads;
+    # each lazy value below is made when first asked for: scalar code never needs it)
+    owners = functools.cache(lambda: Owners(fdef, ns, set(params)))
+    accumulate(fdef, ns, rw, set(params), owners)
     names = N.anno(fdef, "names")
-    dying = _Lazy(lambda: _dying(fdef, owners.get()))
+    dying = functools.cache(lambda: _dying(fdef, owners()))
     for block in list(N.blocks(fdef)):
         new = []
         for s in block:
-            rw.dying = _Lazy(lambda s=s: dying.get().get(id(s), ()))
+            rw.dying = lambda s=s: dying().get(id(s), ())
             out = [s]
             if isinstance(s, gast.Assign) and len(s.targets) == 1 \
                     and isinstance(s.targets[0], gast.Name):
@@ -228,7 +229,7 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
                         out.append(s)
             new += [s] if len(out) == 1 else N.set_location(out, getattr(s, "lineno", None))
         block[:] = new
-    rw.dying = _Lazy(tuple)
+    rw.dying = tuple
     regions.allocate_directly(fdef, lambda p: rw.kinds.of(N.name(p)) == F)
     return fdef
 
@@ -244,7 +245,7 @@ def _into_view(s, out, rw, owners):
     index = t.slice.elts if isinstance(t.slice, gast.Tuple) else [t.slice]
     if not (isinstance(t.value, gast.Name)
             and all(isinstance(i, gast.Slice) for i in index)    # (a view, never a copy)
-            and rw.kinds.of(t.value) == F and owners.get().owned(t.value.id)
+            and rw.kinds.of(t.value) == F and owners().owned(t.value.id)
             and t.value.id not in N.names_in(s.value)):
         return None
     view = gast.Subscript(value=N.name(t.value.id), slice=N.clone(t.slice), ctx=gast.Load())
@@ -264,18 +265,6 @@ def _into_view(s, out, rw, owners):
     return [N.assign(_PLACE, view), N.expr_stmt(compute)] + out[1:]
 
 
-class _Lazy:
-    """A value made when first asked for (``get()``): scalar code never needs it."""
-
-    def __init__(self, make):
-        self.make, self.value, self.made = make, None, False
-
-    def get(self):
-        if not self.made:
-            self.value, self.made = self.make(), True
-        return self.value
-
-
 def _dying(fdef, owners):
     """For each statement at the function's top level (id -> names): the names of arrays
     the function owns (:class:`Owners`) that it reads once and for the last time, so
@@ -292,7 +281,7 @@ def _dying(fdef, owners):
 class _Rewriter:
     def __init__(self, analyse, kinds, ns):
         self._analyse, self.kinds, self.ns = analyse, kinds, ns
-        self.dying = _Lazy(tuple)  # names whose array the statement at hand may take
+        self.dying = tuple  # () -> names whose array the statement at hand may take
 
     @functools.cached_property
     def shapes(self):
@@ -345,7 +334,7 @@ class _Rewriter:
         """``e`` surely makes a new array (if an array at all) nothing else refers to, or
         is the last read of one."""
         if isinstance(e, gast.Name):
-            return e.id in self.dying.get()
+            return e.id in self.dying()
         if isinstance(e, gast.BinOp):
             return isinstance(e.op, _ARITH)
         if isinstance(e, gast.UnaryOp):

@@ -213,9 +213,9 @@ class _Products(N.Transformer):
             self.generic_visit(node)
             # a + np.broadcast_to(b, S) where a has shape S: the sum broadcasts b itself
             for side, other in (("right", node.left), ("left", node.right)):
-                e = getattr(node, side)
+                e, minus = _unminus(getattr(node, side))
                 if _is_broadcast(e) and self.sh.of(other) == tuple(e.args[1].value):
-                    setattr(node, side, e.args[0])
+                    setattr(node, side, _inside(e, minus))
                     self.changed = True
             return node
         if isinstance(node.op, gast.Div):
@@ -226,9 +226,9 @@ class _Products(N.Transformer):
             left = self.product(node.left, [self.sh.of(node.right)])
             self.changed |= left is not node.left
             node.left = left
-            e = node.right
+            e, minus = _unminus(node.right)
             if _is_broadcast(e) and shape == tuple(e.args[1].value):
-                node.right = e.args[0]
+                node.right = _inside(e, minus)
                 self.changed = True
             return node
         if not isinstance(node.op, gast.Mult):
@@ -245,6 +245,7 @@ class _Products(N.Transformer):
         shapes = [self.sh.of(f) for f in factors]
         changed = False
         for i, f in enumerate(factors):
+            f, minus = _unminus(f)
             named = isinstance(f, gast.Name) and f.id in self.spread
             spread = self.spread[f.id].value if named else f
             if not (_is_broadcast(spread) and _spared(self.sh.of(spread.args[0]), tuple(
@@ -255,7 +256,7 @@ class _Products(N.Transformer):
             if named:
                 self.spared[f.id] += 1
             else:
-                factors[i] = spread.args[0]
+                factors[i] = _inside(spread, minus)
                 changed = True
         if not changed:
             return node
@@ -301,6 +302,20 @@ class _Products(N.Transformer):
         if summed != target:
             return None
         return N.call("np.sum", [e.args[0]], [N.keyword("axis", keywords["axis"])])
+
+
+def _unminus(e):
+    """``e`` without the unary minus around it, and whether it had one (``-np.broadcast_to
+    (b, S)``: its broadcast is left out where that of ``np.broadcast_to(b, S)`` is)."""
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+        return e.operand, True
+    return e, False
+
+
+def _inside(broadcast_to, minus):
+    """What ``np.broadcast_to(b, S)`` (negated where ``minus``) leaves once its broadcast is
+    left out: ``b`` (``-b``)."""
+    return N.neg(broadcast_to.args[0]) if minus else broadcast_to.args[0]
 
 
 def _spared(inner, shape, others):

@@ -14,41 +14,33 @@ from .numeric_linalg import svd_jvp
 from .broadcast import _broadcast, _keepdims_shape, unbroadcast
 
 
-def _mat_vjp(g, a, b, which):
-    """Cotangent of ``a @ b`` (matmul semantics, 1-D and batched included)."""
+def _mat_vjp(g, a, b, first):
+    """The cotangent of ``a`` (``first``) or of ``b`` in ``a @ b`` (matmul semantics:
+    stacks of matrices, vectors, numbers); the stacks a smaller operand was broadcast
+    over summed back to its shape."""
     a_nd, b_nd = np.ndim(a), np.ndim(b)
-    if a_nd == 0 or b_nd == 0:
-        return g * b if which == 0 else g * a
-    if a_nd == 1 and b_nd == 1:
-        return g * b if which == 0 else g * a
-    if which == 0:
-        if b_nd == 1:
-            return unbroadcast(np.multiply.outer(g, b), a) if a_nd > 1 else g * b
-        if a_nd == 1:
-            return unbroadcast(np.matmul(b, g[..., :, None])[..., 0], a)
-        return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
-    if a_nd == 1:
-        return unbroadcast(np.multiply.outer(a, g), b) if b_nd == 2 else unbroadcast(
-            a[:, None] * g[..., None, :], b)
-    if b_nd == 1:
+    if a_nd > 1 and b_nd > 1:  # (stacks of) matrices, checked first: g b^T, a^T g
+        if first:
+            return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
+        return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
+    if a_nd == 0 or b_nd == 0 or a_nd == b_nd:  # a number, or two vectors: g is a number
+        return g * b if first else g * a
+    if b_nd == 1:  # (..., n, p) @ (p,) is (..., n): g outer b, a^T g
+        if first:
+            return unbroadcast(np.multiply.outer(g, b), a)
         return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g[..., None])[..., 0], b)
-    return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
-
-
-def _matmul_shape(sa, sb):
-    if len(sa) == 1:
-        return sb[:-2] + sb[-1:]
-    if len(sb) == 1:
-        return sa[:-1]
-    return np.broadcast_shapes(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
+    # (p,) @ (..., p, q) is (..., q): b g, a outer g
+    if first:
+        return unbroadcast(np.matmul(b, g[..., :, None])[..., 0], a)
+    return unbroadcast(a[:, None] * g[..., None, :], b)
 
 
 def matmul_vjp_a(g, a, b):
-    return _mat_vjp(g, a, b, 0)
+    return _mat_vjp(g, a, b, True)
 
 
 def matmul_vjp_b(g, a, b):
-    return _mat_vjp(g, a, b, 1)
+    return _mat_vjp(g, a, b, False)
 
 
 def dot_vjp_a(g, a, b):

@@ -62,7 +62,7 @@ def public_function(state):
 
 
 # the names the entry code adds (generated code reaches the helpers through _sd, no other)
-_OWN = re.compile(r"_sd_(t|dt|s|c|arg|g)\d+"
+_OWN = re.compile(r"_sd_(t|dt|s|c|arg|g|sh)\d+|_sd_t\d+k"
                   r"|_sd_(value|dispatch|like|ndim|ndarray|module|empty|exact|f64)")
 
 
