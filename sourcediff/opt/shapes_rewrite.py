@@ -63,6 +63,9 @@ class _Drop(N.Transformer):
                 return N.call("np.sum", [node.args[0]]) if source else node.args[0]
             if target is not None and source is not None:
                 return _sum_to(node.args[0], source, target) or node
+        if isinstance(f, gast.Name) and f.id == "copy_of" and len(node.args) == 1 \
+                and _element(node.args[0], self.sh):
+            return node.args[0]  # (an element read is a NumPy scalar: never a view)
         if isinstance(f, gast.Name) and f.id == "untranspose" and (
                 len(node.args) == 1 or _is_none(node.args[1])) and not node.keywords:
             return N.call("np.transpose", [node.args[0]])  # (what the helper does)
@@ -132,6 +135,17 @@ def _vector_vjp(first, g, a, b, sh):
     if len(sa) == 1 and len(sb) == 2 and sg == sb[1:]:       # (p,) @ (p, q)
         return N.binop(b, gast.MatMult(), g) if first else N.call("np.outer", [a, g])
     return None
+
+
+def _element(e, sh):
+    """Whether ``e`` reads one element of an array, ``y[1]`` or ``m[i, 0]`` (one integer
+    index per axis, no slice, ``...`` or ``None``): a NumPy scalar, not a view."""
+    if not isinstance(e, gast.Subscript) or sh.of(e) != ():
+        return False
+    index = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+    return len(sh.of(e.value) or ()) == len(index) and all(
+        not isinstance(i, gast.Slice) and sh.of(i) == ()
+        and not (isinstance(i, gast.Constant) and not isinstance(i.value, int)) for i in index)
 
 
 def specialize(fdef, ns, spec, params):

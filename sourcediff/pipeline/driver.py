@@ -21,7 +21,7 @@ import gast
 
 from ..ad import activity, invariance, saves, split
 from ..values import spec
-from ..front import displays, fence, flatten, normalize, parse, resolve
+from ..front import displays, fence, flatten, normalize, parse, resolve, views
 from ..ir import freevars
 from . import link
 from ..opt import inplace, optimize, shapes
@@ -124,6 +124,7 @@ def normalize_stage(u):
     body = normalize.normalize(u.parsed, u.ns, u.names)
     body = fence.own_arguments(u.parsed, body, u.params, u.ns)
     fence.check_inplace(u.parsed, body, u.params, u.ns)
+    views.check_stale(u.parsed, body, u.ns)
     u.body = body
 
 
@@ -223,8 +224,10 @@ def sweep_stage(u):
 
 def saves_stage(u):
     """forward, rev: values the reverse pass reads that the forward pass overwrites are
-    saved and restored."""
+    saved and restored, and views it reads of arrays updated in place are copies."""
     u.forward, u.rev = saves.insert(u.body, u.rev, u.params, u.names)
+    views.copy_views(u.parsed, u.forward, u.ns, set(N.names_in(
+        gast.Module(body=u.rev, type_ignores=[]), gast.Load)))  # (what the sweep reads)
 
 
 def split_calls_stage(u):

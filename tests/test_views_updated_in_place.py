@@ -1,0 +1,123 @@
+"""A view of an array the function then updates in place (front/views.py).
+
+``y[1:] = np.sin(y[:-1])`` reads the view ``y[:-1]``; the reverse sweep read it again
+after the update, saw the new values and gave a wrong gradient with no error (found by
+the review of 2026-12-02). The adjoint now keeps such a view as a copy; a view the
+function itself reads after the update (NumPy: it sees the new values) is refused.
+Gradients are checked against central differences, and at order 2 against central
+differences of the gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import numeric_grad
+
+import sourcediff as sd
+from sourcediff.errors import SourceDiffError
+
+
+def shifted(x):
+    y = x * 1.5
+    y[1:] = np.sin(y[:-1])
+    return np.sum(x * y ** 2)
+
+
+def shifted_in_loop(x):
+    y = x + 0.5
+    for _ in range(3):
+        y[1:] = np.tanh(y[:-1]) * x[1:]
+    return np.sum(y ** 2)
+
+
+def column_update(m):
+    a = m * 2.0
+    a[:, 0] = np.sin(a[:, 0]) * a[:, 1]
+    return np.sum(a ** 2)
+
+
+def transposed_read(m, w):
+    a = m * 1.0
+    a[0, :] = np.tanh(a.T @ w)
+    return np.sum(a * m)
+
+
+def rows(x, w):
+    h = np.zeros((4, x.size))
+    h[0] = x
+    for i in range(1, 4):
+        prev = h[i - 1]          # (a view of a row the loop does not write)
+        h[i] = np.tanh(prev * w)
+    return np.sum(h ** 2)
+
+
+def stale(x):
+    y = x * 2.0
+    head = y[:-1]
+    y[1:] = np.sin(head)
+    return np.sum(head)          # (head sees the update)
+
+
+X = np.linspace(-0.9, 1.1, 5)
+M = np.array([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6], [-0.8, 0.9, 0.2]])
+CASES = [
+    (shifted, (X,), 0),
+    (shifted_in_loop, (X,), 0),
+    (column_update, (M,), 0),
+    (transposed_read, (M, np.array([0.5, -1.0, 2.0])), 0),
+    (transposed_read, (M, np.array([0.5, -1.0, 2.0])), 1),
+    (rows, (X[:3], 0.8), 0),
+    (rows, (X[:3], 0.8), 1),
+]
+
+
+@pytest.mark.parametrize("f, args, wrt", CASES,
+                         ids=[f"{f.__name__}-{w}" for f, _, w in CASES])
+def test_gradient_reads_the_view_as_it_was(f, args, wrt):
+    before = [np.copy(a) for a in args]
+    got = sd.grad(f, wrt=wrt)(*args)
+    np.testing.assert_allclose(got, numeric_grad(f, args, (wrt,))[0], rtol=1e-6, atol=1e-8)
+    for a, b in zip(args, before):
+        np.testing.assert_array_equal(a, b)  # (the caller's arrays untouched)
+
+
+@pytest.mark.parametrize("f, args", [(shifted, (X,)), (column_update, (M,))],
+                         ids=["shifted", "column_update"])
+def test_second_order(f, args):
+    x, eps = args[0], 1e-6
+    fd = np.empty(x.shape + x.shape)
+    for i in np.ndindex(x.shape):  # central differences of the gradient
+        e = np.zeros_like(x)
+        e[i] = eps
+        fd[(Ellipsis,) + i] = (sd.grad(f)(x + e) - sd.grad(f)(x - e)) / (2 * eps)
+    np.testing.assert_allclose(sd.hessian(f)(x), fd, rtol=1e-5, atol=1e-7)
+
+
+def test_shifted_by_hand():
+    """d/dx of sum(x * y**2), y_0 = 1.5 x_0 and y_{i+1} = sin(1.5 x_i), written out."""
+    x = X
+    y = 1.5 * x
+    y[1:] = np.sin(1.5 * x[:-1])
+    want = y ** 2                                                # x_i's own factor
+    want[0] += x[0] * 2 * y[0] * 1.5                             # through y_0
+    want[:-1] += x[1:] * 2 * y[1:] * np.cos(1.5 * x[:-1]) * 1.5  # through y_{i+1}
+    np.testing.assert_allclose(sd.grad(shifted)(x), want, rtol=1e-12)
+
+
+def test_a_view_read_after_its_array_changes_is_refused():
+    with pytest.raises(SourceDiffError) as info:
+        sd.grad(stale)(X)
+    text = str(info.value)
+    assert "'head', a view of 'y'" in text and "updated in place" in text, text
+    assert "stale" in text and "np.copy" in text, text
+
+
+def test_the_adjoint_keeps_a_copy_and_other_modes_run_as_written():
+    g = sd.grad(shifted)
+    g(X)
+    assert "copy_of(y[:-1])" in sd.source(g).replace("_sd.", ""), sd.source(g)
+    v = np.ones_like(X)
+    out, tangent = sd.jvp(shifted, (X,), (v,))
+    np.testing.assert_allclose(out, shifted(X))
+    np.testing.assert_allclose(tangent, numeric_grad(shifted, (X,), (0,))[0] @ v, rtol=1e-6)
