@@ -30,12 +30,13 @@ _VIEW_ATTRS = ("T", "mT", "real", "imag")
 
 def view_root(v, ns, roots):
     """The name of the array whose data expression ``v`` may share (``y`` for ``y[:-1]``,
-    ``y.T``, ``np.reshape(y, s)``, and for a view of a view of ``y``: ``roots`` maps a
-    name bound to a view to its array), or None for a value of its own or a bare name."""
+    ``y.T``, ``np.reshape(y, s)``, and for a view of a view of ``y`` or a name bound to
+    one: ``roots`` maps a name bound to a view to its array), or None for a value of its
+    own or a bare name of one."""
     seen_view = False
     while True:
-        if isinstance(v, gast.Name):
-            return roots.get(v.id, v.id) if seen_view else None
+        if isinstance(v, gast.Name):  # (a name bound to a view: another name for it)
+            return roots.get(v.id, v.id) if seen_view else roots.get(v.id)
         if isinstance(v, gast.Subscript):  # (basic indexing: a view; a fancy index copies)
             v = v.value
         elif isinstance(v, gast.Attribute) and v.attr in _VIEW_ATTRS:
@@ -78,6 +79,37 @@ def _statements(body):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
                 yield from _statements(inner)
+
+
+def check_augmented(parsed, ns, number):
+    """``v += e`` where ``v`` may share the data of an array ``y`` read later (``v =
+    y[1:]``, ``v = y.T``, ``v = y``): NumPy changes ``y`` too, while the derivative is
+    that of ``v = v + e`` (``y`` unchanged). Refused, from the text as written (the
+    normal form has no ``+=``); ``y`` a number (``number(y)``: known from the argument
+    shapes), or an alias nothing reads afterwards, is fine."""
+    tree = parsed.tree
+    bound = {}  # name -> the array it may share (from any of its bindings)
+    for node in N.walk(tree):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            v = node.value
+            root = view_root(v, ns, {}) or (v.id if isinstance(v, gast.Name) else None)
+            if root is not None and root != node.targets[0].id:
+                bound.setdefault(node.targets[0].id, root)
+    loops = [(n.lineno, getattr(n, "end_lineno", n.lineno)) for n in N.walk(tree)
+             if isinstance(n, (gast.For, gast.While))]
+    for node in N.walk(tree):
+        if not (isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name)
+                and node.target.id in bound and not number(bound[node.target.id])):
+            continue
+        v, y = node.target.id, bound[node.target.id]
+        start = min([a for a, b in loops if a <= node.lineno <= b], default=node.lineno + 1)
+        if any(isinstance(n, gast.Name) and n.id == y and isinstance(n.ctx, gast.Load)
+               and getattr(n, "lineno", 0) >= min(start, node.lineno + 1)
+               for n in N.walk(tree)):
+            fail(parsed, node, f"an in-place update of '{v}' ({v} += ...), which may share "
+                 f"its data with '{y}' (NumPy then changes '{y}' too), read afterwards",
+                 f"write {v} = {v} + ... (a new array), or update '{y}' itself")
 
 
 def check_stale(parsed, body, ns):
@@ -139,12 +171,13 @@ class _Stale:
         self.block(s.orelse, views, stale)
 
 
-def copy_views(parsed, forward, ns, read):
+def copy_views(parsed, forward, ns, rev):
     """``forward`` (the adjoint's forward statements, in place) with each binding of a
-    name the reverse sweep reads (``read``) to a view of an array updated in place made
+    name the reverse statements ``rev`` read to a view of an array updated in place made
     a copy, ``t = copy_of(y[:-1])`` (see the module's docstring)."""
     updated = updated_arrays(forward)
     if updated:
+        read = set(N.names_in(gast.Module(body=rev, type_ignores=[]), gast.Load))
         _Copies(parsed, ns, read, updated).block(forward)
     return forward
 

@@ -19,16 +19,13 @@ import functools
 
 import gast
 
-from ..ad import activity, invariance, saves, split
+from ..ad import activity, calls, invariance, saves, split
 from ..values import spec
 from ..front import displays, fence, flatten, normalize, parse, resolve, views
-from ..ir import freevars
+from ..ir import freevars, nodes as N
 from . import link
 from ..opt import inplace, optimize, shapes
 from .. import runtime
-from ..ir import nodes as N
-from ..ad.activity import analyse
-from ..ad import calls
 from ..ad.calls import containers, is_user_call, plain_call, sequences
 from ..front.closures import closure_reads
 from ..ad.forward import Tangents
@@ -155,7 +152,15 @@ def activity_stage(u):
         env = shapes.infer(u.body, u.ns, dict(zip(u.params, u.specialize)))
         u.env = dict(env)
         u.cut = invariance.invariant_names(u.body, u.ns, env, u.out.id) - set(u.params)
-    u.active = analyse(u.body, u.ns, u.wrt_names, outs, u.parsed, cut=u.cut)
+    u.active = activity.analyse(u.body, u.ns, u.wrt_names, outs, u.parsed, cut=u.cut)
+    refuse_aliases(u)
+
+
+def refuse_aliases(u):
+    """``v += e`` on a view or second name of an array read later (not of a number)."""
+    env = functools.cache(lambda: u.env if u.env is not None or u.specialize is None else
+                          shapes.infer(u.body, u.ns, dict(zip(u.params, u.specialize))))
+    views.check_augmented(u.parsed, u.ns, lambda y: (env() or {}).get(y) == ())
 
 
 def take_names(u):
@@ -226,8 +231,7 @@ def saves_stage(u):
     """forward, rev: values the reverse pass reads that the forward pass overwrites are
     saved and restored, and views it reads of arrays updated in place are copies."""
     u.forward, u.rev = saves.insert(u.body, u.rev, u.params, u.names)
-    views.copy_views(u.parsed, u.forward, u.ns, set(N.names_in(
-        gast.Module(body=u.rev, type_ignores=[]), gast.Load)))  # (what the sweep reads)
+    views.copy_views(u.parsed, u.forward, u.ns, u.rev)  # (the views the sweep reads)
 
 
 def split_calls_stage(u):
@@ -323,6 +327,7 @@ def varied_stage(u):
     u.varied = activity.varied(u.body, u.ns, u.wrt_names)
     activity.check_refusals(u.parsed, u.body, u.ns, u.wrt_names,
                             [u.out.id] if isinstance(u.out, gast.Name) else [])
+    refuse_aliases(u)
 
 
 def tangent_stage(u):
