@@ -166,6 +166,11 @@ class _Fold(_FoldCalls, _FoldTests):
         return node
 
 
+def folded(expr):
+    """``expr`` of adjoint code folded (:class:`_Fold`, identities included)."""
+    return _Fold().visit(expr)
+
+
 def _factors(node, out):
     """Flatten a product chain ``a * -b * c`` into its factors (a minus is a factor -1)."""
     if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
