@@ -87,6 +87,19 @@ def middle_axis_by_hand(x):
     return g
 
 
+def ridge(x):
+    return np.sum(np.sqrt(np.diff(x, axis=0) ** 2 + 1e-3)) + 0.5 * np.sum(x ** 2)
+
+
+def ridge_by_hand(x):
+    d = np.diff(x, axis=0)
+    s = d / np.sqrt(d ** 2 + 1e-3)
+    g = x.copy()
+    g[1:] += s
+    g[:-1] -= s
+    return g
+
+
 def read_elsewhere(u):
     d = np.diff(u)                  # u is read by np.diff, by a slice and by np.exp
     return np.sum(d ** 2 * u[1:]) + np.sum(np.exp(u))
@@ -109,6 +122,9 @@ CASES = [  # (f, its hand-written gradient, a small and a large shape, lines of 
      ["x_bar[2:] += _t7", "x_bar[1:-1] -= 2 * _t7", "x_bar[:-2] += _t7"]),
     (rows, rows_by_hand, (5, 4), (100, 80), ["x_bar = x ** 2", "x_bar[1:] += t6_bar",
                                              "x_bar[:-1] -= t6_bar"]),
+    # the ridge term's cotangent is x itself, not the function's to write into: a copy
+    (ridge, ridge_by_hand, (5, 4), (100, 80), ["x_bar = _sd.copy_of(x)", "x_bar[1:] += t6_bar",
+                                               "x_bar[:-1] -= t6_bar"]),
     (columns, columns_by_hand, (4, 5), (80, 100), ["x_bar[:, 1:] += t6_bar",
                                                    "x_bar[:, :-1] -= t6_bar"]),
     (middle_axis, middle_axis_by_hand, (2, 5, 3), (20, 30, 40),
@@ -159,6 +175,22 @@ def test_second_order_against_differences(f, by_hand, small):
                                rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("f, shape", [(second_difference, 8), (ridge, (4, 3)),
+                                      (read_elsewhere, 6), (middle_axis, (2, 5, 3))])
+def test_reverse_over_the_region_updates(f, shape, monkeypatch):
+    """vjp of the gradient (the tape run over the generated code, region updates and
+    updates in place included: arrays of every size) against differences."""
+    monkeypatch.setattr(inplace, "MIN_SIZE", 1)
+    rng = np.random.default_rng(3)
+    x, v = rng.standard_normal(shape), rng.standard_normal(shape)
+    g = sd.grad(f)
+    g(x)
+    assert "undiff" not in sd.source(g)
+    got = sd.vjp(g, x)[1](v)[0]
+    np.testing.assert_allclose(got, fd(lambda y: np.sum(g(y) * v), (x,), 0), rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_tv_benchmark_is_the_hand_written_gradient():
     """(m) of benchmarks/ at its size: the cotangent of np.diff(u) computed in one array,
     its constants folded (2 * 0.5 * lam is lam), and added into the data term's
@@ -202,6 +234,42 @@ def test_np_diff_in_a_loop(f, args):
     x, rest = args[0], args[1:]
     want = np.array([fd(lambda v, i=i: g(v, *rest)[i], (x,), 0) for i in range(x.size)])
     np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-5)
+
+
+def weighted_steps(x, w):
+    s = 0.0
+    for _ in range(3):
+        s = s + np.sum(np.diff(x) ** 2 * w)
+        w = w * 0.5
+    return s
+
+
+def weighted_steps_by_hand(x, w):
+    d = np.diff(x)
+    s = 2.0 * d * (w + 0.5 * w + 0.25 * w)
+    g = np.zeros_like(x)
+    g[1:] += s
+    g[:-1] -= s
+    return g
+
+
+@pytest.mark.parametrize("n", [7, 6000])
+def test_np_diff_accumulated_in_a_loop_updates_one_buffer(n):
+    """x_bar += undiff(...) each iteration: x_bar's symbolic zero before the loop is its
+    zeros, and each iteration adds into two of its regions (no array per iteration)."""
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal(n), rng.standard_normal(n - 1)
+    g = sd.grad(weighted_steps)
+    got = g(x, w)
+    np.testing.assert_allclose(got, weighted_steps_by_hand(x, w), rtol=1e-12, atol=1e-12)
+    src = _lines(g)
+    assert f"x_bar = np.zeros(({n},))" in src and "x_bar[1:] += _t6" in src
+    assert "x_bar[:-1] -= _t6" in src and "undiff" not in sd.source(g)
+    if n < 10:
+        np.testing.assert_allclose(got, fd(weighted_steps, (x, w), 0), rtol=1e-6, atol=1e-7)
+        h = sd.hessian(weighted_steps)(x, w)
+        want = np.array([fd(lambda v, i=i: g(v, w)[i], (x,), 0) for i in range(n)])
+        np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-5)
 
 
 def diff_n(x, n):

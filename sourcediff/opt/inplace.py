@@ -208,7 +208,8 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
     regions.rewrite(fdef, rw.kinds, _Lazy(lambda: Owners(fdef, ns, set(params))).get)
     # (one Owners for the rewrites after this point: they change no binding it reads)
     owners = _Lazy(lambda: Owners(fdef, ns, set(params)))
-    accumulate(fdef, ns, rw, set(params), owners.get)
+    accumulate(fdef, ns, rw, set(params), owners.get,
+               lambda e: undiff.expandable(e, rw.kinds, rw.shapes))
     undiff.accumulated(fdef, rw.kinds, lambda: rw.shapes, ns)
     names = N.anno(fdef, "names")
     dying = _Lazy(lambda: _dying(fdef, owners.get()))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import gast
 
 from ..ir import nodes as N
+from ..ir.names import RUNTIME
 from ..ad.zeros import accumulates
 from .owners import F
 
@@ -184,11 +185,38 @@ def allocate_directly(fdef, buffer):
     return changed
 
 
+def zeros_of(e, printed=False):
+    """``p`` (an expression) where ``e`` is a zero buffer of ``p``'s shape and dtype: the
+    helper ``zeros_for(p)`` (in code as printed, ``_sd.zeros_for(p)``: there a plain
+    ``zeros_for`` is the user's), or ``np.zeros(p.shape)`` (what it is for a float64
+    array ``p``: :func:`allocate_directly`); else None. (The one test of a zero buffer:
+    these rewrites' and grad's entry code's, which returns one updated in place as it
+    is.)"""
+    if not (isinstance(e, gast.Call) and len(e.args) == 1 and not e.keywords):
+        return None
+    f, arg = e.func, e.args[0]
+    if printed:
+        helper = isinstance(f, gast.Attribute) and f.attr == _ZEROS \
+            and isinstance(f.value, gast.Name) and f.value.id == RUNTIME
+    else:
+        helper = isinstance(f, gast.Name) and f.id == _ZEROS
+    if helper:
+        return arg
+    if isinstance(f, gast.Attribute) and f.attr == "zeros" and isinstance(f.value, gast.Name) \
+            and f.value.id == "np" and isinstance(arg, gast.Attribute) and arg.attr == "shape":
+        return arg.value
+    return None
+
+
+_ZEROS = "zeros_for"
+
+
 def _is_zeros_for(s):
+    """``v = zeros_for(p)``, the helper (never a user's function of that name: the front
+    spells it ``zeros_for_user``)."""
     return isinstance(s, gast.Assign) and len(s.targets) == 1 \
         and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call) \
-        and isinstance(s.value.func, gast.Name) and s.value.func.id == "zeros_for" \
-        and len(s.value.args) == 1 and not s.value.keywords
+        and isinstance(s.value.func, gast.Name) and zeros_of(s.value) is not None
 
 
 def rewrite(fdef, kinds, owners):

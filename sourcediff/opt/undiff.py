@@ -14,10 +14,11 @@ the ``n``-th difference's regions (its binomial coefficients: ``+g, -2 * g, +g``
 ``n = 2``); :func:`regions.first_into_buffer` then makes an array added to ``v`` later
 its first value, and :func:`regions.first_into_zeros` the first update a store where
 the zeros stay. An accumulation ``acc += undiff(g, a, n, axis)`` into an array the
-function owns (:func:`owners.accumulate` made it) becomes the updates of ``acc``
-itself. Both only where ``g`` and ``a`` are surely float64 arrays of the shapes the
-difference gives (:mod:`inplace`'s kinds, :mod:`shapes`), exact up to the order in
-which the same float64 numbers are added.
+function owns (:func:`owners.accumulate` made it, copying once a value the function
+does not own: ``x_bar = copy_of(x)`` where the ridge term's cotangent is ``x`` itself)
+becomes the updates of ``acc`` itself. Both only where ``g`` and ``a`` are surely
+float64 arrays of the shapes the difference gives (:mod:`inplace`'s kinds,
+:mod:`shapes`), exact up to the order in which the same float64 numbers are added.
 
 ``g`` is read by every update, so it needs a name: a name it is already, or the
 definition of a generated name ``t`` that ``g`` alone reads takes ``g``'s value
@@ -54,6 +55,11 @@ def accumulated(fdef, kinds, shapes, ns):
     (which :func:`owners.accumulate` found owns a float64 array of ``a``'s shape). True if
     anything changed."""
     return _rewrite(fdef, kinds, shapes, ns, _added)
+
+
+def expandable(e, kinds, sh):
+    """``e`` is a call ``undiff(...)`` whose updates these rewrites can write."""
+    return _undiff(e) and _plan(e, kinds, sh) is not None
 
 
 def _assigned(s):
@@ -97,9 +103,14 @@ def _rewrite(fdef, kinds, shapes, ns, match):
         while i < len(block):
             m = match(block[i])
             plan = m and _plan(m[1], kinds, shapes())
-            if not plan or not m[3] and not _array_of(fdef, m[0], m[1].args[1], shapes()):
+            starts = () if not plan or m[3] or _array_of(fdef, m[0], m[1].args[1], shapes()) \
+                else _zero_starts(fdef, m[0], shapes().of(m[1].args[1]), shapes())
+            if not plan or starts is None:
                 i += 1
                 continue
+            for start in starts:  # (the symbolic zero 0.0 made real: zeros of a's shape)
+                start.value = N.call(N.attr(N.name("np"), "zeros"), [
+                    N.tuple_([N.const(k) for k in shapes().of(m[1].args[1])])])
             v, call, sign, fresh = m
             g, a = call.args[0], call.args[1].id
             if isinstance(g, gast.Name) and g.id != v:
@@ -122,6 +133,23 @@ def _array_of(fdef, acc, a, sh):
         isinstance(s, gast.Assign) and isinstance(s.value, gast.Constant)
         and any(isinstance(t, gast.Name) and t.id == acc for t in s.targets)
         for s in N.walk(fdef))
+
+
+def _zero_starts(fdef, acc, shape, sh):
+    """The statements ``acc = 0.0`` at the top of ``fdef``, if ``acc`` is bound nowhere
+    else but by updates in place with arrays of ``shape`` (``acc += e``,
+    :func:`owners.accumulate`); else None. There the symbolic zero is zeros of that shape,
+    its primal's (an update of two regions needs an array to update)."""
+    starts = [s for s in fdef.body if isinstance(s, gast.Assign) and len(s.targets) == 1
+              and isinstance(s.targets[0], gast.Name) and s.targets[0].id == acc
+              and isinstance(s.value, gast.Constant) and type(s.value.value) is float
+              and s.value.value == 0.0]
+    updates = [s for s in N.walk(fdef) if isinstance(s, gast.AugAssign)
+               and isinstance(s.target, gast.Name) and s.target.id == acc]
+    stores = [n for n in N.walk(fdef) if isinstance(n, gast.Name) and n.id == acc
+              and isinstance(n.ctx, gast.Store)]
+    return starts if starts and shape and len(stores) == len(starts) + len(updates) \
+        and all(sh.of(u.value) == shape for u in updates) else None
 
 
 def _plan(call, kinds, sh):
