@@ -272,6 +272,41 @@ def test_np_diff_accumulated_in_a_loop_updates_one_buffer(n):
         np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-5)
 
 
+def two_differences_per_step(x, w):
+    s = 0.0
+    for _ in range(3):
+        s = s + np.sum(np.diff(x) ** 2 * w) + np.sum(np.cos(np.diff(x, 2)))
+        w = w * 0.5
+    return s
+
+
+def two_differences_per_step_by_hand(x, w):
+    g = weighted_steps_by_hand(x, w)
+    s = -3.0 * np.sin(np.diff(x, 2))
+    g[2:] += s
+    g[1:-1] -= 2.0 * s
+    g[:-2] += s
+    return g
+
+
+@pytest.mark.parametrize("n", [7, 6000])
+def test_two_differences_accumulated_in_a_loop(n):
+    """Both accumulations of the loop into the same buffer are region updates (the
+    buffer's zeros made once, for the first)."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal(n), rng.standard_normal(n - 1)
+    g = sd.grad(two_differences_per_step)
+    got = g(x, w)
+    np.testing.assert_allclose(got, two_differences_per_step_by_hand(x, w), rtol=1e-11,
+                               atol=1e-12)
+    src = sd.source(g)
+    assert "undiff" not in src and src.count("x_bar = np.zeros") == 1
+    assert "x_bar[1:-1] -= 2 * t9_bar" in src and "x_bar[:-1] -= _t10" in src
+    if n < 10:
+        np.testing.assert_allclose(got, fd(two_differences_per_step, (x, w), 0), rtol=1e-6,
+                                   atol=1e-7)
+
+
 def diff_n(x, n):
     return np.sum(np.diff(x, n) ** 2) + np.sum(x ** 2)
 

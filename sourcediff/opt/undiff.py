@@ -97,17 +97,20 @@ def _rewrite(fdef, kinds, shapes, ns, match):
     if not any(isinstance(n, gast.Name) and n.id == "undiff" for n in N.walk(fdef)):
         return False  # (the usual case: no np.diff was differentiated)
     names = N.anno(fdef, "names")
-    changed = False
+    changed, zeroed = False, set()  # (zeroed: the accumulators whose 0.0 is zeros now)
     for block in list(N.blocks(fdef)):
         i = 0
         while i < len(block):
             m = match(block[i])
             plan = m and _plan(m[1], kinds, shapes())
-            starts = () if not plan or m[3] or _array_of(fdef, m[0], m[1].args[1], shapes()) \
+            starts = () if not plan or m[3] or m[0] in zeroed \
+                or _array_of(fdef, m[0], m[1].args[1], shapes()) \
                 else _zero_starts(fdef, m[0], shapes().of(m[1].args[1]), shapes())
             if not plan or starts is None:
                 i += 1
                 continue
+            if starts:
+                zeroed.add(m[0])
             for start in starts:  # (the symbolic zero 0.0 made real: zeros of a's shape)
                 start.value = N.call(N.attr(N.name("np"), "zeros"), [
                     N.tuple_([N.const(k) for k in shapes().of(m[1].args[1])])])
