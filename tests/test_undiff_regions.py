@@ -10,6 +10,8 @@ happen.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -301,7 +303,8 @@ def test_two_differences_accumulated_in_a_loop(n):
                                atol=1e-12)
     src = sd.source(g)
     assert "undiff" not in src and src.count("x_bar = np.zeros") == 1
-    assert "x_bar[1:-1] -= 2 * t9_bar" in src and "x_bar[:-1] -= _t10" in src
+    assert re.search(r"x_bar\[1:-1\] -= 2 \* \w+\n", src) \
+        and re.search(r"x_bar\[:-1\] -= \w+\n", src), src
     if n < 10:
         np.testing.assert_allclose(got, fd(two_differences_per_step, (x, w), 0), rtol=1e-6,
                                    atol=1e-7)
