@@ -32,7 +32,11 @@ def fmt_ratio(r):
 
 
 def fmt_bytes(b):
-    return "—" if b is None else f"{b / 2**20:.2f} MiB"
+    """Peak memory: MiB, or KiB below a tenth of a MiB (where 0.01 and 0.02 MiB would
+    read as a factor of two)."""
+    if b is None:
+        return "—"
+    return f"{b / 2**20:.2f} MiB" if b >= 2**20 / 10 else f"{b / 2**10:.1f} KiB"
 
 
 def _median(rows, method_name):

@@ -195,6 +195,28 @@ def test_numbers_in_a_dividend_meet_the_product_around_it():
     assert "x_bar = x_bar + _t5 / k * x" in src and "0.5" not in src, src
 
 
+def smoothed_rows(x):
+    d = np.diff(x, axis=0)
+    return np.sum(np.sqrt(d ** 2 + 1e-3))
+
+
+def test_a_reciprocal_times_a_value_is_a_quotient():
+    """sqrt's rule and the product around it leave 1.0 / s * d: that is d / s, one
+    operation (and one rounding) less, computed in place into s's array."""
+    x = np.random.default_rng(6).standard_normal((80, 60))
+    g = sd.grad(smoothed_rows)
+    d = np.diff(x, axis=0)
+    want = np.zeros_like(x)
+    want[1:] += d / np.sqrt(d ** 2 + 1e-3)
+    want[:-1] -= d / np.sqrt(d ** 2 + 1e-3)
+    np.testing.assert_allclose(g(x), want, rtol=1e-13, atol=1e-15)
+    src = sd.source(g)
+    assert "np.divide(d, d_bar, out=d_bar)" in src and "1.0" not in src, src
+    small = x[:4, :3]
+    np.testing.assert_allclose(g(small), fd(smoothed_rows, (small,), 0), rtol=1e-6,
+                               atol=1e-8)
+
+
 def fills_a_slice(x):
     y = np.zeros(x.shape)
     y[1:] = np.sin(x[:-1]) * 2.0          # stores into a view ...
@@ -246,3 +268,21 @@ def test_a_value_that_reads_the_buffer_is_not_computed_in_its_view(everywhere):
                                rtol=1e-5, atol=1e-6)
     src = sd.source(vg)
     assert "_t8 -= y[:3]\n" in src and "y[:3] = _t8\n" in src, src   # in a temporary
+
+
+@pytest.mark.parametrize("src, printed, want", [
+    ("zeros_for(x)", False, "x"),
+    ("_sd.zeros_for(x)", True, "x"),
+    ("np.zeros(x.shape)", False, "x"),
+    ("np.zeros(x.shape)", True, "x"),
+    ("zeros_for(x)", True, None),        # printed, a plain zeros_for is the user's
+    ("_sd.zeros_for(x)", False, None),
+    ("zeros_for(x + 1)", False, "x + 1"),
+    ("np.zeros(x.shape, np.float32)", False, None),
+    ("np.ones(x.shape)", False, None),
+])
+def test_one_recognizer_of_a_zero_buffer(src, printed, want):
+    """regions.zeros_of: the zero buffers of the rewrites and of grad's entry code (which
+    returns one updated in place as it is), in code as the compiler holds it and as printed."""
+    p = regions.zeros_of(N.parse_expr(src), printed=printed)
+    assert (p if p is None else codegen.to_source(N.expr_stmt(p)).strip()) == want

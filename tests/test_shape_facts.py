@@ -158,7 +158,8 @@ def test_matrix_and_fft_shapes_are_known(f, shape):
 
 def test_tv_benchmark_gradient_updates_its_own_arrays_in_place():
     """The total-variation workload of benchmarks/ (n = 10^4): its cotangent arrays are
-    computed in place, as the hand-written gradient's are."""
+    computed in place, and np.diff's adjoint added into the data term's u - f, as the
+    hand-written gradient's are (tests/test_undiff_regions.py: line for line)."""
     n = 10_000
     rng = np.random.default_rng(5)
     u, f = rng.standard_normal(n), rng.standard_normal(n)
@@ -166,7 +167,8 @@ def test_tv_benchmark_gradient_updates_its_own_arrays_in_place():
     np.testing.assert_allclose(g(u, f, 0.5, 1e-4), tv_by_hand(u, f, 0.5, 1e-4), rtol=1e-11,
                                atol=1e-12)
     entry = inspect.getsource(g)
-    assert "np.sqrt(t9_bar, out=t9_bar)" in entry and "u_bar += u - f" in entry
+    assert "np.sqrt(t9_bar, out=t9_bar)" in entry and "u_bar = u - f" in entry
+    assert "u_bar[1:] += t9_bar" in entry and "undiff" not in entry
 
 
 def diff_then_add(x, y, n):

@@ -302,32 +302,3 @@ def _heads(s):
     if isinstance(s, (gast.Try, gast.FunctionDef)):
         return list(N.walk(s))  # everything counts as read up front
     return [s]
-
-
-def first_into_buffer(fdef, fits, fresh):
-    """``v = zeros_for(p)`` followed, with nothing reading ``v`` between, by ``v = v + e``
-    where ``fits(p, e)`` (``e`` is surely a float64 array of ``p``'s shape, as the zero
-    buffer is): ``v = e`` if ``e`` is a new array (``fresh(e)``), else ``v = copy_of(e)``;
-    either way ``v`` still holds an array of its own, for the updates in place that follow.
-    (After shape specialisation: the buffer and the sum are two passes over memory, the
-    copy is one.) True if anything changed."""
-    changed = False
-    for block in list(N.blocks(fdef)):
-        dropped = False
-        for i, s in enumerate(block):
-            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                    and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name)
-                    and s.value.func.id == "zeros_for" and len(s.value.args) == 1
-                    and not s.value.keywords):
-                continue
-            v = s.targets[0].id
-            j = next((j for j in range(i + 1, len(block)) if v in N.names_in(block[j])), None)
-            e = accumulates(block[j]) if j is not None else None
-            if e is None or block[j].targets[0].id != v or not fits(s.value.args[0], e):
-                continue
-            block[j].value = e if fresh(e) else N.call("copy_of", [e])
-            block[i] = gast.Pass()
-            changed = dropped = True
-        if dropped:
-            block[:] = [s for s in block if not isinstance(s, gast.Pass)]
-    return changed

@@ -110,6 +110,13 @@ class _Fold(_FoldCalls, _FoldTests):
                 return merged
         if isinstance(op, gast.Div) and _num(right) and right.value == 1:
             return left
+        # 1.0 / s * d -> d / s (a number d stays: it meets the numbers around it first)
+        if isinstance(op, gast.Mult) and _reciprocal(left) and not _numlike(right) \
+                and not _may_be_bool(right):
+            return N.binop(right, gast.Div(), left.right)
+        if isinstance(op, gast.Mult) and _reciprocal(right) and not _numlike(left) \
+                and not _may_be_bool(left):
+            return N.binop(left, gast.Div(), right.right)
         if isinstance(op, gast.Pow) and _num(right) and right.value == 1:
             return left
         if isinstance(op, (gast.Add, gast.Sub)) and isinstance(right, gast.UnaryOp) \
@@ -164,6 +171,17 @@ class _Fold(_FoldCalls, _FoldTests):
             if _num(inner):
                 return N.const(-inner.value)
         return node
+
+
+def _reciprocal(node):
+    """``1 / s``: a product with it is a quotient by ``s`` (one rounding less)."""
+    return isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div) \
+        and _num(node.left) and node.left.value == 1
+
+
+def folded(expr):
+    """``expr`` of adjoint code folded (:class:`_Fold`, identities included)."""
+    return _Fold().visit(expr)
 
 
 def _factors(node, out):

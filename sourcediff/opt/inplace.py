@@ -33,8 +33,8 @@ from ..values.duck import is_duck
 from .owners import ARITH as _ARITH
 from .owners import F, Owners, W, accumulate
 from ..front.resolve import MISSING, static_value
-from ..ad.zeros import first_into_buffer
-from . import regions
+from . import regions, undiff
+from .usage import pure_expr
 
 MIN_SIZE = 4096
 _PLACE = "<value>"  # (the name of a value stored into an item, until it is given one)
@@ -128,10 +128,18 @@ class Kinds:
         if facts.of(fn).same_kind or facts.of(fn).float_ufunc and len(e.args) == 1:
             return first if first in (F, None) else R
         k = facts.of(fn).common_kind  # (np.dot, np.einsum: the operands' common dtype)
-        if k is not None and len(e.args) > k and not e.keywords and not any(
+        if k is not None and len(e.args) > k and all(_whole(w.value) for w in e.keywords) \
+                and not any(
                 isinstance(a, gast.Starred) for a in e.args):
             return functools.reduce(_combine, [self.of(a) for a in e.args[k:]])
         return None
+
+
+def _whole(e):
+    """An int written in the code (``axis=-2``): an option, never a dtype or an operand."""
+    if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+        e = e.operand
+    return isinstance(e, gast.Constant) and type(e.value) is int
 
 
 def infer(fdef, ns, kinds, params):
@@ -192,14 +200,18 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
+    undiff.expand(fdef, rw.kinds, lambda: rw.shapes, ns)
+    regions.first_into_buffer(
+        fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
+        and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
+        rw.fresh, lambda e: pure_expr(e, ns))
     regions.rewrite(fdef, rw.kinds, functools.cache(lambda: Owners(fdef, ns, set(params))))
-    first_into_buffer(fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
-                      and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
-                      rw.fresh)
     # (one Owners for the rewrites after this point: they change no binding it reads;
     # each lazy value below is made when first asked for: scalar code never needs it)
     owners = functools.cache(lambda: Owners(fdef, ns, set(params)))
-    accumulate(fdef, ns, rw, set(params), owners)
+    accumulate(fdef, ns, rw, set(params), owners,
+               lambda e: undiff.expandable(e, rw.kinds, rw.shapes))
+    undiff.accumulated(fdef, rw.kinds, lambda: rw.shapes, ns)
     names = N.anno(fdef, "names")
     dying = functools.cache(lambda: _dying(fdef, owners()))
     for block in list(N.blocks(fdef)):

@@ -164,7 +164,7 @@ class Owners:
             and self.makes_new(e)
 
 
-def accumulate(fdef, ns, rw, exclude, make_owners=None):
+def accumulate(fdef, ns, rw, exclude, make_owners=None, in_place=None):
     """``a = a + e`` -> ``a += e`` (also ``-``, ``*``, and ``a = e + a``) where ``a`` owns
     its array (:class:`Owners`) and every array it holds is a float64 array of ``e``'s
     shape: the loop-carried adjoint ``W_bar`` is then one buffer, updated in place each
@@ -172,7 +172,9 @@ def accumulate(fdef, ns, rw, exclude, make_owners=None):
     function's :class:`Owners`, if the caller has them). A number ``a`` (its
     ``0.0`` placeholder) is simply rebound, as before. An accumulation in a loop whose
     name starts (outside any block) as a value it does not own (``x_bar = w``, a user's
-    array) copies that value once, there. And ``y[i] += -e`` -> ``y[i] -= e``."""
+    array) copies that value once, there; so does one outside a loop that adds or takes
+    an ``e`` the caller writes in place (``in_place(e)``: np.diff's adjoint, as updates
+    of two regions). And ``y[i] += -e`` -> ``y[i] -= e``."""
     owners = None
     looped = {id(x) for loop in statements(fdef) if isinstance(loop, (gast.For, gast.While))
               for b in N.blocks(loop) for x in b}
@@ -192,7 +194,9 @@ def accumulate(fdef, ns, rw, exclude, make_owners=None):
             if a in N.names_in(e) and not owners.fresh(e):
                 continue  # (a + a.T: e shares a's data while a is written)
             # (in a loop: a value from outside that is not new is copied once, before it)
-            if (owners.owned(a) or id(s) in looped and owners.owned(a, copied=True)) \
+            once = id(s) in looped or in_place is not None and isinstance(
+                op, (gast.Add, gast.Sub)) and in_place(e)
+            if (owners.owned(a) or once and owners.owned(a, copied=True)) \
                     and _shape_held(a, owners.bindings[a], rw):
                 for entry in owners.entries.pop(a, ()):
                     entry.value = N.call("copy_of", [entry.value])

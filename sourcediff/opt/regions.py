@@ -15,6 +15,11 @@ Both rewrites are exact up to the order of one float addition (``(0 + a) + b`` i
 ``a + b``), and apply only where nothing between the two lines can see the buffer or
 change what ``a`` reads, and where the buffer is an array of the function's own
 (:class:`owners.Owners`) holding real values (the kinds of :mod:`inplace`).
+
+A whole array added to the zero buffer is its first value instead
+(:func:`first_into_buffer`), computed where the zeros were when updates of regions come
+between (``x_bar = zeros_for(x); x_bar[0] += a; x_bar = x_bar + 2 * x`` -> ``x_bar = 2 *
+x; x_bar[0] += a``): the zeros, and a pass over the buffer, gone.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from __future__ import annotations
 import gast
 
 from ..ir import nodes as N
+from ..ir.names import RUNTIME
+from ..ad.zeros import accumulates
 from .owners import F
 
 _INDEX = (gast.Name, gast.Constant, gast.Slice, gast.Tuple, gast.UnaryOp, gast.BinOp,
@@ -38,7 +45,7 @@ def region_update(s):
     return s.target.value.id, s.target.slice, s.value
 
 
-def _changed_by(s):
+def changed_by(s):
     """The names whose value ``s`` may change: those it binds, those whose items or
     attributes it assigns, and every name a call in an expression statement is given."""
     if isinstance(s, gast.Expr):
@@ -74,7 +81,7 @@ def merge_updates(fdef, real, owned):
             # an update moves down only past lines that leave its buffer, value and index be
             if not pending:
                 continue
-            hit = _changed_by(s) if not u else {u[0]}
+            hit = changed_by(s) if not u else {u[0]}
             for k, at in list(pending.items()):
                 if at != j and (k[0] in N.names_in(s) or hit & set(
                         N.names_in(block[at].value) + N.names_in(block[at].target.slice))):
@@ -111,6 +118,57 @@ def first_into_zeros(fdef, real, buffer):
     return changed
 
 
+def first_into_buffer(fdef, fits, fresh, pure):
+    """``v = zeros_for(p)`` followed by ``v = v + e`` where ``fits(p, e)`` (``e`` is surely a
+    float64 array of ``p``'s shape, as the zero buffer is): ``e`` becomes ``v``'s first
+    value, ``e`` itself if it is a new array (``fresh(e)``), else ``copy_of(e)``; either way
+    ``v`` still holds an array of its own, for the updates in place that follow. (The
+    buffer and the sum are two passes over memory, the copy is one.) Between the two, no
+    line may read ``v`` but updates ``v[i] += x`` or ``v[i] -= x`` of a region (``x`` and
+    ``i`` without ``v``): those then add to ``e`` (``e`` computed where the zeros were:
+    ``pure(e)``, and no line between changes a name it reads). True if anything
+    changed."""
+    changed = False
+    for block in list(N.blocks(fdef)):
+        dropped = []
+        for i, s in enumerate(block):
+            if not _is_zeros_for(s):
+                continue
+            v, j, updates = s.targets[0].id, None, False
+            for k in range(i + 1, len(block)):
+                if _adds_to_region(block[k], v):
+                    updates = True
+                elif v in N.names_in(block[k]):
+                    j = k
+                    break
+            e = accumulates(block[j]) if j is not None else None
+            if e is None or block[j].targets[0].id != v or not fits(s.value.args[0], e):
+                continue
+            value = e if fresh(e) else N.call("copy_of", [e])
+            if not updates:
+                block[j].value = value
+                dropped.append(i)
+            elif pure(e) and not any(changed_by(x) & set(N.names_in(e))
+                                     for x in block[i + 1:j]):
+                block[i] = N.set_location([N.assign(s.targets[0], value)],
+                                          getattr(s, "lineno", None))[0]
+                dropped.append(j)
+            else:
+                continue
+            changed = True
+        if dropped:
+            block[:] = [s for k, s in enumerate(block) if k not in dropped]
+    return changed
+
+
+def _adds_to_region(s, v):
+    """``v[i] += x`` or ``v[i] -= x``, with neither ``i`` nor ``x`` reading ``v``."""
+    return isinstance(s, gast.AugAssign) and isinstance(s.op, (gast.Add, gast.Sub)) \
+        and isinstance(s.target, gast.Subscript) and isinstance(s.target.value, gast.Name) \
+        and s.target.value.id == v and v not in N.names_in(s.target.slice) \
+        and v not in N.names_in(s.value)
+
+
 def allocate_directly(fdef, buffer):
     """``buf = zeros_for(p)`` -> ``buf = np.zeros(p.shape)`` where ``buffer(p)``: ``p`` is
     surely a float64 array, so the helper's tests of its type are known (a call less,
@@ -127,11 +185,38 @@ def allocate_directly(fdef, buffer):
     return changed
 
 
+def zeros_of(e, printed=False):
+    """``p`` (an expression) where ``e`` is a zero buffer of ``p``'s shape and dtype: the
+    helper ``zeros_for(p)`` (in code as printed, ``_sd.zeros_for(p)``: there a plain
+    ``zeros_for`` is the user's), or ``np.zeros(p.shape)`` (what it is for a float64
+    array ``p``: :func:`allocate_directly`); else None. (The one test of a zero buffer:
+    these rewrites' and grad's entry code's, which returns one updated in place as it
+    is.)"""
+    if not (isinstance(e, gast.Call) and len(e.args) == 1 and not e.keywords):
+        return None
+    f, arg = e.func, e.args[0]
+    if printed:
+        helper = isinstance(f, gast.Attribute) and f.attr == _ZEROS \
+            and isinstance(f.value, gast.Name) and f.value.id == RUNTIME
+    else:
+        helper = isinstance(f, gast.Name) and f.id == _ZEROS
+    if helper:
+        return arg
+    if isinstance(f, gast.Attribute) and f.attr == "zeros" and isinstance(f.value, gast.Name) \
+            and f.value.id == "np" and isinstance(arg, gast.Attribute) and arg.attr == "shape":
+        return arg.value
+    return None
+
+
+_ZEROS = "zeros_for"
+
+
 def _is_zeros_for(s):
+    """``v = zeros_for(p)``, the helper (never a user's function of that name: the front
+    spells it ``zeros_for_user``)."""
     return isinstance(s, gast.Assign) and len(s.targets) == 1 \
         and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call) \
-        and isinstance(s.value.func, gast.Name) and s.value.func.id == "zeros_for" \
-        and len(s.value.args) == 1 and not s.value.keywords
+        and isinstance(s.value.func, gast.Name) and zeros_of(s.value) is not None
 
 
 def rewrite(fdef, kinds, owners):

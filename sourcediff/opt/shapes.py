@@ -72,6 +72,9 @@ class Shapes:
             seq, k = self.int_value(e.value), _const_index(e.slice, self.ints)
             if isinstance(seq, tuple) and isinstance(k, int) and -len(seq) <= k < len(seq):
                 return seq[k]
+        if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):  # (axis=-2)
+            k = self.int_value(e.operand)
+            return -k if type(k) is int else None
         if isinstance(e, gast.BinOp) and type(e.op) in _INT_OPS:
             a, b = self.int_value(e.left), self.int_value(e.right)
             if type(a) is int and type(b) is int and (b or type(e.op) is not gast.FloorDiv):

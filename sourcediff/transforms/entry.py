@@ -19,12 +19,12 @@ import gast
 import numpy as np
 
 from ..ir import codegen, freevars
-from ..ir.names import RUNTIME
 from ..values import duck
 from ..values.spec import Items
 from .. import runtime
 from . import pyfloats
 from ..ir import nodes as N
+from ..opt.regions import zeros_of
 
 
 def public_function(state):
@@ -228,27 +228,12 @@ def _zero_buffers(fdef):
         if isinstance(node, gast.AugAssign):
             in_place.add(id(node.target))
         elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and _zeros_of(node.value) is not None:
-            made.setdefault(node.targets[0].id, set()).add(_zeros_of(node.value))
+                and isinstance(zeros_of(node.value, printed=True), gast.Name):
+            made.setdefault(node.targets[0].id, set()).add(zeros_of(node.value, True).id)
             in_place.add(id(node.targets[0]))
     other = {node.id for node in N.walk(fdef) if isinstance(node, gast.Name)
              and isinstance(node.ctx, gast.Store) and id(node) not in in_place}
     return {v: p.pop() for v, p in made.items() if v not in other and len(p) == 1}
-
-
-def _zeros_of(e):
-    """``p`` where ``e`` is ``_sd.zeros_for(p)``, or ``np.zeros(p.shape)`` (what it is
-    for a float64 array ``p``: :func:`opt.regions.allocate_directly`), else None."""
-    if not (isinstance(e, gast.Call) and len(e.args) == 1 and not e.keywords
-            and isinstance(e.func, gast.Attribute) and isinstance(e.func.value, gast.Name)):
-        return None
-    arg, owner = e.args[0], e.func.value.id
-    if owner == RUNTIME and e.func.attr == "zeros_for" and isinstance(arg, gast.Name):
-        return arg.id
-    if owner == "np" and e.func.attr == "zeros" and isinstance(arg, gast.Attribute) \
-            and arg.attr == "shape" and isinstance(arg.value, gast.Name):
-        return arg.value.id
-    return None
 
 
 def _finishers(grads, wrt, params, kept, key, glob, stmts, plain_floats, buffers=None):
