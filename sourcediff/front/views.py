@@ -89,6 +89,7 @@ def check_augmented(parsed, ns, number):
     shapes), or an alias nothing reads afterwards, is fine."""
     tree = parsed.tree
     bound = {}  # name -> the array it may share (from any of its bindings)
+    augmented, loops = [], []
     for node in N.walk(tree):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], gast.Name):
@@ -96,11 +97,12 @@ def check_augmented(parsed, ns, number):
             root = view_root(v, ns, {}) or (v.id if isinstance(v, gast.Name) else None)
             if root is not None and root != node.targets[0].id:
                 bound.setdefault(node.targets[0].id, root)
-    loops = [(n.lineno, getattr(n, "end_lineno", n.lineno)) for n in N.walk(tree)
-             if isinstance(n, (gast.For, gast.While))]
-    for node in N.walk(tree):
-        if not (isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name)
-                and node.target.id in bound and not number(bound[node.target.id])):
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            augmented.append(node)
+        elif isinstance(node, (gast.For, gast.While)):
+            loops.append((node.lineno, getattr(node, "end_lineno", node.lineno)))
+    for node in augmented:
+        if node.target.id not in bound or number(bound[node.target.id]):
             continue
         v, y = node.target.id, bound[node.target.id]
         start = min([a for a, b in loops if a <= node.lineno <= b], default=node.lineno + 1)

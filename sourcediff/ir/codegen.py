@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import linecache
 import re
 import threading
@@ -68,6 +69,9 @@ class _ToAst(GAstToAst3):
         if method is None:
             method = getattr(type(self), "visit_" + node.__class__.__name__, None) \
                 or type(self).generic_visit
+            if not node._fields and getattr(ast, node.__class__.__name__, None):
+                # a context or an operator (Load, Add): one instance of its ast class
+                method = functools.partial(_the, getattr(ast, node.__class__.__name__)())
             self._methods[node.__class__] = method
         return method(self, node)
 
@@ -113,6 +117,10 @@ class _ToAst(GAstToAst3):
 
 
 _MISSING = object()
+
+
+def _the(instance, _self, _node):
+    return instance
 
 
 def _unescape(text):

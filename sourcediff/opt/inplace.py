@@ -200,7 +200,9 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
-    undiff.expand(fdef, rw.kinds, lambda: rw.shapes, ns)
+    diffs = "undiff" in N.names_in(fdef, gast.Load)  # (the usual case: no np.diff)
+    if diffs:
+        undiff.expand(fdef, rw.kinds, lambda: rw.shapes, ns)
     regions.first_into_buffer(
         fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
         and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
@@ -211,7 +213,8 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
     owners = functools.cache(lambda: Owners(fdef, ns, set(params)))
     accumulate(fdef, ns, rw, set(params), owners,
                lambda e: undiff.expandable(e, rw.kinds, rw.shapes))
-    undiff.accumulated(fdef, rw.kinds, lambda: rw.shapes, ns)
+    if diffs:
+        undiff.accumulated(fdef, rw.kinds, lambda: rw.shapes, ns)
     names = N.anno(fdef, "names")
     dying = functools.cache(lambda: _dying(fdef, owners()))
     for block in list(N.blocks(fdef)):

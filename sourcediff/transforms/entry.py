@@ -223,16 +223,17 @@ def _zero_buffers(fdef):
     """The names of ``fdef`` that only ever hold a zero buffer ``zeros_for(p)`` updated in
     place (``name[i] = e``, ``name[i] += e``, ``name += e``), as name -> ``p``: an array
     of ``p``'s shape and dtype, writeable, whatever is written into it."""
-    made, in_place = {}, set()
-    for node in N.walk(fdef):
+    made, in_place, other = {}, set(), set()
+    for node in N.walk(fdef):  # (breadth first: a statement before the names it binds)
         if isinstance(node, gast.AugAssign):
             in_place.add(id(node.target))
         elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
                 and isinstance(zeros_of(node.value, printed=True), gast.Name):
             made.setdefault(node.targets[0].id, set()).add(zeros_of(node.value, True).id)
             in_place.add(id(node.targets[0]))
-    other = {node.id for node in N.walk(fdef) if isinstance(node, gast.Name)
-             and isinstance(node.ctx, gast.Store) and id(node) not in in_place}
+        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                and id(node) not in in_place:
+            other.add(node.id)
     return {v: p.pop() for v, p in made.items() if v not in other and len(p) == 1}
 
 

@@ -244,14 +244,19 @@ def plan(body, ns, params, kinds, returned):
     code returns, the use ``"float"`` (finished by ``float()``), ``"check"`` (only checked
     to be a scalar), ``"value"`` (returned as it is) or ``None`` (anything). -> a
     :class:`Plan`, or None: nothing to convert."""
-    local = {n.id for s in body for n in N.walk(s)
-             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    local, calls = set(), []
+    for s in body:
+        for n in N.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                local.add(n.id)
+            elif isinstance(n, gast.Call):
+                calls.append(n)
     a = _Analysis(ns, params, kinds, local)
     if not a.run(body) or not a.pure:  # (the types first: no conversion yet)
         return None  # (code that does more than compute could not run again)
     # every NumPy call that surely gives a float64 is a candidate; those a use spoils go
-    a.active = {id(n) for s in body for n in N.walk(s) if isinstance(n, gast.Call)
-                and isinstance(a.callee(n.func), np.ufunc) and a.type_of(n) == F64}
+    a.active = {id(n) for n in calls
+                if isinstance(a.callee(n.func), np.ufunc) and a.type_of(n) == F64}
     while a.active:
         a.taint = {}
         if not a.run(body):
