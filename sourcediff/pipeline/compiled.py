@@ -16,6 +16,8 @@ import gast
 import numpy as np
 
 from ..ir import codegen, signature
+from ..front import resolve
+from ..prims import registry
 from . import driver, link
 from ..ir import nodes as N
 from ..ir.compiler_hook import provides
@@ -36,7 +38,8 @@ _latest = {}  # the same key without shapes -> the adjoint built last
 
 
 @provides
-def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, again=False):
+def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, again=False,
+               called=False):
     """The compiled adjoint (cached per function, wrt, kind and specialisation).
 
     ``kind`` is "grad" (the value only if needed to check it is a scalar),
@@ -47,7 +50,11 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, agai
     gives the arguments' shapes, ``dtypes`` their kinds (:func:`inplace.kinds_of`: then
     fresh arrays are updated in place). Calls into user code run once (split), except in
     "vjp" adjoints; with ``again`` (code that is differentiated again) and in "residual"
-    ones through residual forms, which forward mode differentiates."""
+    ones through residual forms, which forward mode differentiates. ``called``: ``fn`` is
+    what generated code calls (a library function passed as a value is read through a
+    Python function calling it, :func:`_readable`)."""
+    if called:
+        fn = _readable(fn, spec)
     residual = kind in ("residual", "residual_bound")
     split_calls = ("pure" if again or residual else True) if kind != "vjp" else False
     latest = _cache_key(fn, wrt, kind, has_aux)  # (computed once: a call site pays it)
@@ -83,10 +90,35 @@ _selectors = weakref.WeakKeyDictionary()  # adjoint function -> {selection: func
 
 
 @provides
-def jvp_adjoint(fn, wrt, spec):
+def jvp_adjoint(fn, wrt, spec, called=False):
+    """The compiled tangent code (cached); ``called`` as in :func:`adjoint_of`."""
+    if called:
+        fn = _readable(fn, spec)
     adj = codegen.cached(("jvp", *_cache_key(fn, wrt, spec)),
                          lambda: driver.build_jvp(fn, wrt, specialize=spec))
     return adj.for_function(fn)
+
+
+def _readable(fn, spec):
+    """``fn``, or for a library function the code passed as a value (``def f(a, r=np.sum):
+    return r(a)``), whose source the compiler never reads, a Python function calling it:
+    the compiler reads that, and the call goes through ``fn``'s rule."""
+    if spec is None or resolve.library_of(fn) is None and not isinstance(
+            fn, (np.ufunc, types.BuiltinFunctionType)):
+        return fn
+    def known(f):
+        return registry.lookup(f) is not None or registry.is_nondiff(f)
+    if not known(fn):
+        if not known(getattr(fn, "__wrapped__", None)):
+            return fn  # (reading it says which rule is missing)
+        fn = fn.__wrapped__  # (the tape's np.sum, in the code it runs: np.sum)
+
+    def make():
+        params = ", ".join(f"a{i}" for i in range(len(spec)))
+        name = f"{getattr(fn, '__name__', 'library')}_call"
+        src = f"def {name}({params}):\n    return _sd_library({params})\n"
+        return codegen.compile_function(src, name, {"_sd_library": fn}, name)
+    return codegen.cached(("library call", fn, len(spec)), make)
 
 
 def _is_method(fn):
@@ -169,6 +201,9 @@ class ForwardGrad:
         self.with_value = with_value
         self.__name__ = f"grad_{getattr(inner, '__name__', 'f')}"
         self._last = None
+        sig = signature.signature(_signature_fn(inner))
+        if sig is not None:  # the function's parameters (a call of it is bound to them)
+            self.__signature__ = sig
 
     def _flat(self, args):
         """``args`` with defaults filled in (the form generated code takes)."""
@@ -244,7 +279,7 @@ def adjoint_view(fn, args, wrt, bound=None, seed_first=False, lead=0):
     more leading parameters are unused and get None (an object whose attribute is called)."""
     n = len(args)
     if wrt:
-        adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args))
+        adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args), called=True)
         fdef = N.parse(adj.source).body[0]
         params = [a.id for a in fdef.args.args]
         base, seed, glob = params[:n], params[n], adj.fn.__globals__
@@ -271,7 +306,7 @@ def residual_view(fn, args, wrt):
     """``F(*args[1:]) == `` the residual form of ``fn`` (a method's function) at ``args``,
     ``args[0]`` (the object) held by the view: plain generated code, so forward mode reads
     it (``splitcall.split_res_fn`` of a bound method)."""
-    adj = adjoint_of(fn, wrt, "residual_bound", spec=spec_of(args))
+    adj = adjoint_of(fn, wrt, "residual_bound", spec=spec_of(args), called=True)
     fdef = N.parse(adj.source).body[0]
     params = [a.id for a in fdef.args.args]
     return _view(adj.fn, ("res", tuple(wrt), len(args)), fdef.name + "_bound", params[1:],
@@ -290,7 +325,7 @@ def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0, pair
     skip = 1 if bound is not None else 0   # args[0] and tangents[0] are not parameters
     pos = {i: i - skip + lead for i in range(n)}  # where args[i]'s tangent is in the tuple
     if wrt:
-        adj = jvp_adjoint(fn, wrt, spec_of(args))
+        adj = jvp_adjoint(fn, wrt, spec_of(args), called=True)
         fdef = N.parse(adj.source).body[0]
         params = [a.id for a in fdef.args.args]
         base, tnames, glob = params[:n], params[n:], adj.fn.__globals__
