@@ -373,3 +373,25 @@ def test_second_derivative_through_a_call_of_a_gradient_of_a_gradient(x):
     for value in (hessian(scaled_second)(x), jvp(g, (x,), (1.0,))[1], vjp(g, x)[1](1.0)[0]):
         np.testing.assert_allclose(value, 0.3 * s4(x), rtol=1e-9)
     np.testing.assert_allclose(hessian(scaled_second)(x), fd(g, x, 1e-4), rtol=1e-6)
+
+
+# --- dict(...) of a display: the dict display itself ------------------------------------------
+def built_by_dict(x):
+    d = dict([("a", x * x), ("c", 2.0)], b=np.sin(x))
+    e = dict({"u": d["a"]}, v=d["b"])
+    return e["u"] + e["v"] * d["c"]  # x^2 + 2 sin x
+
+
+def dict_output(x):
+    return dict([("a", x)], b=x * x)
+
+
+def test_dict_of_a_display():
+    for x in (0.7, -1.3):
+        np.testing.assert_allclose(grad(built_by_dict)(x), 2 * x + 2 * np.cos(x), rtol=1e-12)
+        np.testing.assert_allclose(grad(built_by_dict)(x), fd(built_by_dict, x), rtol=1e-7)
+        np.testing.assert_allclose(hessian(built_by_dict)(x), 2 - 2 * np.sin(x), rtol=1e-12)
+        out, pull = vjp(dict_output, x)
+        assert out == {"a": x, "b": x * x}
+        np.testing.assert_allclose(pull({"a": 1.0, "b": 0.5})[0], 1.0 + x, rtol=1e-12)
+        np.testing.assert_allclose(jvp(dict_output, (x,), (1.0,))[1]["b"], 2 * x, rtol=1e-12)

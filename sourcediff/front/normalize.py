@@ -24,6 +24,7 @@ from ..prims import registry
 from .fence import fail
 from .resolve import MISSING, never_read, static_value
 from .normalize_stmts import StatementNormalizer, _unpack  # noqa: F401
+from .displays import dict_display
 from ..ir.signature import param_names
 
 _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "real", "imag"}
@@ -158,10 +159,11 @@ class Normalizer(StatementNormalizer):
                                   ctx=gast.Load())
         if self.is_static(func) and static_value(func, self.ns) is np.einsum:
             node = self.einsum_sublists(node)
-        if self.is_static(func) and static_value(func, self.ns) is dict and not node.args:
-            # dict(a=x, b=y) is a dict literal
-            return gast.Dict(keys=[N.const(k.arg) for k in node.keywords],
-                             values=[self.atom(k.value) for k in node.keywords])
+        if self.is_static(func) and static_value(func, self.ns) is dict and dict_display(node):
+            # dict(a=x, b=y), dict([("a", x)], b=y), dict({"a": x}) are a dict literal
+            keys, values = dict_display(node)
+            return gast.Dict(keys=[self.atom(k) for k in keys],
+                             values=[self.atom(v) for v in values])
         if self.is_static(func) and static_value(func, self.ns) in (tuple, list) \
                 and len(node.args) == 1 and not node.keywords \
                 and isinstance(node.args[0], (gast.Tuple, gast.List)):
