@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - SciPy is optional
     scipy = None
 
 from checks import fd
-from sourcediff import grad, hessian, jvp, vjp
+from sourcediff import ArgumentError, grad, hessian, jvp, vjp
 from sourcediff.runtime.numeric_shape import unjoin
 
 
@@ -395,3 +395,16 @@ def test_dict_of_a_display():
         assert out == {"a": x, "b": x * x}
         np.testing.assert_allclose(pull({"a": 1.0, "b": 0.5})[0], 1.0 + x, rtol=1e-12)
         np.testing.assert_allclose(jvp(dict_output, (x,), (1.0,))[1]["b"], 2 * x, rtol=1e-12)
+
+
+def scaled(a, r=2.0):
+    return a * r
+
+
+def calls_a_value(x, fn=scaled):
+    return fn(x)  # scaled's default r is left out, in a call of a value
+
+
+def test_a_call_through_a_value_leaving_out_a_default_is_a_clear_error():
+    with pytest.raises(ArgumentError, match="leaving out its parameter 'r'"):
+        grad(calls_a_value)(0.7)

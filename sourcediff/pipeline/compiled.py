@@ -16,8 +16,7 @@ import gast
 import numpy as np
 
 from ..ir import codegen, signature
-from ..front import resolve
-from ..prims import registry
+from .called import called_function
 from . import driver, link
 from ..ir import nodes as N
 from ..ir.compiler_hook import provides
@@ -52,9 +51,9 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, agai
     "vjp" adjoints; with ``again`` (code that is differentiated again) and in "residual"
     ones through residual forms, which forward mode differentiates. ``called``: ``fn`` is
     what generated code calls (a library function passed as a value is read through a
-    Python function calling it, :func:`_readable`)."""
+    Python function calling it, :func:`called.called_function`)."""
     if called:
-        fn = _readable(fn, spec)
+        fn = called_function(fn, spec)
     residual = kind in ("residual", "residual_bound")
     split_calls = ("pure" if again or residual else True) if kind != "vjp" else False
     latest = _cache_key(fn, wrt, kind, has_aux)  # (computed once: a call site pays it)
@@ -93,32 +92,10 @@ _selectors = weakref.WeakKeyDictionary()  # adjoint function -> {selection: func
 def jvp_adjoint(fn, wrt, spec, called=False):
     """The compiled tangent code (cached); ``called`` as in :func:`adjoint_of`."""
     if called:
-        fn = _readable(fn, spec)
+        fn = called_function(fn, spec)
     adj = codegen.cached(("jvp", *_cache_key(fn, wrt, spec)),
                          lambda: driver.build_jvp(fn, wrt, specialize=spec))
     return adj.for_function(fn)
-
-
-def _readable(fn, spec):
-    """``fn``, or for a library function the code passed as a value (``def f(a, r=np.sum):
-    return r(a)``), whose source the compiler never reads, a Python function calling it:
-    the compiler reads that, and the call goes through ``fn``'s rule."""
-    if spec is None or resolve.library_of(fn) is None and not isinstance(
-            fn, (np.ufunc, types.BuiltinFunctionType)):
-        return fn
-    def known(f):
-        return registry.lookup(f) is not None or registry.is_nondiff(f)
-    if not known(fn):
-        if not known(getattr(fn, "__wrapped__", None)):
-            return fn  # (reading it says which rule is missing)
-        fn = fn.__wrapped__  # (the tape's np.sum, in the code it runs: np.sum)
-
-    def make():
-        params = ", ".join(f"a{i}" for i in range(len(spec)))
-        name = f"{getattr(fn, '__name__', 'library')}_call"
-        src = f"def {name}({params}):\n    return _sd_library({params})\n"
-        return codegen.compile_function(src, name, {"_sd_library": fn}, name)
-    return codegen.cached(("library call", fn, len(spec)), make)
 
 
 def _is_method(fn):
