@@ -361,6 +361,8 @@ CASES.update({
     "sourcediff.runtime.broadcast.broadcast_like": ("a", "P(x[0], x)"),
     "sourcediff.runtime.broadcast.unreduce": ("a", "P(np.sum(x, axis=0), x, 0, False)"),
     "sourcediff.runtime.cot.reshape_like": ("a", "P(np.ravel(x), x)"),
+    "sourcediff.runtime.cot.cast_cot": ("a", "P(x, np.float64)"),
+    "sourcediff.runtime.numeric.cast": ("a", "P(x * x, 'float64', True)"),
     "sourcediff.runtime.cot.real_cot": ("a", "P(x, x)"),
     "sourcediff.runtime.cot.untranspose": ("a", "P(x, (1, 0))"),
     "sourcediff.runtime.cot.unindex": ("a", "P(x[0], x, 0)"),

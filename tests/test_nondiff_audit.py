@@ -59,6 +59,11 @@ SAMPLES = {  # qualified name -> calls f(x) of a float array (or scalar) x
     "np.floor_divide": [lambda x: np.floor_divide(x, 0.3), lambda x: np.floor_divide(5.0, x)],
     "builtins.int": [lambda x: int(x[0, 0] * 10)], "builtins.round": [lambda x: round(x[0, 0], 1)],
     "builtins.bool": [lambda x: bool(x[0, 0])],
+    **{f"np.{t.__name__}": [lambda x, t=t: t(x[0, 2] * 10), lambda x, t=t: t(np.abs(x) * 10)]
+       for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                 np.uint64, np.bool_)},
+    "sourcediff.runtime.numeric.int_cast": [lambda x: nm.int_cast(x * 3.0, np.int64),
+                                            lambda x: nm.int_cast(x > 0.5, bool, True)],
     "builtins.isinstance": [lambda x: isinstance(x, np.ndarray)],
     "math.floor": [lambda x: math.floor(x[0, 1])], "math.ceil": [lambda x: math.ceil(x[0, 1])],
     "math.trunc": [lambda x: math.trunc(x[0, 2])],

@@ -23,6 +23,7 @@ import gast
 
 from ..ir import nodes as N
 from ..prims import registry
+from ..runtime import _made_gradient
 from .activity import refuse
 from ..prims.custom import Primitive
 from ..errors import MissingRuleError, columns
@@ -120,9 +121,10 @@ def bind_nodes(rule, bound):
 def runs_user_code(value, fn):
     """The call ``value`` (to ``fn``) runs code the compiler reads and differentiates
     through its own generated code: a user function (or one unknown by name, a
-    parameter), or a bound method."""
+    parameter), a bound method, or a gradient sourcediff made (``df = grad(f)`` read from
+    a global or a closure: its generated code, ``runtime.vjp_call``)."""
     return ((fn is MISSING and isinstance(value.func, gast.Name)) or is_user_function(fn)
-            or is_bound_method(fn))
+            or is_bound_method(fn) or _made_gradient(fn))
 
 
 def is_user_function(fn):

@@ -10,6 +10,9 @@ parameter whose length the call's specialisation gives (:mod:`sourcediff.values.
 and nothing changes it but item assignments (``args[i] = v``). A dict's keys are known
 when it is a display with string keys (or such a parameter), stored once and never
 changed. Other ``*args`` and ``**kwargs`` calls stay, for the fence to refuse.
+
+``dict(...)`` of a display (pairs, a dict, keywords) is read as that dict display
+(:func:`dict_display`, for the normaliser).
 """
 
 from __future__ import annotations
@@ -183,3 +186,21 @@ def _length_of(value, lengths):
     if isinstance(value, gast.Name):
         return lengths.get(value.id)
     return None
+
+
+def dict_display(call):
+    """The keys and values of ``dict(...)`` written as a display (no argument, a dict
+    display, or a list or tuple display of pairs; keywords after), else None."""
+    keys, values = [], []
+    if len(call.args) > 1 or any(k.arg is None for k in call.keywords):
+        return None
+    for arg in call.args:
+        if isinstance(arg, gast.Dict) and None not in arg.keys:
+            keys, values = list(arg.keys), list(arg.values)
+        elif isinstance(arg, (gast.List, gast.Tuple)) and all(
+                isinstance(e, (gast.Tuple, gast.List)) and len(e.elts) == 2 for e in arg.elts):
+            keys, values = [e.elts[0] for e in arg.elts], [e.elts[1] for e in arg.elts]
+        else:
+            return None
+    keys += [N.const(k.arg) for k in call.keywords]
+    return keys, values + [k.value for k in call.keywords]

@@ -24,6 +24,7 @@ from ..prims import registry
 from .fence import fail
 from .resolve import MISSING, never_read, static_value
 from .normalize_stmts import StatementNormalizer, _unpack  # noqa: F401
+from .displays import dict_display
 from ..ir.signature import param_names
 
 _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "real", "imag"}
@@ -158,10 +159,11 @@ class Normalizer(StatementNormalizer):
                                   ctx=gast.Load())
         if self.is_static(func) and static_value(func, self.ns) is np.einsum:
             node = self.einsum_sublists(node)
-        if self.is_static(func) and static_value(func, self.ns) is dict and not node.args:
-            # dict(a=x, b=y) is a dict literal
-            return gast.Dict(keys=[N.const(k.arg) for k in node.keywords],
-                             values=[self.atom(k.value) for k in node.keywords])
+        if self.is_static(func) and static_value(func, self.ns) is dict and dict_display(node):
+            # dict(a=x, b=y), dict([("a", x)], b=y), dict({"a": x}) are a dict literal
+            keys, values = dict_display(node)
+            return gast.Dict(keys=[self.atom(k) for k in keys],
+                             values=[self.atom(v) for v in values])
         if self.is_static(func) and static_value(func, self.ns) in (tuple, list) \
                 and len(node.args) == 1 and not node.keywords \
                 and isinstance(node.args[0], (gast.Tuple, gast.List)):
@@ -177,7 +179,35 @@ class Normalizer(StatementNormalizer):
         args = [gast.Starred(value=self.atom(a.value), ctx=gast.Load())  # (*x.shape: fence)
                 if isinstance(a, gast.Starred) else self.atom(a) for a in node.args]
         kws = [N.keyword(k.arg, self.atom(k.value)) for k in node.keywords]
+        if self.is_static(func) and static_value(func, self.ns) in (np.array, np.asarray):
+            return self.cast(func, args, kws, node)
         return N.call(func, args, kws)
+
+    def cast(self, func, args, kws, node):
+        """``np.array(x, dtype)`` (``np.asarray``, ``x.astype(dtype)``) to a dtype not
+        surely a float or complex one: ``int_cast`` (an integer or boolean dtype, known
+        here: no derivative) or ``cast`` (one known at run time: its rule asks then)."""
+        dtype = args[1] if len(args) > 1 else next(
+            (k.value for k in kws if k.arg == "dtype"), None)
+        if dtype is None or isinstance(dtype, gast.Constant) and dtype.value is None:
+            return N.call(func, args, kws)
+        kind = None
+        try:
+            kind = np.dtype(dtype.value if isinstance(dtype, gast.Constant) else static_value(
+                dtype, self.ns) if self.is_static(dtype) else MISSING).kind
+        except TypeError:
+            pass
+        if kind is not None and kind in "fc":
+            return N.call(func, args, kws)
+        copy = next((k.value for k in kws if k.arg == "copy"), None)
+        if len(args) > 2 or any(k.arg not in ("dtype", "copy") for k in kws) or not (
+                copy is None or isinstance(copy, gast.Constant)):
+            fail(self.parsed, node, "np.array(x, dtype) with other arguments, for a dtype "
+                 "that may not be a float", "call np.array(x, dtype) alone, or x.astype(dtype)")
+        share = copy.value is False if copy is not None else \
+            static_value(func, self.ns) is np.asarray
+        helper = numeric.int_cast if kind is not None and kind in "iub" else numeric.cast
+        return self.helper_call(helper, [args[0], dtype, N.const(share)])
 
     def lift_transformed(self, node):
         """``grad(lambda y: x * y)(2.0)`` where the function reads locals (``x``) as
@@ -271,7 +301,8 @@ class Normalizer(StatementNormalizer):
             copy = [k for k in kws if k.arg == "copy"]
             share = copy and isinstance(copy[0].value, gast.Constant) and not copy[0].value.value
             kws = [N.keyword("dtype", args[0])] if args else [k for k in kws if k.arg != "copy"]
-            return N.call(N.parse_expr("np.asarray" if share else "np.array"), [obj], kws)
+            return self.cast(N.parse_expr("np.asarray" if share else "np.array"), [obj], kws,
+                             node)
         return N.call(N.parse_expr(f"np.{np_name}"), [obj, *args], kws)
 
     def listcomp(self, node):

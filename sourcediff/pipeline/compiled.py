@@ -16,6 +16,7 @@ import gast
 import numpy as np
 
 from ..ir import codegen, signature
+from .called import called_function
 from . import driver, link
 from ..ir import nodes as N
 from ..ir.compiler_hook import provides
@@ -36,7 +37,8 @@ _latest = {}  # the same key without shapes -> the adjoint built last
 
 
 @provides
-def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, again=False):
+def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, again=False,
+               called=False):
     """The compiled adjoint (cached per function, wrt, kind and specialisation).
 
     ``kind`` is "grad" (the value only if needed to check it is a scalar),
@@ -47,7 +49,11 @@ def adjoint_of(fn, wrt, kind="grad", has_aux=False, spec=None, dtypes=None, agai
     gives the arguments' shapes, ``dtypes`` their kinds (:func:`inplace.kinds_of`: then
     fresh arrays are updated in place). Calls into user code run once (split), except in
     "vjp" adjoints; with ``again`` (code that is differentiated again) and in "residual"
-    ones through residual forms, which forward mode differentiates."""
+    ones through residual forms, which forward mode differentiates. ``called``: ``fn`` is
+    what generated code calls (a library function passed as a value is read through a
+    Python function calling it, :func:`called.called_function`)."""
+    if called:
+        fn = called_function(fn, spec)
     residual = kind in ("residual", "residual_bound")
     split_calls = ("pure" if again or residual else True) if kind != "vjp" else False
     latest = _cache_key(fn, wrt, kind, has_aux)  # (computed once: a call site pays it)
@@ -83,7 +89,10 @@ _selectors = weakref.WeakKeyDictionary()  # adjoint function -> {selection: func
 
 
 @provides
-def jvp_adjoint(fn, wrt, spec):
+def jvp_adjoint(fn, wrt, spec, called=False):
+    """The compiled tangent code (cached); ``called`` as in :func:`adjoint_of`."""
+    if called:
+        fn = called_function(fn, spec)
     adj = codegen.cached(("jvp", *_cache_key(fn, wrt, spec)),
                          lambda: driver.build_jvp(fn, wrt, specialize=spec))
     return adj.for_function(fn)
@@ -169,6 +178,9 @@ class ForwardGrad:
         self.with_value = with_value
         self.__name__ = f"grad_{getattr(inner, '__name__', 'f')}"
         self._last = None
+        sig = signature.signature(_signature_fn(inner))
+        if sig is not None:  # the function's parameters (a call of it is bound to them)
+            self.__signature__ = sig
 
     def _flat(self, args):
         """``args`` with defaults filled in (the form generated code takes)."""
@@ -244,7 +256,7 @@ def adjoint_view(fn, args, wrt, bound=None, seed_first=False, lead=0):
     more leading parameters are unused and get None (an object whose attribute is called)."""
     n = len(args)
     if wrt:
-        adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args))
+        adj = adjoint_of(fn, wrt, "vjp", spec=spec_of(args), called=True)
         fdef = N.parse(adj.source).body[0]
         params = [a.id for a in fdef.args.args]
         base, seed, glob = params[:n], params[n], adj.fn.__globals__
@@ -271,7 +283,7 @@ def residual_view(fn, args, wrt):
     """``F(*args[1:]) == `` the residual form of ``fn`` (a method's function) at ``args``,
     ``args[0]`` (the object) held by the view: plain generated code, so forward mode reads
     it (``splitcall.split_res_fn`` of a bound method)."""
-    adj = adjoint_of(fn, wrt, "residual_bound", spec=spec_of(args))
+    adj = adjoint_of(fn, wrt, "residual_bound", spec=spec_of(args), called=True)
     fdef = N.parse(adj.source).body[0]
     params = [a.id for a in fdef.args.args]
     return _view(adj.fn, ("res", tuple(wrt), len(args)), fdef.name + "_bound", params[1:],
@@ -290,7 +302,7 @@ def tangent_view(fn, args, wrt, tangents, bound=None, method=False, lead=0, pair
     skip = 1 if bound is not None else 0   # args[0] and tangents[0] are not parameters
     pos = {i: i - skip + lead for i in range(n)}  # where args[i]'s tangent is in the tuple
     if wrt:
-        adj = jvp_adjoint(fn, wrt, spec_of(args))
+        adj = jvp_adjoint(fn, wrt, spec_of(args), called=True)
         fdef = N.parse(adj.source).body[0]
         params = [a.id for a in fdef.args.args]
         base, tnames, glob = params[:n], params[n:], adj.fn.__globals__

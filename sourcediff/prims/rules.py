@@ -110,7 +110,12 @@ defrule(np.where, "condition, x, y", (None, "np.where(condition, g, 0.0)",
         shaped=True)
 defrule(np.clip, "a, a_min, a_max", deriv=("clip_mask(a, a_min, a_max)", "a < a_min", "a > a_max"),
         broadcast=True, shaped=True)
+# (with a dtype the compiler cannot tell is a float one, the front calls int_cast or cast)
 defrule((np.asarray, np.array), "a, dtype=None", ("g",), ("np.asarray(da)",), shaped=True)
+# a cast to an integer or boolean dtype is piecewise constant: cast_cot gives zero
+defrule(nm.cast, "x, dtype, share=False", ("cast_cot(g, dtype)", None, None),
+        ("cast_cot(dx, dtype)", None, None), shaped=True)
+defrule(rt.cast_cot, "v, dtype", ("cast_cot(g, dtype)", None), ("cast_cot(dv, dtype)", None))
 deffacts(np.asarray, view=True)  # (may return its argument itself)
 deffacts(np.array, fresh=True)
 defrule(np.copy, "a", ("g",), ("da",), shaped=True, same_kind=True, fresh=True)
@@ -255,6 +260,10 @@ defnondiff(np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.argmax,
            operator.ne, operator.not_, rt.reduced_count, rt.clip_mask, np.random.randn,
            np.random.rand, rt.keys_of)
 defnondiff(np.argsort, expensive=True, shaped=True)
+# casts to integer and boolean types: np.int64(x), as int(x); x.astype(int) (nm.int_cast)
+defnondiff(np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+           np.bool_)
+defnondiff(nm.int_cast, shaped=True, fresh=True)
 defnondiff(np.zeros_like, np.ones_like, shaped=True, fresh=True, like=True)
 defnondiff(np.empty_like, like=True, fresh=True, shaped=True)
 defnondiff(np.zeros, np.ones, np.empty, shape_arg=True, fresh=True)

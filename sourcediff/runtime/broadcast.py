@@ -25,7 +25,9 @@ def unbroadcast(g, x):
 def real_if(g, x):
     """``g``, or its real part where ``g`` is complex and ``x`` is not: the cotangent of a
     real value promoted to complex (``x * 1j``) is real (d/dx, see docs/complex.md)."""
-    if np.iscomplexobj(g) and not np.iscomplexobj(x) and not isinstance(x, (list, tuple, dict)):
+    if isinstance(x, (list, tuple, dict)) or isinstance(g, (list, tuple, dict)):
+        return g  # (a container argument's: np.iscomplexobj cannot read a ragged one)
+    if np.iscomplexobj(g) and not np.iscomplexobj(x):
         return np.real(g)
     return g
 

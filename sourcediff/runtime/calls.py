@@ -51,7 +51,7 @@ def _vjp(fn, g, args, first=0):
     if _made_gradient(fn):  # grad(h) called in differentiated code: rereverse.gradient_vjp
         cts = compiler.gradient_vjp(getattr(fn, "__sourcediff_state__", fn), args)[1](g)
         return [ct if i in wrt else None for i, ct in enumerate(cts)]
-    adj = compiler.adjoint_of(fn, wrt, "vjp", spec=compiler.spec_of(args))
+    adj = compiler.adjoint_of(fn, wrt, "vjp", spec=compiler.spec_of(args), called=True)
     grads = adj.fn(*args, g)[1]
     for i, gi in zip(wrt, grads):
         out[i] = gi
@@ -87,7 +87,7 @@ def jvp_pair(fn, tangents, *args):
         return value, zeros_tangent(value)
     if _made_gradient(fn):  # grad(h) called in differentiated code: its generated code
         fn = fn.plain_function(args)
-    adj = compiler.jvp_adjoint(fn, wrt, compiler.spec_of(args))
+    adj = compiler.jvp_adjoint(fn, wrt, compiler.spec_of(args), called=True)
     value, tangent = adj.fn(*args, *[tangents[i] for i in wrt])
     return value, tangent
 

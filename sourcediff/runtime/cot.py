@@ -257,6 +257,22 @@ def cut_index(b, idx):
     return out
 
 
+def cast_cot(g, dtype):
+    """The cotangent (or tangent) ``g`` through a cast to ``dtype`` (``np.array(x,
+    dtype)``, ``x.astype(dtype)``): itself for a float or complex dtype, zero for an
+    integer or boolean one (piecewise constant: its derivative is zero)."""
+    kind = np.dtype(dtype).kind
+    if kind in "fc":
+        return g
+    if kind in "iub":
+        return np.zeros(np.shape(g))
+    from ..errors import MissingRuleError  # (only where it raises: export copies helpers)
+    raise MissingRuleError(f"no derivative rule for a cast to dtype {np.dtype(dtype)}",
+                           construct=f"np.array(x, dtype={np.dtype(dtype)})",
+                           hint="cast to a float dtype, or take the value out of the "
+                                "derivative with stop_gradient")
+
+
 def copy_of(v):
     """A copy of an array (or a list or dict: shallow) that may be written to."""
     if isinstance(v, np.ndarray) or is_duck(v):

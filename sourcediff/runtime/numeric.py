@@ -149,6 +149,18 @@ def plus_tangent(da, db, a, b):
         zeros_tangent(ans)
 
 
+def cast(x, dtype, share=False):
+    """``np.array(x, dtype)`` (``np.asarray`` with ``share``) to a dtype the compiler
+    could not read: its rule (``cast_cot``) tells a float one from an integer one."""
+    return np.asarray(x, dtype=dtype) if share else np.array(x, dtype=dtype)
+
+
+def int_cast(x, dtype, share=False):
+    """``np.array(x, dtype)`` to an integer or boolean dtype (``x.astype(int)``): piecewise
+    constant, declared non-differentiable."""
+    return cast(x, dtype, share)
+
+
 HELPERS = {name: obj for name, obj in globals().items()
            if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", None)
            == __name__}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MissingRuleError
+from .cot import _as_given
 
 
 def unrepeat(g, a, repeats, axis=None):
@@ -92,7 +93,8 @@ def unjoin(g, arrays, how):
     prom = [_promoted(s, how) for s in shapes]
     axis = {"v": 0, "d": 2, "c": 1}.get(how, 0 if len(prom[0]) == 1 else 1)
     cuts = np.cumsum([p[axis] for p in prom])[:-1]
-    return [np.reshape(p, s) for p, s in zip(np.split(g, cuts, axis=axis), shapes)]
+    return _as_given([np.reshape(p, s) for p, s in zip(np.split(g, cuts, axis=axis), shapes)],
+                     arrays)
 
 
 def select_rest(condlist, ans):

@@ -64,7 +64,7 @@ def _split(fn, args, first=0, wanted=None):
         return fn(*args), lambda g: _vjp(fn, g, args, first)
     try:
         adj = compiler.adjoint_of(fn, wrt, "split", spec=compiler.spec_of(args),
-                                   dtypes=compiler.kinds_of(args))
+                                   dtypes=compiler.kinds_of(args), called=True)
     except NotSplittable:  # rare: run it, and its whole adjoint in the reverse pass
         return fn(*args), lambda g: _vjp(fn, g, args, first)
     value, pullback = adj.fn(*args)
@@ -112,7 +112,8 @@ def split_res_fn(fn, *args, wrt=None):
             f"{type(fn).__name__}, is not supported", construct="a call of a method",
             hint="call a function or a method written in Python (sourcediff reads its "
                  "source); for a gradient sourcediff made, call it as a plain function")
-    return compiler.adjoint_of(fn, wrt, "residual", spec=compiler.spec_of(args)).fn
+    return compiler.adjoint_of(fn, wrt, "residual", spec=compiler.spec_of(args),
+                               called=True).fn
 
 
 def pullback_res(residuals, g):

@@ -7,7 +7,8 @@ function whose globals see
 
 * the shim's ``np`` and ``math`` (arrays the code makes are traced constants, so
   ``x_bar[i] += v`` and ``scatter_add`` record as functional updates);
-* every helper with a rule recorded as one operation through that rule, with its
+* every helper with a rule recorded as one operation through that rule
+  (:mod:`sourcediff.tape.traced_helpers`), with its
   declared non-differentiable parameters (shapes, indices) as constants and any other
   parameter without a reverse template refused (``MissingRuleError``: never a silent
   zero); a helper given a Python list of traced cotangents (``get_cot``, ``pop_cot``,
@@ -28,31 +29,20 @@ import types
 
 import numpy as np
 
-from ..prims import facts, registry
 from .. import runtime
 from ..runtime import splitcall
 from ..values import structure
 from ..ir.compiler_hook import compiler
 from ..ir.names import Helpers
-from ..errors import ArgumentError, MissingRuleError
+from ..errors import ArgumentError
 from . import record, sweep
 from .graph import (Node, current_level, has_box, is_box, is_constant, new_level, tracing,
     unwrap, unwrap_all)
-from .shim import _Globals, traced_float
+from .shim import _Globals
+from .traced_helpers import (_TRACED, _HelperModule, _helper_name, _ruled, _traced_form,
+    traced_helper, unsupported)
 from .api import _like
 from .tracer import Tracer
-
-# the tape's own versions of the helpers that allocate or update buffers and call into
-# generated code (name in generated code -> function), filled by @_traced_form below; how the
-# tape runs the other helpers is their ``tape`` fact (facts.of_helper(name).tape)
-_TRACED: dict = {}
-
-
-def _traced_form(name):
-    def register(fn):
-        _TRACED[name] = fn
-        return fn
-    return register
 
 
 def vjp_of_generated(fn, primals, name=None):
@@ -94,11 +84,16 @@ def vjp_of_generated(fn, primals, name=None):
 def _shaped(ct, raw):
     """``ct`` laid out as ``raw``: dicts in ``raw``'s key order, each leaf summed to the
     shape of ``raw``'s (traced cotangents kept as they are)."""
+    if raw is None:  # a container's zero gradient (no traced leaf): nothing to pull back
+        return None
     if isinstance(raw, dict) and isinstance(ct, dict):
         return {k: _shaped(ct.get(k), v) for k, v in raw.items()}
     if isinstance(raw, (list, tuple)) and isinstance(ct, (list, tuple)):
         return type(raw)(_shaped(c, r) for c, r in zip(ct, raw)) if len(ct) == len(raw) \
             else ct
+    if isinstance(raw, (list, tuple)) and np.shape(unwrap_all(ct))[:1] == (len(raw),):
+        # an array stacking the items' cotangents (the cotangent of np.array(raw))
+        return type(raw)(_shaped(ct[i], r) for i, r in enumerate(raw))
     if ct is None or is_box(ct) or not isinstance(raw, (float, np.ndarray, np.generic)):
         return ct
     if isinstance(ct, (list, tuple)):  # the gradient of a list argument (like() made it a
@@ -133,124 +128,38 @@ class _GeneratedGlobals(_Globals):
             return _TRACED[name]
         if name is not None:
             return traced_helper(name, value)
+        if runtime._made_gradient(value):
+            return _traced_gradient(value)
+        if getattr(value, "__sourcediff_transform__", False):  # grad(f)(x) in the code
+            return _making_traced(value)
         if isinstance(value, Helpers) or isinstance(value, types.ModuleType) and \
                 value.__name__.split(".")[0] in ("sourcediff", "scipy"):
             return _HelperModule(value)    # _sd.unbroadcast(...), rt.unconcatenate(...)
         return _ruled(value) or super()._replacement(value)
 
 
-def _ruled(value):
-    """A function with a rule that NumPy's protocols do not dispatch (a SciPy function
-    written in Python, ``scipy.stats.norm.pdf``): recorded through its rule."""
-    if value is float:
-        return traced_float
-    if value is complex:
-        return _traced_complex
-    if isinstance(value, np.ufunc) or not callable(value) or isinstance(value, type):
-        return None
-    if str(getattr(value, "__module__", "")).startswith("numpy"):
-        return None
-    try:
-        rule = registry.lookup(value)
-    except TypeError:   # unhashable
-        return None
-    if rule is None or not (rule.vjps or rule.seq_vjps or rule.jvps):
-        return None   # (a user primitive records its own rule on traced values)
-    return traced_helper(rule.name, value)
-
-
-def _helper_name(value):
-    """The name generated code calls ``value`` by, if it is a helper (``sp_polygamma``)."""
-    if len(_NAMES) != len(runtime.HELPERS):
-        _NAMES.clear()
-        _NAMES.update({id(v): k for k, v in runtime.HELPERS.items() if callable(v)})
-    name = _NAMES.get(id(value))
-    return name if name is not None and runtime.HELPERS[name] is value else None
-
-
-_NAMES: dict = {}
-
-
-class _HelperModule:
-    """A module of sourcediff's as traced code sees it: its helpers traced."""
-
-    def __init__(self, module):
-        self._module = module
-
-    def __getattr__(self, name):
-        value = getattr(self._module, name)
-        if runtime.HELPERS.get(name) is value:
-            return _TRACED.get(name) or traced_helper(name, value)
-        return _ruled(value) or value
-
-
-def unsupported(name):
-    return MissingRuleError(
-        f"reverse over reverse cannot run the generated code's call of {name}",
-        construct=name, hint="use forward over reverse: hessian(f), hvp(f) or "
-                             "jvp(grad(f), ...)")
-
-
-@functools.lru_cache(maxsize=None)
-def traced_helper(name, fn):
-    """``fn`` as the tape runs it inside generated code."""
-    how = facts.of_helper(name).tape
-    if how == "as written":   # generated code's plumbing (only Python containers and ``+``)
-        return fn
-    if how == "refused":      # forward-mode (tangent) code and run-once calls
-        # (the functions building views of generated code, adjoint_fn, tangent_fn..., are
-        # non-differentiable: they run on plain values)
-        def refuse(*args, **kwargs):
-            if has_box(args) or has_box(kwargs):
-                raise unsupported(name)
-            return fn(*args, **kwargs)
-        return refuse
-    rule = registry.lookup(fn)
-    if registry.is_nondiff(fn) or rule is None:
-        if rule is None and not registry.is_nondiff(fn):
-            def missing(*args, **kwargs):
-                if has_box(args) or has_box(kwargs):
-                    raise unsupported(name)
-                return fn(*args, **kwargs)
-            return missing
-        return lambda *args, **kwargs: fn(*unwrap_all(args), **unwrap_all(kwargs))
-    if not (rule.vjps or rule.seq_vjps):
-        def forward_only(*args, **kwargs):
-            if has_box(args) or has_box(kwargs):
-                raise record.missing_rule(fn, " (it has a forward rule only)")
-            return fn(*args, **kwargs)
-        return forward_only
-
+def _traced_gradient(fn):
+    """A gradient sourcediff made (``grad(h)``), called on traced values in the code the
+    tape runs (the value a residual form computes): its generated code, run traced."""
     @functools.wraps(fn)
-    def traced(*args, **kwargs):
-        top = _top(args, kwargs)
-        if top is None:
+    def call(*args, **kwargs):
+        if not (has_box(args) or has_box(kwargs)):
             return fn(*args, **kwargs)
-        bound = rule.bind(args, dict(kwargs))
-        boxed_param = False
-        for pname, value in bound.items():
-            if pname in rule.seq_vjps and isinstance(value, (list, tuple)) and any(
-                    is_box(v) and v.level == top and not is_constant(v)
-                    for _, v in record.seq_items(value)):
-                boxed_param = True
-            elif is_box(value) and value.level == top and not is_constant(value):
-                boxed_param = True
-                if pname not in rule.vjps and pname not in rule.seq_vjps \
-                        and pname not in rule.nondiff:
-                    raise record.missing_rule(fn, rule.refusal(pname))
-        if not boxed_param:   # traced values only inside Python containers: plumbing
-            return fn(*args, **kwargs)
-        out = record.record(traced, rule, args, kwargs, strict=False, force=True)
-        plain = out.value if is_box(out) else None
-        if isinstance(plain, (list, tuple)):  # a list of cotangents: one traced item each
-            return type(plain)(out[i] for i in range(len(plain)))
-        return out
-    return traced
+        if kwargs:
+            raise unsupported(f"{getattr(fn, '__name__', 'a gradient')} with keywords")
+        return traced_copy(made.plain_function(unwrap_all(args)))(*args)
+    made = getattr(fn, "__sourcediff_state__", fn)
+    call.__sourcediff_state__, call.plain_function = made, made.plain_function  # (still
+    return call                                   # a gradient to vjp_call and jvp_call)
 
 
-def _top(args, kwargs):
-    box = record.find_top(args, kwargs)
-    return None if box is None else box.level
+def _making_traced(transform):
+    """``grad`` as the code the tape runs sees it: the gradient it makes, traced."""
+    @functools.wraps(transform)
+    def make(*args, **kwargs):
+        made = transform(*args, **kwargs)
+        return _traced_gradient(made) if runtime._made_gradient(made) else made
+    return make
 
 
 # --- cotangent buffers ------------------------------------------------------------------
@@ -347,13 +256,6 @@ def _jvp_method(obj, name, tangents, *args):
         return runtime.jvp_method(obj, name, tangents, *args)
     view = runtime.method_tangent_fn(obj, name, unwrap_all(tangents), *unwrap_all(args))
     return traced_copy(view)(obj, tuple(tangents), *args)
-
-
-def _traced_complex(real=0.0, imag=0.0):
-    """``complex(a, b)`` of traced values, through its rule."""
-    if has_box((real, imag)):
-        return record.call_rule(complex, (real, imag), {})
-    return complex(real, imag)
 
 
 @_traced_form("split_res")

@@ -81,7 +81,10 @@ class Tracer(Box):
         return record.call_rule(func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
-        if markers.recording() and not is_constant(self):
+        # (a cast to an integer or boolean dtype, np.int64(x), is piecewise constant: its
+        # derivative is zero, as in astype; a float one would drop the gradient)
+        if markers.recording() and not is_constant(self) and (
+                dtype is None or np.issubdtype(np.dtype(dtype), np.inexact)):
             raise _conversion_error("np.asarray / np.array, plain_array.dot(x) (write "
                                     "plain_array @ x), or storing it in a plain array")
         return np.asarray(unwrap_all(self), dtype=dtype)

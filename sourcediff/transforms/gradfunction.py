@@ -62,6 +62,8 @@ class _Transformed:
         del self.__wrapped__
         if not hasattr(self, "__name__"):
             self.__name__ = type(fn).__name__
+        if self._sig is not None:  # fn's parameters: a call of it inside differentiated
+            self.__signature__ = self._sig  # code is bound as a call of fn (closures.callee)
 
     def _adjoint(self, args, kind="grad", in_place=True):
         """The adjoint for these arguments; ``in_place=False`` for code that is itself

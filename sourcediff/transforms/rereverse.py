@@ -59,12 +59,28 @@ def gradient_cotangents(cotangent, out, single, name):
     a clear error otherwise."""
     vs = (cotangent,) if single else tuple(cotangent)
     outs = (out,) if single else tuple(out)
+    if len(vs) == len(outs):
+        vs = tuple(_completed(c, o) for c, o in zip(vs, outs))
     if len(vs) != len(outs) or not all(_matches(c, o) for c, o in zip(vs, outs)):
         raise ArgumentError(
             "the cotangent does not match the gradient: pass one shaped like each "
             "gradient (a tuple for a tuple wrt)", function=name,
             hint="pass np.ones_like(g) for each gradient g")
     return vs
+
+
+def _completed(c, o):
+    """The cotangent ``c`` generated code gives a gradient ``o`` laid out as ``o``: a dict
+    with some of its keys (the items read, ``g["a"]``) given None, no cotangent, for the
+    others; an array stacking the cotangents of a tuple's (a list's) items of one shape
+    (the cotangent of ``np.array(g)``) split into them."""
+    if isinstance(c, dict) and isinstance(o, dict) and set(c) <= set(o):
+        return {k: _completed(c[k], v) if k in c else None for k, v in o.items()}
+    if isinstance(o, (tuple, list)) and isinstance(c, np.ndarray) and c.ndim and \
+            len(c) == len(o) and all(np.shape(v) == c.shape[1:] and not isinstance(
+                v, (tuple, list, dict)) for v in o):
+        return type(o)(c[i] for i in range(len(o)))
+    return c
 
 
 def _matches(c, o):
@@ -174,6 +190,8 @@ def gradient_adjoint_view(fn, args, active=True):
     ``jvp_call`` of that gradient's generated code."""
     made = getattr(fn, "__sourcediff_state__", fn)
     name = getattr(fn, "__name__", "gradient")
+    if isinstance(made, ForwardGrad):
+        return _derivative_view(made, args, active, name)
     if not isinstance(made, GradFunction) or made.with_value or made.has_aux or not all(
             isinstance(i, (int, np.integer)) for i in made.wrt_items):
         raise MissingRuleError(
@@ -207,8 +225,43 @@ def gradient_adjoint_view(fn, args, active=True):
         body = (f"    _sd_t = {RUNTIME}.jvp_call(_sd_full, ({', '.join(tans)},), {', '.join(params)})\n"
                 f"    return [{', '.join(outs)}]")
         glob = {"_sd_full": full.plain_function(tuple(args)), RUNTIME: link.HELPERS}
+    return _compiled_view(made, key, params, body, glob)
+
+
+def _compiled_view(made, key, params, body, glob):
     fname = f"{getattr(made.fn, '__name__', 'h')}_grad_cts".replace("<", "_").replace(">", "_")
     src = f"def {fname}({', '.join(params + ['_sd_g'])}):\n{body}\n"
     view = codegen.compile_function(src, fname, {"np": np, **glob}, fname)
     _VIEWS[key] = (made, view)
     return view
+
+
+def _derivative_view(made, args, active, name):
+    """``gradient_adjoint_view`` of a derivative of a gradient (``grad(grad(h))``, a
+    ``ForwardGrad``) of scalar arguments: for each, the tangent of its generated code
+    along that argument (``jvp_call``), times the cotangent ``g``, summed."""
+    n = len(args)
+    params = [f"_sd_a{i}" for i in range(n)]
+    diff = tuple(i for i, a in enumerate(args) if runtime._differentiable(a))
+    if made.with_value or any(np.ndim(args[k]) for k in diff):
+        raise MissingRuleError(
+            f"a second derivative through the call of '{name}' inside the differentiated "
+            "function is supported for a gradient of a gradient of scalar arguments only",
+            construct="grad(grad(...)) called inside differentiated code",
+            hint="call it with scalar arguments, or write the derivative out")
+    key = (id(made), spec_of(args), bool(active))
+    hit = _VIEWS.get(key)
+    if hit is not None and hit[0] is made:
+        return hit[1]
+    if not (active and diff):
+        return _compiled_view(made, key, params, f"    return {[None] * n!r}", {})
+    lines = []
+    for k in diff:
+        tans = ["1.0" if j == k else f"{RUNTIME}.zeros_tangent({params[j]})" if j in diff
+                else "None" for j in range(n)]
+        lines.append(f"    _sd_t{k} = {RUNTIME}.jvp_call(_sd_plain, ({', '.join(tans)},), "
+                     f"{', '.join(params)})")
+    outs = [f"np.sum(_sd_g * _sd_t{k})" if k in diff else "None" for k in range(n)]
+    body = "\n".join(lines + [f"    return [{', '.join(outs)}]"])
+    glob = {"_sd_plain": made.plain_function(tuple(args)), RUNTIME: link.HELPERS}
+    return _compiled_view(made, key, params, body, glob)

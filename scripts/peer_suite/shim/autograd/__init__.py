@@ -38,12 +38,9 @@ tuple, list, dict, isinstance = builtins.tuple, builtins.list, builtins.dict, bu
 jacobian, hessian = _sd.jacobian, _sd.hessian
 
 
-def grad(fun, argnum=0):
-    return _sd.grad(fun, wrt=argnum)
-
-
-def value_and_grad(fun, argnum=0):
-    return _sd.value_and_grad(fun, wrt=argnum)
+# sourcediff's own (grad(f, argnum) means the same): called inside a differentiated
+# function, the compiler knows them for what they are
+grad, value_and_grad = _sd.grad, _sd.value_and_grad
 
 
 def _selected(argnum, args):
