@@ -22,19 +22,8 @@ from sourcediff.opt import inplace, regions, shapes, undiff
 from sourcediff.opt.owners import F
 
 from conftest import fd
-
-
-def tv(u, f, lam, eps):
-    return 0.5 * np.sum((u - f) ** 2) + lam * np.sum(np.sqrt(np.diff(u) ** 2 + eps))
-
-
-def tv_by_hand(u, f, lam, eps):
-    d = np.diff(u)
-    s = lam * d / np.sqrt(d * d + eps)
-    g = u - f
-    g[1:] += s
-    g[:-1] -= s
-    return g
+from test_shape_facts import tv_by_hand
+from test_shape_facts import tv_denoise as tv
 
 
 def second_difference(x):

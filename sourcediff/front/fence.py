@@ -311,19 +311,25 @@ def _moved(module):
 
 def _view_of(v, ns, np):
     """The name whose data ``v`` may share without copying (``y.T``, ``np.reshape(y)``...)."""
-    while True:
-        if isinstance(v, gast.Name):
-            return v.id
-        if isinstance(v, gast.Attribute) and v.attr in ("T", "mT", "real", "imag"):
-            v = v.value
-        elif isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and (
-                facts.named(v.func.attr, "view") or v.func.attr == "view") and static_value(
-                v.func, ns) is not getattr(np, v.func.attr, None):
-            v = v.func.value  # a method: y.reshape(...)
-        elif isinstance(v, gast.Call) and v.args and facts.of(static_value(v.func, ns)).view:
-            v = v.args[0]
-        else:
+    while not isinstance(v, gast.Name):
+        v = view_base(v, ns)
+        if v is None:
             return None
+    return v.id
+
+
+def view_base(v, ns):
+    """The expression whose data ``v`` shares when ``v`` is a view of it (``y.T``,
+    ``y.reshape(s)``, ``np.reshape(y, s)``: a rule declared ``view``), else None."""
+    if isinstance(v, gast.Attribute) and v.attr in ("T", "mT", "real", "imag"):
+        return v.value
+    if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and (
+            facts.named(v.func.attr, "view") or v.func.attr == "view") and static_value(
+            v.func, ns) is not getattr(np, v.func.attr, None):
+        return v.func.value  # a method: y.reshape(...)
+    if isinstance(v, gast.Call) and v.args and facts.of(static_value(v.func, ns)).view:
+        return v.args[0]
+    return None
 
 
 def own_arguments(parsed, body, params, ns):

@@ -17,15 +17,10 @@ update, but the reverse sweep reads it again afterwards (the adjoint of ``np.sin
 from __future__ import annotations
 
 import gast
-import numpy as np
 
 from ..ir import nodes as N
-from ..prims import facts
 from ..runtime import copy_of
-from .fence import fail
-from .resolve import static_value
-
-_VIEW_ATTRS = ("T", "mT", "real", "imag")
+from .fence import fail, view_base
 
 
 def view_root(v, ns, roots):
@@ -34,22 +29,13 @@ def view_root(v, ns, roots):
     one: ``roots`` maps a name bound to a view to its array), or None for a value of its
     own or a bare name of one."""
     seen_view = False
-    while True:
-        if isinstance(v, gast.Name):  # (a name bound to a view: another name for it)
-            return roots.get(v.id, v.id) if seen_view else roots.get(v.id)
-        if isinstance(v, gast.Subscript):  # (basic indexing: a view; a fancy index copies)
-            v = v.value
-        elif isinstance(v, gast.Attribute) and v.attr in _VIEW_ATTRS:
-            v = v.value
-        elif isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) and (
-                facts.named(v.func.attr, "view") or v.func.attr == "view") and static_value(
-                v.func, ns) is not getattr(np, v.func.attr, None):
-            v = v.func.value  # a method: y.reshape(...)
-        elif isinstance(v, gast.Call) and v.args and facts.of(static_value(v.func, ns)).view:
-            v = v.args[0]
-        else:
+    while not isinstance(v, gast.Name):
+        # (basic indexing: a view; a fancy index copies, taken for a view all the same)
+        v = v.value if isinstance(v, gast.Subscript) else view_base(v, ns)
+        if v is None:
             return None
         seen_view = True
+    return roots.get(v.id, v.id) if seen_view else roots.get(v.id)  # (a view's name: one)
 
 
 def _updated(s):
