@@ -8,6 +8,7 @@ Gradients are checked against central differences, and at order 2 against centra
 differences of the gradient.
 """
 
+# ruff: noqa: E702  (statements on one line, separated by semicolons, are the point)
 from __future__ import annotations
 
 import numpy as np
@@ -172,3 +173,227 @@ def test_an_alias_nothing_reads_afterwards_is_fine():
     for a, want in zip(got, numeric_grad(accumulates_from_an_argument, (X, v), (0, 1))):
         np.testing.assert_allclose(a, want, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(got[0], 2 * (X + 0.3 * v))  # by hand
+
+
+# --- statements on one line (semicolons): "after" is the order statements run in -------
+# check_augmented compared line numbers: on one line ``v += e`` and a later read of ``y``
+# were missed (a wrong gradient with no error). The order now is the statements' own.
+def adds_then_reads_on_one_line(x):
+    y = np.sin(x)
+    v = y[1:]; v += x[:-1]; s = np.sum(y * y)
+    return s
+
+
+def second_name_on_one_line(x):
+    y = x * 2.0
+    z = y; z += x; s = np.sum(y * x)
+    return s
+
+
+def reads_earlier_on_the_line_in_a_loop(x):
+    y = np.sin(x)
+    s = 0.0
+    for _ in range(2):       # (the next iteration reads the y this one changed)
+        s = s + np.sum(y * y); v = y[1:]; v += x[:-1]
+    return s
+
+
+def reads_through_another_name(x):
+    y = np.sin(x)
+    w = y
+    v = y[1:]; v += x[:-1]; s = np.sum(w * w)
+    return s
+
+
+def reads_through_a_chain_of_names(x):
+    y = np.sin(x)
+    w = y; v = w[1:]; v += x[:-1]
+    return np.sum(y * y)
+
+
+def bound_twice(x):
+    y = np.sin(x)
+    a = x * 1.0
+    v = a[1:]; v = y[1:]; v += x[:-1]  # (the update goes through the second binding)
+    return np.sum(y * y)
+
+
+def unpacked_views(x):
+    y = np.sin(x)
+    v, c = y[1:], 2.0
+    v += x[:-1]
+    return c * np.sum(y * y)
+
+
+def rows_of_a_matrix(x):
+    y = np.outer(x, x)
+    for r in y:              # (each row a view of y)
+        r += x
+    return np.sum(y * y)
+
+
+def items_of_a_list(x):
+    y = np.sin(x)
+    z = np.cos(x)
+    for a in [y, z]:
+        a += x
+    return np.sum(y * z)
+
+
+def items_appended_to_a_list(x):
+    y = np.sin(x)
+    rows = []
+    rows.append(y)
+    for a in rows:
+        a += x
+    return np.sum(y * y)
+
+
+def read_by_a_nested_function(x):
+    y = np.sin(x)
+
+    def energy():            # (defined before the update, called after)
+        return np.sum(y * y)
+    v = y[1:]; v += x[:-1]
+    return energy()
+
+
+def read_by_a_lambda(x):
+    y = np.sin(x)
+    energy = lambda: np.sum(y * y)  # noqa: E731
+    v = y[1:]; v += x[:-1]
+    return energy()
+
+
+def stale_on_one_line(x):
+    y = x * 2.0
+    head = y[:-1]; y[1:] = np.sin(head); s = np.sum(head)
+    return s
+
+
+def stale_in_the_next_iteration(x):
+    y = x * 2.0
+    head = y[:-1]
+    s = 0.0
+    for _ in range(2):       # (read before the update in this iteration, after in the next)
+        s = s + np.sum(head ** 2); y[1:] = np.sin(x[1:])
+    return s + np.sum(y)
+
+
+def view_of_an_augmented_array_on_one_line(x):
+    y = x * 2.0
+    v = y[1:]; y += x; s = np.sum(v)
+    return s
+
+
+REFUSED = [
+    (adds_then_reads_on_one_line, "share its data with 'y'"),
+    (second_name_on_one_line, "share its data with 'y'"),
+    (reads_earlier_on_the_line_in_a_loop, "share its data with 'y'"),
+    (reads_through_another_name, "share its data with 'w'"),
+    (reads_through_a_chain_of_names, "share its data with 'y'"),
+    (bound_twice, "share its data with 'y'"),
+    (unpacked_views, "share its data with 'y'"),
+    (rows_of_a_matrix, "share its data with 'y'"),
+    (items_of_a_list, "share its data with 'y'"),
+    (items_appended_to_a_list, "share its data with 'y'"),
+    (read_by_a_nested_function, "share its data with 'y'"),
+    (read_by_a_lambda, "share its data with 'y'"),
+    (stale_on_one_line, "'head', a view of 'y'"),
+    (stale_in_the_next_iteration, "'head', a view of 'y'"),
+    (view_of_an_augmented_array_on_one_line, "share its data with 'v'"),
+]
+
+
+@pytest.mark.parametrize("f, message", REFUSED, ids=[f.__name__ for f, _ in REFUSED])
+def test_a_read_after_the_update_is_refused_on_one_line_too(f, message):
+    """Each was a wrong gradient with no error, but for three kept as they were (the
+    loop's next iteration, the two stale views): on one line, or (a second name, a
+    chain of names, a name bound twice, unpacking, a loop's items, a list's, a nested
+    function or lambda, ``y += e`` with a view ``v`` of ``y`` read after) on any lines.
+    NumPy changes the array the update goes through, the derivative (of ``v = v + e``)
+    does not."""
+    with pytest.raises(SourceDiffError) as info:
+        sd.grad(f)(X)
+    assert message in str(info.value), str(info.value)
+    assert info.value.lineno is not None and f.__name__ in str(info.value)
+
+
+def update_read_before_on_one_line(x):
+    y = np.sin(x)
+    s = np.sum(y * y); v = y[1:]; v += x[:-1]
+    return s + np.sum(v ** 2)
+
+
+def nothing_reads_y_after(x):
+    y = np.sin(x)
+    v = y[1:]; v += x[:-1]; s = np.sum(v * v)
+    return s
+
+
+def update_on_several_lines(x):
+    y = np.sin(x)
+    v = y[1:]
+    v += (x[:-1]     # (reads y in its own right side: before the update)
+          + y[0])
+    return np.sum(v * v)
+
+
+def shifted_on_one_line(x):
+    y = x * 1.5
+    y[1:] = np.sin(y[:-1]); s = np.sum(x * y ** 2)
+    return s
+
+
+def stale_read_before_on_one_line(x):
+    y = x * 2.0
+    head = y[:-1]; s = np.sum(head ** 2); y[1:] = np.sin(head)
+    return s + np.sum(y)
+
+
+def rebound_before_the_update(x):
+    t = x * 2.0
+    h = t[1:]; h = np.sin(x[1:]); h += x[:-1]  # (h a new array when updated)
+    return np.sum(t[1:] * h)
+
+
+def bound_again_in_a_loop(x):
+    s = 0.0
+    for _ in range(3):
+        h = np.tanh(x + s)   # (a new array each iteration)
+        w = h; h = h * 1.0; h += x; s = s + np.sum(w * h)
+    return s
+
+
+FINE = [update_read_before_on_one_line, nothing_reads_y_after, update_on_several_lines,
+        shifted_on_one_line, stale_read_before_on_one_line, rebound_before_the_update,
+        bound_again_in_a_loop]
+
+
+@pytest.mark.parametrize("f", FINE, ids=lambda f: f.__name__)
+def test_a_read_before_the_update_on_one_line_is_differentiated(f):
+    """(``update_on_several_lines`` and ``rebound_before_the_update`` were refused:
+    a read on a later line of the update's own statement; ``h`` once a view of ``t``.)"""
+    got = sd.grad(f)(X)
+    np.testing.assert_allclose(got, numeric_grad(f, (X,), (0,))[0], rtol=1e-6, atol=1e-8)
+    fd = np.empty((X.size, X.size))
+    for i in range(X.size):  # order 2: central differences of the gradient
+        e = np.zeros_like(X)
+        e[i] = 1e-6
+        fd[:, i] = (sd.grad(f)(X + e) - sd.grad(f)(X - e)) / 2e-6
+    np.testing.assert_allclose(sd.hessian(f)(X), fd, rtol=1e-5, atol=1e-7)
+
+
+def test_the_view_on_one_line_is_kept_as_a_copy():
+    g = sd.grad(shifted_on_one_line)
+    np.testing.assert_allclose(g(X), sd.grad(shifted)(X), rtol=1e-12)  # (as on two lines)
+    assert "copy_of(y[:-1])" in sd.source(g).replace("_sd.", ""), sd.source(g)
+
+
+def test_the_rows_of_a_vector_are_numbers_and_share_nothing():
+    def f(x):
+        s = 0.0
+        for r in x:          # (r a number: r += 1 binds a new one)
+            r += 1.0; s = s + r * r
+        return s + np.sum(x ** 2)
+    np.testing.assert_allclose(sd.grad(f)(X), 2 * (X + 1.0) + 2 * X, rtol=1e-12)

@@ -67,39 +67,6 @@ def _statements(body):
                 yield from _statements(inner)
 
 
-def check_augmented(parsed, ns, number):
-    """``v += e`` where ``v`` may share the data of an array ``y`` read later (``v =
-    y[1:]``, ``v = y.T``, ``v = y``): NumPy changes ``y`` too, while the derivative is
-    that of ``v = v + e`` (``y`` unchanged). Refused, from the text as written (the
-    normal form has no ``+=``); ``y`` a number (``number(y)``: known from the argument
-    shapes), or an alias nothing reads afterwards, is fine."""
-    tree = parsed.tree
-    bound = {}  # name -> the array it may share (from any of its bindings)
-    augmented, loops = [], []
-    for node in N.walk(tree):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name):
-            v = node.value
-            root = view_root(v, ns, {}) or (v.id if isinstance(v, gast.Name) else None)
-            if root is not None and root != node.targets[0].id:
-                bound.setdefault(node.targets[0].id, root)
-        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-            augmented.append(node)
-        elif isinstance(node, (gast.For, gast.While)):
-            loops.append((node.lineno, getattr(node, "end_lineno", node.lineno)))
-    for node in augmented:
-        if node.target.id not in bound or number(bound[node.target.id]):
-            continue
-        v, y = node.target.id, bound[node.target.id]
-        start = min([a for a, b in loops if a <= node.lineno <= b], default=node.lineno + 1)
-        if any(isinstance(n, gast.Name) and n.id == y and isinstance(n.ctx, gast.Load)
-               and getattr(n, "lineno", 0) >= min(start, node.lineno + 1)
-               for n in N.walk(tree)):
-            fail(parsed, node, f"an in-place update of '{v}' ({v} += ...), which may share "
-                 f"its data with '{y}' (NumPy then changes '{y}' too), read afterwards",
-                 f"write {v} = {v} + ... (a new array), or update '{y}' itself")
-
-
 def check_stale(parsed, body, ns):
     """Refuse a read of a view made stale by an in-place update of its array (see the
     module's docstring), following the order statements run in (a loop's body twice:

@@ -21,7 +21,7 @@ import gast
 
 from ..ad import activity, calls, invariance, saves, split
 from ..values import spec
-from ..front import displays, fence, flatten, normalize, parse, resolve, views
+from ..front import aliases, displays, fence, flatten, normalize, parse, resolve, views
 from ..ir import freevars, nodes as N
 from . import link
 from ..opt import inplace, optimize, shapes
@@ -160,7 +160,7 @@ def refuse_aliases(u):
     """``v += e`` on a view or second name of an array read later (not of a number)."""
     env = functools.cache(lambda: u.env if u.env is not None or u.specialize is None else
                           shapes.infer(u.body, u.ns, dict(zip(u.params, u.specialize))))
-    views.check_augmented(u.parsed, u.ns, lambda y: (env() or {}).get(y) == ())
+    aliases.check_augmented(u.parsed, u.ns, lambda y: (env() or {}).get(y) == ())
 
 
 def take_names(u):
