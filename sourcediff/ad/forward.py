@@ -222,6 +222,11 @@ class Tangents(CallDispatch):
             return self.generated_call(fn, value, s)
         if fn in (runtime.add_cot, runtime.add_owned):  # linear; None is zero (containers too)
             return N.call(fn.__name__, [self.arg_tangent(a) for a in value.args])
+        if fn is runtime.attr_cot:  # linear in the field's cotangent (x and the name: keys)
+            x, attr, g = value.args
+            dg = self.arg_tangent(g)
+            return None if isinstance(dg, gast.Constant) else \
+                N.call("attr_cot", [N.clone(x), N.clone(attr), dg])
         if fn is runtime.scatter_into:  # linear in the buffer and the value it adds in
             buf, x, idx, g = value.args
             dg = self.arg_tangent(g)

@@ -15,6 +15,7 @@ import inspect
 import numpy as np
 
 from ..errors import ArgumentError
+from ..ir import signature
 from ..runtime import zeros_tangent
 from ..values import structure
 from ..values.structure import check_differentiable, resolve_wrt
@@ -67,6 +68,11 @@ def select(fn, sig_fn, wrt, args, kwargs, transform):
             f"argument(s) {', '.join(sorted(kwargs))}", function=name,
             hint=f"pass them by position, or fix them in a lambda: {transform}(lambda x: "
                  f"{name}(x, {next(iter(kwargs))}=...))")
+    where = getattr(getattr(fn, "__sourcediff_state__", None), "fn", sig_fn)  # (grad(f): f)
+    where = where if hasattr(where, "__code__") else sig_fn
+    sig = signature.signature(sig_fn)
+    if sig is not None:
+        signature.bind(where, sig, args, {})  # (too few or too many arguments: the error)
     items, single = resolve_wrt(sig_fn, wrt, nargs=len(args), names_ok=True)
     npos, var = positional_of(sig_fn)
     out = []
@@ -87,7 +93,7 @@ def select(fn, sig_fn, wrt, args, kwargs, transform):
                     f"{len(args)} argument(s)", function=name,
                     hint="pass every argument up to the ones wrt selects")
             out.append(Selected(args[item], (item,), False, item))
-        check_differentiable(sig_fn, out[-1].value, item)
+        check_differentiable(where, out[-1].value, item)
     return out, single
 
 

@@ -340,6 +340,11 @@ def hvp(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         return _method(hvp, fn, wrt)
 
     def product(*args_and_v, **kwargs):
+        if not args_and_v or args_and_v[-1] is None:
+            raise ArgumentError("hvp needs the vector last: product(*args, v)",
+                                function=getattr(fn, "__name__", None),
+                                hint="pass a vector shaped like the argument wrt selects "
+                                     "(a tuple of them for a tuple wrt)")
         *args, v = args_and_v
         sel, single = blocks.select(fn, _signature_fn(fn), wrt, args, kwargs, "hvp")
         vs = (v,) if single else tuple(v)
