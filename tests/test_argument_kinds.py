@@ -377,3 +377,59 @@ def test_a_refusal_of_hessian_names_the_function_where_it_is_defined():
     with pytest.raises(ArgumentError, match="argument 1: it is an int") as err:
         sd.hessian(g, wrt=1)(X, 3)
     assert err.value.filename == __file__
+
+
+# --- 8. a mixed second derivative through a helper ------------------------------------
+
+def _bump(x, a):
+    return np.sum(np.sin(x) * a)
+
+
+def through_helper(x, a, b):
+    return _bump(x, a) * b
+
+
+def test_jvp_of_a_gradient_along_an_argument_it_leaves_out_through_a_helper():
+    """jvp(grad(f, wrt=1)) moving argument 0 (and the reverse) gave 0 where f calls a
+    helper: the helper's residual form, made for the caller's wrt only, read sin(x) as
+    a constant (``held``), so its tangent was lost: a silent wrong mixed derivative (and
+    jacobian(grad(f, wrt=1), wrt=0), as hessian's blocks, the same through a dict)."""
+    x, a, b = np.array([1.0, 2.0]), np.array([0.5, 1.5]), 0.3
+    v = np.array([1.0, -2.0])
+    mixed = np.diag(np.cos(x) * b)           # d/dx d/da, by hand
+    close(sd.jvp(sd.grad(through_helper, 1), (x, a, b), (v, None, None))[1], mixed @ v)
+    close(sd.jvp(sd.grad(through_helper, 0), (x, a, b), (None, v, None))[1], mixed @ v)
+    close(central(lambda t: sd.grad(through_helper, 1)(t, a, b), x), mixed, 1e-5)
+    close(sd.jacobian(sd.grad(through_helper, 1), 0)(x, a, b), mixed)
+
+    def with_dict(x, p):
+        return _bump(x, p["a"]) * p["b"]
+    p = {"a": a, "b": b}
+    J = sd.jacobian(sd.grad(with_dict, 1), 0)(x, p)
+    close(J, central(lambda t: sd.grad(with_dict, 1)(t, p), x), 1e-5)
+    close(J["a"], mixed)
+
+
+def _sin_times(x, a):
+    return np.sin(x) * a
+
+
+def _squared(x, a):
+    return _sin_times(x, a) ** 2
+
+
+def test_third_and_fourth_derivatives_along_an_argument_left_out_through_a_helper():
+    """d3/dx2 da of (a sin x)^2 through a helper was half its value (4a cos 2x): the
+    tangent along a of the residuals a reads was lost at third order as at second."""
+    x, a = 0.7, 1.3
+    d = sd.grad
+    assert d(d(d(_squared, 0), 0), 1)(x, a) == pytest.approx(4 * a * np.cos(2 * x), rel=1e-12)
+    assert sd.jvp(d(d(_squared, 0), 0), (x, a), (0.0, 1.0))[1] == pytest.approx(
+        4 * a * np.cos(2 * x), rel=1e-12)
+    assert d(d(d(_squared, 1), 1), 0)(x, a) == pytest.approx(2 * np.sin(2 * x), rel=1e-12)
+    assert d(d(d(d(_squared, 0), 0), 1), 1)(x, a) == pytest.approx(4 * np.cos(2 * x),
+                                                                  rel=1e-12)
+    h = 1e-5
+    second = d(d(_squared, 0), 0)
+    assert d(d(d(_squared, 0), 0), 1)(x, a) == pytest.approx(
+        (second(x, a + h) - second(x, a - h)) / (2 * h), rel=1e-7)
