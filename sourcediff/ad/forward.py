@@ -71,6 +71,12 @@ class Tangents(CallDispatch):
         return [s]
 
     def assign(self, s, x):
+        v = s.value
+        if isinstance(v, gast.Call) and static_value(v.func, self.ns) is splitcall.split_res_fn:
+            # (third order and up: the F of a call's residual form, made by a statement of
+            # its own, is no varied value; the arguments moved here join it: _widened)
+            v.keywords.extend(_widened(None, [self.arg_tangent(a) for a in v.args[1:]],
+                                       len(v.keywords)))
         if x not in self.varied:
             return [s]
         if self.no_grad:
@@ -222,6 +228,11 @@ class Tangents(CallDispatch):
             return self.generated_call(fn, value, s)
         if fn in (runtime.add_cot, runtime.add_owned):  # linear; None is zero (containers too)
             return N.call(fn.__name__, [self.arg_tangent(a) for a in value.args])
+        if fn is runtime.attr_cot:  # linear in the field's cotangent (x and the name: keys)
+            x, attr, g = value.args
+            dg = self.arg_tangent(g)
+            return None if isinstance(dg, gast.Constant) else \
+                N.call("attr_cot", [N.clone(x), N.clone(attr), dg])
         if fn is runtime.scatter_into:  # linear in the buffer and the value it adds in
             buf, x, idx, g = value.args
             dg = self.arg_tangent(g)
@@ -300,6 +311,8 @@ class Tangents(CallDispatch):
         tans = [self.arg_tangent(a) for a in rest]
         if all(isinstance(t, gast.Constant) for t in tans):
             return None
+        if keywords:  # split_res(f, *args, wrt=...): the arguments moved here join its wrt
+            keywords = [keywords[0], *_widened(keywords[0], tans, 0)]
         made = N.call(maker, [N.clone(a) for a in args], [N.clone(k) for k in keywords])
         return N.call("jvp_call", [made, N.tuple_(tans), *[N.clone(a) for a in rest]])
 
@@ -365,3 +378,18 @@ def _sum(terms):
     for t in terms[1:]:
         out = N.binop(out, gast.Add(), t)
     return out
+
+
+
+
+def _widened(wrt, tans, k):
+    """The keyword naming the arguments with a tangent here (``tans``) for the
+    ``split_res_fn`` of a ``split_res(f, *args, wrt=...)`` call (``moved``, ``moved1``
+    ... on each order that moves more: ``k`` keywords are there already). The residual
+    form made for the caller's ``wrt`` alone reads a value only arguments left out of it
+    make as a constant (``held``): moving one of them (``jvp(grad(f, wrt=1))`` along
+    argument 0, or a third derivative along it) would lose its tangent; they join it."""
+    moved = [i for i, t in enumerate(tans) if not isinstance(t, gast.Constant)]
+    if not moved:
+        return []
+    return [N.keyword(f"moved{k or ''}", N.tuple_([N.const(i) for i in moved]))]

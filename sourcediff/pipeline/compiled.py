@@ -110,6 +110,8 @@ def flat_primals(fn, primals):
     fn = _signature_fn(fn)  # grad(f): f's own signature
     sig = signature.signature(fn) if hasattr(fn, "__code__") else None
     if sig is None or signature.is_plain(sig):
+        if sig is not None and len(primals) != len(sig.parameters):
+            signature.bind(fn, sig, primals, {})  # (too few or too many: a clear error)
         return primals, tuple(range(len(primals))), False
     wrt, packed = signature.primal_layout(sig, len(primals))
     return signature.bind(fn, sig, primals, {}), wrt, packed

@@ -95,11 +95,14 @@ def split_res(fn, *args, wrt=None):
     return split_res_fn(fn, *args, wrt=wrt)(*args)
 
 
-def split_res_fn(fn, *args, wrt=None):
+def split_res_fn(fn, *args, wrt=None, **moved):
     """F with ``F(*args) == split_res(fn, *args, wrt=wrt)``: plain generated code, so
-    forward mode differentiates it (forward.Tangents.generated_call)."""
-    wrt = tuple(i for i, a in enumerate(args) if _differentiable(a)
-                and (wrt is None or i in wrt))
+    forward mode differentiates it (forward.Tangents.generated_call). ``moved``,
+    ``moved1``...: the arguments forward mode moves there (one keyword per order), made
+    part of ``wrt`` (a residual only the arguments left out of ``wrt`` make is ``held``,
+    a constant, in the residual form: forward._widened)."""
+    wanted = set(range(len(args))) if wrt is None else set(wrt).union(*moved.values())
+    wrt = tuple(i for i, a in enumerate(args) if _differentiable(a) and i in wanted)
     if not wrt:  # (never differentiated: jvp_pair just runs it)
         n = len(args)
         return lambda *a: (fn(*a), (_no_cotangents, (None,) * n))

@@ -109,7 +109,9 @@ def vjp(f, *primals):
     level = new_level()
     args, inputs = [], []
     for i, p in enumerate(primals):
-        arg, traced = _trace_argument(f, p, i, level)
+        arg, traced = _trace_argument(f, p, i, level,
+                                      "fix this argument in a lambda: tape.vjp(lambda x: "
+                                      "f(x, n), x)")
         args.append(arg)
         inputs.append(traced)
     with tracing(level):
@@ -160,9 +162,9 @@ def _as_positional(f, args, kwargs, indices):
     return args, kwargs
 
 
-def _trace_argument(f, value, index, level):
+def _trace_argument(f, value, index, level, fixed="leave this argument out of wrt"):
     """Wrap every leaf of one argument; return it and ``(nodes, leaves, rebuild)``."""
-    structure.check_differentiable(f, unwrap_all(value), index)
+    structure.check_differentiable(f, unwrap_all(value), index, fixed=fixed)
     leaves, rebuild = structure.flatten(value)
     boxes = [Tracer(leaf, Node(), level) for leaf in leaves]
     return rebuild(boxes), ([b.node for b in boxes], leaves, rebuild)

@@ -32,14 +32,18 @@ from ..values.structure import check_differentiable, resolve_wrt
 from .adjoints import _key, _Lifted, _PrimitiveAdjoint, _TapeAdjoint
 
 
-def _fast_check(fn, args, wrt):
+# vjp differentiates every primal: an argument is held fixed by leaving it out of them
+VJP_FIXED = "fix this argument in a lambda: vjp(lambda x: f(x, n), x)"
+
+
+def _fast_check(fn, args, wrt, fixed="leave this argument out of wrt"):
     for i in wrt:
         a = args[i]
         if type(a) is float:
             continue
         if type(a) is np.ndarray and a.dtype.kind in "fc":
             continue
-        check_differentiable(fn, a, i)
+        check_differentiable(fn, a, i, fixed=fixed)
 
 
 class _Transformed:
@@ -120,8 +124,9 @@ class _Transformed:
             raise ArgumentError("a gradient with respect to items of *args cannot be "
                                 "differentiated again",
                                 function=self.fn.__name__,
-                                hint="differentiate a function of named parameters that "
-                                     "returns the loss alone")
+                                hint="differentiate with respect to the whole *args tuple "
+                                     "by name (wrt='args'), or give the function named "
+                                     "parameters")
         # one gradient, or the tuple of them (wrt=(0, 1): jacobian gives the mixed blocks)
         return selector(self._adjoint(args, in_place=False), (1, 0) if self.single else (1,),
                         real_of=tuple(self.wrt), with_value=with_value)

@@ -27,7 +27,8 @@ from ..runtime import zeros_tangent
 from ..errors import ArgumentError
 from ..opt.shapes import spec_of
 from .jvp_inputs import check_jvp_inputs, float_leaf
-from ..values.structure import resolve_wrt, structure_mismatch
+from . import blocks
+from ..values.structure import structure_mismatch
 
 
 def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
@@ -52,7 +53,8 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
         The arguments, by position (parameters left out keep their defaults).
     tangents : sequence
         One tangent per primal, with its primal's type, structure and shape;
-        zeros for the arguments held fixed.
+        zeros, or None, for the arguments held fixed (None for one that is no
+        number: None, a string, an object).
 
     Returns
     -------
@@ -96,6 +98,8 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
                             function=getattr(fn, "__name__", None),
                             hint="pass one tangent per primal (zeros for the ones held fixed)")
     for p, t in zip(primals, tangents):
+        if t is None:  # (no tangent: the argument is held fixed)
+            continue
         mismatch = structure_mismatch(p, t)
         if mismatch:
             raise ArgumentError(f"a tangent does not match its primal: {mismatch}",
@@ -108,6 +112,7 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
                 function=getattr(fn, "__name__", None),
                 hint="give each tangent its primal's shape, e.g. np.ones_like(x)")
     check_jvp_inputs(fn, primals, tangents)
+    tangents = tuple(zeros_tangent(p) if t is None else t for p, t in zip(primals, tangents))
     if isinstance(fn, Primitive):
         ans = fn(*primals)
         return ans, fn.jvp_or_raise()(tangents, ans, *primals)
@@ -135,11 +140,23 @@ def _as_gradient(made, primals, v):
     """``jvp(grad(f), ...)``: the gradient and its tangent as ``grad`` gives them, each like
     its argument (a gradient that is still the symbolic zero, ``0.0``, becomes zeros)."""
     if not (isinstance(made, GradFunction) and not made.with_value and not made.has_aux
-            and made._pick is None and max(made.wrt) < len(primals)):
+            and made._pick is None):
+        return v
+    args = [_primal_of(made, i, primals) for i in made.wrt_items]
+    if any(a is None for a in args):
         return v
     if made.single:
-        return _like(v, primals[made.wrt[0]])
-    return tuple(_like(g, primals[i]) for g, i in zip(v, made.wrt))
+        return _like(v, args[0])
+    return tuple(_like(g, a) for g, a in zip(v, args))
+
+
+def _primal_of(made, item, primals):
+    """The primal(s) ``wrt`` item ``item`` of the gradient ``made`` differentiates: a
+    positional argument, or the tuple of those ``*args`` holds; None if not passed."""
+    if not isinstance(item, str):
+        return primals[item] if item < len(primals) else None
+    npos, var = blocks.positional_of(made.fn)
+    return tuple(primals[npos:]) if item == var else None
 
 
 def _shaped_like(t, out):
@@ -167,7 +184,8 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         sourcediff: ``jacobian(grad(f))`` is the Hessian.
     wrt : int, str or tuple of them, default 0
         The argument(s) to differentiate with respect to; a tuple gives a
-        tuple of blocks, one per argument.
+        tuple of blocks, one per argument. An argument that is a container
+        (the ``*args`` tuple too, by name) gives blocks with its structure.
 
     Returns
     -------
@@ -197,46 +215,47 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     if _is_method(fn):
         return _method(jacobian, fn, wrt)
 
-    def jac(*args):
-        idx, single = resolve_wrt(_signature_fn(fn), wrt)
-        blocks = recorded_jacobian(fn, args, idx, single)
-        if blocks is not None:  # a gradient calling helpers (hessian): they run once
-            return blocks
+    def jac(*args, **kwargs):
+        sel, single = blocks.select(fn, _signature_fn(fn), wrt, args, kwargs, "jacobian")
+        if all(s.plain for s in sel):  # a gradient calling helpers (hessian): they run once
+            recorded = recorded_jacobian(fn, args, tuple(s.item for s in sel), single)
+            if recorded is not None:
+                return recorded
         out = fn(*args)
-        multi = isinstance(out, (tuple, list))
-        outs = tuple(out) if multi else (out,)
-        per_out = [[] for _ in outs]
-        for i in idx:
-            x = np.asarray(args[i], dtype=float)
-            n_out, n_in = sum(int(np.size(o)) for o in outs), int(x.size)
-            # forward: one pass per input element (also where an argument held fixed is
-            # not a float, an object: reverse mode would differentiate every argument)
-            if multi or n_in <= n_out or not all(float_leaf(a) for a in args):
-                cols = [[] for _ in outs]
-                for j in range(n_in):
-                    e = np.zeros(x.size)
-                    e[j] = 1.0
-                    tangents = [zeros_tangent(a) if k != i else  # (an object: 0.0)
-                                e.reshape(x.shape) for k, a in enumerate(args)]
-                    tangents = [t if np.ndim(a) else float(t) for t, a in zip(tangents, args)]
-                    t_out = jvp(fn, args, tangents)[1]
-                    for c, t, o in zip(cols, tuple(t_out) if multi else (t_out,), outs):
-                        c.append(np.ravel(np.broadcast_to(t, np.shape(o))))  # (a zero: 0.0)
-                Js = [np.stack(c, axis=-1) if c else np.zeros((int(np.size(o)), 0))
-                      for c, o in zip(cols, outs)]
-            else:               # reverse: one pass per output element
-                _, pull = vjp(plain(fn, args), *args)
-                rows = []
-                for j in range(n_out):
-                    e = np.zeros(n_out)
-                    e[j] = 1.0
-                    ct = e.reshape(np.shape(out)) if np.ndim(out) else 1.0
-                    rows.append(np.ravel(pull(ct)[i]))
-                Js = [np.stack(rows, axis=0)]
-            for acc, J, o in zip(per_out, Js, outs):
-                acc.append(J.reshape(np.shape(o) + x.shape))
-        blocks = [acc[0] if single else tuple(acc) for acc in per_out]
-        return tuple(blocks) if multi else blocks[0]
+        outs, put_back = blocks.output_parts(out)
+        n_out = sum(int(np.size(o)) for o in outs)
+        per_out = [[] for _ in outs]   # per output leaf: one block per selected argument
+        for s in sel:
+            leaf_blocks = [[] for _ in outs]
+            for m, leaf in enumerate(s.leaves):
+                n_in, shape = int(np.size(leaf)), np.shape(leaf)
+                # forward: one pass per input element (also where an argument held fixed
+                # is not a float, an object: reverse mode would differentiate every one)
+                if put_back or not s.plain or n_in <= n_out or \
+                        not all(float_leaf(a) for a in args):
+                    cols = [[] for _ in outs]
+                    for j in range(n_in):
+                        t_out = jvp(fn, args, s.one_hot(args, m, j))[1]
+                        for c, t, o in zip(cols, blocks.tangent_leaves(t_out, len(outs)),
+                                           outs):
+                            c.append(np.ravel(np.broadcast_to(t, np.shape(o))))
+                    Js = [np.stack(c, axis=-1) if c else np.zeros((int(np.size(o)), 0))
+                          for c, o in zip(cols, outs)]
+                else:           # reverse: one pass per output element
+                    _, pull = vjp(plain(fn, args), *args)
+                    rows = []
+                    for j in range(n_out):
+                        e = np.zeros(n_out)
+                        e[j] = 1.0
+                        ct = e.reshape(np.shape(out)) if np.ndim(out) else 1.0
+                        rows.append(np.ravel(pull(ct)[s.positions[0]]))
+                    Js = [np.stack(rows, axis=0)]
+                for acc, J, o in zip(leaf_blocks, Js, outs):
+                    acc.append(J.reshape(np.shape(o) + shape))
+            for acc, parts in zip(per_out, leaf_blocks):
+                acc.append(s.rebuild(parts))
+        made = [acc[0] if single else tuple(acc) for acc in per_out]
+        return put_back(made) if put_back else made[0]
     jac.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
     return jac
 
@@ -320,18 +339,24 @@ def hvp(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     if _is_method(fn):
         return _method(hvp, fn, wrt)
 
-    def product(*args_and_v):
+    def product(*args_and_v, **kwargs):
+        if not args_and_v or args_and_v[-1] is None:
+            raise ArgumentError("hvp needs the vector last: product(*args, v)",
+                                function=getattr(fn, "__name__", None),
+                                hint="pass a vector shaped like the argument wrt selects "
+                                     "(a tuple of them for a tuple wrt)")
         *args, v = args_and_v
-        idx, single = resolve_wrt(_signature_fn(fn), wrt)
+        sel, single = blocks.select(fn, _signature_fn(fn), wrt, args, kwargs, "hvp")
         vs = (v,) if single else tuple(v)
-        if len(vs) != len(idx):
-            raise ArgumentError(f"hvp with wrt={wrt!r} takes {len(idx)} vector(s), got "
+        if len(vs) != len(sel):
+            raise ArgumentError(f"hvp with wrt={wrt!r} takes {len(sel)} vector(s), got "
                                 f"{len(vs)}", function=getattr(fn, "__name__", None),
                                 hint="pass one vector per argument wrt selects, as a tuple")
         g = grad(fn, wrt)
         tangents = [zeros_tangent(a) for a in args]  # (an object held fixed: 0.0)
-        for i, vi in zip(idx, vs):
-            tangents[i] = tangents[i] + vi if np.ndim(args[i]) else float(vi)
+        for s, vi in zip(sel, vs):
+            s.place(tangents, vi if not s.plain else
+                    zeros_tangent(s.value) + vi if np.ndim(s.value) else float(vi))
         return jvp(g, args, tangents)[1]
     return product
 

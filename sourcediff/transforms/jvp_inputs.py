@@ -24,6 +24,8 @@ def check_jvp_inputs(fn, primals, tangents):
                  "sourcediff.hessian(f) or sourcediff.hvp(f); or nest the tape: "
                  "tape.grad(tape.grad(f))")
     for i, (p, t) in enumerate(zip(primals, tangents)):
+        if t is None:  # no tangent: held fixed, whatever it is (None, a string, a flag...)
+            continue
         p_leaves = dict(structure.leaves(p, ""))
         for path, leaf in structure.leaves(t, ""):
             complex_ok = np.iscomplexobj(p_leaves.get(path, 0.0))
@@ -35,7 +37,9 @@ def check_jvp_inputs(fn, primals, tangents):
                     f"tangent {i}{path} is {kind}: jvp needs real tangents for real primals",
                     function=name,
                     hint="a complex tangent moves a complex primal only; to move a real "
-                         "argument into the complex plane, pass it as a complex number")
+                         "argument into the complex plane, pass it as a complex number"
+                    if np.iscomplexobj(leaf) else "give it a float tangent shaped like its "
+                    "primal (np.ones_like(x)); None, or zeros, hold the argument fixed")
         if _held_fixed(p, t):
             continue
         try:

@@ -19,7 +19,7 @@ from ..errors import SourceUnavailableError
 from ..prims.custom import Primitive
 from ..opt.shapes import spec_of
 from .adjoints import _PrimitiveAdjoint
-from .gradfunction import GradFunction, _fast_check
+from .gradfunction import VJP_FIXED, GradFunction, _fast_check
 
 
 def vjp(fn: Callable[..., T], *primals: Any) -> tuple[T, Callable[[T], tuple[Any, ...]]]:
@@ -88,7 +88,7 @@ def vjp(fn: Callable[..., T], *primals: Any) -> tuple[T, Callable[[T], tuple[Any
         adj = _PrimitiveAdjoint(fn, wrt, seed=True)
         out = fn(*primals)
     else:
-        _fast_check(fn, primals, wrt)
+        _fast_check(fn, primals, wrt, fixed=VJP_FIXED)
         flat, wrt, packed = flat_primals(fn, primals)  # defaults filled in, *args a tuple
         try:
             adj = adjoint_of(fn, wrt, "split", spec=spec_of(flat))

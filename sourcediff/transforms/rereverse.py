@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 
-from ..ir import codegen
+from ..ir import codegen, signature
 from .. import runtime
 from .api import grad
 from ..pipeline import link
@@ -52,6 +52,20 @@ def gradient_vjp(made, primals):
         return pull(vs[0] if single else tuple(vs))
 
     return out, pullback
+
+
+def _held(c, p):
+    """The cotangent ``c`` of the primal ``p`` with each leaf that holds no float (an int,
+    a flag, None, a string: held fixed, as ``grad`` holds them) given a plain zero: 0.0
+    for a number, float zeros for an int array, None for anything else."""
+    leaves, rebuild = structure.flatten(p)
+    c_leaves = structure.flatten(c)[0]
+    if len(c_leaves) != len(leaves) or all(runtime._differentiable(v) for v in leaves):
+        return c
+    return rebuild([g if runtime._differentiable(v) else
+                    0.0 if isinstance(v, (int, np.integer, np.bool_)) else
+                    np.zeros(v.shape) if isinstance(v, np.ndarray) and v.dtype.kind in "biu"
+                    else None for g, v in zip(c_leaves, leaves)])
 
 
 def gradient_cotangents(cotangent, out, single, name):
@@ -107,11 +121,9 @@ def recorded_gradient(made, primals):
                             hint="take vjp of grad(f) (the gradient alone)")
     if not isinstance(made, (GradFunction, ForwardGrad)):
         raise ArgumentError(f"vjp cannot read the gradient '{name}' back", function=name)
-    flat, _, packed = flat_primals(made.fn if isinstance(made, GradFunction) else made.inner,
-                                   tuple(primals))
-    if packed:
-        raise ArgumentError("vjp of a gradient of a function with *args is not supported",
-                            function=name, hint="give the function named parameters")
+    # (flat: defaults filled in, *args a tuple; layout: the flat indices the primals fill)
+    flat, layout, packed = flat_primals(
+        made.fn if isinstance(made, GradFunction) else made.inner, tuple(primals))
     flat = tuple(flat)
     plain = made.plain_function(flat, with_value=True)
     (value, raw), pull = vjp_of_generated(plain, flat, name)
@@ -123,8 +135,9 @@ def recorded_gradient(made, primals):
         out = out[0] if made.single else out
 
     def pullback(cotangent):
-        cts = pull((None, cotangent))[:len(primals)]
-        return tuple(_like(c, p) for c, p in zip(cts, primals))
+        cts = pull((None, cotangent))
+        cts = signature.per_primal([_like(cts[i], flat[i]) for i in layout], packed)
+        return tuple(_held(_like(c, p), p) for c, p in zip(cts, primals))
 
     return out, pullback
 

@@ -89,11 +89,14 @@ def _name(fn):
     return getattr(fn, "__name__", repr(fn))
 
 
-def check_differentiable(fn, value, index, path=""):
-    """A ``wrt`` argument must hold floats or complex numbers: ints and objects are errors."""
+def check_differentiable(fn, value, index, path="", fixed="leave this argument out of wrt"):
+    """A ``wrt`` argument must hold floats or complex numbers: ints and objects are errors
+    (``fixed``: how to hold the argument fixed instead, for the hint)."""
     for sub_path, leaf in leaves(value, path):
         if isinstance(leaf, (bool, np.bool_)) or isinstance(leaf, (int, np.integer)):
             kind = "an int"
+        elif leaf is None or isinstance(leaf, str):
+            kind = "None" if leaf is None else "a string"
         elif isinstance(leaf, (float, np.floating, complex, np.complexfloating)):
             continue
         elif isinstance(leaf, np.ndarray):
@@ -107,8 +110,10 @@ def check_differentiable(fn, value, index, path=""):
         else:
             kind = f"a {type(leaf).__name__}"
         where = f"argument {index}{sub_path}"
-        hint = "pass floats (e.g. 2.0 or x.astype(float)), or leave this argument out of wrt"
-        if kind == f"a {type(leaf).__name__}":
+        hint = f"pass floats (e.g. 2.0 or x.astype(float)), or {fixed}"
+        if kind in ("None", "a string"):
+            hint = f"{fixed}: it holds no number to differentiate"
+        elif kind == f"a {type(leaf).__name__}":
             hint += ("; a class holding arrays can be a dataclass or a NamedTuple, or be "
                      "registered with sourcediff.register_container")
         if not sub_path and _param_name(fn, index) == "self":
