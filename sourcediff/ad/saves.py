@@ -140,6 +140,8 @@ def loop_invariants(body, params=(), rev=()):
     counts = dict.fromkeys(params, 1)
     for name, _ in _def_sites(body):
         counts[name] = counts.get(name, 0) + 1
+    for n in (n for s in body for n in statements(s) if N.anno(n, "counter_inc", False)):
+        counts[n.targets[0].id] = 2  # a loop's trip count: ``_n1 = 0`` then counted up
     changed, sites = set(), {}
     for loop in (n for s in body for n in statements(s) if isinstance(n, (gast.For, gast.While))):
         changed.update(N.names_in(loop, gast.Store))

@@ -23,7 +23,7 @@ from ..runtime import numeric
 from ..prims import registry
 from .fence import fail
 from .resolve import MISSING, never_read, static_value
-from .normalize_stmts import StatementNormalizer, _unpack  # noqa: F401
+from .normalize_stmts import StatementNormalizer, _unpack, own_counters  # noqa: F401
 from .displays import dict_display
 from ..ir.signature import param_names
 
@@ -365,7 +365,7 @@ def normalize(parsed, ns, names):
                       ("setattr", setattr)):
         ns.setdefault(name, obj)  # builtins the rewrites below introduce
     norm = Normalizer(parsed, ns, names)
-    return norm.block(parsed.tree.body)
+    return own_counters(norm.block(parsed.tree.body), param_names(parsed.tree.args), norm.temp)
 
 
 def _list_names(tree):

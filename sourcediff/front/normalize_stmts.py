@@ -225,6 +225,55 @@ class StatementNormalizer:
         self.emit(gast.While(test=N.const(True), body=body, orelse=[]), s)
 
 
+def own_counters(body, params, temp):
+    """Each loop ``for i in range(...)`` of ``body`` (normalised) whose ``i`` something
+    else assigns too (its own body, or anywhere in the function an assignment or a
+    parameter: not just another loop's target) as ``for _t in range(...): i = _t; ...``,
+    in place; ``temp()`` gives a new name.
+
+    The reverse sweep sets a loop's target from the range at each reversed iteration,
+    and neither sweep gives it a derivative: right only for a name holding the
+    iteration's number all through the body and never a differentiated value. Every
+    other loop counts with a name of its own, and ``i`` is an ordinary variable, saved,
+    restored and differentiated as any other."""
+    assigned = set(params) | _assigned(body, loop_targets=False)
+    for s in _statements(body):
+        i = getattr(s, "target", None) if isinstance(s, gast.For) else None
+        if isinstance(i, gast.Name) and (
+                i.id in assigned or i.id in _assigned(s.body, loop_targets=True)):
+            tmp = temp()
+            s.body.insert(0, gast.copy_location(N.assign(i.id, N.name(tmp)), s))
+            s.target = N.name(tmp, store=True)
+    return body
+
+
+def _assigned(stmts, loop_targets):
+    """The names statements ``stmts`` assign (nested blocks included, a nested function's
+    locals not), with or without those assigned as a loop's target."""
+    out = set()
+    for s in _statements(stmts):
+        if isinstance(s, gast.For):
+            if loop_targets:
+                out.update(N.names_in(s.target, gast.Store))
+        elif isinstance(s, gast.FunctionDef):
+            out.add(s.name)
+        elif isinstance(s, gast.With):
+            out.update(n for item in s.items if item.optional_vars is not None
+                       for n in N.names_in(item.optional_vars, gast.Store))
+        elif not N.has_block(s):
+            out.update(N.names_in(s, gast.Store))
+    return out
+
+
+def _statements(stmts):
+    """Every statement of ``stmts``, nested blocks included, a nested function's not."""
+    for s in stmts:
+        yield s
+        if N.has_block(s) and not isinstance(s, gast.FunctionDef):
+            for field in ("body", "orelse"):
+                yield from _statements(getattr(s, field, None) or [])
+
+
 def _unpack(target, value):
     """``target = value`` as one assignment per name where both are tuples alike."""
     if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple) and len(
