@@ -24,7 +24,7 @@ from .remat import rematerialise
 from .scaling import scale_through_products
 from ..ad.zeros import zero_adjoints
 from .counts import Loads, Remembered
-from .usage import (USER_NAMES, assigned_in, attributes_in, expr_size,
+from .usage import (USER_NAMES, attributes_in, first_assigned, expr_size,
     generated, is_plain_assign, pure_expr, top_exprs, unalias)
 
 
@@ -133,7 +133,7 @@ class Optimizer(DeadCode, Remembered):
         subscripted, mutated = set(info.subscripted), info.mutated
         edits = []
         for block in blocks:
-            loads = Loads(block, self.reads)
+            loads, first = Loads(block, self.reads), first_assigned(block)
             where = None  # name -> the statements of the block reading it (a superset)
             for i, s in enumerate(block):
                 if not (is_plain_assign(s) and isinstance(s.value, (gast.Name, gast.Constant))):
@@ -142,7 +142,7 @@ class Optimizer(DeadCode, Remembered):
                 if not (generated(a, self.user) and info.once(a)) or a in self.keep:
                     continue
                 if isinstance(v, gast.Name) and not info.single(v.id) and not (
-                        info.once(v.id) and assigned_in(block[:i], v.id)):
+                        info.once(v.id) and first.get(v.id, i) < i):
                     continue  # v could change between here and a use
                 if isinstance(v, gast.Name) and v.id in mutated:
                     continue  # y[i] = ... between here and a use would change what it reads

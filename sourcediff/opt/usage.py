@@ -114,8 +114,14 @@ def attributes_in(tree):
     return found
 
 
-def assigned_in(stmts, name):
-    return any(is_plain_assign(t) and t.targets[0].id == name for t in stmts)
+def first_assigned(block):
+    """name -> the index in ``block`` of its first statement ``name = ...`` (a statement
+    taken out later leaves its index: what it assigned is no longer read there)."""
+    first = {}
+    for i, t in enumerate(block):
+        if is_plain_assign(t):
+            first.setdefault(t.targets[0].id, i)
+    return first
 
 
 def is_plain_assign(s):
