@@ -245,15 +245,17 @@ def is_atom(node):
     return isinstance(node, (gast.Name, gast.Constant))
 
 
-def substitute(tree, mapping):
-    """Replace Name loads by the expressions in ``mapping`` (copied; the copies are not
-    searched again). Changes ``tree`` in place and returns it (or the copy, when
-    ``tree`` is itself such a name)."""
+def substitute(tree, mapping, copy=True):
+    """Replace Name loads by the expressions in ``mapping`` (copied, unless ``copy`` is
+    False: for an expression put in once and nowhere else; they are not searched again).
+    Changes ``tree`` in place and returns it (or the expression, when ``tree`` is itself
+    such a name)."""
     def hit(v):
         return type(v) is gast.Name and v.id in mapping and type(v.ctx) is gast.Load
 
+    put = clone if copy else _same
     if hit(tree):
-        return clone(mapping[tree.id])
+        return put(mapping[tree.id])
     name_type = gast.Name
     for node in walk(tree):
         for field in walk_fields(node.__class__):
@@ -261,10 +263,14 @@ def substitute(tree, mapping):
             if type(v) is list:
                 for i, x in enumerate(v):
                     if type(x) is name_type and hit(x):
-                        v[i] = clone(mapping[x.id])
+                        v[i] = put(mapping[x.id])
             elif type(v) is name_type and hit(v):
-                setattr(node, field, clone(mapping[v.id]))
+                setattr(node, field, put(mapping[v.id]))
     return tree
+
+
+def _same(node):
+    return node
 
 
 def set_location(nodes, lineno):
