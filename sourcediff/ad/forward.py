@@ -338,7 +338,7 @@ class Tangents(CallDispatch):
             arg = bound[p.name]
             if isinstance(arg, gast.Name) and arg.id in self.varied and p.name in rule.jvps:
                 mapping = {**bound, "ans": ans, "d" + p.name: N.name(self.dot(arg.id))}
-                terms.append(N.substitute(rule.template(p.name, "fwd"), mapping))
+                terms.append(N.instantiate(rule.template(p.name, "fwd"), mapping))
             elif isinstance(arg, gast.Name) and arg.id in self.varied and p.name in rule.seq_vjps:
                 args = [N.name(self.dot(arg.id)) if a is arg else a for a in value.args]
                 terms.append(N.call(value.func, args, value.keywords))
@@ -356,7 +356,7 @@ class Tangents(CallDispatch):
         mapping = {**bound, "ans": ans}
         for p, arg, tpl in self.templates(rule, bound, s, self.varied):
             mapping["d" + p.name] = N.name(self.dot(arg.id))
-            term = N.substitute(tpl, mapping)
+            term = N.instantiate(tpl, mapping)
             if rule.broadcast:
                 term = N.call("broadcast_like", [term, N.clone(ans)])
             terms.append(term)

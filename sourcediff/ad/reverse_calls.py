@@ -33,7 +33,7 @@ class CallSweep(CallDispatch):
             if tpl is None:
                 out += self.seq_contrib(rule, p, arg, mapping)
                 continue
-            c = N.substitute(tpl, mapping)
+            c = N.instantiate(tpl, mapping)
             if rule.broadcast:
                 c = N.call("unbroadcast", [c, N.name(arg.id)])
             out += self.contribute(arg.id, c)
@@ -46,7 +46,7 @@ class CallSweep(CallDispatch):
             if arg.id not in self.active:
                 return []
             tmp = self.names.temp("parts")
-            c = N.substitute(parse_template(rule.seq_vjps[p.name]), mapping)
+            c = N.instantiate(parse_template(rule.seq_vjps[p.name]), mapping)
             self.containers.add(arg.id)   # its cotangent is a list: add_cot adds them
             return [N.assign(tmp, c)] + self.accumulate(arg.id, N.name(tmp))
         else:
@@ -57,7 +57,7 @@ class CallSweep(CallDispatch):
         mapping = dict(mapping)
         mapping[p.name] = N.tuple_(elts)
         tmp = self.names.temp("parts")
-        out = [N.assign(tmp, N.substitute(parse_template(rule.seq_vjps[p.name]), mapping))]
+        out = [N.assign(tmp, N.instantiate(parse_template(rule.seq_vjps[p.name]), mapping))]
         for i in active:
             out += self.accumulate(elts[i].id, gast.Subscript(
                 value=N.name(tmp), slice=N.const(i), ctx=gast.Load()))

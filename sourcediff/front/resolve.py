@@ -75,8 +75,9 @@ def rename_reserved(tree, ns, helpers):
     Returns ``({name inside: the user's name}, {name inside: the name printed})``; the
     first is also ``ns[RENAMED]`` (a global is still read by the user's name)."""
     runtime = ns.pop(RUNTIME) if isinstance(ns.get(RUNTIME), Helpers) else None
-    taken = set(N.names_in(tree)) | set(ns) | set(helpers) | {RUNTIME}
-    used = set(N.names_in(tree)) | {node.name for node in N.walk(tree) if node is not tree
+    names = set(N.names_in(tree))
+    taken = names | set(ns) | set(helpers) | {RUNTIME}
+    used = names | {node.name for node in N.walk(tree) if node is not tree
                                     and isinstance(node, (gast.FunctionDef, gast.ClassDef))}
     if runtime is not None:
         used.discard(RUNTIME)

@@ -169,7 +169,7 @@ def spell(trees, helpers, users):
       the user's ``like``) is written as the user wrote it.
 
     Name nodes are replaced, never changed (a node may be shared with a cache)."""
-    seen = set()
+    seen, name_type = set(), gast.Name
     for tree in trees:
         for node in walk(tree):
             if id(node) in seen:
@@ -179,11 +179,13 @@ def spell(trees, helpers, users):
                 node.name = users[node.name]
             for field in child_fields(node.__class__):
                 value = getattr(node, field, None)
-                if type(value) is gast.Name:
-                    setattr(node, field, _spelled(value, helpers, users))
+                if type(value) is name_type:
+                    if value.id in helpers or value.id in users:
+                        setattr(node, field, _spelled(value, helpers, users))
                 elif type(value) is list:
-                    value[:] = [_spelled(v, helpers, users) if type(v) is gast.Name else v
-                                for v in value]
+                    for i, v in enumerate(value):
+                        if type(v) is name_type and (v.id in helpers or v.id in users):
+                            value[i] = _spelled(v, helpers, users)
     return trees
 
 

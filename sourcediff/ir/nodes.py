@@ -202,11 +202,14 @@ def parse_stmts(src):
 def clone(node, memo=None):
     """A deep copy of a tree (``copy.deepcopy`` semantics for ASTs, several times
     faster): nodes and lists are copied, a node reached twice is copied once, and
-    leaf values (names, numbers, strings) are shared."""
+    leaf values (names, numbers, strings) are shared, as are the nodes that only mark a
+    context or an operator (``Load``, ``Add``: they hold nothing, and CPython's parser
+    shares them too)."""
     if memo is None:
         memo = {}
     if isinstance(node, list):
-        return [clone(x, memo) if isinstance(x, (gast.AST, list)) else x for x in node]
+        return [clone(x, memo) if isinstance(x, (gast.AST, list))
+                and type(x) not in _MARKERS_SHARED else x for x in node]
     new = memo.get(id(node))
     if new is not None:
         return new
@@ -215,7 +218,7 @@ def clone(node, memo=None):
     d = node.__dict__.copy()  # (then the values that are not leaves replaced)
     for k, v in d.items():
         kind = type(v)
-        if kind is str or kind is int or v is None:
+        if kind is str or kind is int or v is None or kind in _MARKERS_SHARED:
             continue
         if kind is list or isinstance(v, (gast.AST, list)):
             d[k] = clone(v, memo)
@@ -223,6 +226,12 @@ def clone(node, memo=None):
             d[k] = copy.deepcopy(v)
     new.__dict__ = d
     return new
+
+
+_MARKERS_SHARED = frozenset(  # (contexts and operators: no fields, no location)
+    c for c in vars(gast).values() if isinstance(c, type) and issubclass(c, (
+        gast.expr_context, gast.operator, gast.boolop, gast.cmpop, gast.unaryop))
+    and not c._fields and not getattr(c, "_attributes", ()))
 
 
 def load(node):
@@ -245,15 +254,17 @@ def is_atom(node):
     return isinstance(node, (gast.Name, gast.Constant))
 
 
-def substitute(tree, mapping):
-    """Replace Name loads by the expressions in ``mapping`` (copied; the copies are not
-    searched again). Changes ``tree`` in place and returns it (or the copy, when
-    ``tree`` is itself such a name)."""
+def substitute(tree, mapping, copy=True):
+    """Replace Name loads by the expressions in ``mapping`` (copied, unless ``copy`` is
+    False: for an expression put in once and nowhere else; they are not searched again).
+    Changes ``tree`` in place and returns it (or the expression, when ``tree`` is itself
+    such a name)."""
     def hit(v):
         return type(v) is gast.Name and v.id in mapping and type(v.ctx) is gast.Load
 
+    put = clone if copy else _same
     if hit(tree):
-        return clone(mapping[tree.id])
+        return put(mapping[tree.id])
     name_type = gast.Name
     for node in walk(tree):
         for field in walk_fields(node.__class__):
@@ -261,10 +272,43 @@ def substitute(tree, mapping):
             if type(v) is list:
                 for i, x in enumerate(v):
                     if type(x) is name_type and hit(x):
-                        v[i] = clone(mapping[x.id])
+                        v[i] = put(mapping[x.id])
             elif type(v) is name_type and hit(v):
-                setattr(node, field, clone(mapping[v.id]))
+                setattr(node, field, put(mapping[v.id]))
     return tree
+
+
+def instantiate(template, mapping):
+    """``substitute(clone(template), mapping)`` in one pass: a copy of ``template`` (left
+    as it is: a rule's template, shared) with each Name load in ``mapping`` replaced by a
+    copy of its expression (one copy per use; the copies are not searched again)."""
+    def hit(v):
+        return type(v) is gast.Name and v.id in mapping and type(v.ctx) is gast.Load
+
+    def copy_of(node):
+        cls = node.__class__
+        new = cls.__new__(cls)
+        d = node.__dict__.copy()
+        for k, v in d.items():
+            kind = type(v)
+            if kind is str or kind is int or v is None or kind in _MARKERS_SHARED:
+                continue
+            if kind is list:
+                d[k] = [clone(mapping[x.id]) if hit(x) else copy_of(x)
+                        if isinstance(x, gast.AST) and type(x) not in _MARKERS_SHARED else x
+                        for x in v]
+            elif isinstance(v, gast.AST):
+                d[k] = clone(mapping[v.id]) if hit(v) else copy_of(v)
+            elif isinstance(v, (dict, set)) and k != "anno":
+                d[k] = copy.deepcopy(v)
+        new.__dict__ = d
+        return new
+
+    return clone(mapping[template.id]) if hit(template) else copy_of(template)
+
+
+def _same(node):
+    return node
 
 
 def set_location(nodes, lineno):

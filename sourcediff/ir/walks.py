@@ -14,20 +14,21 @@ def walk(node):
     """``ast.walk`` (same breadth-first order), without its per-node generator overhead,
     and without the nodes that only mark a context or an operator (``Load``, ``Store``,
     ``Add``, ``Lt`` ...: read their parent's ``ctx``, ``op`` or ``ops``), two in five
-    nodes of generated code."""
-    todo = deque([node])
-    pop, push, extend = todo.popleft, todo.append, todo.extend
-    ast_type, list_type = gast.AST, list
+    nodes of generated code. A node's children are queued before it is yielded (as
+    ``ast.walk`` does): a caller may replace them, and the walk goes on with those it
+    had."""
+    queue = [node]  # (the nodes met, in order: iterating it while it grows is the queue)
+    append, ast_type, list_type = queue.append, gast.AST, list
     fields_of = _WALK_FIELDS
-    while todo:
-        n = pop()
-        fields = fields_of.get(n.__class__) or walk_fields(n.__class__)
-        for field in fields:
+    for n in queue:
+        for field in fields_of.get(n.__class__) or walk_fields(n.__class__):
             v = getattr(n, field, None)
-            if isinstance(v, ast_type):
-                push(v)
-            elif type(v) is list_type:
-                extend([x for x in v if isinstance(x, ast_type)])
+            if type(v) is list_type:
+                for x in v:
+                    if isinstance(x, ast_type):
+                        append(x)
+            elif isinstance(v, ast_type):
+                append(v)
         yield n
 
 
@@ -117,25 +118,28 @@ def names_in(node, ctx=None):
     hand-written walk.)"""
     out = []
     todo = [node]
-    pop, push = todo.pop, todo.append
+    pop, push, extend = todo.pop, todo.append, todo.extend
     ast_type, name_type = gast.AST, gast.Name
     fields_of = NAME_FIELDS
     while todo:
         n = pop()
-        if type(n) is name_type:
+        cls = n.__class__
+        if cls is name_type:
             if ctx is None or isinstance(n.ctx, ctx):
                 out.append(n.id)
             if n.annotation is None:
                 continue
-        fields = fields_of.get(n.__class__) or name_fields(n.__class__)
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(n, ast_type):
+                continue  # (a constant's value, a string of a Global's names: no node)
+            fields = name_fields(cls)
         for field in fields:
             v = getattr(n, field, None)
-            if isinstance(v, ast_type):
+            if type(v) is list:
+                extend(v[::-1])
+            elif v is not None:
                 push(v)
-            elif type(v) is list:
-                for x in reversed(v):
-                    if isinstance(x, ast_type):
-                        push(x)
     return out
 
 

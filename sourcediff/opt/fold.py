@@ -275,22 +275,23 @@ def _drop_rebinding(block):
              and type(s.targets[0]) is name}
     if not any((a, b) in pairs for b, a in pairs):  # (no b = a ... a = b here: the scan
         return False                                 # below walks each statement)
-    copies = {}  # b -> a, for b = a still in force
+    copies, sources = {}, {}  # b -> a, for b = a still in force; a -> those b
     drop = []
     for k, s in enumerate(block):
-        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
-                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
-            b, a = s.targets[0].id, s.value.id
-            if copies.get(a) == b:
-                drop.append(k)
-                continue
+        copy = type(s) is assign and len(s.targets) == 1 and type(s.targets[0]) is name \
+            and type(s.value) is name
+        if copy and copies.get(s.value.id) == s.targets[0].id:
+            drop.append(k)
+            continue
         if copies:  # (those s rebinds are no longer in force)
-            bound = set(N.names_in(s, gast.Store))
-            if any(b in bound or a in bound for b, a in copies.items()):
-                copies = {b: a for b, a in copies.items() if b not in bound and a not in bound}
-        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
-                and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Name):
+            for n in N.names_in(s, gast.Store):
+                if n in copies:
+                    sources[copies.pop(n)].discard(n)
+                for b in sources.pop(n, ()):
+                    copies.pop(b, None)
+        if copy:
             copies[s.targets[0].id] = s.value.id
+            sources.setdefault(s.value.id, set()).add(s.targets[0].id)
     for k in reversed(drop):
         del block[k]
     return bool(drop)

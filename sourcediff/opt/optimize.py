@@ -24,7 +24,7 @@ from .remat import rematerialise
 from .scaling import scale_through_products
 from ..ad.zeros import zero_adjoints
 from .counts import Loads, Remembered
-from .usage import (USER_NAMES, assigned_in, attributes_in, expr_size,
+from .usage import (USER_NAMES, FirstAssigned, attributes_in, expr_size,
     generated, is_plain_assign, pure_expr, top_exprs, unalias)
 
 
@@ -133,7 +133,7 @@ class Optimizer(DeadCode, Remembered):
         subscripted, mutated = set(info.subscripted), info.mutated
         edits = []
         for block in blocks:
-            loads = Loads(block, self.reads)
+            loads, first = Loads(block, self.reads), FirstAssigned(block)
             where = None  # name -> the statements of the block reading it (a superset)
             for i, s in enumerate(block):
                 if not (is_plain_assign(s) and isinstance(s.value, (gast.Name, gast.Constant))):
@@ -142,7 +142,7 @@ class Optimizer(DeadCode, Remembered):
                 if not (generated(a, self.user) and info.once(a)) or a in self.keep:
                     continue
                 if isinstance(v, gast.Name) and not info.single(v.id) and not (
-                        info.once(v.id) and assigned_in(block[:i], v.id)):
+                        info.once(v.id) and first.before(v.id, i)):
                     continue  # v could change between here and a use
                 if isinstance(v, gast.Name) and v.id in mutated:
                     continue  # y[i] = ... between here and a use would change what it reads
@@ -219,9 +219,9 @@ class Optimizer(DeadCode, Remembered):
                     if j is not None:
                         mapping = {s.targets[0].id: s.value}
                         if isinstance(block[j], gast.If):  # the test may be the name itself
-                            block[j].test = N.substitute(block[j].test, mapping)
-                        else:
-                            N.substitute(block[j], mapping)
+                            block[j].test = N.substitute(block[j].test, mapping, copy=False)
+                        else:  # (read once: the value moves, uncopied)
+                            N.substitute(block[j], mapping, copy=False)
                         block[i] = gast.Pass()  # counts stay valid: the use just moved
                         loads.changed(i)
                         loads.changed(j)

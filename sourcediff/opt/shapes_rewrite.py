@@ -175,8 +175,8 @@ def simplify_products(fdef, ns, spec, params):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and _is_const_broadcast(s.value):
             consts[s.targets[0].id] = s.value
-    stores = N.names_in(fdef, gast.Store)
-    consts = {k: v for k, v in consts.items() if stores.count(k) == 1}
+    stores = Counter(N.names_in(fdef, gast.Store))
+    consts = {k: v for k, v in consts.items() if stores[k] == 1}
     if consts:
         for s in fdef.body:
             if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
@@ -190,7 +190,7 @@ def simplify_products(fdef, ns, spec, params):
     for block in N.blocks(fdef):
         for s in block:
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                    and stores.count(s.targets[0].id) == 1:
+                    and stores[s.targets[0].id] == 1:
                 if _is_broadcast(s.value):
                     spread[s.targets[0].id] = s
                 elif loads[s.targets[0].id] == 1:

@@ -74,20 +74,9 @@ _COUNTED = {gast.BinOp, gast.UnaryOp, gast.Call, gast.Name, gast.Subscript, gast
 
 def expr_size(node):
     """Operations and leaves in an expression, or in a statement's top-level expressions."""
-    todo = [node] if isinstance(node, gast.expr) else list(top_exprs(node) or [])
-    count = 0
-    ast_type = gast.AST
-    while todo:
-        n = todo.pop()
-        if type(n) in _COUNTED:
-            count += 1
-        for field in n._fields:
-            v = getattr(n, field, None)
-            if isinstance(v, ast_type):
-                todo.append(v)
-            elif type(v) is list:
-                todo.extend(x for x in v if isinstance(x, ast_type))
-    return count
+    counted = _COUNTED
+    return sum(1 for root in ([node] if isinstance(node, gast.expr) else top_exprs(node) or ())
+               for n in N.walk(root) if n.__class__ in counted)
 
 
 def attributes_in(tree):
@@ -114,8 +103,22 @@ def attributes_in(tree):
     return found
 
 
-def assigned_in(stmts, name):
-    return any(is_plain_assign(t) and t.targets[0].id == name for t in stmts)
+class FirstAssigned:
+    """Where in ``block`` each name is first assigned (``name = ...``), found when first
+    asked (a statement taken out later leaves its index: what it assigned is no longer
+    read there)."""
+
+    def __init__(self, block):
+        self.block, self._first = block, None
+
+    def before(self, name, i):
+        """Whether ``name = ...`` is one of ``block[:i]``."""
+        if self._first is None:
+            self._first = {}
+            for k, t in enumerate(self.block):
+                if is_plain_assign(t):
+                    self._first.setdefault(t.targets[0].id, k)
+        return self._first.get(name, i) < i
 
 
 def is_plain_assign(s):

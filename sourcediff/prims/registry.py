@@ -101,6 +101,8 @@ class Rule:
         return f" with respect to its argument '{param}'" + (f" ({why})" if why else "")
 
     def template(self, param, mode="rev"):
+        """The parsed template of ``param``'s rule in ``mode`` (``"rev"``: its VJP, else its
+        JVP), or None: shared, to be copied by :func:`~sourcediff.ir.nodes.instantiate`."""
         table = self.vjps if mode == "rev" else self.jvps
         src = table.get(param)
         if src is None:
@@ -149,10 +151,11 @@ _TEMPLATE_CACHE: dict = {}
 
 
 def parse_template(src):
-    """Parse an expression template into a gast expression (cached, copied)."""
+    """Parse an expression template into a gast expression (cached and shared: never
+    changed, but copied with its parameters by :func:`~sourcediff.ir.nodes.instantiate`)."""
     if src not in _TEMPLATE_CACHE:
         _TEMPLATE_CACHE[src] = N.parse_expr(src)
-    return N.clone(_TEMPLATE_CACHE[src])
+    return _TEMPLATE_CACHE[src]
 
 
 def _compile_lambda(argnames, src, name):

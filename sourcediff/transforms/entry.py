@@ -72,7 +72,9 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     argument's gradient comes out complex, so ``like`` finishes it, not ``float``."""
     fdef = adj.tree
     params = [a.id for a in fdef.args.args]
-    if len(params) != len(args) or any(_OWN.fullmatch(n) for n in N.names_in(fdef)):
+    nodes = list(N.walk(fdef))  # (one walk, read three times)
+    if len(params) != len(args) or any(_OWN.fullmatch(n) for n in {
+            node.id for node in nodes if type(node) is gast.Name}):
         return  # (a name of the user's spelled like the entry code's own: the slow path)
     glob = public.__globals__
     for k, v in adj.fn.__globals__.items():
@@ -110,8 +112,8 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
              f"        return _sd_dispatch({call})\n")
     # a parameter the body assigns to (``a = a * 2``) is kept under another name: the
     # gradient takes the type of the argument passed, not of the value rebound to it
-    rebound = {node.id for node in N.walk(fdef) if isinstance(node, gast.Name)
-               and isinstance(node.ctx, gast.Store)} & set(params)
+    rebound = {node.id for node in nodes if type(node) is gast.Name
+               and type(node.ctx) is gast.Store} & set(params)
     kept = {p: f"_sd_arg{i}" if p in rebound else p for i, p in enumerate(params)}
     guard += "".join(f"    {kept[p]} = {p}\n" for p in params if p in rebound)
     call = ", ".join(kept[p] for p in params)
@@ -120,7 +122,7 @@ def install(public, state, adj, args, key, statics=(), complex_floats=False):
     value, grads, aux = _returned(N.clone(fdef.body[-1]))
     name = public.__code__.co_name
     stmts, checks, ret, _ = _tail(state, value, grads, aux, params, kept, key, glob, call,
-                                  plain_floats, buffers=_zero_buffers(fdef))
+                                  plain_floats, buffers=_zero_buffers(nodes))
     tail = (_indented(stmts) if stmts else "") + checks + _indented([ret])
     top, middle = _splice(adj.source, fdef, adj.name, name)
     entry = codegen.compile_function(top + guard + middle + tail, name, glob, f"entry {name}",
@@ -219,12 +221,13 @@ def _in_floats(state, adj, params, kept, key, glob, call):
     return _indented(inner + [exact] if plan.raising or names else inner)
 
 
-def _zero_buffers(fdef):
-    """The names of ``fdef`` that only ever hold a zero buffer ``zeros_for(p)`` updated in
-    place (``name[i] = e``, ``name[i] += e``, ``name += e``), as name -> ``p``: an array
-    of ``p``'s shape and dtype, writeable, whatever is written into it."""
+def _zero_buffers(nodes):
+    """The names of the adjoint (``nodes``: all its nodes, in ``walk`` order) that only
+    ever hold a zero buffer ``zeros_for(p)`` updated in place (``name[i] = e``, ``name[i]
+    += e``, ``name += e``), as name -> ``p``: an array of ``p``'s shape and dtype,
+    writeable, whatever is written into it."""
     made, in_place, other = {}, set(), set()
-    for node in N.walk(fdef):  # (breadth first: a statement before the names it binds)
+    for node in nodes:  # (breadth first: a statement before the names it binds)
         if isinstance(node, gast.AugAssign):
             in_place.add(id(node.target))
         elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
