@@ -21,6 +21,7 @@ the loop body after normalisation, which is what the compiler's passes work on.
 from __future__ import annotations
 
 import argparse
+import inspect
 import linecache
 import platform
 import statistics
@@ -32,19 +33,18 @@ import numpy as np
 import sourcediff
 from sourcediff.pipeline import driver
 
-from . import methods
+from . import functions, methods
 
-SCALAR_STEP = """
-        k1x = v
-        k1v = -k * math.sin(x) - c * v
-        k2x = v + 0.5 * dt * k1v
-        k2v = -k * math.sin(x + 0.5 * dt * k1x) - c * k2x
-        k3x = v + 0.5 * dt * k2v
-        k3v = -k * math.sin(x + 0.5 * dt * k2x) - c * k3x
-        k4x = v + dt * k3v
-        k4v = -k * math.sin(x + dt * k3x) - c * k4x
-        x = x + dt / 6.0 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x)
-        v = v + dt / 6.0 * (k1v + 2.0 * k2v + 2.0 * k3v + k4v)"""
+def _loop_body(fn):
+    """The body of ``fn``'s loop, as written (the lines indented under its ``for``)."""
+    lines = inspect.getsource(fn).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("for "))
+    indent = len(lines[start + 1]) - len(lines[start + 1].lstrip())
+    return "".join("\n" + line for line in lines[start + 1:]
+                   if line[:indent].isspace() and len(line) > indent)
+
+
+SCALAR_STEP = _loop_body(functions.rk4)  # one step of the (k) workload
 
 ARRAY_STEP = """
         pre = W @ h + u * y
