@@ -58,33 +58,89 @@ def _zero_adjoints(fdef):
 
 def _zero_of(s):
     """The zero (0.0 or None, as a key) that ``s`` assigns, with its name."""
-    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-            and isinstance(s.value, gast.Constant) and not isinstance(s.value.value, bool) \
-            and (s.value.value is None or (isinstance(s.value.value, float)
-                                           and s.value.value == 0.0)):
-        return s.targets[0].id, s.value.value
+    if type(s) is gast.Assign and type(s.value) is gast.Constant:
+        c = s.value.value  # (None, or a float: never a bool)
+        if (c is None or isinstance(c, float) and c == 0.0) \
+                and type(s.targets[0]) is gast.Name:
+            return s.targets[0].id, c
     return None, None
 
 
 def _mutated(fdef):
     """Names whose value may be changed in place: storing ``v = e`` for ``v = 0.0 + e``
-    would then change ``e``."""
-    out = set()
-    for node in N.walk(fdef):
-        kind = type(node)  # (gast's node classes have no subclasses)
-        if kind is gast.Subscript:
-            if type(node.ctx) is gast.Store and type(node.value) is gast.Name:
-                out.add(node.value.id)
-        elif kind is gast.AugAssign:
-            if type(node.target) is gast.Name:
-                out.add(node.target.id)
-        elif kind is gast.Call and node.args and type(node.args[0]) is gast.Name:
-            f = node.func
-            if isinstance(f, gast.Name) and f.id in ("scatter_add", _SCATTER):
-                out.add(node.args[0].id)
-            elif isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name):
-                out.add(f.value.id)
+    would then change ``e``. Found as :func:`_names` reads every statement (one walk of
+    each, remembered), and in the function's other fields (its defaults)."""
+    out = _LOCAL.mutated = set()
+    try:
+        for s in fdef.body:
+            _names(s)
+        for field in fdef._fields:
+            v = getattr(fdef, field, None)
+            if field != "body" and isinstance(v, (gast.AST, list)):
+                _scan(v, set(), out)
+    finally:
+        _LOCAL.mutated = set()  # (statements made later change nothing in place)
     return out
+
+
+def _scan(node, names, mutated):
+    """Add the names in ``node`` to ``names`` (as ``N.names_in``) and those it may
+    change in place to ``mutated``: ``v[...] = e``, ``v += e``, ``scatter_add(v, ...)``,
+    ``scatter_into(v, ...)``, ``v.method(...)``. (Every statement is scanned once per
+    run: the common node classes are taken apart by hand.)"""
+    todo = [node]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    fields_of, ast_type = N.NAME_FIELDS, gast.AST
+    name_type, const_type, attr_type, call_type, binop_type, sub_type = (
+        gast.Name, gast.Constant, gast.Attribute, gast.Call, gast.BinOp, gast.Subscript)
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is name_type:
+            names.add(n.id)
+            if n.annotation is None:
+                continue
+        elif cls is const_type:
+            continue
+        elif cls is attr_type:
+            push(n.value)
+            continue
+        elif cls is binop_type:
+            push(n.left)
+            push(n.right)
+            continue
+        elif cls is call_type:
+            args = n.args
+            if args and type(args[0]) is name_type:
+                f = n.func
+                if type(f) is name_type and f.id in ("scatter_add", _SCATTER):
+                    mutated.add(args[0].id)
+                elif type(f) is attr_type and type(f.value) is name_type:
+                    mutated.add(f.value.id)
+            push(n.func)
+            extend(args)
+            for k in n.keywords:
+                push(k.value)
+            continue
+        elif cls is sub_type:
+            if type(n.ctx) is gast.Store and type(n.value) is name_type:
+                mutated.add(n.value.id)
+            push(n.value)
+            push(n.slice)
+            continue
+        elif cls is gast.AugAssign and type(n.target) is name_type:
+            mutated.add(n.target.id)
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(n, ast_type):
+                continue  # (a constant's value, a string: no node)
+            fields = N.name_fields(cls)
+        for field in fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
+                push(v)
 
 
 def _first_use(s, v, zero, mutated):
@@ -117,23 +173,25 @@ def _straight(block, mutated):
     i = 0
     while i < len(block):
         s = block[i]
-        if isinstance(s, gast.If) and _is_not_none(s.test) in arrays:
+        if arrays and type(s) is gast.If and _is_not_none(s.test) in arrays:
             block[i:i + 1] = s.body  # ``v is not None`` for v = scatter_into(...)
             changed = True
             continue
-        names = _names(s) if zeros or arrays else ()
-        for v in [v for v in zeros if v in names]:
-            k, zero = zeros.pop(v)
-            if _first_use(s, v, zero, mutated) is not None:
-                block[k] = gast.Pass()
-                changed = True
-        arrays.difference_update(names)
+        if zeros or arrays:
+            names = _names(s)
+            if zeros and not names.isdisjoint(zeros):
+                for v in [v for v in zeros if v in names]:
+                    k, zero = zeros.pop(v)
+                    if _first_use(s, v, zero, mutated) is not None:
+                        block[k] = gast.Pass()
+                        changed = True
+            arrays.difference_update(names)
         v, zero = _zero_of(s)
         if v is not None:
             zeros[v] = (i, zero)
-        elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name) \
-                and s.value.func.id == _SCATTER:
+        elif type(s) is gast.Assign and type(s.value) is gast.Call \
+                and type(s.value.func) is gast.Name and s.value.func.id == _SCATTER \
+                and type(s.targets[0]) is gast.Name:
             arrays.add(s.targets[0].id)
         i += 1
     if changed:
@@ -158,7 +216,7 @@ def _loops(node, fdef, after, mutated):
         block = getattr(node, field, None)
         if not (isinstance(block, list) and block and isinstance(block[0], gast.stmt)):
             continue
-        names = [_names(s) for s in block]
+        names = _names_of(block)
         tails = {}  # i -> the names in block[i + 1:], for each compound statement block[i]
         later = set()
         for i in range(len(block) - 1, -1, -1):
@@ -181,7 +239,8 @@ def _loops(node, fdef, after, mutated):
 
 _COMPOUND = (gast.For, gast.While, gast.If, gast.With)
 _LOCAL = threading.local()  # .memo during zero_adjoints, per thread:
-# id(statement) -> (statement, the names it mentions, whether it breaks or continues)
+# id(statement) -> (statement, the names it mentions, whether it breaks or continues);
+# .mutated: where _scan puts the names a statement may change in place
 
 
 def _names(s, jumps=False):
@@ -189,24 +248,39 @@ def _names(s, jumps=False):
     continue), remembered per statement during one run (a rewrite here only ever removes
     a name from a statement, so a remembered set is never too small). A compound
     statement's are its own expressions' and its statements' (each read once)."""
-    memo = _LOCAL.memo
-    hit = memo.get(id(s))
+    hit = _LOCAL.memo.get(id(s))
     if hit is None or hit[0] is not s:
-        names, jump = set(), isinstance(s, (gast.Break, gast.Continue))
-        for field in s._fields:
-            v = getattr(s, field, None)
-            if type(v) is list and v and isinstance(v[0], gast.stmt):
-                for child in v:
-                    names |= _names(child)
-                    jump = jump or _names(child, jumps=True)
-            elif isinstance(v, gast.AST):
-                names.update(N.names_in(v))
-            elif type(v) is list:
-                for x in v:
-                    if isinstance(x, gast.AST):
-                        names.update(N.names_in(x))
-        hit = memo[id(s)] = (s, names, jump)
+        hit = _LOCAL.memo[id(s)] = _read(s)
     return hit[2] if jumps else hit[1]
+
+
+def _names_of(block):
+    """``[_names(s) for s in block]``, the remembered ones read in place."""
+    get = _LOCAL.memo.get
+    return [hit[1] if (hit := get(id(s))) is not None and hit[0] is s else _names(s)
+            for s in block]
+
+
+def _read(s):
+    """``(s, the names it mentions, whether it breaks or continues)``."""
+    names, mutated = set(), _LOCAL.mutated
+    jump = type(s) is gast.Break or type(s) is gast.Continue
+    if not N.has_block(s):
+        _scan(s, names, mutated)  # (one walk)
+        return s, names, jump
+    for field in s._fields:
+        v = getattr(s, field, None)
+        if type(v) is list and v and isinstance(v[0], gast.stmt):
+            for child in v:
+                names |= _names(child)
+                jump = jump or _names(child, jumps=True)
+        elif isinstance(v, gast.AST):
+            _scan(v, names, mutated)
+        elif type(v) is list:
+            for x in v:
+                if isinstance(x, gast.AST):
+                    _scan(x, names, mutated)
+    return s, names, jump
 
 
 def _loop(block, i, after, mutated, names, zeros):
@@ -215,7 +289,7 @@ def _loop(block, i, after, mutated, names, zeros):
     if _names(loop, jumps=True) or loop.orelse:  # (a break or continue anywhere in it)
         return False
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
-    mentions = [_names(s) for s in body]
+    mentions = _names_of(body)
     changed = False
     seen = set()  # the names body[last + 1:] mentions
     for last in range(len(body) - 1, -1, -1):
