@@ -228,12 +228,11 @@ def _names(fdef):
 
 
 _HEADED = {gast.For: ("target", "iter"), gast.While: ("test",), gast.If: ("test",)}
-_SPOTS = {"broadcast_to", "reshape"}  # (the attributes _Products looks for)
 
 
 def _scan(todo, stores, loads):
     """Append the Store and Load names under the nodes ``todo`` to ``stores`` and
-    ``loads``; whether any holds an attribute of :data:`_SPOTS`."""
+    ``loads``; whether any holds an attribute ``broadcast_to`` or ``reshape``."""
     found = False
     pop, push, extend = todo.pop, todo.append, todo.extend
     name_type, const_type, attr_type, ast_type = (gast.Name, gast.Constant, gast.Attribute,
@@ -253,7 +252,7 @@ def _scan(todo, stores, loads):
         elif cls is const_type:
             continue
         elif cls is attr_type:
-            found = found or n.attr in _SPOTS
+            found = found or n.attr == "broadcast_to" or n.attr == "reshape"  # (_Products')
             push(n.value)
             continue
         fields = fields_of.get(cls)

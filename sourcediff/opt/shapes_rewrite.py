@@ -46,25 +46,47 @@ def _sum_to(g, source, target):
     return N.neg(out) if negate else out
 
 
-_HELPERS = frozenset({  # the helpers whose calls _Drop may replace
-    "unbroadcast", "copy_of", "untranspose", "broadcast_like", "matmul_vjp_a",
-    "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "real_cot", "scatter_into", "zeros_tangent",
-    "unreduce"})
-
-
 def _spots(root):
-    """The calls of :data:`_HELPERS` under ``root`` and its statements ``scatter_add(...)``
-    (what :class:`_Scatter` may replace), each as ``(holder, field, node)``, a call
-    before the calls inside it. (One walk that looks into no name or constant, where a
-    transformer visits every node: the rewrites then visit only these.)"""
+    """The calls ``f(...)`` of a name ``f`` under ``root`` (those :class:`_Drop` may
+    replace among them) and its statements ``scatter_add(...)`` (what :class:`_Scatter`
+    may), each as ``(holder, field, node)``, a call before the calls inside it. (One walk
+    that looks into no name or constant, where a transformer visits every node: the
+    rewrites then visit only these. Attributes and operators, most of the nodes, are
+    taken apart by hand.)"""
     calls, scatters = [], []
     todo = [root]
-    pop, push, extend = todo.pop, todo.append, todo.extend
+    pop, push, note = todo.pop, todo.append, calls.append
     fields_of, known, ast_type = N.walk_fields, _FIELDS, gast.AST
-    call_type, name_type, expr_type, leaves = gast.Call, gast.Name, gast.Expr, _LEAVES
+    call_type, name_type, const_type, attr_type, binop_type, expr_type = (
+        gast.Call, gast.Name, gast.Constant, gast.Attribute, gast.BinOp, gast.Expr)
+    keyword_type, assign_type = gast.keyword, gast.Assign
     while todo:
         n = pop()
         cls = n.__class__
+        if cls is attr_type:
+            x = n.value
+            if x.__class__ is not name_type:  # (np.sum: the commonest)
+                push(x)
+                if x.__class__ is call_type and x.func.__class__ is name_type:
+                    note((n, "value", x))
+            continue
+        if cls is binop_type:
+            pairs = (("left", n.left), ("right", n.right))
+        elif cls is call_type:  # (its callee, then its arguments)
+            pairs = [("func", n.func)] + [("args", x) for x in n.args] + [
+                ("keywords", x) for x in n.keywords]
+        elif cls is keyword_type or cls is assign_type and len(n.targets) == 1 \
+                and n.targets[0].__class__ is name_type:
+            pairs = (("value", n.value),)
+        else:
+            pairs = None
+        if pairs is not None:
+            for field, x in pairs:
+                if x.__class__ is not name_type and x.__class__ is not const_type:
+                    push(x)
+                    if x.__class__ is call_type and x.func.__class__ is name_type:
+                        note((n, field, x))
+            continue
         fields = known.get(cls)
         if fields is None:
             if not isinstance(n, ast_type):
@@ -72,26 +94,22 @@ def _spots(root):
             fields = known[cls] = fields_of(cls)
         for field in fields:
             v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-                for x in v:
-                    if x.__class__ is call_type and x.func.__class__ is name_type \
-                            and x.func.id in _HELPERS:
-                        calls.append((n, field, x))
-                    elif x.__class__ is expr_type and x.value.__class__ is call_type \
-                            and x.value.func.__class__ is name_type \
-                            and x.value.func.id == "scatter_add":
-                        scatters.append((n, field, x))
-            elif v.__class__ not in leaves:
-                push(v)
-                if v.__class__ is call_type and v.func.__class__ is name_type \
-                        and v.func.id in _HELPERS:
-                    calls.append((n, field, v))
+            for x in v if type(v) is list else (v,):
+                k = x.__class__
+                if k is name_type or k is const_type or x is None:
+                    continue
+                push(x)
+                if k is call_type:
+                    if x.func.__class__ is name_type:
+                        note((n, field, x))
+                elif k is expr_type and x.value.__class__ is call_type \
+                        and x.value.func.__class__ is name_type \
+                        and x.value.func.id == "scatter_add":
+                    scatters.append((n, field, x))
     return calls, scatters
 
 
 _FIELDS = {gast.Name: (), gast.Constant: ()}  # node class -> the fields _spots follows
-_LEAVES = {gast.Name, gast.Constant, type(None), str}  # (_spots pushes no such value)
 
 
 def _replace(spots, rewrite):
@@ -109,7 +127,7 @@ def _replace(spots, rewrite):
 
 
 class _Drop:
-    """A call of one of :data:`_HELPERS` replaced by plain NumPy where the shapes allow
+    """A call of a runtime helper replaced by plain NumPy where the shapes allow
     (its arguments' calls already replaced: see :func:`_replace`)."""
 
     def __init__(self, sh):
