@@ -22,21 +22,24 @@ saves that only they read; and no iteration adds a contribution to a zero.
 from __future__ import annotations
 
 import threading
+from bisect import insort
+from itertools import compress, repeat
 
 import gast
 
 from ..ir import nodes as N
+from .zero_scan import SCATTER as _SCATTER
+from .zero_scan import scan as _scan
 
-_SCATTER = "scatter_into"
 
 
 def zero_adjoints(fdef):
     """Rewrite ``fdef`` in place; True if anything changed."""
-    _LOCAL.memo = {}
+    _LOCAL.memo, _LOCAL.names, _LOCAL.marks = {}, {}, {}
     try:
         return _zero_adjoints(fdef)
     finally:
-        _LOCAL.memo = None
+        _LOCAL.memo = _LOCAL.names = _LOCAL.marks = None
 
 
 def _zero_adjoints(fdef):
@@ -83,66 +86,6 @@ def _mutated(fdef):
     return out
 
 
-def _scan(node, names, mutated):
-    """Add the names in ``node`` to ``names`` (as ``N.names_in``) and those it may
-    change in place to ``mutated``: ``v[...] = e``, ``v += e``, ``scatter_add(v, ...)``,
-    ``scatter_into(v, ...)``, ``v.method(...)``. (Every statement is scanned once per
-    run: the common node classes are taken apart by hand.)"""
-    todo = [node]
-    pop, push, extend = todo.pop, todo.append, todo.extend
-    fields_of, ast_type = N.NAME_FIELDS, gast.AST
-    name_type, const_type, attr_type, call_type, binop_type, sub_type = (
-        gast.Name, gast.Constant, gast.Attribute, gast.Call, gast.BinOp, gast.Subscript)
-    while todo:
-        n = pop()
-        cls = n.__class__
-        if cls is name_type:
-            names.add(n.id)
-            if n.annotation is None:
-                continue
-        elif cls is const_type:
-            continue
-        elif cls is attr_type:
-            push(n.value)
-            continue
-        elif cls is binop_type:
-            push(n.left)
-            push(n.right)
-            continue
-        elif cls is call_type:
-            args = n.args
-            if args and type(args[0]) is name_type:
-                f = n.func
-                if type(f) is name_type and f.id in ("scatter_add", _SCATTER):
-                    mutated.add(args[0].id)
-                elif type(f) is attr_type and type(f.value) is name_type:
-                    mutated.add(f.value.id)
-            push(n.func)
-            extend(args)
-            for k in n.keywords:
-                push(k.value)
-            continue
-        elif cls is sub_type:
-            if type(n.ctx) is gast.Store and type(n.value) is name_type:
-                mutated.add(n.value.id)
-            push(n.value)
-            push(n.slice)
-            continue
-        elif cls is gast.AugAssign and type(n.target) is name_type:
-            mutated.add(n.target.id)
-        fields = fields_of.get(cls)
-        if fields is None:
-            if not isinstance(n, ast_type):
-                continue  # (a constant's value, a string: no node)
-            fields = N.name_fields(cls)
-        for field in fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-            elif v is not None:
-                push(v)
-
-
 def _first_use(s, v, zero, mutated):
     """``s`` (the first statement reading or writing ``v`` while ``v`` holds ``zero``)
     rewritten to take that zero into account: a list of statements, or None."""
@@ -156,12 +99,14 @@ def _first_use(s, v, zero, mutated):
                 and value.left.id == v and v not in N.names_in(value.right) \
                 and v not in mutated:
             s.value = value.right
+            _remark(s)
             return []
         if zero is None and isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
                 and value.func.id == _SCATTER and isinstance(value.args[0], gast.Name) \
                 and value.args[0].id == v \
                 and not any(v in N.names_in(a) for a in value.args[1:]):
             value.args[0] = N.const(None)
+            _remark(s)
             return []
     return None
 
@@ -170,29 +115,32 @@ def _straight(block, mutated):
     changed = False
     zeros = {}       # name -> (index of its zero assignment, the zero)
     arrays = set()   # names just assigned by scatter_into (never None)
+    names_of = _names_of(block)
+    marks = _marks_of(block)
     i = 0
     while i < len(block):
         s = block[i]
         if arrays and type(s) is gast.If and _is_not_none(s.test) in arrays:
             block[i:i + 1] = s.body  # ``v is not None`` for v = scatter_into(...)
+            names_of[i:i + 1], marks[i:i + 1] = _names_of(s.body), _marks_of(s.body)
             changed = True
             continue
         if zeros or arrays:
-            names = _names(s)
-            if zeros and not names.isdisjoint(zeros):
+            names = names_of[i]
+            if zeros and not zeros.keys().isdisjoint(names):  # (goes over the smaller)
                 for v in [v for v in zeros if v in names]:
                     k, zero = zeros.pop(v)
                     if _first_use(s, v, zero, mutated) is not None:
                         block[k] = gast.Pass()
                         changed = True
+                        marks[i] = _LOCAL.marks.get(id(s))  # (s may have changed)
             arrays.difference_update(names)
-        v, zero = _zero_of(s)
-        if v is not None:
-            zeros[v] = (i, zero)
-        elif type(s) is gast.Assign and type(s.value) is gast.Call \
-                and type(s.value.func) is gast.Name and s.value.func.id == _SCATTER \
-                and type(s.targets[0]) is gast.Name:
-            arrays.add(s.targets[0].id)
+        mark = marks[i]
+        if mark is not None:
+            if mark[1] is _ARRAY:
+                arrays.add(mark[0])
+            else:
+                zeros[mark[0]] = (i, mark[1])
         i += 1
     if changed:
         block[:] = [s for s in block if not isinstance(s, gast.Pass)] or [gast.Pass()]
@@ -240,7 +188,8 @@ def _loops(node, fdef, after, mutated):
 _COMPOUND = (gast.For, gast.While, gast.If, gast.With)
 _LOCAL = threading.local()  # .memo during zero_adjoints, per thread:
 # id(statement) -> (statement, the names it mentions, whether it breaks or continues);
-# .mutated: where _scan puts the names a statement may change in place
+# .names: id(statement) -> the names it mentions (the same sets); .marks: what it assigns
+# (_marks_of); .mutated: where _scan puts the names a statement may change in place
 
 
 def _names(s, jumps=False):
@@ -251,14 +200,41 @@ def _names(s, jumps=False):
     hit = _LOCAL.memo.get(id(s))
     if hit is None or hit[0] is not s:
         hit = _LOCAL.memo[id(s)] = _read(s)
+        _LOCAL.names[id(s)] = hit[1]
+        _remark(s)
     return hit[2] if jumps else hit[1]
 
 
 def _names_of(block):
-    """``[_names(s) for s in block]``, the remembered ones read in place."""
-    get = _LOCAL.memo.get
-    return [hit[1] if (hit := get(id(s))) is not None and hit[0] is s else _names(s)
-            for s in block]
+    """``[_names(s) for s in block]``: read from :data:`_LOCAL` ``.names`` in one step
+    where every statement has been read (a statement read is kept in the memo, so no
+    other can have its id)."""
+    try:
+        return list(map(_LOCAL.names.__getitem__, map(id, block)))
+    except KeyError:
+        return [_names(s) for s in block]
+
+
+def _marks_of(block):
+    """What each statement of ``block`` (every one read by :func:`_names`) assigns: ``(v,
+    its zero)``, ``(v, _ARRAY)`` for ``v = scatter_into(...)``, or None."""
+    return list(map(_LOCAL.marks.get, map(id, block)))
+
+
+def _remark(s):
+    """Note in :data:`_LOCAL` ``.marks`` what ``s`` assigns now (see :func:`_marks_of`)."""
+    v, zero = _zero_of(s)
+    if v is None and type(s) is gast.Assign and type(s.value) is gast.Call \
+            and type(s.value.func) is gast.Name and s.value.func.id == _SCATTER \
+            and type(s.targets[0]) is gast.Name:
+        v, zero = s.targets[0].id, _ARRAY
+    if v is not None:
+        _LOCAL.marks[id(s)] = (v, zero)
+    else:
+        _LOCAL.marks.pop(id(s), None)
+
+
+_ARRAY = object()  # (a mark: v = scatter_into(...), never None)
 
 
 def _read(s):
@@ -290,23 +266,32 @@ def _loop(block, i, after, mutated, names, zeros):
         return False
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
     mentions = _names_of(body)
+    marks = _marks_of(body)
     changed = False
     seen = set()  # the names body[last + 1:] mentions
-    for last in range(len(body) - 1, -1, -1):
-        if last + 1 < len(mentions):
-            seen |= mentions[last + 1]
-        v, zero = _zero_of(body[last])
-        if v is None or v in head or v in seen:
+    upto = len(body)  # (mentions[upto:] are in seen)
+    todo = list(compress(range(len(marks)), marks))  # (the zeros in the body, last first)
+    while todo:
+        last = todo.pop()
+        seen.update(*mentions[last + 1:upto])
+        upto = last + 1
+        if marks[last] is None or marks[last][1] is _ARRAY:
+            continue
+        v, zero = marks[last]
+        if v in head or v in seen:
             continue
         init = next((k for k in range(i - 1, -1, -1) if v in names[k]), None)
         if init is None or _zero_of(block[init]) != (v, zero):
             continue
-        first = next(k for k, m in enumerate(mentions) if v in m)
+        first = list(map(set.__contains__, mentions, repeat(v))).index(True)  # (in C)
         if first == last or _first_use(body[first], v, zero, mutated) is None:
             continue
         mentions[first] = set(N.names_in(body[first]))
+        marks[first] = _LOCAL.marks.get(id(body[first]))  # (now a zero, maybe)
+        if marks[first] is not None and first not in todo:
+            insort(todo, first)
         later = v in after
-        del body[last], mentions[last]
+        del body[last], mentions[last], marks[last]
         block[init] = gast.Pass()
         names[init] = set()
         if later:
