@@ -317,21 +317,23 @@ def only_added_to(stmts):
             if v is not None:
                 assigned.discard(v)
                 continue
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
-                t = s.targets[0].id
-                reads = N.names_in(s.value)
-                if t in candidates and (accumulates(s) or t not in reads):
-                    unsafe.update(r for r in reads if r in candidates and r != t
-                                  and r not in assigned)
+            if type(s) is gast.Assign and type(s.targets[0]) is gast.Name:
+                t, value = s.targets[0].id, s.value
+                reads = N.names_in(value)  # (v = v + e: v, then e's names, in order)
+                if t in candidates and (t not in reads or type(value) is gast.BinOp
+                                        and type(value.op) is gast.Add
+                                        and type(value.left) is gast.Name
+                                        and value.left.id == t and t not in reads[1:]):
+                    unsafe.update(candidates.intersection(reads).difference(assigned, (t,)))
                     assigned.add(t)
                     continue
                 if len(s.targets) == 1:  # (what it mentions: t and what it reads)
-                    unsafe.update(r for r in (t, *reads) if r in candidates and r not in assigned)
+                    unsafe.update(candidates.intersection((t, *reads)) - assigned)
                     assigned.discard(t)
                     continue
             heads = _heads(s)
-            unsafe.update(r for h in heads for r in N.names_in(h)
-                          if r in candidates and r not in assigned)
+            for h in heads:
+                unsafe.update(candidates.intersection(N.names_in(h)) - assigned)
             if heads is not None and not isinstance(s, gast.Assign) and assigned:
                 assigned.difference_update(N.names_in(s, gast.Store))
             elif isinstance(s, gast.Assign):

@@ -242,5 +242,6 @@ def specialize(fdef, ns, spec, params):
     calls, scatters = _spots(fdef)
     _replace(calls, _Drop(Shapes(ns, env)).visit_Call)
     _replace(scatters, _Scatter(Shapes(ns, env)).visit)
-    _scatter_into(fdef, Shapes(ns, env))
+    if any(call.func.id == "scatter_into" for _holder, _field, call in calls):
+        _scatter_into(fdef, Shapes(ns, env))  # (no _Drop rewrite makes such a call)
     return fdef
