@@ -22,21 +22,24 @@ saves that only they read; and no iteration adds a contribution to a zero.
 from __future__ import annotations
 
 import threading
+from bisect import insort
+from itertools import compress, repeat
 
 import gast
 
 from ..ir import nodes as N
+from .zero_scan import SCATTER as _SCATTER
+from .zero_scan import scan as _scan
 
-_SCATTER = "scatter_into"
 
 
 def zero_adjoints(fdef):
     """Rewrite ``fdef`` in place; True if anything changed."""
-    _LOCAL.memo = {}
+    _LOCAL.memo, _LOCAL.names, _LOCAL.marks = {}, {}, {}
     try:
         return _zero_adjoints(fdef)
     finally:
-        _LOCAL.memo = None
+        _LOCAL.memo = _LOCAL.names = _LOCAL.marks = None
 
 
 def _zero_adjoints(fdef):
@@ -58,32 +61,28 @@ def _zero_adjoints(fdef):
 
 def _zero_of(s):
     """The zero (0.0 or None, as a key) that ``s`` assigns, with its name."""
-    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-            and isinstance(s.value, gast.Constant) and not isinstance(s.value.value, bool) \
-            and (s.value.value is None or (isinstance(s.value.value, float)
-                                           and s.value.value == 0.0)):
-        return s.targets[0].id, s.value.value
+    if type(s) is gast.Assign and type(s.value) is gast.Constant:
+        c = s.value.value  # (None, or a float: never a bool)
+        if (c is None or isinstance(c, float) and c == 0.0) \
+                and type(s.targets[0]) is gast.Name:
+            return s.targets[0].id, c
     return None, None
 
 
 def _mutated(fdef):
     """Names whose value may be changed in place: storing ``v = e`` for ``v = 0.0 + e``
-    would then change ``e``."""
-    out = set()
-    for node in N.walk(fdef):
-        kind = type(node)  # (gast's node classes have no subclasses)
-        if kind is gast.Subscript:
-            if type(node.ctx) is gast.Store and type(node.value) is gast.Name:
-                out.add(node.value.id)
-        elif kind is gast.AugAssign:
-            if type(node.target) is gast.Name:
-                out.add(node.target.id)
-        elif kind is gast.Call and node.args and type(node.args[0]) is gast.Name:
-            f = node.func
-            if isinstance(f, gast.Name) and f.id in ("scatter_add", _SCATTER):
-                out.add(node.args[0].id)
-            elif isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name):
-                out.add(f.value.id)
+    would then change ``e``. Found as :func:`_names` reads every statement (one walk of
+    each, remembered), and in the function's other fields (its defaults)."""
+    out = _LOCAL.mutated = set()
+    try:
+        for s in fdef.body:
+            _names(s)
+        for field in fdef._fields:
+            v = getattr(fdef, field, None)
+            if field != "body" and isinstance(v, (gast.AST, list)):
+                _scan(v, set(), out)
+    finally:
+        _LOCAL.mutated = set()  # (statements made later change nothing in place)
     return out
 
 
@@ -100,12 +99,14 @@ def _first_use(s, v, zero, mutated):
                 and value.left.id == v and v not in N.names_in(value.right) \
                 and v not in mutated:
             s.value = value.right
+            _remark(s)
             return []
         if zero is None and isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
                 and value.func.id == _SCATTER and isinstance(value.args[0], gast.Name) \
                 and value.args[0].id == v \
                 and not any(v in N.names_in(a) for a in value.args[1:]):
             value.args[0] = N.const(None)
+            _remark(s)
             return []
     return None
 
@@ -114,27 +115,32 @@ def _straight(block, mutated):
     changed = False
     zeros = {}       # name -> (index of its zero assignment, the zero)
     arrays = set()   # names just assigned by scatter_into (never None)
+    names_of = _names_of(block)
+    marks = _marks_of(block)
     i = 0
     while i < len(block):
         s = block[i]
-        if isinstance(s, gast.If) and _is_not_none(s.test) in arrays:
+        if arrays and type(s) is gast.If and _is_not_none(s.test) in arrays:
             block[i:i + 1] = s.body  # ``v is not None`` for v = scatter_into(...)
+            names_of[i:i + 1], marks[i:i + 1] = _names_of(s.body), _marks_of(s.body)
             changed = True
             continue
-        names = _names(s) if zeros or arrays else ()
-        for v in [v for v in zeros if v in names]:
-            k, zero = zeros.pop(v)
-            if _first_use(s, v, zero, mutated) is not None:
-                block[k] = gast.Pass()
-                changed = True
-        arrays.difference_update(names)
-        v, zero = _zero_of(s)
-        if v is not None:
-            zeros[v] = (i, zero)
-        elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                and isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name) \
-                and s.value.func.id == _SCATTER:
-            arrays.add(s.targets[0].id)
+        if zeros or arrays:
+            names = names_of[i]
+            if zeros and not zeros.keys().isdisjoint(names):  # (goes over the smaller)
+                for v in [v for v in zeros if v in names]:
+                    k, zero = zeros.pop(v)
+                    if _first_use(s, v, zero, mutated) is not None:
+                        block[k] = gast.Pass()
+                        changed = True
+                        marks[i] = _LOCAL.marks.get(id(s))  # (s may have changed)
+            arrays.difference_update(names)
+        mark = marks[i]
+        if mark is not None:
+            if mark[1] is _ARRAY:
+                arrays.add(mark[0])
+            else:
+                zeros[mark[0]] = (i, mark[1])
         i += 1
     if changed:
         block[:] = [s for s in block if not isinstance(s, gast.Pass)] or [gast.Pass()]
@@ -158,7 +164,7 @@ def _loops(node, fdef, after, mutated):
         block = getattr(node, field, None)
         if not (isinstance(block, list) and block and isinstance(block[0], gast.stmt)):
             continue
-        names = [_names(s) for s in block]
+        names = _names_of(block)
         tails = {}  # i -> the names in block[i + 1:], for each compound statement block[i]
         later = set()
         for i in range(len(block) - 1, -1, -1):
@@ -181,7 +187,9 @@ def _loops(node, fdef, after, mutated):
 
 _COMPOUND = (gast.For, gast.While, gast.If, gast.With)
 _LOCAL = threading.local()  # .memo during zero_adjoints, per thread:
-# id(statement) -> (statement, the names it mentions, whether it breaks or continues)
+# id(statement) -> (statement, the names it mentions, whether it breaks or continues);
+# .names: id(statement) -> the names it mentions (the same sets); .marks: what it assigns
+# (_marks_of); .mutated: where _scan puts the names a statement may change in place
 
 
 def _names(s, jumps=False):
@@ -189,24 +197,66 @@ def _names(s, jumps=False):
     continue), remembered per statement during one run (a rewrite here only ever removes
     a name from a statement, so a remembered set is never too small). A compound
     statement's are its own expressions' and its statements' (each read once)."""
-    memo = _LOCAL.memo
-    hit = memo.get(id(s))
+    hit = _LOCAL.memo.get(id(s))
     if hit is None or hit[0] is not s:
-        names, jump = set(), isinstance(s, (gast.Break, gast.Continue))
-        for field in s._fields:
-            v = getattr(s, field, None)
-            if type(v) is list and v and isinstance(v[0], gast.stmt):
-                for child in v:
-                    names |= _names(child)
-                    jump = jump or _names(child, jumps=True)
-            elif isinstance(v, gast.AST):
-                names.update(N.names_in(v))
-            elif type(v) is list:
-                for x in v:
-                    if isinstance(x, gast.AST):
-                        names.update(N.names_in(x))
-        hit = memo[id(s)] = (s, names, jump)
+        hit = _LOCAL.memo[id(s)] = _read(s)
+        _LOCAL.names[id(s)] = hit[1]
+        _remark(s)
     return hit[2] if jumps else hit[1]
+
+
+def _names_of(block):
+    """``[_names(s) for s in block]``: read from :data:`_LOCAL` ``.names`` in one step
+    where every statement has been read (a statement read is kept in the memo, so no
+    other can have its id)."""
+    try:
+        return list(map(_LOCAL.names.__getitem__, map(id, block)))
+    except KeyError:
+        return [_names(s) for s in block]
+
+
+def _marks_of(block):
+    """What each statement of ``block`` (every one read by :func:`_names`) assigns: ``(v,
+    its zero)``, ``(v, _ARRAY)`` for ``v = scatter_into(...)``, or None."""
+    return list(map(_LOCAL.marks.get, map(id, block)))
+
+
+def _remark(s):
+    """Note in :data:`_LOCAL` ``.marks`` what ``s`` assigns now (see :func:`_marks_of`)."""
+    v, zero = _zero_of(s)
+    if v is None and type(s) is gast.Assign and type(s.value) is gast.Call \
+            and type(s.value.func) is gast.Name and s.value.func.id == _SCATTER \
+            and type(s.targets[0]) is gast.Name:
+        v, zero = s.targets[0].id, _ARRAY
+    if v is not None:
+        _LOCAL.marks[id(s)] = (v, zero)
+    else:
+        _LOCAL.marks.pop(id(s), None)
+
+
+_ARRAY = object()  # (a mark: v = scatter_into(...), never None)
+
+
+def _read(s):
+    """``(s, the names it mentions, whether it breaks or continues)``."""
+    names, mutated = set(), _LOCAL.mutated
+    jump = type(s) is gast.Break or type(s) is gast.Continue
+    if not N.has_block(s):
+        _scan(s, names, mutated)  # (one walk)
+        return s, names, jump
+    for field in s._fields:
+        v = getattr(s, field, None)
+        if type(v) is list and v and isinstance(v[0], gast.stmt):
+            for child in v:
+                names |= _names(child)
+                jump = jump or _names(child, jumps=True)
+        elif isinstance(v, gast.AST):
+            _scan(v, names, mutated)
+        elif type(v) is list:
+            for x in v:
+                if isinstance(x, gast.AST):
+                    _scan(x, names, mutated)
+    return s, names, jump
 
 
 def _loop(block, i, after, mutated, names, zeros):
@@ -215,24 +265,33 @@ def _loop(block, i, after, mutated, names, zeros):
     if _names(loop, jumps=True) or loop.orelse:  # (a break or continue anywhere in it)
         return False
     head = set(N.names_in(loop.test if isinstance(loop, gast.While) else loop.iter))
-    mentions = [_names(s) for s in body]
+    mentions = _names_of(body)
+    marks = _marks_of(body)
     changed = False
     seen = set()  # the names body[last + 1:] mentions
-    for last in range(len(body) - 1, -1, -1):
-        if last + 1 < len(mentions):
-            seen |= mentions[last + 1]
-        v, zero = _zero_of(body[last])
-        if v is None or v in head or v in seen:
+    upto = len(body)  # (mentions[upto:] are in seen)
+    todo = list(compress(range(len(marks)), marks))  # (the zeros in the body, last first)
+    while todo:
+        last = todo.pop()
+        seen.update(*mentions[last + 1:upto])
+        upto = last + 1
+        if marks[last] is None or marks[last][1] is _ARRAY:
+            continue
+        v, zero = marks[last]
+        if v in head or v in seen:
             continue
         init = next((k for k in range(i - 1, -1, -1) if v in names[k]), None)
         if init is None or _zero_of(block[init]) != (v, zero):
             continue
-        first = next(k for k, m in enumerate(mentions) if v in m)
+        first = list(map(set.__contains__, mentions, repeat(v))).index(True)  # (in C)
         if first == last or _first_use(body[first], v, zero, mutated) is None:
             continue
         mentions[first] = set(N.names_in(body[first]))
+        marks[first] = _LOCAL.marks.get(id(body[first]))  # (now a zero, maybe)
+        if marks[first] is not None and first not in todo:
+            insort(todo, first)
         later = v in after
-        del body[last], mentions[last]
+        del body[last], mentions[last], marks[last]
         block[init] = gast.Pass()
         names[init] = set()
         if later:
@@ -258,21 +317,23 @@ def only_added_to(stmts):
             if v is not None:
                 assigned.discard(v)
                 continue
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
-                t = s.targets[0].id
-                reads = N.names_in(s.value)
-                if t in candidates and (accumulates(s) or t not in reads):
-                    unsafe.update(r for r in reads if r in candidates and r != t
-                                  and r not in assigned)
+            if type(s) is gast.Assign and type(s.targets[0]) is gast.Name:
+                t, value = s.targets[0].id, s.value
+                reads = N.names_in(value)  # (v = v + e: v, then e's names, in order)
+                if t in candidates and (t not in reads or type(value) is gast.BinOp
+                                        and type(value.op) is gast.Add
+                                        and type(value.left) is gast.Name
+                                        and value.left.id == t and t not in reads[1:]):
+                    unsafe.update(candidates.intersection(reads).difference(assigned, (t,)))
                     assigned.add(t)
                     continue
                 if len(s.targets) == 1:  # (what it mentions: t and what it reads)
-                    unsafe.update(r for r in (t, *reads) if r in candidates and r not in assigned)
+                    unsafe.update(candidates.intersection((t, *reads)) - assigned)
                     assigned.discard(t)
                     continue
             heads = _heads(s)
-            unsafe.update(r for h in heads for r in N.names_in(h)
-                          if r in candidates and r not in assigned)
+            for h in heads:
+                unsafe.update(candidates.intersection(N.names_in(h)) - assigned)
             if heads is not None and not isinstance(s, gast.Assign) and assigned:
                 assigned.difference_update(N.names_in(s, gast.Store))
             elif isinstance(s, gast.Assign):

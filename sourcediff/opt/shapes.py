@@ -57,10 +57,13 @@ class Shapes:
     def int_value(self, e):
         """The int (or tuple of ints: a shape) ``e`` surely holds, given the argument
         shapes, or None."""
-        if isinstance(e, gast.Constant):
-            return e.value if type(e.value) is int else None
-        if isinstance(e, gast.Name):
+        cls = e.__class__
+        if cls is gast.Name:
             return self.ints.get(e.id)
+        if cls is gast.Constant:
+            return e.value if type(e.value) is int else None
+        if cls is gast.Call:
+            return None  # (the commonest value: no int it holds is known)
         if isinstance(e, gast.Attribute) and e.attr in ("shape", "size", "ndim"):
             shape = self.of(e.value)
             return shape if shape is None or e.attr == "shape" else \
@@ -82,10 +85,8 @@ class Shapes:
         return None
 
     def of(self, e):
-        if isinstance(e, gast.Constant):
-            return () if isinstance(e.value, (int, float)) and not isinstance(e.value, bool) \
-                else None
-        if isinstance(e, gast.Name):
+        cls = e.__class__  # (a name first: the commonest)
+        if cls is gast.Name:
             if e.id in self.env:
                 return self.env[e.id]
             names = self.ns.get(NAMES)  # an adjoint or tangent has its value's shape
@@ -93,7 +94,10 @@ class Shapes:
             if primal in self.env:
                 return self.env[primal]
             return None  # data read from outside may change between calls (freevars)
-        if isinstance(e, gast.BinOp):
+        if cls is gast.Constant:
+            return () if isinstance(e.value, (int, float)) and not isinstance(e.value, bool) \
+                else None
+        if cls is gast.BinOp:
             if isinstance(e.op, gast.MatMult):
                 return self.evaluate(np.matmul, [e.left, e.right], [])
             if type(e.op) in _BINOP:
@@ -282,14 +286,16 @@ def infer(body, ns, env):
 
 def _rebound(s):
     """Names ``s`` binds other than by a plain ``name = value`` (its nested blocks aside)."""
-    targets = {gast.For: lambda: [s.target], gast.AugAssign: lambda: [s.target],
-               gast.Assign: lambda: s.targets, gast.AnnAssign: lambda: [s.target],
-               gast.With: lambda: [i.optional_vars for i in s.items if i.optional_vars]}
-    get = targets.get(type(s))
+    get = _TARGETS.get(type(s))
     if get is None:
         return []
-    return [n.id for t in get() for n in N.walk(t) if isinstance(n, gast.Name)
+    return [n.id for t in get(s) for n in N.walk(t) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Store)]
+
+
+_TARGETS = {gast.For: lambda s: [s.target], gast.AugAssign: lambda s: [s.target],
+            gast.Assign: lambda s: s.targets, gast.AnnAssign: lambda s: [s.target],
+            gast.With: lambda s: [i.optional_vars for i in s.items if i.optional_vars]}
 
 
 def _item_shape(it, sh):
@@ -301,27 +307,32 @@ def _item_shape(it, sh):
 
 def visit(stmts, sh, env, frozen=frozenset()):
     for s in stmts:
-        if not (isinstance(s, (gast.Assign, gast.For)) and isinstance(
-                s.targets[0] if isinstance(s, gast.Assign) else s.target, gast.Name)):
+        kind = type(s)  # (gast's node classes have no subclasses)
+        target = s.targets[0] if kind is gast.Assign else s.target if kind is gast.For \
+            else None
+        plain = type(target) is gast.Name
+        if not plain:
             for t in _rebound(s):  # (an int is only known where plain assignments bind it)
                 sh.ints[t] = None
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
-            name = s.targets[0].id
-            if name in frozen or (isinstance(s.value, gast.Constant) and s.value.value is None):
+        if kind is gast.Assign and plain:
+            name, value = target.id, s.value
+            if name in frozen or (type(value) is gast.Constant and value.value is None):
                 continue  # None, a container's zero, is never differentiated
-            seq = isinstance(s.value, gast.Call) and static_value(s.value.func, sh.ns) is range \
-                or isinstance(s.value, gast.Attribute) and s.value.attr == "shape" \
-                and sh.of(s.value.value) is not None
-            sh.int_seqs[name] = sh.int_seqs.get(name, True) and seq
-            if N.is_pop(s.value):
+            sh.int_seqs[name] = sh.int_seqs.get(name, True) and (
+                type(value) is gast.Call and static_value(value.func, sh.ns) is range
+                or type(value) is gast.Attribute and value.attr == "shape"
+                and sh.of(value.value) is not None)
+            if type(value) is gast.Call and N.is_pop(value):
                 continue
-            if name in sh.safe and isinstance(s.value, gast.Constant):
-                continue  # a symbolic zero no rule reads (zeros.only_added_to)
-            if name in sh.safe and accumulates(s) is not None:
-                shape = sh.of(accumulates(s))
-                env[name] = shape if env.get(name, shape) == shape else None
-                continue
-            value = sh.int_value(s.value)
+            if name in sh.safe:
+                if type(value) is gast.Constant:
+                    continue  # a symbolic zero no rule reads (zeros.only_added_to)
+                added = accumulates(s)
+                if added is not None:
+                    shape = sh.of(added)
+                    env[name] = shape if env.get(name, shape) == shape else None
+                    continue
+            value = sh.int_value(value)
             if name in sh.ints and sh.ints[name] != value:
                 value = None
             sh.ints[name] = value
@@ -329,10 +340,10 @@ def visit(stmts, sh, env, frozen=frozenset()):
             if name in env and env[name] != shape:
                 shape = None
             env[name] = shape
-        elif isinstance(s, gast.Assign):
-            if s.targets[0].value.id not in frozen:
-                env[s.targets[0].value.id] = env.get(s.targets[0].value.id)
-        elif isinstance(s, gast.For):
+        elif kind is gast.Assign:
+            if target.value.id not in frozen:
+                env[target.value.id] = env.get(target.value.id)
+        elif kind is gast.For:
             t = s.target.id
             if t not in frozen:
                 env[t] = _item_shape(s.iter, sh)
@@ -340,7 +351,7 @@ def visit(stmts, sh, env, frozen=frozenset()):
                     and sh.ints.get(t, _SOME_INT) is _SOME_INT
                 sh.ints[t] = _SOME_INT if some else None
             visit(s.body, sh, env, frozen)
-        elif isinstance(s, (gast.If, gast.While, gast.With)):
+        elif kind is gast.If or kind is gast.While or kind is gast.With:
             visit(s.body, sh, env, frozen)
             visit(getattr(s, "orelse", []), sh, env, frozen)
 

@@ -10,8 +10,6 @@ generic helper.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import gast
 import numpy as np
 
@@ -23,7 +21,8 @@ from .indices import new_axes as _new_axes
 from .indices import same as _same
 from .indices import scatter_into as _scatter_into
 from .indices import whole as _whole
-from .shapes import SAFE, Shapes, analyse, broadcast, infer, visit
+from .shapes import SAFE, Shapes, broadcast, infer, visit
+from .shape_products import simplify_products  # noqa: F401 (the optimiser's entry)
 from ..ad.zeros import only_added_to
 
 
@@ -47,12 +46,94 @@ def _sum_to(g, source, target):
     return N.neg(out) if negate else out
 
 
-class _Drop(N.Transformer):
+def _spots(root):
+    """The calls ``f(...)`` of a name ``f`` under ``root`` (those :class:`_Drop` may
+    replace among them) and its statements ``scatter_add(...)`` (what :class:`_Scatter`
+    may), each as ``(holder, field, node)``, a call before the calls inside it. (One walk
+    that looks into no name or constant, where a transformer visits every node: the
+    rewrites then visit only these. Attributes and operators, most of the nodes, are
+    taken apart by hand.)"""
+    calls, scatters = [], []
+    todo = [root]
+    pop, push, note = todo.pop, todo.append, calls.append
+    fields_of, known, ast_type = N.walk_fields, _FIELDS, gast.AST
+    call_type, name_type, const_type, attr_type, binop_type, expr_type = (
+        gast.Call, gast.Name, gast.Constant, gast.Attribute, gast.BinOp, gast.Expr)
+    keyword_type, assign_type = gast.keyword, gast.Assign
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is attr_type:
+            x = n.value
+            if x.__class__ is not name_type:  # (np.sum: the commonest)
+                push(x)
+                if x.__class__ is call_type and x.func.__class__ is name_type:
+                    note((n, "value", x))
+            continue
+        if cls is binop_type:
+            pairs = (("left", n.left), ("right", n.right))
+        elif cls is call_type:  # (its callee, then its arguments)
+            pairs = [("func", n.func)] + [("args", x) for x in n.args] + [
+                ("keywords", x) for x in n.keywords]
+        elif cls is keyword_type or cls is assign_type and len(n.targets) == 1 \
+                and n.targets[0].__class__ is name_type:
+            pairs = (("value", n.value),)
+        else:
+            pairs = None
+        if pairs is not None:
+            for field, x in pairs:
+                if x.__class__ is not name_type and x.__class__ is not const_type:
+                    push(x)
+                    if x.__class__ is call_type and x.func.__class__ is name_type:
+                        note((n, field, x))
+            continue
+        fields = known.get(cls)
+        if fields is None:
+            if not isinstance(n, ast_type):
+                continue  # (a string, a constant's value)
+            fields = known[cls] = fields_of(cls)
+        for field in fields:
+            v = getattr(n, field, None)
+            for x in v if type(v) is list else (v,):
+                k = x.__class__
+                if k is name_type or k is const_type or x is None:
+                    continue
+                push(x)
+                if k is call_type:
+                    if x.func.__class__ is name_type:
+                        note((n, field, x))
+                elif k is expr_type and x.value.__class__ is call_type \
+                        and x.value.func.__class__ is name_type \
+                        and x.value.func.id == "scatter_add":
+                    scatters.append((n, field, x))
+    return calls, scatters
+
+
+_FIELDS = {gast.Name: (), gast.Constant: ()}  # node class -> the fields _spots follows
+
+
+def _replace(spots, rewrite):
+    """Put ``rewrite(node)`` in place of each node of ``spots``, the last first (a call's
+    inner calls before it, as a transformer does)."""
+    for holder, field, node in reversed(spots):
+        new = rewrite(node)
+        if new is node:
+            continue
+        v = getattr(holder, field)
+        if type(v) is list:
+            v[next(i for i, x in enumerate(v) if x is node)] = new
+        else:
+            setattr(holder, field, new)
+
+
+class _Drop:
+    """A call of a runtime helper replaced by plain NumPy where the shapes allow
+    (its arguments' calls already replaced: see :func:`_replace`)."""
+
     def __init__(self, sh):
         self.sh = sh
 
     def visit_Call(self, node):
-        self.generic_visit(node)
         f = node.func
         if isinstance(f, gast.Name) and f.id == "unbroadcast" and len(node.args) == 2:
             target = self.sh.of(node.args[1])
@@ -158,189 +239,9 @@ def specialize(fdef, ns, spec, params):
     env[SAFE] = only_added_to(rev)
     for _ in range(2):
         visit(rev, Shapes(ns, env), env, frozen)
-    _Drop(Shapes(ns, env)).visit(fdef)
-    _Scatter(Shapes(ns, env)).visit(fdef)
-    _scatter_into(fdef, Shapes(ns, env))
+    calls, scatters = _spots(fdef)
+    _replace(calls, _Drop(Shapes(ns, env)).visit_Call)
+    _replace(scatters, _Scatter(Shapes(ns, env)).visit)
+    if any(call.func.id == "scatter_into" for _holder, _field, call in calls):
+        _scatter_into(fdef, Shapes(ns, env))  # (no _Drop rewrite makes such a call)
     return fdef
-
-
-def simplify_products(fdef, ns, spec, params):
-    """``np.broadcast_to(c, S) * X`` -> ``c * X`` where the product has shape ``S``
-    anyway, and ``np.reshape(np.sum(x, axis=a, keepdims=True), S)`` -> ``np.sum(x,
-    axis=a)`` where that has shape ``S``. True if anything changed."""
-    sh = analyse(fdef, ns, spec, params)
-    # a name bound to np.broadcast_to(constant, shape) is as cheap to repeat as to read
-    consts = {}
-    for s in fdef.body:
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                and _is_const_broadcast(s.value):
-            consts[s.targets[0].id] = s.value
-    stores = Counter(N.names_in(fdef, gast.Store))
-    consts = {k: v for k, v in consts.items() if stores[k] == 1}
-    if consts:
-        for s in fdef.body:
-            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                    and s.targets[0].id in consts):
-                N.substitute(s, consts)
-    # a name bound once to np.broadcast_to(e, shape): if no read needs the broadcast
-    # (each is a factor of a product that has the shape anyway), it is bound to e; and a
-    # name bound once and read once, by a reshape (see _Products.visit_Call)
-    spread, once = {}, {}
-    loads = Counter(N.names_in(fdef, gast.Load))
-    for block in N.blocks(fdef):
-        for s in block:
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                    and stores[s.targets[0].id] == 1:
-                if _is_broadcast(s.value):
-                    spread[s.targets[0].id] = s
-                elif loads[s.targets[0].id] == 1:
-                    once[s.targets[0].id] = s
-    products = _Products(sh, spread, once)
-    products.visit(fdef)
-    for name, n in products.spared.items():
-        if n == loads[name]:
-            spread[name].value = spread[name].value.args[0]
-            products.changed = True
-    return bool(consts) or products.changed
-
-
-def _is_broadcast(v):
-    """``np.broadcast_to(e, shape)`` with a constant shape."""
-    return (isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute)
-            and v.func.attr == "broadcast_to" and len(v.args) == 2 and not v.keywords
-            and isinstance(v.args[1], gast.Constant))
-
-
-def _is_const_broadcast(v):
-    return _is_broadcast(v) and isinstance(v.args[0], gast.Constant)
-
-
-class _Products(N.Transformer):
-    def __init__(self, sh, spread, once):
-        self.sh = sh
-        self.spread = spread    # name -> its one assignment, of np.broadcast_to(e, shape)
-        self.spared = Counter()  # name in spread -> its reads that need no broadcast
-        self.once = once        # name -> its one assignment (it is read once)
-
-    def visit_BinOp(self, node):
-        if isinstance(node.op, (gast.Add, gast.Sub)):
-            self.generic_visit(node)
-            # a + np.broadcast_to(b, S) where a has shape S: the sum broadcasts b itself
-            for side, other in (("right", node.left), ("left", node.right)):
-                e, minus = _unminus(getattr(node, side))
-                if _is_broadcast(e) and self.sh.of(other) == tuple(e.args[1].value):
-                    setattr(node, side, _inside(e, minus))
-                    self.changed = True
-            return node
-        if isinstance(node.op, gast.Div):
-            # (a * np.broadcast_to(b, S)) / c: a factor of the dividend, the divisor one more
-            # operand; a / np.broadcast_to(b, S) where a has shape S, as for a sum
-            shape = self.sh.of(node.left)
-            node.right = self.visit(node.right)
-            left = self.product(node.left, [self.sh.of(node.right)])
-            self.changed |= left is not node.left
-            node.left = left
-            e, minus = _unminus(node.right)
-            if _is_broadcast(e) and shape == tuple(e.args[1].value):
-                node.right = _inside(e, minus)
-                self.changed = True
-            return node
-        if not isinstance(node.op, gast.Mult):
-            self.generic_visit(node)
-            return node
-        return self.product(node)
-
-    def product(self, node, others=()):
-        """The product ``node`` without the broadcasts its other factors (and operands of
-        shapes ``others``: then of a name or a number only) make needless."""
-        factors = N.factors(node)
-        for f in factors:
-            self.visit(f)
-        shapes = [self.sh.of(f) for f in factors]
-        changed = False
-        for i, f in enumerate(factors):
-            f, minus = _unminus(f)
-            named = isinstance(f, gast.Name) and f.id in self.spread
-            spread = self.spread[f.id].value if named else f
-            if not (_is_broadcast(spread) and _spared(self.sh.of(spread.args[0]), tuple(
-                    spread.args[1].value), shapes[:i] + shapes[i + 1:] + list(others))):
-                continue
-            if others and not N.is_atom(spread.args[0]):
-                continue  # (a dividend's broadcast of a name or a number only)
-            if named:
-                self.spared[f.id] += 1
-            else:
-                factors[i] = _inside(spread, minus)
-                changed = True
-        if not changed:
-            return node
-        out = factors[0]
-        for f in factors[1:]:
-            out = N.binop(out, gast.Mult(), f)
-        return out
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        f = node.func
-        if not (isinstance(f, gast.Attribute) and f.attr == "reshape" and len(node.args) == 2
-                and isinstance(node.args[1], gast.Constant) and not node.keywords):
-            return node
-        arg, target = node.args[0], tuple(node.args[1].value)
-        bound = self.once.get(arg.id) if isinstance(arg, gast.Name) else None
-        new = self.unkept(bound.value if bound is not None else arg, target)
-        if new is None:
-            return node
-        if bound is None:
-            return new
-        bound.value = new  # (its one read is this reshape)
-        return arg
-
-    def unkept(self, e, target):
-        """``np.sum(x, axis=a, keepdims=True)`` without keepdims, if that has shape
-        ``target`` (the reshape only dropped the kept axes), else None."""
-        if not (isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute)
-                and e.func.attr == "sum" and len(e.args) == 1):
-            return None
-        keywords = {k.arg: k.value for k in e.keywords}
-        if set(keywords) != {"axis", "keepdims"} or not (
-                isinstance(keywords["keepdims"], gast.Constant)
-                and keywords["keepdims"].value is True):
-            return None
-        shape, axis = self.sh.of(e.args[0]), _const_index(keywords["axis"])
-        if shape is None or not isinstance(axis, (int, tuple)):
-            return None
-        try:
-            summed = np.zeros(shape).sum(axis=axis).shape
-        except (ValueError, TypeError):
-            return None
-        if summed != target:
-            return None
-        return N.call("np.sum", [e.args[0]], [N.keyword("axis", keywords["axis"])])
-
-
-def _unminus(e):
-    """``e`` without the unary minus around it, and whether it had one (``-np.broadcast_to
-    (b, S)``: its broadcast is left out where that of ``np.broadcast_to(b, S)`` is)."""
-    if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
-        return e.operand, True
-    return e, False
-
-
-def _inside(broadcast_to, minus):
-    """What ``np.broadcast_to(b, S)`` (negated where ``minus``) leaves once its broadcast is
-    left out: ``b`` (``-b``)."""
-    return N.neg(broadcast_to.args[0]) if minus else broadcast_to.args[0]
-
-
-def _spared(inner, shape, others):
-    """Whether a product of factors of shapes ``others`` and ``np.broadcast_to(e,
-    shape)`` (``inner``: ``e``'s shape) has that same shape with ``e`` itself."""
-    if any(s == shape for s in others):
-        return True
-    if inner is None or any(s is None for s in others):
-        return False
-    rest = ()
-    for s in others:
-        rest = broadcast(rest, s)
-    spared = broadcast(rest, inner)
-    return spared is not None and spared == broadcast(rest, shape)
