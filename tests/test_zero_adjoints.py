@@ -115,3 +115,31 @@ def counted(a, b):
 
 def test_break_leaves_the_loop_alone():
     checked_source(counted, (np.array([0.3, 0.7]), 0.2), (0, 1))
+
+
+def _only_added_to(src):
+    from sourcediff.ad.zeros import only_added_to
+    return only_added_to(N.parse_stmts(src))
+
+
+def test_only_added_to_knows_which_zeros_only_v_plus_e_reads():
+    """``only_added_to`` (shape specialisation's fact): a zero adjoint whose symbolic
+    ``0.0`` only ``v = v + e`` reads takes the shape of what is added; any other read of
+    the zero, in ``e``, a head or another statement, makes it unsafe, and a read after a
+    real value is assigned in the same block does not. (The corpus's generated code does
+    not tell a wrong answer here from a right one: a pass may change it unseen.)"""
+    assert _only_added_to("a_bar = 0.0\na_bar = a_bar + e\n") == {"a_bar"}
+    assert _only_added_to("a_bar = 0.0\ny = a_bar * 2.0\n") == set()
+    assert _only_added_to("a_bar = 0.0\na_bar = e\ny = a_bar * 2.0\n") == {"a_bar"}
+    assert _only_added_to("a_bar = 0.0\na_bar = a_bar + a_bar\n") == set()
+    assert _only_added_to("b_bar = 0.0\na_bar = 0.0\na_bar = a_bar + b_bar\n") == {"a_bar"}
+    assert _only_added_to("a_bar = 0.0\nif a_bar:\n    y = 1.0\n") == set()
+    assert _only_added_to("a_bar = 0.0\nfor i in range(3):\n    a_bar = a_bar + e\n") \
+        == {"a_bar"}
+    assert _only_added_to("a_bar = 0.0\nif c:\n    a_bar = a_bar + e\n") == {"a_bar"}
+    # a loop or branch may not run: a read after it may see the zero
+    assert _only_added_to("a_bar = 0.0\nfor i in range(3):\n    a_bar = a_bar + e\n"
+                          "y = a_bar\n") == set()
+    assert _only_added_to("a_bar = 0.0\nif c:\n    a_bar = e\ny = a_bar\n") == set()
+    assert _only_added_to("a_bar = 0.0\nfor i in range(3):\n    y = a_bar\n"
+                          "    a_bar = a_bar + e\n") == set()
