@@ -11,7 +11,7 @@ try:
     import matplotlib
     import matplotlib.pyplot as plt
 except ImportError:  # plotting is only for the animation
-    matplotlib = plt = None
+    matplotlib = plt = None  # type: ignore[assignment]
 from scipy.optimize import minimize
 
 import numpy as np
