@@ -25,6 +25,7 @@ from ..runtime.numeric_complex import real_where_real
 from .rereverse import gradient_cotangents, recorded_jacobian
 from ..runtime import zeros_tangent
 from ..errors import ArgumentError
+from ..front import own
 from ..opt.shapes import spec_of
 from .jvp_inputs import check_jvp_inputs, float_leaf
 from . import blocks
@@ -304,7 +305,7 @@ def hessian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     """
     if _is_method(fn):  # model.loss: its function, with the object first and held fixed
         return _method(hessian, fn, wrt)
-    return jacobian(grad(fn, wrt), wrt)
+    return own.made("hessian", jacobian(grad(fn, wrt), wrt))
 
 
 def hvp(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
