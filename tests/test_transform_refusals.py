@@ -33,6 +33,18 @@ V = np.array([0.7, 0.2])
 JF = sd.jacobian(f)
 
 
+def two_outputs(x, y):
+    return x * y, np.sin(x)
+
+
+def g(x, a):  # R^2 x R -> R^3
+    return np.array([np.sin(x[0] * x[1]) * a, x[0] ** 3 + np.exp(x[1]) * a, x[1] ** 2])
+
+
+def h(t):  # R -> R^2
+    return np.array([np.sin(t) * t, t ** 3])
+
+
 def sum_of_jacobian(x):
     return np.sum(JF(x))
 
@@ -44,9 +56,12 @@ def constant_tangent_times(x):
 
 # (the probe, the class, what the message says, text of the line it points at)
 CASES = [
-    (lambda: sd.jacobian(sd.jacobian(f))(X), UnsupportedSyntaxError,
-     "jacobian of a function made by sourcediff.jacobian ('jacobian_f') is not composed",
-     "sd.jacobian(sd.jacobian(f))(X)"),
+    (lambda: sd.jacobian(sd.jacobian(sd.jacobian(f)))(X), UnsupportedSyntaxError,
+     "jacobian of a function made by sourcediff.jacobian ('jacobian_jacobian_f') is not "
+     "composed", "sd.jacobian(sd.jacobian(sd.jacobian(f)))(X)"),
+    (lambda: sd.jacobian(sd.jacobian(two_outputs))(X, X), UnsupportedSyntaxError,
+     "jacobian of a function made by sourcediff.jacobian ('jacobian_two_outputs') is not "
+     "composed", "sd.jacobian(sd.jacobian(two_outputs))(X, X)"),
     (lambda: sd.grad(lambda x: np.sum(sd.jacobian(f)(x) ** 2))(X), UnsupportedSyntaxError,
      "a function made by sourcediff.jacobian ('jacobian_f') called inside a "
      "differentiated function (by sourcediff.grad)", "sd.jacobian(f)(x) ** 2"),
@@ -87,6 +102,7 @@ def test_refused_at_the_users_line_with_what_works(probe, kind, says, line):
     assert says in err.bare_message
     assert os.path.samefile(err.filename, __file__), err.filename   # the user's file
     assert line in err.source_line
+    assert err.lineno is not None
     text = str(err)
     assert "sourcediff" + os.sep not in text.replace("sourcediff.", "")  # none of its files
     assert "primitive" not in text and "defrule" not in text
@@ -114,3 +130,36 @@ def test_compositions_through_a_gradient_still_work():
     assert np.allclose(sd.jacobian(sd.grad(s))(X), H)
     assert np.allclose(sd.jvp(sd.grad(s), (X,), (V,))[1], H @ V)
     assert np.allclose(sd.hvp(s)(X, V), H @ V)
+
+
+def second_differences(fn, x, rest=(), eps=1e-4):
+    """d2 fn_i / dx_k dx_j by central differences (order 2), shape out + x + x."""
+    n = x.size
+    cols = {}
+    for k in range(n):
+        for j in range(n):
+            ek, ej = np.eye(n)[k] * eps, np.eye(n)[j] * eps
+            at = [fn(x + d, *rest) for d in (ek + ej, ek - ej, -ek + ej, -ek - ej)]
+            cols[k, j] = (at[0] - at[1] - at[2] + at[3]) / (4 * eps * eps)
+    return np.stack([np.stack([cols[k, j] for j in range(n)], -1) for k in range(n)], -2)
+
+
+@pytest.mark.parametrize("fn, rest", [(f, ()), (g, (1.7,))], ids=["f", "g-with-a-fixed"])
+def test_jacobian_of_jacobian_is_forward_over_forward(fn, rest):
+    """``jacobian(jacobian(fn))[i, k, j] = d2 fn_i / dx_k dx_j``, against central
+    differences; symmetric in k, j; ``jvp`` of the Jacobian is its contraction with v."""
+    H = sd.jacobian(sd.jacobian(fn))(X, *rest)
+    assert H.shape == np.shape(fn(X, *rest)) + (2, 2)
+    assert np.allclose(H, second_differences(fn, X, rest), atol=1e-6)
+    assert np.allclose(H, np.swapaxes(H, -1, -2))
+    J, dJ = sd.jvp(sd.jacobian(fn), (X, *rest), (V,) + tuple(0.0 for _ in rest))
+    assert np.allclose(J, sd.jacobian(fn)(X, *rest))
+    assert np.allclose(dJ, H @ V)
+
+
+def test_jacobian_of_jacobian_by_hand():
+    """Scalar argument: (sin t * t, t^3)'' = (2 cos t - t sin t, 6 t); a scalar output:
+    the Hessian of sum(x^3) is diag(6 x)."""
+    assert np.allclose(sd.jacobian(sd.jacobian(h))(0.5),
+                       [2 * np.cos(0.5) - 0.5 * np.sin(0.5), 3.0])
+    assert np.allclose(sd.jacobian(sd.jacobian(lambda x: np.sum(x ** 3)))(X), np.diag(6 * X))

@@ -29,7 +29,9 @@ INSIDE = " inside a differentiated function"  # ends the construct a call is ref
 
 WORKS = ("compositions through a gradient work: grad(grad(f)), jacobian(grad(f)), "
          "hessian(f), hvp(f), jvp(grad(f), ...), vjp(grad(f), ...), and grad(f) called inside "
-         "a differentiated function (README: 'Not composed' lists what is refused)")
+         "a differentiated function; so do jacobian(jacobian(f)) and jvp(jacobian(f), ...) "
+         "of your own f with one array output and an int wrt (README: 'Not composed' lists "
+         "what is refused)")
 
 
 def made(name, fn):
