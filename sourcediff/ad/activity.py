@@ -25,6 +25,7 @@ from ..prims import registry
 from ..errors import MissingRuleError, columns
 from ..values.markers import stop_gradient
 from ..front.resolve import MISSING, static_value
+from ..front import own
 
 
 CLOSURE_READS = "__sourcediff_closure_reads__"  # key in ns: nested function -> free locals
@@ -133,6 +134,8 @@ def _call_flow(value, ns):
     rule = None if fn is MISSING else registry.lookup(fn)
     if rule is not None:
         out.refused += _unruled_params(rule, value, ns)
+    elif fn is not MISSING and own.own_call(fn):  # sd.jvp(f, (x,), (v,)) in the function
+        out.refused.append((own.own_call(fn), list(out.names), BOTH))
     if fn is MISSING and isinstance(value.func, gast.Name) \
             and value.func.id not in ns.get(CLOSURE_READS, {}):
         # a function value made from a differentiated one (``m = x.tolist; m()``)
@@ -300,6 +303,8 @@ def _check_closures(parsed, body, ns, varied):
 def refuse(parsed, node, construct, names, hint=None):
     """Raise the ``MissingRuleError`` for ``construct`` receiving varied ``names``."""
     lineno = getattr(node, "lineno", None)
+    if construct.endswith(own.INSIDE):  # (a transform of sourcediff's: what works instead)
+        own.refuse_call(parsed, node, construct, columns(node, value=True))
     raise MissingRuleError(
         f"no derivative rule for {construct} (it receives {', '.join(dict.fromkeys(names))}, "
         "which depends on the differentiated input)",

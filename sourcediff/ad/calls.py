@@ -28,6 +28,7 @@ from .activity import refuse
 from ..prims.custom import Primitive
 from ..errors import MissingRuleError, columns
 from ..front.fence import fail
+from ..front import own
 from ..values.markers import stop_gradient
 from ..front.resolve import MISSING, never_read, static_value
 
@@ -71,6 +72,8 @@ class CallDispatch:
         if rule is None:
             if registry.is_nondiff(fn):
                 return self.nothing()
+            if own.own_call(fn):  # (sd.jvp(...) inside: what works instead, no rule)
+                own.refuse_call(self.parsed, s, own.own_call(fn), columns(s, value=True))
             what, hint = _MISSING_RULE[self.mode]
             name = registry.qualified_name(fn)
             raise MissingRuleError(

@@ -19,6 +19,7 @@ from ..prims import registry
 from ..ir import nodes as N
 from ..errors import MissingRuleError, SourceDiffError, SourceUnavailableError
 from .fence import fail
+from . import own
 from .resolve import library_of
 
 
@@ -47,6 +48,8 @@ def parse_function(fn, generators_as_lists=True):
             "records at run time and has no source to compile", function=name,
             hint="stay with one engine: nest the tape (tape.grad(tape.grad(f))), or use the "
                  "compiler on f itself (sourcediff.grad(sourcediff.grad(f)), hessian(f))")
+    if own.is_own(fn):  # (jacobian(jacobian(f)): sourcediff's file is no user code)
+        own.refuse_made(fn)
     if code is None:
         raise SourceUnavailableError(
             f"'{name}' is not a Python function, so its source cannot be read",

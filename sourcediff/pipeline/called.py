@@ -10,13 +10,15 @@ import types
 import numpy as np
 
 from ..ir import codegen, signature
-from ..front import resolve
+from ..front import own, resolve
 from ..prims import registry
 from ..errors import ArgumentError
 
 
 def called_function(fn, spec):
     """What the compiler reads for ``fn`` called with arguments of shapes ``spec``."""
+    if own.is_own(fn):  # (np.sum(jacobian(f)(x)) differentiated: a clear refusal)
+        own.refuse_made(fn, called=True)
     return _readable(fn, _all_passed(fn, spec))
 
 

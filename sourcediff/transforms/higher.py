@@ -3,8 +3,9 @@
 Everything here differentiates *generated* code: the adjoint or tangent
 function sourcediff wrote is itself plain Python (registered in linecache),
 so it is read back, trimmed to the one output wanted (a *selector*), and
-transformed again in forward mode. ``hessian`` is forward-over-reverse. The caches,
-selectors and views of generated code are in :mod:`compiled`.
+transformed again in forward mode. ``hessian`` is forward-over-reverse, ``jacobian(jacobian(f))``
+forward over forward (:mod:`nested`). The caches, selectors and views of generated code are in
+:mod:`compiled`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from ..runtime.numeric_complex import real_where_real
 from .rereverse import gradient_cotangents, recorded_jacobian
 from ..runtime import zeros_tangent
 from ..errors import ArgumentError
+from ..front import own
 from ..opt.shapes import spec_of
 from .jvp_inputs import check_jvp_inputs, float_leaf
-from . import blocks
-from ..values.structure import structure_mismatch
+from . import blocks, nested
 
 
 def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
@@ -100,7 +101,7 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
     for p, t in zip(primals, tangents):
         if t is None:  # (no tangent: the argument is held fixed)
             continue
-        mismatch = structure_mismatch(p, t)
+        mismatch = structure.structure_mismatch(p, t)
         if mismatch:
             raise ArgumentError(f"a tangent does not match its primal: {mismatch}",
                                 function=getattr(fn, "__name__", None),
@@ -113,6 +114,8 @@ def jvp(fn: Callable[..., T], primals: Sequence[Any], tangents: Sequence[Any]
                 hint="give each tangent its primal's shape, e.g. np.ones_like(x)")
     check_jvp_inputs(fn, primals, tangents)
     tangents = tuple(zeros_tangent(p) if t is None else t for p, t in zip(primals, tangents))
+    if (made_jacobian := nested.tangent(fn, primals, tangents, jvp)) is not None:
+        return made_jacobian  # (jvp of jacobian(f): forward over forward)
     if isinstance(fn, Primitive):
         ans = fn(*primals)
         return ans, fn.jvp_or_raise()(tangents, ans, *primals)
@@ -145,9 +148,7 @@ def _as_gradient(made, primals, v):
     args = [_primal_of(made, i, primals) for i in made.wrt_items]
     if any(a is None for a in args):
         return v
-    if made.single:
-        return _like(v, args[0])
-    return tuple(_like(g, a) for g, a in zip(v, args))
+    return _like(v, args[0]) if made.single else tuple(_like(g, a) for g, a in zip(v, args))
 
 
 def _primal_of(made, item, primals):
@@ -257,7 +258,7 @@ def jacobian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         made = [acc[0] if single else tuple(acc) for acc in per_out]
         return put_back(made) if put_back else made[0]
     jac.__name__ = f"jacobian_{getattr(fn, '__name__', 'f')}"
-    return jac
+    return nested.tag(jac, fn, wrt)
 
 
 def hessian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
@@ -304,7 +305,7 @@ def hessian(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     """
     if _is_method(fn):  # model.loss: its function, with the object first and held fixed
         return _method(hessian, fn, wrt)
-    return jacobian(grad(fn, wrt), wrt)
+    return own.made("hessian", jacobian(grad(fn, wrt), wrt))
 
 
 def hvp(fn: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
