@@ -65,6 +65,13 @@ def _stack_calls(node, attr):
                and isinstance(n.func.value, gast.Name) and n.func.value.id == "_stack")
 
 
+def _only_stack_calls(loop, attr, n):
+    """Whether ``loop`` holds exactly ``n`` calls ``_stack.<attr>()`` (``n`` of them are
+    its pushes or pops). Where it reads ``_stack`` only ``n`` times, it holds no other:
+    that is known from its names, without walking each of its nodes."""
+    return N.names_in(loop).count("_stack") == n or _stack_calls(loop, attr) == n
+
+
 def _pushed(s):
     """``v`` for ``_stack.append(v)``, else None."""
     if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
@@ -88,8 +95,8 @@ def _batch(fwd, rev, gen):
     pops = [(k, _popped(s)) for k, s in enumerate(rev.body) if _popped(s)]
     names = [v for _, v in pushes]
     if len(pushes) < 2 or names[::-1] != [v for _, v in pops] \
-            or _stack_calls(fwd, "append") != len(pushes) \
-            or _stack_calls(rev, "pop") != len(pops) or fwd.orelse or rev.orelse:
+            or not _only_stack_calls(fwd, "append", len(pushes)) \
+            or not _only_stack_calls(rev, "pop", len(pops)) or fwd.orelse or rev.orelse:
         return
     prev = [gen.save(v) for v in names]
     if _top_holds_pushed(fwd, pushes):

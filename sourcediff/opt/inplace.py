@@ -142,13 +142,31 @@ def _whole(e):
     return isinstance(e, gast.Constant) and type(e.value) is int
 
 
+class _Reading(Kinds):
+    """:class:`Kinds` noting the kind each name had when first read (``seen``)."""
+
+    def __init__(self, ns, env):
+        super().__init__(ns, env)
+        self.seen = {}
+
+    def of(self, e):
+        if e.__class__ is gast.Name:
+            kind = self.env.get(e.id)
+            self.seen.setdefault(e.id, kind)
+            return kind
+        return Kinds.of(self, e)
+
+
 def infer(fdef, ns, kinds, params):
     """The kind of every name in ``fdef`` (a join over all its assignments)."""
     env = {p: k for p, k in zip(params, kinds)}   # (x = x.astype(...) joins to None)
     for _ in range(4):
         before = dict(env)
-        _visit(fdef.body, Kinds(ns, env), env)
-        if env == before:
+        k = _Reading(ns, env)
+        _visit(fdef.body, k, env)
+        # (a name's kind only ever joins down, never back: where every name read had its
+        # final kind when first read, another round reads the same and changes nothing)
+        if env == before or all(env.get(n) == v for n, v in k.seen.items()):
             break
     return Kinds(ns, env)
 
@@ -200,17 +218,19 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
-    diffs = "undiff" in N.names_in(fdef, gast.Load)  # (the usual case: no np.diff)
+    diffs = _reads(fdef, "undiff")  # (the usual case: no np.diff)
     if diffs:
         undiff.expand(fdef, rw.kinds, lambda: rw.shapes, ns)
     regions.first_into_buffer(
         fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
         and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
         rw.fresh, lambda e: pure_expr(e, ns))
-    regions.rewrite(fdef, rw.kinds, functools.cache(lambda: Owners(fdef, ns, set(params))))
-    # (one Owners for the rewrites after this point: they change no binding it reads;
-    # each lazy value below is made when first asked for: scalar code never needs it)
     owners = functools.cache(lambda: Owners(fdef, ns, set(params)))
+    if regions.rewrite(fdef, rw.kinds, owners):
+        # (one Owners for the rewrites after this point: they change no binding it reads;
+        # each lazy value below is made when first asked for: scalar code never needs it;
+        # where regions changed nothing, the one it may have made holds)
+        owners = functools.cache(lambda: Owners(fdef, ns, set(params)))
     accumulate(fdef, ns, rw, set(params), owners,
                lambda e: undiff.expandable(e, rw.kinds, rw.shapes))
     if diffs:
@@ -222,7 +242,9 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         for s in block:
             rw.dying = lambda s=s: dying().get(id(s), ())
             out = [s]
-            if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+            if not isinstance(s, (gast.Assign, gast.AugAssign)) or rw.kinds.of(s.value) != F:
+                pass  # (expand would give the statement as it is: not a float64 value)
+            elif isinstance(s, gast.Assign) and len(s.targets) == 1 \
                     and isinstance(s.targets[0], gast.Name):
                 out = rw.expand(s.targets[0].id, s.value)
             elif names is not None and isinstance(
@@ -247,6 +269,36 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
     rw.dying = tuple
     regions.allocate_directly(fdef, lambda p: rw.kinds.of(N.name(p)) == F)
     return fdef
+
+
+def _reads(tree, name):
+    """Whether ``tree`` reads ``name`` (``name in N.names_in(tree, gast.Load)``, by a walk
+    that passes over constants and stops at the first read: it walks the whole function)."""
+    todo = [tree]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    fields_of, name_type, const_type, load = N.NAME_FIELDS, gast.Name, gast.Constant, gast.Load
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is name_type:
+            if n.id == name and isinstance(n.ctx, load):
+                return True
+            if n.annotation is None:
+                continue
+        elif cls is const_type:
+            continue
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(n, gast.AST):
+                continue  # (a string of a Global's names: no node)
+            fields = N.name_fields(cls)
+        for field in fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
+                push(v)
+    return False
 
 
 def _into_view(s, out, rw, owners):
