@@ -173,9 +173,19 @@ def infer(fdef, ns, kinds, params):
 
 def float64_test(fdef, ns, kinds, params):
     """A test of an expression of ``fdef`` (as it is now): surely a float64 array or a
-    number?"""
-    k = infer(fdef, ns, kinds, params)
-    return lambda e: k.of(e) in (F, W)
+    number? The kinds are inferred when first asked for (most callers never ask), or at
+    ``test.prepare()``: a caller that changes ``fdef`` first calls that."""
+    inferred = []
+
+    def prepare():
+        if not inferred:
+            inferred.append(infer(fdef, ns, kinds, params))
+        return inferred[0]
+
+    def test(e):
+        return prepare().of(e) in (F, W)
+    test.prepare = prepare
+    return test
 
 
 def _bind(env, name, kind):
