@@ -143,26 +143,45 @@ def _whole(e):
 
 
 class _Reading(Kinds):
-    """:class:`Kinds` noting the kind each name had when first read (``seen``)."""
+    """:class:`Kinds` noting the kind each name had when first read in a round of
+    :func:`infer` (``seen``), and what each statement read when last evaluated: one that
+    would read the same kinds again binds what it bound, which changes nothing."""
 
     def __init__(self, ns, env):
         super().__init__(ns, env)
         self.seen = {}
+        self.reads = {}  # what the statement at hand reads
+        self.last = {}   # id(statement) -> (statement, what it read)
 
     def of(self, e):
         if e.__class__ is gast.Name:
             kind = self.env.get(e.id)
             self.seen.setdefault(e.id, kind)
+            self.reads.setdefault(e.id, kind)
             return kind
         return Kinds.of(self, e)
+
+    def same(self, s):
+        """Whether statement ``s`` would read what it read last time (then it is not
+        evaluated again: its reads count as this round's); else it is evaluated next."""
+        hit = self.last.get(id(s))
+        if hit is None or hit[0] is not s or any(
+                self.env.get(n) != v for n, v in hit[1].items()):
+            self.reads = {}
+            self.last[id(s)] = (s, self.reads)
+            return False
+        for n, v in hit[1].items():
+            self.seen.setdefault(n, v)
+        return True
 
 
 def infer(fdef, ns, kinds, params):
     """The kind of every name in ``fdef`` (a join over all its assignments)."""
     env = {p: k for p, k in zip(params, kinds)}   # (x = x.astype(...) joins to None)
+    k = _Reading(ns, env)
     for _ in range(4):
         before = dict(env)
-        k = _Reading(ns, env)
+        k.seen = {}
         _visit(fdef.body, k, env)
         # (a name's kind only ever joins down, never back: where every name read had its
         # final kind when first read, another round reads the same and changes nothing)
@@ -198,14 +217,15 @@ def _visit(stmts, k, env):
             t = s.targets[0]
             if isinstance(t, gast.Name):
                 if not (isinstance(s.value, gast.Constant) and s.value.value is None
-                        or N.is_pop(s.value, "_stack")):
+                        or N.is_pop(s.value, "_stack") or k.same(s)):
                     # (None is a placeholder; a pop restores a value the name held before)
                     _bind(env, t.id, k.of(s.value))
             else:
                 for n in N.names_in(t, gast.Store):
                     _bind(env, n, None)
         elif isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
-            _bind(env, s.target.id, _combine(k.of(s.target), k.of(s.value)))
+            if not k.same(s):
+                _bind(env, s.target.id, _combine(k.of(s.target), k.of(s.value)))
         elif isinstance(s, gast.For):
             for n in N.names_in(s.target, gast.Store):
                 _bind(env, n, None)
@@ -228,7 +248,7 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
-    diffs = _reads(fdef, "undiff")  # (the usual case: no np.diff)
+    diffs = _adds_undiff(fdef)  # (the usual case: no np.diff)
     if diffs:
         undiff.expand(fdef, rw.kinds, lambda: rw.shapes, ns)
     regions.first_into_buffer(
@@ -281,33 +301,22 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
     return fdef
 
 
-def _reads(tree, name):
-    """Whether ``tree`` reads ``name`` (``name in N.names_in(tree, gast.Load)``, by a walk
-    that passes over constants and stops at the first read: it walks the whole function)."""
-    todo = [tree]
-    pop, push, extend = todo.pop, todo.append, todo.extend
-    fields_of, name_type, const_type, load = N.NAME_FIELDS, gast.Name, gast.Constant, gast.Load
-    while todo:
-        n = pop()
-        cls = n.__class__
-        if cls is name_type:
-            if n.id == name and isinstance(n.ctx, load):
-                return True
-            if n.annotation is None:
+def _adds_undiff(fdef):
+    """Whether a statement's value is a call of ``undiff`` (perhaps negated), or adds or
+    multiplies one: where none is, :func:`undiff.expand` and :func:`undiff.accumulated`
+    (after :func:`owners.accumulate` made ``a = a + undiff(...)`` ``a += undiff(...)``)
+    have nothing to rewrite. (A scan of the statements, not of every node.)"""
+    for block in N.blocks(fdef):
+        for s in block:
+            if not isinstance(s, (gast.Assign, gast.AugAssign)):
                 continue
-        elif cls is const_type:
-            continue
-        fields = fields_of.get(cls)
-        if fields is None:
-            if not isinstance(n, gast.AST):
-                continue  # (a string of a Global's names: no node)
-            fields = N.name_fields(cls)
-        for field in fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-            elif v is not None:
-                push(v)
+            v = s.value
+            for e in (v, v.left, v.right) if isinstance(v, gast.BinOp) else (v,):
+                if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+                    e = e.operand
+                if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) \
+                        and e.func.id == "undiff":
+                    return True
     return False
 
 

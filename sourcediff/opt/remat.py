@@ -152,28 +152,30 @@ def _loop_pair(fdef, i, j, shapes, pure):
     # the forward body's top-level definitions, and what it pushes
     defs, pushes, read_first = {}, {}, set()
     assigned = set()
+    pushed = [_pushed(s) for s in fb]  # (each statement's, asked for several times)
+    popped = [_popped(s) for s in rb]
     for k, s in enumerate(fb):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
             read_first.update(n for n in N.names_in(s.value) if n not in assigned)
             defs[name] = None if name in defs else (k, s.value)
             assigned.add(name)
-        elif _pushed(s) is not None:
-            pushes[_pushed(s)] = pushes.get(_pushed(s), 0) + 1
+        elif pushed[k] is not None:
+            pushes[pushed[k]] = pushes.get(pushed[k], 0) + 1
         else:
             read_first.update(n for n in facts(s)[2] if n not in assigned)
             for n in _stores(s):
                 defs[n] = None
     pops = {}
-    for k, s in enumerate(rb):
-        name = _popped(s)
+    for k, name in enumerate(popped):
         if name is not None:
             pops[name] = None if name in pops else k
     # a value pushed or popped anywhere else too (a nested loop, a branch) stays saved
-    nested = [_pushed(n) for s in fb if _pushed(s) is None for n in statements(s)
-              if isinstance(n, gast.Expr)]
-    nested += [_popped(n) for s in rb if _popped(s) is None for n in statements(s)
-               if isinstance(n, gast.Assign)]
+    # (a statement holding none is itself, and neither a push nor a pop)
+    nested = [_pushed(n) for s, p in zip(fb, pushed) if p is None and N.has_block(s)
+              for n in statements(s) if isinstance(n, gast.Expr)]
+    nested += [_popped(n) for s, p in zip(rb, popped) if p is None and N.has_block(s)
+               for n in statements(s) if isinstance(n, gast.Assign)]
     for name in nested:
         if name is not None:
             pushes[name] = 2
@@ -181,7 +183,7 @@ def _loop_pair(fdef, i, j, shapes, pure):
     rev_stores = {}
     for k, s in enumerate(rb):
         for n in _stores(s):
-            if _popped(s) != n:
+            if popped[k] != n:
                 rev_stores[n] = k
     between = set()
     for s in fdef.body[i + 1:j]:
@@ -194,7 +196,7 @@ def _loop_pair(fdef, i, j, shapes, pure):
         return n not in loop_stored and n not in rev_stores and n not in between \
             and n != "_stack"
 
-    reads = [set() if _popped(s) is not None else facts(s)[2] for s in rb]
+    reads = [set() if p is not None else facts(s)[2] for s, p in zip(rb, popped)]
 
     read_first_at = {}  # name -> the first statement of rb reading it
     for k, r in enumerate(reads):
