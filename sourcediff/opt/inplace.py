@@ -31,7 +31,7 @@ from ..ir import nodes as N
 from . import shapes
 from ..values.duck import is_duck
 from .owners import ARITH as _ARITH
-from .owners import F, Owners, W, accumulate
+from .owners import F, Owners, W, accumulate, adds_undiff, dying_of, no_calls
 from ..front.resolve import MISSING, static_value
 from . import regions, undiff
 from .usage import pure_expr
@@ -123,11 +123,12 @@ class Kinds:
             return None
         if getattr(fn, "__module__", None) == "math":
             return W  # (a Python number; frexp's and modf's tuples are never F)
-        if facts.of(fn).shape_arg and len(e.args) == 1 and not e.keywords:
+        known = facts.of(fn)
+        if known.shape_arg and len(e.args) == 1 and not e.keywords:
             return F  # np.zeros(shape): float64 unless a dtype is given
-        if facts.of(fn).same_kind or facts.of(fn).float_ufunc and len(e.args) == 1:
+        if known.same_kind or known.float_ufunc and len(e.args) == 1:
             return first if first in (F, None) else R
-        k = facts.of(fn).common_kind  # (np.dot, np.einsum: the operands' common dtype)
+        k = known.common_kind  # (np.dot, np.einsum: the operands' common dtype)
         if k is not None and len(e.args) > k and all(_whole(w.value) for w in e.keywords) \
                 and not any(
                 isinstance(a, gast.Starred) for a in e.args):
@@ -194,12 +195,7 @@ def float64_test(fdef, ns, kinds, params):
     """A test of an expression of ``fdef`` (as it is now): surely a float64 array or a
     number? The kinds are inferred when first asked for (most callers never ask), or at
     ``test.prepare()``: a caller that changes ``fdef`` first calls that."""
-    inferred = []
-
-    def prepare():
-        if not inferred:
-            inferred.append(infer(fdef, ns, kinds, params))
-        return inferred[0]
+    prepare = functools.cache(lambda: infer(fdef, ns, kinds, params))
 
     def test(e):
         return prepare().of(e) in (F, W)
@@ -248,7 +244,7 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
-    diffs = _adds_undiff(fdef)  # (the usual case: no np.diff)
+    diffs = adds_undiff(fdef)  # (the usual case: no np.diff)
     if diffs:
         undiff.expand(fdef, rw.kinds, lambda: rw.shapes, ns)
     regions.first_into_buffer(
@@ -266,7 +262,7 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
     if diffs:
         undiff.accumulated(fdef, rw.kinds, lambda: rw.shapes, ns)
     names = N.anno(fdef, "names")
-    dying = functools.cache(lambda: _dying(fdef, owners()))
+    dying = functools.cache(lambda: dying_of(fdef, owners()))
     for block in list(N.blocks(fdef)):
         new = []
         for s in block:
@@ -301,25 +297,6 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
     return fdef
 
 
-def _adds_undiff(fdef):
-    """Whether a statement's value is a call of ``undiff`` (perhaps negated), or adds or
-    multiplies one: where none is, :func:`undiff.expand` and :func:`undiff.accumulated`
-    (after :func:`owners.accumulate` made ``a = a + undiff(...)`` ``a += undiff(...)``)
-    have nothing to rewrite. (A scan of the statements, not of every node.)"""
-    for block in N.blocks(fdef):
-        for s in block:
-            if not isinstance(s, (gast.Assign, gast.AugAssign)):
-                continue
-            v = s.value
-            for e in (v, v.left, v.right) if isinstance(v, gast.BinOp) else (v,):
-                if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
-                    e = e.operand
-                if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) \
-                        and e.func.id == "undiff":
-                    return True
-    return False
-
-
 def _into_view(s, out, rw, owners):
     """``buf[a:b] = e``, ``e`` computed in place by ``out`` (:meth:`_Rewriter.expand`, into
     :data:`_PLACE`): the same statements writing into the view ``buf[a:b]`` itself, where
@@ -351,19 +328,6 @@ def _into_view(s, out, rw, owners):
     return [N.assign(_PLACE, view), N.expr_stmt(compute)] + out[1:]
 
 
-def _dying(fdef, owners):
-    """For each statement at the function's top level (id -> names): the names of arrays
-    the function owns (:class:`Owners`) that it reads once and for the last time, so
-    their array is free to hold its result."""
-    out, later = {}, set()
-    for s in reversed(fdef.body):
-        reads = N.names_in(s, gast.Load)
-        out[id(s)] = {n for n in reads if n not in later and reads.count(n) == 1
-                      and owners.owned(n)}
-        later.update(N.names_in(s))
-    return out
-
-
 class _Rewriter:
     def __init__(self, analyse, kinds, ns):
         self._analyse, self.kinds, self.ns = analyse, kinds, ns
@@ -384,7 +348,7 @@ class _Rewriter:
             if isinstance(e, gast.BinOp) and type(e.op) in _IN_PLACE:
                 if self.fits(e.left, e.right, shape, a):
                     return self.expand(a, e.left) + [N.aug_assign(a, e.op, e.right)]
-                if self.fits(e.right, e.left, shape, a) and _simple(e.left):
+                if self.fits(e.right, e.left, shape, a) and no_calls(e.left):
                     # the right operand first: a + b and a * b are commutative, bit for bit
                     head = self.expand(a, e.right)
                     if isinstance(e.op, (gast.Add, gast.Mult)):
@@ -431,10 +395,3 @@ class _Rewriter:
                 or facts.of(fn).fresh and len(e.args) == 2  # (np.dot(a, b, out))
         return False
 
-
-def _simple(e):
-    """No calls: evaluating ``e`` later than before changes nothing."""
-    return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
-                              gast.operator, gast.unaryop, gast.expr_context,
-                              gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple))
-               for n in N.walk(e))

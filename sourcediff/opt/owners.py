@@ -283,3 +283,43 @@ def read_before_change(fdef, rest, a, y, changes, escaped):
                                                 for t in s.targets):
             rebound = True  # (later changes are to another array)
     return reads == N.names_in(fdef, gast.Load).count(a)
+
+
+def dying_of(fdef, owners):
+    """For each statement at the function's top level (id -> names): the names of arrays
+    the function owns (:class:`Owners`) that it reads once and for the last time, so
+    their array is free to hold its result."""
+    out, later = {}, set()
+    for s in reversed(fdef.body):
+        reads = N.names_in(s, gast.Load)
+        out[id(s)] = {n for n in reads if n not in later and reads.count(n) == 1
+                      and owners.owned(n)}
+        later.update(N.names_in(s))
+    return out
+
+
+def adds_undiff(fdef):
+    """Whether a statement's value is a call of ``undiff`` (perhaps negated), or adds or
+    multiplies one: where none is, :func:`undiff.expand` and :func:`undiff.accumulated`
+    (after :func:`accumulate` made ``a = a + undiff(...)`` ``a += undiff(...)``)
+    have nothing to rewrite. (A scan of the statements, not of every node.)"""
+    for block in N.blocks(fdef):
+        for s in block:
+            if not isinstance(s, (gast.Assign, gast.AugAssign)):
+                continue
+            v = s.value
+            for e in (v, v.left, v.right) if isinstance(v, gast.BinOp) else (v,):
+                if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+                    e = e.operand
+                if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) \
+                        and e.func.id == "undiff":
+                    return True
+    return False
+
+
+def no_calls(e):
+    """No calls: evaluating ``e`` later than before changes nothing."""
+    return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
+                              gast.operator, gast.unaryop, gast.expr_context,
+                              gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple))
+               for n in N.walk(e))
