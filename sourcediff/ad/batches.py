@@ -91,12 +91,12 @@ def _popped(s):
 
 
 def _batch(fwd, rev, gen):
-    pushes = [(k, _pushed(s)) for k, s in enumerate(fwd.body) if _pushed(s)]
-    pops = [(k, _popped(s)) for k, s in enumerate(rev.body) if _popped(s)]
+    pushes = [(k, v) for k, v in enumerate(map(_pushed, fwd.body)) if v]
+    pops = [(k, v) for k, v in enumerate(map(_popped, rev.body)) if v]
     names = [v for _, v in pushes]
-    if len(pushes) < 2 or names[::-1] != [v for _, v in pops] \
+    if len(pushes) < 2 or names[::-1] != [v for _, v in pops] or fwd.orelse or rev.orelse \
             or not _only_stack_calls(fwd, "append", len(pushes)) \
-            or not _only_stack_calls(rev, "pop", len(pops)) or fwd.orelse or rev.orelse:
+            or not _only_stack_calls(rev, "pop", len(pops)):
         return
     prev = [gen.save(v) for v in names]
     if _top_holds_pushed(fwd, pushes):

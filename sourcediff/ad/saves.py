@@ -279,7 +279,8 @@ def prune_unread(fdef):
     first = {}   # popped name -> the top-level statement of its first pop
     last = {}    # name -> the last top-level statement reading it (not in its own pops)
     for k, s in enumerate(rev):
-        for st in statements(s):  # (a pop is a statement: "pop" marks nothing else)
+        # (a pop is a statement: "pop" marks nothing else)
+        for st in statements(s) if N.has_block(s) else (s,):
             v = N.anno(st, "pop")
             if v is not None:
                 first.setdefault(v, k)
@@ -292,8 +293,10 @@ def prune_unread(fdef):
     unread = set(first) - read
     if not unread:
         return False
-    _remove(fdef, lambda s: N.anno(s, "pop") in unread
-            or N.anno(s, "push") in unread)
+    def drop(s):  # (the pops and pushes of a name nothing reads)
+        facts = getattr(s, "anno", None)
+        return facts is not None and (facts.get("pop") in unread or facts.get("push") in unread)
+    _remove(fdef, drop)
     return True
 
 
