@@ -85,30 +85,29 @@ class Kinds:
         self.env = env      # name -> kind
 
     def of(self, e):
-        if isinstance(e, gast.Constant):
-            return W if isinstance(e.value, (bool, int, float)) else None
-        if isinstance(e, gast.Name):
-            if e.id in self.env:
-                return self.env[e.id]
-            return None  # data read from outside may change between calls (freevars)
-        if isinstance(e, gast.BinOp):
+        cls = e.__class__  # (by class, the commonest first: gast's have no subclasses)
+        if cls is gast.Name:
+            return self.env.get(e.id)  # (None: data from outside may change between calls)
+        if cls is gast.BinOp:
             return _combine(self.of(e.left), self.of(e.right)) if isinstance(e.op, _ARITH) \
                 else None
-        if isinstance(e, gast.UnaryOp):
-            return self.of(e.operand) if isinstance(e.op, (gast.USub, gast.UAdd)) else None
-        if isinstance(e, gast.Compare):
-            return R  # a bool, or an array of them
-        if isinstance(e, gast.IfExp):
-            return _join(self.of(e.body), self.of(e.orelse))
-        if isinstance(e, gast.Attribute):
+        if cls is gast.Call:
+            return self.call(e)
+        if cls is gast.Constant:
+            return W if isinstance(e.value, (bool, int, float)) else None
+        if cls is gast.Attribute:
             return self.of(e.value) if e.attr == "T" else None
-        if isinstance(e, gast.Subscript):
+        if cls is gast.Subscript:
             if isinstance(e.value, gast.Attribute) and e.value.attr == "shape":
                 return W
             k = self.of(e.value)
             return k if k in (F, R) else None   # (a Python list's items could be anything)
-        if isinstance(e, gast.Call):
-            return self.call(e)
+        if cls is gast.UnaryOp:
+            return self.of(e.operand) if isinstance(e.op, (gast.USub, gast.UAdd)) else None
+        if cls is gast.Compare:
+            return R  # a bool, or an array of them
+        if cls is gast.IfExp:
+            return _join(self.of(e.body), self.of(e.orelse))
         return None
 
     def call(self, e):
