@@ -44,6 +44,8 @@ def _loops_by_iterable(stmts, reverse):
     ``X`` only one such loop iterates."""
     found, seen = {}, set()
     for s in stmts:
+        if not N.has_block(s):
+            continue  # (a statement holding none is no loop)
         for node in statements(s):
             if not isinstance(node, gast.For):
                 continue
@@ -69,7 +71,36 @@ def _only_stack_calls(loop, attr, n):
     """Whether ``loop`` holds exactly ``n`` calls ``_stack.<attr>()`` (``n`` of them are
     its pushes or pops). Where it reads ``_stack`` only ``n`` times, it holds no other:
     that is known from its names, without walking each of its nodes."""
-    return N.names_in(loop).count("_stack") == n or _stack_calls(loop, attr) == n
+    return _mentions(loop, "_stack") == n or _stack_calls(loop, attr) == n
+
+
+def _mentions(tree, name):
+    """How many Name nodes in ``tree`` are ``name`` (a walk that passes over constants)."""
+    count = 0
+    todo = [tree]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    fields_of, name_type, const_type = N.NAME_FIELDS, gast.Name, gast.Constant
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is name_type:
+            count += n.id == name
+            if n.annotation is None:
+                continue
+        elif cls is const_type:
+            continue
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(n, gast.AST):
+                continue  # (a string of a Global's names: no node)
+            fields = N.name_fields(cls)
+        for field in fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
+                push(v)
+    return count
 
 
 def _pushed(s):
