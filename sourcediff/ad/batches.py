@@ -44,6 +44,8 @@ def _loops_by_iterable(stmts, reverse):
     ``X`` only one such loop iterates."""
     found, seen = {}, set()
     for s in stmts:
+        if not N.has_block(s):
+            continue  # (a statement holding none is no loop)
         for node in statements(s):
             if not isinstance(node, gast.For):
                 continue
@@ -65,6 +67,42 @@ def _stack_calls(node, attr):
                and isinstance(n.func.value, gast.Name) and n.func.value.id == "_stack")
 
 
+def _only_stack_calls(loop, attr, n):
+    """Whether ``loop`` holds exactly ``n`` calls ``_stack.<attr>()`` (``n`` of them are
+    its pushes or pops). Where it reads ``_stack`` only ``n`` times, it holds no other:
+    that is known from its names, without walking each of its nodes."""
+    return _mentions(loop, "_stack") == n or _stack_calls(loop, attr) == n
+
+
+def _mentions(tree, name):
+    """How many Name nodes in ``tree`` are ``name`` (a walk that passes over constants)."""
+    count = 0
+    todo = [tree]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    fields_of, name_type, const_type = N.NAME_FIELDS, gast.Name, gast.Constant
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is name_type:
+            count += n.id == name
+            if n.annotation is None:
+                continue
+        elif cls is const_type:
+            continue
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(n, gast.AST):
+                continue  # (a string of a Global's names: no node)
+            fields = N.name_fields(cls)
+        for field in fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
+                push(v)
+    return count
+
+
 def _pushed(s):
     """``v`` for ``_stack.append(v)``, else None."""
     if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
@@ -84,12 +122,12 @@ def _popped(s):
 
 
 def _batch(fwd, rev, gen):
-    pushes = [(k, _pushed(s)) for k, s in enumerate(fwd.body) if _pushed(s)]
-    pops = [(k, _popped(s)) for k, s in enumerate(rev.body) if _popped(s)]
+    pushes = [(k, v) for k, v in enumerate(map(_pushed, fwd.body)) if v]
+    pops = [(k, v) for k, v in enumerate(map(_popped, rev.body)) if v]
     names = [v for _, v in pushes]
-    if len(pushes) < 2 or names[::-1] != [v for _, v in pops] \
-            or _stack_calls(fwd, "append") != len(pushes) \
-            or _stack_calls(rev, "pop") != len(pops) or fwd.orelse or rev.orelse:
+    if len(pushes) < 2 or names[::-1] != [v for _, v in pops] or fwd.orelse or rev.orelse \
+            or not _only_stack_calls(fwd, "append", len(pushes)) \
+            or not _only_stack_calls(rev, "pop", len(pops)):
         return
     prev = [gen.save(v) for v in names]
     if _top_holds_pushed(fwd, pushes):

@@ -278,27 +278,45 @@ def prune_unread(fdef):
     body = fdef.body
     start = N.reverse_start(body)
     rev = body[start:]
-    inside = {}  # popped name -> ids of the nodes inside its pops
     first = {}   # popped name -> the top-level statement of its first pop
-    loads = []   # (top-level statement, Name read)
+    last = {}    # name -> the last top-level statement reading it (not in its own pops)
     for k, s in enumerate(rev):
-        for node in N.walk(s):
-            v = N.anno(node, "pop")
+        # (a pop is a statement: "pop" marks nothing else)
+        for st in statements(s) if N.has_block(s) else (s,):
+            v = N.anno(st, "pop")
             if v is not None:
-                inside.setdefault(v, set()).update(id(n) for n in N.walk(node))
                 first.setdefault(v, k)
-            elif type(node) is gast.Name and type(node.ctx) is gast.Load:
-                loads.append((k, node))
+                last.update((n, k) for n in N.names_in(st, gast.Load) if n != v)
+            else:
+                last.update(dict.fromkeys(_own_loads(st), k))
     # a pop's own target does not count as a read; its restores of y[idx] read y; nor
     # does a read in a top-level statement before any of its pops (the final value)
-    read = {node.id for k, node in loads if node.id in inside
-            and id(node) not in inside[node.id] and k >= first[node.id]}
-    unread = set(inside) - read
+    read = {n for n, k in last.items() if n in first and k >= first[n]}
+    unread = set(first) - read
     if not unread:
         return False
-    _remove(fdef, lambda s: N.anno(s, "pop") in unread
-            or N.anno(s, "push") in unread)
+    def drop(s):  # (the pops and pushes of a name nothing reads)
+        facts = getattr(s, "anno", None)
+        return facts is not None and (facts.get("pop") in unread or facts.get("push") in unread)
+    _remove(fdef, drop)
     return True
+
+
+_BLOCKS = frozenset({"body", "orelse", "finalbody", "handlers"})
+
+
+def _own_loads(stmt):
+    """The names statement ``stmt`` reads itself, not in the statements it holds (those
+    :func:`statements` meets on their own)."""
+    if not N.has_block(stmt):
+        return N.names_in(stmt, gast.Load)
+    out = []
+    for field in N.child_fields(stmt.__class__):
+        v = getattr(stmt, field, None)
+        if field not in _BLOCKS and v is not None:
+            for x in v if type(v) is list else [v]:
+                out += N.names_in(x, gast.Load)
+    return out
 
 
 def _remove(tree, drop):

@@ -35,8 +35,55 @@ def contract_sums(fdef, sh, float64=None):
     product of masks counts, ``np.einsum`` of them would not; small integers are summed
     in a wider type). True if anything changed."""
     pass_ = _Contract(sh, float64)
-    pass_.visit(fdef)
+    _visit_sums(pass_, fdef)
     return pass_.changed
+
+
+_BLOCKS = frozenset({"body", "orelse", "finalbody", "handlers"})
+
+
+def _visit_sums(pass_, node):
+    """``pass_.visit(node)``, for a statement or a function, but visiting only the
+    expressions that call ``np.sum`` (the only calls it rewrites; most statements have
+    none): statement lists statement by statement, any other field whole if it holds
+    one. (A statement is never replaced: the pass rewrites calls.)"""
+    for field in N.walk_fields(node.__class__):
+        v = getattr(node, field, None)
+        if type(v) is list:
+            if field in _BLOCKS:
+                for s in v:
+                    _visit_sums(pass_, s)
+                continue
+            for i, x in enumerate(v):
+                if isinstance(x, gast.AST) and type(x) not in N.LEAVES and _has_sum(x):
+                    new = pass_.visit(x)
+                    if new is not x:
+                        v[i] = new
+        elif isinstance(v, gast.AST) and type(v) not in N.LEAVES and _has_sum(v):
+            new = pass_.visit(v)
+            if new is not v:
+                setattr(node, field, new)
+
+
+def _has_sum(tree):
+    """Whether ``tree`` holds a call of ``np.sum`` (a walk that passes over names and
+    constants)."""
+    todo = [tree]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    ast_type, skip, call_type = gast.AST, (gast.Name, gast.Constant), gast.Call
+    fields_of = N.NAME_FIELDS
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is call_type and _is_np(n.func, "sum"):
+            return True
+        for field in fields_of.get(cls) or N.name_fields(cls):
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend([x for x in v if isinstance(x, ast_type) and x.__class__ not in skip])
+            elif isinstance(v, ast_type) and v.__class__ not in skip:
+                push(v)
+    return False
 
 
 class _Contract(N.Transformer):
@@ -52,6 +99,8 @@ class _Contract(N.Transformer):
             new = _hoist(node, self.sh, self.float64)
         if new is None:
             return node
+        if not self.changed and hasattr(self.float64, "prepare"):
+            self.float64.prepare()  # (the kinds of the tree as it came, before a change)
         self.changed = True
         return new
 

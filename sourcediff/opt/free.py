@@ -29,17 +29,20 @@ def release(fdef, analyse, keep=()):
     body = fdef.body
     if not body or not isinstance(body[-1], gast.Return):
         return False
-    if any(isinstance(n, (gast.FunctionDef, gast.Lambda)) for s in body for n in N.walk(s)):
-        return False  # a closure may read a name after its last mention
     params = {a.id for a in fdef.args.args}
     names = N.anno(fdef, "names")  # (the NameGen: the stack of saved values is never released)
     bound, last = {}, {}
     for i, s in enumerate(body[:-1]):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             bound.setdefault(s.targets[0].id, i)
-        for n in N.names_in(s):
-            last[n] = i
-    returned = set(N.names_in(body[-1]))
+        mentioned = _names(s)
+        if mentioned is None:
+            return False  # a closure may read a name after its last mention
+        last.update(dict.fromkeys(mentioned, i))
+    returned = _names(body[-1])
+    if returned is None:
+        return False
+    returned = set(returned)
     drops = {}
     candidates = [(n, i) for n, i in last.items() if not (
         n in params or n in keep or n in returned or n not in bound or bound[n] > i
@@ -59,3 +62,36 @@ def release(fdef, analyse, keep=()):
         out += [N.assign(n, N.const(None)) for n in sorted(drops.get(i, ()))]
     body[:] = out
     return True
+
+
+def _names(stmt):
+    """``N.names_in(stmt)`` (in any order), or None where ``stmt`` defines a function or a
+    lambda: one walk for both."""
+    out = []
+    todo = [stmt]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    fields_of, name_type, const_type = N.NAME_FIELDS, gast.Name, gast.Constant
+    closures = (gast.FunctionDef, gast.Lambda)
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is name_type:
+            out.append(n.id)
+            if n.annotation is None:
+                continue
+        elif cls is const_type:
+            continue
+        elif cls in closures:
+            return None
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(n, gast.AST):
+                continue  # (a string of a Global's names: no node)
+            fields = N.name_fields(cls)
+        for field in fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
+                push(v)
+    return out

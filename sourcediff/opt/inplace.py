@@ -31,7 +31,7 @@ from ..ir import nodes as N
 from . import shapes
 from ..values.duck import is_duck
 from .owners import ARITH as _ARITH
-from .owners import F, Owners, W, accumulate
+from .owners import F, Owners, W, accumulate, adds_undiff, dying_of, no_calls
 from ..front.resolve import MISSING, static_value
 from . import regions, undiff
 from .usage import pure_expr
@@ -85,30 +85,29 @@ class Kinds:
         self.env = env      # name -> kind
 
     def of(self, e):
-        if isinstance(e, gast.Constant):
-            return W if isinstance(e.value, (bool, int, float)) else None
-        if isinstance(e, gast.Name):
-            if e.id in self.env:
-                return self.env[e.id]
-            return None  # data read from outside may change between calls (freevars)
-        if isinstance(e, gast.BinOp):
+        cls = e.__class__  # (by class, the commonest first: gast's have no subclasses)
+        if cls is gast.Name:
+            return self.env.get(e.id)  # (None: data from outside may change between calls)
+        if cls is gast.BinOp:
             return _combine(self.of(e.left), self.of(e.right)) if isinstance(e.op, _ARITH) \
                 else None
-        if isinstance(e, gast.UnaryOp):
-            return self.of(e.operand) if isinstance(e.op, (gast.USub, gast.UAdd)) else None
-        if isinstance(e, gast.Compare):
-            return R  # a bool, or an array of them
-        if isinstance(e, gast.IfExp):
-            return _join(self.of(e.body), self.of(e.orelse))
-        if isinstance(e, gast.Attribute):
+        if cls is gast.Call:
+            return self.call(e)
+        if cls is gast.Constant:
+            return W if isinstance(e.value, (bool, int, float)) else None
+        if cls is gast.Attribute:
             return self.of(e.value) if e.attr == "T" else None
-        if isinstance(e, gast.Subscript):
+        if cls is gast.Subscript:
             if isinstance(e.value, gast.Attribute) and e.value.attr == "shape":
                 return W
             k = self.of(e.value)
             return k if k in (F, R) else None   # (a Python list's items could be anything)
-        if isinstance(e, gast.Call):
-            return self.call(e)
+        if cls is gast.UnaryOp:
+            return self.of(e.operand) if isinstance(e.op, (gast.USub, gast.UAdd)) else None
+        if cls is gast.Compare:
+            return R  # a bool, or an array of them
+        if cls is gast.IfExp:
+            return _join(self.of(e.body), self.of(e.orelse))
         return None
 
     def call(self, e):
@@ -123,11 +122,12 @@ class Kinds:
             return None
         if getattr(fn, "__module__", None) == "math":
             return W  # (a Python number; frexp's and modf's tuples are never F)
-        if facts.of(fn).shape_arg and len(e.args) == 1 and not e.keywords:
+        known = facts.of(fn)
+        if known.shape_arg and len(e.args) == 1 and not e.keywords:
             return F  # np.zeros(shape): float64 unless a dtype is given
-        if facts.of(fn).same_kind or facts.of(fn).float_ufunc and len(e.args) == 1:
+        if known.same_kind or known.float_ufunc and len(e.args) == 1:
             return first if first in (F, None) else R
-        k = facts.of(fn).common_kind  # (np.dot, np.einsum: the operands' common dtype)
+        k = known.common_kind  # (np.dot, np.einsum: the operands' common dtype)
         if k is not None and len(e.args) > k and all(_whole(w.value) for w in e.keywords) \
                 and not any(
                 isinstance(a, gast.Starred) for a in e.args):
@@ -142,22 +142,64 @@ def _whole(e):
     return isinstance(e, gast.Constant) and type(e.value) is int
 
 
+class _Reading(Kinds):
+    """:class:`Kinds` noting the kind each name had when first read in a round of
+    :func:`infer` (``seen``), and what each statement read when last evaluated: one that
+    would read the same kinds again binds what it bound, which changes nothing."""
+
+    def __init__(self, ns, env):
+        super().__init__(ns, env)
+        self.seen = {}
+        self.reads = {}  # what the statement at hand reads
+        self.last = {}   # id(statement) -> (statement, what it read)
+
+    def of(self, e):
+        if e.__class__ is gast.Name:
+            kind = self.env.get(e.id)
+            self.seen.setdefault(e.id, kind)
+            self.reads.setdefault(e.id, kind)
+            return kind
+        return Kinds.of(self, e)
+
+    def same(self, s):
+        """Whether statement ``s`` would read what it read last time (then it is not
+        evaluated again: its reads count as this round's); else it is evaluated next."""
+        hit = self.last.get(id(s))
+        if hit is None or hit[0] is not s or any(
+                self.env.get(n) != v for n, v in hit[1].items()):
+            self.reads = {}
+            self.last[id(s)] = (s, self.reads)
+            return False
+        for n, v in hit[1].items():
+            self.seen.setdefault(n, v)
+        return True
+
+
 def infer(fdef, ns, kinds, params):
     """The kind of every name in ``fdef`` (a join over all its assignments)."""
     env = {p: k for p, k in zip(params, kinds)}   # (x = x.astype(...) joins to None)
+    k = _Reading(ns, env)
     for _ in range(4):
         before = dict(env)
-        _visit(fdef.body, Kinds(ns, env), env)
-        if env == before:
+        k.seen = {}
+        _visit(fdef.body, k, env)
+        # (a name's kind only ever joins down, never back: where every name read had its
+        # final kind when first read, another round reads the same and changes nothing)
+        if env == before or all(env.get(n) == v for n, v in k.seen.items()):
             break
     return Kinds(ns, env)
 
 
 def float64_test(fdef, ns, kinds, params):
     """A test of an expression of ``fdef`` (as it is now): surely a float64 array or a
-    number?"""
-    k = infer(fdef, ns, kinds, params)
-    return lambda e: k.of(e) in (F, W)
+    number? The kinds are inferred when first asked for (most callers never ask), or at
+    ``test.prepare()``: a caller that changes ``fdef`` first calls that."""
+    prepare = functools.cache(lambda: infer(fdef, ns, kinds, params))
+
+    def test(e):
+        return prepare().of(e) in (F, W)
+    test.prepare = prepare
+    return test
 
 
 def _bind(env, name, kind):
@@ -170,14 +212,15 @@ def _visit(stmts, k, env):
             t = s.targets[0]
             if isinstance(t, gast.Name):
                 if not (isinstance(s.value, gast.Constant) and s.value.value is None
-                        or N.is_pop(s.value, "_stack")):
+                        or N.is_pop(s.value, "_stack") or k.same(s)):
                     # (None is a placeholder; a pop restores a value the name held before)
                     _bind(env, t.id, k.of(s.value))
             else:
                 for n in N.names_in(t, gast.Store):
                     _bind(env, n, None)
         elif isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Name):
-            _bind(env, s.target.id, _combine(k.of(s.target), k.of(s.value)))
+            if not k.same(s):
+                _bind(env, s.target.id, _combine(k.of(s.target), k.of(s.value)))
         elif isinstance(s, gast.For):
             for n in N.names_in(s.target, gast.Store):
                 _bind(env, n, None)
@@ -200,29 +243,33 @@ def rewrite(fdef, ns, spec, kinds, params, analyse=None):
         def analyse():
             return shapes.analyse(fdef, ns, spec, params)
     rw = _Rewriter(analyse, infer(fdef, ns, kinds, params), ns)
-    diffs = "undiff" in N.names_in(fdef, gast.Load)  # (the usual case: no np.diff)
+    diffs = adds_undiff(fdef)  # (the usual case: no np.diff)
     if diffs:
         undiff.expand(fdef, rw.kinds, lambda: rw.shapes, ns)
     regions.first_into_buffer(
         fdef, lambda p, e: rw.kinds.of(p) == F and rw.kinds.of(e) == F
         and rw.shapes.of(e) is not None and rw.shapes.of(e) == rw.shapes.of(p),
         rw.fresh, lambda e: pure_expr(e, ns))
-    regions.rewrite(fdef, rw.kinds, functools.cache(lambda: Owners(fdef, ns, set(params))))
-    # (one Owners for the rewrites after this point: they change no binding it reads;
-    # each lazy value below is made when first asked for: scalar code never needs it)
     owners = functools.cache(lambda: Owners(fdef, ns, set(params)))
+    if regions.rewrite(fdef, rw.kinds, owners):
+        # (one Owners for the rewrites after this point: they change no binding it reads;
+        # each lazy value below is made when first asked for: scalar code never needs it;
+        # where regions changed nothing, the one it may have made holds)
+        owners = functools.cache(lambda: Owners(fdef, ns, set(params)))
     accumulate(fdef, ns, rw, set(params), owners,
                lambda e: undiff.expandable(e, rw.kinds, rw.shapes))
     if diffs:
         undiff.accumulated(fdef, rw.kinds, lambda: rw.shapes, ns)
     names = N.anno(fdef, "names")
-    dying = functools.cache(lambda: _dying(fdef, owners()))
+    dying = functools.cache(lambda: dying_of(fdef, owners()))
     for block in list(N.blocks(fdef)):
         new = []
         for s in block:
             rw.dying = lambda s=s: dying().get(id(s), ())
             out = [s]
-            if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+            if not isinstance(s, (gast.Assign, gast.AugAssign)) or rw.kinds.of(s.value) != F:
+                pass  # (expand would give the statement as it is: not a float64 value)
+            elif isinstance(s, gast.Assign) and len(s.targets) == 1 \
                     and isinstance(s.targets[0], gast.Name):
                 out = rw.expand(s.targets[0].id, s.value)
             elif names is not None and isinstance(
@@ -280,19 +327,6 @@ def _into_view(s, out, rw, owners):
     return [N.assign(_PLACE, view), N.expr_stmt(compute)] + out[1:]
 
 
-def _dying(fdef, owners):
-    """For each statement at the function's top level (id -> names): the names of arrays
-    the function owns (:class:`Owners`) that it reads once and for the last time, so
-    their array is free to hold its result."""
-    out, later = {}, set()
-    for s in reversed(fdef.body):
-        reads = N.names_in(s, gast.Load)
-        out[id(s)] = {n for n in reads if n not in later and reads.count(n) == 1
-                      and owners.owned(n)}
-        later.update(N.names_in(s))
-    return out
-
-
 class _Rewriter:
     def __init__(self, analyse, kinds, ns):
         self._analyse, self.kinds, self.ns = analyse, kinds, ns
@@ -313,7 +347,7 @@ class _Rewriter:
             if isinstance(e, gast.BinOp) and type(e.op) in _IN_PLACE:
                 if self.fits(e.left, e.right, shape, a):
                     return self.expand(a, e.left) + [N.aug_assign(a, e.op, e.right)]
-                if self.fits(e.right, e.left, shape, a) and _simple(e.left):
+                if self.fits(e.right, e.left, shape, a) and no_calls(e.left):
                     # the right operand first: a + b and a * b are commutative, bit for bit
                     head = self.expand(a, e.right)
                     if isinstance(e.op, (gast.Add, gast.Mult)):
@@ -360,10 +394,3 @@ class _Rewriter:
                 or facts.of(fn).fresh and len(e.args) == 2  # (np.dot(a, b, out))
         return False
 
-
-def _simple(e):
-    """No calls: evaluating ``e`` later than before changes nothing."""
-    return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
-                              gast.operator, gast.unaryop, gast.expr_context,
-                              gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple))
-               for n in N.walk(e))

@@ -104,7 +104,9 @@ class Owners:
         if isinstance(e, gast.Constant):
             return set()
         if isinstance(e, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-            for child in gast.iter_child_nodes(e):
+            # (its operands, as gast.iter_child_nodes gives them, without the operators)
+            for child in (e.left, e.right) if e.__class__ is gast.BinOp else (
+                    (e.operand,) if e.__class__ is gast.UnaryOp else [e.left, *e.comparators]):
                 if isinstance(child, (gast.Tuple, gast.List, gast.Set, gast.Dict)):
                     self.escape(child)  # ([a] + rest: a list holding a)
                 elif isinstance(child, gast.expr):
@@ -175,9 +177,7 @@ def accumulate(fdef, ns, rw, exclude, make_owners=None, in_place=None):
     array) copies that value once, there; so does one outside a loop that adds or takes
     an ``e`` the caller writes in place (``in_place(e)``: np.diff's adjoint, as updates
     of two regions). And ``y[i] += -e`` -> ``y[i] -= e``."""
-    owners = None
-    looped = {id(x) for loop in statements(fdef) if isinstance(loop, (gast.For, gast.While))
-              for b in N.blocks(loop) for x in b}
+    owners = looped = None  # (each made when a candidate first needs it)
     for block in N.blocks(fdef):
         for i, s in enumerate(block):
             if isinstance(s, gast.AugAssign) and isinstance(s.op, (gast.Add, gast.Sub)) \
@@ -194,6 +194,10 @@ def accumulate(fdef, ns, rw, exclude, make_owners=None, in_place=None):
             if a in N.names_in(e) and not owners.fresh(e):
                 continue  # (a + a.T: e shares a's data while a is written)
             # (in a loop: a value from outside that is not new is copied once, before it)
+            if looped is None:  # (the statements in loops: none has changed yet)
+                looped = {id(x) for loop in statements(fdef)
+                          if isinstance(loop, (gast.For, gast.While))
+                          for b in N.blocks(loop) for x in b}
             once = id(s) in looped or in_place is not None and isinstance(
                 op, (gast.Add, gast.Sub)) and in_place(e)
             if (owners.owned(a) or once and owners.owned(a, copied=True)) \
@@ -283,3 +287,74 @@ def read_before_change(fdef, rest, a, y, changes, escaped):
                                                 for t in s.targets):
             rebound = True  # (later changes are to another array)
     return reads == N.names_in(fdef, gast.Load).count(a)
+
+
+def dying_of(fdef, owners):
+    """For each statement at the function's top level (id -> names): the names of arrays
+    the function owns (:class:`Owners`) that it reads once and for the last time, so
+    their array is free to hold its result."""
+    out, later = {}, set()
+    for s in reversed(fdef.body):
+        reads, named = _reads_and_names(s)
+        out[id(s)] = {n for n, c in reads.items() if c == 1 and n not in later
+                      and owners.owned(n)}
+        later |= named
+    return out
+
+
+def _reads_and_names(stmt):
+    """How often ``stmt`` reads each name, and every name in it: one walk."""
+    reads, named = {}, set()
+    todo = [stmt]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    fields_of, name_type, const_type, load = N.NAME_FIELDS, gast.Name, gast.Constant, gast.Load
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is name_type:
+            named.add(n.id)
+            if isinstance(n.ctx, load):
+                reads[n.id] = reads.get(n.id, 0) + 1
+            if n.annotation is None:
+                continue
+        elif cls is const_type:
+            continue
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(n, gast.AST):
+                continue  # (a string of a Global's names: no node)
+            fields = N.name_fields(cls)
+        for field in fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
+                push(v)
+    return reads, named
+
+
+def adds_undiff(fdef):
+    """Whether a statement's value is a call of ``undiff`` (perhaps negated), or adds or
+    multiplies one: where none is, :func:`undiff.expand` and :func:`undiff.accumulated`
+    (after :func:`accumulate` made ``a = a + undiff(...)`` ``a += undiff(...)``)
+    have nothing to rewrite. (A scan of the statements, not of every node.)"""
+    for block in N.blocks(fdef):
+        for s in block:
+            if not isinstance(s, (gast.Assign, gast.AugAssign)):
+                continue
+            v = s.value
+            for e in (v, v.left, v.right) if isinstance(v, gast.BinOp) else (v,):
+                if isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub):
+                    e = e.operand
+                if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) \
+                        and e.func.id == "undiff":
+                    return True
+    return False
+
+
+def no_calls(e):
+    """No calls: evaluating ``e`` later than before changes nothing."""
+    return all(isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp,
+                              gast.operator, gast.unaryop, gast.expr_context,
+                              gast.Attribute, gast.Subscript, gast.Slice, gast.Tuple))
+               for n in N.walk(e))

@@ -68,6 +68,7 @@ def merge_updates(fdef, real, owned):
     for block in N.blocks(fdef):
         merged = []  # the updates merged into a later one
         pending = {}  # (buf, index dump) -> the position of its last update
+        reads = {}  # position of a pending update -> the names its value and index read
         for j, s in enumerate(block):
             u = region_update(s)
             key = (u[0], gast.dump(u[1])) if u else None
@@ -78,13 +79,18 @@ def merge_updates(fdef, real, owned):
                 merged.append(first)
             if u and owned(u[0]) and real(u[2]):
                 pending[key] = j
+                reads[j] = set(N.names_in(s.value) + N.names_in(s.target.slice))
             # an update moves down only past lines that leave its buffer, value and index be
             if not pending:
                 continue
             hit = changed_by(s) if not u else {u[0]}
+            mentioned = None  # (the names in s, when first asked for)
             for k, at in list(pending.items()):
-                if at != j and (k[0] in N.names_in(s) or hit & set(
-                        N.names_in(block[at].value) + N.names_in(block[at].target.slice))):
+                if at == j:
+                    continue
+                if mentioned is None:
+                    mentioned = set(N.names_in(s))
+                if k[0] in mentioned or hit & reads[at]:
                     del pending[k]
         if merged:
             block[:] = [s for s in block if not any(s is m for m in merged)]
@@ -131,6 +137,7 @@ def first_into_buffer(fdef, fits, fresh, pure):
     changed = False
     for block in list(N.blocks(fdef)):
         dropped = []
+        names = {}  # position -> the names in the statement there (until it changes)
         for i, s in enumerate(block):
             if not _is_zeros_for(s):
                 continue
@@ -138,7 +145,11 @@ def first_into_buffer(fdef, fits, fresh, pure):
             for k in range(i + 1, len(block)):
                 if _adds_to_region(block[k], v):
                     updates = True
-                elif v in N.names_in(block[k]):
+                    continue
+                mentioned = names.get(k)
+                if mentioned is None:
+                    mentioned = names[k] = set(N.names_in(block[k]))
+                if v in mentioned:
                     j = k
                     break
             e = accumulates(block[j]) if j is not None else None
@@ -155,6 +166,8 @@ def first_into_buffer(fdef, fits, fresh, pure):
                 dropped.append(j)
             else:
                 continue
+            names.pop(i, None)
+            names.pop(j, None)
             changed = True
         if dropped:
             block[:] = [s for k, s in enumerate(block) if k not in dropped]

@@ -68,36 +68,82 @@ def _popped(s):
     return None
 
 
-def _stores_in(node):
-    """Names ``node`` binds or changes in place."""
-    out = set(N.names_in(node, gast.Store))
-    for n in N.walk(node):
-        if isinstance(n, (gast.Subscript, gast.Attribute)) and not isinstance(n.ctx, gast.Load):
-            out.update(N.names_in(n.value))  # x[i] = v, x.a = v: x changes in place
-        elif isinstance(n, gast.AugAssign):
-            out.update(N.names_in(n.target))
-        elif isinstance(n, gast.Call):
-            if isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name):
-                out.add(n.func.value.id)
-            out.update(x for k in n.keywords if k.arg == "out" for x in N.names_in(k.value))
-            if isinstance(n.func, gast.Name) and n.func.id.startswith("scatter") and n.args:
-                out.update(N.names_in(n.args[0]))
-    return out
+def _facts(node):
+    """In one walk of ``node``: the names it binds (``Store``), those it changes in place
+    besides (``x[i] = v``, ``x.a = v``, ``x += v``, ``x.method()``, ``out=x``,
+    ``scatter_add(x, ...)``), the names it reads (``Load``), and every name in it."""
+    stores, changed, loads, other = set(), set(), set(), set()
+    todo = [node]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    name_type, const_type, sub_type, attr_type = gast.Name, gast.Constant, gast.Subscript, \
+        gast.Attribute
+    load, store, fields_of = gast.Load, gast.Store, N.NAME_FIELDS
+    while todo:
+        n = pop()
+        cls = n.__class__
+        if cls is name_type:
+            ctx = n.ctx
+            (loads if isinstance(ctx, load) else stores if isinstance(ctx, store)
+             else other).add(n.id)
+            if n.annotation is None:
+                continue
+        elif cls is const_type:
+            continue
+        elif cls is sub_type or cls is attr_type:
+            if not isinstance(n.ctx, load):
+                changed.update(N.names_in(n.value))  # x[i] = v, x.a = v: x changes in place
+        elif cls is gast.AugAssign:
+            changed.update(N.names_in(n.target))
+        elif cls is gast.Call:
+            f = n.func
+            if isinstance(f, attr_type) and isinstance(f.value, name_type):
+                changed.add(f.value.id)
+            changed.update(x for k in n.keywords if k.arg == "out" for x in N.names_in(k.value))
+            if isinstance(f, name_type) and f.id.startswith("scatter") and n.args:
+                changed.update(N.names_in(n.args[0]))
+        fields = fields_of.get(cls)
+        if fields is None:
+            if not isinstance(n, gast.AST):
+                continue  # (a string of a Global's names: no node)
+            fields = N.name_fields(cls)
+        for field in fields:
+            v = getattr(n, field, None)
+            if type(v) is list:
+                extend(v)
+            elif v is not None:
+                push(v)
+    return stores, changed, loads, stores | loads | other
 
 
 def _loop_pair(fdef, i, j, shapes, pure):
-    local = set(N.names_in(fdef, gast.Store)) | {a.id for a in fdef.args.args}
-
-    memo = {}
-
-    def _stores(node):  # (a method call on a module, np.sum(...), changes nothing)
-        hit = memo.get(id(node))
-        if hit is None:
-            hit = memo[id(node)] = _stores_in(node) & local
-        return hit
-
     fwd, rev = fdef.body[i], fdef.body[j]
     fb, rb = fwd.body, rev.body
+    # each statement walked once (_facts): the loops' statement by statement, with their
+    # heads; the names bound anywhere in the function, of all of them
+    memo = {}  # id(statement) -> (statement, its _facts)
+
+    def facts(node):
+        hit = memo.get(id(node))
+        if hit is None or hit[0] is not node:
+            hit = memo[id(node)] = (node, _facts(node))
+        return hit[1]
+    parts = [fdef.body[:i], [fwd.target, fwd.iter], fb, fwd.orelse, fdef.body[i + 1:j],
+             [rev.target, rev.iter], rb, rev.orelse, fdef.body[j + 1:]]
+    local = {n for part in parts for x in part for n in facts(x)[0]}
+    for field in N.name_fields(type(fdef)):  # (its parameters, decorators ...)
+        v = getattr(fdef, field, None)
+        for x in (v if type(v) is list else [v]) if field != "body" else ():
+            if isinstance(x, gast.AST):
+                local.update(N.names_in(x, gast.Store))
+    local |= {a.id for a in fdef.args.args}
+    stored = {}  # id(statement) -> what _stores gives
+
+    def _stores(node):  # (a method call on a module, np.sum(...), changes nothing)
+        hit = stored.get(id(node))
+        if hit is None:
+            binds, changed, _, _ = facts(node)
+            hit = stored[id(node)] = (binds | changed) & local
+        return hit
     if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for n in statements(fwd)):
         return False
     index = fwd.target.id if rev.target.id == fwd.target.id else None
@@ -106,28 +152,30 @@ def _loop_pair(fdef, i, j, shapes, pure):
     # the forward body's top-level definitions, and what it pushes
     defs, pushes, read_first = {}, {}, set()
     assigned = set()
+    pushed = [_pushed(s) for s in fb]  # (each statement's, asked for several times)
+    popped = [_popped(s) for s in rb]
     for k, s in enumerate(fb):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
             read_first.update(n for n in N.names_in(s.value) if n not in assigned)
             defs[name] = None if name in defs else (k, s.value)
             assigned.add(name)
-        elif _pushed(s) is not None:
-            pushes[_pushed(s)] = pushes.get(_pushed(s), 0) + 1
+        elif pushed[k] is not None:
+            pushes[pushed[k]] = pushes.get(pushed[k], 0) + 1
         else:
-            read_first.update(n for n in N.names_in(s, gast.Load) if n not in assigned)
+            read_first.update(n for n in facts(s)[2] if n not in assigned)
             for n in _stores(s):
                 defs[n] = None
     pops = {}
-    for k, s in enumerate(rb):
-        name = _popped(s)
+    for k, name in enumerate(popped):
         if name is not None:
             pops[name] = None if name in pops else k
     # a value pushed or popped anywhere else too (a nested loop, a branch) stays saved
-    nested = [_pushed(n) for s in fb if _pushed(s) is None for n in statements(s)
-              if isinstance(n, gast.Expr)]
-    nested += [_popped(n) for s in rb if _popped(s) is None for n in statements(s)
-               if isinstance(n, gast.Assign)]
+    # (a statement holding none is itself, and neither a push nor a pop)
+    nested = [_pushed(n) for s, p in zip(fb, pushed) if p is None and N.has_block(s)
+              for n in statements(s) if isinstance(n, gast.Expr)]
+    nested += [_popped(n) for s, p in zip(rb, popped) if p is None and N.has_block(s)
+               for n in statements(s) if isinstance(n, gast.Assign)]
     for name in nested:
         if name is not None:
             pushes[name] = 2
@@ -135,19 +183,20 @@ def _loop_pair(fdef, i, j, shapes, pure):
     rev_stores = {}
     for k, s in enumerate(rb):
         for n in _stores(s):
-            if _popped(s) != n:
+            if popped[k] != n:
                 rev_stores[n] = k
     between = set()
     for s in fdef.body[i + 1:j]:
         between |= _stores(s)
-    after = set(N.names_in(gast.Module(body=fdef.body[j + 1:], type_ignores=[])))
-    loop_stored = set(defs) | {fwd.target.id} | set(N.names_in(fwd, gast.Store))
+    after = {n for s in fdef.body[j + 1:] for n in facts(s)[3]}
+    loop_stored = set(defs) | {fwd.target.id} | {
+        n for part in parts[1:4] for x in part for n in facts(x)[0]}
 
     def invariant(n):
         return n not in loop_stored and n not in rev_stores and n not in between \
             and n != "_stack"
 
-    reads = [set() if _popped(s) is not None else set(N.names_in(s, gast.Load)) for s in rb]
+    reads = [set() if p is not None else facts(s)[2] for s, p in zip(rb, popped)]
 
     read_first_at = {}  # name -> the first statement of rb reading it
     for k, r in enumerate(reads):

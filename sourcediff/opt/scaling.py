@@ -23,35 +23,60 @@ def scale_through_products(fdef, sh):
     stores, loads, reads = {}, {}, {}
     written = {}  # name -> 2 if changed in place or bound more than once (_share_products)
     products = transposed = 0  # (how many; how many of a transposed name: _vector_first)
-    for node in N.walk(fdef):
-        if isinstance(node, gast.Name):
-            store = isinstance(node.ctx, gast.Store)
-            counts = stores if store else loads
+    todo = [fdef]  # (every node, as N.walk meets them but in another order: nothing
+    # below depends on the order)
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    ast_type, name_type, const_type, load, store = gast.AST, gast.Name, gast.Constant, \
+        gast.Load, gast.Store
+    fields_of = _FIELDS
+    while todo:
+        node = pop()
+        kind = type(node)
+        if kind is name_type:
+            ctx = type(node.ctx)
+            counts = stores if ctx is store else loads
             counts[node.id] = counts.get(node.id, 0) + 1
-            if not isinstance(node.ctx, gast.Load):  # (a parameter's ctx: Param)
+            if ctx is not load:  # (a parameter's ctx: Param)
                 written[node.id] = written.get(node.id, 0) + 1
+            if node.annotation is not None:
+                push(node.annotation)
             continue
-        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult):
+        if kind is const_type:
+            continue
+        if kind is gast.BinOp and type(node.op) is gast.MatMult:
             products += 1
             transposed += isinstance(node.left, gast.Attribute) and node.left.attr == "T"
             for side in ("left", "right"):
                 e = getattr(node, side)
                 if isinstance(e, gast.Name):
                     reads.setdefault(e.id, []).append((node, side))
-        changes = _changed_in_place(node)
-        for n in N.names_in(changes) if changes is not None else ():
-            written[n] = 2
+        elif kind in _CHANGING:
+            changes = _changed_in_place(node)
+            for n in N.names_in(changes) if changes is not None else ():
+                written[n] = 2
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = N.walk_fields(kind)
+        for field in fields:
+            v = getattr(node, field, None)
+            if type(v) is list:
+                extend([x for x in v if isinstance(x, ast_type)])
+            elif isinstance(v, ast_type):
+                push(v)
     params = {a.id for a in fdef.args.args}
     changed = False
-    seen = set()  # names assigned so far, in top-level order
+    stored_at = None  # name -> the first top-level statement binding it (when asked)
     for i, s in enumerate(fdef.body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
             split = _scaling(s.value, sh)
-            if split is not None and stores.get(name) == 1 and name not in params \
-                    and len(reads.get(name, ())) == loads.get(name, 0) and all(
-                        n in params and not stores.get(n) or n in seen and stores.get(n) == 1
-                        for n in N.names_in(s.value)):
+            if split is None or stores.get(name) != 1 or name in params \
+                    or len(reads.get(name, ())) != loads.get(name, 0):
+                continue
+            if stored_at is None:
+                stored_at = _first_stores(fdef.body)
+            if all(n in params and not stores.get(n) or stored_at.get(n, i) < i
+                   and stores.get(n) == 1 for n in N.names_in(s.value)):
                 matrix, scale = split
                 if all(_fits(node, side, matrix, sh) for node, side in reads[name]):
                     for node, side in reads[name]:
@@ -59,9 +84,6 @@ def scale_through_products(fdef, sh):
                             node.right if side == "left" else node.left))))
                     fdef.body[i] = gast.Pass()
                     changed = True
-            seen.update(N.names_in(s, gast.Store))
-        else:
-            seen.update(N.names_in(s, gast.Store))
     if changed:
         fdef.body[:] = [s for s in fdef.body if not isinstance(s, gast.Pass)]
         _Apply().visit(fdef)
@@ -71,6 +93,19 @@ def scale_through_products(fdef, sh):
         changed = v.changed or changed
     # (a rewrite above leaves each remaining name bound as often as it was)
     return (products > 1 and _share_products(fdef, written)) or changed
+
+
+_FIELDS = {}  # node class -> the fields N.walk follows
+_CHANGING = {gast.Subscript, gast.AugAssign, gast.Call}  # (what _changed_in_place reads)
+
+
+def _first_stores(body):
+    """name -> the index of the first statement of ``body`` binding it."""
+    first = {}
+    for i, s in enumerate(body):
+        for n in N.names_in(s, gast.Store):
+            first.setdefault(n, i)
+    return first
 
 
 def _scaling(e, sh):

@@ -15,7 +15,6 @@ from ..ir import nodes as N
 from ..prims import facts, registry
 from .. import runtime
 from ..front.resolve import MISSING, static_value
-from .counts import Info
 from .owners import Owners, read_before_change
 
 
@@ -153,19 +152,58 @@ def unalias(fdef, params, ns):
             if isinstance(g, gast.Name) and g.id in params:
                 grads[k] = N.call("copy_of", [g])
                 changed = True
-    mutated = Info(fdef).mutated - {"_stack"}
-    escaped = Owners(fdef, ns, ()).escaped if mutated else ()
+    mutated = escaped = None  # (each found when a copy is first in question: most
+    # functions have no a_bar = y of a y changed in place, and need neither)
     for block in N.blocks(fdef):
         for i, node in enumerate(block):
-            if is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
-                    node.value, gast.Name) and node.value.id in mutated \
-                    and node.value.id != node.targets[0].id \
-                    and not _rebound_first(block[i + 1:], node.value.id) \
-                    and not read_before_change(fdef, block[i + 1:], node.targets[0].id,
-                                               node.value.id, _changes, escaped):
+            if not (is_plain_assign(node) and generated(node.targets[0].id) and isinstance(
+                    node.value, gast.Name) and node.value.id != node.targets[0].id):
+                continue
+            if mutated is None:
+                mutated = _mutated(fdef) - {"_stack"}
+            if node.value.id not in mutated or _rebound_first(block[i + 1:], node.value.id):
+                continue
+            if escaped is None:  # (before any copy is added: the function as it came)
+                escaped = Owners(fdef, ns, ()).escaped
+            if not read_before_change(fdef, block[i + 1:], node.targets[0].id,
+                                      node.value.id, _changes, escaped):
                 node.value = N.call("copy_of", [node.value])
                 changed = True
     return changed
+
+
+def _mutated(fdef):
+    """The names ``fdef`` changes in place (``Info(fdef).mutated``: ``y[i] = v``,
+    ``y.method(...)``, ``scatter_add(y, ...)``), from a walk that counts nothing else and
+    never queues a name or a constant."""
+    out = set()
+    todo = [fdef]
+    pop, push, extend = todo.pop, todo.append, todo.extend
+    ast_type, name_type, const_type = gast.AST, gast.Name, gast.Constant
+    sub_type, call_type, attr_type, store = gast.Subscript, gast.Call, gast.Attribute, gast.Store
+    fields_of = N.NAME_FIELDS
+    while todo:
+        node = pop()
+        kind = type(node)
+        if kind is sub_type:
+            if type(node.value) is name_type and type(node.ctx) is store:
+                out.add(node.value.id)
+        elif kind is call_type:
+            f = node.func
+            if type(f) is attr_type and type(f.value) is name_type:
+                out.add(f.value.id)
+            elif type(f) is name_type and f.id == "scatter_add" \
+                    and type(node.args[0]) is name_type:
+                out.add(node.args[0].id)
+        for field in fields_of.get(kind) or N.name_fields(kind):
+            v = getattr(node, field, None)
+            if type(v) is list:
+                extend([x for x in v if type(x) is not name_type and type(x) is not const_type
+                        and isinstance(x, ast_type)])
+            elif type(v) is not name_type and type(v) is not const_type \
+                    and isinstance(v, ast_type):
+                push(v)
+    return out
 
 
 def _rebound_first(stmts, y):
