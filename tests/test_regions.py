@@ -1,5 +1,5 @@
 """Updates of one region of an adjoint buffer written once (sourcediff/opt/regions.py),
-arrays whose last read takes the result (inplace._dying), and gradients returned
+arrays whose last read takes the result (owners.dying_of), and gradients returned
 without a finishing check where they are their argument's zeros updated in place.
 
 Gradients are checked against hand-computed values and central differences at order
