@@ -83,7 +83,7 @@ def test_merge_moves_the_first_update_to_the_second():
     fdef = _program("def f(b, a, c, t):\n    b[:-1] += a * 2\n    t = c + 1\n"
                     "    b[:-1] += t\n    if t:\n        pass\n    return b\n")
     assert regions.merge_updates(fdef, lambda e: True, lambda b: True)
-    assert _lines(fdef) == ["t = c + 1", "b[:-1] += a * 2 + t", "if t:", "pass", "return b"]
+    assert _lines(fdef) == ["t = c + 1", "b[:-1] += 2 * a + t", "if t:", "pass", "return b"]
 
 
 @pytest.mark.parametrize("between", [

@@ -119,6 +119,10 @@ class _Fold(_FoldCalls, _FoldTests):
             return N.binop(left, gast.Div(), right.right)
         if isinstance(op, gast.Pow) and _num(right) and right.value == 1:
             return left
+        if isinstance(op, (gast.Add, gast.Sub)):
+            common = _common_factor(left, right, op)
+            if common is not None:
+                return common
         if isinstance(op, (gast.Add, gast.Sub)) and isinstance(right, gast.UnaryOp) \
                 and isinstance(right.op, gast.USub):
             flip = gast.Sub() if isinstance(op, gast.Add) else gast.Add()
@@ -206,6 +210,26 @@ def _factors(node, out):
     else:
         out.append(node)
     return out
+
+
+def _common_factor(left, right, op):
+    """``c * a + c * b * d`` -> ``c * (a + b * d)`` (or ``-``), one product less, for a
+    number ``c`` that is a power of two (``2``, ``-0.5``: scaling by it is exact, so the
+    values are the same bit for bit); else None."""
+    sides = [_factors(left, []), _factors(right, [])]
+    consts = [[f.value for f in fs if _num(f)] for fs in sides]
+    rests = [[f for f in fs if not _num(f)] for fs in sides]
+    if not all(len(c) == 1 and r for c, r in zip(consts, rests)) \
+            or consts[0][0] != consts[1][0] or any(map(_may_be_bool, rests[0] + rests[1])):
+        return None
+    c = consts[0][0]
+    if c in (1, -1) or c == 0 or not math.isfinite(c) or math.frexp(abs(c))[0] != 0.5:
+        return None
+    inner = [rest[0] for rest in rests]
+    for k, rest in enumerate(rests):
+        for f in rest[1:]:
+            inner[k] = N.binop(inner[k], gast.Mult(), f)
+    return N.binop(N.const(c), gast.Mult(), N.binop(inner[0], op, inner[1]))
 
 
 def _split_numbers(factors):

@@ -29,6 +29,7 @@ import gast
 from ..ir import nodes as N
 from ..ir.names import RUNTIME
 from ..ad.zeros import accumulates
+from .fold import folded
 from .owners import F
 
 _INDEX = (gast.Name, gast.Constant, gast.Slice, gast.Tuple, gast.UnaryOp, gast.BinOp,
@@ -75,7 +76,7 @@ def merge_updates(fdef, real, owned):
             i = pending.pop(key, None) if key else None
             if i is not None:
                 first = block[i]
-                s.value = N.binop(first.value, gast.Add(), s.value)
+                s.value = folded(N.binop(first.value, gast.Add(), s.value))
                 merged.append(first)
             if u and owned(u[0]) and real(u[2]):
                 pending[key] = j
