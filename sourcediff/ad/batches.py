@@ -78,8 +78,7 @@ def _mentions(tree, name):
     """How many Name nodes in ``tree`` are ``name`` (a walk that passes over constants)."""
     count = 0
     todo = [tree]
-    pop, push, extend = todo.pop, todo.append, todo.extend
-    fields_of, name_type, const_type = N.NAME_FIELDS, gast.Name, gast.Constant
+    pop, name_type, const_type = todo.pop, gast.Name, gast.Constant
     while todo:
         n = pop()
         cls = n.__class__
@@ -89,17 +88,7 @@ def _mentions(tree, name):
                 continue
         elif cls is const_type:
             continue
-        fields = fields_of.get(cls)
-        if fields is None:
-            if not isinstance(n, gast.AST):
-                continue  # (a string of a Global's names: no node)
-            fields = N.name_fields(cls)
-        for field in fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-            elif v is not None:
-                push(v)
+        N.queue_children(n, todo)
     return count
 
 

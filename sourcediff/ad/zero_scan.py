@@ -17,7 +17,6 @@ def scan(node, names, mutated):
     run: the common node classes are taken apart by hand.)"""
     todo = [node]
     pop, push, extend = todo.pop, todo.append, todo.extend
-    fields_of, ast_type = N.NAME_FIELDS, gast.AST
     name_type, const_type, attr_type, call_type, binop_type, sub_type = (
         gast.Name, gast.Constant, gast.Attribute, gast.Call, gast.BinOp, gast.Subscript)
     assign_type, expr_type = gast.Assign, gast.Expr
@@ -69,14 +68,4 @@ def scan(node, names, mutated):
             continue
         elif cls is gast.AugAssign and type(n.target) is name_type:
             mutated.add(n.target.id)
-        fields = fields_of.get(cls)
-        if fields is None:
-            if not isinstance(n, ast_type):
-                continue  # (a constant's value, a string: no node)
-            fields = N.name_fields(cls)
-        for field in fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-            elif v is not None:
-                push(v)
+        N.queue_children(n, todo)

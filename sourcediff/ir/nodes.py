@@ -14,7 +14,7 @@ import threading
 import gast
 
 from .walks import (NAME_FIELDS, blocks, child_fields, has_block, name_fields,  # noqa: F401
-                    names_in, owned_blocks, walk, walk_fields)
+                    names_in, owned_blocks, queue_children, walk, walk_fields)
 
 
 def name(id_, store=False):

@@ -143,6 +143,24 @@ def names_in(node, ctx=None):
     return out
 
 
+def queue_children(node, todo):
+    """Put on ``todo`` (a list) the children of ``node`` that may hold a Name, in no
+    particular order: the step of the hand-written walks of the passes that each read a
+    statement once for several facts (each takes the node classes it cares about apart
+    first, then calls this). Anything but a node (a constant's value, a string) has none."""
+    fields = NAME_FIELDS.get(node.__class__)
+    if fields is None:
+        if not isinstance(node, gast.AST):
+            return
+        fields = name_fields(node.__class__)
+    for field in fields:
+        v = getattr(node, field, None)
+        if type(v) is list:
+            todo.extend(v)
+        elif v is not None:
+            todo.append(v)
+
+
 NAME_FIELDS = {}  # node class -> its fields that may hold a Name, last first
 _NO_NAME_FIELDS = {"ctx", "op", "ops", "id", "attr", "kind", "type_comment", "arg"}
 

@@ -69,8 +69,7 @@ def _names(stmt):
     lambda: one walk for both."""
     out = []
     todo = [stmt]
-    pop, push, extend = todo.pop, todo.append, todo.extend
-    fields_of, name_type, const_type = N.NAME_FIELDS, gast.Name, gast.Constant
+    pop, name_type, const_type = todo.pop, gast.Name, gast.Constant
     closures = (gast.FunctionDef, gast.Lambda)
     while todo:
         n = pop()
@@ -83,15 +82,5 @@ def _names(stmt):
             continue
         elif cls in closures:
             return None
-        fields = fields_of.get(cls)
-        if fields is None:
-            if not isinstance(n, gast.AST):
-                continue  # (a string of a Global's names: no node)
-            fields = N.name_fields(cls)
-        for field in fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-            elif v is not None:
-                push(v)
+        N.queue_children(n, todo)
     return out

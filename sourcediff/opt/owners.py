@@ -306,8 +306,7 @@ def _reads_and_names(stmt):
     """How often ``stmt`` reads each name, and every name in it: one walk."""
     reads, named = {}, set()
     todo = [stmt]
-    pop, push, extend = todo.pop, todo.append, todo.extend
-    fields_of, name_type, const_type, load = N.NAME_FIELDS, gast.Name, gast.Constant, gast.Load
+    pop, name_type, const_type, load = todo.pop, gast.Name, gast.Constant, gast.Load
     while todo:
         n = pop()
         cls = n.__class__
@@ -319,17 +318,7 @@ def _reads_and_names(stmt):
                 continue
         elif cls is const_type:
             continue
-        fields = fields_of.get(cls)
-        if fields is None:
-            if not isinstance(n, gast.AST):
-                continue  # (a string of a Global's names: no node)
-            fields = N.name_fields(cls)
-        for field in fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-            elif v is not None:
-                push(v)
+        N.queue_children(n, todo)
     return reads, named
 
 

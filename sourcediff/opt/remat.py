@@ -74,10 +74,10 @@ def _facts(node):
     ``scatter_add(x, ...)``), the names it reads (``Load``), and every name in it."""
     stores, changed, loads, other = set(), set(), set(), set()
     todo = [node]
-    pop, push, extend = todo.pop, todo.append, todo.extend
+    pop = todo.pop
     name_type, const_type, sub_type, attr_type = gast.Name, gast.Constant, gast.Subscript, \
         gast.Attribute
-    load, store, fields_of = gast.Load, gast.Store, N.NAME_FIELDS
+    load, store = gast.Load, gast.Store
     while todo:
         n = pop()
         cls = n.__class__
@@ -101,17 +101,7 @@ def _facts(node):
             changed.update(x for k in n.keywords if k.arg == "out" for x in N.names_in(k.value))
             if isinstance(f, name_type) and f.id.startswith("scatter") and n.args:
                 changed.update(N.names_in(n.args[0]))
-        fields = fields_of.get(cls)
-        if fields is None:
-            if not isinstance(n, gast.AST):
-                continue  # (a string of a Global's names: no node)
-            fields = N.name_fields(cls)
-        for field in fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-            elif v is not None:
-                push(v)
+        N.queue_children(n, todo)
     return stores, changed, loads, stores | loads | other
 
 

@@ -234,10 +234,8 @@ def _scan(todo, stores, loads):
     """Append the Store and Load names under the nodes ``todo`` to ``stores`` and
     ``loads``; whether any holds an attribute ``broadcast_to`` or ``reshape``."""
     found = False
-    pop, push, extend = todo.pop, todo.append, todo.extend
-    name_type, const_type, attr_type, ast_type = (gast.Name, gast.Constant, gast.Attribute,
-                                                  gast.AST)
-    fields_of = N.NAME_FIELDS
+    pop, push = todo.pop, todo.append
+    name_type, const_type, attr_type = gast.Name, gast.Constant, gast.Attribute
     while todo:
         n = pop()
         cls = n.__class__
@@ -255,17 +253,7 @@ def _scan(todo, stores, loads):
             found = found or n.attr == "broadcast_to" or n.attr == "reshape"  # (_Products')
             push(n.value)
             continue
-        fields = fields_of.get(cls)
-        if fields is None:
-            if not isinstance(n, ast_type):
-                continue  # (a constant's value, a string: no node)
-            fields = N.name_fields(cls)
-        for field in fields:
-            v = getattr(n, field, None)
-            if type(v) is list:
-                extend(v)
-            elif v is not None:
-                push(v)
+        N.queue_children(n, todo)
     return found
 
 
