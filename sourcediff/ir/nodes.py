@@ -279,32 +279,13 @@ def substitute(tree, mapping, copy=True):
 
 
 def instantiate(template, mapping):
-    """``substitute(clone(template), mapping)`` in one pass: a copy of ``template`` (left
-    as it is: a rule's template, shared) with each Name load in ``mapping`` replaced by a
-    copy of its expression (one copy per use; the copies are not searched again)."""
-    def hit(v):
-        return type(v) is gast.Name and v.id in mapping and type(v.ctx) is gast.Load
-
-    def copy_of(node):
-        cls = node.__class__
-        new = cls.__new__(cls)
-        d = node.__dict__.copy()
-        for k, v in d.items():
-            kind = type(v)
-            if kind is str or kind is int or v is None or kind in _MARKERS_SHARED:
-                continue
-            if kind is list:
-                d[k] = [clone(mapping[x.id]) if hit(x) else copy_of(x)
-                        if isinstance(x, gast.AST) and type(x) not in _MARKERS_SHARED else x
-                        for x in v]
-            elif isinstance(v, gast.AST):
-                d[k] = clone(mapping[v.id]) if hit(v) else copy_of(v)
-            elif isinstance(v, (dict, set)) and k != "anno":
-                d[k] = copy.deepcopy(v)
-        new.__dict__ = d
-        return new
-
-    return clone(mapping[template.id]) if hit(template) else copy_of(template)
+    """``substitute(clone(template), mapping)`` without walking the copy: a copy of
+    ``template`` (left as it is: a rule's template, shared) with each Name load in
+    ``mapping`` replaced by a copy of its expression (one copy per use, not searched
+    again): those copies given to :func:`clone` as what it made of the names already."""
+    memo = {id(n): clone(mapping[n.id]) for n in walk(template) if type(n) is gast.Name
+            and n.id in mapping and type(n.ctx) is gast.Load}
+    return clone(template, memo)
 
 
 def _same(node):
